@@ -1,0 +1,260 @@
+"""The channel interface: what every adapter offers the engine, and the write operations it accepts.
+
+An adapter translates between one channel's API and :mod:`bridge.models`. It paginates, batches
+within the channel's limits, retries transient failures (bounded, jittered, honouring
+``Retry-After``) and verifies webhook signatures. It knows nothing of the store, the engine or other
+adapters: the daemon hands it cursors and write operations and records what comes back.
+
+Write operations carry an idempotency ``key`` derived from the outbox entry that produced them, so
+a retried write is recognised (by the channel where it supports keys, e.g. Square; by our outbox
+otherwise). Results come back per operation: one bad item never sinks a batch.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bridge.models import (
+    ChannelCustomer,
+    ChannelLocation,
+    ChannelProduct,
+    StockEvent,
+    StockLevel,
+    WebhookEvent,
+)
+
+__all__ = [
+    "AdapterError",
+    "ArchiveProduct",
+    "AuthError",
+    "Capabilities",
+    "ChannelAdapter",
+    "CreateProduct",
+    "PermanentError",
+    "Page",
+    "SetStock",
+    "AdjustStock",
+    "TransientError",
+    "UpdateProduct",
+    "UpdateVariant",
+    "WebhookRejected",
+    "WriteOp",
+    "WriteResult",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors. The split that matters to the caller is whether trying again later can help.
+#
+#   AdapterError
+#    ├── TransientError    network failure, 429, 5xx after our bounded retries: keep it queued
+#    ├── PermanentError    4xx with the channel's message: record it, do not retry as is
+#    │    └── AuthError    401/403: configuration is wrong, stop talking to this channel
+#    └── WebhookRejected   bad signature or unparseable delivery: answer 401/400, store nothing
+# ---------------------------------------------------------------------------------------------
+
+
+class AdapterError(Exception):
+    """Base of every error an adapter raises; ``code`` is the channel's error code when it gave one."""
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class TransientError(AdapterError):
+    """Trying again later may succeed (network failure, rate limit, server error)."""
+
+
+class PermanentError(AdapterError):
+    """The channel refused the request; repeating it unchanged will fail the same way."""
+
+
+class AuthError(PermanentError):
+    """Credentials are missing, wrong or lack a permission."""
+
+
+class WebhookRejected(AdapterError):
+    """A webhook delivery failed verification or could not be parsed."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Write operations
+# ---------------------------------------------------------------------------------------------
+
+
+class _Op(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    """Deterministic idempotency key (from the outbox entry): the same change always has the same key."""
+
+
+class CreateProduct(_Op):
+    """Create ``product`` (ids in it are ignored). The result maps each variant SKU to its new id."""
+
+    op: Literal["create_product"] = "create_product"
+    product: ChannelProduct
+
+
+class UpdateProduct(_Op):
+    """Sparse update of group-level fields (``name``, ``description``, ``status``)."""
+
+    op: Literal["update_product"] = "update_product"
+    product_id: str
+    fields: dict[str, Any]
+    version: str | None = None
+
+
+class UpdateVariant(_Op):
+    """Sparse update of variant fields (``sku``, ``gtin``, ``price`` as Money, ``name``, ``status``)."""
+
+    op: Literal["update_variant"] = "update_variant"
+    product_id: str
+    variant_id: str
+    fields: dict[str, Any]
+    version: str | None = None
+
+
+class ArchiveProduct(_Op):
+    """Hide a product from sale without deleting it (WooCommerce: status ``draft``/private; Square: archived)."""
+
+    op: Literal["archive_product"] = "archive_product"
+    product_id: str
+
+
+class SetStock(_Op):
+    """Absolute on-hand write, for channels without relative adjustments (WooCommerce).
+
+    ``product_id`` is the parent when the variant's stock is managed by its parent product.
+    """
+
+    op: Literal["set_stock"] = "set_stock"
+    product_id: str
+    variant_id: str
+    quantity: int
+
+
+class AdjustStock(_Op):
+    """Relative change of on-hand at a location (Square ``ADJUSTMENT``); ``delta`` may be negative."""
+
+    op: Literal["adjust_stock"] = "adjust_stock"
+    variant_id: str
+    location_id: str
+    delta: int
+
+
+WriteOp = Annotated[
+    CreateProduct | UpdateProduct | UpdateVariant | ArchiveProduct | SetStock | AdjustStock,
+    Field(discriminator="op"),
+]
+
+
+class WriteResult(BaseModel):
+    """What became of one write operation.
+
+    ``ok`` False with ``retryable`` True means "keep it queued"; False/False means the channel refused
+    it (``error`` holds the channel's message, ``code`` its error code).  ``ids`` maps SKU to the
+    channel id created for it (for :class:`CreateProduct`); ``version`` is the entity's new version.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    ok: bool
+    retryable: bool = False
+    error: str | None = None
+    code: str | None = None
+    channel_id: str | None = None
+    version: str | None = None
+    ids: dict[str, str] = Field(default_factory=dict)
+    written: dict[str, Any] = Field(default_factory=dict)
+    """What the channel now holds for the fields we wrote, for the echo-suppression hash."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads
+# ---------------------------------------------------------------------------------------------
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """Items read since a cursor, and the cursor to store once they are safely recorded."""
+
+    items: Sequence[T]
+    cursor: str | None
+    calls: int = 0
+    """HTTP calls this read made (for benchmarks and the status report)."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the engine must know about a channel to plan writes for it."""
+
+    stock_mode: Literal["absolute", "relative"]
+    has_locations: bool
+    max_batch: int
+    catalog_delta: bool = True
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ChannelAdapter(abc.ABC):
+    """One channel. Every read that takes a ``cursor`` returns the next cursor in its :class:`Page`;
+    ``None`` as input means "from the beginning" (a full read)."""
+
+    name: str
+    capabilities: Capabilities
+
+    @abc.abstractmethod
+    def check(self) -> str:
+        """Cheap authenticated call proving the credentials work; returns a one-line description."""
+
+    @abc.abstractmethod
+    def list_locations(self) -> list[ChannelLocation]:
+        """The channel's stock locations (one synthetic ``default`` location for a channel without any)."""
+
+    @abc.abstractmethod
+    def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
+        """Products changed since ``cursor`` (all of them when ``None``), variants included."""
+
+    def iter_catalog(self, cursor: str | None = None) -> Iterator[ChannelProduct]:
+        """Products one at a time, for callers that must not hold a whole catalogue in memory."""
+        yield from self.read_catalog(cursor).items
+
+    @abc.abstractmethod
+    def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:
+        """Current counts (per location where the channel has locations); all tracked variants if ``None``."""
+
+    @abc.abstractmethod
+    def read_stock_events(self, cursor: str | None = None) -> Page[StockEvent]:
+        """Sales, returns, cancellations (and, where the channel logs them, manual adjustments) since ``cursor``."""
+
+    @abc.abstractmethod
+    def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:
+        """Customers changed since ``cursor``."""
+
+    @abc.abstractmethod
+    def apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Perform write operations in as few calls as the channel's batch limits allow.
+
+        Returns one result per operation, in order. Never raises for a per-item refusal; raises
+        :class:`TransientError`/:class:`AuthError` only when nothing of the call can be known to
+        have happened (the caller keeps every operation queued).
+        """
+
+    @abc.abstractmethod
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> WebhookEvent:
+        """Check the signature over the raw ``body`` (constant-time) and parse the delivery.
+
+        ``url`` is the public notification URL the channel signed (Square signs URL + body).
+        Raises :class:`WebhookRejected` when the signature is missing or wrong.
+        """

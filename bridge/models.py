@@ -1,0 +1,252 @@
+"""Canonical models: the one vocabulary every adapter translates into and the engine reasons about.
+
+Adapters turn each channel's wire format into these types and back; the engine (linking, ledger,
+reconciliation) sees nothing else. They are immutable pydantic models so that a value read from a
+channel cannot be changed behind the engine's back, and so that they validate at the boundary.
+
+Identity rules worth knowing:
+
+* A variant is identified across channels by its SKU (exact after trimming), then by GTIN; the store
+  keeps the resulting links.  ``ChannelVariant.channel_id`` is the channel's own id for the sellable
+  unit (a WooCommerce product id for a simple product, a variation id otherwise; a Square
+  ``ITEM_VARIATION`` id).
+* Money is ``Decimal`` in major units with an ISO 4217 currency: never a float.
+* Emails are compared lower-cased and trimmed; phones in E.164.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "ChannelCustomer",
+    "ChannelLocation",
+    "ChannelProduct",
+    "ChannelVariant",
+    "Money",
+    "ProductStatus",
+    "StockEvent",
+    "StockEventKind",
+    "StockLevel",
+    "WebhookEvent",
+    "content_hash",
+    "normalise_email",
+    "normalise_phone",
+    "normalise_sku",
+]
+
+
+class Frozen(BaseModel):
+    """Base for immutable, strictly-keyed value objects."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Money(Frozen):
+    """An amount in major units (``Decimal("12.50")``) and its ISO 4217 currency code."""
+
+    amount: Decimal
+    currency: str = Field(min_length=3, max_length=3)
+
+    @field_validator("currency")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    def minor_units(self, exponent: int = 2) -> int:
+        """The amount in the currency's smallest unit (Square's ``amount``), rounding half-even."""
+        return int((self.amount * (10**exponent)).to_integral_value())
+
+    @classmethod
+    def from_minor_units(cls, amount: int, currency: str, exponent: int = 2) -> Money:
+        return cls(amount=Decimal(amount).scaleb(-exponent), currency=currency)
+
+
+class ProductStatus(enum.StrEnum):
+    """Lifecycle of a product on a channel. ``ARCHIVED`` replaces deletion: we never hard-delete."""
+
+    ACTIVE = "active"
+    DRAFT = "draft"
+    ARCHIVED = "archived"
+
+
+def normalise_sku(sku: str | None) -> str | None:
+    """The SKU as it is compared: surrounding whitespace removed, empty means none.
+
+    Case is *kept*: SKUs that differ only by case are reported as suspicious by the linker rather
+    than silently merged.
+    """
+    if sku is None:
+        return None
+    sku = sku.strip()
+    return sku or None
+
+
+def normalise_email(email: str | None) -> str | None:
+    """Lower-cased, trimmed email; ``None`` for empty."""
+    if email is None:
+        return None
+    email = email.strip().lower()
+    return email or None
+
+
+def normalise_phone(phone: str | None, default_region: str = "US") -> str | None:
+    """E.164 form of ``phone`` (``+14155550123``), or ``None`` when it cannot be parsed as a number.
+
+    ``default_region`` is used for numbers written without a country code.
+    """
+    if phone is None or not phone.strip():
+        return None
+    try:
+        parsed = phonenumbers.parse(phone, default_region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class ChannelVariant(Frozen):
+    """One sellable unit as a channel holds it.
+
+    ``stock`` is the channel's own count when the channel has a single stock pool (WooCommerce);
+    per-location counts come as :class:`StockLevel` instead.  ``manage_stock`` is False when the
+    channel does not track stock for it; ``stock_managed_by_parent`` is True for WooCommerce
+    variations whose ``manage_stock`` is ``"parent"``.
+    """
+
+    channel_id: str
+    sku: str | None = None
+    gtin: str | None = None
+    name: str | None = None
+    options: dict[str, str] = Field(default_factory=dict)
+    price: Money | None = None
+    status: ProductStatus = ProductStatus.ACTIVE
+    manage_stock: bool = False
+    stock_managed_by_parent: bool = False
+    stock: int | None = None
+    version: str | None = None
+    modified_at: datetime | None = None
+
+    @field_validator("sku", "gtin")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        return normalise_sku(value)
+
+
+class ChannelProduct(Frozen):
+    """A product group (a WooCommerce product, a Square ``ITEM``) with its variants.
+
+    A WooCommerce simple product is a group with one variant whose ``channel_id`` equals the
+    group's.  ``kind`` keeps that distinction so writes go to the right endpoint.
+    """
+
+    channel: str
+    channel_id: str
+    kind: Literal["simple", "variable"] = "simple"
+    name: str
+    description: str | None = None
+    status: ProductStatus = ProductStatus.ACTIVE
+    variants: tuple[ChannelVariant, ...] = ()
+    version: str | None = None
+    modified_at: datetime | None = None
+
+
+class ChannelLocation(Frozen):
+    """A stock-holding place on a channel (a Square location; WooCommerce has a single implicit one)."""
+
+    channel: str
+    channel_id: str
+    name: str
+    active: bool = True
+
+
+class StockLevel(Frozen):
+    """A count a channel reports for one variant at one of its locations, at a moment."""
+
+    channel: str
+    variant_id: str
+    location_id: str | None
+    quantity: int | None
+    observed_at: datetime
+
+
+class StockEventKind(enum.StrEnum):
+    """Why on-hand stock moved. ``INITIAL`` is the count taken when a SKU is first linked."""
+
+    INITIAL = "initial"
+    SALE = "sale"
+    RETURN = "return"
+    CANCEL = "cancel"
+    ADJUSTMENT = "adjustment"
+
+
+class StockEvent(Frozen):
+    """A relative move of on-hand stock, read from a channel, with a globally unique ``source_id``.
+
+    ``source_id`` is deterministic from the channel's own identifiers, e.g.
+    ``woocommerce:order:1042:line:3`` or ``square:change:ABC``, so that reading the same event twice
+    is recognised and adds nothing to the ledger.  ``location_id`` is the channel's location id
+    (``None`` for a channel without locations: the engine allocates it by the configured rule).
+    ``variant_id`` is the channel's id of the variant when known; ``sku`` when the channel gives it.
+    """
+
+    source_id: str
+    channel: str
+    kind: StockEventKind
+    delta: int
+    occurred_at: datetime
+    variant_id: str | None = None
+    sku: str | None = None
+    location_id: str | None = None
+    reason: str = ""
+
+
+class ChannelCustomer(Frozen):
+    """A customer record as a channel holds it; email and phone normalised by the adapter."""
+
+    channel: str
+    channel_id: str
+    email: str | None = None
+    phone: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    company: str | None = None
+    version: str | None = None
+    modified_at: datetime | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return normalise_email(value)
+
+
+class WebhookEvent(Frozen):
+    """A verified webhook reduced to what we act on: which resource changed, and the channel's event id.
+
+    The payload is only a hint: the daemon re-reads the resource (or polls) before acting on it.
+    ``event_id`` is the key of the durable inbox; for channels that do not send one, the adapter
+    derives it deterministically from the delivery (delivery id, or a hash of the raw body).
+    """
+
+    channel: str
+    event_id: str
+    topic: str
+    resource: Literal["product", "inventory", "order", "customer", "ping", "other"]
+    resource_id: str | None = None
+    occurred_at: datetime | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+def content_hash(value: Any) -> str:
+    """A stable short hash of JSON-able data: what we wrote, compared with what comes back (echo check)."""
+    encoded = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()[:32]
