@@ -30,15 +30,15 @@ from bridge.models import (
 
 __all__ = [
     "AdapterError",
+    "AdjustStock",
     "ArchiveProduct",
     "AuthError",
     "Capabilities",
     "ChannelAdapter",
     "CreateProduct",
-    "PermanentError",
     "Page",
+    "PermanentError",
     "SetStock",
-    "AdjustStock",
     "TransientError",
     "UpdateProduct",
     "UpdateVariant",
@@ -123,7 +123,7 @@ class UpdateVariant(_Op):
 
 
 class ArchiveProduct(_Op):
-    """Hide a product from sale without deleting it (WooCommerce: status ``draft``/private; Square: archived)."""
+    """Hide a product from sale without deleting it (WooCommerce: not published; Square: archived)."""
 
     op: Literal["archive_product"] = "archive_product"
     product_id: str
@@ -236,7 +236,7 @@ class ChannelAdapter(abc.ABC):
 
     @abc.abstractmethod
     def read_stock_events(self, cursor: str | None = None) -> Page[StockEvent]:
-        """Sales, returns, cancellations (and, where the channel logs them, manual adjustments) since ``cursor``."""
+        """Sales, returns, cancellations (and manual adjustments, where logged) since ``cursor``."""
 
     @abc.abstractmethod
     def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:

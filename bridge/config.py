@@ -1,0 +1,298 @@
+"""Settings: a TOML file validated by pydantic, with secrets referenced rather than written in it.
+
+A secret (API key, token, webhook secret) is a table naming where to find it::
+
+    consumer_key = { env = "SHOPBRIDGE_WC_KEY" }            # an environment variable
+    consumer_key = { file = "/etc/shopbridge/wc-key" }       # a file (first line, whitespace trimmed)
+    consumer_key = { credential = "wc-key" }                 # a systemd credential ($CREDENTIALS_DIRECTORY)
+    consumer_key = { value = "ck_..." }                      # literal: only if you insist
+
+A bare string is refused so a key is never pasted into the file by accident. Secrets are resolved
+once, when the file is loaded, so a missing one is reported at start-up with its key, and held as
+``SecretStr`` so they never show in a repr, a log line or an error message.
+
+Every problem in a file is reported at once, one line each, naming the file, the key and what is
+wrong (:class:`ConfigError`); the CLI prints them and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+
+from bridge.logs import register_secret
+from bridge.policy import SyncPolicy
+
+__all__ = [
+    "Channels",
+    "Config",
+    "ConfigError",
+    "DaemonSettings",
+    "LoggingSettings",
+    "Secret",
+    "ServerSettings",
+    "SquareChannel",
+    "StoreSettings",
+    "WooCommerceChannel",
+    "load_config",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Secret(_Section):
+    """Where a secret comes from: exactly one of ``env``, ``file``, ``credential`` or ``value``."""
+
+    env: str | None = None
+    file: Path | None = None
+    credential: str | None = None
+    value: SecretStr | None = None
+    _resolved: SecretStr | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_a_bare_string(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            raise ValueError(
+                'a secret must be a table: { env = "VAR" }, { file = "path" }, '
+                '{ credential = "name" } or, if you insist, { value = "..." }'
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Secret:
+        given = [k for k in ("env", "file", "credential", "value") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of env, file, credential, value (got {given or 'none'})")
+        return self
+
+    def resolve(self, environ: Mapping[str, str]) -> None:
+        """Look the secret up now; a ``ValueError`` names the source, never the value."""
+        if self.value is not None:
+            self._resolved = self.value
+            return
+        if self.env is not None:
+            found = environ.get(self.env)
+            if not found:
+                raise ValueError(f"environment variable {self.env} is not set")
+            self._resolved = SecretStr(found)
+            return
+        if self.credential is not None:
+            directory = environ.get("CREDENTIALS_DIRECTORY")
+            if not directory:
+                raise ValueError(
+                    f"systemd credential {self.credential!r} asked for, but $CREDENTIALS_DIRECTORY is not set"
+                )
+            path = Path(directory) / self.credential
+        else:
+            assert self.file is not None
+            path = self.file
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read secret file {path}: {exc.strerror}") from None
+        if not text:
+            raise ValueError(f"secret file {path} is empty")
+        self._resolved = SecretStr(text)
+
+    def _remember(self) -> None:
+        if self._resolved is not None:
+            register_secret(self._resolved.get_secret_value())
+
+    def get(self) -> str:
+        """The secret's value (resolved at load time)."""
+        if self._resolved is None:
+            raise RuntimeError("secret used before the configuration was resolved")
+        return self._resolved.get_secret_value()
+
+    @classmethod
+    def literal(cls, value: str) -> Secret:
+        secret = cls(value=SecretStr(value))
+        secret._resolved = SecretStr(value)
+        return secret
+
+
+class StoreSettings(_Section):
+    path: Path = Field(
+        Path("shopbridge.db"), description="SQLite file; relative paths are from the config file"
+    )
+
+
+class ServerSettings(_Section):
+    host: str = Field("127.0.0.1", description="Interface the webhook receiver listens on")
+    port: int = Field(8787, ge=1, le=65535)
+    public_url: str | None = Field(
+        None, description="Public base URL of the receiver (what channels deliver to; Square signs it)"
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+
+class DaemonSettings(_Section):
+    poll_interval_seconds: float = Field(
+        300.0, ge=1.0, description="Polling is the backbone; webhooks are hints"
+    )
+    webhook_debounce_seconds: float = Field(2.0, ge=0.0)
+    outbox_max_attempts: int = Field(12, ge=1)
+
+
+class LoggingSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "text"] = "auto"
+
+
+class WooCommerceChannel(_Section):
+    enabled: bool = True
+    url: str = Field(description="Shop base URL, e.g. https://shop.example.com")
+    consumer_key: Secret
+    consumer_secret: Secret
+    webhook_secret: Secret | None = None
+    timeout_seconds: float = Field(30.0, gt=0)
+    verify_tls: bool = True
+
+    @model_validator(mode="after")
+    def _url(self) -> WooCommerceChannel:
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url must start with https:// (got {self.url!r})")
+        return self
+
+
+class SquareChannel(_Section):
+    enabled: bool = True
+    environment: Literal["production", "sandbox", "custom"] = "production"
+    base_url: str | None = Field(None, description="Only with environment = 'custom' (the local emulator)")
+    access_token: Secret
+    signature_key: Secret | None = None
+    notification_url: str | None = Field(
+        None, description="The exact URL registered in Square's webhook subscription (signed with the body)"
+    )
+    location_ids: list[str] = Field(default_factory=list, description="Empty means every active location")
+    timeout_seconds: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _base(self) -> SquareChannel:
+        if self.environment == "custom" and not self.base_url:
+            raise ValueError("environment = 'custom' needs base_url")
+        return self
+
+    def resolved_base_url(self) -> str:
+        if self.base_url:
+            return self.base_url
+        return {
+            "production": "https://connect.squareup.com",
+            "sandbox": "https://connect.squareupsandbox.com",
+        }[self.environment]
+
+
+class Channels(_Section):
+    woocommerce: WooCommerceChannel | None = None
+    square: SquareChannel | None = None
+
+
+class Config(_Section):
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    sync: SyncPolicy = Field(default_factory=SyncPolicy)
+    channels: Channels = Field(default_factory=Channels)
+    source: Path | None = Field(None, exclude=True)
+
+    def secrets(self) -> list[tuple[str, Secret]]:
+        """Every secret in the file with its dotted key."""
+        found: list[tuple[str, Secret]] = []
+        for name in ("woocommerce", "square"):
+            channel = getattr(self.channels, name)
+            if channel is None:
+                continue
+            for field_name in type(channel).model_fields:
+                value = getattr(channel, field_name)
+                if isinstance(value, Secret):
+                    found.append((f"channels.{name}.{field_name}", value))
+        return found
+
+    def store_path(self) -> Path:
+        if self.store.path.is_absolute() or self.source is None:
+            return self.store.path
+        return self.source.parent / self.store.path
+
+
+class ConfigError(Exception):
+    """One or more problems with a configuration file; ``problems`` holds one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1]}[{part}]"] if parts else [f"[{part}]"]
+        else:
+            parts.append(part)
+    return ".".join(parts) or "(top level)"
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and resolve the secrets of a configuration file.
+
+    Raises :class:`ConfigError` listing every problem found (syntax, unknown keys, types, secrets).
+    """
+    path = Path(path)
+    env = os.environ if environ is None else environ
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found (create one with `shopbridge init`)"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{path}: {_dotted(e['loc'])}: {_describe(e)}" for e in exc.errors()]
+        raise ConfigError(problems) from None
+    config.source = path
+    problems = []
+    for key, secret in config.secrets():
+        try:
+            secret.resolve(env)
+            secret._remember()
+        except ValueError as exc:
+            problems.append(f"{path}: {key}: {exc}")
+    if not (config.channels.woocommerce or config.channels.square):
+        problems.append(
+            f"{path}: channels: no channel configured ([channels.woocommerce] or [channels.square])"
+        )
+    if problems:
+        raise ConfigError(problems)
+    return config

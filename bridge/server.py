@@ -1,0 +1,162 @@
+"""The webhook receiver: verify, write to the durable inbox, commit, and only then acknowledge.
+
+Webhooks are hints. WooCommerce never retries a failed delivery and Square retries for a while, so
+what matters is that an acknowledged delivery is never lost (it is committed in the inbox before the
+2xx goes out) and that a repeated one does nothing (the inbox is keyed by the channel's event id).
+Processing is asynchronous: the receiver only wakes the daemon's sync loop, which re-reads the
+changed resources from the channel (the payload itself is never trusted as state).
+
+Answers:
+
+* 200 ``{"received": true, "duplicate": false}`` once the event is committed (also for duplicates);
+* 401 when the signature is missing or wrong (nothing stored); 404 for an unknown channel;
+* 413 for a body over ``max_body_bytes``; 503 when the inbox cannot be written (the channel retries).
+
+``GET /healthz`` answers 200 while the process serves; ``GET /readyz`` reports queue depths.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from adapters.base import ChannelAdapter, WebhookRejected
+from bridge.store import Store
+
+__all__ = ["WebhookServer"]
+
+log = logging.getLogger(__name__)
+
+
+class WebhookServer:
+    """Serves ``POST /webhooks/<channel>`` for the given adapters on ``host:port`` in a thread.
+
+    ``public_url`` is the externally visible base URL (Square signs the full notification URL, so
+    the URL we verify against must be the one registered with Square, not our bind address).
+    ``on_event`` is called after each newly committed event (the daemon wakes its sync loop).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[str, ChannelAdapter],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8787,
+        public_url: str | None = None,
+        notification_urls: Mapping[str, str] | None = None,
+        max_body_bytes: int = 1_048_576,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.adapters = dict(adapters)
+        self.max_body_bytes = max_body_bytes
+        self.on_event = on_event
+        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd.daemon_threads = True
+        self.public_url = (public_url or self.url).rstrip("/")
+        self.notification_urls = dict(notification_urls or {})
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def notification_url(self, channel: str) -> str:
+        """The URL the channel was told to deliver to, which is what it signs."""
+        return self.notification_urls.get(channel) or f"{self.public_url}/webhooks/{channel}"
+
+    def start(self) -> WebhookServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="webhooks", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def receive(self, channel: str, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+        """Handle one delivery; returns the status and JSON body to answer with."""
+        adapter = self.adapters.get(channel)
+        if adapter is None:
+            return 404, {"error": f"unknown channel {channel!r}"}
+        try:
+            event = adapter.verify_webhook(headers, body, self.notification_url(channel))
+        except WebhookRejected as exc:
+            log.warning("webhook rejected", extra={"channel": channel, "reason": str(exc)})
+            return 401, {"error": "signature verification failed"}
+        if event.resource == "ping":
+            log.info("webhook ping", extra={"channel": channel})
+            return 200, {"received": True, "ping": True}
+        try:
+            new = self.store.inbox_put(
+                channel,
+                event.event_id,
+                topic=event.topic,
+                resource=event.resource,
+                resource_id=event.resource_id,
+                body=body,
+            )
+        except Exception:  # noqa: BLE001 - any storage failure: refuse, the channel may retry
+            log.exception("inbox write failed", extra={"channel": channel})
+            return 503, {"error": "could not store the event; try again"}
+        log.info(
+            "webhook received",
+            extra={"channel": channel, "topic": event.topic, "event_id": event.event_id, "duplicate": not new},
+        )
+        if new and self.on_event is not None:
+            self.on_event(channel)
+        return 200, {"received": True, "duplicate": not new}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+                log.debug("http: " + format, *args)
+
+            def _answer(self, status: int, data: dict[str, Any]) -> None:
+                body = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802 - stdlib name
+                if self.path == "/healthz":
+                    self._answer(200, {"ok": True})
+                elif self.path == "/readyz":
+                    figures = server.store.figures()
+                    self._answer(
+                        200,
+                        {"inbox_pending": figures["inbox_pending"], "outbox_pending": figures["outbox_pending"]},
+                    )
+                else:
+                    self._answer(404, {"error": "not found"})
+
+            def do_POST(self) -> None:  # noqa: N802 - stdlib name
+                parts = self.path.split("?", 1)[0].strip("/").split("/")
+                if len(parts) != 2 or parts[0] != "webhooks":
+                    self._answer(404, {"error": "not found"})
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > server.max_body_bytes:
+                    self.close_connection = True
+                    self._answer(413, {"error": "body too large"})
+                    return
+                body = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status, data = server.receive(parts[1], headers, body)
+                self._answer(status, data)
+
+        return _Handler

@@ -1,0 +1,563 @@
+"""The mapping store: one SQLite file that is shopbridge's memory and its durable queues.
+
+It holds the canonical catalogue, the links between canonical entities and each channel's ids
+(with the channel's version and the hash of what we last wrote, for echo suppression), locations,
+the stock ledger, customers, the webhook inbox, the outbox of pending writes, polling cursors,
+conflicts for a human and an audit trail of what was pushed where.
+
+Why it is set up the way it is (see the SQLite notes in the reliability reference):
+
+* WAL journal, ``synchronous=NORMAL``: readers never block the writer, and a committed transaction
+  survives a process crash (``kill -9``). Only an OS crash can lose the last transactions, and
+  those are re-read from the channels by polling.
+* ``isolation_level=None`` and explicit ``BEGIN IMMEDIATE`` for every write transaction: a deferred
+  transaction that reads and then writes can fail at once with ``SQLITE_BUSY`` whatever the busy
+  timeout; an immediate one waits for the write lock and then cannot fail for locking.
+* One writer per process (a lock around :meth:`Store.transaction`), a busy timeout between processes.
+* Forward-only migrations (``sqlite_utils.Migrations``) applied on open, all pending ones inside a
+  single immediate transaction, so two processes opening an old file at once migrate it once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from bridge.models import StockEvent
+
+__all__ = [
+    "MIGRATIONS",
+    "OutboxEntry",
+    "SchemaTooNew",
+    "Store",
+    "utcnow",
+]
+
+BUSY_TIMEOUT_SECONDS = 30.0
+
+MIGRATIONS = Migrations("shopbridge")
+
+
+def utcnow() -> str:
+    """Now as an ISO 8601 UTC string: the one time format stored (sorts as text)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class SchemaTooNew(RuntimeError):
+    """The file was migrated by a newer shopbridge; opening it with this one could corrupt it."""
+
+
+@MIGRATIONS()
+def m001_initial(db: Database) -> None:
+    """The first schema: catalogue, links, locations, ledger, customers, inbox, outbox, cursors."""
+    db.table("products").create(
+        {"id": int, "name": str, "description": str, "status": str, "updated_at": str}, pk="id"
+    )
+    db.table("variants").create(
+        {
+            "sku": str,
+            "product_id": int,
+            "gtin": str,
+            "name": str,
+            "options": str,
+            "price": str,
+            "currency": str,
+            "status": str,
+            "updated_at": str,
+        },
+        pk="sku",
+        foreign_keys=[("product_id", "products", "id")],
+        not_null={"product_id", "status"},
+    )
+    db.table("links").create(
+        {
+            "entity": str,  # variant | product | customer | location
+            "canonical_key": str,  # sku | product id | customer id | location key
+            "channel": str,
+            "channel_id": str,
+            "parent_id": str,
+            "version": str,
+            "last_written_hash": str,
+            "updated_at": str,
+        },
+        pk=("entity", "canonical_key", "channel"),
+        not_null={"channel_id"},
+    )
+    db.table("links").create_index(["channel", "entity", "channel_id"], unique=True)
+    db.table("locations").create({"key": str, "name": str, "active": int}, pk="key")
+    db.table("stock_events").create(
+        {
+            "source_id": str,
+            "channel": str,
+            "kind": str,
+            "sku": str,
+            "location": str,
+            "delta": int,
+            "occurred_at": str,
+            "recorded_at": str,
+            "reason": str,
+        },
+        pk="source_id",
+        not_null={"channel", "kind", "sku", "location", "delta", "recorded_at"},
+    )
+    db.table("stock_events").create_index(["sku", "location"])
+    db.table("customers").create(
+        {
+            "id": int,
+            "email": str,
+            "phone": str,
+            "given_name": str,
+            "family_name": str,
+            "company": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db.table("customers").create_index(["email"], unique=True)
+    db.table("inbox").create(
+        {
+            "channel": str,
+            "event_id": str,
+            "topic": str,
+            "resource": str,
+            "resource_id": str,
+            "body": bytes,
+            "received_at": str,
+            "processed_at": str,
+            "error": str,
+        },
+        pk=("channel", "event_id"),
+        not_null={"received_at"},
+    )
+    db.table("outbox").create(
+        {
+            "id": int,
+            "channel": str,
+            "idempotency_key": str,
+            "action": str,
+            "sku": str,
+            "op": str,
+            "reason": str,
+            "created_at": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "done_at": str,
+            "result": str,
+        },
+        pk="id",
+        not_null={"channel", "idempotency_key", "op", "created_at"},
+        defaults={"attempts": 0},
+    )
+    db.table("outbox").create_index(["idempotency_key"], unique=True)
+    db.table("cursors").create(
+        {"channel": str, "stream": str, "value": str, "updated_at": str},
+        pk=("channel", "stream"),
+    )
+    db.table("conflicts").create(
+        {
+            "id": int,
+            "channel": str,
+            "entity": str,
+            "canonical_key": str,
+            "field": str,
+            "ours": str,
+            "theirs": str,
+            "detected_at": str,
+            "resolved_at": str,
+        },
+        pk="id",
+    )
+    db.table("audit").create(
+        {"id": int, "at": str, "channel": str, "action": str, "key": str, "detail": str}, pk="id"
+    )
+
+
+@MIGRATIONS()
+def m002_projections_and_queue_indexes(db: Database) -> None:
+    """What we last wrote per channel, SKU and location (manual-change detection needs it), plus
+    indexes that keep the inbox and outbox scans cheap when they grow, and the last successful poll."""
+    db.table("projections").create(
+        {
+            "channel": str,
+            "sku": str,
+            "location": str,
+            "quantity": int,
+            "written_at": str,
+        },
+        pk=("channel", "sku", "location"),
+    )
+    db.table("outbox").create_index(["done_at", "channel", "next_attempt_at"], if_not_exists=True)
+    db.table("inbox").create_index(["processed_at", "received_at"], if_not_exists=True)
+    db.table("cursors").add_column("last_success_at", str)
+
+
+SCHEMA_VERSION = 2
+"""Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A write waiting to be sent to a channel (``op`` is the JSON of an adapters.base write op)."""
+
+    id: int
+    channel: str
+    idempotency_key: str
+    action: str
+    sku: str | None
+    op: dict[str, Any]
+    reason: str
+    attempts: int
+
+
+class Store:
+    """The open mapping store. Create one per process; it is safe to share between threads."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self.db = Database(conn)
+        self._lock = threading.RLock()
+        self._migrate()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        known = {m.name for m in MIGRATIONS._migrations}
+        with self.transaction():
+            applied = {m.name for m in MIGRATIONS.applied(self.db)}
+            unknown = applied - known
+            if unknown:
+                raise SchemaTooNew(
+                    f"{self.path} was written by a newer shopbridge (migrations {sorted(unknown)}); "
+                    "upgrade shopbridge before opening it"
+                )
+            MIGRATIONS.apply(self.db)
+
+    @property
+    def schema_version(self) -> int:
+        return len(MIGRATIONS.applied(self.db))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """A write transaction (``BEGIN IMMEDIATE``); nested calls become savepoints.
+
+        Never hold one across a network call: the channel may take seconds, and every other
+        writer of the file waits that long.
+        """
+        with self._lock:
+            if self.db.conn.in_transaction:
+                with self.db.atomic():
+                    yield self.db
+                return
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
+                raise
+            self.db.conn.execute("COMMIT")
+
+    def integrity_ok(self) -> bool:
+        rows = self.db.execute("PRAGMA integrity_check").fetchall()
+        return bool(rows) and rows[0][0] == "ok"
+
+    # -- stock ledger ------------------------------------------------------------------------
+
+    def record_stock_events(self, events: Iterable[tuple[StockEvent, str, str]]) -> int:
+        """Append ``(event, sku, canonical location)`` rows to the ledger; returns how many were new.
+
+        The source id is the primary key, so an event read twice is ignored: replay adds nothing.
+        """
+        now = utcnow()
+        rows = [
+            {
+                "source_id": event.source_id,
+                "channel": event.channel,
+                "kind": str(event.kind),
+                "sku": sku,
+                "location": location,
+                "delta": event.delta,
+                "occurred_at": event.occurred_at.isoformat(),
+                "recorded_at": now,
+                "reason": event.reason,
+            }
+            for event, sku, location in events
+        ]
+        if not rows:
+            return 0
+        with self.transaction() as db:
+            before = db.execute("SELECT count(*) FROM stock_events").fetchone()[0]
+            db.table("stock_events").insert_all(rows, ignore=True, batch_size=500)
+            after = db.execute("SELECT count(*) FROM stock_events").fetchone()[0]
+        return int(after - before)
+
+    def on_hand(self, skus: Sequence[str] | None = None) -> dict[tuple[str, str], int]:
+        """Canonical on-hand per ``(sku, location)``: the sum of the ledger."""
+        sql = "SELECT sku, location, sum(delta) FROM stock_events"
+        params: list[Any] = []
+        if skus is not None:
+            sql += f" WHERE sku IN ({','.join('?' * len(skus))})"
+            params = list(skus)
+        sql += " GROUP BY sku, location"
+        return {(r[0], r[1]): int(r[2]) for r in self.db.execute(sql, params).fetchall()}
+
+    def known_event_ids(self, source_ids: Sequence[str]) -> set[str]:
+        if not source_ids:
+            return set()
+        found: set[str] = set()
+        for start in range(0, len(source_ids), 500):
+            chunk = list(source_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT source_id FROM stock_events WHERE source_id IN ({marks})"  # noqa: S608 - only "?"s
+            found.update(r[0] for r in self.db.execute(sql, chunk).fetchall())
+        return found
+
+    # -- inbox -------------------------------------------------------------------------------
+
+    def inbox_put(
+        self,
+        channel: str,
+        event_id: str,
+        *,
+        topic: str,
+        resource: str,
+        resource_id: str | None,
+        body: bytes,
+    ) -> bool:
+        """Durably record a verified webhook. Returns False if this event id was already received.
+
+        The caller acknowledges the delivery only after this returns: the row is committed.
+        """
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO inbox (channel, event_id, topic, resource, resource_id, body, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, event_id) DO NOTHING",
+                [channel, event_id, topic, resource, resource_id, body, utcnow()],
+            )
+            return bool(cursor.rowcount)
+
+    def inbox_pending(self, limit: int = 100) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT * FROM inbox WHERE processed_at IS NULL ORDER BY received_at LIMIT ?", [limit]
+            )
+        )
+
+    def inbox_mark_processed(self, keys: Iterable[tuple[str, str]], error: str | None = None) -> None:
+        now = utcnow()
+        with self.transaction() as db:
+            for channel, event_id in keys:
+                db.execute(
+                    "UPDATE inbox SET processed_at = ?, error = ? WHERE channel = ? AND event_id = ?",
+                    [now, error, channel, event_id],
+                )
+
+    # -- outbox ------------------------------------------------------------------------------
+
+    def outbox_enqueue(self, entries: Iterable[dict[str, Any]]) -> int:
+        """Queue writes; an entry whose idempotency key is already queued (or done) is ignored.
+
+        Each entry has ``channel``, ``idempotency_key``, ``action``, ``sku``, ``op`` (JSON-able) and
+        ``reason``. Returns how many were new.
+        """
+        now = utcnow()
+        rows = [
+            {
+                "channel": e["channel"],
+                "idempotency_key": e["idempotency_key"],
+                "action": e["action"],
+                "sku": e.get("sku"),
+                "op": json.dumps(e["op"], default=str),
+                "reason": e.get("reason", ""),
+                "created_at": now,
+                "next_attempt_at": now,
+                "attempts": 0,
+            }
+            for e in entries
+        ]
+        if not rows:
+            return 0
+        with self.transaction() as db:
+            before = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+            db.table("outbox").insert_all(rows, ignore=True, batch_size=500)
+            after = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        return int(after - before)
+
+    def outbox_due(self, channel: str, *, now: str | None = None, limit: int = 1000) -> list[OutboxEntry]:
+        rows = self.db.query(
+            "SELECT * FROM outbox WHERE done_at IS NULL AND channel = ? AND next_attempt_at <= ? "
+            "ORDER BY id LIMIT ?",
+            [channel, now or utcnow(), limit],
+        )
+        return [
+            OutboxEntry(
+                id=r["id"],
+                channel=r["channel"],
+                idempotency_key=r["idempotency_key"],
+                action=r["action"],
+                sku=r["sku"],
+                op=json.loads(r["op"]),
+                reason=r["reason"] or "",
+                attempts=r["attempts"],
+            )
+            for r in rows
+        ]
+
+    def outbox_done(self, entry_id: int, result: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET done_at = ?, result = ?, attempts = attempts + 1, last_error = NULL "
+                "WHERE id = ?",
+                [utcnow(), json.dumps(result, default=str), entry_id],
+            )
+
+    def outbox_retry_later(self, entry_id: int, error: str, next_attempt_at: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                [error, next_attempt_at, entry_id],
+            )
+
+    def outbox_failed(self, entry_id: int, error: str) -> None:
+        """The channel refused the write for good: keep the row (with its error) for a human, stop sending."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, done_at = ?, "
+                "result = '{\"ok\": false}' WHERE id = ?",
+                [error, utcnow(), entry_id],
+            )
+
+    # -- cursors -----------------------------------------------------------------------------
+
+    def get_cursor(self, channel: str, stream: str) -> str | None:
+        row = self.db.execute(
+            "SELECT value FROM cursors WHERE channel = ? AND stream = ?", [channel, stream]
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def set_cursor(self, channel: str, stream: str, value: str | None) -> None:
+        now = utcnow()
+        with self.transaction() as db:
+            db.table("cursors").upsert(
+                {
+                    "channel": channel,
+                    "stream": stream,
+                    "value": value,
+                    "updated_at": now,
+                    "last_success_at": now,
+                },
+                pk=("channel", "stream"),
+            )
+
+    # -- links -------------------------------------------------------------------------------
+
+    def upsert_links(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Create or update links (``entity``, ``canonical_key``, ``channel``, ``channel_id``, ...)."""
+        now = utcnow()
+        data = [{**r, "updated_at": now} for r in rows]
+        if not data:
+            return
+        with self.transaction() as db:
+            db.table("links").upsert_all(data, pk=("entity", "canonical_key", "channel"), batch_size=500)
+
+    def links(self, entity: str, channel: str | None = None) -> list[dict[str, Any]]:
+        if channel is None:
+            return list(self.db.query("SELECT * FROM links WHERE entity = ?", [entity]))
+        return list(self.db.query("SELECT * FROM links WHERE entity = ? AND channel = ?", [entity, channel]))
+
+    def delete_link(self, entity: str, canonical_key: str, channel: str) -> bool:
+        """Forget a link (``shopbridge unlink``): the channel's product itself is untouched."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM links WHERE entity = ? AND canonical_key = ? AND channel = ?",
+                [entity, canonical_key, channel],
+            )
+            return bool(cursor.rowcount)
+
+    # -- conflicts and audit -----------------------------------------------------------------
+
+    def add_conflict(
+        self, *, channel: str, entity: str, canonical_key: str, field: str, ours: str, theirs: str
+    ) -> None:
+        with self.transaction() as db:
+            db.table("conflicts").insert(
+                {
+                    "channel": channel,
+                    "entity": entity,
+                    "canonical_key": canonical_key,
+                    "field": field,
+                    "ours": ours,
+                    "theirs": theirs,
+                    "detected_at": utcnow(),
+                }
+            )
+
+    def audit(self, channel: str, action: str, key: str, detail: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.table("audit").insert(
+                {
+                    "at": utcnow(),
+                    "channel": channel,
+                    "action": action,
+                    "key": key,
+                    "detail": json.dumps(detail, default=str),
+                }
+            )
+
+    # -- figures -----------------------------------------------------------------------------
+
+    def figures(self) -> dict[str, Any]:
+        """What ``shopbridge status`` reports: links per channel, queue depths, last successful polls."""
+
+        def scalar(sql: str) -> int:
+            return int(self.db.execute(sql).fetchone()[0])
+
+        linked: dict[str, dict[str, int]] = {}
+        for entity, channel, count in self.db.execute(
+            "SELECT entity, channel, count(*) FROM links GROUP BY entity, channel"
+        ).fetchall():
+            linked.setdefault(channel, {})[entity] = count
+        polls = {
+            f"{r['channel']}:{r['stream']}": r["last_success_at"]
+            for r in self.db.query("SELECT channel, stream, last_success_at FROM cursors ORDER BY channel")
+        }
+        return {
+            "schema_version": self.schema_version,
+            "variants": scalar("SELECT count(*) FROM variants"),
+            "customers": scalar("SELECT count(*) FROM customers"),
+            "linked": linked,
+            "stock_events": scalar("SELECT count(*) FROM stock_events"),
+            "inbox_pending": scalar("SELECT count(*) FROM inbox WHERE processed_at IS NULL"),
+            "outbox_pending": scalar("SELECT count(*) FROM outbox WHERE done_at IS NULL"),
+            "outbox_failed": scalar(
+                "SELECT count(*) FROM outbox WHERE done_at IS NOT NULL AND result LIKE '%\"ok\": false%'"
+            ),
+            "open_conflicts": scalar("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL"),
+            "last_poll": polls,
+        }

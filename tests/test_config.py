@@ -1,0 +1,159 @@
+"""Configuration: the example parses; every class of bad input gives one clear line and exit 2."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bridge.config import ConfigError, load_config
+from bridge.logs import redact
+from tests.conftest import REPO, RunCli
+
+EXAMPLE_ENV = {
+    "SHOPBRIDGE_WC_KEY": "ck_example_key_123",
+    "SHOPBRIDGE_WC_SECRET": "cs_example_secret_456",
+    "SHOPBRIDGE_WC_WEBHOOK_SECRET": "whsec_789",
+    "SHOPBRIDGE_SQUARE_TOKEN": "EAAAl_token_abc",
+    "SHOPBRIDGE_SQUARE_SIGNATURE_KEY": "sigkey_def",
+}
+
+MINIMAL = """
+[channels.woocommerce]
+url = "https://shop.example.com"
+consumer_key = { env = "WC_KEY" }
+consumer_secret = { env = "WC_SECRET" }
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "shopbridge.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_example_config_parses_with_its_documented_defaults() -> None:
+    config = load_config(REPO / "config.example.toml", environ=EXAMPLE_ENV)
+    assert config.channels.woocommerce is not None
+    assert config.channels.square is not None
+    assert config.channels.woocommerce.consumer_key.get() == "ck_example_key_123"
+    assert config.channels.square.access_token.get() == "EAAAl_token_abc"
+    assert config.server.port == 8787
+    # every secret in the example is a reference, none is a literal value
+    assert all(secret.value is None for _, secret in config.secrets())
+
+
+def test_secret_sources_env_file_and_systemd_credential(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("  from-a-file\n")
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "wc-secret").write_text("from-a-credential\n")
+    path = write(
+        tmp_path,
+        f"""
+[channels.woocommerce]
+url = "https://shop.example.com"
+consumer_key = {{ file = "{tmp_path / "secret.txt"}" }}
+consumer_secret = {{ credential = "wc-secret" }}
+webhook_secret = {{ env = "HOOK" }}
+""",
+    )
+    config = load_config(path, environ={"CREDENTIALS_DIRECTORY": str(creds), "HOOK": "from-env"})
+    wc = config.channels.woocommerce
+    assert wc is not None
+    assert wc.consumer_key.get() == "from-a-file"
+    assert wc.consumer_secret.get() == "from-a-credential"
+    assert wc.webhook_secret is not None and wc.webhook_secret.get() == "from-env"
+    # a resolved secret never shows in a repr, nor in a log line
+    assert "from-a-credential" not in repr(config)
+    assert redact("GET /products?consumer_key=from-a-file") == "GET /products?consumer_key=[redacted]"
+
+
+def test_store_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL), environ={"WC_KEY": "a", "WC_SECRET": "b"})
+    assert config.store_path() == tmp_path / "shopbridge.db"
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "expected"),
+    [
+        ("[store\npath = 1", {}, "not valid TOML"),
+        (
+            MINIMAL + "colour = 'red'\n",
+            {"WC_KEY": "a", "WC_SECRET": "b"},
+            "channels.woocommerce.colour: unknown key",
+        ),
+        (MINIMAL + "[server]\nport = 'eighty'\n", {"WC_KEY": "a", "WC_SECRET": "b"}, "server.port:"),
+        (
+            MINIMAL,
+            {"WC_SECRET": "b"},
+            "channels.woocommerce.consumer_key: environment variable WC_KEY is not set",
+        ),
+        (
+            MINIMAL.replace('{ env = "WC_KEY" }', '"ck_literal"'),
+            {"WC_SECRET": "b"},
+            "channels.woocommerce.consumer_key: a secret must be a table",
+        ),
+        (
+            MINIMAL.replace('url = "https://shop.example.com"\n', ""),
+            {"WC_KEY": "a", "WC_SECRET": "b"},
+            "channels.woocommerce.url: required key is missing",
+        ),
+        ("[store]\npath = 'x.db'\n", {}, "channels: no channel configured"),
+    ],
+    ids=["syntax", "unknown-key", "wrong-type", "missing-secret", "bare-secret", "missing-key", "no-channel"],
+)
+def test_bad_config_gives_one_clear_line_and_exit_2(
+    tmp_path: Path, run_cli: RunCli, text: str, env: dict[str, str], expected: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ=env)
+    assert any(expected in line for line in caught.value.problems), caught.value.problems
+
+    result = run_cli("--config", str(path), "config", "check", env=env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines and all(line.startswith(f"error: {path}: ") for line in lines), result.stderr
+    assert any(expected in line for line in lines)
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "colour = 'red'\n[server]\nport = 0\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert len(caught.value.problems) >= 2
+
+
+def test_missing_file_is_a_usage_error(tmp_path: Path, run_cli: RunCli) -> None:
+    result = run_cli("--config", str(tmp_path / "nope.toml"), "config", "check")
+    assert result.returncode == 2
+    assert "file not found" in result.stderr
+
+
+def test_unreadable_secret_file_names_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL.replace('{ env = "WC_KEY" }', f'{{ file = "{tmp_path}/absent" }}'))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={"WC_SECRET": "b"})
+    assert "channels.woocommerce.consumer_key: cannot read secret file" in caught.value.problems[0]
+
+
+def test_config_check_never_prints_secret_values(tmp_path: Path, run_cli: RunCli) -> None:
+    path = write(tmp_path, MINIMAL)
+    result = run_cli(
+        "-c", str(path), "config", "check", env={"WC_KEY": "ck_supersecret", "WC_SECRET": "cs_x1"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ck_supersecret" not in result.stdout + result.stderr
+    assert result.stdout.startswith("ok: ")
+
+
+def test_config_env_var_selects_the_file(tmp_path: Path, run_cli: RunCli) -> None:
+    path = write(tmp_path, MINIMAL, name="elsewhere.toml")
+    result = run_cli(
+        "config", "check", env={"SHOPBRIDGE_CONFIG": str(path), "WC_KEY": "a1", "WC_SECRET": "b1"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert os.fspath(path) in result.stdout
