@@ -104,12 +104,17 @@ class WebhookServer:
                 resource_id=event.resource_id,
                 body=body,
             )
-        except Exception:  # noqa: BLE001 - any storage failure: refuse, the channel may retry
+        except Exception:
             log.exception("inbox write failed", extra={"channel": channel})
             return 503, {"error": "could not store the event; try again"}
         log.info(
             "webhook received",
-            extra={"channel": channel, "topic": event.topic, "event_id": event.event_id, "duplicate": not new},
+            extra={
+                "channel": channel,
+                "topic": event.topic,
+                "event_id": event.event_id,
+                "duplicate": not new,
+            },
         )
         if new and self.on_event is not None:
             self.on_event(channel)
@@ -121,7 +126,7 @@ class WebhookServer:
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 log.debug("http: " + format, *args)
 
             def _answer(self, status: int, data: dict[str, Any]) -> None:
@@ -132,19 +137,22 @@ class WebhookServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_GET(self) -> None:  # noqa: N802 - stdlib name
+            def do_GET(self) -> None:
                 if self.path == "/healthz":
                     self._answer(200, {"ok": True})
                 elif self.path == "/readyz":
                     figures = server.store.figures()
                     self._answer(
                         200,
-                        {"inbox_pending": figures["inbox_pending"], "outbox_pending": figures["outbox_pending"]},
+                        {
+                            "inbox_pending": figures["inbox_pending"],
+                            "outbox_pending": figures["outbox_pending"],
+                        },
                     )
                 else:
                     self._answer(404, {"error": "not found"})
 
-            def do_POST(self) -> None:  # noqa: N802 - stdlib name
+            def do_POST(self) -> None:
                 parts = self.path.split("?", 1)[0].strip("/").split("/")
                 if len(parts) != 2 or parts[0] != "webhooks":
                     self._answer(404, {"error": "not found"})

@@ -33,7 +33,7 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from bridge.models import StockEvent
+from bridge.models import ChannelProduct, StockEvent, content_hash
 
 __all__ = [
     "MIGRATIONS",
@@ -202,7 +202,34 @@ def m002_projections_and_queue_indexes(db: Database) -> None:
     db.table("cursors").add_column("last_success_at", str)
 
 
-SCHEMA_VERSION = 2
+@MIGRATIONS()
+def m003_channel_snapshots(db: Database) -> None:
+    """What each channel held when we last read it, one row per sellable variant.
+
+    Incremental syncs read only what changed on a channel; to reconcile a changed SKU against the
+    other channels without re-reading their whole catalogues, we keep their last-read state here.
+    ``product`` is the JSON of the variant's ``ChannelProduct`` (the group, for creating it elsewhere).
+    """
+    db.table("channel_variants").create(
+        {
+            "channel": str,
+            "variant_id": str,
+            "product_id": str,
+            "sku": str,
+            "gtin": str,
+            "hash": str,
+            "product": str,
+            "read_at": str,
+        },
+        pk=("channel", "variant_id"),
+        not_null={"product_id", "product", "read_at"},
+    )
+    db.table("channel_variants").create_index(["sku"])
+    db.table("channel_variants").create_index(["gtin"])
+    db.table("channel_variants").create_index(["channel", "product_id"])
+
+
+SCHEMA_VERSION = 3
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""
 
 
@@ -334,7 +361,7 @@ class Store:
         for start in range(0, len(source_ids), 500):
             chunk = list(source_ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            sql = f"SELECT source_id FROM stock_events WHERE source_id IN ({marks})"  # noqa: S608 - only "?"s
+            sql = f"SELECT source_id FROM stock_events WHERE source_id IN ({marks})"
             found.update(r[0] for r in self.db.execute(sql, chunk).fetchall())
         return found
 
@@ -499,6 +526,73 @@ class Store:
                 [entity, canonical_key, channel],
             )
             return bool(cursor.rowcount)
+
+    # -- channel snapshots -------------------------------------------------------------------
+
+    def save_snapshot(self, channel: str, products: Iterable[ChannelProduct]) -> int:
+        """Remember what ``channel`` holds for these products (replacing their previous rows)."""
+        now = utcnow()
+        rows: list[dict[str, Any]] = []
+        product_ids: list[str] = []
+        for product in products:
+            product_ids.append(product.channel_id)
+            data = product.model_dump_json()
+            for variant in product.variants:
+                rows.append(
+                    {
+                        "channel": channel,
+                        "variant_id": variant.channel_id,
+                        "product_id": product.channel_id,
+                        "sku": variant.sku,
+                        "gtin": variant.gtin,
+                        "hash": content_hash(
+                            variant.model_dump(mode="json", exclude={"modified_at", "version"})
+                        ),
+                        "product": data,
+                        "read_at": now,
+                    }
+                )
+        with self.transaction() as db:
+            for start in range(0, len(product_ids), 500):
+                chunk = product_ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                db.execute(
+                    f"DELETE FROM channel_variants WHERE channel = ? AND product_id IN ({marks})",
+                    [channel, *chunk],
+                )
+            db.table("channel_variants").insert_all(rows, replace=True, batch_size=500)
+        return len(rows)
+
+    def snapshot(self, channel: str, skus: Iterable[str] | None = None) -> list[ChannelProduct]:
+        """The products last read from ``channel`` (only those holding one of ``skus`` if given)."""
+        if skus is None:
+            rows = self.db.execute(
+                "SELECT DISTINCT product FROM channel_variants WHERE channel = ? ORDER BY product_id",
+                [channel],
+            ).fetchall()
+        else:
+            wanted = list(dict.fromkeys(skus))
+            found: dict[str, str] = {}
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for product_id, product in self.db.execute(
+                    "SELECT product_id, product FROM channel_variants "
+                    f"WHERE channel = ? AND sku IN ({marks})",
+                    [channel, *chunk],
+                ).fetchall():
+                    found[product_id] = product
+            rows = [(p,) for p in found.values()]
+        return [ChannelProduct.model_validate_json(r[0]) for r in rows]
+
+    def snapshot_keys(self, channel: str) -> list[tuple[str, str, str | None, str | None]]:
+        """``(variant_id, product_id, sku, gtin)`` of every variant last read from ``channel``."""
+        return [
+            (r[0], r[1], r[2], r[3])
+            for r in self.db.execute(
+                "SELECT variant_id, product_id, sku, gtin FROM channel_variants WHERE channel = ?", [channel]
+            ).fetchall()
+        ]
 
     # -- conflicts and audit -----------------------------------------------------------------
 

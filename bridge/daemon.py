@@ -1,0 +1,113 @@
+"""The long-running loop: poll on a timer, sync sooner when a webhook arrives, stop cleanly.
+
+Polling is the backbone (WooCommerce never retries a failed webhook delivery); a webhook only wakes
+the loop early, after a short debounce so a burst of deliveries costs one sync. Inbox rows received
+before a cycle started are marked processed only after that cycle succeeded: its reads happened
+after the deliveries, so they saw what the deliveries announced. If the process dies first, the rows
+stay pending and the next cycle covers them.
+
+Under systemd (``Type=notify``) it reports ``READY=1`` once serving, ``STATUS=`` after each cycle,
+``WATCHDOG=1`` only after a *completed* iteration (a wedged sync gets restarted rather than kept
+alive by a heartbeat thread), and ``STOPPING=1`` on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+
+from bridge.store import Store
+
+__all__ = ["Daemon", "sd_notify"]
+
+log = logging.getLogger(__name__)
+
+
+def sd_notify(message: str) -> bool:
+    """Send a notification to systemd; a no-op (False) when not started by systemd."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    if address[0] not in ("/", "@"):
+        return False
+    if address[0] == "@":
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        sock.connect(address)
+        sock.sendall(message.encode())
+    return True
+
+
+class Daemon:
+    """Runs ``cycle()`` every ``interval`` seconds, or ``debounce`` seconds after :meth:`wake`."""
+
+    def __init__(
+        self,
+        store: Store,
+        cycle: Callable[[], str],
+        *,
+        interval: float,
+        debounce: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.cycle = cycle
+        self.interval = interval
+        self.debounce = debounce
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.cycles = 0
+
+    def wake(self, channel: str = "") -> None:
+        """A webhook arrived: sync soon."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def install_signal_handlers(self) -> None:
+        def handle(signum: int, frame: FrameType | None) -> None:
+            log.info("stopping", extra={"signal": signum})
+            sd_notify("STOPPING=1")
+            self.stop()
+
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
+
+    def run_once(self) -> str:
+        """One iteration: claim pending inbox rows, sync, mark them processed on success."""
+        pending = [(r["channel"], r["event_id"]) for r in self.store.inbox_pending(limit=10_000)]
+        summary = self.cycle()
+        if pending:
+            self.store.inbox_mark_processed(pending)
+        self.cycles += 1
+        return summary
+
+    def run(self) -> None:
+        sd_notify("READY=1")
+        log.info("daemon started", extra={"interval": self.interval})
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                summary = self.run_once()
+                sd_notify(f"STATUS={summary}")
+                sd_notify("WATCHDOG=1")
+                log.info(
+                    "sync cycle done",
+                    extra={"summary": summary, "seconds": round(time.monotonic() - started, 3)},
+                )
+            except Exception:
+                log.exception("sync cycle failed")
+                sd_notify("STATUS=last cycle failed; retrying")
+            self._wake.clear()
+            woken = self._wake.wait(self.interval)
+            if woken and not self._stop.is_set() and self.debounce:
+                # Let a burst of webhooks settle into one cycle.
+                self._stop.wait(self.debounce)
+        log.info("daemon stopped", extra={"cycles": self.cycles})
