@@ -1,0 +1,420 @@
+"""Stock math: the ledger of stock movements and what each channel should show.
+
+Copying one channel's count into another loses sales (stock 10, a web order takes 2 while the
+till sells 1: whichever count is copied last wins, and the shop shows 8 or 9 when the truth is 7).
+So stock is never copied.  Canonical on-hand for ``(sku, location)`` is the sum of stock events,
+each with a unique, deterministic ``source_id``: reading an event twice, in any order, adds
+nothing.  What a channel should show is a *projection* of that ledger:
+
+* a channel with locations (Square) shows each location's own on-hand;
+* a single-pool channel (WooCommerce, marketplaces) shows ``max(0, Σ on-hand over its source
+  locations - buffer)``.
+
+Sales without a location (web, marketplace) are allocated to a location by the policy.  A count
+on a channel that differs from what we last wrote there, minus that channel's own sales since, is a
+manual change (a stocktake, a breakage) and becomes an ADJUSTMENT event.  The first time a SKU is
+linked, the ledger is seeded with INITIAL events from one channel's counts.
+
+Everything here is pure: the caller reads events from channels and the store, and records what
+these functions return.  Canonical location keys are the store's; :class:`LocationMap` translates
+each channel's location ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bridge.linking import LinkGroup
+from bridge.models import StockEvent, StockEventKind, StockLevel, content_hash
+from bridge.policy import SyncPolicy
+
+__all__ = [
+    "LedgerEntry",
+    "LocationMap",
+    "Observation",
+    "OnHand",
+    "Resolved",
+    "Written",
+    "allocate",
+    "choose_seed_channel",
+    "default_location",
+    "detect_manual_changes",
+    "initial_entries",
+    "ledger_positions",
+    "observations",
+    "on_hand",
+    "project",
+    "resolve_events",
+    "single_pool_home",
+    "source_locations",
+    "variant_index",
+]
+
+OnHand = Mapping[tuple[str, str], int]
+"""Canonical on-hand per ``(sku, canonical location key)``."""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A stock event resolved to canonical terms: which SKU, which canonical location, how many.
+
+    This is exactly a row of the store's ``stock_events`` table.
+    """
+
+    source_id: str
+    channel: str
+    kind: StockEventKind
+    sku: str
+    location: str
+    delta: int
+    occurred_at: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class LocationMap:
+    """Canonical location keys and, per channel, which channel location id each one is.
+
+    ``keys`` is every canonical location in a stable order (the first is the fallback default);
+    ``channel_ids`` maps ``(channel, canonical key)`` to that channel's location id.
+    """
+
+    keys: tuple[str, ...]
+    channel_ids: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    def canonical(self, channel: str, location_id: str) -> str | None:
+        """The canonical key of ``channel``'s location ``location_id``, or None if unmapped."""
+        for (ch, key), cid in self.channel_ids.items():
+            if ch == channel and cid == location_id:
+                return key
+        return None
+
+    def channel_id(self, channel: str, key: str) -> str | None:
+        return self.channel_ids.get((channel, key))
+
+    def of_channel(self, channel: str) -> list[tuple[str, str]]:
+        """``(canonical key, channel location id)`` for every location ``channel`` has, in key order."""
+        return [(k, self.channel_ids[(channel, k)]) for k in self.keys if (channel, k) in self.channel_ids]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Result of :func:`resolve_events`: new ledger entries, and events that could not be placed."""
+
+    entries: list[LedgerEntry]
+    unresolved: list[tuple[StockEvent, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What we last wrote to a channel for a SKU (at a canonical location; None for a single pool).
+
+    ``at`` is when that value was true on the channel: the write time for an absolute write; for a
+    relative adjustment, the ``observed_at`` of the count the delta was computed from (the channel's
+    own sales after that moment are then on top of our value).
+    """
+
+    channel: str
+    sku: str
+    location: str | None
+    quantity: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A channel's count for a SKU at a canonical location (None for a single pool), at a moment."""
+
+    channel: str
+    sku: str
+    variant_id: str
+    location: str | None
+    quantity: int | None
+    observed_at: datetime
+
+
+def variant_index(groups: Iterable[LinkGroup]) -> dict[tuple[str, str], str]:
+    """``(channel, variant id) → canonical SKU`` for every linked variant."""
+    return {(ch, m.variant_id): g.sku for g in groups for ch, m in g.members.items()}
+
+
+def on_hand(entries: Iterable[LedgerEntry]) -> dict[tuple[str, str], int]:
+    """Canonical on-hand per ``(sku, location)``: the sum of entries, each ``source_id`` counted once."""
+    seen: set[str] = set()
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for e in entries:
+        if e.source_id in seen:
+            continue
+        seen.add(e.source_id)
+        totals[(e.sku, e.location)] += e.delta
+    return dict(totals)
+
+
+def ledger_positions(entries: Iterable[LedgerEntry]) -> dict[str, str]:
+    """Per SKU, a token that changes whenever an event for it is added (for idempotency keys)."""
+    ids: dict[str, set[str]] = defaultdict(set)
+    for e in entries:
+        ids[e.sku].add(e.source_id)
+    return {sku: hashlib.sha256("\n".join(sorted(s)).encode()).hexdigest()[:16] for sku, s in ids.items()}
+
+
+def default_location(policy: SyncPolicy, locations: LocationMap) -> str:
+    """Where online sales go under ``default_location`` allocation: the policy's, else the first key."""
+    if policy.default_location is not None:
+        return policy.default_location
+    if not locations.keys:
+        raise ValueError("no canonical location is known: cannot place stock")
+    return locations.keys[0]
+
+
+def source_locations(channel: str, policy: SyncPolicy, locations: LocationMap) -> list[str]:
+    """The canonical locations whose on-hand a single-pool ``channel`` shows (all, unless configured)."""
+    configured = policy.source_locations.get(channel)
+    return list(configured) if configured else list(locations.keys)
+
+
+def single_pool_home(channel: str, policy: SyncPolicy, locations: LocationMap) -> str:
+    """Where a single-pool channel's own stock moves land (manual changes, initial count).
+
+    The default location when the channel sells from it, else the first of its source locations.
+    """
+    home = default_location(policy, locations)
+    sources = source_locations(channel, policy, locations)
+    return home if home in sources or not sources else sources[0]
+
+
+def allocate(sku: str, quantity: int, current: OnHand, policy: SyncPolicy, locations: LocationMap) -> str:
+    """The canonical location a location-less move of ``quantity`` units of ``sku`` is taken from.
+
+    ``default_location``: always that.  ``priority``: the first location in the priority list that
+    holds at least ``quantity`` units, else the one holding most (ties: priority order).  Positive
+    moves (returns, cancellations) go to the first priority location.
+    """
+    if policy.online_allocation == "default_location":
+        return default_location(policy, locations)
+    order = list(policy.allocation_priority)
+    if quantity <= 0:
+        return order[0]
+    for key in order:
+        if current.get((sku, key), 0) >= quantity:
+            return key
+    return max(order, key=lambda k: (current.get((sku, k), 0), -order.index(k)))
+
+
+def resolve_events(
+    events: Iterable[StockEvent],
+    *,
+    skus: Mapping[tuple[str, str], str],
+    locations: LocationMap,
+    policy: SyncPolicy,
+    current: OnHand,
+    known: Iterable[str] = (),
+) -> Resolved:
+    """Turn channel events into ledger entries: SKU from the link, location mapped or allocated.
+
+    Duplicates (same ``source_id``, within ``events`` or in ``known``: ids already in the ledger)
+    are dropped.  The rest are processed in ``(occurred_at, source_id)`` order, so allocation under
+    a ``priority`` rule sees a running on-hand starting from ``current``.  An event whose variant is
+    not linked, or whose channel location is not mapped, is returned in ``unresolved`` with why.
+    """
+    seen = set(known)
+    unique: dict[str, StockEvent] = {}
+    for ev in events:
+        if ev.source_id not in seen and ev.source_id not in unique:
+            unique[ev.source_id] = ev
+    running: dict[tuple[str, str], int] = dict(current)
+    entries: list[LedgerEntry] = []
+    unresolved: list[tuple[StockEvent, str]] = []
+    canonical = set(skus.values())
+    for ev in sorted(unique.values(), key=lambda e: (e.occurred_at, e.source_id)):
+        sku = skus.get((ev.channel, ev.variant_id)) if ev.variant_id else None
+        if sku is None and ev.sku in canonical:
+            sku = ev.sku
+        if sku is None:
+            unresolved.append((ev, "variant not linked"))
+            continue
+        if ev.location_id is None:
+            loc = allocate(sku, -ev.delta, running, policy, locations)
+        else:
+            mapped = locations.canonical(ev.channel, ev.location_id)
+            if mapped is None:
+                unresolved.append((ev, f"location {ev.location_id} of {ev.channel} is not mapped"))
+                continue
+            loc = mapped
+        running[(sku, loc)] = running.get((sku, loc), 0) + ev.delta
+        entries.append(
+            LedgerEntry(ev.source_id, ev.channel, ev.kind, sku, loc, ev.delta, ev.occurred_at, ev.reason)
+        )
+    return Resolved(entries, unresolved)
+
+
+def project(
+    sku: str,
+    channel: str,
+    current: OnHand,
+    policy: SyncPolicy,
+    locations: LocationMap,
+    *,
+    has_locations: bool,
+) -> dict[str | None, int]:
+    """What ``channel`` should show for ``sku``: per canonical location, or ``{None: n}`` for one pool.
+
+    A channel with locations gets an entry for each canonical location it is mapped to, showing that
+    location's own on-hand; a single pool shows the sum over its source locations.  The channel's
+    buffer is subtracted and the result never goes below zero.
+    """
+    buffer = policy.buffer_for(channel)
+    if has_locations:
+        return {key: max(0, current.get((sku, key), 0) - buffer) for key, _ in locations.of_channel(channel)}
+    total = sum(current.get((sku, key), 0) for key in source_locations(channel, policy, locations))
+    return {None: max(0, total - buffer)}
+
+
+def choose_seed_channel(available: Iterable[str]) -> str:
+    """Which channel's counts seed the ledger on first link: Square (per location) if present, else
+    WooCommerce, else the alphabetically first channel.
+
+    Square is preferred because it counts per physical location, where the stock really is; a
+    web shop's single number says nothing about where its units sit.
+    """
+    chans = sorted(set(available))
+    if not chans:
+        raise ValueError("no channel to seed stock from")
+    for preferred in ("square", "woocommerce"):
+        if preferred in chans:
+            return preferred
+    return chans[0]
+
+
+def initial_entries(
+    sku: str,
+    counts: Sequence[Observation],
+    *,
+    policy: SyncPolicy,
+    locations: LocationMap,
+    seed_from: str | None = None,
+) -> list[LedgerEntry]:
+    """INITIAL entries seeding a newly linked SKU's on-hand from one channel's counts.
+
+    ``counts`` are observations of ``sku`` on any channels; only ``seed_from``'s are used (default:
+    :func:`choose_seed_channel` over the channels present).  Per-location counts go to their
+    location; a single pool's count goes to :func:`single_pool_home`.  Unknown counts (None) seed 0,
+    so the SKU is marked as seeded either way.  The source id ``<channel>:initial:<sku>:<location>``
+    is stable, so seeding twice adds nothing.
+    """
+    mine = [c for c in counts if c.sku == sku]
+    if not mine:
+        return []
+    channel = seed_from or choose_seed_channel(c.channel for c in mine)
+    out: list[LedgerEntry] = []
+    for c in sorted(
+        (c for c in mine if c.channel == channel), key=lambda c: (c.location or "", c.variant_id)
+    ):
+        loc = c.location if c.location is not None else single_pool_home(channel, policy, locations)
+        out.append(
+            LedgerEntry(
+                source_id=f"{channel}:initial:{sku}:{loc}",
+                channel=channel,
+                kind=StockEventKind.INITIAL,
+                sku=sku,
+                location=loc,
+                delta=c.quantity or 0,
+                occurred_at=c.observed_at,
+                reason=f"initial count on {channel}",
+            )
+        )
+    return out
+
+
+def observations(
+    levels: Iterable[StockLevel],
+    *,
+    skus: Mapping[tuple[str, str], str],
+    locations: LocationMap,
+) -> list[Observation]:
+    """Channel stock levels in canonical terms (unlinked variants and unmapped locations dropped)."""
+    out: list[Observation] = []
+    for lv in levels:
+        sku = skus.get((lv.channel, lv.variant_id))
+        if sku is None:
+            continue
+        loc: str | None = None
+        if lv.location_id is not None:
+            loc = locations.canonical(lv.channel, lv.location_id)
+            if loc is None:
+                continue
+        out.append(Observation(lv.channel, sku, lv.variant_id, loc, lv.quantity, lv.observed_at))
+    return out
+
+
+def detect_manual_changes(
+    observed: Iterable[Observation],
+    written: Mapping[tuple[str, str, str | None], Written],
+    entries: Iterable[LedgerEntry],
+    *,
+    events_read_until: Mapping[str, datetime],
+    policy: SyncPolicy,
+    locations: LocationMap,
+) -> list[LedgerEntry]:
+    """ADJUSTMENT entries for counts that no sale explains.
+
+    expected = what we last wrote (``written[(channel, sku, location)]``) + the channel's own events
+    after that (its sales, returns and manual changes already detected) up to the count's moment.
+    A count differing by ``d`` is an adjustment of ``d``, at the count's location (for a single pool,
+    at :func:`single_pool_home`).
+
+    A count is only judged when the channel's events have been read up to its ``observed_at``
+    (``events_read_until[channel]``; a channel absent there is not judged): otherwise a sale not yet
+    read would be counted twice, once as a sale and once as a manual drop.  Counts without a
+    baseline (never written) or older than the write are not judged either.
+
+    The source id is ``<channel>:manual:<variant>:<location>:<hash>``, the hash covering the baseline
+    (quantity and time), the observed quantity, and the expected quantity with the number of own
+    events behind it.  Re-reading the same count gives the same id (and, once recorded, the
+    adjustment itself is an own event, so it is not detected again); a second, different change
+    from the same baseline differs in expected value or event count, so it gets a new id.
+    """
+    own: dict[tuple[str, str], list[LedgerEntry]] = defaultdict(list)
+    seen: set[str] = set()
+    for e in entries:
+        if e.source_id in seen or e.kind is StockEventKind.INITIAL:
+            continue
+        seen.add(e.source_id)
+        own[(e.channel, e.sku)].append(e)
+    out: list[LedgerEntry] = []
+    for ob in observed:
+        base = written.get((ob.channel, ob.sku, ob.location))
+        read_until = events_read_until.get(ob.channel)
+        if base is None or ob.quantity is None or read_until is None:
+            continue
+        if ob.observed_at > read_until or ob.observed_at <= base.at:
+            continue
+        since = [
+            e
+            for e in own[(ob.channel, ob.sku)]
+            if base.at < e.occurred_at <= ob.observed_at
+            and (ob.location is None or e.location == ob.location)
+        ]
+        expected = base.quantity + sum(e.delta for e in since)
+        diff = ob.quantity - expected
+        if diff == 0:
+            continue
+        digest = content_hash([base.quantity, base.at.isoformat(), ob.quantity, expected, len(since)])[:16]
+        loc = ob.location if ob.location is not None else single_pool_home(ob.channel, policy, locations)
+        out.append(
+            LedgerEntry(
+                source_id=f"{ob.channel}:manual:{ob.variant_id}:{ob.location or '-'}:{digest}",
+                channel=ob.channel,
+                kind=StockEventKind.ADJUSTMENT,
+                sku=ob.sku,
+                location=loc,
+                delta=diff,
+                occurred_at=ob.observed_at,
+                reason=f"{ob.channel} count {ob.quantity}, expected {expected}: manual change {diff:+d}",
+            )
+        )
+    return out
