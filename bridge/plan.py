@@ -1,0 +1,217 @@
+"""The plan: every change a sync would make, why, and with which idempotency key.
+
+A plan is what ``shopbridge sync --dry-run`` shows and what the outbox stores.  Every change says
+which channel, what it does, to which SKU, the value before and after, a human reason ("woocommerce
+order 1042 sold 2") and the write operation to perform.  Its idempotency key is derived from the
+business identity of the change (channel, action, target, target value, ledger position or the
+channel's version), never from time: planning the same change twice yields the same key, so the
+outbox and channels that take keys (Square) apply it once; a later, different change gets a new key.
+
+The plan also carries the issues found on the way (ambiguous links, one-sided products) and the
+result of the safety check: a plan marked unsafe is refused by the caller unless forced.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from adapters.base import (
+    AdjustStock,
+    ArchiveProduct,
+    CreateProduct,
+    SetStock,
+    UpdateProduct,
+    UpdateVariant,
+)
+from bridge.models import content_hash
+
+__all__ = ["Action", "Change", "Op", "Plan", "Safety", "change_key"]
+
+Action = Literal["create", "update", "archive", "set_stock", "adjust_stock", "conflict", "skip"]
+Op = CreateProduct | UpdateProduct | UpdateVariant | ArchiveProduct | SetStock | AdjustStock
+
+_ACTION_ORDER: dict[str, int] = {
+    "create": 0,
+    "update": 1,
+    "archive": 2,
+    "set_stock": 3,
+    "adjust_stock": 4,
+    "conflict": 5,
+    "skip": 6,
+}
+
+
+def change_key(channel: str, action: str, target: str, value: Any) -> str:
+    """Deterministic idempotency key: a hash of channel, action, target id and target value/position."""
+    return "sb-" + content_hash([channel, action, target, value])
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing the sync would do on one channel.
+
+    ``op`` is the write operation (None for ``conflict``/``skip``, which only report); ``key`` its
+    idempotency key (the op's ``key`` when there is an op).  ``fields`` are the field names touched;
+    ``before``/``after`` the values (a dict of fields for catalogue changes, a count for stock).
+    ``location`` is the canonical location of a stock change with locations.  ``written_hash`` is
+    the content hash the channel will hold once a catalogue change is applied: store it as the
+    link's last-written hash so the change's echo is recognised.
+    """
+
+    channel: str
+    action: Action
+    sku: str | None
+    reason: str
+    key: str
+    target_id: str | None = None
+    location: str | None = None
+    fields: tuple[str, ...] = ()
+    before: Any = None
+    after: Any = None
+    op: Op | None = None
+    written_hash: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (Decimal and datetimes as strings)."""
+        out: dict[str, Any] = {
+            "channel": self.channel,
+            "action": self.action,
+            "sku": self.sku,
+            "reason": self.reason,
+            "key": self.key,
+            "target_id": self.target_id,
+            "location": self.location,
+            "fields": list(self.fields),
+            "before": _jsonable(self.before),
+            "after": _jsonable(self.after),
+            "op": self.op.model_dump(mode="json") if self.op is not None else None,
+        }
+        return out
+
+    def sort_key(self) -> tuple[str, int, str, str, str]:
+        return (self.channel, _ACTION_ORDER[self.action], self.sku or "", self.location or "", self.key)
+
+
+@dataclass(frozen=True)
+class Safety:
+    """Whether the plan is within the policy's limits; ``reasons`` explains each limit exceeded."""
+
+    safe: bool = True
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The changes of one sync, sorted per channel, plus issues (warnings) and the safety verdict."""
+
+    changes: tuple[Change, ...] = ()
+    warnings: tuple[str, ...] = ()
+    safety: Safety = field(default_factory=Safety)
+    written_hashes: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """``(channel, sku)`` → content hash the channel holds once this plan's writes are applied: store
+    as the link's last-written hash (echo suppression)."""
+    canonical: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """SKU → the agreed catalogue snapshot after this plan: store it as the canonical state."""
+
+    @classmethod
+    def build(
+        cls,
+        changes: Iterable[Change],
+        warnings: Iterable[str] = (),
+        safety: Safety | None = None,
+        *,
+        written_hashes: Mapping[tuple[str, str], str] | None = None,
+        canonical: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Plan:
+        """A plan with changes de-duplicated by key and sorted (channel, action, sku)."""
+        unique = {c.key: c for c in changes}
+        ordered = tuple(sorted(unique.values(), key=Change.sort_key))
+        return cls(
+            ordered,
+            tuple(dict.fromkeys(warnings)),
+            safety or Safety(),
+            dict(written_hashes or {}),
+            dict(canonical or {}),
+        )
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing would be written or reported as a conflict."""
+        return not self.changes
+
+    def ops(self, channel: str | None = None) -> list[Op]:
+        """The write operations to perform (all channels, or one), in plan order."""
+        return [c.op for c in self.changes if c.op is not None and (channel is None or c.channel == channel)]
+
+    def by_channel(self) -> dict[str, list[Change]]:
+        out: dict[str, list[Change]] = {}
+        for c in self.changes:
+            out.setdefault(c.channel, []).append(c)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """One JSON object: ``changes`` (one entry per change), ``warnings``, ``safe`` and why not."""
+        return {
+            "changes": [c.to_dict() for c in self.changes],
+            "warnings": list(self.warnings),
+            "safe": self.safety.safe,
+            "unsafe_reasons": list(self.safety.reasons),
+        }
+
+    def dumps(self) -> str:
+        """:meth:`to_json` as a string."""
+        return json.dumps(self.to_json(), indent=2, sort_keys=True)
+
+    def render(self) -> str:
+        """Text for ``--dry-run``: changes grouped per channel, then warnings and the safety verdict."""
+        lines: list[str] = []
+        if self.empty:
+            lines.append("In sync: nothing to change.")
+        for channel, changes in self.by_channel().items():
+            noun = "change" if len(changes) == 1 else "changes"
+            lines.append(f"{channel}: {len(changes)} {noun}")
+            for c in changes:
+                lines.append(f"  {_describe(c)}")
+        if self.warnings:
+            lines.append("")
+            lines.append(f"Warnings ({len(self.warnings)}):")
+            lines.extend(f"  - {w}" for w in self.warnings)
+        if not self.safety.safe:
+            lines.append("")
+            lines.append("UNSAFE: this plan exceeds the safety limits (use --force to apply anyway):")
+            lines.extend(f"  - {r}" for r in self.safety.reasons)
+        return "\n".join(lines)
+
+
+def _describe(c: Change) -> str:
+    where = f" @{c.location}" if c.location else ""
+    what = c.sku or c.target_id or ""
+    if c.action in ("set_stock", "adjust_stock"):
+        delta = (
+            f" ({c.after - c.before:+d})" if isinstance(c.before, int) and isinstance(c.after, int) else ""
+        )
+        value = f"{_short(c.before)} -> {_short(c.after)}{delta}"
+    elif c.action in ("update", "conflict") and isinstance(c.before, dict) and isinstance(c.after, dict):
+        value = ", ".join(f"{f}: {_short(c.before.get(f))} -> {_short(c.after.get(f))}" for f in c.fields)
+    else:
+        value = ""
+    parts = [f"{c.action:<12} {what}{where}", value, f"[{c.reason}]" if c.reason else ""]
+    return "  ".join(p for p in parts if p)
+
+
+def _short(value: Any) -> str:
+    text = "-" if value is None else str(_jsonable(value))
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)

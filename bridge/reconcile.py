@@ -1,0 +1,482 @@
+"""Reconciliation: from what every channel holds, and what the ledger says, to a plan of changes.
+
+Two questions per linked SKU, answered without I/O:
+
+* **Catalogue.**  Each field (name, description, price, gtin, status) has an owner channel.  The
+  owner's value is the target.  A channel showing something else either lags behind an owner edit
+  (propagate), or was edited itself (a non-owner edit: revert it or record a conflict, per policy).
+  Which one is decided against the canonical state the store remembers; a channel whose content
+  hash equals what we last wrote there is showing our own echo, never an edit.  Products missing on
+  a channel are created when the policy says so; an owner archival archives elsewhere; nothing is
+  ever deleted.
+* **Stock.**  Each channel should show its projection of the ledger (:func:`bridge.ledger.project`).
+  If it shows something else, write the projection: absolute (``SetStock``) where the channel only
+  takes absolutes, a relative ``AdjustStock`` per location where it takes deltas.
+
+A safety check marks plans that would rewrite too much of the catalogue on a first sync, or zero
+too much stock on any sync; the caller refuses those unless forced.  Applying a plan and
+reconciling again yields an empty plan: every change writes exactly the target.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from adapters.base import (
+    AdjustStock,
+    ArchiveProduct,
+    Capabilities,
+    CreateProduct,
+    SetStock,
+    UpdateProduct,
+    UpdateVariant,
+)
+from bridge.ledger import LedgerEntry, LocationMap, Observation, OnHand, Written, project
+from bridge.linking import LinkGroup, LinkIssue
+from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, content_hash
+from bridge.plan import Action, Change, Plan, Safety, change_key
+from bridge.policy import CATALOGUE_FIELDS, CatalogueField, SyncPolicy
+
+__all__ = [
+    "PRODUCT_FIELDS",
+    "VARIANT_FIELDS",
+    "ReconcileInput",
+    "reconcile",
+    "snapshot",
+    "snapshot_hash",
+]
+
+PRODUCT_FIELDS: tuple[CatalogueField, ...] = ("name", "description", "status")
+VARIANT_FIELDS: tuple[CatalogueField, ...] = ("price", "gtin")
+
+Snapshot = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReconcileInput:
+    """Everything reconciliation looks at; all plain data the orchestration layer gathers.
+
+    * ``products``: channel → its products (the channels being synced; each was read).
+    * ``groups``: link groups from :func:`bridge.linking.link`; ``issues`` its issues (as warnings).
+    * ``capabilities``: channel → its adapter's :class:`~adapters.base.Capabilities`.
+    * ``canonical``: SKU → the agreed catalogue :func:`snapshot` the store remembers (empty at first).
+    * ``last_written``: ``(channel, sku)`` → :func:`snapshot_hash` of what we last wrote there.
+    * ``on_hand``: the ledger's on-hand per ``(sku, location)``; ``seeded``: SKUs that have ledger
+      events (default: the SKUs in ``on_hand``); unseeded SKUs get no stock writes.
+    * ``observed``: per-location counts (:func:`bridge.ledger.observations`); a single-pool channel
+      without an observation falls back to its variant's ``stock``.
+    * ``positions``: SKU → ledger position token (:func:`bridge.ledger.ledger_positions`) for keys.
+    * ``recent``: ledger entries used to explain stock changes; ``written_stock`` what we last wrote
+      per ``(channel, sku, location)``, to explain only what happened since.
+    * ``first_sync``: apply the first-sync change limit.
+    """
+
+    products: Mapping[str, Sequence[ChannelProduct]]
+    groups: Sequence[LinkGroup]
+    policy: SyncPolicy
+    capabilities: Mapping[str, Capabilities]
+    locations: LocationMap
+    canonical: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    last_written: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    on_hand: OnHand = field(default_factory=dict)
+    seeded: Collection[str] | None = None
+    observed: Sequence[Observation] = ()
+    positions: Mapping[str, str] = field(default_factory=dict)
+    recent: Sequence[LedgerEntry] = ()
+    written_stock: Mapping[tuple[str, str, str | None], Written] = field(default_factory=dict)
+    first_sync: bool = False
+    issues: Sequence[LinkIssue] = ()
+
+
+def _money_text(price: Money | None) -> str | None:
+    if price is None:
+        return None
+    return f"{format(price.amount.normalize(), 'f')} {price.currency}"
+
+
+def _money(text: str | None) -> Money | None:
+    if text is None:
+        return None
+    amount, currency = text.split(" ")
+    return Money(amount=Decimal(amount), currency=currency)
+
+
+def snapshot(product: ChannelProduct, variant: ChannelVariant) -> Snapshot:
+    """The catalogue fields of one variant as JSON-able values (price as ``"12.5 USD"``)."""
+    return {
+        "name": product.name,
+        "description": product.description,
+        "price": _money_text(variant.price),
+        "gtin": variant.gtin,
+        "status": product.status.value,
+    }
+
+
+def snapshot_hash(snap: Mapping[str, Any]) -> str:
+    """Content hash of a :func:`snapshot`: stored as last-written, compared for echo suppression."""
+    return content_hash(dict(snap))
+
+
+def _op_value(name: str, value: Any) -> Any:
+    if name == "price":
+        return _money(value)
+    if name == "status":
+        return ProductStatus(value)
+    return value
+
+
+# -- lookups ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Held:
+    product: ChannelProduct
+    variant: ChannelVariant
+
+
+def _index(products: Mapping[str, Sequence[ChannelProduct]]) -> dict[tuple[str, str], _Held]:
+    return {(ch, v.channel_id): _Held(p, v) for ch, ps in products.items() for p in ps for v in p.variants}
+
+
+@dataclass
+class _Builder:
+    """Accumulates changes, warnings and post-plan state while reconciling."""
+
+    inp: ReconcileInput
+    held: dict[tuple[str, str], _Held]
+    changes: list[Change] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    written: dict[tuple[str, str], str] = field(default_factory=dict)
+    canonical: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    product_updates: dict[tuple[str, str], dict[str, tuple[Any, Any, str, str]]] = field(default_factory=dict)
+    product_sku: dict[tuple[str, str], str] = field(default_factory=dict)
+    stock_targets: int = 0
+    stocked_before: int = 0
+    zeroed: list[str] = field(default_factory=list)
+
+
+def reconcile(inp: ReconcileInput) -> Plan:
+    """Build the plan that brings every channel to the owners' catalogue and the ledger's stock."""
+    b = _Builder(inp, _index(inp.products))
+    b.warnings.extend(i.message for i in inp.issues)
+    for group in inp.groups:
+        _catalogue(b, group)
+        _stock(b, group)
+    _flush_product_updates(b)
+    _creations(b)
+    safety = _safety(b)
+    return Plan.build(b.changes, b.warnings, safety, written_hashes=b.written, canonical=b.canonical)
+
+
+# -- catalogue -------------------------------------------------------------------------------
+
+
+def _catalogue(b: _Builder, group: LinkGroup) -> None:
+    policy = b.inp.policy
+    snaps: dict[str, Snapshot] = {}
+    for ch, m in group.members.items():
+        held = b.held.get((ch, m.variant_id))
+        if held is not None:
+            snaps[ch] = snapshot(held.product, held.variant)
+    if not snaps:
+        return
+    base = b.inp.canonical.get(group.sku)
+    target: Snapshot = dict(base or {})
+    for f in CATALOGUE_FIELDS:
+        owner = policy.owner_of(f)
+        if owner in snaps:
+            target[f] = snaps[owner][f]
+    b.canonical[group.sku] = dict(target)
+    for ch, snap in sorted(snaps.items()):
+        after = dict(snap)
+        echo = b.inp.last_written.get((ch, group.sku)) == snapshot_hash(snap)
+        variant_fields: dict[str, tuple[Any, Any, str, str]] = {}
+        for f in CATALOGUE_FIELDS:
+            owner = policy.owner_of(f)
+            if ch == owner or f not in target or snap[f] == target[f]:
+                continue
+            edited_here = not echo and base is not None and snap[f] != base.get(f)
+            owner_moved = base is None or target[f] != base.get(f)
+            if edited_here and not owner_moved:
+                if policy.on_non_owner_change == "conflict":
+                    _conflict(b, ch, group, f, snap[f], target[f], owner)
+                    continue
+                how, reason = "revert", f"{ch} edit of {f} reverted: {owner} owns it"
+            elif base is None:
+                how, reason = "propagate", f"first link: {owner} owns {f}"
+            elif edited_here:
+                how, reason = "propagate", f"{f} changed on both {owner} and {ch}: {owner} owns it"
+            else:
+                how, reason = "propagate", f"{owner} changed {f}"
+            after[f] = target[f]
+            entry = (snap[f], target[f], reason, how)
+            if f in PRODUCT_FIELDS:
+                key = (ch, group.members[ch].product_id or group.members[ch].variant_id)
+                b.product_updates.setdefault(key, {}).setdefault(f, entry)
+                b.product_sku.setdefault(key, group.sku)
+            else:
+                variant_fields[f] = entry
+        if variant_fields:
+            _variant_update(b, ch, group, variant_fields)
+        b.written[(ch, group.sku)] = snapshot_hash(after)
+
+
+def _conflict(b: _Builder, ch: str, group: LinkGroup, f: str, theirs: Any, ours: Any, owner: str) -> None:
+    m = group.members[ch]
+    b.changes.append(
+        Change(
+            channel=ch,
+            action="conflict",
+            sku=group.sku,
+            reason=f"{ch} changed {f}, which {owner} owns: left as is for a human to decide",
+            key=change_key(ch, "conflict", m.variant_id, [f, theirs, ours]),
+            target_id=m.variant_id,
+            fields=(f,),
+            before={f: theirs},
+            after={f: ours},
+        )
+    )
+
+
+def _variant_update(
+    b: _Builder, ch: str, group: LinkGroup, fields: dict[str, tuple[Any, Any, str, str]]
+) -> None:
+    m = group.members[ch]
+    held = b.held[(ch, m.variant_id)]
+    names = tuple(sorted(fields))
+    before = {f: fields[f][0] for f in names}
+    after = {f: fields[f][1] for f in names}
+    key = change_key(ch, "update", m.variant_id, [before, after, held.variant.version])
+    op = UpdateVariant(
+        key=key,
+        product_id=m.product_id or held.product.channel_id,
+        variant_id=m.variant_id,
+        fields={f: _op_value(f, after[f]) for f in names},
+        version=held.variant.version,
+    )
+    reason = "; ".join(dict.fromkeys(fields[f][2] for f in names))
+    b.changes.append(
+        Change(ch, "update", group.sku, reason, key, m.variant_id, None, names, before, after, op)
+    )
+
+
+def _flush_product_updates(b: _Builder) -> None:
+    for (ch, product_id), fields in sorted(b.product_updates.items()):
+        sku = b.product_sku[(ch, product_id)]
+        version = next((p.version for p in b.inp.products.get(ch, ()) if p.channel_id == product_id), None)
+        status = fields.get("status")
+        if status is not None and status[1] == ProductStatus.ARCHIVED.value:
+            key = change_key(ch, "archive", product_id, [status[0], version])
+            archive = ArchiveProduct(key=key, product_id=product_id)
+            before, after = {"status": status[0]}, {"status": status[1]}
+            b.changes.append(
+                Change(
+                    ch, "archive", sku, status[2], key, product_id, None, ("status",), before, after, archive
+                )
+            )
+            fields = {f: v for f, v in fields.items() if f != "status"}
+        if not fields:
+            continue
+        names = tuple(sorted(fields))
+        before = {f: fields[f][0] for f in names}
+        after = {f: fields[f][1] for f in names}
+        key = change_key(ch, "update", product_id, [before, after, version])
+        op = UpdateProduct(
+            key=key,
+            product_id=product_id,
+            fields={f: _op_value(f, after[f]) for f in names},
+            version=version,
+        )
+        reason = "; ".join(dict.fromkeys(fields[f][2] for f in names))
+        b.changes.append(Change(ch, "update", sku, reason, key, product_id, None, names, before, after, op))
+
+
+def _creations(b: _Builder) -> None:
+    """Owner products with variants missing on another channel: create them there (never partially)."""
+    policy = b.inp.policy
+    owner = policy.system_of_record
+    if owner not in b.inp.products:
+        return
+    linked: dict[str, set[str]] = defaultdict(set)  # channel -> skus present
+    for g in b.inp.groups:
+        for ch in g.members:
+            linked[ch].add(g.sku)
+    targets = sorted(ch for ch in b.inp.products if ch != owner)
+    for product in sorted(b.inp.products[owner], key=lambda p: p.channel_id):
+        skus = [v.sku for v in product.variants if v.sku and v.sku in linked[owner]]
+        if not skus or product.status is ProductStatus.ARCHIVED:
+            continue
+        for ch in targets:
+            missing = [s for s in skus if s not in linked[ch]]
+            if not missing:
+                continue
+            if not policy.create_missing:
+                b.warnings.append(
+                    f"{len(missing)} SKU(s) of {owner} product {product.name!r} missing on {ch}"
+                )
+                continue
+            if len(missing) < len(skus):
+                b.warnings.append(
+                    f"{owner} product {product.name!r} is partly on {ch}: "
+                    f"add {', '.join(missing)} there by hand"
+                )
+                continue
+            _create(b, ch, product)
+
+
+def _create(b: _Builder, ch: str, product: ChannelProduct) -> None:
+    caps = b.inp.capabilities.get(ch)
+    variants = []
+    for v in product.variants:
+        if not v.sku:
+            continue
+        stock: int | None = None
+        if caps is not None and not caps.has_locations and v.sku in _seeded(b.inp):
+            stock = project(v.sku, ch, b.inp.on_hand, b.inp.policy, b.inp.locations, has_locations=False)[
+                None
+            ]
+        variants.append(v.model_copy(update={"stock": stock, "manage_stock": True, "version": None}))
+    body = product.model_copy(update={"channel": ch, "variants": tuple(variants), "version": None})
+    skus = sorted(v.sku or "" for v in variants)
+    key = change_key(ch, "create", product.channel_id, [skus, snapshot_hash(snapshot(product, variants[0]))])
+    b.changes.append(
+        Change(
+            channel=ch,
+            action="create",
+            sku=skus[0] if len(skus) == 1 else None,
+            reason=f"{product.name!r} exists on {product.channel} only",
+            key=key,
+            target_id=None,
+            fields=("product",),
+            before=None,
+            after={"name": product.name, "skus": skus},
+            op=CreateProduct(key=key, product=body),
+        )
+    )
+
+
+# -- stock -----------------------------------------------------------------------------------
+
+
+def _seeded(inp: ReconcileInput) -> Collection[str]:
+    if inp.seeded is not None:
+        return inp.seeded
+    return {sku for sku, _ in inp.on_hand}
+
+
+def _observed(inp: ReconcileInput) -> dict[tuple[str, str, str | None], int | None]:
+    return {(o.channel, o.sku, o.location): o.quantity for o in inp.observed}
+
+
+def _stock(b: _Builder, group: LinkGroup) -> None:
+    inp = b.inp
+    if group.sku not in _seeded(inp):
+        if len(group.members) > 1:
+            b.warnings.append(f"{group.sku}: no stock in the ledger yet; stock not synced")
+        return
+    observed = _observed(inp)
+    for ch, m in sorted(group.members.items()):
+        held = b.held.get((ch, m.variant_id))
+        caps = inp.capabilities.get(ch)
+        if held is None or caps is None or not held.variant.manage_stock:
+            continue
+        targets = project(
+            group.sku, ch, inp.on_hand, inp.policy, inp.locations, has_locations=caps.has_locations
+        )
+        for loc, target in sorted(targets.items(), key=lambda kv: kv[0] or ""):
+            if (ch, group.sku, loc) in observed:
+                shown = observed[(ch, group.sku, loc)]
+            elif loc is None:
+                shown = held.variant.stock
+            else:
+                b.warnings.append(f"{group.sku}: no count read from {ch} at {loc}; stock not synced there")
+                continue
+            _stock_change(b, group, ch, caps, loc, shown or 0, target)
+
+
+def _stock_change(
+    b: _Builder, group: LinkGroup, ch: str, caps: Capabilities, loc: str | None, shown: int, target: int
+) -> None:
+    b.stock_targets += 1
+    if shown > 0:
+        b.stocked_before += 1
+    if shown == target:
+        return
+    if target == 0 and shown > 0:
+        b.zeroed.append(f"{ch}:{group.sku}")
+    m = group.members[ch]
+    position = b.inp.positions.get(group.sku, "")
+    where = f"{m.variant_id}@{loc or '-'}"
+    reason = _stock_reason(b.inp, group.sku, ch, loc, shown, target)
+    channel_loc = b.inp.locations.channel_id(ch, loc) if loc is not None else None
+    if caps.stock_mode == "relative":
+        key = change_key(ch, "adjust_stock", where, [shown, target, position])
+        op: SetStock | AdjustStock = AdjustStock(
+            key=key,
+            variant_id=m.variant_id,
+            location_id=channel_loc or _single_location(b.inp, ch),
+            delta=target - shown,
+        )
+        action: Action = "adjust_stock"
+    else:
+        key = change_key(ch, "set_stock", where, [target, position])
+        op = SetStock(
+            key=key, product_id=m.product_id or m.variant_id, variant_id=m.variant_id, quantity=target
+        )
+        action = "set_stock"
+    b.changes.append(
+        Change(ch, action, group.sku, reason, key, m.variant_id, loc, ("stock",), shown, target, op)
+    )
+
+
+def _single_location(inp: ReconcileInput, ch: str) -> str:
+    own = inp.locations.of_channel(ch)
+    return own[0][1] if own else "default"
+
+
+def _stock_reason(inp: ReconcileInput, sku: str, ch: str, loc: str | None, shown: int, target: int) -> str:
+    base = inp.written_stock.get((ch, sku, loc))
+    relevant = [
+        e
+        for e in inp.recent
+        if e.sku == sku
+        and (loc is None or e.location == loc)
+        and (base is None or e.occurred_at > base.at)
+        and e.kind.value != "initial"
+    ]
+    relevant.sort(key=lambda e: (e.occurred_at, e.source_id))
+    told = [e.reason or f"{e.channel} {e.kind.value} {e.delta:+d}" for e in relevant]
+    if len(told) > 3:
+        told = [*told[:3], f"and {len(told) - 3} more"]
+    where = f" at {loc}" if loc else ""
+    head = f"ledger says {target}{where}, {ch} shows {shown}"
+    return f"{head}: {'; '.join(told)}" if told else head
+
+
+# -- safety ----------------------------------------------------------------------------------
+
+
+def _safety(b: _Builder) -> Safety:
+    policy = b.inp.policy
+    reasons: list[str] = []
+    if b.inp.first_sync and b.inp.groups:
+        changed = {c.sku for c in b.changes if c.op is not None and c.sku is not None}
+        changed |= {f"create:{c.key}" for c in b.changes if c.action == "create" and c.sku is None}
+        share = len(changed) / len(b.inp.groups)
+        if share > policy.max_change_share and len(changed) > policy.safety_min_items:
+            reasons.append(
+                f"first sync would change {len(changed)} of {len(b.inp.groups)} SKUs ({share:.0%}), "
+                f"more than max_change_share {policy.max_change_share:.0%}"
+            )
+    if b.stocked_before and len(b.zeroed) > policy.safety_min_items:
+        share = len(b.zeroed) / b.stocked_before
+        if share > policy.max_zeroed_share:
+            reasons.append(
+                f"would set {len(b.zeroed)} of {b.stocked_before} stocked items to zero ({share:.0%}), "
+                f"more than max_zeroed_share {policy.max_zeroed_share:.0%}: check the ledger and counts"
+            )
+    return Safety(not reasons, tuple(reasons))
