@@ -1,0 +1,374 @@
+"""The WooCommerce emulator behaves like wc/v3 where the adapter depends on it: wire shapes match the
+documented examples, errors are WooCommerce's, auth is enforced, and stock moves like WooCommerce's.
+
+All over real loopback HTTP with the ``woocommerce`` client (OAuth 1.0a over http) or requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+from woo_helpers import fixture, small_catalog
+from woocommerce import API
+
+from bridge.sandbox.seed import SeedProduct, SeedVariant, generate_catalog
+from bridge.sandbox.woocommerce import WooCommerceEmulator, oauth_query
+
+P = "/wp-json/wc/v3"
+
+
+@pytest.fixture
+def emulator() -> Iterator[WooCommerceEmulator]:
+    with WooCommerceEmulator() as emu:
+        yield emu
+
+
+def api(emu: WooCommerceEmulator, secret: str | None = None) -> API:
+    info = emu.connection_info()
+    return API(
+        url=info["url"],
+        consumer_key=info["consumer_key"],
+        consumer_secret=secret or info["consumer_secret"],
+        version="wc/v3",
+        timeout=10,
+    )
+
+
+def basic(emu: WooCommerceEmulator) -> tuple[str, str]:
+    return (emu.consumer_key, emu.consumer_secret)
+
+
+def same_shape(doc: Any, ours: Any, path: str = "") -> None:
+    """Every key of the documented example exists in ours with the same JSON type (null matches any)."""
+    if isinstance(doc, dict):
+        assert isinstance(ours, dict), path
+        missing = set(doc) - set(ours)
+        assert not missing, f"{path}: missing {sorted(missing)}"
+        for key in doc:
+            same_shape(doc[key], ours[key], f"{path}.{key}")
+    elif isinstance(doc, list):
+        assert isinstance(ours, list), path
+        if doc and ours:
+            same_shape(doc[0], ours[0], f"{path}[0]")
+    elif doc is None or ours is None:
+        return
+    elif isinstance(doc, bool) or isinstance(ours, bool):
+        assert type(doc) is type(ours) or isinstance(ours, str), f"{path}: {doc!r} vs {ours!r}"
+    elif isinstance(doc, (int, float)):
+        assert isinstance(ours, (int, float)), f"{path}: {doc!r} vs {ours!r}"
+    else:
+        assert type(doc) is type(ours), f"{path}: {doc!r} vs {ours!r}"
+
+
+def test_product_variation_shapes_match_fixtures(emulator: WooCommerceEmulator) -> None:
+    emulator.seed(small_catalog())
+    client = api(emulator)
+    products = client.get("products", params={"per_page": 100}).json()
+    simple = next(p for p in products if p["sku"] == "MUG-1")
+    variable = next(p for p in products if p["type"] == "variable")
+    same_shape(fixture("product.retrieve.response.json"), simple)
+    same_shape(fixture("product.create_variable.response.json"), variable)
+    variation = client.get(f"products/{variable['id']}/variations").json()[0]
+    same_shape(fixture("product_variation.retrieve.response.json") | {"image": None}, variation)
+    assert isinstance(simple["regular_price"], str) and simple["regular_price"] == "12.50"
+    assert variable["regular_price"] == "" and variable["price"] == "20.00"
+    assert simple["date_modified_gmt"].count(":") == 2 and "Z" not in simple["date_modified_gmt"]
+
+
+def test_customer_order_refund_webhook_shapes(emulator: WooCommerceEmulator) -> None:
+    emulator.seed(small_catalog())
+    client = api(emulator)
+    customer = client.post("customers", fixture("customer.create.request.json"))
+    assert customer.status_code == 201
+    same_shape(fixture("customer.retrieve.response.json"), customer.json())
+    order = emulator.simulate_sale([("MUG-1", 2), ("TEE-M", 1)])
+    doc_order = fixture("order.retrieve.response.json")
+    doc_order["meta_data"] = []
+    doc_order["tax_lines"] = doc_order["shipping_lines"] = []
+    for line in doc_order["line_items"]:
+        line["taxes"] = line["meta_data"] = []
+    same_shape(doc_order, order)
+    line = order["line_items"][0]
+    refund = client.post(
+        f"orders/{order['id']}/refunds",
+        {"amount": "12.50", "line_items": [{"id": line["id"], "quantity": 1, "refund_total": "12.50"}]},
+    )
+    assert refund.status_code == 201
+    same_shape(fixture("order_refund.retrieve.response.json"), refund.json())
+    hook = client.post("webhooks", {"topic": "order.updated", "delivery_url": "http://127.0.0.1:9/x"})
+    assert hook.status_code == 201
+    same_shape(fixture("webhook.retrieve.response.json"), hook.json())
+
+
+def test_errors_are_woocommerce_shaped(emulator: WooCommerceEmulator) -> None:
+    emulator.seed(small_catalog())
+    client = api(emulator)
+    too_many = client.get("products", params={"per_page": 101})
+    assert too_many.status_code == 400
+    assert too_many.json() == fixture("derived-from-source/error.per_page_out_of_range.json")
+    missing = client.get("products/999999")
+    assert (missing.status_code, missing.json()) == (
+        404,
+        fixture("derived-from-source/error.product_invalid_id_get.json"),
+    )
+    update = client.put("products/999999", {"name": "x"})
+    assert (update.status_code, update.json()) == (
+        400,
+        fixture("derived-from-source/error.product_invalid_id_update.json"),
+    )
+    dup = client.post("products", {"name": "Other", "sku": "MUG-1", "regular_price": "1.00"})
+    body = dup.json()
+    assert dup.status_code == 400 and body["code"] == "product_invalid_sku"
+    assert body["message"] == "Invalid or duplicated SKU."
+    assert body["data"]["resource_id"] == emulator.product_by_sku("MUG-1")["id"]
+    assert body["data"]["unique_sku"] == "MUG-1-1"
+    dup_variation_sku = client.post("products", {"name": "Other", "sku": "TEE-S"})
+    assert dup_variation_sku.json()["code"] == "product_invalid_sku"  # unique across variations too
+    number = client.post("products", {"name": "N", "regular_price": 12.5})
+    assert (number.status_code, number.json()) == (
+        400,
+        fixture("derived-from-source/error.price_not_string.json"),
+    )
+    big = client.post("products/batch", {"create": [{"name": f"p{i}"} for i in range(101)]})
+    assert (big.status_code, big.json()) == (413, fixture("derived-from-source/error.batch_too_large.json"))
+    nope = client.get("nothing-here")
+    assert nope.status_code == 404 and nope.json()["code"] == "rest_no_route"
+    cust = client.delete("customers/5")
+    assert cust.status_code == 501
+
+
+def test_batch_is_per_item_and_not_atomic(emulator: WooCommerceEmulator) -> None:
+    emulator.seed(small_catalog())
+    client = api(emulator)
+    answer = client.post(
+        "products/batch",
+        {
+            "create": [{"name": "A", "sku": "NEW-1"}, {"name": "B", "sku": "MUG-1"}],
+            "update": [{"id": 999, "name": "x"}],
+        },
+    )
+    body = answer.json()
+    assert answer.status_code == 200
+    assert body["create"][0]["sku"] == "NEW-1"
+    assert body["create"][1]["id"] == 0 and body["create"][1]["error"]["code"] == "product_invalid_sku"
+    assert (
+        body["update"][0] == fixture("derived-from-source/batch.response_with_item_error.json")["update"][0]
+    )
+    assert "delete" not in body
+    assert emulator.product_by_sku("NEW-1")["name"] == "A"
+
+
+def test_auth_oauth_basic_query_and_wrong_keys(emulator: WooCommerceEmulator) -> None:
+    url = emulator.url + P + "/products"
+    assert api(emulator).get("products").status_code == 200  # OAuth HMAC-SHA256 (the client)
+    assert (
+        requests.get(
+            oauth_query(url + "?per_page=5", "GET", emulator.consumer_key, emulator.consumer_secret),
+            timeout=5,
+        ).status_code
+        == 200
+    )
+    signed = oauth_query(url, "GET", emulator.consumer_key, "wrong")
+    bad = requests.get(signed, timeout=5)
+    assert (bad.status_code, bad.json()) == (
+        401,
+        fixture("derived-from-source/error.auth_invalid_signature.json"),
+    )
+    replay = oauth_query(url, "GET", emulator.consumer_key, emulator.consumer_secret)
+    assert requests.get(replay, timeout=5).status_code == 200
+    assert requests.get(replay, timeout=5).status_code == 401  # nonce reuse
+    assert api(emulator, secret="cs_wrong").get("products").status_code == 401
+    assert requests.get(url, auth=basic(emulator), timeout=5).status_code == 200
+    wrong = requests.get(url, auth=(emulator.consumer_key, "cs_wrong"), timeout=5)
+    assert (wrong.status_code, wrong.json()) == (
+        401,
+        fixture("derived-from-source/error.auth_consumer_secret_invalid.json"),
+    )
+    assert "WWW-Authenticate" in wrong.headers
+    query = requests.get(
+        url,
+        params={"consumer_key": emulator.consumer_key, "consumer_secret": emulator.consumer_secret},
+        timeout=5,
+    )
+    assert query.status_code == 200
+    anon = requests.get(url, timeout=5)
+    assert (anon.status_code, anon.json()) == (
+        401,
+        fixture("derived-from-source/error.cannot_list_unauthenticated.json"),
+    )
+
+
+def test_pagination_filters_and_fields(emulator: WooCommerceEmulator) -> None:
+    emulator.seed(generate_catalog(60))
+    client = api(emulator)
+    first = client.get("products", params={"per_page": 10, "page": 1, "orderby": "id", "order": "asc"})
+    total = int(first.headers["X-WP-Total"])
+    assert int(first.headers["X-WP-TotalPages"]) == -(-total // 10)
+    assert 'rel="next"' in first.headers["Link"] and 'rel="prev"' not in first.headers["Link"]
+    past = client.get("products", params={"per_page": 10, "page": 99})
+    assert past.json() == [] and past.headers["X-WP-Total"] == str(total)
+    ids = [p["id"] for p in first.json()]
+    assert ids == sorted(ids)
+    by_sku = client.get("products", params={"sku": "SB-00003-S"}).json()
+    assert len(by_sku) == 1 and by_sku[0]["type"] == "variation" and by_sku[0]["parent_id"] > 0
+    slim = client.get("products", params={"_fields": "sku,stock_quantity", "per_page": 1}).json()[0]
+    assert set(slim) == {"id", "sku", "stock_quantity"}
+    some = client.get("products", params={"include": f"{ids[0]},{ids[1]}"}).json()
+    assert {p["id"] for p in some} == {ids[0], ids[1]}
+
+
+def test_modified_after_is_strict_and_gmt(emulator: WooCommerceEmulator) -> None:
+    t0 = emulator.freeze_time()
+    emulator.seed(small_catalog())
+    emulator.advance(5)
+    emulator.manual_stock_edit("MUG-1", 3)
+    client = api(emulator)
+    stamp = (t0 + (emulator.now() - t0)).strftime("%Y-%m-%dT%H:%M:%S")
+    same = client.get("products", params={"modified_after": stamp, "dates_are_gmt": "true"}).json()
+    assert same == []  # strictly greater
+    earlier = client.get(
+        "products", params={"modified_after": t0.strftime("%Y-%m-%dT%H:%M:%S"), "dates_are_gmt": "true"}
+    ).json()
+    assert [p["sku"] for p in earlier] == ["MUG-1"]
+    # Without dates_are_gmt the bound is site time (UTC-3 here): the same string means 3h later.
+    local = client.get("products", params={"modified_after": t0.strftime("%Y-%m-%dT%H:%M:%S")}).json()
+    assert local == []
+
+
+def test_orders_move_stock_like_woocommerce(emulator: WooCommerceEmulator) -> None:
+    emulator.seed(small_catalog())
+    client = api(emulator)
+    pending = client.post("orders", {"line_items": [{"sku": "MUG-1", "quantity": 1}]}).json()
+    assert emulator.stock_of("MUG-1") == 7  # pending: no reduction
+    client.put(f"orders/{pending['id']}", {"status": "on-hold"})
+    assert emulator.stock_of("MUG-1") == 6
+    paid = client.post("orders", {"set_paid": True, "line_items": [{"sku": "TEE-S", "quantity": 2}]}).json()
+    assert paid["status"] == "processing" and emulator.stock_of("TEE-S") == 1
+    client.put(f"orders/{paid['id']}", {"status": "cancelled"})
+    assert emulator.stock_of("TEE-S") == 3
+    client.put(f"orders/{pending['id']}", {"status": "completed"})
+    assert emulator.stock_of("MUG-1") == 6  # reduced once only
+    line = pending["line_items"][0]
+    client.post(
+        f"orders/{pending['id']}/refunds",
+        {"amount": "0.00", "line_items": [{"id": line["id"], "quantity": 1}], "api_restock": False},
+    )
+    assert emulator.stock_of("MUG-1") == 6
+    client.post(
+        f"orders/{pending['id']}/refunds",
+        {"line_items": [{"id": line["id"], "quantity": 1, "refund_total": "12.50"}]},
+    )
+    assert emulator.stock_of("MUG-1") == 7
+    unmanaged = emulator.simulate_sale([("POS-1", 1)])
+    assert unmanaged["status"] == "processing" and emulator.stock_of("POS-1") is None
+    missing = client.post("orders", {"line_items": [{"quantity": 1}]})
+    assert missing.json()["code"] == "woocommerce_rest_required_product_reference"
+
+
+def test_parent_managed_variation_decrements_parent(emulator: WooCommerceEmulator) -> None:
+    emulator.seed(
+        [
+            SeedProduct(
+                "Cap",
+                tuple(SeedVariant(f"CAP-{c}", Decimal(5), stock=None, options={"Colour": c}) for c in "RB"),
+            )
+        ]
+    )
+    client = api(emulator)
+    parent = client.get("products", params={"sku": "CAP-R"}).json()[0]["parent_id"]
+    client.put(f"products/{parent}", {"manage_stock": True, "stock_quantity": 10})
+    variation = emulator.product_by_sku("CAP-R")
+    assert variation["manage_stock"] == "parent" and variation["stock_quantity"] == 10
+    emulator.simulate_sale([("CAP-B", 4)])
+    assert client.get(f"products/{parent}").json()["stock_quantity"] == 6
+    # stock_quantity without manage_stock on an unmanaged product is silently ignored
+    other = client.post("products", {"name": "Loose", "sku": "LOOSE"}).json()
+    assert client.put(f"products/{other['id']}", {"stock_quantity": 5}).json()["stock_quantity"] is None
+
+
+class _Sink:
+    """A tiny webhook receiver recording every delivery."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                sink.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+
+    def wait(self, count: int) -> None:
+        deadline = time.monotonic() + 5
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def test_webhooks_ping_signed_deliveries_and_deleted(emulator: WooCommerceEmulator) -> None:
+    emulator.seed(small_catalog())
+    sink = _Sink()
+    client = api(emulator)
+    hooks = {
+        t: client.post("webhooks", {"topic": t, "delivery_url": sink.url, "secret": "s3cret"}).json()
+        for t in ("product.updated", "product.deleted")
+    }
+    sink.wait(2)
+    assert sorted(b for _, b in sink.received) == sorted(
+        f"webhook_id={h['id']}".encode() for h in hooks.values()
+    )
+    assert all("x-wc-webhook-signature" not in h for h, _ in sink.received)
+    pid = emulator.product_by_sku("MUG-1")["id"]
+    client.put(f"products/{pid}", {"regular_price": "13.00"})
+    client.delete(f"products/{pid}")  # trash: fires product.deleted
+    sink.wait(4)
+    headers, body = sink.received[2]
+    assert headers["x-wc-webhook-topic"] == "product.updated"
+    assert headers["x-wc-webhook-resource"] == "product" and headers["x-wc-webhook-event"] == "updated"
+    assert headers["x-wc-webhook-id"] == str(hooks["product.updated"]["id"])
+    assert headers["x-wc-webhook-source"] == emulator.url + "/"
+    assert len(headers["x-wc-webhook-delivery-id"]) == 32
+    expected = base64.b64encode(hmac.new(b"s3cret", body, hashlib.sha256).digest()).decode()
+    assert headers["x-wc-webhook-signature"] == expected
+    assert json.loads(body)["regular_price"] == "13.00"
+    deleted_headers, deleted = sink.received[3]
+    assert deleted_headers["x-wc-webhook-topic"] == "product.deleted" and json.loads(deleted) == {"id": pid}
+    sink.httpd.shutdown()
+
+
+def test_injected_429_carries_retry_after(emulator: WooCommerceEmulator) -> None:
+    emulator.server.faults.add(kind="status", status=429, retry_after=2, path="/products")
+    answer = requests.get(emulator.url + P + "/products", auth=basic(emulator), timeout=5)
+    assert answer.status_code == 429 and answer.headers["Retry-After"] == "2"
+    assert set(answer.json()) == {"code", "message", "data"} and answer.json()["data"]["status"] == 429
+
+
+@pytest.mark.parametrize("variants", [50_000])
+def test_seeding_is_fast(variants: int) -> None:
+    catalog = generate_catalog(variants)
+    with WooCommerceEmulator() as emu:
+        started = time.perf_counter()
+        emu.seed(catalog)
+        assert time.perf_counter() - started < 5
+        sellable = [r for r in emu.products.values() if r.get("type") != "variable"]
+        assert len(sellable) == variants

@@ -1,0 +1,53 @@
+"""Shared pieces for the WooCommerce emulator and adapter tests: a running emulator, an adapter bound
+to it with fast backoff, small seed catalogues, and the documented fixtures (skipped when absent).
+
+Kept out of conftest.py (owned elsewhere) so the WooCommerce tests stay self-contained.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.woocommerce import WooCommerceAdapter
+from bridge.sandbox.seed import SeedProduct, SeedVariant
+from bridge.sandbox.woocommerce import WooCommerceEmulator
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+FIXTURES = SHARED / "fixtures" / "woocommerce"
+
+
+def fixture(name: str) -> Any:
+    """A documented WooCommerce JSON example; the test is skipped when ../shared is absent."""
+    path = FIXTURES / name
+    if not path.is_file():
+        pytest.skip(f"{name} not available (../shared missing)")
+    return json.loads(path.read_text())
+
+
+def small_catalog() -> list[SeedProduct]:
+    """Two simple products and one variable product with three sizes."""
+    return [
+        SeedProduct("Mug", (SeedVariant("MUG-1", Decimal("12.50"), stock=7),)),
+        SeedProduct(
+            "Tee",
+            tuple(
+                SeedVariant(f"TEE-{s}", Decimal("20.00"), stock=n, options={"Size": s})
+                for s, n in (("S", 3), ("M", 5), ("L", 0))
+            ),
+        ),
+        SeedProduct("Poster", (SeedVariant("POS-1", Decimal("9.99"), stock=None),)),
+    ]
+
+
+def make_adapter(emu: WooCommerceEmulator, **kwargs: Any) -> WooCommerceAdapter:
+    info = emu.connection_info()
+    options: dict[str, Any] = {"backoff_base": 0.01, "backoff_max": 0.5, "timeout": 10.0}
+    options.update(kwargs)
+    return WooCommerceAdapter(
+        info["url"], info["consumer_key"], info["consumer_secret"], info["webhook_secret"], **options
+    )
