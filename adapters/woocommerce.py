@@ -115,7 +115,8 @@ def _money_str(money: Money | Decimal | str) -> str:
 
 
 def _hash(item: Mapping[str, Any]) -> str:
-    return content_hash({k: v for k, v in item.items() if k != "_links"})[:12]
+    # parent_id is only added by /wc/v3/variations: leave it out so both listings hash alike.
+    return content_hash({k: v for k, v in item.items() if k not in ("_links", "parent_id")})[:12]
 
 
 @dataclass

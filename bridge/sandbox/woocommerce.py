@@ -1268,7 +1268,7 @@ class WooCommerceEmulator:
             if name in data:
                 record[name] = copy.deepcopy(data[name])
         if "attributes" in data:
-            record["attributes"] = copy.deepcopy(data["attributes"])
+            record["attributes"] = self._attributes(data["attributes"], variation=variation)
         if not variation and "type" in data and data["type"] in ("simple", "variable"):
             record["type"] = data["type"]
         if record.get("type") == "variable":
@@ -1290,6 +1290,32 @@ class WooCommerceEmulator:
         elif record["stock_quantity"] is None:
             record["stock_quantity"] = 0
         self._touch(record)
+
+    @staticmethod
+    def _attributes(raw: Any, *, variation: bool) -> list[dict[str, Any]]:
+        """Attributes as WooCommerce stores them: ``id`` 0 for local ones, defaults filled in."""
+        out: list[dict[str, Any]] = []
+        for n, attr in enumerate(raw if isinstance(raw, list) else []):
+            if not isinstance(attr, dict):
+                continue
+            name = str(attr.get("name", ""))
+            if variation:
+                out.append(
+                    {"id": int(attr.get("id") or 0), "name": name, "option": str(attr.get("option", ""))}
+                )
+            else:
+                out.append(
+                    {
+                        "id": int(attr.get("id") or 0),
+                        "name": name,
+                        "slug": name.lower(),
+                        "position": int(attr.get("position", n)),
+                        "visible": bool(attr.get("visible", True)),
+                        "variation": bool(attr.get("variation", False)),
+                        "options": [str(o) for o in attr.get("options") or []],
+                    }
+                )
+        return out
 
     def _create_product(self, data: dict[str, Any]) -> dict[str, Any]:
         kind = data.get("type", "simple")

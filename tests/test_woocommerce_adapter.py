@@ -1,0 +1,446 @@
+"""The WooCommerce adapter against the emulator over real loopback HTTP: what it reads (and with how
+many calls), what it writes, how it survives rate limits and refusals, and how it checks webhooks.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from woo_helpers import fixture, make_adapter, small_catalog
+
+from adapters.base import (
+    ArchiveProduct,
+    AuthError,
+    CreateProduct,
+    PermanentError,
+    SetStock,
+    UpdateVariant,
+    WebhookRejected,
+)
+from adapters.woocommerce import WooCommerceAdapter
+from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, StockEventKind
+from bridge.sandbox.seed import SeedProduct, SeedVariant, generate_catalog
+from bridge.sandbox.woocommerce import WooCommerceEmulator
+
+
+@pytest.fixture
+def emulator() -> Iterator[WooCommerceEmulator]:
+    with WooCommerceEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def adapter(emulator: WooCommerceEmulator) -> WooCommerceAdapter:
+    return make_adapter(emulator)
+
+
+def flat(products: Any) -> dict[str, ChannelVariant]:
+    return {v.sku: v for p in products for v in p.variants}
+
+
+def minimum_calls(catalog: list[SeedProduct]) -> int:
+    """One call per 100 products, plus one variations call per variable product (all have <= 100)."""
+    return math.ceil(len(catalog) / 100) + sum(1 for p in catalog if not p.is_simple)
+
+
+# -- reads -------------------------------------------------------------------------------------
+
+
+def test_full_read_across_pages_exact_values_and_minimum_calls(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    catalog = generate_catalog(400)
+    emulator.seed(catalog)
+    assert len(catalog) > 200  # several pages
+    emulator.server.reset_stats()
+    page = adapter.read_catalog(None)
+    assert page.calls == minimum_calls(catalog) == emulator.server.calls()
+    variants = flat(page.items)
+    expected = {v.sku: v for p in catalog for v in p.variants}
+    assert set(variants) == set(expected)
+    for sku, seed in expected.items():
+        got = variants[sku]
+        assert got.price == Money(amount=seed.price, currency="USD"), sku
+        assert got.stock == seed.stock and got.manage_stock
+        assert got.gtin == seed.gtin and got.options == seed.options
+    kinds = {p.name: p.kind for p in page.items}
+    assert kinds == {p.name: ("simple" if p.is_simple else "variable") for p in catalog}
+
+
+def test_full_read_of_2000_products_call_count(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    catalog = generate_catalog(6000)[:2000]
+    emulator.seed(catalog)
+    emulator.server.reset_stats()
+    started = time.perf_counter()
+    page = adapter.read_catalog(None)
+    elapsed = time.perf_counter() - started
+    variable = sum(1 for p in catalog if not p.is_simple)
+    assert len(page.items) == 2000
+    assert page.calls == emulator.server.calls() == 20 + variable
+    print(f"2,000 products ({variable} variable): {page.calls} HTTP calls in {elapsed:.1f}s")
+
+
+def test_incremental_read_same_second_and_no_repeats(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    emulator.freeze_time()
+    emulator.seed(small_catalog() + generate_catalog(30, prefix="ZZ"))
+    first = adapter.read_catalog(None)
+    # Still the same second as the cursor: a stock edit and a variation price change.
+    emulator.manual_stock_edit("MUG-1", 2)
+    tee = emulator.product_by_sku("TEE-M")
+    emulator.server.reset_stats()
+    adapter_update = adapter.apply(
+        [
+            UpdateVariant(
+                key="k1",
+                product_id=str(tee["parent_id"]),
+                variant_id=str(tee["id"]),
+                fields={"price": Money(amount=Decimal("21.00"), currency="USD")},
+            )
+        ]
+    )
+    assert adapter_update[0].ok and adapter_update[0].written == {"regular_price": "21.00"}
+    second = adapter.read_catalog(first.cursor)
+    variants = flat(second.items)
+    assert {p.name for p in second.items} == {"Mug", "Tee"}
+    assert variants["MUG-1"].stock == 2
+    assert variants["TEE-M"].price == Money(amount=Decimal("21.00"), currency="USD")
+    assert set(variants) == {"MUG-1", "TEE-S", "TEE-M", "TEE-L"}  # the whole variable product
+    third = adapter.read_catalog(second.cursor)
+    assert third.items == []
+    emulator.advance(10)
+    emulator.manual_stock_edit("ZZ-00002", 9)
+    fourth = adapter.read_catalog(third.cursor)
+    assert [v.sku for p in fourth.items for v in p.variants] == ["ZZ-00002"]
+    assert adapter.read_catalog(fourth.cursor).items == []
+
+
+def test_stock_levels_and_locations(emulator: WooCommerceEmulator, adapter: WooCommerceAdapter) -> None:
+    emulator.seed(small_catalog())
+    levels = {level.variant_id: level.quantity for level in adapter.read_stock_levels()}
+    mug = emulator.product_by_sku("MUG-1")["id"]
+    assert levels[str(mug)] == 7 and len(levels) == 4  # POS-1 does not manage stock
+    assert [loc.channel_id for loc in adapter.list_locations()] == ["default"]
+    assert "products" in adapter.check()
+
+
+def test_orders_become_stock_events_with_stable_ids(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    emulator.seed(small_catalog())
+    sale = emulator.simulate_sale([("MUG-1", 2), ("TEE-S", 1)])
+    assert emulator.stock_of("MUG-1") == 5 and emulator.stock_of("TEE-S") == 2
+    first = adapter.read_stock_events(None)
+    assert [(e.kind, e.delta, e.sku) for e in first.items] == [
+        (StockEventKind.SALE, -2, "MUG-1"),
+        (StockEventKind.SALE, -1, "TEE-S"),
+    ]
+    line = sale["line_items"][0]["id"]
+    assert first.items[0].source_id == f"woocommerce:order:{sale['id']}:line:{line}"
+    assert first.items[1].variant_id == str(emulator.product_by_sku("TEE-S")["id"])
+    assert adapter.read_stock_events(first.cursor).items == []
+    again = adapter.read_stock_events(None)
+    assert [e.source_id for e in again.items] == [e.source_id for e in first.items]
+    # cancel: stock restored in WooCommerce, CANCEL events with their own ids
+    emulator.advance(2)
+    api = make_adapter(emulator)
+    api._request("PUT", f"orders/{sale['id']}", data={"status": "cancelled"})
+    assert emulator.stock_of("MUG-1") == 7
+    cancelled = adapter.read_stock_events(first.cursor)
+    kinds = [(e.kind, e.delta) for e in cancelled.items]
+    assert kinds == [
+        (StockEventKind.SALE, -2),
+        (StockEventKind.CANCEL, 2),
+        (StockEventKind.SALE, -1),
+        (StockEventKind.CANCEL, 1),
+    ]
+    assert {e.source_id for e in cancelled.items if e.kind == StockEventKind.SALE} == {
+        e.source_id for e in first.items
+    }
+    # a refund with restock gives a RETURN; pending orders give nothing
+    other = emulator.simulate_sale([("TEE-M", 2)], status="completed")
+    api._request("POST", "orders", data={"line_items": [{"sku": "MUG-1", "quantity": 1}]})
+    emulator.advance(2)
+    refund = api._request(
+        "POST",
+        f"orders/{other['id']}/refunds",
+        data={"line_items": [{"id": other["line_items"][0]["id"], "quantity": 1, "refund_total": "20.00"}]},
+    ).json()
+    latest = adapter.read_stock_events(cancelled.cursor)
+    returns = [e for e in latest.items if e.kind == StockEventKind.RETURN]
+    assert [(e.delta, e.sku) for e in returns] == [(1, "TEE-M")]
+    assert returns[0].source_id == f"woocommerce:refund:{refund['id']}:line:{refund['line_items'][0]['id']}"
+    assert emulator.stock_of("TEE-M") == 4
+
+
+def test_customers(emulator: WooCommerceEmulator, adapter: WooCommerceAdapter) -> None:
+    emulator.add_customer("Ann@Example.com", "Ann", "Lee", phone="(415) 555-0123")
+    page = adapter.read_customers(None)
+    assert [(c.email, c.phone, c.given_name) for c in page.items] == [
+        ("ann@example.com", "+14155550123", "Ann")
+    ]
+    assert adapter.read_customers(page.cursor).items == []
+    emulator.advance(3)
+    emulator.add_customer("bob@example.com", "Bob")
+    assert [c.email for c in adapter.read_customers(page.cursor).items] == ["bob@example.com"]
+
+
+# -- documented fixtures -----------------------------------------------------------------------
+
+
+def test_documented_fixtures_parse_without_loss() -> None:
+    adapter = WooCommerceAdapter("http://127.0.0.1:1", "ck", "cs", "secret")
+    doc = fixture("product.retrieve.response.json")
+    simple = adapter.to_product(doc)
+    assert (simple.channel_id, simple.kind, simple.name, simple.status) == (
+        "794",
+        "simple",
+        "Premium Quality",
+        "active",
+    )
+    variant = simple.variants[0]
+    assert variant.price == Money(amount=Decimal("21.99"), currency="USD")
+    assert variant.sku is None and variant.manage_stock is False and variant.stock is None
+    assert variant.version == "2017-03-23T20:01:14" and variant.modified_at is not None
+    parent = fixture("product.create_variable.response.json")
+    variation = fixture("product_variation.retrieve.response.json")
+    product = adapter.to_product(parent, [variation])
+    assert product.kind == "variable" and product.variants[0].channel_id == "732"
+    assert product.variants[0].options == {"Color": "Black"}
+    assert product.variants[0].price == Money(amount=Decimal("9.00"), currency="USD")
+    parent_managed = adapter.to_product(parent, [variation | {"manage_stock": "parent", "stock_quantity": 4}])
+    assert parent_managed.variants[0].stock_managed_by_parent and parent_managed.variants[0].stock == 4
+    customer = adapter.to_customer(fixture("customer.retrieve.response.json"))
+    assert (customer.channel_id, customer.email, customer.given_name, customer.family_name) == (
+        "25",
+        "john.doe@example.com",
+        "John",
+        "Doe",
+    )
+    assert customer.phone == "+15555555555" or customer.phone is None  # 555 numbers may not be "possible"
+    order = fixture("order.retrieve.response.json")
+    events = adapter.order_events(order)
+    assert [(e.source_id, e.delta, e.variant_id, e.sku) for e in events] == [
+        ("woocommerce:order:727:line:315", -2, "93", None),
+        ("woocommerce:order:727:line:316", -1, "23", "Bar3"),
+    ]
+    refunds = fixture("order_refund.list.response.json")
+    returns = [e for e in adapter.order_events(order, refunds) if e.kind == StockEventKind.RETURN]
+    assert [(e.source_id, e.delta, e.variant_id) for e in returns] == [
+        ("woocommerce:refund:724:line:314", 1, "87")
+    ]
+
+
+# -- writes ------------------------------------------------------------------------------------
+
+
+def _simple(sku: str, price: str = "5.00", stock: int | None = 3) -> ChannelProduct:
+    return ChannelProduct(
+        channel="woocommerce",
+        channel_id="",
+        name=f"Item {sku}",
+        variants=(
+            ChannelVariant(
+                channel_id="", sku=sku, price=Money(amount=Decimal(price), currency="USD"), stock=stock
+            ),
+        ),
+    )
+
+
+def test_batch_write_250_with_two_invalid(emulator: WooCommerceEmulator, adapter: WooCommerceAdapter) -> None:
+    emulator.seed(small_catalog())
+    ops = [CreateProduct(key=f"c{i}", product=_simple(f"NEW-{i:03d}")) for i in range(250)]
+    ops[17] = CreateProduct(key="dup1", product=_simple("MUG-1"))
+    ops[201] = CreateProduct(key="dup2", product=_simple("TEE-S"))
+    emulator.server.reset_stats()
+    results = adapter.apply(ops)
+    assert emulator.server.calls() == 3  # 100 + 100 + 50
+    assert [r.key for r in results] == [op.key for op in ops]
+    failed = [r for r in results if not r.ok]
+    assert [(r.key, r.code, r.error, r.retryable) for r in failed] == [
+        ("dup1", "product_invalid_sku", "Invalid or duplicated SKU.", False),
+        ("dup2", "product_invalid_sku", "Invalid or duplicated SKU.", False),
+    ]
+    ok = [r for r in results if r.ok]
+    assert len(ok) == 248
+    assert ok[0].ids == {"NEW-000": ok[0].channel_id} and ok[0].version
+    assert ok[0].written["regular_price"] == "5.00" and ok[0].written["stock_quantity"] == 3
+    assert emulator.stock_of("NEW-249") == 3
+
+
+def test_create_variable_set_stock_and_archive(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    emulator.seed(
+        [
+            SeedProduct(
+                "Cap",
+                tuple(SeedVariant(f"CAP-{c}", Decimal(5), stock=None, options={"Colour": c}) for c in "RB"),
+            )
+        ]
+    )
+    variable = ChannelProduct(
+        channel="woocommerce",
+        channel_id="",
+        kind="variable",
+        name="Scarf",
+        variants=tuple(
+            ChannelVariant(
+                channel_id="",
+                sku=f"SCF-{c}",
+                options={"Colour": c},
+                price=Money(amount=Decimal("15"), currency="USD"),
+                stock=4,
+            )
+            for c in ("Red", "Blue")
+        ),
+    )
+    created = adapter.apply([CreateProduct(key="v", product=variable)])[0]
+    assert created.ok and set(created.ids) == {"SCF-Red", "SCF-Blue"}
+    assert emulator.product_by_sku("SCF-Red")["regular_price"] == "15.00"
+    cap = emulator.product_by_sku("CAP-R")
+    parent = str(cap["parent_id"])
+    api = make_adapter(emulator)
+    api._request("PUT", f"products/{parent}", data={"manage_stock": True, "stock_quantity": 10})
+    scarf = emulator.product_by_sku("SCF-Blue")
+    mug_like = adapter.apply([CreateProduct(key="s", product=_simple("LOOSE", stock=None))])[0]
+    results = adapter.apply(
+        [
+            SetStock(key="a", product_id=parent, variant_id=str(cap["id"]), quantity=6),
+            SetStock(key="b", product_id=str(scarf["parent_id"]), variant_id=str(scarf["id"]), quantity=1),
+            SetStock(
+                key="c",
+                product_id=mug_like.channel_id or "",
+                variant_id=mug_like.channel_id or "",
+                quantity=8,
+            ),
+            ArchiveProduct(key="d", product_id=str(scarf["parent_id"])),
+        ]
+    )
+    assert all(r.ok for r in results), results
+    assert emulator.product_by_sku("CAP-B")["stock_quantity"] == 6  # parent-managed: written on the parent
+    assert emulator.product_by_sku("CAP-R")["manage_stock"] == "parent"
+    assert emulator.stock_of("SCF-Blue") == 1 and emulator.stock_of("LOOSE") == 8
+    assert results[2].written == {"manage_stock": True, "stock_quantity": 8}
+    statuses = {p.name: p.status for p in adapter.read_catalog(None).items}
+    assert statuses["Scarf"] == ProductStatus.ARCHIVED
+    assert emulator.products[int(scarf["parent_id"])]["status"] == "private"
+
+
+# -- errors and retries ------------------------------------------------------------------------
+
+
+def test_429_with_retry_after_is_retried(emulator: WooCommerceEmulator, adapter: WooCommerceAdapter) -> None:
+    emulator.seed(small_catalog())
+    emulator.server.faults.add(kind="status", status=429, retry_after=0.2, path="/products$", times=2)
+    started = time.monotonic()
+    page = adapter.read_catalog(None)
+    assert time.monotonic() - started >= 0.4  # honoured Retry-After twice
+    assert len(page.items) == 3 and page.calls == 2 + 2
+
+
+def test_5xx_exhausts_attempts_then_transient(emulator: WooCommerceEmulator) -> None:
+    adapter = make_adapter(emulator, max_attempts=3)
+    emulator.server.faults.add(kind="status", status=503, path="/products", times=None)
+    with pytest.raises(Exception) as info:
+        adapter.read_catalog(None)
+    assert type(info.value).__name__ == "TransientError" and adapter.calls == 3
+    emulator.server.faults.clear()
+
+
+def test_400_not_retried_and_401_is_auth_error(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    emulator.server.reset_stats()
+    with pytest.raises(PermanentError) as info:
+        adapter._request("GET", "products", params={"per_page": 101})
+    assert info.value.code == "rest_invalid_param" and adapter.calls == 1 and emulator.server.calls() == 1
+    wrong = WooCommerceAdapter(emulator.url, emulator.consumer_key, "cs_wrong", "x", backoff_base=0.01)
+    with pytest.raises(AuthError) as auth:
+        wrong.check()
+    assert auth.value.status == 401 and "signature" in str(auth.value) and wrong.calls == 1
+
+
+# -- webhooks ----------------------------------------------------------------------------------
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                sink.received.append((dict(self.headers.items()), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks/woo"
+
+    def wait(self, count: int) -> None:
+        deadline = time.monotonic() + 5
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def test_webhooks_registered_verified_and_rejected(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    emulator.seed(small_catalog())
+    sink = _Sink()
+    ids = adapter.register_webhooks(sink.url, ["product.updated", "order.created"])
+    assert adapter.register_webhooks(sink.url, ["product.updated", "order.created"]) == ids  # idempotent
+    assert len(emulator.webhooks) == 2
+    sink.wait(2)
+    pings = [adapter.verify_webhook(h, b, sink.url) for h, b in sink.received[:2]]
+    assert {p.resource for p in pings} == {"ping"} and {p.resource_id for p in pings} == set(ids)
+    emulator.manual_stock_edit("TEE-S", 11)
+    sink.wait(3)
+    headers, body = sink.received[2]
+    event = adapter.verify_webhook(headers, body, sink.url)
+    tee_s = emulator.product_by_sku("TEE-S")
+    assert (event.resource, event.topic, event.resource_id) == (
+        "product",
+        "product.updated",
+        str(tee_s["id"]),
+    )
+    assert event.payload["type"] == "variation" and event.event_id.startswith("woocommerce:")
+    assert adapter.verify_webhook(headers, body, sink.url).event_id == event.event_id
+    with pytest.raises(WebhookRejected):
+        adapter.verify_webhook(headers, body.replace(b"11", b"99"), sink.url)
+    with pytest.raises(WebhookRejected):
+        make_adapter(emulator).__class__(emulator.url, "ck", "cs", "wrong-secret").verify_webhook(
+            headers, body, sink.url
+        )
+    with pytest.raises(WebhookRejected):
+        adapter.verify_webhook({k: v for k, v in headers.items() if "Signature" not in k}, body, sink.url)
+    forged = json.dumps({"id": 1}).encode()
+    good = base64.b64encode(
+        hmac.new(emulator.webhook_secret.encode(), forged, hashlib.sha256).digest()
+    ).decode()
+    ok = adapter.verify_webhook(
+        {"X-WC-Webhook-Signature": good, "X-WC-Webhook-Topic": "order.created"}, forged, ""
+    )
+    assert ok.resource == "order" and ok.resource_id == "1"
+    sink.httpd.shutdown()
