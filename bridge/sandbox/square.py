@@ -81,6 +81,17 @@ def _fmt_qty(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def _remap(value: Any, mapping: dict[str, str]) -> Any:
+    """``value`` with every string equal to a ``#temp`` id of the batch replaced by its real id."""
+    if isinstance(value, str):
+        return mapping.get(value, value)
+    if isinstance(value, list):
+        return [_remap(v, mapping) for v in value]
+    if isinstance(value, dict):
+        return {k: _remap(v, mapping) for k, v in value.items()}
+    return value
+
+
 def _new_id() -> str:
     return base64.b32encode(secrets.token_bytes(15)).decode()
 
@@ -275,6 +286,9 @@ class SquareEmulator:
             loc_ids = [loc["id"] for loc in self._locations]
             now = self._tick()
             stamp = fmt_ms(now)
+            # Counts are taken an hour ago, so test changes "in the last hour" land after them.
+            counted = now - 3600 * 1000
+            counted_stamp = fmt_ms(counted)
             sku_map: dict[str, str] = {}
             for product in products:
                 item_id = _new_id()
@@ -315,16 +329,16 @@ class SquareEmulator:
                                     "state": "IN_STOCK",
                                     "location_id": loc_id,
                                     "quantity": _fmt_qty(qty),
-                                    "occurred_at": stamp,
-                                    "created_at": stamp,
+                                    "occurred_at": counted_stamp,
+                                    "created_at": counted_stamp,
                                     "source": {"product": "DASHBOARD", "name": "Seed"},
                                 },
-                                "_occurred": now,
-                                "_created": now,
+                                "_occurred": counted,
+                                "_created": counted,
                             }
                             self._changes.append(change)
                             self._changes_by_key[(var_id, loc_id)] = [change]
-                            self._counts[(var_id, loc_id)] = (qty, now)
+                            self._counts[(var_id, loc_id)] = (qty, counted)
                 item_data: JSON = {"name": product.name, "product_type": "REGULAR", "is_archived": False}
                 if product.description:
                     item_data["description"] = product.description
@@ -940,12 +954,15 @@ class SquareEmulator:
         out_ids: list[str] = []
         for obj, parent in flat:
             obj_id = mapping.get(str(obj["id"]), str(obj["id"]))
-            record = {k: v for k, v in obj.items() if k not in ("updated_at", "version", "is_deleted", "id")}
+            record = _remap(
+                {k: v for k, v in obj.items() if k not in ("updated_at", "version", "is_deleted", "id")},
+                mapping,
+            )
             record.update(self._envelope(str(obj["type"]), obj_id, now, stamp))
             if "present_at_all_locations" in obj:
                 record["present_at_all_locations"] = bool(obj["present_at_all_locations"])
             if obj["type"] == "ITEM":
-                data = dict(obj.get("item_data") or {})
+                data = dict(record.get("item_data") or {})
                 nested = data.pop("variations", None)
                 previous = self._objects.get(obj_id)
                 if previous is not None and not data.get("name"):
@@ -963,7 +980,7 @@ class SquareEmulator:
                     self._children.setdefault(obj_id, [])
                 out_ids.append(obj_id)
             elif obj["type"] == "ITEM_VARIATION":
-                data = dict(obj.get("item_variation_data") or {})
+                data = dict(record.get("item_variation_data") or {})
                 item_ref = parent or str(data.get("item_id"))
                 item_id = mapping.get(item_ref, item_ref)
                 data["item_id"] = item_id
