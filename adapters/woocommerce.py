@@ -275,6 +275,32 @@ class WooCommerceAdapter(ChannelAdapter):
                 return out
             page += 1
 
+    def _get_since(self, endpoint: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Everything modified after ``params["modified_after"]``, paginated by date, not by page.
+
+        Page numbers over ``orderby=modified`` skip items when an earlier one is modified during
+        the read (everything after it shifts up a place). Restarting each page at the last date
+        seen minus one second (``modified_after`` is strict) cannot skip: anything older has been
+        read, anything modified meanwhile sorts after it. Page numbers are used only when a whole
+        page shares one second. Later duplicates replace earlier ones.
+        """
+        found: dict[Any, dict[str, Any]] = {}
+        after = str(params["modified_after"])
+        page = 1
+        while True:
+            query = {**params, "modified_after": after, "per_page": PER_PAGE, "page": page}
+            items = self._request("GET", endpoint, params=query).json()
+            for item in items:
+                found[item["id"]] = item
+            if len(items) < PER_PAGE:
+                return sorted(found.values(), key=lambda i: (i.get("date_modified_gmt") or "", i["id"]))
+            last = _parse_gmt(items[-1].get("date_modified_gmt"))
+            restart = (last - timedelta(seconds=1)).strftime(DATE_FMT) if last else after
+            if restart > after:
+                after, page = restart, 1
+            else:
+                page += 1
+
     # -- simple reads --------------------------------------------------------------------------
 
     def check(self) -> str:
@@ -371,9 +397,9 @@ class WooCommerceAdapter(ChannelAdapter):
         assert state.t is not None
         after = (state.t - self.overlap).strftime(DATE_FMT)  # naive GMT + dates_are_gmt (timezone trap)
         since = {"modified_after": after, "dates_are_gmt": "true", "orderby": "modified", "order": "asc"}
-        products = {p["id"]: p for p in self._get_all("products", since)}
+        products = {p["id"]: p for p in self._get_since("products", since)}
         try:
-            changed_variations = self._get_all("variations", since)
+            changed_variations = self._get_since("variations", since)
         except PermanentError as exc:
             if exc.status != 404:
                 raise
@@ -499,7 +525,8 @@ class WooCommerceAdapter(ChannelAdapter):
         if state.t is not None:
             params.update(modified_after=(state.t - self.overlap).strftime(DATE_FMT), dates_are_gmt="true")
         events: list[StockEvent] = []
-        for order in self._get_all("orders", params):
+        orders = self._get_since("orders", params) if state.t else self._get_all("orders", params)
+        for order in orders:
             key = self._key("o", order)
             if not state.is_new(key):
                 continue
@@ -657,7 +684,8 @@ class WooCommerceAdapter(ChannelAdapter):
                 retryable=status >= 500 or status == 429,
                 error=str(error.get("message")),
                 code=error.get("code"),
-                channel_id=str(got.get("id")) if got.get("id") else None,
+                # a duplicate SKU names the holder: the caller can link instead of creating
+                channel_id=str(got.get("id") or (error.get("data") or {}).get("resource_id") or "") or None,
             )
         written = {k: got.get(k) for k in sent if k not in ("id", "variations", "attributes")}
         ids = {}

@@ -25,6 +25,7 @@ from adapters.base import (
     CreateProduct,
     PermanentError,
     SetStock,
+    TransientError,
     UpdateVariant,
     WebhookRejected,
 )
@@ -45,7 +46,7 @@ def adapter(emulator: WooCommerceEmulator) -> WooCommerceAdapter:
     return make_adapter(emulator)
 
 
-def flat(products: Any) -> dict[str, ChannelVariant]:
+def flat(products: Any) -> dict[str | None, ChannelVariant]:
     return {v.sku: v for p in products for v in p.variants}
 
 
@@ -275,6 +276,7 @@ def test_batch_write_250_with_two_invalid(emulator: WooCommerceEmulator, adapter
         ("dup1", "product_invalid_sku", "Invalid or duplicated SKU.", False),
         ("dup2", "product_invalid_sku", "Invalid or duplicated SKU.", False),
     ]
+    assert failed[0].channel_id == str(emulator.product_by_sku("MUG-1")["id"])  # the SKU's holder
     ok = [r for r in results if r.ok]
     assert len(ok) == 248
     assert ok[0].ids == {"NEW-000": ok[0].channel_id} and ok[0].version
@@ -356,9 +358,9 @@ def test_429_with_retry_after_is_retried(emulator: WooCommerceEmulator, adapter:
 def test_5xx_exhausts_attempts_then_transient(emulator: WooCommerceEmulator) -> None:
     adapter = make_adapter(emulator, max_attempts=3)
     emulator.server.faults.add(kind="status", status=503, path="/products", times=None)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(TransientError) as info:
         adapter.read_catalog(None)
-    assert type(info.value).__name__ == "TransientError" and adapter.calls == 3
+    assert info.value.status == 503 and adapter.calls == 3
     emulator.server.faults.clear()
 
 
@@ -444,3 +446,22 @@ def test_webhooks_registered_verified_and_rejected(
     )
     assert ok.resource == "order" and ok.resource_id == "1"
     sink.httpd.shutdown()
+
+
+def test_incremental_read_of_many_changes_spanning_pages(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    emulator.freeze_time()
+    catalog = generate_catalog(400)
+    emulator.seed(catalog)
+    cursor = adapter.read_catalog(None).cursor
+    simple = [p.variants[0].sku for p in catalog if p.is_simple][:150]
+    for n, sku in enumerate(simple):
+        if n % 40 == 0:
+            emulator.advance(1)
+        emulator.manual_stock_edit(str(sku), 1000 + n)
+    page = adapter.read_catalog(cursor)
+    got = flat(page.items)
+    assert set(got) == set(simple)
+    assert all(got[sku].stock == 1000 + n for n, sku in enumerate(simple))
+    assert adapter.read_catalog(page.cursor).items == []
