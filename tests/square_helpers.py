@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import requests
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
@@ -190,3 +192,23 @@ def running_receiver() -> Iterator[Receiver]:
         yield r
     finally:
         r.stop()
+
+
+def call(em: SquareEmulator, method: str, path: str, body: Any = None) -> Any:
+    """A direct API call to the emulator (as another app or the Dashboard would make); the JSON answer."""
+    answer = requests.request(
+        method,
+        em.base_url + path,
+        json=body,
+        headers={"Authorization": f"Bearer {em.access_token}"},
+        timeout=10,
+    )
+    return answer.json()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.02)
