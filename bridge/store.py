@@ -227,6 +227,8 @@ def m003_channel_snapshots(db: Database) -> None:
     db.table("channel_variants").create_index(["sku"])
     db.table("channel_variants").create_index(["gtin"])
     db.table("channel_variants").create_index(["channel", "product_id"])
+    # The agreed catalogue fields per SKU (the owners' values), the base that tells an edit from an echo.
+    db.table("canonical").create({"sku": str, "data": str, "updated_at": str}, pk="sku")
 
 
 SCHEMA_VERSION = 3
@@ -563,27 +565,28 @@ class Store:
             db.table("channel_variants").insert_all(rows, replace=True, batch_size=500)
         return len(rows)
 
-    def snapshot(self, channel: str, skus: Iterable[str] | None = None) -> list[ChannelProduct]:
-        """The products last read from ``channel`` (only those holding one of ``skus`` if given)."""
-        if skus is None:
+    def snapshot(self, channel: str, variant_ids: Iterable[str] | None = None) -> list[ChannelProduct]:
+        """The products last read from ``channel`` (only those holding one of ``variant_ids`` if given)."""
+        if variant_ids is None:
             rows = self.db.execute(
-                "SELECT DISTINCT product FROM channel_variants WHERE channel = ? ORDER BY product_id",
+                "SELECT product_id, product FROM channel_variants WHERE channel = ? GROUP BY product_id",
                 [channel],
             ).fetchall()
         else:
-            wanted = list(dict.fromkeys(skus))
-            found: dict[str, str] = {}
+            wanted = list(dict.fromkeys(variant_ids))
+            rows = []
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                for product_id, product in self.db.execute(
-                    "SELECT product_id, product FROM channel_variants "
-                    f"WHERE channel = ? AND sku IN ({marks})",
-                    [channel, *chunk],
-                ).fetchall():
-                    found[product_id] = product
-            rows = [(p,) for p in found.values()]
-        return [ChannelProduct.model_validate_json(r[0]) for r in rows]
+                rows.extend(
+                    self.db.execute(
+                        "SELECT product_id, product FROM channel_variants "
+                        f"WHERE channel = ? AND variant_id IN ({marks}) GROUP BY product_id",
+                        [channel, *chunk],
+                    ).fetchall()
+                )
+        unique = {r[0]: r[1] for r in rows}
+        return [ChannelProduct.model_validate_json(data) for data in unique.values()]
 
     def snapshot_keys(self, channel: str) -> list[tuple[str, str, str | None, str | None]]:
         """``(variant_id, product_id, sku, gtin)`` of every variant last read from ``channel``."""
@@ -593,6 +596,56 @@ class Store:
                 "SELECT variant_id, product_id, sku, gtin FROM channel_variants WHERE channel = ?", [channel]
             ).fetchall()
         ]
+
+    # -- canonical catalogue, ledger rows, projections ------------------------------------------
+
+    def canonical(self, skus: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """The agreed catalogue snapshot per SKU (all SKUs, or only ``skus``)."""
+        return {
+            r[0]: json.loads(r[1]) for r in self._rows_for("SELECT sku, data FROM canonical", "sku", skus)
+        }
+
+    def ledger_rows(self, skus: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Ledger rows (all, or for ``skus``), oldest first."""
+        rows = self._rows_for(
+            "SELECT source_id, channel, kind, sku, location, delta, occurred_at, reason FROM stock_events",
+            "sku",
+            skus,
+        )
+        out = [
+            dict(
+                zip(
+                    ("source_id", "channel", "kind", "sku", "location", "delta", "occurred_at", "reason"),
+                    r,
+                    strict=True,
+                )
+            )
+            for r in rows
+        ]
+        out.sort(key=lambda r: (r["occurred_at"] or "", r["source_id"]))
+        return out
+
+    def projections(self, skus: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """What we last wrote per ``(channel, sku, location)`` (location ``""`` for a single pool)."""
+        rows = self._rows_for(
+            "SELECT channel, sku, location, quantity, written_at FROM projections", "sku", skus
+        )
+        return [
+            dict(zip(("channel", "sku", "location", "quantity", "written_at"), r, strict=True)) for r in rows
+        ]
+
+    def _rows_for(self, sql: str, column: str, values: Iterable[str] | None) -> list[tuple[Any, ...]]:
+        if values is None:
+            return [tuple(r) for r in self.db.execute(sql).fetchall()]
+        wanted = list(dict.fromkeys(values))
+        out: list[tuple[Any, ...]] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.extend(
+                tuple(r) for r in self.db.execute(f"{sql} WHERE {column} IN ({marks})", chunk).fetchall()
+            )
+        return out
 
     # -- conflicts and audit -----------------------------------------------------------------
 
