@@ -347,7 +347,7 @@ class WooCommerceEmulator:
         return ids
 
     def add_customer(self, email: str, first_name: str = "", last_name: str = "", phone: str = "") -> int:
-        """Insert a customer directly (no webhook); returns its id."""
+        """Insert a customer directly (no HTTP; fires customer.created like a sign-up); returns its id."""
         with self.lock:
             record = self._new_customer_record(
                 {"email": email, "first_name": first_name, "last_name": last_name}
