@@ -10,17 +10,23 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
+from adapters.base import AdapterError
 from bridge.config import Config, ConfigError, load_config
 from bridge.initfile import InitAnswers, SecretRef, render_config, write_private
 from bridge.logs import configure_logging
-from bridge.store import SchemaTooNew, Store
+from bridge.plan import Plan
+from bridge.store import SchemaTooNew, Store, utcnow
+from bridge.sync import RelayReport, SyncRunner, UnsafePlan
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -256,6 +262,335 @@ def status(
     with state.store(config) as store:
         figures = store.figures()
     typer.echo(json.dumps(figures, indent=None if as_json else 2) if as_json else _render_status(figures))
+
+
+# ------------------------------------------------------------------------------------------------
+# sync, link, unlink
+# ------------------------------------------------------------------------------------------------
+
+DRY_RUN_MARK = ("_shopbridge", "dry_run")
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A spinner with the current step on a terminal; on a pipe, steps go to the debug log only."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda text: log.debug(text)
+        return
+    console = Console(stderr=True)
+    with console.status("starting") as status:
+        yield lambda text: status.update(text)
+
+
+def _runner(state: State, config: Config, store: Store, step: Callable[[str], None]) -> SyncRunner:
+    from bridge.channels import build_adapters
+
+    return SyncRunner(
+        store, build_adapters(config), config.sync, step=step, max_attempts=config.daemon.outbox_max_attempts
+    )
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan; change nothing anywhere.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The plan (or the result) as one JSON object.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Apply a plan that trips a safety limit.")] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-read every channel completely (drift check).")
+    ] = False,
+) -> None:
+    """Bring every channel in line with the catalogue owner and the stock ledger."""
+    state: State = ctx.obj
+    config = state.config()
+    with state.store(config) as store, _progress(not as_json) as step:
+        runner = _runner(state, config, store, step)
+        if dry_run:
+            prepared = runner.prepare(full=full)
+            store.set_cursor(*DRY_RUN_MARK, utcnow())
+            plan = prepared.plan
+            typer.echo(plan.dumps() if as_json else plan.render())
+            return
+        if not store.links("variant") and store.get_cursor(*DRY_RUN_MARK) is None and not force:
+            typer.echo(
+                "error: this is the first sync: review its plan with `shopbridge sync --dry-run` first "
+                "(or pass --force)",
+                err=True,
+            )
+            raise typer.Exit(EXIT_USAGE)
+        try:
+            plans, report = runner.run(force=force) if not full else _run_full(runner, force)
+        except UnsafePlan as exc:
+            if as_json:
+                typer.echo(exc.plan.dumps())
+            else:
+                typer.echo(exc.plan.render())
+            typer.echo(
+                "error: nothing was applied: the plan exceeds a safety limit (see above); "
+                "re-run with --force if it is what you want",
+                err=True,
+            )
+            raise typer.Exit(EXIT_FAILURE) from None
+    changes = [c.to_dict() for plan in plans for c in plan.changes]
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "changes": changes,
+                    "sent": dict(report.sent),
+                    "failed": dict(report.failed),
+                    "deferred": dict(report.deferred),
+                    "errors": report.errors,
+                },
+                default=str,
+            )
+        )
+    else:
+        if plans and plans[0].changes:
+            typer.echo(plans[0].render())
+        channels = sorted(set(report.sent) | set(report.failed) | set(report.deferred))
+        for name in channels:
+            typer.echo(
+                f"{name}: {report.sent.get(name, 0)} applied, {report.failed.get(name, 0)} refused, "
+                f"{report.deferred.get(name, 0)} queued for retry"
+            )
+        for error in report.errors:
+            typer.echo(f"  ! {error}")
+        if not channels:
+            typer.echo("in sync: nothing to change")
+    if report.failed or report.deferred:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _run_full(runner: SyncRunner, force: bool) -> tuple[list[Plan], RelayReport]:
+    prepared = runner.prepare(full=True)
+    runner.commit(prepared, force=force)
+    report = runner.relay()
+    plans, more = runner.run(force=force)
+    report.merge(more)
+    return [prepared.plan, *plans], report
+
+
+@app.command("link")
+def link_command(
+    ctx: typer.Context,
+    sku: Annotated[str, typer.Argument(help="The canonical SKU to link.")],
+    channel: Annotated[str, typer.Option("--channel", help="woocommerce or square.")],
+    channel_id: Annotated[str, typer.Option("--id", help="The channel's id of the variant.")],
+    product_id: Annotated[
+        str | None, typer.Option("--product-id", help="Its parent product/item id.")
+    ] = None,
+) -> None:
+    """Link a SKU to a channel's variant by hand (fixes a match the linker reported)."""
+    state: State = ctx.obj
+    config = state.config()
+    if getattr(config.channels, channel, None) is None:
+        typer.echo(f"error: channel {channel!r} is not configured", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    with state.store(config) as store:
+        taken = [r for r in store.links("variant", channel) if r["channel_id"] == channel_id]
+        if taken and taken[0]["canonical_key"] != sku:
+            typer.echo(
+                f"error: {channel} {channel_id} is linked to {taken[0]['canonical_key']}; unlink it first",
+                err=True,
+            )
+            raise typer.Exit(EXIT_USAGE)
+        store.upsert_links(
+            [
+                {
+                    "entity": "variant",
+                    "canonical_key": sku,
+                    "channel": channel,
+                    "channel_id": channel_id,
+                    "parent_id": product_id,
+                }
+            ]
+        )
+        store.audit(channel, "link", sku, {"channel_id": channel_id, "by": "user"})
+    typer.echo(f"linked {sku} to {channel} {channel_id}")
+
+
+@app.command("unlink")
+def unlink_command(
+    ctx: typer.Context,
+    sku: Annotated[str, typer.Argument(help="The canonical SKU.")],
+    channel: Annotated[str, typer.Option("--channel", help="woocommerce or square.")],
+) -> None:
+    """Forget a link (the products on the channel are not touched)."""
+    state: State = ctx.obj
+    config = state.config()
+    with state.store(config) as store:
+        if not store.delete_link("variant", sku, channel):
+            typer.echo(f"error: {sku} is not linked on {channel}", err=True)
+            raise typer.Exit(EXIT_USAGE)
+        store.audit(channel, "unlink", sku, {"by": "user"})
+    typer.echo(f"unlinked {sku} from {channel}")
+
+
+# ------------------------------------------------------------------------------------------------
+# doctor, webhooks, daemon
+# ------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def doctor(ctx: typer.Context) -> None:
+    """Check the configuration, the store and every channel's credentials; one line each."""
+    from bridge.channels import build_adapters
+
+    state: State = ctx.obj
+    config = state.config()
+    typer.echo(f"ok   config {state.config_path}")
+    failed = False
+    with state.store(config) as store:
+        if store.integrity_ok():
+            typer.echo(f"ok   store {store.path} (schema v{store.schema_version})")
+        else:
+            typer.echo(f"FAIL store {store.path}: integrity check failed")
+            failed = True
+    for name, adapter in build_adapters(config).items():
+        try:
+            typer.echo(f"ok   {name}: {adapter.check()}")
+        except AdapterError as exc:
+            failed = True
+            typer.echo(f"FAIL {name}: {exc}")
+    if failed:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+webhooks_app = typer.Typer(help="Manage the webhooks channels send us.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("register")
+def webhooks_register(ctx: typer.Context) -> None:
+    """Create (or repair) our webhooks on WooCommerce, pointing at [server] public_url."""
+    from adapters.woocommerce import WooCommerceAdapter
+    from bridge.channels import build_adapters
+
+    state: State = ctx.obj
+    config = state.config()
+    if not config.server.public_url:
+        typer.echo("error: set [server] public_url to the address channels can reach", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    for name, adapter in build_adapters(config).items():
+        if isinstance(adapter, WooCommerceAdapter):
+            url = f"{config.server.public_url.rstrip('/')}/webhooks/{name}"
+            ids = adapter.register_webhooks(url, WOO_TOPICS)
+            typer.echo(f"{name}: {len(ids)} webhooks deliver to {url}")
+        else:
+            typer.echo(f"{name}: register the webhook subscription in the provider's dashboard")
+
+
+WOO_TOPICS = ("product.created", "product.updated", "product.deleted", "order.created", "order.updated")
+
+
+@app.command()
+def daemon(ctx: typer.Context) -> None:
+    """Run continuously: receive webhooks, poll every interval, apply through the outbox."""
+    from bridge.channels import build_adapters
+    from bridge.daemon import Daemon
+    from bridge.server import WebhookServer
+
+    state: State = ctx.obj
+    config = state.config()
+    with state.store(config) as store:
+        if not store.links("variant"):
+            typer.echo(
+                "error: run the first sync by hand (`shopbridge sync --dry-run`, then `sync`)", err=True
+            )
+            raise typer.Exit(EXIT_USAGE)
+        adapters = build_adapters(config)
+        runner = SyncRunner(store, adapters, config.sync, max_attempts=config.daemon.outbox_max_attempts)
+
+        def cycle() -> str:
+            try:
+                plans, report = runner.run()
+            except UnsafePlan as exc:
+                log.error(
+                    "plan refused by a safety limit; nothing applied",
+                    extra={"reasons": list(exc.plan.safety.reasons)},
+                )
+                return "plan refused by a safety limit"
+            return f"{sum(len(p.changes) for p in plans)} changes, {sum(report.sent.values())} applied"
+
+        loop = Daemon(
+            store,
+            cycle,
+            interval=config.daemon.poll_interval_seconds,
+            debounce=config.daemon.webhook_debounce_seconds,
+        )
+        sq = config.channels.square
+        server = WebhookServer(
+            store,
+            adapters,
+            host=config.server.host,
+            port=config.server.port,
+            public_url=config.server.public_url,
+            max_body_bytes=config.server.max_body_bytes,
+            notification_urls={"square": sq.notification_url} if sq and sq.notification_url else None,
+            on_event=loop.wake,
+        ).start()
+        loop.install_signal_handlers()
+        log.info("listening for webhooks", extra={"url": server.url})
+        try:
+            loop.run()
+        finally:
+            server.stop()
+
+
+# ------------------------------------------------------------------------------------------------
+# sandbox, demo
+# ------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def sandbox(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="First stdout line: connection details as JSON.")
+    ] = False,
+    seed_products: Annotated[int, typer.Option(help="About how many variants to seed.")] = 24,
+    locations: Annotated[int, typer.Option(help="Square locations.")] = 2,
+    write_config: Annotated[Path | None, typer.Option(help="Also write a shopbridge config for it.")] = None,
+) -> None:
+    """Serve local WooCommerce and Square emulators with a demo shop until interrupted."""
+    import signal as signals
+    import threading
+
+    from bridge.sandbox.launch import Sandbox
+
+    with Sandbox(products=seed_products, locations=locations) as box:
+        info = box.connection_info()
+        if write_config is not None:
+            box.write_config(write_config, store_path=str(write_config.with_suffix(".db").name))
+        if as_json:
+            typer.echo(json.dumps(info))
+        else:
+            typer.echo(f"WooCommerce emulator: {info['woocommerce']['url']}")
+            typer.echo(f"Square emulator:      {info['square']['base_url']}")
+            if write_config is not None:
+                typer.echo(
+                    f"config written to {write_config}: try shopbridge -c {write_config} sync --dry-run"
+                )
+            typer.echo("serving; Ctrl-C to stop")
+        sys.stdout.flush()
+        stop = threading.Event()
+        signals.signal(signals.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command()
+def demo() -> None:
+    """A guided run on the built-in sandbox: plan, first sync, sales on both sides, a stock count."""
+    from bridge.demo import run_demo
+
+    raise typer.Exit(run_demo(typer.echo))
 
 
 def main() -> None:
