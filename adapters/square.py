@@ -49,6 +49,7 @@ import hmac
 import json
 import random
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -103,6 +104,7 @@ _RETURN_STATES = {"UNLINKED_RETURN", "SOLD", "RETURNED_BY_CUSTOMER"}
 _CATALOG_BATCH = 1000
 _STOCK_BATCH = 100
 _VERSION_RETRIES = 3
+_LOOKBACK_S = 48 * 3600  # adjustments are written with occurred_at <= 24 h old; look back further
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -234,6 +236,7 @@ class SquareAdapter(ChannelAdapter):
         self.location_prices: dict[str, dict[str, Money]] = {}
         """Variation id -> location id -> price, from ``location_overrides`` seen by the last reads."""
         self._stock_bodies: dict[str, JSON] = {}
+        self._uncertain: set[str] = set()
 
     # -- transport -------------------------------------------------------------------------------
 
@@ -344,7 +347,7 @@ class SquareAdapter(ChannelAdapter):
         return ChannelProduct(
             channel=self.name,
             channel_id=str(item["id"]),
-            kind="variable" if len(variants) > 1 else "simple",
+            kind="variable" if sum(not v.get("is_deleted") for v in variations) > 1 else "simple",
             name=str(data.get("name") or ""),
             description=data.get("description_plaintext") or data.get("description"),
             status=status,
@@ -411,6 +414,14 @@ class SquareAdapter(ChannelAdapter):
             parents, more = self._retrieve(missing)
             calls += more
             items.update({str(o["id"]): o for o in parents if o.get("type") == "ITEM"})
+        # A variation deleted on its own is no longer nested in its live item: report it archived.
+        for obj in objects:
+            parent = items.get(str((obj.get("item_variation_data") or {}).get("item_id")))
+            if obj.get("type") != "ITEM_VARIATION" or not obj.get("is_deleted") or parent is None:
+                continue
+            nested = parent.setdefault("item_data", {}).setdefault("variations", [])
+            if all(str(v.get("id")) != str(obj["id"]) for v in nested):
+                nested.append(obj)
         products = [self._product(o) for o in items.values()]
         return Page(items=products, cursor=latest or cursor, calls=calls)
 
@@ -654,10 +665,50 @@ class SquareAdapter(ChannelAdapter):
                     error="Square stock is relative and per location: use AdjustStock",
                 )
         for start in range(0, len(stock), _STOCK_BATCH):
-            results.update(self._apply_stock(stock[start : start + _STOCK_BATCH]))
+            chunk = stock[start : start + _STOCK_BATCH]
+            try:
+                results.update(self._apply_stock(chunk))
+            except TransientError as exc:
+                # The outcome is unknown: keep the ops queued, and check Square before resending them.
+                self._uncertain.update(op.key for _, op in chunk)
+                results.update(self._retryable(chunk, exc))
         if catalog:
-            results.update(self._apply_catalog(catalog))
+            try:
+                results.update(self._apply_catalog(catalog))
+            except TransientError as exc:
+                results.update(self._retryable([(n, op) for n, op in catalog if n not in results], exc))
         return [results[n] for n in range(len(ops))]
+
+    @staticmethod
+    def _retryable(ops: Iterable[tuple[int, WriteOp]], exc: TransientError) -> dict[int, WriteResult]:
+        return {
+            n: WriteResult(key=op.key, ok=False, retryable=True, error=str(exc), code=exc.code)
+            for n, op in ops
+        }
+
+    def _already_applied(self, ops: Sequence[tuple[int, AdjustStock]]) -> set[str]:
+        """Op keys whose adjustment Square already holds (found by our ``reference_id``).
+
+        Used only for ops whose earlier attempt ended in doubt (a transient failure after our
+        retries), because the outbox may resend them grouped differently, under another batch key.
+        """
+        references = {self._reference(op.key): op.key for _, op in ops}
+        since = datetime.fromtimestamp(time.time() - _LOOKBACK_S, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        changes, _ = self._changes(
+            {
+                "types": ["ADJUSTMENT"],
+                "catalog_object_ids": sorted({op.variant_id for _, op in ops}),
+                "location_ids": sorted({op.location_id for _, op in ops}),
+                "updated_after": since,
+                "limit": 1000,
+            }
+        )
+        found = set()
+        for change in changes:
+            ref = self._part(change).get("reference_id")
+            if ref in references:
+                found.add(references[ref])
+        return found
 
     @staticmethod
     def idempotency_key(keys: Iterable[str], salt: str = "") -> str:
@@ -678,6 +729,13 @@ class SquareAdapter(ChannelAdapter):
                 results[n] = WriteResult(key=op.key, ok=True, channel_id=op.variant_id)
             else:
                 pending.append((n, op))
+        doubtful = [(n, op) for n, op in pending if op.key in self._uncertain]
+        if doubtful:
+            done = self._already_applied(doubtful)
+            for n, op in doubtful:
+                if op.key in done:
+                    results[n] = WriteResult(key=op.key, ok=True, channel_id=op.variant_id)
+            pending = [(n, op) for n, op in pending if n not in results]
         while pending:
             key = self.idempotency_key(op.key for _, op in pending)
             body = self._stock_bodies.get(key)
@@ -711,10 +769,12 @@ class SquareAdapter(ChannelAdapter):
                 if exc.code == "IDEMPOTENCY_KEY_REUSED":
                     # Square keeps a key only for a successful request: these changes were applied
                     # by an earlier attempt whose body (occurred_at) this process no longer has.
+                    self._uncertain.difference_update(op.key for _, op in pending)
                     for n, op in pending:
                         results[n] = WriteResult(key=op.key, ok=True, channel_id=op.variant_id)
                     self._stock_bodies.pop(key, None)
                     return results
+                self._stock_bodies.pop(key, None)
                 bad = self._bad_index(exc)
                 if bad is None or len(pending) == 1:
                     for n, op in pending if bad is None else [pending[0]]:
@@ -727,6 +787,7 @@ class SquareAdapter(ChannelAdapter):
                 results[n] = WriteResult(key=op.key, ok=False, error=str(exc), code=exc.code)
                 continue
             self._stock_bodies.pop(key, None)
+            self._uncertain.difference_update(op.key for _, op in pending)
             counts = {
                 (str(c.get("catalog_object_id")), str(c.get("location_id"))): c
                 for c in data.get("counts") or []
@@ -944,6 +1005,10 @@ class SquareAdapter(ChannelAdapter):
                 except PermanentError as exc:
                     if isinstance(exc, AuthError):
                         raise
+                    if exc.code == "IDEMPOTENCY_KEY_REUSED":  # applied by an earlier call
+                        for n, op, obj_id, written in group:
+                            results[n] = WriteResult(key=op.key, ok=True, channel_id=obj_id, written=written)
+                        continue
                     if exc.code == "VERSION_MISMATCH" and attempt < _VERSION_RETRIES:
                         retry.extend((n, op) for n, op, _, _ in group)
                         continue

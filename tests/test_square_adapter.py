@@ -178,6 +178,35 @@ def test_stock_write_after_partial_apply_then_429_is_not_doubled(emulator: Squar
     assert emulator.count(skus["MUG-1"], loc) == 7 and emulator.count(skus["TEE-S"], loc) == 9
 
 
+def test_stock_write_in_doubt_is_checked_before_resending(emulator: SquareEmulator) -> None:
+    skus = emulator.seed(small_catalog(), locations=1)
+    loc = emulator.location_ids()[0]
+    adapter = make_adapter(emulator, max_attempts=2)
+    emulator.server.faults.add(kind="apply_then_fail", status=429, path="changes/batch-create", times=2)
+    first = AdjustStock(key="outbox:7", variant_id=skus["MUG-1"], location_id=loc, delta=-1)
+    [doubt] = adapter.apply([first])
+    assert not doubt.ok and doubt.retryable and doubt.code == "RATE_LIMITED"
+    assert emulator.count(skus["MUG-1"], loc) == 9  # it did happen (once)
+    # The outbox resends it with another op: a different batch key, but no double application.
+    other = AdjustStock(key="outbox:8", variant_id=skus["TEE-S"], location_id=loc, delta=2)
+    results = adapter.apply([first, other])
+    assert [r.ok for r in results] == [True, True]
+    assert emulator.count(skus["MUG-1"], loc) == 9 and emulator.count(skus["TEE-S"], loc) == 7
+
+
+def test_variation_deleted_alone_comes_back_archived(emulator: SquareEmulator) -> None:
+    skus = emulator.seed(small_catalog(), locations=1)
+    adapter = make_adapter(emulator)
+    cursor = adapter.read_catalog().cursor
+    call(emulator, "POST", "/v2/catalog/batch-delete", {"object_ids": [skus["TEE-M"]]})
+    [product] = adapter.read_catalog(cursor).items
+    assert product.status == ProductStatus.ACTIVE and product.kind == "simple"
+    assert {(v.sku, v.status) for v in product.variants} == {
+        ("TEE-S", ProductStatus.ACTIVE),
+        ("TEE-M", ProductStatus.ARCHIVED),
+    }
+
+
 def test_stock_batch_isolates_a_bad_item(emulator: SquareEmulator) -> None:
     skus = emulator.seed(small_catalog(), locations=1)
     loc = emulator.location_ids()[0]
