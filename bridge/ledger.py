@@ -26,7 +26,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bridge.linking import LinkGroup
 from bridge.models import StockEvent, StockEventKind, StockLevel, content_hash
@@ -359,6 +359,7 @@ def detect_manual_changes(
     events_read_until: Mapping[str, datetime],
     policy: SyncPolicy,
     locations: LocationMap,
+    ambiguity: timedelta = timedelta(0),
 ) -> list[LedgerEntry]:
     """ADJUSTMENT entries for counts that no sale explains.
 
@@ -377,6 +378,11 @@ def detect_manual_changes(
     events behind it.  Re-reading the same count gives the same id (and, once recorded, the
     adjustment itself is an own event, so it is not detected again); a second, different change
     from the same baseline differs in expected value or event count, so it gets a new id.
+
+    ``ambiguity`` is the channel timestamps' resolution (WooCommerce dates orders to the second):
+    an own event that close to the baseline or to the count may or may not be in that count, so
+    such a count is not judged at all (the ledger still has the event; a later count, read as the
+    new baseline, settles it). The price is that a manual change in that same instant goes unseen.
     """
     own: dict[tuple[str, str], list[LedgerEntry]] = defaultdict(list)
     seen: set[str] = set()
@@ -393,12 +399,13 @@ def detect_manual_changes(
             continue
         if ob.observed_at > read_until or ob.observed_at <= base.at:
             continue
-        since = [
-            e
-            for e in own[(ob.channel, ob.sku)]
-            if base.at < e.occurred_at <= ob.observed_at
-            and (ob.location is None or e.location == ob.location)
-        ]
+        mine = [e for e in own[(ob.channel, ob.sku)] if ob.location is None or e.location == ob.location]
+        if ambiguity and any(
+            abs(e.occurred_at - base.at) <= ambiguity or abs(e.occurred_at - ob.observed_at) <= ambiguity
+            for e in mine
+        ):
+            continue
+        since = [e for e in mine if base.at < e.occurred_at <= ob.observed_at]
         expected = base.quantity + sum(e.delta for e in since)
         diff = ob.quantity - expected
         if diff == 0:

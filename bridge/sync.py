@@ -44,6 +44,7 @@ from adapters.base import (
 from bridge.ledger import (
     LedgerEntry,
     LocationMap,
+    Observation,
     Written,
     detect_manual_changes,
     initial_entries,
@@ -65,6 +66,9 @@ __all__ = ["ChannelRead", "PreparedSync", "RelayReport", "SyncRunner", "UnsafePl
 log = logging.getLogger(__name__)
 
 _OP = TypeAdapter(WriteOp)
+TIMESTAMP_AMBIGUITY = timedelta(seconds=2)
+"""Channels date events to the second (WooCommerce) and their clocks drift from ours: a sale this
+close to a count may or may not be in it, so such a count is not read as a manual change."""
 Step = Callable[[str], None]
 
 
@@ -101,6 +105,7 @@ class PreparedSync:
     new_entries: list[LedgerEntry]
     locations: LocationMap
     counted_at: dict[tuple[str, str, str | None], datetime] = field(default_factory=dict)
+    observed: list[Observation] = field(default_factory=list)
 
     @property
     def calls(self) -> dict[str, int]:
@@ -355,6 +360,7 @@ class SyncRunner:
             events_read_until={name: read.events_read_at for name, read in reads.items()},
             policy=self.policy,
             locations=locations,
+            ambiguity=TIMESTAMP_AMBIGUITY,
         )
         new_entries.extend(manual)
         everything = [*ledger, *new_entries]
@@ -386,6 +392,7 @@ class SyncRunner:
             new_entries=new_entries,
             locations=locations,
             counted_at=counted_by_key,
+            observed=observed,
         )
 
     @staticmethod
@@ -482,6 +489,23 @@ class SyncRunner:
                     for sku, data in plan.canonical.items()
                 ],
                 pk="sku",
+            )
+            # Every count read becomes its channel's baseline for spotting the next manual change:
+            # what it showed then, plus its own events after that, is what it should show later.
+            # (Any difference it had from that baseline was just turned into an adjustment above.)
+            db.table("projections").upsert_all(
+                [
+                    {
+                        "channel": o.channel,
+                        "sku": o.sku,
+                        "location": o.location or "",
+                        "quantity": o.quantity,
+                        "written_at": o.observed_at.isoformat(timespec="microseconds"),
+                    }
+                    for o in prepared.observed
+                    if o.quantity is not None
+                ],
+                pk=("channel", "sku", "location"),
             )
             for name, read in prepared.reads.items():
                 if read.catalog_cursor is not None:

@@ -1,0 +1,261 @@
+"""End to end over loopback: both emulators, the real adapters, a real SQLite file.
+
+A first sync between overlapping catalogues (SKU matches, a GTIN-only match, one-sided products, a
+SKU duplicated in Square), then sales on both sides, a manual count at the till, echoes of our own
+writes, a crash between queueing and sending, and the CLI's dry-run JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from adapters.square import SquareAdapter
+from adapters.woocommerce import WooCommerceAdapter
+from bridge.daemon import Daemon
+from bridge.policy import SyncPolicy
+from bridge.sandbox.launch import Sandbox
+from bridge.server import WebhookServer
+from bridge.store import Store
+from bridge.sync import SyncRunner, UnsafePlan
+from tests.conftest import RunCli
+
+
+@pytest.fixture
+def box() -> Iterator[Sandbox]:
+    with Sandbox(products=12, locations=1) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "shopbridge.db") as opened:
+        yield opened
+
+
+def make_runner(box: Sandbox, store: Store, policy: SyncPolicy | None = None) -> SyncRunner:
+    wc = box.woocommerce.connection_info()
+    sq = box.square.connection_info()
+    adapters = {
+        "woocommerce": WooCommerceAdapter(
+            wc["url"], wc["consumer_key"], wc["consumer_secret"], wc["webhook_secret"], backoff_base=0.01
+        ),
+        "square": SquareAdapter(
+            sq["access_token"], base_url=sq["base_url"], signature_key=sq["signature_key"]
+        ),
+    }
+    return SyncRunner(store, adapters, policy or SyncPolicy())
+
+
+def square_stock(box: Sandbox, sku: str) -> int:
+    variation = box.square.variation_by_sku(sku)
+    assert variation is not None, sku
+    return box.square.count(variation["id"], box.square.location_ids()[0])
+
+
+def test_first_sync_plan_and_resulting_state(box: Sandbox, store: Store) -> None:
+    runner = make_runner(box, store)
+    prepared = runner.prepare()
+    plan = prepared.plan.to_json()
+    by_sku = {(c["channel"], c["action"], c["sku"]) for c in plan["changes"]}
+
+    # Woo-only product is created in Square (WooCommerce owns the catalogue); Square-only is reported.
+    assert ("square", "create", "GIFT-SLEEVE") in by_sku
+    assert not any(c["sku"] == "TILL-TOTE" and c["action"] == "create" for c in plan["changes"])
+    warnings = "\n".join(plan["warnings"])
+    assert "TILL-TOTE" in warnings
+    assert "STICKER" in warnings  # used twice in Square: reported, never guessed at
+    # The GTIN-only pair is linked: canonical SKU is the owner's.
+    pin = next(g for g in prepared.groups if g.sku == "PIN-SET")
+    assert set(pin.members) == {"woocommerce", "square"}
+    assert pin.matched_by == "gtin"
+    # Counts already agree at the single location: the only change is the creation.
+    assert by_sku == {("square", "create", "GIFT-SLEEVE")}
+    assert all(c["reason"] for c in plan["changes"])
+
+    _plans, report = runner.run()
+    assert not report.failed and not report.deferred
+    # Stock is seeded from Square's count at its (single) location; the web shop shows the same.
+    for sku in box.catalogues.shared_skus:
+        assert box.woocommerce.stock_of(sku) == square_stock(box, sku), sku
+    assert box.woocommerce.stock_of("PIN-SET") == square_stock(box, "POS-PINSET-01") == 12
+    # The created product carries WooCommerce's stock into Square.
+    assert square_stock(box, "GIFT-SLEEVE") == 30
+    assert box.square.variation_by_sku("GIFT-SLEEVE")["item_variation_data"]["price_money"]["amount"] == 250
+    # And a sync right after plans nothing.
+    assert runner.prepare().plan.empty
+
+
+def test_sales_on_both_sides_end_at_initial_minus_total_sold(box: Sandbox, store: Store) -> None:
+    runner = make_runner(box, store)
+    runner.run()
+    sku_a, sku_b, sku_c = box.catalogues.shared_skus[:3]
+    initial = {sku: box.woocommerce.stock_of(sku) or 0 for sku in (sku_a, sku_b, sku_c)}
+    var_a = box.square.variation_by_sku(sku_a)
+    var_c = box.square.variation_by_sku(sku_c)
+    assert var_a and var_c
+
+    box.woocommerce.simulate_sale([(sku_a, 2), (sku_b, 1)])
+    box.square.simulate_sale(var_a["id"], 1)  # the same SKU at the till
+    box.square.simulate_sale(var_c["id"], 3)
+    plans, report = runner.run()
+    assert not report.failed
+    reasons = " ".join(c.reason for c in plans[0].changes)
+    assert "woocommerce" in reasons and "square" in reasons
+
+    expected = {sku_a: initial[sku_a] - 3, sku_b: initial[sku_b] - 1, sku_c: initial[sku_c] - 3}
+    for sku, quantity in expected.items():
+        assert box.woocommerce.stock_of(sku) == quantity, sku
+        assert square_stock(box, sku) == quantity, sku
+    assert runner.prepare().plan.empty
+
+
+def test_manual_counts_propagate_both_ways(box: Sandbox, store: Store) -> None:
+    runner = make_runner(box, store)
+    runner.run()
+    sku, other = box.catalogues.shared_skus[0], box.catalogues.shared_skus[1]
+    variation = box.square.variation_by_sku(sku)
+    assert variation
+    box.square.manual_count(variation["id"], 4)
+    box.woocommerce.manual_stock_edit(other, 21)
+    _plans, report = runner.run()
+    assert not report.failed
+    assert box.woocommerce.stock_of(sku) == 4
+    assert square_stock(box, other) == 21
+    assert box.woocommerce.stock_of(other) == 21
+    assert runner.prepare().plan.empty
+
+
+def test_price_change_on_the_owner_propagates_and_its_echo_is_ignored(box: Sandbox, store: Store) -> None:
+    runner = make_runner(box, store)
+    runner.run()
+    sku = box.catalogues.shared_skus[0]
+    product = box.woocommerce.product_by_sku(sku)
+    wc = box.woocommerce.connection_info()
+    answer = requests.put(
+        f"{wc['url']}/wp-json/wc/v3/products/{product['id']}",
+        json={"regular_price": "99.50"},
+        auth=(wc["consumer_key"], wc["consumer_secret"]),
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    plans, _ = runner.run()
+    assert [(c.channel, c.action, c.sku) for c in plans[0].changes] == [("square", "update", sku)]
+    variation = box.square.variation_by_sku(sku)
+    assert variation and variation["item_variation_data"]["price_money"]["amount"] == 9950
+    # Square now shows what we wrote: that is our echo, not an edit to revert or flag.
+    assert runner.prepare().plan.empty
+    assert store.figures()["open_conflicts"] == 0
+
+
+def test_crash_between_queue_and_send_applies_each_write_once(box: Sandbox, store: Store) -> None:
+    runner = make_runner(box, store)
+    runner.run()
+    sku = box.catalogues.shared_skus[0]
+    before = square_stock(box, sku)
+    box.woocommerce.simulate_sale([(sku, 2)])
+
+    # Plan and queue twice (a crash after commit, then a restart planning again): queued once.
+    first = runner.prepare()
+    queued = runner.commit(first)
+    again = runner.commit(runner.prepare())
+    assert queued >= 1 and again == 0
+    # The channel applies the adjustment but every answer is lost (429 after applying), longer than
+    # the adapter's own bounded retries last: the write stays queued in the outbox.
+    box.square.server.faults.add(
+        kind="apply_then_fail", path="/v2/inventory/changes/batch-create", status=429, times=None
+    )
+    report = runner.relay()
+    assert report.deferred.get("square") == 1
+    assert square_stock(box, sku) == before - 2  # it did happen remotely
+    box.square.server.faults.clear()
+    store.db.execute("UPDATE outbox SET next_attempt_at = '' WHERE done_at IS NULL")
+    report = runner.relay()
+    assert report.sent.get("square") == 1
+    assert square_stock(box, sku) == before - 2  # the retry was recognised, not applied twice
+    assert runner.prepare().plan.empty
+
+
+def test_a_failing_channel_does_not_block_the_other(box: Sandbox, store: Store) -> None:
+    runner = make_runner(box, store)
+    runner.run()
+    sku = box.catalogues.shared_skus[0]
+    variation = box.square.variation_by_sku(sku)
+    assert variation
+    before = box.woocommerce.stock_of(sku) or 0
+    box.square.simulate_sale(variation["id"], 1)
+    box.woocommerce.simulate_sale([(sku, 1)])
+    box.woocommerce.server.faults.add(kind="status", status=503, method="POST", path="batch", times=None)
+    box.woocommerce.server.faults.add(kind="status", status=503, method="PUT", times=None)
+    _plans, report = runner.run()
+    assert report.deferred.get("woocommerce", 0) >= 1
+    assert square_stock(box, sku) == before - 2  # Square got its write regardless
+    assert store.figures()["outbox_pending"] >= 1  # WooCommerce's stays queued
+    box.woocommerce.server.faults.clear()
+    store.db.execute("UPDATE outbox SET next_attempt_at = '' WHERE done_at IS NULL")
+    runner.relay()
+    assert box.woocommerce.stock_of(sku) == before - 2
+
+
+def test_webhooks_of_our_own_writes_cause_no_further_writes(box: Sandbox, store: Store) -> None:
+    runner = make_runner(box, store)
+    runner.run()
+    server = WebhookServer(store, runner.adapters, port=0).start()
+    try:
+        box.square.subscribe(server.notification_url("square"))
+        runner.adapters["woocommerce"].register_webhooks(  # type: ignore[attr-defined]
+            server.notification_url("woocommerce"), ["product.updated", "order.created"]
+        )
+        sku = box.catalogues.shared_skus[1]
+        box.woocommerce.simulate_sale([(sku, 1)])
+        daemon = Daemon(store, lambda: str(len(runner.run()[0][0].changes)), interval=60)
+        assert daemon.run_once() != "0"  # the sale is propagated to Square
+        box.square.webhooks.flush()
+        box.woocommerce.dispatcher.flush()
+        assert store.inbox_pending(), "our writes came back as webhooks"
+        assert daemon.run_once() == "0"  # ... and are recognised as echoes: nothing to write
+        assert store.inbox_pending() == []
+    finally:
+        server.stop()
+
+
+def test_first_sync_too_large_is_refused_and_records_nothing(store: Store) -> None:
+    with Sandbox(products=12, locations=2) as two:  # the web shop shows half of the two shops' stock
+        runner = make_runner(two, store)
+        prepared = runner.prepare()
+        assert prepared.plan.safety.safe is False
+        assert "first sync would change" in prepared.plan.safety.reasons[0]
+        with pytest.raises(UnsafePlan):
+            runner.commit(prepared)
+        assert store.figures()["outbox_pending"] == 0
+        assert store.links("variant") == []
+
+
+def test_cli_dry_run_json_then_sync_then_empty_plan(tmp_path: Path, run_cli: RunCli) -> None:
+    config = tmp_path / "sandbox.toml"
+    box = Sandbox(products=12, locations=2).start()
+    box.write_config(config)
+    refused = run_cli("-c", str(config), "sync")
+    assert refused.returncode == 2 and "--dry-run" in refused.stderr  # first sync wants a review
+
+    dry = run_cli("-c", str(config), "sync", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    plan = json.loads(dry.stdout)
+    assert plan["changes"]
+    assert all({"channel", "action", "sku", "reason"} <= set(c) for c in plan["changes"])
+    assert run_cli("-c", str(config), "status", "--json").returncode == 0
+
+    unsafe = run_cli("-c", str(config), "sync")
+    assert unsafe.returncode == 1 and "safety limit" in unsafe.stderr
+    applied = run_cli("-c", str(config), "sync", "--force")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    again = run_cli("-c", str(config), "sync", "--dry-run", "--json")
+    assert json.loads(again.stdout)["changes"] == []
+    status = json.loads(run_cli("-c", str(config), "status", "--json").stdout)
+    assert status["linked"]["woocommerce"]["variant"] >= 13
+    assert status["outbox_pending"] == 0
+    box.stop()
