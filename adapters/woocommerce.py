@@ -374,13 +374,33 @@ class WooCommerceAdapter(ChannelAdapter):
         state = _Cursor.load(cursor)
         if state.t is None:
             products = self._get_all("products", {"orderby": "id", "order": "asc"})
+            by_parent = self._all_variations() if any(p.get("type") == "variable" for p in products) else {}
             result = []
             for product in products:
-                variations = self._variations_of(product)
+                known = {v["id"]: v for v in (by_parent or {}).get(int(product["id"]), [])}
+                child_ids = list(product.get("variations") or [])
+                if by_parent is not None and all(c in known for c in child_ids):
+                    variations = [known[c] for c in child_ids]
+                else:  # no /variations endpoint, or a variation added while we read
+                    variations = self._variations_of(product)
                 result.append(self.to_product(product, variations))
                 self._remember(state, product, variations)
             return Page(items=result, cursor=state.dump(self.overlap), calls=self.calls - start)
         return self._read_catalog_since(state, start)
+
+    def _all_variations(self) -> dict[int, list[dict[str, Any]]] | None:
+        """Every variation by parent id, 100 a page (``/wc/v3/variations``, WooCommerce 10.3+);
+        ``None`` on an older store, where the caller asks each variable product instead."""
+        try:
+            variations = self._get_all("variations", {"orderby": "id", "order": "asc"})
+        except PermanentError as exc:
+            if exc.status != 404:
+                raise
+            return None
+        by_parent: dict[int, list[dict[str, Any]]] = {}
+        for v in variations:
+            by_parent.setdefault(int(v["parent_id"]), []).append(v)
+        return by_parent
 
     @staticmethod
     def _key(kind: str, item: Mapping[str, Any]) -> str:
