@@ -22,6 +22,7 @@ a physical count, order updates/returns, and catalogue object types beyond stori
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import hmac
 import json
@@ -178,6 +179,7 @@ class SquareEmulator:
         self.webhooks = WebhookDispatcher(retry_schedule=retry_schedule)
         self.subscriptions: list[Subscription] = []
         self._last_ms = 0
+        self._cache: dict[tuple[Any, ...], list[Any]] = {}
         self._locations: list[JSON] = []
         self._objects: dict[str, JSON] = {}
         self._children: dict[str, list[str]] = {}
@@ -429,7 +431,14 @@ class SquareEmulator:
         """A strictly increasing ms clock: catalogue versions and ``updated_at`` come from it."""
         now = int(time.time() * 1000)
         self._last_ms = max(now, self._last_ms + 1)
+        self._cache.clear()  # every state change takes a tick: cached query results are stale now
         return self._last_ms
+
+    def _cached(self, key: tuple[Any, ...], build: Callable[[], list[Any]]) -> list[Any]:
+        """A query's full sorted result, reused while paging through it (until the next state change)."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
 
     @staticmethod
     def _envelope(kind: str, obj_id: str, version: int, stamp: str) -> JSON:
@@ -683,19 +692,28 @@ class SquareEmulator:
         cursor: str | None,
         limit: int,
         match: Callable[[JSON], bool] | None = None,
+        match_key: str = "",
     ) -> tuple[list[JSON], str | None]:
         """Objects ordered by (version, id): a keyset order, so pages stay consistent under writes."""
         after = self._decode_cursor(cursor)
-        found = [
-            obj
-            for obj in self._objects.values()
-            if obj["type"] in types
-            and (include_deleted or not obj["is_deleted"])
-            and (begin_ms is None or obj["version"] > begin_ms)
-            and (after is None or (obj["version"], obj["id"]) > after)
-            and (match is None or match(obj))
-        ]
-        found.sort(key=lambda o: (o["version"], o["id"]))
+
+        def build() -> list[JSON]:
+            found = [
+                obj
+                for obj in self._objects.values()
+                if obj["type"] in types
+                and (include_deleted or not obj["is_deleted"])
+                and (begin_ms is None or obj["version"] > begin_ms)
+                and (match is None or match(obj))
+            ]
+            found.sort(key=lambda o: (o["version"], o["id"]))
+            return found
+
+        ordered = self._cached(("catalog", frozenset(types), include_deleted, begin_ms, match_key), build)
+        start = (
+            0 if after is None else bisect.bisect_right(ordered, after, key=lambda o: (o["version"], o["id"]))
+        )
+        found = ordered[start:]
         page = found[:limit]
         next_cursor = self._encode_cursor(page[-1]) if len(found) > limit else None
         return [self._render(o) for o in page], next_cursor
@@ -745,6 +763,7 @@ class SquareEmulator:
             cursor=body.get("cursor"),
             limit=limit,
             match=match,
+            match_key=json.dumps(body.get("query"), sort_keys=True),
         )
         out: JSON = {}
         if objects:
@@ -1088,7 +1107,7 @@ class SquareEmulator:
         self._counts[key] = (qty, calculated)
 
     def _count_json(self, key: tuple[str, str]) -> JSON:
-        qty, calculated = self._counts.get(key, (Decimal(0), self._tick()))
+        qty, calculated = self._counts.get(key, (Decimal(0), self._last_ms))
         return {
             "catalog_object_id": key[0],
             "catalog_object_type": "ITEM_VARIATION",
@@ -1285,16 +1304,21 @@ class SquareEmulator:
         offset = self._offset(body.get("cursor"))
         if states and "IN_STOCK" not in states:
             return {}
-        rows = [
-            (key, calc)
-            for key, (_, calc) in self._counts.items()
-            if (not ids or key[0] in ids)
-            and (not locs or key[1] in locs)
-            and (after is None or calc > after)
-            and self._tracked(*key)
-            and not self._objects[key[0]]["is_deleted"]
-        ]
-        rows.sort(key=lambda r: (-r[1], r[0]))
+
+        def build() -> list[tuple[tuple[str, str], int]]:
+            found = [
+                (key, calc)
+                for key, (_, calc) in self._counts.items()
+                if (not ids or key[0] in ids)
+                and (not locs or key[1] in locs)
+                and (after is None or calc > after)
+                and self._tracked(*key)
+                and not self._objects[key[0]]["is_deleted"]
+            ]
+            found.sort(key=lambda r: (-r[1], r[0]))
+            return found
+
+        rows = self._cached(("counts", frozenset(ids), frozenset(locs), after), build)
         page = rows[offset : offset + limit]
         out: JSON = {}
         if page:
@@ -1335,8 +1359,15 @@ class SquareEmulator:
                 return False
             return before is None or change["_created"] < before
 
-        rows = [c for c in self._changes if keep(c)]
-        rows.sort(key=lambda c: (c["_occurred"], c["_created"]))
+        def build() -> list[JSON]:
+            found = [c for c in self._changes if keep(c)]
+            found.sort(key=lambda c: (c["_occurred"], c["_created"]))
+            return found
+
+        rows = self._cached(
+            ("changes", frozenset(ids), frozenset(locs), frozenset(types), frozenset(states), after, before),
+            build,
+        )
         page = rows[offset : offset + limit]
         out: JSON = {}
         if page:
