@@ -34,7 +34,12 @@ Why it is shaped this way:
 * **Stock writes** are relative ``ADJUSTMENT``\\ s: +n is ``NONE -> IN_STOCK`` (receiving stock),
   -n is ``IN_STOCK -> SOLD`` (stock sold on another channel; the same states woocommerce-square
   uses), at most 100 per request, with an idempotency key hashed from the sorted op keys so a
-  retried batch is never applied twice.
+  retried batch is never applied twice (the body, including ``occurred_at``, is kept and resent
+  byte for byte). If a batch still fails transiently after our retries, its ops come back
+  ``retryable`` and are marked "in doubt": before they are sent again (possibly grouped with other
+  ops, hence under another key) the adapter looks for their ``reference_id`` in Square's change log
+  and reports those already there as done. ``IDEMPOTENCY_KEY_REUSED`` means an earlier call with the
+  same ops succeeded, and is reported as success. The in-doubt set lives in memory only.
 * **Catalogue writes** re-read the items they touch, apply the operations and upsert the full
   items with their versions (Square upserts replace objects), up to 1,000 objects per batch;
   ``VERSION_MISMATCH`` triggers a re-read and a retry (bounded). Archiving sets
