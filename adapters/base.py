@@ -13,7 +13,7 @@ otherwise). Results come back per operation: one bad item never sinks a batch.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -250,6 +250,11 @@ class ChannelAdapter(abc.ABC):
         :class:`TransientError`/:class:`AuthError` only when nothing of the call can be known to
         have happened (the caller keeps every operation queued).
         """
+
+    def mark_uncertain(self, keys: Iterable[str]) -> None:  # noqa: B027 - optional hook, no-op by default
+        """These operations may already have reached the channel (an earlier attempt's outcome is
+        unknown, perhaps in a process that died). A channel whose writes are not naturally idempotent
+        checks before applying them again; absolute writes need nothing."""
 
     @abc.abstractmethod
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> WebhookEvent:

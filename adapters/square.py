@@ -653,6 +653,10 @@ class SquareAdapter(ChannelAdapter):
 
     # -- writes ----------------------------------------------------------------------------------
 
+    def mark_uncertain(self, keys: Iterable[str]) -> None:
+        """Check Square's change log (by ``reference_id``) before resending these stock ops."""
+        self._uncertain.update(keys)
+
     def apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         results: dict[int, WriteResult] = {}
         stock = [(n, op) for n, op in enumerate(ops) if isinstance(op, AdjustStock)]

@@ -458,18 +458,26 @@ class Store:
             for r in rows
         ]
 
+    def outbox_claim(self, entry_ids: Sequence[int]) -> None:
+        """Count an attempt *before* sending: after a crash, ``attempts > 0`` on an entry not done means
+        "it may have reached the channel", and the adapter checks before sending it again."""
+        with self.transaction() as db:
+            for start in range(0, len(entry_ids), 500):
+                chunk = list(entry_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                db.execute(f"UPDATE outbox SET attempts = attempts + 1 WHERE id IN ({marks})", chunk)
+
     def outbox_done(self, entry_id: int, result: dict[str, Any]) -> None:
         with self.transaction() as db:
             db.execute(
-                "UPDATE outbox SET done_at = ?, result = ?, attempts = attempts + 1, last_error = NULL "
-                "WHERE id = ?",
+                "UPDATE outbox SET done_at = ?, result = ?, last_error = NULL WHERE id = ?",
                 [utcnow(), json.dumps(result, default=str), entry_id],
             )
 
     def outbox_retry_later(self, entry_id: int, error: str, next_attempt_at: str) -> None:
         with self.transaction() as db:
             db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                "UPDATE outbox SET last_error = ?, next_attempt_at = ? WHERE id = ?",
                 [error, next_attempt_at, entry_id],
             )
 
@@ -477,8 +485,7 @@ class Store:
         """The channel refused the write for good: keep the row (with its error) for a human, stop sending."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, done_at = ?, "
-                "result = '{\"ok\": false}' WHERE id = ?",
+                "UPDATE outbox SET last_error = ?, done_at = ?, result = '{\"ok\": false}' WHERE id = ?",
                 [error, utcnow(), entry_id],
             )
 

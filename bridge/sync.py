@@ -163,14 +163,17 @@ class SyncRunner:
         self.policy = policy
         self.step = step or (lambda _: None)
         self.max_attempts = max_attempts
+        self._locations: LocationMap | None = None
 
     # ------------------------------------------------------------------------------------------
     # 1. prepare
     # ------------------------------------------------------------------------------------------
 
-    def locations(self) -> LocationMap:
+    def locations(self, *, refresh: bool = False) -> LocationMap:
         """Canonical locations are the channels' physical locations (Square's); a shop without any gets
-        one ``default`` location."""
+        one ``default`` location. Listed once per runner (and again on a full sync)."""
+        if self._locations is not None and not refresh:
+            return self._locations
         keys: list[str] = []
         channel_ids: dict[tuple[str, str], str] = {}
         for name, adapter in sorted(self.adapters.items()):
@@ -183,14 +186,15 @@ class SyncRunner:
                 channel_ids[(name, loc.channel_id)] = loc.channel_id
         if not keys:
             keys = ["default"]
-        return LocationMap(tuple(keys), channel_ids)
+        self._locations = LocationMap(tuple(keys), channel_ids)
+        return self._locations
 
     def prepare(self, *, full: bool = False) -> PreparedSync:
         """Read every channel and build the plan; writes nothing."""
         store = self.store
         first = not store.links("variant")
         full = full or first
-        locations = self.locations()
+        locations = self.locations(refresh=full)
         reads: dict[str, ChannelRead] = {}
         fresh: dict[str, list[ChannelProduct]] = {}
         existing = [
@@ -216,15 +220,19 @@ class SyncRunner:
                 calls=page.calls,
             )
 
-        # A first look at the events tells which SKUs moved, so we know whose counts to read.
-        early: dict[str, list[StockEvent]] = {}
-        for name, adapter in sorted(self.adapters.items()):
-            if full:
-                continue
-            self.step(f"reading {name} stock events")
-            page_e = adapter.read_stock_events(store.get_cursor(name, "events"))
-            early[name] = list(page_e.items)
-            reads[name].calls += page_e.calls
+        # The events since the last sync, read after the catalogue: for a single-pool channel that
+        # is after its counts, as manual-change detection needs; for a channel with locations it
+        # tells which SKUs moved, so we know whose counts to read (its events are read once more
+        # after those counts).
+        if not full:
+            for name, adapter in sorted(self.adapters.items()):
+                self.step(f"reading {name} stock events")
+                read = reads[name]
+                read.events_read_at = _now()
+                page_e = adapter.read_stock_events(store.get_cursor(name, "events"))
+                read.events = list(page_e.items)
+                read.events_cursor = page_e.cursor
+                read.calls += page_e.calls
 
         # The products to reconcile: everything on a full sync; otherwise what changed plus the
         # other channels' side of the same SKUs, from the snapshots of earlier reads.
@@ -240,8 +248,8 @@ class SyncRunner:
                         sku = linked_sku.get((name, variant.channel_id)) or variant.sku
                         if sku:
                             touched.add(sku)
-            for name, events in early.items():
-                for event in events:
+            for name, read in reads.items():
+                for event in read.events:
                     sku = linked_sku.get((name, event.variant_id or "")) or event.sku
                     if sku:
                         touched.add(sku)
@@ -308,13 +316,15 @@ class SyncRunner:
                     if v.manage_stock and v.channel_id in member_ids[name]
                 )
         for name, adapter in sorted(self.adapters.items()):
-            self.step(f"reading {name} stock events")
             read = reads[name]
+            if not full and not adapter.capabilities.has_locations:
+                continue
+            self.step(f"reading {name} stock events")
             read.events_read_at = _now()
-            cursor = None if first else store.get_cursor(name, "events")
+            cursor = read.events_cursor if not full else None if first else store.get_cursor(name, "events")
             page_e = adapter.read_stock_events(cursor)
-            read.events = list(early.get(name, [])) + list(page_e.items)
-            read.events_cursor = page_e.cursor
+            read.events = read.events + list(page_e.items)
+            read.events_cursor = page_e.cursor or read.events_cursor
             read.calls += page_e.calls
 
         observed = observations(levels, skus=skus, locations=locations)
@@ -580,6 +590,8 @@ class SyncRunner:
                     break
                 self.step(f"writing {len(due)} changes to {name}")
                 ops = [_OP.validate_python(entry.op["op"]) for entry in due]
+                adapter.mark_uncertain(entry.idempotency_key for entry in due if entry.attempts > 0)
+                self.store.outbox_claim([entry.id for entry in due])
                 try:
                     results = adapter.apply(ops)
                 except AdapterError as exc:
@@ -680,8 +692,8 @@ class SyncRunner:
     # ------------------------------------------------------------------------------------------
 
     def run(self, *, force: bool = False, rounds: int = 3) -> tuple[list[Plan], RelayReport]:
-        """Prepare, commit and relay until a plan comes back empty (creating a product needs a second
-        round to write its stock at each location), at most ``rounds`` times."""
+        """Prepare, commit and relay; again while the last round created products (a created product
+        needs a second round for its stock at each location), at most ``rounds`` times."""
         plans: list[Plan] = []
         report = RelayReport()
         for _ in range(rounds):
@@ -689,7 +701,10 @@ class SyncRunner:
             plans.append(prepared.plan)
             self.commit(prepared, force=force)
             report.merge(self.relay())
-            if prepared.plan.empty or report.deferred or report.failed:
+            # Only a created product needs another round (its stock at each location, its links);
+            # otherwise the next sync reads our writes back as echoes and finds nothing to do.
+            created = any(c.action == "create" for c in prepared.plan.changes)
+            if not created or report.deferred or report.failed:
                 break
         return plans, report
 

@@ -173,11 +173,20 @@ def test_crash_between_queue_and_send_applies_each_write_once(box: Sandbox, stor
     assert report.deferred.get("square") == 1
     assert square_stock(box, sku) == before - 2  # it did happen remotely
     box.square.server.faults.clear()
+
+    # The process dies here (kill -9): a new one, with no memory of the doubt, sends the queued
+    # write in a differently grouped batch (another change has been queued meanwhile).
+    other = box.catalogues.shared_skus[1]
+    other_before = square_stock(box, other)
+    box.woocommerce.simulate_sale([(other, 1)])
+    restarted = make_runner(box, store)
+    restarted.commit(restarted.prepare())
     store.db.execute("UPDATE outbox SET next_attempt_at = '' WHERE done_at IS NULL")
-    report = runner.relay()
-    assert report.sent.get("square") == 1
-    assert square_stock(box, sku) == before - 2  # the retry was recognised, not applied twice
-    assert runner.prepare().plan.empty
+    report = restarted.relay()
+    assert report.sent.get("square") == 2
+    assert square_stock(box, sku) == before - 2  # recognised as already applied, not applied twice
+    assert square_stock(box, other) == other_before - 1
+    assert restarted.prepare().plan.empty
 
 
 def test_a_failing_channel_does_not_block_the_other(box: Sandbox, store: Store) -> None:

@@ -45,7 +45,7 @@ def generate_catalog(variants: int, *, seed: int = 7, prefix: str = "SB") -> lis
 
     Deterministic for a given ``seed`` so that two emulators seeded alike hold the same SKUs.
     """
-    rng = random.Random(seed)  # noqa: S311 - test data, not security
+    rng = random.Random(seed)
     products: list[SeedProduct] = []
     made = 0
     index = 0
@@ -68,7 +68,9 @@ def generate_catalog(variants: int, *, seed: int = 7, prefix: str = "SB") -> lis
                 )
                 for n, value in enumerate(axis[:count])
             )
-            products.append(SeedProduct(name=f"{noun} {index}", variants=group, description=f"A {noun.lower()}."))
+            products.append(
+                SeedProduct(name=f"{noun} {index}", variants=group, description=f"A {noun.lower()}.")
+            )
             made += count
         else:
             variant = SeedVariant(
@@ -77,6 +79,8 @@ def generate_catalog(variants: int, *, seed: int = 7, prefix: str = "SB") -> lis
                 stock=rng.randint(0, 40),
                 gtin=f"{400000000000 + index * 10:013d}",
             )
-            products.append(SeedProduct(name=f"{noun} {index}", variants=(variant,), description=f"A {noun.lower()}."))
+            products.append(
+                SeedProduct(name=f"{noun} {index}", variants=(variant,), description=f"A {noun.lower()}.")
+            )
             made += 1
     return products

@@ -1,0 +1,1 @@
+"""Benchmarks: commands that print figures (no timing lives in the unit tests)."""

@@ -1,0 +1,144 @@
+"""Sync benchmark: a first sync and a no-change re-sync of N variants against both emulators.
+
+    python -m bench.sync_bench                 # 1k and 10k variants
+    python -m bench.sync_bench --sizes 1000 10000 50000
+
+The emulators run in a child process (``bench/serve.py``) so that the peak memory printed is
+shopbridge's own (runner, adapters, store), not the emulators'. For each size it prints wall time,
+HTTP calls per channel (counted by the emulators themselves) against the minimum that the
+channels' page and batch limits allow for the same work, and peak RSS.
+
+The catalogues are the same on both channels (same SKUs, prices) and Square has two locations, so
+the first sync links everything, seeds the ledger from Square and writes every WooCommerce stock
+(the web shop shows the sum of both shops) in batches of 100.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from adapters.square import SquareAdapter
+from adapters.woocommerce import WooCommerceAdapter
+from bridge.policy import SyncPolicy
+from bridge.sandbox.seed import generate_catalog
+from bridge.store import Store
+from bridge.sync import SyncRunner
+
+
+LOCATIONS = 2
+
+
+def stats(url: str, reset: bool = False) -> dict[str, int]:
+    method = "DELETE" if reset else "GET"
+    answer = requests.request(method, f"{url}/__sandbox/stats", timeout=30)
+    data: dict[str, int] = answer.json()
+    return data
+
+
+def total(counts: dict[str, int]) -> int:
+    return sum(counts.values())
+
+
+def minimum(size: int) -> dict[str, dict[str, int]]:
+    """Calls the page and batch limits allow for a first sync and for an incremental re-sync."""
+    catalog = generate_catalog(size)
+    products = len(catalog)
+    variations = sum(len(p.variants) for p in catalog if not p.is_simple)
+    variants = sum(len(p.variants) for p in catalog)
+    simple = sum(1 for p in catalog if p.is_simple)
+    variable = products - simple
+    woo_first = (
+        math.ceil(products / 100)  # products, 100 a page
+        + math.ceil(variations / 100)  # /variations, 100 a page
+        + 1  # orders since the beginning (none)
+        + math.ceil(simple / 100)  # simple products' stock: products/batch, 100 a call
+        + variable  # variations' stock: products/<id>/variations/batch, one parent a call
+    )
+    square_first = (
+        1  # locations
+        + math.ceil(products / 1000)  # catalog search, 1,000 a page
+        + math.ceil(variants * LOCATIONS / 1000)  # counts, 1,000 a page
+        + 1  # inventory changes since the beginning
+    )
+    # The first incremental sync reads our own writes back (every product we wrote is modified):
+    # products and variations since, 100 a page; then orders since.
+    woo_again = math.ceil(simple / 100) + math.ceil(variations / 100) + 1
+    return {
+        "first": {"woocommerce": woo_first, "square": square_first},
+        "again": {"woocommerce": woo_again, "square": 3},
+        # steady state: products since, variations since, orders since; catalog since, changes since x2
+        "steady": {"woocommerce": 3, "square": 3},
+    }
+
+
+def run(size: int) -> dict[str, Any]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.serve", str(size)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    info = json.loads(proc.stdout.readline())
+    try:
+        wc, sq = info["woocommerce"], info["square"]
+        adapters = {
+            "woocommerce": WooCommerceAdapter(wc["url"], wc["consumer_key"], wc["consumer_secret"], ""),
+            "square": SquareAdapter(sq["access_token"], base_url=sq["base_url"]),
+        }
+        with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.db") as store:
+            runner = SyncRunner(store, adapters, SyncPolicy())
+            out: dict[str, Any] = {"variants": size}
+            for phase in ("first", "again", "steady"):
+                stats(wc["url"], reset=True)
+                stats(sq["base_url"], reset=True)
+                started = time.perf_counter()
+                plans, report = runner.run(force=True)
+                elapsed = time.perf_counter() - started
+                out[phase] = {
+                    "seconds": round(elapsed, 2),
+                    "changes": sum(len(p.changes) for p in plans),
+                    "applied": dict(report.sent),
+                    "calls": {"woocommerce": total(stats(wc["url"])), "square": total(stats(sq["base_url"]))},
+                    "routes": {"woocommerce": stats(wc["url"]), "square": stats(sq["base_url"])},
+                }
+            out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+            out["store_mb"] = round((Path(tmp) / "bench.db").stat().st_size / 2**20, 1)
+            out["minimum"] = minimum(size)
+            return out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--json", action="store_true", help="print one JSON object per size")
+    args = parser.parse_args()
+    for size in args.sizes:
+        result = run(size)
+        if args.json:
+            print(json.dumps(result))
+            continue
+        print(f"== {size:,} variants")
+        for phase in ("first", "again", "steady"):
+            r = result[phase]
+            calls = ", ".join(
+                f"{ch} {n} (minimum {result['minimum'][phase][ch]})" for ch, n in sorted(r["calls"].items())
+            )
+            print(f"  {phase:5}: {r['seconds']:7.2f} s  {r['changes']:6} changes  calls: {calls}")
+        print(f"  peak RSS {result['peak_rss_mb']} MB (runner process), store file {result['store_mb']} MB")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
