@@ -35,7 +35,6 @@ from bridge.sandbox.seed import generate_catalog
 from bridge.store import Store
 from bridge.sync import SyncRunner
 
-
 LOCATIONS = 2
 
 
