@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import requests
@@ -119,6 +120,14 @@ def _hash(item: Mapping[str, Any]) -> str:
     return content_hash({k: v for k, v in item.items() if k not in ("_links", "parent_id")})[:12]
 
 
+def _server_time(response: requests.Response) -> datetime | None:
+    """The shop's clock at the time of ``response`` (its ``Date`` header, to the second)."""
+    try:
+        return parsedate_to_datetime(response.headers["Date"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 @dataclass
 class _Cursor:
     """Polling state: the newest ``date_modified_gmt`` seen and the keys seen near it.
@@ -151,6 +160,16 @@ class _Cursor:
 
     def is_new(self, key: str) -> bool:
         return key not in self.seen
+
+    def caught_up(self, server_time: datetime | None) -> None:
+        """Everything modified before the read started has been read: move ``t`` up to then, less a
+        second for the dates' resolution, so a quiet shop's poll does not re-read its last burst of
+        changes forever (the overlap window trails ``t``, not the newest change)."""
+        if server_time is None:
+            return
+        floor = server_time - timedelta(seconds=1)
+        if self.t is None or floor > self.t:
+            self.t = floor
 
     def record(self, key: str, date: str | None) -> None:
         if not date:
@@ -192,6 +211,7 @@ class WooCommerceAdapter(ChannelAdapter):
         self.backoff_max = backoff_max
         self.overlap = timedelta(seconds=overlap_seconds)
         self.calls = 0
+        self._read_started: datetime | None = None
         """HTTP requests made so far (every attempt counts)."""
         self._api = API(
             url=self.url,
@@ -241,6 +261,8 @@ class WooCommerceAdapter(ChannelAdapter):
             raise TransientError("unexpected answer from the WooCommerce client")
         status = response.status_code
         if status < 400:
+            if self._read_started is None:
+                self._read_started = _server_time(response)
             return response
         try:
             body = response.json()
@@ -373,6 +395,7 @@ class WooCommerceAdapter(ChannelAdapter):
         start = self.calls
         state = _Cursor.load(cursor)
         if state.t is None:
+            self._read_started = None
             products = self._get_all("products", {"orderby": "id", "order": "asc"})
             by_parent = self._all_variations() if any(p.get("type") == "variable" for p in products) else {}
             result = []
@@ -385,6 +408,7 @@ class WooCommerceAdapter(ChannelAdapter):
                     variations = self._variations_of(product)
                 result.append(self.to_product(product, variations))
                 self._remember(state, product, variations)
+            state.caught_up(self._read_started)
             return Page(items=result, cursor=state.dump(self.overlap), calls=self.calls - start)
         return self._read_catalog_since(state, start)
 
@@ -415,6 +439,7 @@ class WooCommerceAdapter(ChannelAdapter):
 
     def _read_catalog_since(self, state: _Cursor, start: int) -> Page[ChannelProduct]:
         assert state.t is not None
+        self._read_started = None
         after = (state.t - self.overlap).strftime(DATE_FMT)  # naive GMT + dates_are_gmt (timezone trap)
         since = {"modified_after": after, "dates_are_gmt": "true", "orderby": "modified", "order": "asc"}
         products = {p["id"]: p for p in self._get_since("products", since)}
@@ -453,6 +478,7 @@ class WooCommerceAdapter(ChannelAdapter):
             self._remember(state, product, variations)
         for v in changed_variations:
             state.record(self._key("v", v), v.get("date_modified_gmt"))
+        state.caught_up(self._read_started)
         return Page(items=result, cursor=state.dump(self.overlap), calls=self.calls - start)
 
     def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:
@@ -545,6 +571,7 @@ class WooCommerceAdapter(ChannelAdapter):
         if state.t is not None:
             params.update(modified_after=(state.t - self.overlap).strftime(DATE_FMT), dates_are_gmt="true")
         events: list[StockEvent] = []
+        self._read_started = None
         orders = self._get_since("orders", params) if state.t else self._get_all("orders", params)
         for order in orders:
             key = self._key("o", order)
@@ -555,6 +582,7 @@ class WooCommerceAdapter(ChannelAdapter):
                 refunds = self._get_all(f"orders/{order['id']}/refunds", {})
             events.extend(self.order_events(order, refunds))
             state.record(key, order.get("date_modified_gmt"))
+        state.caught_up(self._read_started)
         return Page(items=events, cursor=state.dump(self.overlap), calls=self.calls - start)
 
     # -- customers -------------------------------------------------------------------------------

@@ -480,3 +480,28 @@ def test_full_read_on_a_store_without_the_variations_endpoint(
     variable = sum(1 for p in catalog if not p.is_simple)
     assert page.calls == 1 + 1 + variable  # products page, the refused /variations, one per product
     assert set(flat(page.items)) == {v.sku for p in catalog for v in p.variants}
+
+
+def test_a_quiet_shop_is_polled_with_one_call_per_collection(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    """The last burst of changes is not re-read on every poll: the cursor follows the shop's clock."""
+    emulator.freeze_time()
+    emulator.seed(generate_catalog(600))  # ~350 products and ~300 variations, all modified in one second
+    first = adapter.read_catalog(None)
+    emulator.advance(10)
+    # The first poll re-reads the burst's second once (something may have changed later in it) ...
+    settling = adapter.read_catalog(first.cursor)
+    assert settling.items == []
+    emulator.advance(10)
+    emulator.server.reset_stats()
+    # ... and from then on a quiet shop costs one empty page per collection.
+    quiet = adapter.read_catalog(settling.cursor)
+    assert quiet.items == []
+    assert emulator.server.calls() == 2  # products since, variations since
+    emulator.advance(10)
+    sku = generate_catalog(600)[0].variants[0].sku
+    assert sku is not None
+    emulator.manual_stock_edit(sku, 3)
+    changed = adapter.read_catalog(quiet.cursor)
+    assert [v.sku for p in changed.items for v in p.variants] == [sku]

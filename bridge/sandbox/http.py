@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -202,8 +203,11 @@ class EmulatorServer:
         before: Callable[[Request, str], Response | None] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.router = router
+        self.clock = clock or time.time
+        """The provider's clock (epoch seconds): what its ``Date`` header says."""
         self.error_body = error_body
         self.before = before
         self.faults = FaultInjector()
@@ -316,6 +320,9 @@ class EmulatorServer:
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("emulator: " + format, *args)
+
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                return formatdate(server.clock() if timestamp is None else timestamp, usegmt=True)
 
             def _serve(self) -> None:
                 split = urlsplit(self.path)

@@ -217,7 +217,13 @@ class WooCommerceEmulator:
         self.dispatcher = WebhookDispatcher(retry_schedule=())
         router = Router()
         self._routes(router)
-        self.server = EmulatorServer(router, error_body=_woo_error_body, before=self._authenticate, port=port)
+        self.server = EmulatorServer(
+            router,
+            error_body=_woo_error_body,
+            before=self._authenticate,
+            port=port,
+            clock=lambda: self.now().replace(tzinfo=UTC).timestamp(),
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
