@@ -101,8 +101,8 @@ def run(size: int) -> dict[str, Any]:
             runner = SyncRunner(store, adapters, SyncPolicy())
             out: dict[str, Any] = {"variants": size}
             for phase in ("first", "again", "steady"):
-                if phase == "steady":
-                    time.sleep(3)  # polls are minutes apart: let the last writes' second pass
+                if phase != "first":
+                    time.sleep(4)  # polls are minutes apart: let the overlap window pass the writes
                 stats(wc["url"], reset=True)
                 stats(sq["base_url"], reset=True)
                 started = time.perf_counter()
