@@ -591,18 +591,21 @@ class SquareAdapter(ChannelAdapter):
         return later.strftime("%Y-%m-%dT%H:%M:%S.") + f"{later.microsecond // 1000:03d}Z"
 
     def _event(self, change: JSON, part: JSON, delta: int) -> StockEvent:
+        where = part.get("location_id")
         if change.get("type") == "PHYSICAL_COUNT":
             kind = StockEventKind.ADJUSTMENT
-            reason = f"physical_count:{part.get('quantity')}"
+            reason = f"square count at {where}: {part.get('quantity')} ({delta:+d})"
         else:
             src, dst = part.get("from_state"), part.get("to_state")
-            reason = f"{src}->{dst}"
             if src == "IN_STOCK" and dst == "SOLD":
                 kind = StockEventKind.SALE
+                reason = f"square sale at {where} sold {-delta}"
             elif dst == "IN_STOCK" and src in _RETURN_STATES:
                 kind = StockEventKind.RETURN
+                reason = f"square return at {where}: {delta:+d}"
             else:
                 kind = StockEventKind.ADJUSTMENT
+                reason = f"square adjustment {src}->{dst} at {where}: {delta:+d}"
         return StockEvent(
             source_id=f"square:change:{part.get('id')}",
             channel=self.name,

@@ -529,7 +529,14 @@ class WooCommerceAdapter(ChannelAdapter):
             common = {"channel": self.name, "variant_id": variant, "sku": line.get("sku") or None}
             source = f"woocommerce:order:{oid}:line:{line['id']}"
             events.append(
-                StockEvent(source_id=source, kind=StockEventKind.SALE, delta=-qty, occurred_at=paid, **common)
+                StockEvent(
+                    source_id=source,
+                    kind=StockEventKind.SALE,
+                    delta=-qty,
+                    occurred_at=paid,
+                    reason=f"woocommerce order {oid} sold {qty}",
+                    **common,
+                )
             )
             if status == "cancelled":
                 events.append(
@@ -538,7 +545,7 @@ class WooCommerceAdapter(ChannelAdapter):
                         kind=StockEventKind.CANCEL,
                         delta=qty,
                         occurred_at=modified,
-                        reason="order cancelled",
+                        reason=f"woocommerce order {oid} cancelled: {qty} back",
                         **common,
                     )
                 )
@@ -559,7 +566,8 @@ class WooCommerceAdapter(ChannelAdapter):
                         occurred_at=when,
                         variant_id=str(line.get("variation_id") or line.get("product_id")),
                         sku=line.get("sku") or None,
-                        reason=str(refund.get("reason") or "refund"),
+                        reason=f"woocommerce refund {refund['id']} on order {oid} returned {qty}"
+                        + (f" ({refund['reason']})" if refund.get("reason") else ""),
                     )
                 )
         return events

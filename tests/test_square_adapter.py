@@ -368,7 +368,7 @@ def test_manual_count_is_an_adjustment_with_the_difference(emulator: SquareEmula
     page = adapter.read_stock_events(page.cursor)
     [count] = page.items
     assert count.kind == StockEventKind.ADJUSTMENT and count.delta == 12 - 15
-    assert count.reason == "physical_count:12" and count.source_id.startswith("square:change:")
+    assert count.reason == f"square count at {loc}: 12 (-3)" and count.source_id.startswith("square:change:")
     # A sale made offline *before* that count, uploaded later, changes nothing: no event.
     late = fmt_ms(int((time.time() - 30) * 1000))
     call(
