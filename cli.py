@@ -282,6 +282,22 @@ def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
         yield lambda text: status.update(text)
 
 
+@contextmanager
+def _exclusive(store_path: Path) -> Iterator[None]:
+    """One writer of a store at a time: ``sync`` and the daemon would otherwise plan from different
+    counts and both send. The lock is the kernel's (flock), so a killed process never leaves it held."""
+    import fcntl
+
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(store_path.with_name(store_path.name + ".lock"), "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            typer.echo(f"error: another shopbridge is syncing {store_path} (the daemon?)", err=True)
+            raise typer.Exit(EXIT_FAILURE) from None
+        yield
+
+
 def _runner(state: State, config: Config, store: Store, step: Callable[[str], None]) -> SyncRunner:
     from bridge.channels import build_adapters
 
@@ -323,7 +339,8 @@ def sync(
             )
             raise typer.Exit(EXIT_USAGE)
         try:
-            plans, report = runner.run(force=force) if not full else _run_full(runner, force)
+            with _exclusive(config.store_path()):
+                plans, report = runner.run(force=force) if not full else _run_full(runner, force)
         except UnsafePlan as exc:
             if as_json:
                 typer.echo(exc.plan.dumps())
@@ -537,7 +554,8 @@ def daemon(ctx: typer.Context) -> None:
         loop.install_signal_handlers()
         log.info("listening for webhooks", extra={"url": server.url})
         try:
-            loop.run()
+            with _exclusive(config.store_path()):
+                loop.run()
         finally:
             server.stop()
 

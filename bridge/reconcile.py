@@ -157,11 +157,21 @@ class _Builder:
     stock_targets: int = 0
     stocked_before: int = 0
     zeroed: list[str] = field(default_factory=list)
+    # Lookups built once per plan (a per-group rebuild is quadratic at 50,000 SKUs).
+    seeded: Collection[str] = field(default_factory=set)
+    observed: dict[tuple[str, str, str | None], int | None] = field(default_factory=dict)
+    recent_by_sku: dict[str, list[LedgerEntry]] = field(default_factory=dict)
+    versions: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
 
 def reconcile(inp: ReconcileInput) -> Plan:
     """Build the plan that brings every channel to the owners' catalogue and the ledger's stock."""
     b = _Builder(inp, _index(inp.products))
+    b.seeded = _seeded(inp)
+    b.observed = _observed(inp)
+    for entry in inp.recent:
+        b.recent_by_sku.setdefault(entry.sku, []).append(entry)
+    b.versions = {(ch, p.channel_id): p.version for ch, ps in inp.products.items() for p in ps}
     b.warnings.extend(i.message for i in inp.issues)
     for group in inp.groups:
         _catalogue(b, group)
@@ -267,7 +277,7 @@ def _variant_update(
 def _flush_product_updates(b: _Builder) -> None:
     for (ch, product_id), fields in sorted(b.product_updates.items()):
         sku = b.product_sku[(ch, product_id)]
-        version = next((p.version for p in b.inp.products.get(ch, ()) if p.channel_id == product_id), None)
+        version = b.versions.get((ch, product_id))
         status = fields.get("status")
         if status is not None and status[1] == ProductStatus.ARCHIVED.value:
             key = change_key(ch, "archive", product_id, [status[0], version])
@@ -335,7 +345,7 @@ def _create(b: _Builder, ch: str, product: ChannelProduct) -> None:
         if not v.sku:
             continue
         stock: int | None = None
-        if caps is not None and not caps.has_locations and v.sku in _seeded(b.inp):
+        if caps is not None and not caps.has_locations and v.sku in b.seeded:
             stock = project(v.sku, ch, b.inp.on_hand, b.inp.policy, b.inp.locations, has_locations=False)[
                 None
             ]
@@ -374,11 +384,11 @@ def _observed(inp: ReconcileInput) -> dict[tuple[str, str, str | None], int | No
 
 def _stock(b: _Builder, group: LinkGroup) -> None:
     inp = b.inp
-    if group.sku not in _seeded(inp):
+    if group.sku not in b.seeded:
         if len(group.members) > 1:
             b.warnings.append(f"{group.sku}: no stock in the ledger yet; stock not synced")
         return
-    observed = _observed(inp)
+    observed = b.observed
     for ch, m in sorted(group.members.items()):
         held = b.held.get((ch, m.variant_id))
         caps = inp.capabilities.get(ch)
@@ -411,7 +421,7 @@ def _stock_change(
     m = group.members[ch]
     position = b.inp.positions.get(group.sku, "")
     where = f"{m.variant_id}@{loc or '-'}"
-    reason = _stock_reason(b.inp, group.sku, ch, loc, shown, target)
+    reason = _stock_reason(b, group.sku, ch, loc, shown, target)
     channel_loc = b.inp.locations.channel_id(ch, loc) if loc is not None else None
     if caps.stock_mode == "relative":
         key = change_key(ch, "adjust_stock", where, [shown, target, position])
@@ -438,13 +448,12 @@ def _single_location(inp: ReconcileInput, ch: str) -> str:
     return own[0][1] if own else "default"
 
 
-def _stock_reason(inp: ReconcileInput, sku: str, ch: str, loc: str | None, shown: int, target: int) -> str:
-    base = inp.written_stock.get((ch, sku, loc))
+def _stock_reason(b: _Builder, sku: str, ch: str, loc: str | None, shown: int, target: int) -> str:
+    base = b.inp.written_stock.get((ch, sku, loc))
     relevant = [
         e
-        for e in inp.recent
-        if e.sku == sku
-        and (loc is None or e.location == loc)
+        for e in b.recent_by_sku.get(sku, ())
+        if (loc is None or e.location == loc)
         and (base is None or e.occurred_at > base.at)
         and e.kind.value != "initial"
     ]

@@ -432,11 +432,20 @@ class Store:
         ]
         if not rows:
             return 0
+        columns = list(rows[0])
+        # A write the channel refused for good (or we gave up on) is re-armed when planned again:
+        # its deterministic key must not block the same change forever once the cause is fixed.
+        sql = (
+            f"INSERT INTO outbox ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            "ON CONFLICT (idempotency_key) DO UPDATE SET done_at = NULL, attempts = 0, last_error = NULL, "
+            "result = NULL, next_attempt_at = excluded.next_attempt_at, op = excluded.op "
+            "WHERE outbox.done_at IS NOT NULL AND outbox.result LIKE '%\"ok\": false%'"
+        )
         with self.transaction() as db:
-            before = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
-            db.table("outbox").insert_all(rows, ignore=True, batch_size=500)
-            after = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
-        return int(after - before)
+            total = 0
+            for row in rows:
+                total += db.execute(sql, [row[c] for c in columns]).rowcount
+        return total
 
     def outbox_due(self, channel: str, *, now: str | None = None, limit: int = 1000) -> list[OutboxEntry]:
         rows = self.db.query(
@@ -466,6 +475,26 @@ class Store:
                 chunk = list(entry_ids[start : start + 500])
                 marks = ",".join("?" * len(chunk))
                 db.execute(f"UPDATE outbox SET attempts = attempts + 1 WHERE id IN ({marks})", chunk)
+
+    def outbox_stock_in_flight(self) -> set[tuple[str, str, str]]:
+        """``(channel, sku, location)`` of stock writes not yet confirmed (queued, or sent with the
+        answer lost); location ``""`` for a single-pool channel."""
+        found: set[tuple[str, str, str]] = set()
+        for channel, sku, op in self.db.execute(
+            "SELECT channel, sku, op FROM outbox "
+            "WHERE done_at IS NULL AND action IN ('set_stock', 'adjust_stock')"
+        ).fetchall():
+            location = (json.loads(op).get("meta") or {}).get("location") or ""
+            found.add((channel, sku or "", location))
+        return found
+
+    def outbox_skus_settled_since(self, since: str | None) -> set[str]:
+        """SKUs whose queued writes finished (done or given up) after ``since`` (all if ``None``)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT sku FROM outbox WHERE done_at IS NOT NULL AND sku IS NOT NULL AND done_at > ?",
+            [since or ""],
+        ).fetchall()
+        return {r[0] for r in rows}
 
     def outbox_done(self, entry_id: int, result: dict[str, Any]) -> None:
         with self.transaction() as db:
@@ -699,7 +728,10 @@ class Store:
             linked.setdefault(channel, {})[entity] = count
         polls = {
             f"{r['channel']}:{r['stream']}": r["last_success_at"]
-            for r in self.db.query("SELECT channel, stream, last_success_at FROM cursors ORDER BY channel")
+            for r in self.db.query(
+                "SELECT channel, stream, last_success_at FROM cursors "
+                "WHERE substr(channel, 1, 1) != '_' ORDER BY channel"
+            )
         }
         return {
             "schema_version": self.schema_version,

@@ -34,7 +34,6 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from adapters.base import (
-    AdapterError,
     AuthError,
     ChannelAdapter,
     CreateProduct,
@@ -66,6 +65,7 @@ __all__ = ["ChannelRead", "PreparedSync", "RelayReport", "SyncRunner", "UnsafePl
 log = logging.getLogger(__name__)
 
 _OP = TypeAdapter(WriteOp)
+PLANNED_MARK = ("_shopbridge", "planned")
 TIMESTAMP_AMBIGUITY = timedelta(seconds=2)
 """Channels date events to the second (WooCommerce) and their clocks drift from ours: a sale this
 close to a count may or may not be in it, so such a count is not read as a manual change."""
@@ -194,9 +194,16 @@ class SyncRunner:
         store = self.store
         first = not store.links("variant")
         full = full or first
-        locations = self.locations(refresh=full)
+        locations = self.locations(refresh=True)
         reads: dict[str, ChannelRead] = {}
         fresh: dict[str, list[ChannelProduct]] = {}
+        # A count where one of our stock writes is still queued (or its answer was lost) cannot be
+        # judged: it may or may not include that write. Those keys are left alone until it settles,
+        # and their SKUs (with those whose writes settled since the last plan) are looked at again.
+        in_flight = store.outbox_stock_in_flight()
+        revisit = {sku for _, sku, _ in in_flight} | store.outbox_skus_settled_since(
+            store.get_cursor(*PLANNED_MARK)
+        )
         existing = [
             ExistingLink(r["canonical_key"], r["channel"], r["channel_id"], r["parent_id"])
             for r in store.links("variant")
@@ -241,7 +248,7 @@ class SyncRunner:
             groups_all = link(universe, existing, prefer=[self.policy.system_of_record])
             affected = {g.sku for g in groups_all.groups}
         else:
-            touched: set[str] = set()
+            touched: set[str] = set(revisit)
             for name, products in fresh.items():
                 for product in products:
                     for variant in product.variants:
@@ -327,7 +334,11 @@ class SyncRunner:
             read.events_cursor = page_e.cursor or read.events_cursor
             read.calls += page_e.calls
 
-        observed = observations(levels, skus=skus, locations=locations)
+        observed = [
+            o
+            for o in observations(levels, skus=skus, locations=locations)
+            if (o.channel, o.sku, o.location or "") not in in_flight
+        ]
         counted_by_key = {(o.channel, o.sku, o.location): o.observed_at for o in observed}
         sku_list = sorted(affected)
         ledger = [self._entry(r) for r in store.ledger_rows(sku_list)]
@@ -335,11 +346,28 @@ class SyncRunner:
 
         # Seed newly linked SKUs from their counts (Square's per location when present).
         new_entries: list[LedgerEntry] = []
+        counts_by_sku: dict[str, list[Observation]] = defaultdict(list)
+        for o in observed:
+            counts_by_sku[o.sku].append(o)
+        seeded_at = {(e.sku, e.location) for e in ledger if e.kind is StockEventKind.INITIAL}
         for group in groups:
-            if group.sku in seeded:
+            if group.sku not in seeded:
+                new_entries.extend(
+                    initial_entries(
+                        group.sku, counts_by_sku[group.sku], policy=self.policy, locations=locations
+                    )
+                )
                 continue
-            counts = [o for o in observed if o.sku == group.sku]
-            new_entries.extend(initial_entries(group.sku, counts, policy=self.policy, locations=locations))
+            # A location opened since the SKU was linked starts from its own count, not from zero.
+            fresh_places = [
+                o
+                for o in counts_by_sku[group.sku]
+                if o.location is not None and (o.sku, o.location) not in seeded_at
+            ]
+            for o in fresh_places:
+                new_entries.extend(
+                    initial_entries(o.sku, [o], policy=self.policy, locations=locations, seed_from=o.channel)
+                )
         initial_at = {
             e.sku: e.occurred_at for e in [*ledger, *new_entries] if e.kind is StockEventKind.INITIAL
         }
@@ -394,6 +422,19 @@ class SyncRunner:
                 issues=groups_all.issues,
             )
         )
+        if in_flight:
+            plan = Plan.build(
+                [
+                    c
+                    for c in plan.changes
+                    if c.action not in ("set_stock", "adjust_stock")
+                    or (c.channel, c.sku or "", c.location or "") not in in_flight
+                ],
+                plan.warnings,
+                plan.safety,
+                written_hashes=plan.written_hashes,
+                canonical=plan.canonical,
+            )
         return PreparedSync(
             plan=plan,
             first_sync=first,
@@ -458,6 +499,7 @@ class SyncRunner:
         known_links = {(r["canonical_key"], r["channel"]) for r in store.links("variant")}
         now = utcnow()
         with store.transaction() as db:
+            store.set_cursor(*PLANNED_MARK, now)
             for name, read in prepared.reads.items():
                 store.save_snapshot(name, read.products)
             store.upsert_links(
@@ -549,8 +591,9 @@ class SyncRunner:
                 if c.op is not None
             )
             # Links whose channel already shows what the plan wants: remember that as written.
+            pending = {(c.channel, c.sku) for c in plan.changes if c.op is not None}
             for (channel, sku), digest in plan.written_hashes.items():
-                if not any(c.channel == channel and c.sku == sku and c.op is not None for c in plan.changes):
+                if (channel, sku) not in pending:
                     db.execute(
                         "UPDATE links SET last_written_hash = ? WHERE entity = 'variant' "
                         "AND canonical_key = ? AND channel = ?",
@@ -594,11 +637,13 @@ class SyncRunner:
                 self.store.outbox_claim([entry.id for entry in due])
                 try:
                     results = adapter.apply(ops)
-                except AdapterError as exc:
+                except Exception as exc:  # noqa: BLE001 - whatever failed, the entries stay accounted for
                     retry = not isinstance(exc, AuthError)
                     for entry in due:
-                        self._defer(entry.id, entry.attempts, str(exc), retry)
-                    report.deferred[name] += len(due)
+                        if self._defer(entry.id, entry.attempts, str(exc), retry):
+                            report.deferred[name] += 1
+                        else:
+                            report.failed[name] += 1
                     report.errors.append(f"{name}: {exc}")
                     log.warning(
                         "channel write failed; kept queued", extra={"channel": name, "error": str(exc)}
@@ -612,8 +657,13 @@ class SyncRunner:
                         report.sent[name] += 1
                         progressed = True
                     elif result.retryable:
-                        self._defer(entry.id, entry.attempts, result.error or "retryable failure", True)
-                        report.deferred[name] += 1
+                        if self._defer(entry.id, entry.attempts, result.error or "retryable failure", True):
+                            report.deferred[name] += 1
+                        else:
+                            report.failed[name] += 1
+                            report.errors.append(
+                                f"{name} {entry.action} {entry.sku or ''}: gave up: {result.error}"
+                            )
                     else:
                         self.store.outbox_failed(entry.id, f"{result.code or 'error'}: {result.error}")
                         report.failed[name] += 1
@@ -623,13 +673,15 @@ class SyncRunner:
                     break
         return report
 
-    def _defer(self, entry_id: int, attempts: int, error: str, retry: bool) -> None:
+    def _defer(self, entry_id: int, attempts: int, error: str, retry: bool) -> bool:
+        """Schedule another attempt with jittered backoff; False when giving up (parked as failed)."""
         if not retry or attempts + 1 >= self.max_attempts:
             self.store.outbox_failed(entry_id, error)
-            return
+            return False
         delay = min(3600.0, 5.0 * 2**attempts) * (0.5 + random.random() / 2)
         when = (_now() + timedelta(seconds=delay)).isoformat(timespec="microseconds")
         self.store.outbox_retry_later(entry_id, error, when)
+        return True
 
     def _applied(self, channel: str, sku: str | None, stored: Mapping[str, Any], result: WriteResult) -> None:
         """Remember what a successful write did: new links, the written hash, the stock written."""
@@ -673,8 +725,12 @@ class SyncRunner:
                     [meta["written_hash"], result.version, sku, channel],
                 )
             if sku and op.op in ("set_stock", "adjust_stock") and meta.get("after") is not None:
-                # For a relative write the baseline moment is the count it was computed from.
-                at = meta.get("counted_at") if op.op == "adjust_stock" and meta.get("counted_at") else now
+                # The baseline moment: for a relative write, the count it was computed from; for an
+                # absolute one, when the channel applied it (its modification date, if it says).
+                if op.op == "adjust_stock" and meta.get("counted_at"):
+                    at = meta["counted_at"]
+                else:
+                    at = _channel_time(result.version) or now
                 db.table("projections").upsert(
                     {
                         "channel": channel,
@@ -695,7 +751,7 @@ class SyncRunner:
         """Prepare, commit and relay; again while the last round created products (a created product
         needs a second round for its stock at each location), at most ``rounds`` times."""
         plans: list[Plan] = []
-        report = RelayReport()
+        report = self.relay()  # settle what earlier runs queued before planning anew
         for _ in range(rounds):
             prepared = self.prepare()
             plans.append(prepared.plan)
@@ -707,6 +763,18 @@ class SyncRunner:
             if not created or report.deferred or report.failed:
                 break
         return plans, report
+
+
+def _channel_time(text: str | None) -> str | None:
+    """A channel's modification date (WooCommerce ``date_modified_gmt``) as our ISO UTC text."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _json(value: Any) -> str:

@@ -103,3 +103,14 @@ def test_version_and_help(run_cli: RunCli) -> None:
 
 def test_unknown_option_is_a_usage_error(run_cli: RunCli) -> None:
     assert run_cli("status", "--no-such-flag").returncode == 2
+
+
+def test_sync_refuses_while_another_process_holds_the_store(tmp_path: Path, run_cli: RunCli) -> None:
+    import fcntl
+
+    run_cli("init", "--non-interactive", "--square-token-env", "SQ_TOKEN")
+    with open(tmp_path / "shopbridge.db.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = run_cli("sync", "--force", env=ENV)
+    assert result.returncode == 1
+    assert "another shopbridge is syncing" in result.stderr

@@ -268,3 +268,92 @@ def test_cli_dry_run_json_then_sync_then_empty_plan(tmp_path: Path, run_cli: Run
     assert status["linked"]["woocommerce"]["variant"] >= 13
     assert status["outbox_pending"] == 0
     box.stop()
+
+
+def _due_now(store: Store) -> None:
+    """Skip the backoff delay of queued writes (time passing, in a test)."""
+    store.db.execute("UPDATE outbox SET next_attempt_at = '' WHERE done_at IS NULL")
+
+
+def test_a_sale_while_our_square_write_is_in_doubt_is_counted_once(box: Sandbox, store: Store) -> None:
+    runner = make_runner(box, store)
+    runner.run()
+    sku = box.catalogues.shared_skus[0]
+    before = square_stock(box, sku)
+    box.woocommerce.simulate_sale([(sku, 2)])
+    runner.commit(runner.prepare())
+    box.square.server.faults.add(
+        kind="apply_then_fail", path="/v2/inventory/changes/batch-create", status=429, times=None
+    )
+    runner.relay()  # Square applied -2, we never heard
+    box.square.server.faults.clear()
+    box.woocommerce.simulate_sale([(sku, 1)])
+    restarted = make_runner(box, store)
+    prepared = restarted.prepare()
+    # Square's count moved by our own unconfirmed write: not a manual change, not a second write.
+    assert not [e for e in prepared.new_entries if e.kind.value == "adjustment"]
+    assert not [c for c in prepared.plan.changes if c.channel == "square"]
+    restarted.commit(prepared)
+    _due_now(store)
+    restarted.run()
+    restarted.run()
+    assert store.on_hand([sku]) == {(sku, box.square.location_ids()[0]): before - 3}
+    assert square_stock(box, sku) == box.woocommerce.stock_of(sku) == before - 3
+
+
+def test_a_lost_answer_from_woocommerce_is_not_taken_for_a_manual_edit(box: Sandbox, store: Store) -> None:
+    runner = make_runner(box, store)
+    runner.run()
+    sku = box.catalogues.shared_skus[0]
+    before = square_stock(box, sku)
+    variation = box.square.variation_by_sku(sku)
+    assert variation
+    box.square.simulate_sale(variation["id"], 1)
+    runner.commit(runner.prepare())
+    box.woocommerce.server.faults.add(
+        kind="apply_then_fail", method="POST", path="batch", status=503, times=None
+    )
+    box.woocommerce.server.faults.add(kind="apply_then_fail", method="PUT", status=503, times=None)
+    runner.relay()
+    box.woocommerce.server.faults.clear()
+    restarted = make_runner(box, store)
+    restarted.run()
+    _due_now(store)
+    restarted.run()
+    restarted.run()
+    assert store.on_hand([sku]) == {(sku, box.square.location_ids()[0]): before - 1}
+    assert box.woocommerce.stock_of(sku) == square_stock(box, sku) == before - 1
+
+
+def test_a_write_given_up_during_an_outage_is_sent_when_planned_again(box: Sandbox, store: Store) -> None:
+    runner = make_runner(box, store)
+    runner.run()
+    runner.max_attempts = 1  # stands for a long outage exhausting the retries
+    sku = box.catalogues.shared_skus[0]
+    before = square_stock(box, sku)
+    variation = box.square.variation_by_sku(sku)
+    assert variation
+    box.square.simulate_sale(variation["id"], 1)
+    box.woocommerce.server.faults.add(kind="status", status=503, method="POST", path="batch", times=None)
+    box.woocommerce.server.faults.add(kind="status", status=503, method="PUT", times=None)
+    _, report = runner.run()
+    assert report.failed.get("woocommerce") == 1  # reported as given up, not as "queued"
+    box.woocommerce.server.faults.clear()
+    prepared = runner.prepare(full=True)
+    assert runner.commit(prepared) == 1  # the same change, same key, re-armed
+    runner.relay()
+    assert box.woocommerce.stock_of(sku) == before - 1
+
+
+def test_a_new_square_location_starts_from_its_own_count(box: Sandbox, store: Store) -> None:
+    runner = make_runner(box, store)
+    runner.run()
+    sku = box.catalogues.shared_skus[0]
+    variation = box.square.variation_by_sku(sku)
+    assert variation
+    web_before = box.woocommerce.stock_of(sku) or 0
+    [new_place] = box.square.add_locations(["Pop-up"])
+    box.square.manual_count(variation["id"], 6, location_id=new_place)
+    runner.run()
+    assert box.square.count(variation["id"], new_place) == 6  # not zeroed
+    assert box.woocommerce.stock_of(sku) == web_before + 6  # the web shop now sells from both
