@@ -70,18 +70,21 @@ def minimum(size: int) -> dict[str, dict[str, int]]:
         1  # locations
         + math.ceil(products / 1000)  # catalog search, 1,000 a page
         + math.ceil(variants * LOCATIONS / 1000)  # counts, 1,000 a page
-        + 1  # inventory changes since the beginning
+        + math.ceil(variants * LOCATIONS / 1000)  # inventory change log: the seeded counts, 1,000 a page
     )
     # The first incremental sync reads our own writes back (every product we wrote is modified):
     # products and variations since, 100 a page; then orders since.
     # Those SKUs are reconciled again, so Square's counts for them are read too.
     woo_again = math.ceil(simple / 100) + math.ceil(variations / 100) + 1
-    square_again = 1 + 2 + math.ceil(variants * LOCATIONS / 1000)
+    # Square: locations (listed every cycle, to notice a new shop), catalog since, changes since
+    # (before and after the counts), counts of the SKUs being reconciled.
+    square_again = 1 + 1 + 2 + math.ceil(variants * LOCATIONS / 1000)
     return {
         "first": {"woocommerce": woo_first, "square": square_first},
         "again": {"woocommerce": woo_again, "square": square_again},
-        # steady state: products since, variations since, orders since; catalog since, changes since x2
-        "steady": {"woocommerce": 3, "square": 3},
+        # steady state: products since, variations since, orders since; locations, catalog since,
+        # changes since (before and after counts)
+        "steady": {"woocommerce": 3, "square": 4},
     }
 
 
