@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -231,7 +231,14 @@ def m003_channel_snapshots(db: Database) -> None:
     db.table("canonical").create({"sku": str, "data": str, "updated_at": str}, pk="sku")
 
 
-SCHEMA_VERSION = 3
+@MIGRATIONS()
+def m004_canonical_product_identity(db: Database) -> None:
+    """Canonical products are identified by the owning channel's product (``woocommerce:123``)."""
+    db.table("products").add_column("owner_ref", str)
+    db.table("products").create_index(["owner_ref"], unique=True)
+
+
+SCHEMA_VERSION = 4
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""
 
 
@@ -634,6 +641,40 @@ class Store:
         ]
 
     # -- canonical catalogue, ledger rows, projections ------------------------------------------
+
+    def save_catalogue(self, entries: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
+        """Record the agreed catalogue: ``(owner product ref, sku, snapshot)`` with the snapshot's
+        ``name``, ``description``, ``status``, ``gtin`` and ``price`` (``"12.5 USD"``)."""
+        rows = list(entries)
+        if not rows:
+            return
+        now = utcnow()
+        with self.transaction() as db:
+            for ref, _, snap in rows:
+                db.execute(
+                    "INSERT INTO products (owner_ref, name, description, status, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (owner_ref) DO UPDATE SET name = excluded.name, "
+                    "description = excluded.description, status = excluded.status, "
+                    "updated_at = excluded.updated_at",
+                    [ref, snap.get("name"), snap.get("description"), snap.get("status") or "active", now],
+                )
+            ids = dict(db.execute("SELECT owner_ref, id FROM products").fetchall())
+            variants = []
+            for ref, sku, snap in rows:
+                amount, _, currency = (snap.get("price") or "").partition(" ")
+                variants.append(
+                    {
+                        "sku": sku,
+                        "product_id": ids[ref],
+                        "gtin": snap.get("gtin"),
+                        "name": snap.get("name"),
+                        "price": amount or None,
+                        "currency": currency or None,
+                        "status": snap.get("status") or "active",
+                        "updated_at": now,
+                    }
+                )
+            db.table("variants").upsert_all(variants, pk="sku", batch_size=500)
 
     def canonical(self, skus: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """The agreed catalogue snapshot per SKU (all SKUs, or only ``skus``)."""

@@ -535,6 +535,15 @@ class SyncRunner:
                 ignore=True,
                 batch_size=500,
             )
+            owner = self.policy.system_of_record
+            refs: dict[str, str] = {}
+            for g in prepared.groups:
+                member = g.members.get(owner) or next(iter(g.members.values()))
+                channel = owner if owner in g.members else next(iter(g.members))
+                refs[g.sku] = f"{channel}:{member.product_id or member.variant_id}"
+            store.save_catalogue(
+                (refs[sku], sku, data) for sku, data in plan.canonical.items() if sku in refs
+            )
             db.table("canonical").upsert_all(
                 [
                     {"sku": sku, "data": _json(data), "updated_at": now}

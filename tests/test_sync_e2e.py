@@ -86,6 +86,18 @@ def test_first_sync_plan_and_resulting_state(box: Sandbox, store: Store) -> None
     # The created product carries WooCommerce's stock into Square.
     assert square_stock(box, "GIFT-SLEEVE") == 30
     assert box.square.variation_by_sku("GIFT-SLEEVE")["item_variation_data"]["price_money"]["amount"] == 250
+    # The agreed catalogue is in the store, grouped by the owner's products.
+    price = store.db.execute(
+        "SELECT price, currency, status FROM variants WHERE sku = 'GIFT-SLEEVE'"
+    ).fetchone()
+    assert tuple(price) == ("2.5", "USD", "active")
+    sizes = dict(
+        store.db.execute(
+            "SELECT p.name, count(*) FROM variants v JOIN products p ON p.id = v.product_id GROUP BY p.id"
+        ).fetchall()
+    )
+    variable = next(p for p in box.catalogues.woocommerce if not p.is_simple)
+    assert sizes[variable.name] == len(variable.variants)
     # And a sync right after plans nothing.
     assert runner.prepare().plan.empty
 
