@@ -13,7 +13,7 @@ otherwise). Results come back per operation: one bad item never sinks a batch.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -225,10 +225,6 @@ class ChannelAdapter(abc.ABC):
     @abc.abstractmethod
     def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
         """Products changed since ``cursor`` (all of them when ``None``), variants included."""
-
-    def iter_catalog(self, cursor: str | None = None) -> Iterator[ChannelProduct]:
-        """Products one at a time, for callers that must not hold a whole catalogue in memory."""
-        yield from self.read_catalog(cursor).items
 
     @abc.abstractmethod
     def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from adapters.base import ChannelAdapter, WebhookRejected
+from bridge.httpd import ServerThread
 from bridge.store import Store
 
 __all__ = ["WebhookServer"]
@@ -56,31 +56,24 @@ class WebhookServer:
         self.adapters = dict(adapters)
         self.max_body_bytes = max_body_bytes
         self.on_event = on_event
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._server = ServerThread(self._handler_class(), host=host, port=port, name="webhooks")
         self.public_url = (public_url or self.url).rstrip("/")
         self.notification_urls = dict(notification_urls or {})
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     def notification_url(self, channel: str) -> str:
         """The URL the channel was told to deliver to, which is what it signs."""
         return self.notification_urls.get(channel) or f"{self.public_url}/webhooks/{channel}"
 
     def start(self) -> WebhookServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="webhooks", daemon=True)
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._server.stop()
 
     def receive(self, channel: str, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
         """Handle one delivery; returns the status and JSON body to answer with."""

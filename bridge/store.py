@@ -33,7 +33,8 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from bridge.models import ChannelProduct, StockEvent, content_hash
+from bridge.ledger import LedgerEntry
+from bridge.models import ChannelProduct, content_hash
 
 __all__ = [
     "MIGRATIONS",
@@ -325,25 +326,25 @@ class Store:
 
     # -- stock ledger ------------------------------------------------------------------------
 
-    def record_stock_events(self, events: Iterable[tuple[StockEvent, str, str]]) -> int:
-        """Append ``(event, sku, canonical location)`` rows to the ledger; returns how many were new.
+    def record_stock_events(self, entries: Iterable[LedgerEntry]) -> int:
+        """Append ledger entries; returns how many were new.
 
         The source id is the primary key, so an event read twice is ignored: replay adds nothing.
         """
         now = utcnow()
         rows = [
             {
-                "source_id": event.source_id,
-                "channel": event.channel,
-                "kind": str(event.kind),
-                "sku": sku,
-                "location": location,
-                "delta": event.delta,
-                "occurred_at": event.occurred_at.isoformat(),
+                "source_id": e.source_id,
+                "channel": e.channel,
+                "kind": e.kind.value,
+                "sku": e.sku,
+                "location": e.location,
+                "delta": e.delta,
+                "occurred_at": e.occurred_at.isoformat(),
                 "recorded_at": now,
-                "reason": event.reason,
+                "reason": e.reason,
             }
-            for event, sku, location in events
+            for e in entries
         ]
         if not rows:
             return 0
@@ -362,19 +363,6 @@ class Store:
             params = list(skus)
         sql += " GROUP BY sku, location"
         return {(r[0], r[1]): int(r[2]) for r in self.db.execute(sql, params).fetchall()}
-
-    def known_event_ids(self, source_ids: Sequence[str]) -> set[str]:
-        if not source_ids:
-            return set()
-        found: set[str] = set()
-        for start in range(0, len(source_ids), 500):
-            chunk = list(source_ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT source_id FROM stock_events WHERE source_id IN ({marks})"
-            found.update(r[0] for r in self.db.execute(sql, chunk).fetchall())
-        return found
-
-    # -- inbox -------------------------------------------------------------------------------
 
     def inbox_put(
         self,
@@ -630,17 +618,6 @@ class Store:
                 )
         unique = {r[0]: r[1] for r in rows}
         return [ChannelProduct.model_validate_json(data) for data in unique.values()]
-
-    def snapshot_keys(self, channel: str) -> list[tuple[str, str, str | None, str | None]]:
-        """``(variant_id, product_id, sku, gtin)`` of every variant last read from ``channel``."""
-        return [
-            (r[0], r[1], r[2], r[3])
-            for r in self.db.execute(
-                "SELECT variant_id, product_id, sku, gtin FROM channel_variants WHERE channel = ?", [channel]
-            ).fetchall()
-        ]
-
-    # -- canonical catalogue, ledger rows, projections ------------------------------------------
 
     def save_catalogue(self, entries: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
         """Record the agreed catalogue: ``(owner product ref, sku, snapshot)`` with the snapshot's

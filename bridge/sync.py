@@ -517,24 +517,7 @@ class SyncRunner:
             db.table("locations").upsert_all(
                 [{"key": key, "name": key, "active": 1} for key in prepared.locations.keys], pk="key"
             )
-            db.table("stock_events").insert_all(
-                [
-                    {
-                        "source_id": e.source_id,
-                        "channel": e.channel,
-                        "kind": e.kind.value,
-                        "sku": e.sku,
-                        "location": e.location,
-                        "delta": e.delta,
-                        "occurred_at": e.occurred_at.isoformat(),
-                        "recorded_at": now,
-                        "reason": e.reason,
-                    }
-                    for e in prepared.new_entries
-                ],
-                ignore=True,
-                batch_size=500,
-            )
+            store.record_stock_events(prepared.new_entries)
             owner = self.policy.system_of_record
             refs: dict[str, str] = {}
             for g in prepared.groups:

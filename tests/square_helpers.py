@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -134,64 +131,6 @@ def make_adapter(em: SquareEmulator, **kwargs: Any) -> SquareAdapter:
     }
     options.update(kwargs)
     return SquareAdapter(info["access_token"], **options)
-
-
-@dataclass
-class Receiver:
-    """A loopback webhook endpoint that records deliveries; ``fail_first`` answers 500 that many times."""
-
-    fail_first: int = 0
-    deliveries: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}/hooks/square"
-
-    def start(self) -> Receiver:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver.lock:
-                    status = 500 if receiver.fail_first > 0 else 200
-                    receiver.fail_first -= 1
-                    receiver.statuses.append(status)
-                    if status == 200:
-                        receiver.deliveries.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def events(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [json.loads(body) for _, body in self.deliveries]
-
-
-def running_receiver() -> Iterator[Receiver]:
-    """(Fixture body) A started :class:`Receiver`."""
-    r = Receiver().start()
-    try:
-        yield r
-    finally:
-        r.stop()
 
 
 def call(em: SquareEmulator, method: str, path: str, body: Any = None) -> Any:

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from square_helpers import Receiver, call, make_adapter, running_emulator, running_receiver, wait_for
+from square_helpers import call, make_adapter, running_emulator, wait_for
+from webhook_receiver import Receiver, running_receiver
 
 from adapters.base import (
     AdjustStock,

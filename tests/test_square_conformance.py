@@ -24,18 +24,17 @@ import jsonschema
 import pytest
 import requests
 from square_helpers import (
-    Receiver,
     call,
     check_recorded,
     make_adapter,
     operations,
     request_schema_name,
     running_emulator,
-    running_receiver,
     spec,
     validate,
     wait_for,
 )
+from webhook_receiver import Receiver, running_receiver
 
 from adapters.base import AdjustStock, CreateProduct, UpdateVariant
 from bridge.models import ChannelProduct, ChannelVariant, Money

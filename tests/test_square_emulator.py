@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 import requests
-from square_helpers import Receiver, running_emulator, running_receiver
+from square_helpers import running_emulator
+from webhook_receiver import Receiver, running_receiver
 
 from bridge.sandbox.seed import SeedProduct, SeedVariant, generate_catalog
 from bridge.sandbox.square import SquareEmulator, fmt_ms

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bridge.models import StockEvent, StockEventKind
+from bridge.ledger import LedgerEntry
+from bridge.models import StockEventKind
 from bridge.store import MIGRATIONS, SCHEMA_VERSION, SchemaTooNew, Store
 
 
@@ -64,11 +65,13 @@ def test_refuses_a_file_from_a_newer_shopbridge(tmp_path: Path) -> None:
         Store(path)
 
 
-def _event(source_id: str, delta: int) -> StockEvent:
-    return StockEvent(
+def _entry(source_id: str, delta: int) -> LedgerEntry:
+    return LedgerEntry(
         source_id=source_id,
-        channel="woocommerce",
+        channel=source_id.split(":")[0],
         kind=StockEventKind.SALE,
+        sku="SKU-1",
+        location="main",
         delta=delta,
         occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
@@ -76,10 +79,7 @@ def _event(source_id: str, delta: int) -> StockEvent:
 
 def test_ledger_replay_adds_nothing(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as store:
-        events = [
-            (_event("woocommerce:order:1:line:1", -2), "SKU-1", "main"),
-            (_event("square:change:A", -1), "SKU-1", "main"),
-        ]
+        events = [_entry("woocommerce:order:1:line:1", -2), _entry("square:change:A", -1)]
         assert store.record_stock_events(events) == 2
         assert store.record_stock_events(events) == 0
         assert store.on_hand() == {("SKU-1", "main"): -3}

@@ -9,14 +9,13 @@ import hashlib
 import hmac
 import json
 import math
-import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from webhook_receiver import Receiver
 from woo_helpers import fixture, make_adapter, small_catalog
 
 from adapters.base import (
@@ -381,46 +380,20 @@ def test_400_not_retried_and_401_is_auth_error(
 # -- webhooks ----------------------------------------------------------------------------------
 
 
-class _Sink:
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                sink.received.append((dict(self.headers.items()), body))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks/woo"
-
-    def wait(self, count: int) -> None:
-        deadline = time.monotonic() + 5
-        while len(self.received) < count and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-
 def test_webhooks_registered_verified_and_rejected(
     emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
 ) -> None:
     emulator.seed(small_catalog())
-    sink = _Sink()
+    sink = Receiver().start()
     ids = adapter.register_webhooks(sink.url, ["product.updated", "order.created"])
     assert adapter.register_webhooks(sink.url, ["product.updated", "order.created"]) == ids  # idempotent
     assert len(emulator.webhooks) == 2
     sink.wait(2)
-    pings = [adapter.verify_webhook(h, b, sink.url) for h, b in sink.received[:2]]
+    pings = [adapter.verify_webhook(h, b, sink.url) for h, b in sink.deliveries[:2]]
     assert {p.resource for p in pings} == {"ping"} and {p.resource_id for p in pings} == set(ids)
     emulator.manual_stock_edit("TEE-S", 11)
     sink.wait(3)
-    headers, body = sink.received[2]
+    headers, body = sink.deliveries[2]
     event = adapter.verify_webhook(headers, body, sink.url)
     tee_s = emulator.product_by_sku("TEE-S")
     assert (event.resource, event.topic, event.resource_id) == (
@@ -437,7 +410,7 @@ def test_webhooks_registered_verified_and_rejected(
             headers, body, sink.url
         )
     with pytest.raises(WebhookRejected):
-        adapter.verify_webhook({k: v for k, v in headers.items() if "Signature" not in k}, body, sink.url)
+        adapter.verify_webhook({k: v for k, v in headers.items() if "signature" not in k}, body, sink.url)
     forged = json.dumps({"id": 1}).encode()
     good = base64.b64encode(
         hmac.new(emulator.webhook_secret.encode(), forged, hashlib.sha256).digest()
@@ -446,7 +419,7 @@ def test_webhooks_registered_verified_and_rejected(
         {"X-WC-Webhook-Signature": good, "X-WC-Webhook-Topic": "order.created"}, forged, ""
     )
     assert ok.resource == "order" and ok.resource_id == "1"
-    sink.httpd.shutdown()
+    sink.stop()
 
 
 def test_incremental_read_of_many_changes_spanning_pages(

@@ -10,15 +10,14 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import requests
+from webhook_receiver import Receiver
 from woo_helpers import fixture, small_catalog
 from woocommerce import API
 
@@ -297,52 +296,24 @@ def test_parent_managed_variation_decrements_parent(emulator: WooCommerceEmulato
     assert client.put(f"products/{other['id']}", {"stock_quantity": 5}).json()["stock_quantity"] is None
 
 
-class _Sink:
-    """A tiny webhook receiver recording every delivery."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                sink.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
-
-    def wait(self, count: int) -> None:
-        deadline = time.monotonic() + 5
-        while len(self.received) < count and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-
 def test_webhooks_ping_signed_deliveries_and_deleted(emulator: WooCommerceEmulator) -> None:
     emulator.seed(small_catalog())
-    sink = _Sink()
+    sink = Receiver().start()
     client = api(emulator)
     hooks = {
         t: client.post("webhooks", {"topic": t, "delivery_url": sink.url, "secret": "s3cret"}).json()
         for t in ("product.updated", "product.deleted")
     }
     sink.wait(2)
-    assert sorted(b for _, b in sink.received) == sorted(
+    assert sorted(b for _, b in sink.deliveries) == sorted(
         f"webhook_id={h['id']}".encode() for h in hooks.values()
     )
-    assert all("x-wc-webhook-signature" not in h for h, _ in sink.received)
+    assert all("x-wc-webhook-signature" not in h for h, _ in sink.deliveries)
     pid = emulator.product_by_sku("MUG-1")["id"]
     client.put(f"products/{pid}", {"regular_price": "13.00"})
     client.delete(f"products/{pid}")  # trash: fires product.deleted
     sink.wait(4)
-    headers, body = sink.received[2]
+    headers, body = sink.deliveries[2]
     assert headers["x-wc-webhook-topic"] == "product.updated"
     assert headers["x-wc-webhook-resource"] == "product" and headers["x-wc-webhook-event"] == "updated"
     assert headers["x-wc-webhook-id"] == str(hooks["product.updated"]["id"])
@@ -351,9 +322,9 @@ def test_webhooks_ping_signed_deliveries_and_deleted(emulator: WooCommerceEmulat
     expected = base64.b64encode(hmac.new(b"s3cret", body, hashlib.sha256).digest()).decode()
     assert headers["x-wc-webhook-signature"] == expected
     assert json.loads(body)["regular_price"] == "13.00"
-    deleted_headers, deleted = sink.received[3]
+    deleted_headers, deleted = sink.deliveries[3]
     assert deleted_headers["x-wc-webhook-topic"] == "product.deleted" and json.loads(deleted) == {"id": pid}
-    sink.httpd.shutdown()
+    sink.stop()
 
 
 def test_injected_429_carries_retry_after(emulator: WooCommerceEmulator) -> None:

@@ -26,11 +26,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+
+from bridge.httpd import ServerThread
 
 __all__ = [
     "EmulatorServer",
@@ -213,27 +215,20 @@ class EmulatorServer:
         self.faults = FaultInjector()
         self.stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._server = ServerThread(self._handler_class(), host=host, port=port, name="emulator")
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     def start(self) -> EmulatorServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="emulator", daemon=True)
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._server.stop()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

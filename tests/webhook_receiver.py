@@ -1,0 +1,78 @@
+"""A loopback webhook endpoint for tests: records every delivery (headers lower-cased, raw body)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from bridge.httpd import ServerThread
+
+__all__ = ["Receiver", "running_receiver"]
+
+
+@dataclass
+class Receiver:
+    """Records deliveries to ``url``; ``fail_first`` answers 500 that many times first."""
+
+    path: str = "/hooks"
+    fail_first: int = 0
+    deliveries: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ServerThread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return self.server.url + self.path
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    status = 500 if receiver.fail_first > 0 else 200
+                    receiver.fail_first -= 1
+                    receiver.statuses.append(status)
+                    if status == 200:
+                        receiver.deliveries.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ServerThread(Handler, host="127.0.0.1", port=0, name="test-receiver")
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()
+
+    def wait(self, count: int, timeout: float = 5.0) -> None:
+        """Until ``count`` deliveries arrived (or ``timeout``: the test's assertions then fail)."""
+        deadline = time.monotonic() + timeout
+        while len(self.deliveries) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def events(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [json.loads(body) for _, body in self.deliveries]
+
+
+def running_receiver() -> Iterator[Receiver]:
+    """(Fixture body) A started :class:`Receiver`."""
+    r = Receiver().start()
+    try:
+        yield r
+    finally:
+        r.stop()
