@@ -94,6 +94,9 @@ class Daemon:
         log.info("daemon started", extra={"interval": self.interval})
         while not self._stop.is_set():
             started = time.monotonic()
+            # Cleared *before* the cycle: a webhook (or stop()) arriving while it runs stays
+            # set, so the wait below returns at once instead of sleeping through it.
+            self._wake.clear()
             try:
                 summary = self.run_once()
                 sd_notify(f"STATUS={summary}")
@@ -105,7 +108,6 @@ class Daemon:
             except Exception:
                 log.exception("sync cycle failed")
                 sd_notify("STATUS=last cycle failed; retrying")
-            self._wake.clear()
             woken = self._wake.wait(self.interval)
             if woken and not self._stop.is_set() and self.debounce:
                 # Let a burst of webhooks settle into one cycle.

@@ -148,6 +148,27 @@ def test_daemon_marks_inbox_processed_only_after_a_successful_cycle(store: Store
     assert store.inbox_pending() == []
 
 
+def test_a_webhook_arriving_during_a_cycle_triggers_another_cycle(store: Store) -> None:
+    """The cycle's reads may predate the delivery, so the daemon must not sleep through it."""
+    calls: list[int] = []
+    daemon: Daemon
+
+    def cycle() -> str:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            daemon.wake("woocommerce")  # delivered while this cycle was reading
+        else:
+            daemon.stop()
+        return "ok"
+
+    daemon = Daemon(store, cycle, interval=60, debounce=0)
+    thread = threading.Thread(target=daemon.run, daemon=True)  # a regression must not hang pytest
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "the daemon slept through a wake-up received mid-cycle"
+    assert calls == [0, 1]
+
+
 def test_daemon_notifies_systemd_and_stops_on_request(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -157,7 +178,7 @@ def test_daemon_notifies_systemd_and_stops_on_request(
     listener.settimeout(5)
     monkeypatch.setenv("NOTIFY_SOCKET", path)
     daemon = Daemon(store, lambda: "3 changes", interval=60, debounce=0)
-    thread = threading.Thread(target=daemon.run)
+    thread = threading.Thread(target=daemon.run, daemon=True)
     thread.start()
     messages = [listener.recv(256).decode() for _ in range(3)]
     daemon.stop()
