@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -233,6 +234,14 @@ class ChannelAdapter(abc.ABC):
     @abc.abstractmethod
     def read_stock_events(self, cursor: str | None = None) -> Page[StockEvent]:
         """Sales, returns, cancellations (and manual adjustments, where logged) since ``cursor``."""
+
+    def events_cursor_at(self, when: datetime) -> str | None:
+        """A :meth:`read_stock_events` cursor for "what happened from ``when`` on".
+
+        A first sync seeds stock from counts taken at ``when``: every earlier sale is already in
+        them, so reading the channel's whole order history (years, in a real shop) would cost
+        calls and memory for nothing. ``None`` (the default) means from the beginning."""
+        return None
 
     @abc.abstractmethod
     def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:

@@ -513,6 +513,10 @@ class SquareAdapter(ChannelAdapter):
                     qty -= _qty(part.get("quantity"))
         return qty
 
+    def events_cursor_at(self, when: datetime) -> str | None:
+        at = when.astimezone(UTC)
+        return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
     def read_stock_events(self, cursor: str | None = None) -> Page[StockEvent]:
         body: JSON = {"types": ["PHYSICAL_COUNT", "ADJUSTMENT"], "limit": 1000}
         if self.location_ids:

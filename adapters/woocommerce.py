@@ -572,6 +572,9 @@ class WooCommerceAdapter(ChannelAdapter):
                 )
         return events
 
+    def events_cursor_at(self, when: datetime) -> str | None:
+        return _Cursor(t=when.astimezone(UTC)).dump(self.overlap)
+
     def read_stock_events(self, cursor: str | None = None) -> Page[StockEvent]:
         start = self.calls
         state = _Cursor.load(cursor)

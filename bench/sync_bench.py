@@ -62,7 +62,7 @@ def minimum(size: int) -> dict[str, dict[str, int]]:
     woo_first = (
         math.ceil(products / 100)  # products, 100 a page
         + math.ceil(variations / 100)  # /variations, 100 a page
-        + 1  # orders since the beginning (none)
+        + 1  # orders since the counts were taken (none)
         + math.ceil(simple / 100)  # simple products' stock: products/batch, 100 a call
         + variable  # variations' stock: products/<id>/variations/batch, one parent a call
     )
@@ -70,7 +70,7 @@ def minimum(size: int) -> dict[str, dict[str, int]]:
         1  # locations
         + math.ceil(products / 1000)  # catalog search, 1,000 a page
         + math.ceil(variants * LOCATIONS / 1000)  # counts, 1,000 a page
-        + math.ceil(variants * LOCATIONS / 1000)  # inventory change log: the seeded counts, 1,000 a page
+        + 1  # inventory changes since the counts were taken (none)
     )
     # The first incremental sync reads our own writes back (every product we wrote is modified):
     # products and variations since, 100 a page; then orders since.

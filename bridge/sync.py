@@ -69,6 +69,9 @@ PLANNED_MARK = ("_shopbridge", "planned")
 TIMESTAMP_AMBIGUITY = timedelta(seconds=2)
 """Channels date events to the second (WooCommerce) and their clocks drift from ours: a sale this
 close to a count may or may not be in it, so such a count is not read as a manual change."""
+FIRST_SYNC_EVENTS_MARGIN = timedelta(seconds=60)
+"""A first sync reads stock events from this long before its counts on: enough for clock drift
+between us and a channel (a sale inside it is dropped as already counted, see ``_before_seed``)."""
 Step = Callable[[str], None]
 
 
@@ -328,7 +331,11 @@ class SyncRunner:
                 continue
             self.step(f"reading {name} stock events")
             read.events_read_at = _now()
-            cursor = read.events_cursor if not full else None if first else store.get_cursor(name, "events")
+            if first:
+                # Earlier sales are in the counts just read: start the history there.
+                cursor = adapter.events_cursor_at(read.counted_at - FIRST_SYNC_EVENTS_MARGIN)
+            else:
+                cursor = read.events_cursor if not full else store.get_cursor(name, "events")
             page_e = adapter.read_stock_events(cursor)
             read.events = read.events + list(page_e.items)
             read.events_cursor = page_e.cursor or read.events_cursor

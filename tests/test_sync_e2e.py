@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -369,3 +370,31 @@ def test_a_new_square_location_starts_from_its_own_count(box: Sandbox, store: St
     runner.run()
     assert box.square.count(variation["id"], new_place) == 6  # not zeroed
     assert box.woocommerce.stock_of(sku) == web_before + 6  # the web shop now sells from both
+
+
+def test_a_first_sync_does_not_read_the_order_history(box: Sandbox, store: Store) -> None:
+    """Years of orders are already in the counts a first sync seeds from: it starts reading there."""
+    woo = box.woocommerce
+    woo.freeze_time(woo.now() - timedelta(days=2))
+    sold = 0
+    for sku in ("SB-00003-S", "SB-00004", "SB-00006-RED", "SB-00006-BLU", "SB-00007"):
+        for _ in range(25):  # 125 old orders: more than one page of 100
+            woo.simulate_sale([(sku, 1)])
+            sold += 1
+    woo.unfreeze_time()
+    woo.server.reset_stats()
+    runner = make_runner(box, store)
+    prepared = runner.prepare()
+    order_reads = {route: n for route, n in woo.server.stats.items() if "orders" in route}
+    assert sum(order_reads.values()) == 1, order_reads  # one empty page, not the 125 old orders
+    runner.commit(prepared, force=True)  # the web shop's counts differ now: a big first change
+    _plans, report = runner.run()
+    assert not report.failed and not report.deferred
+    # Stock was seeded from the till's counts, which the old web sales never touched.
+    for sku in box.catalogues.shared_skus:
+        assert woo.stock_of(sku) == square_stock(box, sku), sku
+    # A sale after the first sync is read and counted.
+    before = square_stock(box, "SB-00007")
+    woo.simulate_sale([("SB-00007", 2)])
+    runner.run()
+    assert square_stock(box, "SB-00007") == woo.stock_of("SB-00007") == before - 2
