@@ -24,9 +24,8 @@ from adapters.base import AdapterError
 from bridge.config import Config, ConfigError, load_config
 from bridge.initfile import InitAnswers, SecretRef, render_config, write_private
 from bridge.logs import configure_logging
-from bridge.plan import Plan
 from bridge.store import SchemaTooNew, Store, utcnow
-from bridge.sync import RelayReport, SyncRunner, UnsafePlan
+from bridge.sync import SyncRunner, UnsafePlan
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -340,7 +339,7 @@ def sync(
             raise typer.Exit(EXIT_USAGE)
         try:
             with _exclusive(config.store_path()):
-                plans, report = runner.run(force=force) if not full else _run_full(runner, force)
+                plans, report = runner.run(force=force, full=full)
         except UnsafePlan as exc:
             if as_json:
                 typer.echo(exc.plan.dumps())
@@ -381,15 +380,6 @@ def sync(
             typer.echo("in sync: nothing to change")
     if report.failed or report.deferred:
         raise typer.Exit(EXIT_FAILURE)
-
-
-def _run_full(runner: SyncRunner, force: bool) -> tuple[list[Plan], RelayReport]:
-    prepared = runner.prepare(full=True)
-    runner.commit(prepared, force=force)
-    report = runner.relay()
-    plans, more = runner.run(force=force)
-    report.merge(more)
-    return [prepared.plan, *plans], report
 
 
 @app.command("link")

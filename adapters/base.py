@@ -13,7 +13,7 @@ otherwise). Results come back per operation: one bad item never sinks a batch.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -226,6 +226,11 @@ class ChannelAdapter(abc.ABC):
     @abc.abstractmethod
     def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
         """Products changed since ``cursor`` (all of them when ``None``), variants included."""
+
+    def iter_catalog(self, cursor: str | None = None) -> Iterator[Page[ChannelProduct]]:
+        """:meth:`read_catalog` a page at a time, so a full read need not be held in memory; the
+        last page carries the read's cursor. By default, one page holding everything."""
+        yield self.read_catalog(cursor)
 
     @abc.abstractmethod
     def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:

@@ -28,7 +28,7 @@ from adapters.base import (
 )
 from bridge.models import content_hash
 
-__all__ = ["Action", "Change", "Op", "Plan", "Safety", "change_key"]
+__all__ = ["Action", "Change", "Op", "Plan", "Safety", "SafetyFigures", "change_key"]
 
 Action = Literal["create", "update", "archive", "set_stock", "adjust_stock", "conflict", "skip"]
 Op = CreateProduct | UpdateProduct | UpdateVariant | ArchiveProduct | SetStock | AdjustStock
@@ -96,11 +96,61 @@ class Change:
 
 
 @dataclass(frozen=True)
+class SafetyFigures:
+    """What the safety limits are judged on. Plain counts, so that the figures of a plan made in
+    chunks add up to those of the same plan made at once (see :meth:`__add__`)."""
+
+    first_sync: bool = False
+    skus: int = 0
+    """SKUs (link groups) the plan looked at."""
+    changed: int = 0
+    """Of those, how many a write would change (plus products to create)."""
+    stocked: int = 0
+    """Channel stock counts above zero before the plan."""
+    zeroed: int = 0
+    """Of those, how many the plan would set to zero."""
+
+    def __add__(self, other: SafetyFigures) -> SafetyFigures:
+        return SafetyFigures(
+            self.first_sync or other.first_sync,
+            self.skus + other.skus,
+            self.changed + other.changed,
+            self.stocked + other.stocked,
+            self.zeroed + other.zeroed,
+        )
+
+
+@dataclass(frozen=True)
 class Safety:
     """Whether the plan is within the policy's limits; ``reasons`` explains each limit exceeded."""
 
     safe: bool = True
     reasons: tuple[str, ...] = ()
+    figures: SafetyFigures = field(default_factory=SafetyFigures)
+
+    @classmethod
+    def judge(
+        cls, figures: SafetyFigures, *, max_change_share: float, max_zeroed_share: float, min_items: int
+    ) -> Safety:
+        """The verdict on ``figures``: a first sync changing more than ``max_change_share`` of the
+        SKUs, or any plan zeroing more than ``max_zeroed_share`` of the stocked counts, is unsafe
+        (limits apply only above ``min_items``, so a tiny shop is never blocked)."""
+        reasons: list[str] = []
+        if figures.first_sync and figures.skus:
+            share = figures.changed / figures.skus
+            if share > max_change_share and figures.changed > min_items:
+                reasons.append(
+                    f"first sync would change {figures.changed} of {figures.skus} SKUs ({share:.0%}), "
+                    f"more than max_change_share {max_change_share:.0%}"
+                )
+        if figures.stocked and figures.zeroed > min_items:
+            share = figures.zeroed / figures.stocked
+            if share > max_zeroed_share:
+                reasons.append(
+                    f"would set {figures.zeroed} of {figures.stocked} stocked items to zero ({share:.0%}), "
+                    f"more than max_zeroed_share {max_zeroed_share:.0%}: check the ledger and counts"
+                )
+        return cls(not reasons, tuple(reasons), figures)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from adapters.base import (
 from bridge.ledger import LedgerEntry, LocationMap, Observation, OnHand, Written, project
 from bridge.linking import LinkGroup, LinkIssue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, content_hash
-from bridge.plan import Action, Change, Plan, Safety, change_key
+from bridge.plan import Action, Change, Plan, Safety, SafetyFigures, change_key
 from bridge.policy import CATALOGUE_FIELDS, CatalogueField, SyncPolicy
 
 __all__ = [
@@ -470,22 +470,27 @@ def _stock_reason(b: _Builder, sku: str, ch: str, loc: str | None, shown: int, t
 
 
 def _safety(b: _Builder) -> Safety:
-    policy = b.inp.policy
-    reasons: list[str] = []
-    if b.inp.first_sync and b.inp.groups:
+    changed: set[str] = set()
+    if b.inp.first_sync:
         changed = {c.sku for c in b.changes if c.op is not None and c.sku is not None}
         changed |= {f"create:{c.key}" for c in b.changes if c.action == "create" and c.sku is None}
-        share = len(changed) / len(b.inp.groups)
-        if share > policy.max_change_share and len(changed) > policy.safety_min_items:
-            reasons.append(
-                f"first sync would change {len(changed)} of {len(b.inp.groups)} SKUs ({share:.0%}), "
-                f"more than max_change_share {policy.max_change_share:.0%}"
-            )
-    if b.stocked_before and len(b.zeroed) > policy.safety_min_items:
-        share = len(b.zeroed) / b.stocked_before
-        if share > policy.max_zeroed_share:
-            reasons.append(
-                f"would set {len(b.zeroed)} of {b.stocked_before} stocked items to zero ({share:.0%}), "
-                f"more than max_zeroed_share {policy.max_zeroed_share:.0%}: check the ledger and counts"
-            )
-    return Safety(not reasons, tuple(reasons))
+    return judge(
+        SafetyFigures(
+            first_sync=b.inp.first_sync,
+            skus=len(b.inp.groups),
+            changed=len(changed),
+            stocked=b.stocked_before,
+            zeroed=len(b.zeroed),
+        ),
+        b.inp.policy,
+    )
+
+
+def judge(figures: SafetyFigures, policy: SyncPolicy) -> Safety:
+    """The policy's verdict on a plan's safety figures (also on the sum of a chunked plan's)."""
+    return Safety.judge(
+        figures,
+        max_change_share=policy.max_change_share,
+        max_zeroed_share=policy.max_zeroed_share,
+        min_items=policy.safety_min_items,
+    )

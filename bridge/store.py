@@ -551,6 +551,42 @@ class Store:
             return list(self.db.query("SELECT * FROM links WHERE entity = ?", [entity]))
         return list(self.db.query("SELECT * FROM links WHERE entity = ? AND channel = ?", [entity, channel]))
 
+    def links_by_key(self, entity: str, canonical_keys: Iterable[str]) -> list[dict[str, Any]]:
+        """The links of these canonical entities, every channel."""
+        unique = list(dict.fromkeys(canonical_keys))
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.extend(
+                self.db.query(
+                    f"SELECT * FROM links WHERE entity = ? AND canonical_key IN ({marks})", [entity, *chunk]
+                )
+            )
+        return out
+
+    def has_links(self, entity: str) -> bool:
+        return (
+            self.db.execute("SELECT 1 FROM links WHERE entity = ? LIMIT 1", [entity]).fetchone() is not None
+        )
+
+    def links_of_groups(self, entity: str, members: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Every link of the canonical entities that any of ``members`` ``(channel, channel_id)``
+        is linked to (their other channels' links included, even to variants gone since)."""
+        wanted = list(dict.fromkeys(members))
+        keys: list[str] = []
+        for start in range(0, len(wanted), 400):
+            chunk = wanted[start : start + 400]
+            pairs = " OR ".join(["(channel = ? AND channel_id = ?)"] * len(chunk))
+            keys.extend(
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT canonical_key FROM links WHERE entity = ? AND ({pairs})",
+                    [entity, *(v for pair in chunk for v in pair)],
+                )
+            )
+        return self.links_by_key(entity, keys)
+
     def delete_link(self, entity: str, canonical_key: str, channel: str) -> bool:
         """Forget a link (``shopbridge unlink``): the channel's product itself is untouched."""
         with self.transaction() as db:

@@ -26,7 +26,8 @@ import json
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,14 +54,23 @@ from bridge.ledger import (
     resolve_events,
     variant_index,
 )
-from bridge.linking import ExistingLink, LinkGroup, link
+from bridge.linking import ExistingLink, LinkGroup, LinkResult, link
 from bridge.models import ChannelProduct, StockEvent, StockEventKind, StockLevel
-from bridge.plan import Plan
+from bridge.plan import Plan, SafetyFigures
 from bridge.policy import SyncPolicy
-from bridge.reconcile import ReconcileInput, reconcile
+from bridge.reconcile import ReconcileInput, judge, reconcile
+from bridge.staging import Staging
 from bridge.store import Store, utcnow
 
-__all__ = ["ChannelRead", "PreparedSync", "RelayReport", "SyncRunner", "UnsafePlan"]
+__all__ = [
+    "ChannelRead",
+    "FullRead",
+    "PreparedSync",
+    "RelayReport",
+    "SyncRunner",
+    "UnsafePlan",
+    "merge_prepared",
+]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +79,8 @@ PLANNED_MARK = ("_shopbridge", "planned")
 TIMESTAMP_AMBIGUITY = timedelta(seconds=2)
 """Channels date events to the second (WooCommerce) and their clocks drift from ours: a sale this
 close to a count may or may not be in it, so such a count is not read as a manual change."""
+COUNT_BATCH = 10_000
+"""Variations whose counts a full read asks for at once (a multiple of the channels' page sizes)."""
 FIRST_SYNC_EVENTS_MARGIN = timedelta(seconds=60)
 """A first sync reads stock events from this long before its counts on: enough for clock drift
 between us and a channel (a sale inside it is dropped as already counted, see ``_before_seed``)."""
@@ -160,8 +172,10 @@ class SyncRunner:
         *,
         step: Step | None = None,
         max_attempts: int = 12,
+        chunk_size: int = 2_000,
     ) -> None:
         self.store = store
+        self.chunk_size = chunk_size
         self.adapters = dict(adapters)
         self.policy = policy
         self.step = step or (lambda _: None)
@@ -192,11 +206,86 @@ class SyncRunner:
         self._locations = LocationMap(tuple(keys), channel_ids)
         return self._locations
 
+    def full_read_needed(self, full: bool = False) -> bool:
+        """A full read: asked for, the first sync, or a channel never read to the end (a first sync
+        interrupted between its chunks)."""
+        if full or not self.store.has_links("variant"):
+            return True
+        return any(self.store.get_cursor(name, "catalog") is None for name in self.adapters)
+
     def prepare(self, *, full: bool = False) -> PreparedSync:
-        """Read every channel and build the plan; writes nothing."""
+        """Read every channel and build the plan; writes nothing to the store.
+
+        A full read is planned in chunks (see :meth:`full_read`) and merged into one plan here, for
+        ``--dry-run``; :meth:`run` commits the chunks one by one instead, so that a large
+        catalogue does not have to fit in memory."""
+        if self.full_read_needed(full):
+            with self.full_read() as reading:
+                return merge_prepared(list(reading.chunks()), self.policy)
+        return self._prepare_changes()
+
+    @contextmanager
+    def full_read(self) -> Iterator[FullRead]:
+        """Read every channel completely into a :class:`Staging` file; plan it chunk by chunk.
+
+        Order as in an incremental sync: catalogue, then counts (per location), then stock events,
+        so every count is judged against the sales read up to its moment."""
         store = self.store
-        first = not store.links("variant")
-        full = full or first
+        first = not store.has_links("variant")
+        locations = self.locations(refresh=True)
+        with Staging(store.path) as staging:
+            reads: dict[str, ChannelRead] = {}
+            for name, adapter in sorted(self.adapters.items()):
+                self.step(f"reading {name} catalogue")
+                read = ChannelRead([], None, [], [], None, _now(), _now())
+                for page in adapter.iter_catalog(None):
+                    staging.add_products(name, page.items)
+                    read.catalog_cursor = page.cursor
+                    read.calls += page.calls
+                reads[name] = read
+            staging.add_links(
+                (r["channel"], r["channel_id"], r["canonical_key"]) for r in store.links("variant")
+            )
+            for name, adapter in sorted(self.adapters.items()):
+                if not adapter.capabilities.has_locations:
+                    continue
+                self.step(f"reading {name} stock counts")
+                read = reads[name]
+                read.counted_at = _now()
+                for ids in _batched(staging.variant_ids(name), COUNT_BATCH):
+                    staging.add_levels(self._counts(name, adapter, ids, read.counted_at, locations))
+            for name, adapter in sorted(self.adapters.items()):
+                self.step(f"reading {name} stock events")
+                read = reads[name]
+                read.events_read_at = _now()
+                if first:
+                    # Earlier sales are in the counts just read: start the history there.
+                    cursor = adapter.events_cursor_at(read.counted_at - FIRST_SYNC_EVENTS_MARGIN)
+                else:
+                    cursor = store.get_cursor(name, "events")
+                page_e = adapter.read_stock_events(cursor)
+                read.events = list(page_e.items)
+                read.events_cursor = page_e.cursor
+                read.calls += page_e.calls
+            yield FullRead(self, staging, reads, first, locations)
+
+    def _counts(
+        self, name: str, adapter: ChannelAdapter, ids: Sequence[str], at: datetime, locations: LocationMap
+    ) -> list[StockLevel]:
+        """Counts of ``ids`` at each of the channel's locations; never counted there means 0."""
+        levels = adapter.read_stock_levels(ids) if ids else []
+        seen = {(lv.variant_id, lv.location_id) for lv in levels}
+        return levels + [
+            StockLevel(channel=name, variant_id=vid, location_id=loc, quantity=0, observed_at=at)
+            for vid in ids
+            for _, loc in locations.of_channel(name)
+            if (vid, loc) not in seen
+        ]
+
+    def _prepare_changes(self) -> PreparedSync:
+        """An incremental sync: what changed since the cursors, plus the other channels' side of the
+        same SKUs from the snapshots of earlier reads."""
+        store = self.store
         locations = self.locations(refresh=True)
         reads: dict[str, ChannelRead] = {}
         fresh: dict[str, list[ChannelProduct]] = {}
@@ -217,7 +306,7 @@ class SyncRunner:
         for name, adapter in sorted(self.adapters.items()):
             self.step(f"reading {name} catalogue")
             counted_at = _now()
-            page = adapter.read_catalog(None if full else store.get_cursor(name, "catalog"))
+            page = adapter.read_catalog(store.get_cursor(name, "catalog"))
             fresh[name] = list(page.items)
             reads[name] = ChannelRead(
                 products=fresh[name],
@@ -234,120 +323,120 @@ class SyncRunner:
         # is after its counts, as manual-change detection needs; for a channel with locations it
         # tells which SKUs moved, so we know whose counts to read (its events are read once more
         # after those counts).
-        if not full:
-            for name, adapter in sorted(self.adapters.items()):
-                self.step(f"reading {name} stock events")
-                read = reads[name]
-                read.events_read_at = _now()
-                page_e = adapter.read_stock_events(store.get_cursor(name, "events"))
-                read.events = list(page_e.items)
-                read.events_cursor = page_e.cursor
-                read.calls += page_e.calls
+        for name, adapter in sorted(self.adapters.items()):
+            self.step(f"reading {name} stock events")
+            read = reads[name]
+            read.events_read_at = _now()
+            page_e = adapter.read_stock_events(store.get_cursor(name, "events"))
+            read.events = list(page_e.items)
+            read.events_cursor = page_e.cursor
+            read.calls += page_e.calls
 
-        # The products to reconcile: everything on a full sync; otherwise what changed plus the
-        # other channels' side of the same SKUs, from the snapshots of earlier reads.
-        if full:
-            universe = {name: list(products) for name, products in fresh.items()}
-            groups_all = link(universe, existing, prefer=[self.policy.system_of_record])
-            affected = {g.sku for g in groups_all.groups}
-        else:
-            touched: set[str] = set(revisit)
-            for name, products in fresh.items():
-                for product in products:
-                    for variant in product.variants:
-                        sku = linked_sku.get((name, variant.channel_id)) or variant.sku
-                        if sku:
-                            touched.add(sku)
-            for name, read in reads.items():
-                for event in read.events:
-                    sku = linked_sku.get((name, event.variant_id or "")) or event.sku
+        # The products to reconcile: what changed plus the other channels' side of the same SKUs.
+        touched: set[str] = set(revisit)
+        for name, products in fresh.items():
+            for product in products:
+                for variant in product.variants:
+                    sku = linked_sku.get((name, variant.channel_id)) or variant.sku
                     if sku:
                         touched.add(sku)
-            members: dict[str, set[str]] = defaultdict(set)
-            for e in existing:
-                if e.sku in touched:
-                    members[e.channel].add(e.variant_id)
-            universe = {}
-            for name in self.adapters:
-                known = {p.channel_id: p for p in store.snapshot(name, members.get(name, set()))}
-                for product in fresh[name]:
-                    known[product.channel_id] = product
-                universe[name] = list(known.values())
-            groups_all = link(universe, existing, prefer=[self.policy.system_of_record])
-            in_universe = {
-                (name, v.channel_id)
-                for name, products in universe.items()
-                for p in products
-                for v in p.variants
-            }
-            affected = {
-                g.sku
-                for g in groups_all.groups
-                if any((ch, m.variant_id) in in_universe for ch, m in g.members.items())
-            }
-        groups = [g for g in groups_all.groups if g.sku in affected]
-        skus = variant_index(groups)
+        for name, read in reads.items():
+            for event in read.events:
+                sku = linked_sku.get((name, event.variant_id or "")) or event.sku
+                if sku:
+                    touched.add(sku)
+        members: dict[str, set[str]] = defaultdict(set)
+        for e in existing:
+            if e.sku in touched:
+                members[e.channel].add(e.variant_id)
+        universe: dict[str, list[ChannelProduct]] = {}
+        for name in self.adapters:
+            known = {p.channel_id: p for p in store.snapshot(name, members.get(name, set()))}
+            for product in fresh[name]:
+                known[product.channel_id] = product
+            universe[name] = list(known.values())
+        linked = link(universe, existing, prefer=[self.policy.system_of_record])
+        in_universe = {
+            (name, v.channel_id) for name, products in universe.items() for p in products for v in p.variants
+        }
+        groups = [
+            g for g in linked.groups if any((ch, m.variant_id) in in_universe for ch, m in g.members.items())
+        ]
 
         # Counts: per location where the channel has them, after the catalogue; then the events.
-        levels: list[StockLevel] = []
-        member_ids: dict[str, set[str]] = defaultdict(set)
-        for g in groups:
-            for ch, m in g.members.items():
-                member_ids[ch].add(m.variant_id)
+        member_ids = _member_ids(groups)
         for name, adapter in sorted(self.adapters.items()):
-            read = reads[name]
-            if adapter.capabilities.has_locations:
-                self.step(f"reading {name} stock counts")
-                read.counted_at = _now()
-                ids = sorted(member_ids[name])
-                read.levels = adapter.read_stock_levels(ids) if ids else []
-                # A variation never counted at a location has no count there: Square means 0.
-                seen = {(lv.variant_id, lv.location_id) for lv in read.levels}
-                read.levels += [
-                    StockLevel(
-                        channel=name, variant_id=vid, location_id=loc, quantity=0, observed_at=read.counted_at
-                    )
-                    for vid in ids
-                    for _, loc in locations.of_channel(name)
-                    if (vid, loc) not in seen
-                ]
-                levels.extend(read.levels)
-            else:
-                levels.extend(
-                    StockLevel(
-                        channel=name,
-                        variant_id=v.channel_id,
-                        location_id=None,
-                        quantity=v.stock,
-                        observed_at=read.counted_at,
-                    )
-                    for p in read.products
-                    for v in p.variants
-                    if v.manage_stock and v.channel_id in member_ids[name]
-                )
-        for name, adapter in sorted(self.adapters.items()):
-            read = reads[name]
-            if not full and not adapter.capabilities.has_locations:
+            if not adapter.capabilities.has_locations:
                 continue
+            self.step(f"reading {name} stock counts")
+            read = reads[name]
+            read.counted_at = _now()
+            read.levels = self._counts(name, adapter, sorted(member_ids[name]), read.counted_at, locations)
             self.step(f"reading {name} stock events")
             read.events_read_at = _now()
-            if first:
-                # Earlier sales are in the counts just read: start the history there.
-                cursor = adapter.events_cursor_at(read.counted_at - FIRST_SYNC_EVENTS_MARGIN)
-            else:
-                cursor = read.events_cursor if not full else store.get_cursor(name, "events")
-            page_e = adapter.read_stock_events(cursor)
+            page_e = adapter.read_stock_events(read.events_cursor)
             read.events = read.events + list(page_e.items)
             read.events_cursor = page_e.cursor or read.events_cursor
             read.calls += page_e.calls
+        levels = [lv for read in reads.values() for lv in read.levels]
+        return self._plan(
+            reads=reads,
+            universe=universe,
+            linked=linked,
+            groups=groups,
+            levels=levels + self._pool_levels(reads, universe, member_ids),
+            events=[ev for read in reads.values() for ev in read.events],
+            first=False,
+            locations=locations,
+            in_flight=in_flight,
+        )
 
+    def _pool_levels(
+        self,
+        reads: Mapping[str, ChannelRead],
+        universe: Mapping[str, Sequence[ChannelProduct]],
+        member_ids: Mapping[str, set[str]],
+    ) -> list[StockLevel]:
+        """A single-pool channel's counts are part of its catalogue (read at ``counted_at``)."""
+        return [
+            StockLevel(
+                channel=name,
+                variant_id=v.channel_id,
+                location_id=None,
+                quantity=v.stock,
+                observed_at=reads[name].counted_at,
+            )
+            for name, adapter in sorted(self.adapters.items())
+            if not adapter.capabilities.has_locations
+            for p in universe.get(name, ())
+            for v in p.variants
+            if v.manage_stock and v.channel_id in member_ids.get(name, set())
+        ]
+
+    def _plan(
+        self,
+        *,
+        reads: dict[str, ChannelRead],
+        universe: dict[str, list[ChannelProduct]],
+        linked: LinkResult,
+        groups: list[LinkGroup],
+        levels: list[StockLevel],
+        events: list[StockEvent],
+        first: bool,
+        locations: LocationMap,
+        in_flight: set[tuple[str, str, str]],
+    ) -> PreparedSync:
+        """Ledger and plan for ``groups``, from what was read about them (no I/O but the store's
+        ledger, projections and canonical rows for their SKUs)."""
+        store = self.store
+        skus = variant_index(groups)
         observed = [
             o
             for o in observations(levels, skus=skus, locations=locations)
             if (o.channel, o.sku, o.location or "") not in in_flight
         ]
         counted_by_key = {(o.channel, o.sku, o.location): o.observed_at for o in observed}
-        sku_list = sorted(affected)
+        sku_list = sorted({g.sku for g in groups})
         ledger = [self._entry(r) for r in store.ledger_rows(sku_list)]
         seeded = {e.sku for e in ledger if e.kind is StockEventKind.INITIAL}
 
@@ -380,12 +469,16 @@ class SyncRunner:
         }
 
         # Events: a sale before a SKU's initial count is already in that count.
-        events = [
-            ev for read in reads.values() for ev in read.events if not self._before_seed(ev, skus, initial_at)
+        group_skus = set(sku_list)
+        mine = [
+            ev
+            for ev in events
+            if (skus.get((ev.channel, ev.variant_id or "")) or ev.sku) in group_skus
+            and not self._before_seed(ev, skus, initial_at)
         ]
         current = on_hand([*ledger, *new_entries])
         resolved = resolve_events(
-            events,
+            mine,
             skus=skus,
             locations=locations,
             policy=self.policy,
@@ -418,7 +511,7 @@ class SyncRunner:
                 capabilities={name: a.capabilities for name, a in self.adapters.items()},
                 locations=locations,
                 canonical=store.canonical(sku_list),
-                last_written=self._last_written(),
+                last_written=self._last_written(sku_list),
                 on_hand=on_hand(everything),
                 seeded={e.sku for e in everything if e.kind is StockEventKind.INITIAL},
                 observed=observed,
@@ -426,7 +519,7 @@ class SyncRunner:
                 recent=everything,
                 written_stock=written,
                 first_sync=first,
-                issues=groups_all.issues,
+                issues=linked.issues,
             )
         )
         if in_flight:
@@ -483,10 +576,10 @@ class SyncRunner:
             )
         return out
 
-    def _last_written(self) -> dict[tuple[str, str], str]:
+    def _last_written(self, skus: Sequence[str]) -> dict[tuple[str, str], str]:
         return {
             (r["channel"], r["canonical_key"]): r["last_written_hash"]
-            for r in self.store.links("variant")
+            for r in self.store.links_by_key("variant", skus)
             if r["last_written_hash"]
         }
 
@@ -746,22 +839,175 @@ class SyncRunner:
     # the whole thing
     # ------------------------------------------------------------------------------------------
 
-    def run(self, *, force: bool = False, rounds: int = 3) -> tuple[list[Plan], RelayReport]:
+    def run(
+        self, *, force: bool = False, rounds: int = 3, full: bool = False
+    ) -> tuple[list[Plan], RelayReport]:
         """Prepare, commit and relay; again while the last round created products (a created product
-        needs a second round for its stock at each location), at most ``rounds`` times."""
+        needs a second round for its stock at each location), at most ``rounds`` times.
+
+        A full read (``full``, the first sync, or an interrupted one) is committed chunk by chunk:
+        each chunk's links, ledger entries and queued writes in one transaction, the cursors with
+        the last. Unless ``force``, every chunk is planned once first and nothing is committed if
+        the whole plan trips a safety limit."""
         plans: list[Plan] = []
         report = self.relay()  # settle what earlier runs queued before planning anew
-        for _ in range(rounds):
-            prepared = self.prepare()
-            plans.append(prepared.plan)
-            self.commit(prepared, force=force)
+        for round_ in range(rounds):
+            if self.full_read_needed(full and round_ == 0):
+                made = self._run_full(force)
+            else:
+                prepared = self._prepare_changes()
+                self.commit(prepared, force=force)
+                made = [prepared.plan]
+            plans.extend(made)
             report.merge(self.relay())
             # Only a created product needs another round (its stock at each location, its links);
             # otherwise the next sync reads our writes back as echoes and finds nothing to do.
-            created = any(c.action == "create" for c in prepared.plan.changes)
+            created = any(c.action == "create" for plan in made for c in plan.changes)
             if not created or report.deferred or report.failed:
                 break
         return plans, report
+
+    def _run_full(self, force: bool) -> list[Plan]:
+        with self.full_read() as reading:
+            if not force:
+                figures = sum((part.plan.safety.figures for part in reading.chunks()), SafetyFigures())
+                if not judge(figures, self.policy).safe:
+                    raise UnsafePlan(merge_prepared(list(reading.chunks()), self.policy).plan)
+            plans: list[Plan] = []
+            for part in reading.chunks():
+                self.commit(part, force=True)
+                if part.plan.changes or part.plan.warnings:
+                    plans.append(part.plan)
+            return plans or [Plan()]
+
+
+@dataclass
+class FullRead:
+    """A full read staged on disk, planned in chunks of products that only link among themselves."""
+
+    runner: SyncRunner
+    staging: Staging
+    reads: dict[str, ChannelRead]
+    first: bool
+    locations: LocationMap
+
+    def chunks(self) -> Iterator[PreparedSync]:
+        """One prepared sync per chunk; the last (perhaps without products) carries the cursors and
+        the links whose variants have gone from every channel."""
+        runner = self.runner
+        in_flight = runner.store.outbox_stock_in_flight()
+        names = sorted(runner.adapters)
+        for refs in self.staging.chunks(runner.chunk_size):
+            universe: dict[str, list[ChannelProduct]] = {name: [] for name in names}
+            universe.update(self.staging.products(refs))
+            members = [(name, v.channel_id) for name in names for p in universe[name] for v in p.variants]
+            existing = runner.store.links_of_groups("variant", members)
+            yield self._chunk(universe, existing, in_flight)
+        orphans = [
+            r for r in runner.store.links("variant") if not self.staging.has_key(f"c:{r['canonical_key']}")
+        ]
+        last = self._chunk({name: [] for name in names}, orphans, in_flight)
+        for name, read in self.reads.items():
+            mine = last.reads[name]
+            mine.catalog_cursor, mine.events_cursor, mine.calls = (
+                read.catalog_cursor,
+                read.events_cursor,
+                read.calls,
+            )
+        yield last
+
+    def _chunk(
+        self,
+        universe: dict[str, list[ChannelProduct]],
+        links: Sequence[Mapping[str, Any]],
+        in_flight: set[tuple[str, str, str]],
+    ) -> PreparedSync:
+        runner = self.runner
+        existing = [
+            ExistingLink(r["canonical_key"], r["channel"], r["channel_id"], r["parent_id"]) for r in links
+        ]
+        linked = link(universe, existing, prefer=[runner.policy.system_of_record])
+        member_ids = _member_ids(linked.groups)
+        reads = {
+            name: ChannelRead(
+                products=universe[name],
+                catalog_cursor=None,
+                levels=[],
+                events=[],
+                events_cursor=None,
+                counted_at=read.counted_at,
+                events_read_at=read.events_read_at,
+            )
+            for name, read in self.reads.items()
+        }
+        levels = [
+            lv
+            for name, adapter in sorted(runner.adapters.items())
+            if adapter.capabilities.has_locations
+            for lv in self.staging.levels(name, sorted(member_ids[name]))
+        ]
+        return runner._plan(
+            reads=reads,
+            universe=universe,
+            linked=linked,
+            groups=linked.groups,
+            levels=levels + runner._pool_levels(reads, universe, member_ids),
+            events=[ev for read in self.reads.values() for ev in read.events],
+            first=self.first,
+            locations=self.locations,
+            in_flight=in_flight,
+        )
+
+
+def merge_prepared(parts: Sequence[PreparedSync], policy: SyncPolicy) -> PreparedSync:
+    """The chunks of a full read as one prepared sync (for ``--dry-run``: the whole plan at once)."""
+    reads: dict[str, ChannelRead] = {}
+    for part in parts:
+        for name, read in part.reads.items():
+            merged = reads.setdefault(
+                name, ChannelRead([], None, [], [], None, read.counted_at, read.events_read_at)
+            )
+            merged.products.extend(read.products)
+            merged.catalog_cursor = read.catalog_cursor or merged.catalog_cursor
+            merged.events_cursor = read.events_cursor or merged.events_cursor
+            merged.calls += read.calls
+    figures = sum((p.plan.safety.figures for p in parts), SafetyFigures())
+    plan = Plan.build(
+        [c for p in parts for c in p.plan.changes],
+        [w for p in parts for w in p.plan.warnings],
+        judge(figures, policy),
+        written_hashes={k: v for p in parts for k, v in p.plan.written_hashes.items()},
+        canonical={k: v for p in parts for k, v in p.plan.canonical.items()},
+    )
+    return PreparedSync(
+        plan=plan,
+        first_sync=any(p.first_sync for p in parts),
+        reads=reads,
+        groups=[g for p in parts for g in p.groups],
+        new_entries=[e for p in parts for e in p.new_entries],
+        locations=parts[-1].locations,
+        counted_at={k: v for p in parts for k, v in p.counted_at.items()},
+        observed=[o for p in parts for o in p.observed],
+    )
+
+
+def _member_ids(groups: Iterable[LinkGroup]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for g in groups:
+        for ch, m in g.members.items():
+            out[ch].add(m.variant_id)
+    return out
+
+
+def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _channel_time(text: str | None) -> str | None:

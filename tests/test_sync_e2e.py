@@ -398,3 +398,36 @@ def test_a_first_sync_does_not_read_the_order_history(box: Sandbox, store: Store
     woo.simulate_sale([("SB-00007", 2)])
     runner.run()
     assert square_stock(box, "SB-00007") == woo.stock_of("SB-00007") == before - 2
+
+
+def test_a_first_sync_planned_in_small_chunks_ends_like_one_planned_at_once(tmp_path: Path) -> None:
+    """Chunks are a memory measure only: the plan, the links and both channels end up the same."""
+    outcomes = []
+    for chunk_size in (1, 100_000):
+        with (
+            Sandbox(products=12, locations=2) as sandbox,
+            Store(tmp_path / f"chunks-{chunk_size}.db") as opened,
+        ):
+            runner = make_runner(sandbox, opened)
+            runner.chunk_size = chunk_size
+            with runner.full_read() as reading:
+                chunks = sum(1 for _ in reading.chunks())
+            plan = runner.prepare().plan
+            with pytest.raises(UnsafePlan):  # two shops' stock on the web: a big first change
+                runner.run()
+            assert opened.links("variant") == []  # refused before any chunk was committed
+            _plans, report = runner.run(force=True)
+            assert not report.failed and not report.deferred
+            outcomes.append(
+                (
+                    sorted((c.channel, c.action, c.sku or "") for c in plan.changes),
+                    len(plan.warnings),
+                    plan.safety.reasons,
+                    sorted((r["canonical_key"], r["channel"]) for r in opened.links("variant")),
+                    {sku: sandbox.woocommerce.stock_of(sku) for sku in sandbox.catalogues.shared_skus},
+                    runner.prepare().plan.empty,
+                )
+            )
+            assert chunks > 10 if chunk_size == 1 else chunks == 2  # one of everything, then the cursors
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][-1] is True  # and a sync right after plans nothing

@@ -1,0 +1,209 @@
+"""Scratch space for a full read: what the channels hold, on disk instead of in memory.
+
+A full sync (the first one, or ``--full``) reads every product of every channel. Held in memory,
+that grows with the catalogue (about 20 KB a variant with the raw pages and models); staged here,
+page by page, it costs a few MB whatever the size. The sync then plans in *chunks*: sets of
+products that can only ever be linked among themselves, so that planning a chunk alone gives the
+same answer as planning everything at once.
+
+Chunks are the connected components of "could be linked" (a shared folded SKU, a shared GTIN, a
+shared existing link, or being variants of one product), computed here in SQL by label
+propagation: every variant starts with its own number, then repeatedly takes the smallest number
+found among the variants it shares a key with, until nothing changes.
+
+The file lives next to the store (not in ``/tmp``, which may be memory), has no journal (it is
+rebuilt from scratch by any full sync) and is deleted on :meth:`Staging.close`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from bridge.linking import sku_fold
+from bridge.models import ChannelProduct, StockLevel
+
+__all__ = ["Staging"]
+
+_SCHEMA = """
+CREATE TABLE products (channel TEXT, product_id TEXT, data TEXT, PRIMARY KEY (channel, product_id));
+CREATE TABLE nodes (
+    node INTEGER PRIMARY KEY, channel TEXT, variant_id TEXT, product_id TEXT, label INTEGER
+);
+CREATE TABLE keys (node INTEGER, key TEXT);
+CREATE TABLE levels (
+    channel TEXT, variant_id TEXT, location_id TEXT, quantity INTEGER, observed_at TEXT
+);
+CREATE INDEX levels_variant ON levels (channel, variant_id);
+"""
+
+
+class Staging:
+    """One full read's products and counts, and the chunks to plan them in."""
+
+    def __init__(self, beside: Path) -> None:
+        self.path = beside.with_name(f"{beside.name}.staging-{os.getpid()}")
+        self.path.unlink(missing_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode = OFF")
+        self.db.execute("PRAGMA synchronous = OFF")
+        self.db.executescript(_SCHEMA)
+        self._indexed = False
+
+    def close(self) -> None:
+        self.db.close()
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- filling -----------------------------------------------------------------------------
+
+    def add_products(self, channel: str, products: Iterable[ChannelProduct]) -> int:
+        """Stage one page of ``channel``'s products (a product read twice keeps its last copy)."""
+        count = 0
+        with self.db:
+            self.db.execute("BEGIN")
+            for product in products:
+                count += 1
+                self.db.execute(
+                    "INSERT OR REPLACE INTO products VALUES (?, ?, ?)",
+                    [channel, product.channel_id, product.model_dump_json()],
+                )
+                product_key = f"p:{channel}:{product.channel_id}"
+                for variant in product.variants:
+                    node = self.db.execute(
+                        "INSERT INTO nodes (channel, variant_id, product_id) VALUES (?, ?, ?)",
+                        [channel, variant.channel_id, product.channel_id],
+                    ).lastrowid
+                    keys = [product_key, f"v:{channel}:{variant.channel_id}"]
+                    if variant.sku:
+                        keys.append(f"s:{sku_fold(variant.sku)}")
+                    if variant.gtin:
+                        keys.append(f"g:{variant.gtin}")
+                    self.db.executemany("INSERT INTO keys VALUES (?, ?)", [(node, k) for k in keys])
+        return count
+
+    def add_links(self, links: Iterable[tuple[str, str, str]]) -> None:
+        """Existing links ``(channel, variant_id, canonical_key)``: their members stay together."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS linked (channel TEXT, variant_id TEXT, sku TEXT)"
+            )
+            self.db.executemany("INSERT INTO linked VALUES (?, ?, ?)", links)
+            self.db.execute(
+                "INSERT INTO keys SELECT n.node, 'c:' || l.sku FROM linked l "
+                "JOIN nodes n ON n.channel = l.channel AND n.variant_id = l.variant_id"
+            )
+
+    def add_levels(self, levels: Iterable[StockLevel]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT INTO levels VALUES (?, ?, ?, ?, ?)",
+                (
+                    (lv.channel, lv.variant_id, lv.location_id, lv.quantity, lv.observed_at.isoformat())
+                    for lv in levels
+                ),
+            )
+
+    # -- reading back ------------------------------------------------------------------------
+
+    def variant_ids(self, channel: str) -> Iterator[str]:
+        for (variant_id,) in self.db.execute(
+            "SELECT DISTINCT variant_id FROM nodes WHERE channel = ? ORDER BY variant_id", [channel]
+        ):
+            yield variant_id
+
+    def products(self, refs: Sequence[tuple[str, str]]) -> dict[str, list[ChannelProduct]]:
+        """The staged products ``(channel, product_id)``, by channel."""
+        out: dict[str, list[ChannelProduct]] = {}
+        for channel, product_id in refs:
+            row = self.db.execute(
+                "SELECT data FROM products WHERE channel = ? AND product_id = ?", [channel, product_id]
+            ).fetchone()
+            if row is not None:
+                out.setdefault(channel, []).append(ChannelProduct.model_validate_json(row[0]))
+        return out
+
+    def levels(self, channel: str, variant_ids: Iterable[str]) -> list[StockLevel]:
+        out: list[StockLevel] = []
+        for variant_id in variant_ids:
+            for location_id, quantity, observed_at in self.db.execute(
+                "SELECT location_id, quantity, observed_at FROM levels WHERE channel = ? AND variant_id = ?",
+                [channel, variant_id],
+            ):
+                out.append(
+                    StockLevel.model_validate(
+                        {
+                            "channel": channel,
+                            "variant_id": variant_id,
+                            "location_id": location_id,
+                            "quantity": quantity,
+                            "observed_at": observed_at,
+                        }
+                    )
+                )
+        return out
+
+    def has_key(self, key: str) -> bool:
+        """Whether a staged variant has ``key`` (``c:SKU`` for an existing link's canonical SKU)."""
+        self._components()  # indexes the keys
+        return self.db.execute("SELECT 1 FROM keys WHERE key = ? LIMIT 1", [key]).fetchone() is not None
+
+    # -- chunks ------------------------------------------------------------------------------
+
+    def _components(self) -> None:
+        if self._indexed:
+            return
+        self._indexed = True
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("CREATE INDEX keys_key ON keys (key)")
+            self.db.execute("CREATE INDEX keys_node ON keys (node)")
+            self.db.execute("UPDATE nodes SET label = node")
+            self.db.execute("CREATE TABLE key_min (key TEXT PRIMARY KEY, label INTEGER) WITHOUT ROWID")
+        while True:
+            with self.db:
+                self.db.execute("BEGIN")
+                self.db.execute("DELETE FROM key_min")
+                self.db.execute(
+                    "INSERT INTO key_min SELECT k.key, min(n.label) FROM keys k "
+                    "JOIN nodes n ON n.node = k.node GROUP BY k.key"
+                )
+                changed = self.db.execute(
+                    "UPDATE nodes SET label = m.label FROM ("
+                    "  SELECT k.node AS node, min(km.label) AS label FROM keys k "
+                    "  JOIN key_min km ON km.key = k.key GROUP BY k.node"
+                    ") AS m WHERE m.node = nodes.node AND m.label < nodes.label"
+                ).rowcount
+            if not changed:
+                break
+        self.db.execute("CREATE INDEX nodes_label ON nodes (label, channel, product_id)")
+
+    def chunks(self, size: int) -> Iterator[list[tuple[str, str]]]:
+        """Products ``(channel, product_id)`` in chunks of whole components, about ``size`` variants
+        each (a component larger than ``size`` is one chunk of its own)."""
+        self._components()
+        chunk: list[tuple[str, str]] = []
+        variants = 0
+        label: int | None = None
+        rows = self.db.cursor().execute(
+            "SELECT label, channel, product_id, count(*) FROM nodes "
+            "GROUP BY label, channel, product_id ORDER BY label, channel, product_id"
+        )
+        for row_label, channel, product_id, count in rows:
+            if row_label != label and variants >= size:
+                yield chunk
+                chunk, variants = [], 0
+            label = row_label
+            chunk.append((channel, product_id))
+            variants += count
+        if chunk:
+            yield chunk
