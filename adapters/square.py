@@ -55,7 +55,7 @@ import json
 import random
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -366,19 +366,24 @@ class SquareAdapter(ChannelAdapter):
         objects: list[JSON] = []
         latest: str | None = None
         calls = 0
+        for page, page_latest in self._search_pages(body):
+            calls += 1
+            latest = latest or page_latest
+            objects.extend(page)
+        return objects, latest, calls
+
+    def _search_pages(self, body: JSON) -> Iterator[tuple[list[JSON], str | None]]:
+        """A catalogue search a page (one call) at a time, with each page's ``latest_time``."""
         cursor: str | None = None
         while True:
             page_body = dict(body)
             if cursor:
                 page_body["cursor"] = cursor
             data = self._request("POST", "v2/catalog/search", page_body)
-            calls += 1
-            if latest is None:
-                latest = data.get("latest_time")
-            objects.extend(data.get("objects") or [])
+            yield list(data.get("objects") or []), data.get("latest_time")
             cursor = data.get("cursor")
             if not cursor:
-                return objects, latest, calls
+                return
 
     def _retrieve(self, ids: Sequence[str], include_deleted: bool = True) -> tuple[list[JSON], int]:
         objects: list[JSON] = []
@@ -392,6 +397,18 @@ class SquareAdapter(ChannelAdapter):
             calls += 1
             objects.extend(data.get("objects") or [])
         return objects, calls
+
+    def iter_catalog(self, cursor: str | None = None) -> Iterator[Page[ChannelProduct]]:
+        if cursor is not None:
+            yield self.read_catalog(cursor)
+            return
+        latest: str | None = None
+        for objects, page_latest in self._search_pages({"object_types": ["ITEM"], "limit": 1000}):
+            latest = latest or page_latest
+            yield Page(
+                items=[self._product(o) for o in objects if o.get("type") == "ITEM"], cursor=None, calls=1
+            )
+        yield Page(items=[], cursor=latest or EPOCH, calls=0)
 
     def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
         if cursor is None:

@@ -573,18 +573,22 @@ class Store:
     def links_of_groups(self, entity: str, members: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         """Every link of the canonical entities that any of ``members`` ``(channel, channel_id)``
         is linked to (their other channels' links included, even to variants gone since)."""
-        wanted = list(dict.fromkeys(members))
+        by_channel: dict[str, list[str]] = {}
+        for channel, channel_id in dict.fromkeys(members):
+            by_channel.setdefault(channel, []).append(channel_id)
         keys: list[str] = []
-        for start in range(0, len(wanted), 400):
-            chunk = wanted[start : start + 400]
-            pairs = " OR ".join(["(channel = ? AND channel_id = ?)"] * len(chunk))
-            keys.extend(
-                r[0]
-                for r in self.db.execute(
-                    f"SELECT canonical_key FROM links WHERE entity = ? AND ({pairs})",
-                    [entity, *(v for pair in chunk for v in pair)],
+        for channel, ids in by_channel.items():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                keys.extend(
+                    r[0]
+                    for r in self.db.execute(
+                        "SELECT canonical_key FROM links WHERE channel = ? AND entity = ? "
+                        f"AND channel_id IN ({marks})",
+                        [channel, entity, *chunk],
+                    )
                 )
-            )
         return self.links_by_key(entity, keys)
 
     def delete_link(self, entity: str, canonical_key: str, channel: str) -> bool:

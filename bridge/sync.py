@@ -238,10 +238,7 @@ class SyncRunner:
             for name, adapter in sorted(self.adapters.items()):
                 self.step(f"reading {name} catalogue")
                 read = ChannelRead([], None, [], [], None, _now(), _now())
-                for page in adapter.iter_catalog(None):
-                    staging.add_products(name, page.items)
-                    read.catalog_cursor = page.cursor
-                    read.calls += page.calls
+                self._stage_catalog(adapter, staging, name, read)
                 reads[name] = read
             staging.add_links(
                 (r["channel"], r["channel_id"], r["canonical_key"]) for r in store.links("variant")
@@ -268,6 +265,14 @@ class SyncRunner:
                 read.events_cursor = page_e.cursor
                 read.calls += page_e.calls
             yield FullRead(self, staging, reads, first, locations)
+
+    @staticmethod
+    def _stage_catalog(adapter: ChannelAdapter, staging: Staging, name: str, read: ChannelRead) -> None:
+        """Page by page into ``staging`` (in a function of its own: no page outlives the loop)."""
+        for page in adapter.iter_catalog(None):
+            staging.add_products(name, page.items)
+            read.catalog_cursor = page.cursor
+            read.calls += page.calls
 
     def _counts(
         self, name: str, adapter: ChannelAdapter, ids: Sequence[str], at: datetime, locations: LocationMap
@@ -596,7 +601,10 @@ class SyncRunner:
         if not plan.safety.safe and not force:
             raise UnsafePlan(plan)
         store = self.store
-        known_links = {(r["canonical_key"], r["channel"]) for r in store.links("variant")}
+        known_links = {
+            (r["canonical_key"], r["channel"])
+            for r in store.links_by_key("variant", [g.sku for g in prepared.groups])
+        }
         now = utcnow()
         with store.transaction() as db:
             store.set_cursor(*PLANNED_MARK, now)
@@ -897,15 +905,18 @@ class FullRead:
         runner = self.runner
         in_flight = runner.store.outbox_stock_in_flight()
         names = sorted(runner.adapters)
+        # Before any chunk is committed: the links none of the staged variants reached.
+        orphans = [
+            r
+            for r in runner.store.db.query("SELECT * FROM links WHERE entity = 'variant'")
+            if not self.staging.has_key(f"c:{r['canonical_key']}")
+        ]
         for refs in self.staging.chunks(runner.chunk_size):
             universe: dict[str, list[ChannelProduct]] = {name: [] for name in names}
             universe.update(self.staging.products(refs))
             members = [(name, v.channel_id) for name in names for p in universe[name] for v in p.variants]
             existing = runner.store.links_of_groups("variant", members)
             yield self._chunk(universe, existing, in_flight)
-        orphans = [
-            r for r in runner.store.links("variant") if not self.staging.has_key(f"c:{r['canonical_key']}")
-        ]
         last = self._chunk({name: [] for name in names}, orphans, in_flight)
         for name, read in self.reads.items():
             mine = last.reads[name]

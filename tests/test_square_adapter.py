@@ -74,6 +74,14 @@ def test_full_and_incremental_catalogue_of_2500_variations(emulator: SquareEmula
             (s.sku, s.gtin, Money(amount=s.price, currency="USD"), True) for s in seed.variants
         ]
 
+    # The same read a page at a time (how a full sync stages it), for the same calls and cursor.
+    emulator.server.reset_stats()
+    streamed = list(adapter.iter_catalog())
+    assert [len(page.items) for page in streamed] == [1000] * (pages - 1) + [len(catalog) % 1000 or 1000, 0]
+    assert [p for page in streamed for p in page.items] == full.items
+    assert sum(page.calls for page in streamed) == pages == emulator.server.calls("POST SearchCatalogObjects")
+    assert streamed[-1].cursor == full.cursor and all(page.cursor is None for page in streamed[:-1])
+
     # Stock for every variation at 3 locations: 7,500 counts at 1,000 a page.
     emulator.server.reset_stats()
     levels = adapter.read_stock_levels()
