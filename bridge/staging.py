@@ -44,6 +44,7 @@ class Staging:
     """One full read's products and counts, and the chunks to plan them in."""
 
     def __init__(self, beside: Path) -> None:
+        _remove_abandoned(beside)
         self.path = beside.with_name(f"{beside.name}.staging-{os.getpid()}")
         self.path.unlink(missing_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -207,3 +208,17 @@ class Staging:
             variants += count
         if chunk:
             yield chunk
+
+
+def _remove_abandoned(beside: Path) -> None:
+    """Delete the scratch files of processes that died mid-read (``kill -9`` runs no cleanup)."""
+    for path in beside.parent.glob(f"{beside.name}.staging-*"):
+        try:
+            pid = int(path.name.rsplit("-", 1)[1])
+            os.kill(pid, 0)
+        except ValueError:
+            continue  # not ours
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except PermissionError:
+            continue  # alive, someone else's

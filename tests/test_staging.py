@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from bridge.models import ChannelProduct, ChannelVariant
@@ -82,3 +85,16 @@ def test_the_scratch_file_is_removed(tmp_path: Path) -> None:
         assert staging.path.exists()
     assert not staging.path.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_scratch_file_left_by_a_killed_process_is_removed(tmp_path: Path) -> None:
+    store = tmp_path / "store.db"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    abandoned = tmp_path / f"store.db.staging-{dead.pid}"
+    abandoned.write_bytes(b"x" * 100)
+    alive = tmp_path / f"store.db.staging-{os.getppid()}"  # a live process still using its own
+    alive.write_bytes(b"x")
+    with Staging(store):
+        assert not abandoned.exists()
+        assert alive.exists()
