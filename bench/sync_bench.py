@@ -117,6 +117,7 @@ def run(size: int) -> dict[str, Any]:
                     "applied": dict(report.sent),
                     "calls": {"woocommerce": total(stats(wc["url"])), "square": total(stats(sq["base_url"]))},
                     "routes": {"woocommerce": stats(wc["url"]), "square": stats(sq["base_url"])},
+                    "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 }
             out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
             out["store_mb"] = round((Path(tmp) / "bench.db").stat().st_size / 2**20, 1)
@@ -143,7 +144,10 @@ def main() -> None:
             calls = ", ".join(
                 f"{ch} {n} (minimum {result['minimum'][phase][ch]})" for ch, n in sorted(r["calls"].items())
             )
-            print(f"  {phase:5}: {r['seconds']:7.2f} s  {r['changes']:6} changes  calls: {calls}")
+            print(
+                f"  {phase:5}: {r['seconds']:7.2f} s  {r['changes']:6} changes  calls: {calls}  "
+                f"peak RSS so far {r['peak_rss_mb']} MB"
+            )
         print(f"  peak RSS {result['peak_rss_mb']} MB (runner process), store file {result['store_mb']} MB")
         sys.stdout.flush()
 

@@ -30,13 +30,15 @@ __all__ = ["Staging"]
 _SCHEMA = """
 CREATE TABLE products (channel TEXT, product_id TEXT, data TEXT, PRIMARY KEY (channel, product_id));
 CREATE TABLE nodes (
-    node INTEGER PRIMARY KEY, channel TEXT, variant_id TEXT, product_id TEXT, label INTEGER
+    node INTEGER PRIMARY KEY, channel TEXT, variant_id TEXT, product_id TEXT, sku TEXT, label INTEGER
 );
 CREATE TABLE keys (node INTEGER, key TEXT);
 CREATE TABLE levels (
     channel TEXT, variant_id TEXT, location_id TEXT, quantity INTEGER, observed_at TEXT
 );
 CREATE INDEX levels_variant ON levels (channel, variant_id);
+CREATE INDEX nodes_product ON nodes (channel, product_id);
+CREATE INDEX keys_node ON keys (node);
 """
 
 
@@ -65,22 +67,43 @@ class Staging:
 
     # -- filling -----------------------------------------------------------------------------
 
-    def add_products(self, channel: str, products: Iterable[ChannelProduct]) -> int:
-        """Stage one page of ``channel``'s products (a product read twice keeps its last copy)."""
+    def add_products(self, channel: str, products: Iterable[ChannelProduct], *, replace: bool = True) -> int:
+        """Stage one page of ``channel``'s products; returns how many were new.
+
+        A product staged twice keeps its last copy, or its first with ``replace=False`` (an earlier
+        read's snapshot never overrides what was just read)."""
         count = 0
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         with self.db:
             self.db.execute("BEGIN")
             for product in products:
-                count += 1
+                known = self.db.execute(
+                    "SELECT 1 FROM products WHERE channel = ? AND product_id = ?",
+                    [channel, product.channel_id],
+                ).fetchone()
+                if known and not replace:
+                    continue
                 self.db.execute(
-                    "INSERT OR REPLACE INTO products VALUES (?, ?, ?)",
+                    f"{verb} INTO products VALUES (?, ?, ?)",
                     [channel, product.channel_id, product.model_dump_json()],
                 )
+                if known:
+                    self.db.execute(
+                        "DELETE FROM keys WHERE node IN "
+                        "(SELECT node FROM nodes WHERE channel = ? AND product_id = ?)",
+                        [channel, product.channel_id],
+                    )
+                    self.db.execute(
+                        "DELETE FROM nodes WHERE channel = ? AND product_id = ?",
+                        [channel, product.channel_id],
+                    )
+                else:
+                    count += 1
                 product_key = f"p:{channel}:{product.channel_id}"
                 for variant in product.variants:
                     node = self.db.execute(
-                        "INSERT INTO nodes (channel, variant_id, product_id) VALUES (?, ?, ?)",
-                        [channel, variant.channel_id, product.channel_id],
+                        "INSERT INTO nodes (channel, variant_id, product_id, sku) VALUES (?, ?, ?, ?)",
+                        [channel, variant.channel_id, product.channel_id, variant.sku],
                     ).lastrowid
                     keys = [product_key, f"v:{channel}:{variant.channel_id}"]
                     if variant.sku:
@@ -115,6 +138,10 @@ class Staging:
             )
 
     # -- reading back ------------------------------------------------------------------------
+
+    def variants(self) -> Iterator[tuple[str, str, str | None]]:
+        """Every staged variant as ``(channel, variant_id, sku)``."""
+        yield from self.db.cursor().execute("SELECT channel, variant_id, sku FROM nodes ORDER BY node")
 
     def variant_ids(self, channel: str) -> Iterator[str]:
         for (variant_id,) in self.db.execute(
@@ -167,7 +194,6 @@ class Staging:
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute("CREATE INDEX keys_key ON keys (key)")
-            self.db.execute("CREATE INDEX keys_node ON keys (node)")
             self.db.execute("UPDATE nodes SET label = node")
             self.db.execute("CREATE TABLE key_min (key TEXT PRIMARY KEY, label INTEGER) WITHOUT ROWID")
         while True:

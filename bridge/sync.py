@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -64,9 +64,9 @@ from bridge.store import Store, utcnow
 
 __all__ = [
     "ChannelRead",
-    "FullRead",
     "PreparedSync",
     "RelayReport",
+    "StagedRead",
     "SyncRunner",
     "UnsafePlan",
     "merge_prepared",
@@ -79,12 +79,16 @@ PLANNED_MARK = ("_shopbridge", "planned")
 TIMESTAMP_AMBIGUITY = timedelta(seconds=2)
 """Channels date events to the second (WooCommerce) and their clocks drift from ours: a sale this
 close to a count may or may not be in it, so such a count is not read as a manual change."""
+KEEP_PLANNED_CHANGES = 5_000
+"""A plan up to this many changes is kept between judging and committing it; a larger one is
+planned again chunk by chunk rather than held."""
 COUNT_BATCH = 10_000
 """Variations whose counts a full read asks for at once (a multiple of the channels' page sizes)."""
 FIRST_SYNC_EVENTS_MARGIN = timedelta(seconds=60)
 """A first sync reads stock events from this long before its counts on: enough for clock drift
 between us and a channel (a sale inside it is dropped as already counted, see ``_before_seed``)."""
 Step = Callable[[str], None]
+T = TypeVar("T")
 
 
 class UnsafePlan(Exception):
@@ -216,33 +220,47 @@ class SyncRunner:
     def prepare(self, *, full: bool = False) -> PreparedSync:
         """Read every channel and build the plan; writes nothing to the store.
 
-        A full read is planned in chunks (see :meth:`full_read`) and merged into one plan here, for
-        ``--dry-run``; :meth:`run` commits the chunks one by one instead, so that a large
-        catalogue does not have to fit in memory."""
-        if self.full_read_needed(full):
-            with self.full_read() as reading:
-                return merge_prepared(list(reading.chunks()), self.policy)
-        return self._prepare_changes()
+        The plan is made in chunks (see :meth:`read`) and merged into one here, for ``--dry-run``;
+        :meth:`run` commits the chunks one by one instead, so that a large catalogue (or a large
+        change) does not have to fit in memory."""
+        with self.read(full=self.full_read_needed(full)) as reading:
+            return merge_prepared(list(reading.chunks()), self.policy)
 
     @contextmanager
-    def full_read(self) -> Iterator[FullRead]:
-        """Read every channel completely into a :class:`Staging` file; plan it chunk by chunk.
+    def read(self, *, full: bool) -> Iterator[StagedRead]:
+        """Read the channels into a :class:`Staging` file, to be planned chunk by chunk.
 
-        Order as in an incremental sync: catalogue, then counts (per location), then stock events,
-        so every count is judged against the sales read up to its moment."""
+        ``full`` reads every product; otherwise what changed since the cursors, plus the other
+        channels' side of the same SKUs from the snapshots of earlier reads. Then the counts (per
+        location, after the catalogue) and the stock events (after the counts), so every count is
+        judged against the sales read up to its moment."""
         store = self.store
         first = not store.has_links("variant")
         locations = self.locations(refresh=True)
         with Staging(store.path) as staging:
             reads: dict[str, ChannelRead] = {}
+            # Catalogue first: for a single-pool channel its stock is part of it (its count's moment).
             for name, adapter in sorted(self.adapters.items()):
                 self.step(f"reading {name} catalogue")
                 read = ChannelRead([], None, [], [], None, _now(), _now())
-                self._stage_catalog(adapter, staging, name, read)
+                self._stage_catalog(
+                    adapter, staging, name, read, None if full else store.get_cursor(name, "catalog")
+                )
                 reads[name] = read
-            staging.add_links(
-                (r["channel"], r["channel_id"], r["canonical_key"]) for r in store.links("variant")
-            )
+            if not full:
+                # The events since the last sync tell which SKUs moved: their other channels' side
+                # is needed too, and (for a channel with locations) their counts.
+                for name, adapter in sorted(self.adapters.items()):
+                    self.step(f"reading {name} stock events")
+                    read = reads[name]
+                    read.events_read_at = _now()
+                    page_e = adapter.read_stock_events(store.get_cursor(name, "events"))
+                    read.events, read.events_cursor = list(page_e.items), page_e.cursor
+                    read.calls += page_e.calls
+                self._stage_neighbours(staging, reads)
+            for batch in _batched(staging.variants(), 500):
+                links = store.links_of_groups("variant", [(ch, vid) for ch, vid, _ in batch])
+                staging.add_links((r["channel"], r["channel_id"], r["canonical_key"]) for r in links)
             for name, adapter in sorted(self.adapters.items()):
                 if not adapter.capabilities.has_locations:
                     continue
@@ -252,27 +270,57 @@ class SyncRunner:
                 for ids in _batched(staging.variant_ids(name), COUNT_BATCH):
                     staging.add_levels(self._counts(name, adapter, ids, read.counted_at, locations))
             for name, adapter in sorted(self.adapters.items()):
+                if not full and not adapter.capabilities.has_locations:
+                    continue  # a single pool's events were read after its counts already
                 self.step(f"reading {name} stock events")
                 read = reads[name]
                 read.events_read_at = _now()
                 if first:
                     # Earlier sales are in the counts just read: start the history there.
                     cursor = adapter.events_cursor_at(read.counted_at - FIRST_SYNC_EVENTS_MARGIN)
-                else:
+                elif full:
                     cursor = store.get_cursor(name, "events")
+                else:
+                    cursor = read.events_cursor
                 page_e = adapter.read_stock_events(cursor)
-                read.events = list(page_e.items)
-                read.events_cursor = page_e.cursor
+                read.events = read.events + list(page_e.items)
+                read.events_cursor = page_e.cursor or read.events_cursor
                 read.calls += page_e.calls
-            yield FullRead(self, staging, reads, first, locations)
+            yield StagedRead(self, staging, reads, first, full, locations)
 
     @staticmethod
-    def _stage_catalog(adapter: ChannelAdapter, staging: Staging, name: str, read: ChannelRead) -> None:
+    def _stage_catalog(
+        adapter: ChannelAdapter, staging: Staging, name: str, read: ChannelRead, cursor: str | None
+    ) -> None:
         """Page by page into ``staging`` (in a function of its own: no page outlives the loop)."""
-        for page in adapter.iter_catalog(None):
+        for page in adapter.iter_catalog(cursor):
             staging.add_products(name, page.items)
             read.catalog_cursor = page.cursor
             read.calls += page.calls
+
+    def _stage_neighbours(self, staging: Staging, reads: Mapping[str, ChannelRead]) -> None:
+        """For an incremental read: the SKUs something happened to (changed on a channel, moved by
+        an event, or with one of our stock writes settled or still in doubt), and every channel's
+        last-read products holding them."""
+        store = self.store
+        touched = {sku for _, sku, _ in store.outbox_stock_in_flight()} | store.outbox_skus_settled_since(
+            store.get_cursor(*PLANNED_MARK)
+        )
+        for batch in _batched(staging.variants(), 500):
+            touched.update(sku for _, _, sku in batch if sku)
+            touched.update(
+                r["canonical_key"] for r in store.links_of_groups("variant", [(c, v) for c, v, _ in batch])
+            )
+        for name, read in reads.items():
+            touched.update(ev.sku for ev in read.events if ev.sku)
+            moved = [(name, ev.variant_id) for ev in read.events if ev.variant_id]
+            touched.update(r["canonical_key"] for r in store.links_of_groups("variant", moved))
+        for skus in _batched(sorted(touched), 500):
+            members: dict[str, list[str]] = defaultdict(list)
+            for r in store.links_by_key("variant", skus):
+                members[r["channel"]].append(r["channel_id"])
+            for name, ids in members.items():
+                staging.add_products(name, store.snapshot(name, ids), replace=False)
 
     def _counts(
         self, name: str, adapter: ChannelAdapter, ids: Sequence[str], at: datetime, locations: LocationMap
@@ -286,115 +334,6 @@ class SyncRunner:
             for _, loc in locations.of_channel(name)
             if (vid, loc) not in seen
         ]
-
-    def _prepare_changes(self) -> PreparedSync:
-        """An incremental sync: what changed since the cursors, plus the other channels' side of the
-        same SKUs from the snapshots of earlier reads."""
-        store = self.store
-        locations = self.locations(refresh=True)
-        reads: dict[str, ChannelRead] = {}
-        fresh: dict[str, list[ChannelProduct]] = {}
-        # A count where one of our stock writes is still queued (or its answer was lost) cannot be
-        # judged: it may or may not include that write. Those keys are left alone until it settles,
-        # and their SKUs (with those whose writes settled since the last plan) are looked at again.
-        in_flight = store.outbox_stock_in_flight()
-        revisit = {sku for _, sku, _ in in_flight} | store.outbox_skus_settled_since(
-            store.get_cursor(*PLANNED_MARK)
-        )
-        existing = [
-            ExistingLink(r["canonical_key"], r["channel"], r["channel_id"], r["parent_id"])
-            for r in store.links("variant")
-        ]
-        linked_sku = {(e.channel, e.variant_id): e.sku for e in existing}
-
-        # Catalogue first: for a single-pool channel its stock is part of it (its count's moment).
-        for name, adapter in sorted(self.adapters.items()):
-            self.step(f"reading {name} catalogue")
-            counted_at = _now()
-            page = adapter.read_catalog(store.get_cursor(name, "catalog"))
-            fresh[name] = list(page.items)
-            reads[name] = ChannelRead(
-                products=fresh[name],
-                catalog_cursor=page.cursor,
-                levels=[],
-                events=[],
-                events_cursor=None,
-                counted_at=counted_at,
-                events_read_at=counted_at,
-                calls=page.calls,
-            )
-
-        # The events since the last sync, read after the catalogue: for a single-pool channel that
-        # is after its counts, as manual-change detection needs; for a channel with locations it
-        # tells which SKUs moved, so we know whose counts to read (its events are read once more
-        # after those counts).
-        for name, adapter in sorted(self.adapters.items()):
-            self.step(f"reading {name} stock events")
-            read = reads[name]
-            read.events_read_at = _now()
-            page_e = adapter.read_stock_events(store.get_cursor(name, "events"))
-            read.events = list(page_e.items)
-            read.events_cursor = page_e.cursor
-            read.calls += page_e.calls
-
-        # The products to reconcile: what changed plus the other channels' side of the same SKUs.
-        touched: set[str] = set(revisit)
-        for name, products in fresh.items():
-            for product in products:
-                for variant in product.variants:
-                    sku = linked_sku.get((name, variant.channel_id)) or variant.sku
-                    if sku:
-                        touched.add(sku)
-        for name, read in reads.items():
-            for event in read.events:
-                sku = linked_sku.get((name, event.variant_id or "")) or event.sku
-                if sku:
-                    touched.add(sku)
-        members: dict[str, set[str]] = defaultdict(set)
-        for e in existing:
-            if e.sku in touched:
-                members[e.channel].add(e.variant_id)
-        universe: dict[str, list[ChannelProduct]] = {}
-        for name in self.adapters:
-            known = {p.channel_id: p for p in store.snapshot(name, members.get(name, set()))}
-            for product in fresh[name]:
-                known[product.channel_id] = product
-            universe[name] = list(known.values())
-        linked = link(universe, existing, prefer=[self.policy.system_of_record])
-        in_universe = {
-            (name, v.channel_id) for name, products in universe.items() for p in products for v in p.variants
-        }
-        groups = [
-            g for g in linked.groups if any((ch, m.variant_id) in in_universe for ch, m in g.members.items())
-        ]
-
-        # Counts: per location where the channel has them, after the catalogue; then the events.
-        member_ids = _member_ids(groups)
-        for name, adapter in sorted(self.adapters.items()):
-            if not adapter.capabilities.has_locations:
-                continue
-            self.step(f"reading {name} stock counts")
-            read = reads[name]
-            read.counted_at = _now()
-            read.levels = self._counts(name, adapter, sorted(member_ids[name]), read.counted_at, locations)
-            self.step(f"reading {name} stock events")
-            read.events_read_at = _now()
-            page_e = adapter.read_stock_events(read.events_cursor)
-            read.events = read.events + list(page_e.items)
-            read.events_cursor = page_e.cursor or read.events_cursor
-            read.calls += page_e.calls
-        levels = [lv for read in reads.values() for lv in read.levels]
-        return self._plan(
-            reads=reads,
-            universe=universe,
-            linked=linked,
-            groups=groups,
-            levels=levels + self._pool_levels(reads, universe, member_ids),
-            events=[ev for read in reads.values() for ev in read.events],
-            first=False,
-            locations=locations,
-            in_flight=in_flight,
-        )
 
     def _pool_levels(
         self,
@@ -860,12 +799,7 @@ class SyncRunner:
         plans: list[Plan] = []
         report = self.relay()  # settle what earlier runs queued before planning anew
         for round_ in range(rounds):
-            if self.full_read_needed(full and round_ == 0):
-                made = self._run_full(force)
-            else:
-                prepared = self._prepare_changes()
-                self.commit(prepared, force=force)
-                made = [prepared.plan]
+            made = self._run_chunks(force, full=self.full_read_needed(full and round_ == 0))
             plans.extend(made)
             report.merge(self.relay())
             # Only a created product needs another round (its stock at each location, its links);
@@ -875,14 +809,25 @@ class SyncRunner:
                 break
         return plans, report
 
-    def _run_full(self, force: bool) -> list[Plan]:
-        with self.full_read() as reading:
+    def _run_chunks(self, force: bool, *, full: bool) -> list[Plan]:
+        with self.read(full=full) as reading:
+            parts: list[PreparedSync] | None = None
             if not force:
-                figures = sum((part.plan.safety.figures for part in reading.chunks()), SafetyFigures())
+                # Judge the whole plan before committing any of it. A small plan is kept rather
+                # than made twice; a large one is made again, chunk by chunk, to be committed.
+                parts, changes = [], 0
+                figures = SafetyFigures()
+                for part in reading.chunks():
+                    figures = figures + part.plan.safety.figures
+                    changes += len(part.plan.changes)
+                    if parts is not None:
+                        parts.append(part)
+                        if changes > KEEP_PLANNED_CHANGES:
+                            parts = None
                 if not judge(figures, self.policy).safe:
-                    raise UnsafePlan(merge_prepared(list(reading.chunks()), self.policy).plan)
+                    raise UnsafePlan(merge_prepared(parts or list(reading.chunks()), self.policy).plan)
             plans: list[Plan] = []
-            for part in reading.chunks():
+            for part in parts if parts is not None else reading.chunks():
                 self.commit(part, force=True)
                 if part.plan.changes or part.plan.warnings:
                     plans.append(part.plan)
@@ -890,13 +835,14 @@ class SyncRunner:
 
 
 @dataclass
-class FullRead:
-    """A full read staged on disk, planned in chunks of products that only link among themselves."""
+class StagedRead:
+    """A read staged on disk, planned in chunks of products that only link among themselves."""
 
     runner: SyncRunner
     staging: Staging
     reads: dict[str, ChannelRead]
     first: bool
+    full: bool
     locations: LocationMap
 
     def chunks(self) -> Iterator[PreparedSync]:
@@ -905,10 +851,12 @@ class FullRead:
         runner = self.runner
         in_flight = runner.store.outbox_stock_in_flight()
         names = sorted(runner.adapters)
-        # Before any chunk is committed: the links none of the staged variants reached.
+        # On a full read, before any chunk is committed: the links no staged variant reached.
         orphans = [
             r
-            for r in runner.store.db.query("SELECT * FROM links WHERE entity = 'variant'")
+            for r in (
+                runner.store.db.query("SELECT * FROM links WHERE entity = 'variant'") if self.full else ()
+            )
             if not self.staging.has_key(f"c:{r['canonical_key']}")
         ]
         for refs in self.staging.chunks(runner.chunk_size):
@@ -1010,8 +958,8 @@ def _member_ids(groups: Iterable[LinkGroup]) -> dict[str, set[str]]:
     return out
 
 
-def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
+def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
     for item in items:
         batch.append(item)
         if len(batch) == size:

@@ -410,7 +410,7 @@ def test_a_first_sync_planned_in_small_chunks_ends_like_one_planned_at_once(tmp_
         ):
             runner = make_runner(sandbox, opened)
             runner.chunk_size = chunk_size
-            with runner.full_read() as reading:
+            with runner.read(full=True) as reading:
                 chunks = sum(1 for _ in reading.chunks())
             plan = runner.prepare().plan
             with pytest.raises(UnsafePlan):  # two shops' stock on the web: a big first change
