@@ -38,6 +38,7 @@ CREATE TABLE levels (
 );
 CREATE INDEX levels_variant ON levels (channel, variant_id);
 CREATE INDEX nodes_product ON nodes (channel, product_id);
+CREATE INDEX nodes_variant ON nodes (channel, variant_id);
 CREATE INDEX keys_node ON keys (node);
 """
 
@@ -117,13 +118,9 @@ class Staging:
         """Existing links ``(channel, variant_id, canonical_key)``: their members stay together."""
         with self.db:
             self.db.execute("BEGIN")
-            self.db.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS linked (channel TEXT, variant_id TEXT, sku TEXT)"
-            )
-            self.db.executemany("INSERT INTO linked VALUES (?, ?, ?)", links)
-            self.db.execute(
-                "INSERT INTO keys SELECT n.node, 'c:' || l.sku FROM linked l "
-                "JOIN nodes n ON n.channel = l.channel AND n.variant_id = l.variant_id"
+            self.db.executemany(
+                "INSERT INTO keys SELECT node, 'c:' || ? FROM nodes WHERE channel = ? AND variant_id = ?",
+                ((sku, channel, variant_id) for channel, variant_id, sku in links),
             )
 
     def add_levels(self, levels: Iterable[StockLevel]) -> None:
