@@ -515,14 +515,14 @@ def daemon(ctx: typer.Context) -> None:
 
         def cycle() -> str:
             try:
-                plans, report = runner.run()
+                _plans, report = runner.run(keep_plans=False)
             except UnsafePlan as exc:
                 log.error(
                     "plan refused by a safety limit; nothing applied",
                     extra={"reasons": list(exc.plan.safety.reasons)},
                 )
                 return "plan refused by a safety limit"
-            return f"{sum(len(p.changes) for p in plans)} changes, {sum(report.sent.values())} applied"
+            return f"{report.planned} changes, {sum(report.sent.values())} applied"
 
         loop = Daemon(
             store,

@@ -109,11 +109,11 @@ def run(size: int) -> dict[str, Any]:
                 stats(wc["url"], reset=True)
                 stats(sq["base_url"], reset=True)
                 started = time.perf_counter()
-                plans, report = runner.run(force=True)
+                _plans, report = runner.run(force=True, keep_plans=False)
                 elapsed = time.perf_counter() - started
                 out[phase] = {
                     "seconds": round(elapsed, 2),
-                    "changes": sum(len(p.changes) for p in plans),
+                    "changes": report.planned,
                     "applied": dict(report.sent),
                     "calls": {"woocommerce": total(stats(wc["url"])), "square": total(stats(sq["base_url"]))},
                     "routes": {"woocommerce": stats(wc["url"]), "square": stats(sq["base_url"])},

@@ -139,6 +139,8 @@ class RelayReport:
     failed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     deferred: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     errors: list[str] = field(default_factory=list)
+    planned: int = 0
+    """Changes planned (by :meth:`SyncRunner.run`, whether or not the plans were kept)."""
 
     def merge(self, other: RelayReport) -> None:
         for mine, theirs in (
@@ -149,6 +151,7 @@ class RelayReport:
             for key, value in theirs.items():
                 mine[key] += value
         self.errors.extend(other.errors)
+        self.planned += other.planned
 
 
 def _now() -> datetime:
@@ -787,7 +790,7 @@ class SyncRunner:
     # ------------------------------------------------------------------------------------------
 
     def run(
-        self, *, force: bool = False, rounds: int = 3, full: bool = False
+        self, *, force: bool = False, rounds: int = 3, full: bool = False, keep_plans: bool = True
     ) -> tuple[list[Plan], RelayReport]:
         """Prepare, commit and relay; again while the last round created products (a created product
         needs a second round for its stock at each location), at most ``rounds`` times.
@@ -795,21 +798,26 @@ class SyncRunner:
         A full read (``full``, the first sync, or an interrupted one) is committed chunk by chunk:
         each chunk's links, ledger entries and queued writes in one transaction, the cursors with
         the last. Unless ``force``, every chunk is planned once first and nothing is committed if
-        the whole plan trips a safety limit."""
+        the whole plan trips a safety limit. Without ``keep_plans`` only the plans' warnings are
+        returned (a large first sync's changes need not stay in memory; ``planned`` counts them)."""
         plans: list[Plan] = []
         report = self.relay()  # settle what earlier runs queued before planning anew
         for round_ in range(rounds):
-            made = self._run_chunks(force, full=self.full_read_needed(full and round_ == 0))
+            made, planned, created = self._run_chunks(
+                force, full=self.full_read_needed(full and round_ == 0), keep=keep_plans
+            )
+            report.planned += planned
             plans.extend(made)
             report.merge(self.relay())
             # Only a created product needs another round (its stock at each location, its links);
             # otherwise the next sync reads our writes back as echoes and finds nothing to do.
-            created = any(c.action == "create" for plan in made for c in plan.changes)
             if not created or report.deferred or report.failed:
                 break
         return plans, report
 
-    def _run_chunks(self, force: bool, *, full: bool) -> list[Plan]:
+    def _run_chunks(self, force: bool, *, full: bool, keep: bool) -> tuple[list[Plan], int, bool]:
+        """Plan and commit one read, chunk by chunk: (the plans, or their warnings only unless
+        ``keep``; how many changes; whether any creates a product)."""
         with self.read(full=full) as reading:
             parts: list[PreparedSync] | None = None
             if not force:
@@ -827,11 +835,15 @@ class SyncRunner:
                 if not judge(figures, self.policy).safe:
                     raise UnsafePlan(merge_prepared(parts or list(reading.chunks()), self.policy).plan)
             plans: list[Plan] = []
+            created, planned = False, 0
             for part in parts if parts is not None else reading.chunks():
                 self.commit(part, force=True)
-                if part.plan.changes or part.plan.warnings:
-                    plans.append(part.plan)
-            return plans or [Plan()]
+                plan = part.plan
+                created = created or any(c.action == "create" for c in plan.changes)
+                planned += len(plan.changes)
+                if plan.changes or plan.warnings:
+                    plans.append(plan if keep else Plan.build((), plan.warnings, plan.safety))
+            return plans or [Plan()], planned, created
 
 
 @dataclass
