@@ -297,31 +297,129 @@ class WooCommerceAdapter(ChannelAdapter):
                 return out
             page += 1
 
-    def _get_since(self, endpoint: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Everything modified after ``params["modified_after"]``, paginated by date, not by page.
+    _OVERLAP = 5
+    """Items of the previous page that each offset page asks for again (see ``_get_since``)."""
+    _MATCH = 4
+    """How many of them an offset page must open with (so one may have moved away)."""
 
-        Page numbers over ``orderby=modified`` skip items when an earlier one is modified during
-        the read (everything after it shifts up a place). Restarting each page at the last date
-        seen minus one second (``modified_after`` is strict) cannot skip: anything older has been
-        read, anything modified meanwhile sorts after it. Page numbers are used only when a whole
-        page shares one second. Later duplicates replace earlier ones.
+    def _get_since(self, endpoint: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Everything modified after ``params["modified_after"]``, in ``orderby=modified`` order.
+
+        The list moves while it is read: an item modified meanwhile leaves its place for the end,
+        so plain pages skip what moves up across a page boundary. Restarting every page at the last
+        date read minus a second (``modified_after`` is strict, to the second) cannot skip, but
+        every page then re-reads the items of its last second: after a mass write (50-90 items a
+        second) up to most of a page. So pages are asked for by ``offset``, each overlapping the
+        previous one by ``_OVERLAP`` items, and a page is trusted only if it picks up where the last
+        one stopped (``_continues``): it opens with at least ``_MATCH`` of those items, unchanged and
+        in order, and nothing else comes before them. An item that moved away from before the page
+        (or out of the overlap) only shifts the page; up to ``_OVERLAP - _MATCH`` of them are absorbed.
+
+        An item changed after a page was read sorts after every item of that page, except when it
+        is changed within the page's last second: ties are ordered by id, so it may land before the
+        next offset, unseen. So a page is followed by an offset page only if its last second was
+        over before the page was asked for, judged by a ``Date`` header received before the request
+        (``self._read_started`` seeds it: the first page of a read has none and pays one restart).
+
+        Otherwise, or when a page does not continue the last one, the read restarts at the start of
+        the newest second read (``_restart``), which cannot skip anything: everything older has been
+        read, anything changed meanwhile sorts after it. When that second is the one the window
+        starts with, the same window is read again without the ids already read (``exclude``),
+        from offset 0, which needs no tie order at all; the window is left at the end of that second
+        (an excluded item changed meanwhile has a later date, so it is read again).
+
+        Assumptions: dates come from a clock that does not go backwards. Variations and orders
+        order ``modified`` ties by id (the CRUD controller appends ``ID``). The V3 products controller
+        lower-cases that to ``"modified id"`` through ``WC_Query::get_catalog_ordering_args`` and
+        WP_Query drops a lower-case ``id`` (read from source, not seen on a live store), so tied
+        products may come back in a different order on every request. A reorder fails
+        ``_continues`` and restarts unless it happens to leave ``_MATCH`` overlap items in place and
+        in order; only then could it skip a product (simulated with random tie orders: about 2e-5
+        per page boundary inside a second of 20 tied products, under 1e-6 for 60). Later copies of
+        an item replace earlier ones.
         """
         found: dict[Any, dict[str, Any]] = {}
         after = str(params["modified_after"])
-        page = 1
+        skip: set[Any] = set()  # ids left out of the window: all were read at second `after` + 1 s
+        read: list[Any] = []  # ids read in this window
+        tail: list[tuple[Any, Any]] = []  # (id, date) of the last items read, for the overlap
+        pos = 0  # offset of the first unread item of the window
+        clock = self._read_started.strftime(DATE_FMT) if self._read_started else None
         while True:
-            query = {**params, "modified_after": after, "per_page": PER_PAGE, "page": page}
-            items = self._request("GET", endpoint, params=query).json()
-            for item in items:
-                found[item["id"]] = item
-            if len(items) < PER_PAGE:
-                return sorted(found.values(), key=lambda i: (i.get("date_modified_gmt") or "", i["id"]))
-            last = _parse_gmt(items[-1].get("date_modified_gmt"))
-            restart = (last - timedelta(seconds=1)).strftime(DATE_FMT) if last else after
-            if restart > after:
-                after, page = restart, 1
+            start = pos - len(tail)
+            query = {**params, "modified_after": after, "per_page": PER_PAGE, "offset": start}
+            if skip:
+                query["exclude"] = ",".join(str(i) for i in sorted(skip))
+            response = self._request("GET", endpoint, params=query)
+            items: list[dict[str, Any]] = response.json()
+            served = _server_time(response)
+            if tail and not self._continues(items, tail):
+                after, skip = self._restart(after, read, tail[-1][1])  # the list moved under us
+                pos, read, tail = 0, [], []
             else:
-                page += 1
+                for item in items:
+                    found[item["id"]] = item
+                if skip:
+                    # Reading the window's first second without what was read of it, from offset 0.
+                    second = self._shifted(after, 1)
+                    beyond = [i for i in items if (i.get("date_modified_gmt") or "") > second]
+                    if beyond or len(items) < PER_PAGE:  # that second is done: go on just after it
+                        after, skip = second, set()
+                        read = [i["id"] for i in beyond]
+                        pos, tail = len(beyond), self._tail(beyond)
+                    elif skip.issuperset(i["id"] for i in items):  # would loop for ever
+                        raise PermanentError(f"WooCommerce ignored exclude= on {endpoint}")
+                    else:
+                        skip.update(i["id"] for i in items)
+                elif len(items) < PER_PAGE:
+                    return sorted(found.values(), key=lambda i: (i.get("date_modified_gmt") or "", i["id"]))
+                else:
+                    read.extend(i["id"] for i in items)
+                    pos, tail = start + len(items), self._tail(items)
+                last = tail[-1][1] if tail else None
+                if tail and (clock is None or last is None or last >= clock):
+                    # The last second may still be changing: offsets could miss what lands in it.
+                    after, skip = self._restart(after, read, last)
+                    pos, read, tail = 0, [], []
+            if served is not None:
+                clock = max(clock or "", served.strftime(DATE_FMT))
+
+    @classmethod
+    def _tail(cls, items: Sequence[Mapping[str, Any]]) -> list[tuple[Any, Any]]:
+        return [(i["id"], i.get("date_modified_gmt")) for i in items[-cls._OVERLAP :]]
+
+    @classmethod
+    def _continues(cls, items: Sequence[Mapping[str, Any]], tail: Sequence[tuple[Any, Any]]) -> bool:
+        """Whether a page asked for so as to overlap ``tail`` (the last items read, as ``(id, date)``)
+        carries on from it: it opens with at least ``_MATCH`` of them (all, for a shorter tail),
+        unchanged and in their order, and none of them shows up later in the page."""
+        index = {key: n for n, key in enumerate(tail)}
+        keys = [(i["id"], i.get("date_modified_gmt")) for i in items]
+        run, last = 0, -1
+        for key in keys:
+            n = index.get(key, -1)
+            if n <= last:
+                break
+            run, last = run + 1, n
+        return run >= min(cls._MATCH, len(tail)) and not any(key in index for key in keys[run:])
+
+    @staticmethod
+    def _restart(after: str, read: Sequence[Any], last: str | None) -> tuple[str, set[Any]]:
+        """The window to read on from when offsets cannot be trusted: items modified after the second
+        before ``last`` (the newest date read); or, when that is where the window already starts
+        (everything read so far is in its first second), the same window without the ids read."""
+        if last:
+            restart = WooCommerceAdapter._shifted(last, -1)
+            if restart > after:
+                return restart, set()
+        return after, set(read)
+
+    @staticmethod
+    def _shifted(date: str, seconds: int) -> str:
+        """``date`` (``DATE_FMT``, GMT) moved by ``seconds``."""
+        return (datetime.strptime(date, DATE_FMT).replace(tzinfo=UTC) + timedelta(seconds=seconds)).strftime(
+            DATE_FMT
+        )
 
     # -- simple reads --------------------------------------------------------------------------
 

@@ -9,8 +9,10 @@ import hashlib
 import hmac
 import json
 import math
+import random
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -478,3 +480,162 @@ def test_a_quiet_shop_is_polled_with_one_call_per_collection(
     emulator.manual_stock_edit(sku, 3)
     changed = adapter.read_catalog(quiet.cursor)
     assert [v.sku for p in changed.items for v in p.variants] == [sku]
+
+
+# -- incremental reads after a mass write --------------------------------------------------------
+
+
+def listing_calls(emulator: WooCommerceEmulator, route: str) -> int:
+    """Calls counted on one listing route (the emulator names routes ``"GET <route>"``)."""
+    return emulator.server.stats[f"GET GET {route}"]
+
+
+def mass_write(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter, n: int, per_second: int, *, others: int = 0
+) -> tuple[str, list[str], list[str]]:
+    """A settled shop of ``others + n`` simple products, then the last ``n`` of them modified
+    ``per_second`` a second (stock ``1000 + k`` for the k-th), then five quiet seconds. Returns the
+    cursor from before the write, the written SKUs (in id order) and the untouched ones (lower ids)."""
+    emulator.freeze_time()
+    skus = [f"MW-{k:05d}" for k in range(n + others)]
+    emulator.seed([SeedProduct(sku, (SeedVariant(sku, Decimal("5.00"), stock=1),)) for sku in skus])
+    cursor = adapter.read_catalog(None).cursor
+    emulator.advance(10)
+    cursor = adapter.read_catalog(cursor).cursor  # the seed's second is now behind the cursor
+    emulator.advance(10)
+    written = skus[others:]
+    for k, sku in enumerate(written):
+        if k and k % per_second == 0:
+            emulator.advance(1)
+        emulator.manual_stock_edit(sku, 1000 + k)
+    emulator.advance(5)
+    assert cursor is not None
+    return cursor, written, skus[:others]
+
+
+def test_incremental_read_after_a_mass_write_costs_one_call_per_page(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    """1,000 products changed within two seconds: each comes back once, for about n/100 calls."""
+    n = 1000
+    cursor, written, _ = mass_write(emulator, adapter, n, per_second=500)
+    emulator.server.reset_stats()
+    page = adapter.read_catalog(cursor)
+    got = [v.sku for p in page.items for v in p.variants]
+    assert len(got) == n and set(got) == set(written)
+    assert all(
+        v.stock == 1000 + k for k, v in enumerate(sorted(flat(page.items).values(), key=lambda v: str(v.sku)))
+    )
+    products = listing_calls(emulator, "products")
+    assert products <= math.ceil(n / 100) * 1.1 + 1, products  # 10 pages, one restart, the overlaps
+    assert emulator.server.calls() == page.calls == products + 1  # + the (empty) variations page
+    assert adapter.read_catalog(page.cursor).items == []
+
+
+def listed(emulator: WooCommerceEmulator, request: Any) -> tuple[list[str], int]:
+    """The SKUs of the ``orderby=modified`` listing ``request`` was answered from, and its offset."""
+    after = datetime.strptime(request.query["modified_after"][-1], "%Y-%m-%dT%H:%M:%S")
+    excluded = {int(i) for q in request.query.get("exclude", []) for i in q.split(",")}
+    window = sorted(
+        (r for r in emulator.products.values() if r["modified"] > after and r["id"] not in excluded),
+        key=lambda r: (r["modified"], r["id"]),
+    )
+    return [str(r["sku"]) for r in window], int(request.query["offset"][-1])
+
+
+def test_changes_during_an_incremental_read_are_never_skipped(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    """Products change between the pages of a read: some already read (more than the overlap
+    absorbs, later fewer), some not read yet, the last one read, and some from outside the window.
+    Every product changed before the read and every one changed during it comes back, as it is now."""
+    cursor, written, others = mass_write(emulator, adapter, 1000, per_second=80, others=40)
+    expected = {sku: 1000 + k for k, sku in enumerate(written)}
+    served: list[dict[str, Any]] = []
+    stock = iter(range(5000, 6000))
+
+    def change(skus: list[str]) -> None:
+        for sku in skus:
+            expected[sku] = next(stock)
+            emulator.manual_stock_edit(sku, expected[sku])
+
+    def during_the_read(request: Any) -> None:
+        if request.method != "GET" or not request.path.endswith("/wc/v3/products"):
+            return
+        served.append(request.query)
+        window, start = listed(emulator, request)
+        if len(served) == 3:  # 12 read: more than the overlap absorbs; 3 unread; 4 outside
+            change(window[:12] + window[start + 150 : start + 153] + others[:4])
+        elif len(served) == 6:  # 1 read (absorbed by the overlap); 1 outside
+            change(window[start + 10 : start + 11] + others[10:11])
+        elif len(served) == 8:  # the last one read
+            change(window[start + 99 : start + 100])
+
+    emulator.after_request = during_the_read
+    page = adapter.read_catalog(cursor)
+    emulator.after_request = None
+    got = flat(page.items)
+    assert sorted(got) == sorted(expected)  # each once: products are listed once per read
+    assert {sku: v.stock for sku, v in got.items()} == expected
+    assert len(served) > 8 and all("page" not in q for q in served)  # offsets only
+    assert adapter.read_catalog(page.cursor).items == []
+
+
+def test_products_changed_in_the_second_being_read_are_not_skipped(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    """The read runs in the second of the write it reads (the clock is frozen there). Between two
+    pages an older product changes in that second (its lower id sorts it before the ones read)
+    while a product already read is trashed: the page after looks exactly as expected, yet
+    offsets would step over the changed product. The read must not; nor miss a product read in
+    that second and changed again once the clock has moved on."""
+    cursor, written, others = mass_write(emulator, adapter, 450, per_second=450, others=30)
+    emulator.advance(-5)  # back into the second of the write
+    expected = {sku: 1000 + k for k, sku in enumerate(written)}
+    calls = 0
+
+    def during_the_read(request: Any) -> None:
+        nonlocal calls
+        if request.method == "GET" and request.path.endswith("/wc/v3/products"):
+            calls += 1
+            if calls in (3, 5):
+                emulator.products[emulator.sku_index[written[calls]]]["status"] = "trash"  # read already
+                sku = others[calls]
+                expected[sku] = 7000 + calls
+                emulator.manual_stock_edit(sku, expected[sku])
+            if calls == 6:
+                emulator.advance(1)
+                expected[written[0]] = 8000
+                emulator.manual_stock_edit(written[0], 8000)
+
+    emulator.after_request = during_the_read
+    page = adapter.read_catalog(cursor)
+    emulator.after_request = None
+    assert {sku: v.stock for sku, v in flat(page.items).items()} == expected
+    assert calls <= 10
+
+
+@pytest.mark.parametrize("per_second", [60, 250])
+def test_products_tied_in_any_order_are_never_skipped(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter, per_second: int
+) -> None:
+    """A real store may return products changed in the same second in a new order on every request
+    (see the emulator). That costs calls (restarts, and ``exclude`` for a second of more than a
+    page), never products."""
+    emulator.shuffle_product_ties = random.Random(per_second)
+    cursor, written, _ = mass_write(emulator, adapter, 600, per_second=per_second)
+    emulator.server.reset_stats()
+    page = adapter.read_catalog(cursor)
+    got = [v.sku for p in page.items for v in p.variants]
+    assert len(got) == 600 and set(got) == set(written)
+    assert listing_calls(emulator, "products") <= 3 * 6
+
+
+def test_a_store_ignoring_exclude_fails_instead_of_looping(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cursor, _, _ = mass_write(emulator, adapter, 250, per_second=250)
+    emulator.advance(-5)  # read in the second of the write: it is read with exclude=
+    monkeypatch.setattr(emulator, "_filter_ids", lambda request, items: items)
+    with pytest.raises(PermanentError, match="exclude"):
+        adapter.read_catalog(cursor)

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import random
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -225,6 +226,97 @@ def test_pagination_filters_and_fields(emulator: WooCommerceEmulator) -> None:
     assert set(slim) == {"id", "sku", "stock_quantity"}
     some = client.get("products", params={"include": f"{ids[0]},{ids[1]}"}).json()
     assert {p["id"] for p in some} == {ids[0], ids[1]}
+
+
+def test_offset_overrides_page_and_exclude_filters(emulator: WooCommerceEmulator) -> None:
+    """``offset`` is WP_Query's: it overrides ``page``; the totals still count the whole filtered set
+    and the links still follow ``page``; an empty page counts nothing. Same on every paged listing."""
+    emulator.seed(generate_catalog(60))
+    client = api(emulator)
+    by_id = {"orderby": "id", "order": "asc", "per_page": 10}
+    every = [p["id"] for p in client.get("products", params={**by_id, "per_page": 100}).json()]
+    total = len(every)
+    shifted = client.get("products", params={**by_id, "offset": 15, "page": 3})
+    assert [p["id"] for p in shifted.json()] == every[15:25]
+    assert shifted.headers["X-WP-Total"] == str(total)
+    assert shifted.headers["X-WP-TotalPages"] == str(-(-total // 10))
+    assert "page=2" in shifted.headers["Link"] and "page=4" in shifted.headers["Link"]  # from page=3
+    alone = client.get("products", params={**by_id, "offset": 15})
+    assert [p["id"] for p in alone.json()] == every[15:25]
+    assert 'rel="prev"' not in alone.headers["Link"] and 'rel="next"' in alone.headers["Link"]
+    negative = client.get("products", params={**by_id, "offset": -15})  # absint
+    assert [p["id"] for p in negative.json()] == every[15:25]
+    beyond = client.get("products", params={**by_id, "offset": total})
+    assert beyond.json() == []
+    assert beyond.headers["X-WP-Total"] == beyond.headers["X-WP-TotalPages"] == "0"
+    bad = client.get("products", params={"offset": "ten"})
+    assert bad.status_code == 400 and bad.json()["code"] == "rest_invalid_param"
+    assert bad.json()["data"]["params"] == {"offset": "offset is not of type integer."}
+    # exclude: post__not_in, as a comma list or repeated exclude[]
+    some = client.get("products", params={**by_id, "per_page": 100, "exclude": f"{every[0]},{every[3]}"})
+    assert [p["id"] for p in some.json()] == [i for i in every if i not in (every[0], every[3])]
+    assert some.headers["X-WP-Total"] == str(total - 2)
+    repeated = requests.get(
+        f"{emulator.url}{P}/products?exclude[]={every[1]}&exclude[]={every[2]}&per_page=100",
+        auth=basic(emulator),
+        timeout=10,
+    ).json()
+    assert {p["id"] for p in repeated} == set(every) - {every[1], every[2]}
+    # the same on /variations and /orders
+    variations = [v["id"] for v in client.get("variations", params={**by_id, "per_page": 100}).json()]
+    page = client.get("variations", params={**by_id, "offset": 5, "exclude": str(variations[6])}).json()
+    assert [v["id"] for v in page] == [v for v in variations if v != variations[6]][5:15]
+    skus = [p["sku"] for p in client.get("products", params={"per_page": 3, "type": "simple"}).json()]
+    for sku in skus:
+        emulator.simulate_sale([(sku, 1)])
+    orders = [o["id"] for o in client.get("orders", params={"orderby": "id", "order": "asc"}).json()]
+    later = client.get("orders", params={"orderby": "id", "order": "asc", "offset": 1}).json()
+    assert [o["id"] for o in later] == orders[1:]
+    others = client.get("orders", params={"orderby": "id", "order": "asc", "exclude": str(orders[0])}).json()
+    assert [o["id"] for o in others] == orders[1:]
+
+
+def test_modified_ties_are_ordered_by_id_unless_shuffled(emulator: WooCommerceEmulator) -> None:
+    """WooCommerce appends ID to ``orderby=modified`` (same direction); its products endpoint may not
+    (see the emulator's docstring), which ``shuffle_product_ties`` reproduces."""
+    emulator.freeze_time()
+    emulator.seed(generate_catalog(120))  # every product and variation modified in one second
+    client = api(emulator)
+
+    def ids(endpoint: str, order: str = "asc") -> list[int]:
+        params = {"orderby": "modified", "order": order, "per_page": 100}
+        return [p["id"] for p in client.get(endpoint, params=params).json()]
+
+    asc = ids("products")
+    assert asc == sorted(asc) and len(asc) > 50
+    assert ids("products", "desc") == sorted(asc, reverse=True)
+    assert ids("variations") == sorted(ids("variations"))
+    emulator.shuffle_product_ties = random.Random(3)
+    shuffled = [ids("products") for _ in range(3)]
+    assert all(sorted(o) == asc for o in shuffled)
+    assert len({tuple(o) for o in shuffled} | {tuple(asc)}) == 4  # a new order every time
+    assert ids("variations") == sorted(ids("variations"))  # only products lose the tie-break
+    emulator.advance(1)
+    simple = next(p for p in client.get("products", params={"type": "simple"}).json())
+    emulator.manual_stock_edit(simple["sku"], 1)
+    assert ids("products")[-1] == simple["id"]  # a later date still sorts after every tie
+
+
+def test_after_request_hook_runs_between_requests(emulator: WooCommerceEmulator) -> None:
+    emulator.seed(small_catalog())
+    client = api(emulator)
+    seen: list[str] = []
+
+    def hook(request: Any) -> None:
+        seen.append(request.path)
+        if len(seen) == 1:
+            emulator.manual_stock_edit("MUG-1", 42)  # between the first answer and the next request
+
+    emulator.after_request = hook
+    before = client.get("products", params={"sku": "MUG-1"}).json()[0]
+    after = client.get("products", params={"sku": "MUG-1"}).json()[0]
+    assert (before["stock_quantity"], after["stock_quantity"]) == (7, 42)
+    assert seen == [f"{P}/products", f"{P}/products"]
 
 
 def test_modified_after_is_strict_and_gmt(emulator: WooCommerceEmulator) -> None:

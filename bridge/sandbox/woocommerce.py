@@ -16,6 +16,21 @@ Deliberate simplifications (documented so nobody mistakes them for WooCommerce f
 * webhook payloads are built when the event happens (WooCommerce builds them at delivery time
   and coalesces repeated updates); several ``Link`` relations are joined in one header;
 * ``GET /wc/v3/variations`` (WooCommerce >= 10.3) is available, with ``modified_after``.
+
+Listing order and paging, as the adapter's incremental reads depend on them:
+
+* ``orderby=modified`` (and ``date``) breaks ties by id, in the same direction. That is what the
+  CRUD controller asks for (it appends ``ID``) and what variations and orders get. The V3 products
+  controller passes the ``orderby`` through ``WC_Query::get_catalog_ordering_args``, which lower-cases
+  ``"modified ID"`` and WP_Query ignores a lower-case ``id`` (read from source, not seen on a live
+  store), so a real store may return tied products in any order. Setting ``shuffle_product_ties``
+  to a ``random.Random`` reproduces that: tied products come back in a new order on every request.
+* ``offset`` (a number of items) overrides ``page``, as in ``WP_Query``; ``X-WP-Total`` is still the
+  whole filtered count, and ``Link`` is still built from ``page``. A page that comes back empty
+  reports ``X-WP-Total: 0`` (``WP_Query`` counts nothing when it finds nothing, and the CRUD
+  controller only re-counts for ``page`` > 1 without ``offset``); customers and webhooks, which
+  WooCommerce counts another way, are treated the same here.
+* ``include`` and ``exclude`` (ids, comma-separated or repeated) filter every listing that pages.
 """
 
 from __future__ import annotations
@@ -26,6 +41,7 @@ import hashlib
 import hmac
 import json
 import math
+import random
 import re
 import threading
 import time
@@ -215,6 +231,12 @@ class WooCommerceEmulator:
         self.webhook_log: list[dict[str, Any]] = []
         """Every webhook delivery queued: ``{"topic", "webhook_id", "body", "headers"}``."""
         self.dispatcher = WebhookDispatcher(retry_schedule=())
+        self.after_request: Callable[[Request], None] | None = None
+        """Called (under the store lock) after each REST request is handled, before its response is
+        sent: tests use it to change the store between two pages of a read."""
+        self.shuffle_product_ties: random.Random | None = None
+        """When set, products tied on ``orderby=modified`` come back in an order drawn from it, anew
+        on every request (see the module docstring)."""
         router = Router()
         self._routes(router)
         self.server = EmulatorServer(
@@ -999,6 +1021,8 @@ class WooCommerceEmulator:
             try:
                 with self.lock:
                     result = handler(request)
+                    if self.after_request is not None:
+                        self.after_request(request)
             except WooApiError as exc:
                 return exc.response()
             if isinstance(result, Response):
@@ -1060,10 +1084,17 @@ class WooCommerceEmulator:
             raise invalid_param("page", "page must be greater than or equal to 1", "rest_out_of_bounds")
         per_page, page = int(per_page_raw), int(page_raw)
         offset_raw = self._arg(request, "offset")
-        start = int(offset_raw) if offset_raw and _is_int(offset_raw) else (page - 1) * per_page
-        total = len(items)
-        pages = math.ceil(total / per_page) if total else 0
+        if offset_raw is not None and not _is_int(offset_raw):
+            raise invalid_param(
+                "offset", "offset is not of type integer.", "rest_invalid_type", {"param": "offset"}
+            )
+        # ``offset`` (sanitised with absint) overrides ``page``: WP_Query's LIMIT offset, per_page.
+        start = abs(int(offset_raw)) if offset_raw is not None else (page - 1) * per_page
         chunk = items[start : start + per_page]
+        # FOUND_ROWS() counts the whole filtered set, but WP_Query skips counting when the page is
+        # empty; the CRUD controller then re-counts only for page > 1 without an offset.
+        total = len(items) if chunk or (offset_raw is None and page > 1) else 0
+        pages = math.ceil(total / per_page) if total else 0
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
         base_query = {k: v[-1] for k, v in request.query.items()}
         links = [f'<{self.url}/wp-json/>; rel="https://api.w.org/"']
@@ -1085,7 +1116,15 @@ class WooCommerceEmulator:
         wanted = {f.split(".")[0] for f in fields} | {"id"}
         return {k: v for k, v in data.items() if k in wanted}
 
-    def _sort(self, request: Request, items: list[dict[str, Any]], default: str, default_order: str) -> None:
+    def _sort(
+        self,
+        request: Request,
+        items: list[dict[str, Any]],
+        default: str,
+        default_order: str,
+        *,
+        shuffle_modified_ties: random.Random | None = None,
+    ) -> None:
         orderby = self._arg(request, "orderby") or default
         order = (self._arg(request, "order") or default_order).lower()
         keys: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -1104,7 +1143,20 @@ class WooCommerceEmulator:
             )
         if order not in ("asc", "desc"):
             raise invalid_param("order", "order is not one of asc and desc.", "rest_not_in_enum")
+        if shuffle_modified_ties is not None and orderby == "modified":
+            ties = {r["id"]: shuffle_modified_ties.random() for r in items}
+            keys["modified"] = lambda r: (r["modified"], ties[r["id"]])
         items.sort(key=keys[orderby], reverse=order == "desc")
+
+    def _filter_ids(self, request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``include`` / ``exclude``: ``post__in`` / ``post__not_in`` (ids, comma list or repeated)."""
+        include = {int(i) for i in self._list_arg(request, "include") if _is_int(i)}
+        if include:
+            items = [r for r in items if r["id"] in include]
+        exclude = {int(i) for i in self._list_arg(request, "exclude") if _is_int(i)}
+        if exclude:
+            items = [r for r in items if r["id"] not in exclude]
+        return items
 
     def _filter_modified(self, request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         gmt = _truthy(self._arg(request, "dates_are_gmt"))
@@ -1133,9 +1185,7 @@ class WooCommerceEmulator:
             items = [r for r in items if r["status"] not in ("trash", "auto-draft")]
         else:
             items = [r for r in items if r["status"] == status]
-        include = {int(i) for i in self._list_arg(request, "include") if _is_int(i)}
-        if include:
-            items = [r for r in items if r["id"] in include]
+        items = self._filter_ids(request, items)
         parents = {int(i) for i in self._list_arg(request, "parent") if _is_int(i)}
         if parents:
             items = [r for r in items if r["parent_id"] in parents]
@@ -1143,7 +1193,7 @@ class WooCommerceEmulator:
         if kind:
             items = [r for r in items if r.get("type", "variation") == kind]
         items = self._filter_modified(request, items)
-        self._sort(request, items, "date", "desc")
+        self._sort(request, items, "date", "desc", shuffle_modified_ties=self.shuffle_product_ties)
         chunk, headers = self._paginate(request, items, "products")
         body = [self._fields(request, self._as_product_json(r)) for r in chunk]
         return json_response(body, 200, headers)
@@ -1453,7 +1503,7 @@ class WooCommerceEmulator:
     def _list_variations(self, request: Request) -> Response:
         parent = self._parent(int(request.params["pid"]))
         items = [self.products[v] for v in parent["variations"] if v in self.products]
-        items = self._filter_modified(request, items)
+        items = self._filter_modified(request, self._filter_ids(request, items))
         self._sort(request, items, "date", "desc")
         chunk, headers = self._paginate(request, items, f"products/{parent['id']}/variations")
         return json_response([self._fields(request, self._variation_json(v)) for v in chunk], 200, headers)
@@ -1461,7 +1511,7 @@ class WooCommerceEmulator:
     def _list_all_variations(self, request: Request) -> Response:
         """``GET /wc/v3/variations`` (WooCommerce >= 10.3): every variation, with ``parent_id``."""
         items = [r for r in self.products.values() if r["parent_id"]]
-        items = self._filter_modified(request, items)
+        items = self._filter_modified(request, self._filter_ids(request, items))
         self._sort(request, items, "date", "desc")
         chunk, headers = self._paginate(request, items, "variations")
         body = [
@@ -1796,10 +1846,7 @@ class WooCommerceEmulator:
             items = [o for o in items if o["status"] in statuses]
         else:
             items = [o for o in items if o["status"] != "trash"]
-        include = {int(i) for i in self._list_arg(request, "include") if _is_int(i)}
-        if include:
-            items = [o for o in items if o["id"] in include]
-        items = self._filter_modified(request, items)
+        items = self._filter_modified(request, self._filter_ids(request, items))
         self._sort(request, items, "date", "desc")
         chunk, headers = self._paginate(request, items, "orders")
         return json_response([self._fields(request, self._order_json(o)) for o in chunk], 200, headers)
