@@ -28,7 +28,7 @@ import json
 import logging
 import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -76,6 +76,23 @@ __all__ = ["WooCommerceAdapter"]
 log = logging.getLogger(__name__)
 
 PER_PAGE = 100
+_PRODUCT_FIELDS = ("id", "type", "name", "description", "status", "date_modified_gmt", "variations")
+"""What a variable product waiting for its variations keeps (all that ``to_product`` reads)."""
+_VARIATION_FIELDS = (
+    "id",
+    "parent_id",
+    "sku",
+    "global_unique_id",
+    "name",
+    "attributes",
+    "regular_price",
+    "price",
+    "status",
+    "manage_stock",
+    "stock_quantity",
+    "date_modified_gmt",
+)
+"""What a variation waiting for its siblings keeps (all that ``_variant`` reads)."""
 DATE_FMT = "%Y-%m-%dT%H:%M:%S"
 SALE_STATUSES = {"processing", "on-hold", "completed", "refunded"}
 """Order statuses whose stock WooCommerce has reduced (``refunded`` does not restock by itself)."""
@@ -285,16 +302,20 @@ class WooCommerceAdapter(ChannelAdapter):
         raise PermanentError(message, code=code, status=status)
 
     def _get_all(self, endpoint: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Every page of a collection, stopping at ``X-WP-TotalPages`` (no wasted empty call)."""
-        out: list[dict[str, Any]] = []
+        """Every item of a collection (see :meth:`_pages`)."""
+        return [item for items in self._pages(endpoint, params) for item in items]
+
+    def _pages(self, endpoint: str, params: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """A collection a page (one call) at a time, stopping at ``X-WP-TotalPages`` (no wasted
+        empty call)."""
         page = 1
         while True:
             response = self._request("GET", endpoint, params={**params, "per_page": PER_PAGE, "page": page})
-            items = response.json()
-            out.extend(items)
+            items: list[dict[str, Any]] = response.json()
+            yield items
             total_pages = int(response.headers.get("X-WP-TotalPages") or 0)
             if page >= total_pages or len(items) < PER_PAGE:
-                return out
+                return
             page += 1
 
     _OVERLAP = 5
@@ -302,8 +323,14 @@ class WooCommerceAdapter(ChannelAdapter):
     _MATCH = 4
     """How many of them an offset page must open with (so one may have moved away)."""
 
-    def _get_since(self, endpoint: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Everything modified after ``params["modified_after"]``, in ``orderby=modified`` order.
+    def _get_since(
+        self,
+        endpoint: str,
+        params: Mapping[str, Any],
+        keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Everything modified after ``params["modified_after"]``, in ``orderby=modified`` order
+        (each item as ``keep`` makes it, if given: what to hold of a large read).
 
         The list moves while it is read: an item modified meanwhile leaves its place for the end,
         so plain pages skip what moves up across a page boundary. Restarting every page at the last
@@ -358,7 +385,7 @@ class WooCommerceAdapter(ChannelAdapter):
                 pos, read, tail = 0, [], []
             else:
                 for item in items:
-                    found[item["id"]] = item
+                    found[item["id"]] = keep(item) if keep else item
                 if skip:
                     # Reading the window's first second without what was read of it, from offset 0.
                     second = self._shifted(after, 1)
@@ -490,39 +517,71 @@ class WooCommerceAdapter(ChannelAdapter):
         return self._get_all(f"products/{product['id']}/variations", {"orderby": "id", "order": "asc"})
 
     def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
-        start = self.calls
         state = _Cursor.load(cursor)
-        if state.t is None:
-            self._read_started = None
-            products = self._get_all("products", {"orderby": "id", "order": "asc"})
-            by_parent = self._all_variations() if any(p.get("type") == "variable" for p in products) else {}
-            result = []
-            for product in products:
-                known = {v["id"]: v for v in (by_parent or {}).get(int(product["id"]), [])}
-                child_ids = list(product.get("variations") or [])
-                if by_parent is not None and all(c in known for c in child_ids):
-                    variations = [known[c] for c in child_ids]
-                else:  # no /variations endpoint, or a variation added while we read
-                    variations = self._variations_of(product)
-                result.append(self.to_product(product, variations))
-                self._remember(state, product, variations)
-            state.caught_up(self._read_started)
-            return Page(items=result, cursor=state.dump(self.overlap), calls=self.calls - start)
-        return self._read_catalog_since(state, start)
+        if state.t is not None:
+            return self._read_catalog_since(state, self.calls)
+        pages = list(self.iter_catalog(None))
+        return Page(
+            items=[p for page in pages for p in page.items],
+            cursor=pages[-1].cursor,
+            calls=sum(page.calls for page in pages),
+        )
 
-    def _all_variations(self) -> dict[int, list[dict[str, Any]]] | None:
-        """Every variation by parent id, 100 a page (``/wc/v3/variations``, WooCommerce 10.3+);
-        ``None`` on an older store, where the caller asks each variable product instead."""
+    def iter_catalog(self, cursor: str | None = None) -> Iterator[Page[ChannelProduct]]:
+        """A full read a page at a time; an incremental one (``cursor``) as one page.
+
+        Each page of products is passed on as it arrives, except variable products: they follow
+        once all their variations have come from ``/wc/v3/variations`` (read after the products,
+        100 a page, in id order, so a product's variations arrive together). Only the products
+        still waiting are held, trimmed to the fields a product needs. Without ``/variations``
+        (WooCommerce < 10.3), or for a variation added while we read, the product is asked."""
+        state = _Cursor.load(cursor)
+        if state.t is not None:
+            yield from self._iter_catalog_since(state)
+            return
+        self._read_started = None
+        calls = self.calls
+        waiting: dict[int, dict[str, Any]] = {}
+        for items in self._pages("products", {"orderby": "id", "order": "asc"}):
+            ready: list[ChannelProduct] = []
+            for product in items:
+                if product.get("type") == "variable" and product.get("variations"):
+                    state.record(self._key("p", product), product.get("date_modified_gmt"))
+                    waiting[int(product["id"])] = {k: product.get(k) for k in _PRODUCT_FIELDS}
+                else:
+                    ready.append(self.to_product(product, []))
+                    self._remember(state, product, [])
+            yield Page(items=ready, cursor=None, calls=self.calls - calls)
+            calls = self.calls
+        arrived: dict[int, dict[int, dict[str, Any]]] = {}
         try:
-            variations = self._get_all("variations", {"orderby": "id", "order": "asc"})
+            for items in self._pages("variations", {"orderby": "id", "order": "asc"}) if waiting else ():
+                done: list[ChannelProduct] = []
+                for variation in items:
+                    parent_id = int(variation["parent_id"])
+                    parent = waiting.get(parent_id)
+                    if parent is None:
+                        continue  # its product was created after we read the products: next poll
+                    state.record(self._key("v", variation), variation.get("date_modified_gmt"))
+                    got = arrived.setdefault(parent_id, {})
+                    got[variation["id"]] = {k: variation.get(k) for k in _VARIATION_FIELDS}
+                    if all(c in got for c in parent["variations"]):
+                        done.append(self.to_product(parent, [got[c] for c in parent["variations"]]))
+                        del waiting[parent_id], arrived[parent_id]
+                yield Page(items=done, cursor=None, calls=self.calls - calls)
+                calls = self.calls
         except PermanentError as exc:
             if exc.status != 404:
                 raise
-            return None
-        by_parent: dict[int, list[dict[str, Any]]] = {}
-        for v in variations:
-            by_parent.setdefault(int(v["parent_id"]), []).append(v)
-        return by_parent
+        for parent_id in sorted(waiting):
+            parent = waiting.pop(parent_id)
+            variations = self._variations_of(parent)
+            for variation in variations:
+                state.record(self._key("v", variation), variation.get("date_modified_gmt"))
+            yield Page(items=[self.to_product(parent, variations)], cursor=None, calls=self.calls - calls)
+            calls = self.calls
+        state.caught_up(self._read_started)
+        yield Page(items=[], cursor=state.dump(self.overlap), calls=self.calls - calls)
 
     @staticmethod
     def _key(kind: str, item: Mapping[str, Any]) -> str:
@@ -535,49 +594,79 @@ class WooCommerceAdapter(ChannelAdapter):
         for v in variations:
             state.record(self._key("v", v), v.get("date_modified_gmt"))
 
+    def _keyed(self, kind: str, fields: Sequence[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """What an incremental read holds of an item: the fields it needs, and its cursor key
+        (computed on the whole item, as a full read does)."""
+
+        def keep(item: dict[str, Any]) -> dict[str, Any]:
+            return {"_key": self._key(kind, item), **{k: item.get(k) for k in fields}}
+
+        return keep
+
+    def _item_key(self, kind: str, item: Mapping[str, Any]) -> str:
+        return str(item.get("_key") or self._key(kind, item))
+
     def _read_catalog_since(self, state: _Cursor, start: int) -> Page[ChannelProduct]:
+        pages = list(self._iter_catalog_since(state))
+        return Page(
+            items=[p for page in pages for p in page.items],
+            cursor=pages[-1].cursor,
+            calls=self.calls - start,
+        )
+
+    def _iter_catalog_since(self, state: _Cursor) -> Iterator[Page[ChannelProduct]]:
+        """What changed since the cursor, 100 products a page; the last page carries the cursor.
+        Changed items are held trimmed (``_keyed``), so even a read of the whole catalogue after a
+        mass write holds a fraction of the pages it read."""
         assert state.t is not None
         self._read_started = None
+        calls = self.calls
         after = (state.t - self.overlap).strftime(DATE_FMT)  # naive GMT + dates_are_gmt (timezone trap)
         since = {"modified_after": after, "dates_are_gmt": "true", "orderby": "modified", "order": "asc"}
-        products = {p["id"]: p for p in self._get_since("products", since)}
+        keep_product = self._keyed("p", (*_PRODUCT_FIELDS, *_VARIATION_FIELDS))  # simple ones too
+        products = {p["id"]: p for p in self._get_since("products", since, keep_product)}
         try:
-            changed_variations = self._get_since("variations", since)
+            changed_variations = self._get_since("variations", since, self._keyed("v", _VARIATION_FIELDS))
         except PermanentError as exc:
             if exc.status != 404:
                 raise
             # WooCommerce < 10.3 has no /variations: a variation's change cannot be seen from its
             # parent, so only a full read is correct. Report everything (dedupe happens downstream).
             log.warning("WooCommerce has no /wc/v3/variations; falling back to a full catalogue read")
-            full = self.read_catalog(None)
-            return Page(items=full.items, cursor=full.cursor, calls=self.calls - start)
+            yield from self.iter_catalog(None)
+            return
         by_parent: dict[int, list[dict[str, Any]]] = {}
         for v in changed_variations:
             by_parent.setdefault(int(v["parent_id"]), []).append(v)
-        new_variation = {int(v["parent_id"]) for v in changed_variations if state.is_new(self._key("v", v))}
-        wanted = {pid for pid, p in products.items() if state.is_new(self._key("p", p))} | new_variation
+        new_variation = {int(v["parent_id"]) for v in changed_variations if state.is_new(v["_key"])}
+        wanted = {pid for pid, p in products.items() if state.is_new(p["_key"])} | new_variation
         missing = sorted(wanted - products.keys())
         for chunk in range(0, len(missing), PER_PAGE):
             ids = ",".join(str(i) for i in missing[chunk : chunk + PER_PAGE])
-            for p in self._get_all("products", {"include": ids, "orderby": "id", "order": "asc"}):
-                products[p["id"]] = p
+            for page in self._pages("products", {"include": ids, "orderby": "id", "order": "asc"}):
+                products.update((p["id"], keep_product(p)) for p in page)
         result: list[ChannelProduct] = []
         for pid in sorted(wanted):
-            product = products.get(pid)
+            product = products.pop(pid, None)
             if product is None:
                 continue  # deleted since
-            known = {v["id"]: v for v in by_parent.get(pid, [])}
+            known = {v["id"]: v for v in by_parent.pop(pid, [])}
             child_ids = list(product.get("variations") or [])
             if product.get("type") == "variable" and not all(c in known for c in child_ids):
                 variations = self._variations_of(product)
             else:
                 variations = [known[c] for c in child_ids if c in known]
             result.append(self.to_product(product, variations))
-            self._remember(state, product, variations)
+            state.record(product["_key"], product.get("date_modified_gmt"))
+            for v in variations:
+                state.record(self._item_key("v", v), v.get("date_modified_gmt"))
+            if len(result) == PER_PAGE:
+                yield Page(items=result, cursor=None, calls=self.calls - calls)
+                result, calls = [], self.calls
         for v in changed_variations:
-            state.record(self._key("v", v), v.get("date_modified_gmt"))
+            state.record(v["_key"], v.get("date_modified_gmt"))
         state.caught_up(self._read_started)
-        return Page(items=result, cursor=state.dump(self.overlap), calls=self.calls - start)
+        yield Page(items=result, cursor=state.dump(self.overlap), calls=self.calls - calls)
 
     def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:
         now = datetime.now(UTC)

@@ -96,6 +96,28 @@ def test_full_read_of_2000_products_call_count(
     print(f"2,000 products ({variable} variable): {page.calls} HTTP calls in {elapsed:.1f}s")
 
 
+def test_streamed_and_incremental_reads_of_everything_match_a_full_read(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    """The page-by-page full read and an incremental read of a whole new catalogue (what follows
+    a mass write) hold trimmed items: they must still give exactly what the full read gives."""
+    before_seed = adapter.read_catalog(None).cursor  # an empty shop
+    emulator.advance(5)
+    emulator.seed(small_catalog() + generate_catalog(250, prefix="ZZ"))
+    full = adapter.read_catalog(None)
+    pages = list(adapter.iter_catalog(None))
+    since = list(adapter.iter_catalog(before_seed))
+
+    def by_id(products: list[ChannelProduct]) -> dict[str, ChannelProduct]:
+        return {p.channel_id: p for p in products}
+
+    assert len(pages) > 3 and all(page.cursor is None for page in pages[:-1])
+    assert by_id([p for page in pages for p in page.items]) == by_id(full.items)
+    assert len(since) > 1 and all(len(page.items) <= 100 for page in since)
+    assert by_id([p for page in since for p in page.items]) == by_id(full.items)
+    assert len(full.items) == len(small_catalog()) + len(generate_catalog(250, prefix="ZZ"))
+
+
 def test_incremental_read_same_second_and_no_repeats(
     emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
 ) -> None:
