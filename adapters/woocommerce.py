@@ -645,6 +645,23 @@ class WooCommerceAdapter(ChannelAdapter):
             ids = ",".join(str(i) for i in missing[chunk : chunk + PER_PAGE])
             for page in self._pages("products", {"include": ids, "orderby": "id", "order": "asc"}):
                 products.update((p["id"], keep_product(p)) for p in page)
+        # A changed variable product whose other variations did not change: those come 100 a call
+        # from /variations?include=, not one call per product.
+        unchanged = sorted(
+            {
+                c
+                for pid in wanted
+                if (products.get(pid) or {}).get("type") == "variable"
+                for c in products[pid].get("variations") or []
+            }
+            - {v["id"] for v in changed_variations}
+        )
+        keep_variation = self._keyed("v", _VARIATION_FIELDS)
+        for chunk in range(0, len(unchanged), PER_PAGE):
+            ids = ",".join(str(i) for i in unchanged[chunk : chunk + PER_PAGE])
+            for page in self._pages("variations", {"include": ids, "orderby": "id", "order": "asc"}):
+                for v in page:
+                    by_parent.setdefault(int(v["parent_id"]), []).append(keep_variation(v))
         result: list[ChannelProduct] = []
         for pid in sorted(wanted):
             product = products.pop(pid, None)
@@ -653,7 +670,7 @@ class WooCommerceAdapter(ChannelAdapter):
             known = {v["id"]: v for v in by_parent.pop(pid, [])}
             child_ids = list(product.get("variations") or [])
             if product.get("type") == "variable" and not all(c in known for c in child_ids):
-                variations = self._variations_of(product)
+                variations = self._variations_of(product)  # one added since: ask the product
             else:
                 variations = [known[c] for c in child_ids if c in known]
             result.append(self.to_product(product, variations))

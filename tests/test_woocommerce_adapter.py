@@ -118,6 +118,37 @@ def test_streamed_and_incremental_reads_of_everything_match_a_full_read(
     assert len(full.items) == len(small_catalog()) + len(generate_catalog(250, prefix="ZZ"))
 
 
+def test_variations_left_unchanged_beside_changed_ones_are_fetched_in_bulk(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    """A price change on one variation of 40 products: their other variations come 100 a call
+    from /variations?include=, not one call per product."""
+    emulator.seed(generate_catalog(300))
+    full = adapter.read_catalog(None)
+    emulator.advance(5)
+    quiet = adapter.read_catalog(full.cursor)  # a poll moves the window past the seeding
+    emulator.advance(5)
+    variable = [p for p in full.items if p.kind == "variable"][:40]
+    price = Money(amount=Decimal("9.99"), currency="USD")
+    ops = [
+        UpdateVariant(
+            key=f"k{n}", product_id=p.channel_id, variant_id=p.variants[0].channel_id, fields={"price": price}
+        )
+        for n, p in enumerate(variable)
+    ]
+    assert all(result.ok for result in adapter.apply(ops))
+    emulator.server.reset_stats()
+    changed = adapter.read_catalog(quiet.cursor)
+    assert {p.channel_id for p in changed.items} == {p.channel_id for p in variable}
+    for before in variable:
+        after = next(p for p in changed.items if p.channel_id == before.channel_id)
+        assert [v.channel_id for v in after.variants] == [v.channel_id for v in before.variants]
+        assert after.variants[0].price == price and after.variants[1:] == before.variants[1:]
+    routes = dict(emulator.server.stats)
+    assert not any("products/" in route for route in routes), routes
+    assert changed.calls <= 6, routes
+
+
 def test_incremental_read_same_second_and_no_repeats(
     emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
 ) -> None:
