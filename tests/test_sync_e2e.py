@@ -277,6 +277,10 @@ def test_cli_dry_run_json_then_sync_then_empty_plan(tmp_path: Path, run_cli: Run
     assert applied.returncode == 0, applied.stdout + applied.stderr
     again = run_cli("-c", str(config), "sync", "--dry-run", "--json")
     assert json.loads(again.stdout)["changes"] == []
+    full = run_cli("-c", str(config), "sync", "--full", "--json")  # the drift check: everything re-read
+    assert full.returncode == 0, full.stderr
+    assert json.loads(full.stdout)["changes"] == []
+    assert (tmp_path / "shopbridge.db").exists() and not list(tmp_path.glob("*.staging-*"))  # scratch gone
     status = json.loads(run_cli("-c", str(config), "status", "--json").stdout)
     assert status["linked"]["woocommerce"]["variant"] >= 13
     assert status["outbox_pending"] == 0
