@@ -75,7 +75,9 @@ def minimum(size: int) -> dict[str, dict[str, int]]:
     # The first incremental sync reads our own writes back (every product we wrote is modified):
     # products and variations since, 100 a page; then orders since.
     # Those SKUs are reconciled again, so Square's counts for them are read too.
-    woo_again = math.ceil(simple / 100) + math.ceil(variations / 100) + 1
+    # A changed variation whose product did not change needs its product too (100 a call,
+    # ``include=``): writing a variation's stock leaves its parent's date alone.
+    woo_again = math.ceil(simple / 100) + math.ceil(variations / 100) + math.ceil(variable / 100) + 1
     # Square: locations (listed every cycle, to notice a new shop), catalog since, changes since
     # (before and after the counts), counts of the SKUs being reconciled.
     square_again = 1 + 1 + 2 + math.ceil(variants * LOCATIONS / 1000)
@@ -104,8 +106,9 @@ def run(size: int) -> dict[str, Any]:
             runner = SyncRunner(store, adapters, SyncPolicy())
             out: dict[str, Any] = {"variants": size}
             for phase in ("first", "again", "steady"):
-                if phase != "first":
-                    time.sleep(4)  # polls are minutes apart: let the overlap window pass the writes
+                # Polls are minutes apart, and a shop's catalogue predates its first sync: let the
+                # 2-second overlap window pass the seeding (or our writes) first.
+                time.sleep(4)
                 stats(wc["url"], reset=True)
                 stats(sq["base_url"], reset=True)
                 started = time.perf_counter()
