@@ -412,9 +412,12 @@ class SquareAdapter(ChannelAdapter):
 
     def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
         if cursor is None:
-            objects, latest, calls = self._search_all({"object_types": ["ITEM"], "limit": 1000})
-            products = [self._product(o) for o in objects if o.get("type") == "ITEM"]
-            return Page(items=products, cursor=latest or EPOCH, calls=calls)
+            pages = list(self.iter_catalog(None))
+            return Page(
+                items=[p for page in pages for p in page.items],
+                cursor=pages[-1].cursor,
+                calls=sum(page.calls for page in pages),
+            )
         objects, latest, calls = self._search_all(
             {
                 "object_types": ["ITEM", "ITEM_VARIATION"],

@@ -74,7 +74,6 @@ class Staging:
         A product staged twice keeps its last copy, or its first with ``replace=False`` (an earlier
         read's snapshot never overrides what was just read)."""
         count = 0
-        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         with self.db:
             self.db.execute("BEGIN")
             for product in products:
@@ -85,7 +84,7 @@ class Staging:
                 if known and not replace:
                     continue
                 self.db.execute(
-                    f"{verb} INTO products VALUES (?, ?, ?)",
+                    "INSERT OR REPLACE INTO products VALUES (?, ?, ?)",
                     [channel, product.channel_id, product.model_dump_json()],
                 )
                 if known:

@@ -4,11 +4,14 @@ This is the only module that talks to adapters, the store and the pure engine to
 three steps, kept apart so that ``--dry-run`` is the first step alone and a crash between steps is
 harmless:
 
-1. :meth:`SyncRunner.prepare` reads (catalogue since the cursor, stock counts, then stock events, so
-   that every count is judged against the sales read up to its moment), links, turns events into
+1. :meth:`SyncRunner.read` reads (catalogue since the cursor, stock counts, then stock events, so
+   that every count is judged against the sales read up to its moment) into a scratch
+   :class:`~bridge.staging.Staging` file; :meth:`StagedRead.chunks` then links, turns events into
    ledger entries, detects manual count changes and asks :func:`bridge.reconcile.reconcile` for a
-   plan. It writes nothing.
-2. :meth:`SyncRunner.commit` records, in one transaction, what was read (snapshots, links, ledger
+   plan, a chunk of products that can only link among themselves at a time, so that memory does
+   not grow with the catalogue. Nothing is written to the store. (:meth:`SyncRunner.prepare`
+   merges the chunks into one plan, for ``--dry-run``.)
+2. :meth:`SyncRunner.commit` records, in one transaction per chunk, what was read (snapshots, links, ledger
    entries, cursors, the agreed catalogue) and queues the plan's writes in the outbox, each under
    its deterministic idempotency key: a plan computed twice queues each write once.
 3. :meth:`SyncRunner.relay` sends due outbox entries per channel in the channel's batch sizes, and
@@ -125,10 +128,6 @@ class PreparedSync:
     locations: LocationMap
     counted_at: dict[tuple[str, str, str | None], datetime] = field(default_factory=dict)
     observed: list[Observation] = field(default_factory=list)
-
-    @property
-    def calls(self) -> dict[str, int]:
-        return {name: read.calls for name, read in self.reads.items()}
 
 
 @dataclass
