@@ -28,7 +28,7 @@ import json
 import logging
 import random
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -56,6 +56,7 @@ from adapters.base import (
     WriteOp,
     WriteResult,
 )
+from adapters.spool import CatalogSpool, SpooledItem
 from bridge.models import (
     ChannelCustomer,
     ChannelLocation,
@@ -327,10 +328,9 @@ class WooCommerceAdapter(ChannelAdapter):
         self,
         endpoint: str,
         params: Mapping[str, Any],
-        keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Everything modified after ``params["modified_after"]``, in ``orderby=modified`` order
-        (each item as ``keep`` makes it, if given: what to hold of a large read).
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Everything modified after ``params["modified_after"]``, in ``orderby=modified`` order, a
+        page (the part of a call's items that can be trusted) at a time, so nothing is held.
 
         The list moves while it is read: an item modified meanwhile leaves its place for the end,
         so plain pages skip what moves up across a page boundary. Restarting every page at the last
@@ -362,10 +362,9 @@ class WooCommerceAdapter(ChannelAdapter):
         products may come back in a different order on every request. A reorder fails
         ``_continues`` and restarts unless it happens to leave ``_MATCH`` overlap items in place and
         in order; only then could it skip a product (simulated with random tie orders: about 2e-5
-        per page boundary inside a second of 20 tied products, under 1e-6 for 60). Later copies of
-        an item replace earlier ones.
+        per page boundary inside a second of 20 tied products, under 1e-6 for 60). An item may come
+        more than once (a restart reads part of the window again): callers keep its latest copy.
         """
-        found: dict[Any, dict[str, Any]] = {}
         after = str(params["modified_after"])
         skip: set[Any] = set()  # ids left out of the window: all were read at second `after` + 1 s
         read: list[Any] = []  # ids read in this window
@@ -384,8 +383,8 @@ class WooCommerceAdapter(ChannelAdapter):
                 after, skip = self._restart(after, read, tail[-1][1])  # the list moved under us
                 pos, read, tail = 0, [], []
             else:
-                for item in items:
-                    found[item["id"]] = keep(item) if keep else item
+                if items:
+                    yield items
                 if skip:
                     # Reading the window's first second without what was read of it, from offset 0.
                     second = self._shifted(after, 1)
@@ -399,7 +398,7 @@ class WooCommerceAdapter(ChannelAdapter):
                     else:
                         skip.update(i["id"] for i in items)
                 elif len(items) < PER_PAGE:
-                    return sorted(found.values(), key=lambda i: (i.get("date_modified_gmt") or "", i["id"]))
+                    return
                 else:
                     read.extend(i["id"] for i in items)
                     pos, tail = start + len(items), self._tail(items)
@@ -517,10 +516,7 @@ class WooCommerceAdapter(ChannelAdapter):
         return self._get_all(f"products/{product['id']}/variations", {"orderby": "id", "order": "asc"})
 
     def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
-        state = _Cursor.load(cursor)
-        if state.t is not None:
-            return self._read_catalog_since(state, self.calls)
-        pages = list(self.iter_catalog(None))
+        pages = list(self.iter_catalog(cursor))
         return Page(
             items=[p for page in pages for p in page.items],
             cursor=pages[-1].cursor,
@@ -528,12 +524,13 @@ class WooCommerceAdapter(ChannelAdapter):
         )
 
     def iter_catalog(self, cursor: str | None = None) -> Iterator[Page[ChannelProduct]]:
-        """A full read a page at a time; an incremental one (``cursor``) as one page.
+        """A full read (no ``cursor``) or what changed since ``cursor``, a page at a time; the last
+        page carries the new cursor.
 
-        Each page of products is passed on as it arrives, except variable products: they follow
-        once all their variations have come from ``/wc/v3/variations`` (read after the products,
-        100 a page, in id order, so a product's variations arrive together). Only the products
-        still waiting are held, trimmed to the fields a product needs. Without ``/variations``
+        Simple products are passed on as their page arrives. A variable product needs all its
+        variations, which come from another listing (``/wc/v3/variations``, 100 a call, instead of
+        one call per product), so products and variations wait in a :class:`CatalogSpool` (on disk,
+        not in memory) and are passed on together once read. Without ``/variations``
         (WooCommerce < 10.3), or for a variation added while we read, the product is asked."""
         state = _Cursor.load(cursor)
         if state.t is not None:
@@ -541,47 +538,109 @@ class WooCommerceAdapter(ChannelAdapter):
             return
         self._read_started = None
         calls = self.calls
-        waiting: dict[int, dict[str, Any]] = {}
-        for items in self._pages("products", {"orderby": "id", "order": "asc"}):
-            ready: list[ChannelProduct] = []
-            for product in items:
-                if product.get("type") == "variable" and product.get("variations"):
-                    state.record(self._key("p", product), product.get("date_modified_gmt"))
-                    waiting[int(product["id"])] = {k: product.get(k) for k in _PRODUCT_FIELDS}
-                else:
-                    ready.append(self.to_product(product, []))
-                    self._remember(state, product, [])
-            yield Page(items=ready, cursor=None, calls=self.calls - calls)
-            calls = self.calls
-        arrived: dict[int, dict[int, dict[str, Any]]] = {}
-        try:
-            for items in self._pages("variations", {"orderby": "id", "order": "asc"}) if waiting else ():
-                done: list[ChannelProduct] = []
-                for variation in items:
-                    parent_id = int(variation["parent_id"])
-                    parent = waiting.get(parent_id)
-                    if parent is None:
-                        continue  # its product was created after we read the products: next poll
-                    state.record(self._key("v", variation), variation.get("date_modified_gmt"))
-                    got = arrived.setdefault(parent_id, {})
-                    got[variation["id"]] = {k: variation.get(k) for k in _VARIATION_FIELDS}
-                    if all(c in got for c in parent["variations"]):
-                        done.append(self.to_product(parent, [got[c] for c in parent["variations"]]))
-                        del waiting[parent_id], arrived[parent_id]
-                yield Page(items=done, cursor=None, calls=self.calls - calls)
+        with CatalogSpool() as spool:
+            variable = False
+            for items in self._pages("products", {"orderby": "id", "order": "asc"}):
+                ready: list[ChannelProduct] = []
+                waiting: list[tuple[SpooledItem, bool]] = []
+                for product in items:
+                    if product.get("type") == "variable" and product.get("variations"):
+                        waiting.append((self._spooled("p", product, _PRODUCT_FIELDS), True))
+                    else:
+                        ready.append(self.to_product(product, []))
+                        self._remember(state, product, [])
+                spool.add_products(waiting)
+                variable = variable or bool(waiting)
+                yield Page(items=ready, cursor=None, calls=self.calls - calls)
                 calls = self.calls
-        except PermanentError as exc:
-            if exc.status != 404:
-                raise
-        for parent_id in sorted(waiting):
-            parent = waiting.pop(parent_id)
-            variations = self._variations_of(parent)
-            for variation in variations:
-                state.record(self._key("v", variation), variation.get("date_modified_gmt"))
-            yield Page(items=[self.to_product(parent, variations)], cursor=None, calls=self.calls - calls)
-            calls = self.calls
+            try:
+                for items in self._pages("variations", {"orderby": "id", "order": "asc"}) if variable else ():
+                    spool.add_variations(
+                        (self._spooled("v", v, _VARIATION_FIELDS), False, False) for v in items
+                    )
+            except PermanentError as exc:
+                if exc.status != 404:
+                    raise
+            for products in self._pass_on(spool, state):
+                yield Page(items=products, cursor=None, calls=self.calls - calls)
+                calls = self.calls
         state.caught_up(self._read_started)
         yield Page(items=[], cursor=state.dump(self.overlap), calls=self.calls - calls)
+
+    def _iter_catalog_since(self, state: _Cursor) -> Iterator[Page[ChannelProduct]]:
+        """What changed since the cursor: products and variations modified after it (less the
+        overlap window), passed on product by product once a product's variations are all in. A
+        product is passed on if it or one of its variations is new to the cursor; a changed
+        variable product's unchanged variations come 100 a call from ``/variations?include=``, and
+        the parents of changed variations (whose dates a variation's change does not touch) 100 a
+        call from ``/products?include=``."""
+        assert state.t is not None
+        self._read_started = None
+        calls = self.calls
+        after = (state.t - self.overlap).strftime(DATE_FMT)  # naive GMT + dates_are_gmt (timezone trap)
+        since = {"modified_after": after, "dates_are_gmt": "true", "orderby": "modified", "order": "asc"}
+        product_fields = (*_PRODUCT_FIELDS, *_VARIATION_FIELDS)  # a simple product is its own variant
+        with CatalogSpool() as spool:
+            for items in self._get_since("products", since):
+                spooled = [self._spooled("p", p, product_fields) for p in items]
+                spool.add_products((item, state.is_new(item.key)) for item in spooled)
+            try:
+                for items in self._get_since("variations", since):
+                    spooled = [self._spooled("v", v, _VARIATION_FIELDS) for v in items]
+                    spool.add_variations((item, True, state.is_new(item.key)) for item in spooled)
+            except PermanentError as exc:
+                if exc.status != 404:
+                    raise
+                # WooCommerce < 10.3 has no /variations: a variation's change cannot be seen from its
+                # parent, so only a full read is correct. Report everything (dedupe happens downstream).
+                log.warning("WooCommerce has no /wc/v3/variations; falling back to a full catalogue read")
+                yield from self.iter_catalog(None)
+                return
+            spool.want_parents_of_new_variations()
+            for ids in spool.missing_parents(PER_PAGE):
+                for page in self._pages("products", self._including(ids)):
+                    spool.add_products((self._spooled("p", p, product_fields), True) for p in page)
+            for ids in spool.missing_children(PER_PAGE):
+                for page in self._pages("variations", self._including(ids)):
+                    spool.add_variations(
+                        (self._spooled("v", v, _VARIATION_FIELDS), False, False) for v in page
+                    )
+            for products in self._pass_on(spool, state):
+                yield Page(items=products, cursor=None, calls=self.calls - calls)
+                calls = self.calls
+            for key, date in spool.changed_variations():
+                state.record(key, date)
+        state.caught_up(self._read_started)
+        yield Page(items=[], cursor=state.dump(self.overlap), calls=self.calls - calls)
+
+    @staticmethod
+    def _including(ids: Sequence[int]) -> dict[str, Any]:
+        return {"include": ",".join(str(i) for i in ids), "orderby": "id", "order": "asc"}
+
+    def _spooled(self, kind: str, item: Mapping[str, Any], fields: Sequence[str]) -> SpooledItem:
+        """What a read keeps of an item: the ``fields`` it needs, and its cursor key (computed on the
+        whole item, so a full and an incremental read agree on it)."""
+        return CatalogSpool.item(item, self._key(kind, item), fields)
+
+    def _pass_on(self, spool: CatalogSpool, state: _Cursor) -> Iterator[list[ChannelProduct]]:
+        """The spool's wanted products, 100 at a time, each with its variations, recorded in the
+        cursor as they go. A variable product missing one of the variations it lists (added while we
+        read, or a store without ``/variations``) is asked for them."""
+        for batch in spool.wanted(PER_PAGE):
+            products: list[ChannelProduct] = []
+            for product, variations in batch:
+                data = product.data
+                keys = [(v.key, v.date) for v in variations]
+                if data.get("type") == "variable" and len(variations) < len(data.get("variations") or []):
+                    fetched = self._variations_of(data)
+                    keys = [(self._key("v", v), v.get("date_modified_gmt")) for v in fetched]
+                    products.append(self.to_product(data, fetched))
+                else:
+                    products.append(self.to_product(data, [v.data for v in variations]))
+                state.record(product.key, product.date)
+                for key, date in keys:
+                    state.record(key, date)
+            yield products
 
     @staticmethod
     def _key(kind: str, item: Mapping[str, Any]) -> str:
@@ -593,97 +652,6 @@ class WooCommerceAdapter(ChannelAdapter):
         state.record(self._key("p", product), product.get("date_modified_gmt"))
         for v in variations:
             state.record(self._key("v", v), v.get("date_modified_gmt"))
-
-    def _keyed(self, kind: str, fields: Sequence[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-        """What an incremental read holds of an item: the fields it needs, and its cursor key
-        (computed on the whole item, as a full read does)."""
-
-        def keep(item: dict[str, Any]) -> dict[str, Any]:
-            return {"_key": self._key(kind, item), **{k: item.get(k) for k in fields}}
-
-        return keep
-
-    def _item_key(self, kind: str, item: Mapping[str, Any]) -> str:
-        return str(item.get("_key") or self._key(kind, item))
-
-    def _read_catalog_since(self, state: _Cursor, start: int) -> Page[ChannelProduct]:
-        pages = list(self._iter_catalog_since(state))
-        return Page(
-            items=[p for page in pages for p in page.items],
-            cursor=pages[-1].cursor,
-            calls=self.calls - start,
-        )
-
-    def _iter_catalog_since(self, state: _Cursor) -> Iterator[Page[ChannelProduct]]:
-        """What changed since the cursor, 100 products a page; the last page carries the cursor.
-        Changed items are held trimmed (``_keyed``), so even a read of the whole catalogue after a
-        mass write holds a fraction of the pages it read."""
-        assert state.t is not None
-        self._read_started = None
-        calls = self.calls
-        after = (state.t - self.overlap).strftime(DATE_FMT)  # naive GMT + dates_are_gmt (timezone trap)
-        since = {"modified_after": after, "dates_are_gmt": "true", "orderby": "modified", "order": "asc"}
-        keep_product = self._keyed("p", (*_PRODUCT_FIELDS, *_VARIATION_FIELDS))  # simple ones too
-        products = {p["id"]: p for p in self._get_since("products", since, keep_product)}
-        try:
-            changed_variations = self._get_since("variations", since, self._keyed("v", _VARIATION_FIELDS))
-        except PermanentError as exc:
-            if exc.status != 404:
-                raise
-            # WooCommerce < 10.3 has no /variations: a variation's change cannot be seen from its
-            # parent, so only a full read is correct. Report everything (dedupe happens downstream).
-            log.warning("WooCommerce has no /wc/v3/variations; falling back to a full catalogue read")
-            yield from self.iter_catalog(None)
-            return
-        by_parent: dict[int, list[dict[str, Any]]] = {}
-        for v in changed_variations:
-            by_parent.setdefault(int(v["parent_id"]), []).append(v)
-        new_variation = {int(v["parent_id"]) for v in changed_variations if state.is_new(v["_key"])}
-        wanted = {pid for pid, p in products.items() if state.is_new(p["_key"])} | new_variation
-        missing = sorted(wanted - products.keys())
-        for chunk in range(0, len(missing), PER_PAGE):
-            ids = ",".join(str(i) for i in missing[chunk : chunk + PER_PAGE])
-            for page in self._pages("products", {"include": ids, "orderby": "id", "order": "asc"}):
-                products.update((p["id"], keep_product(p)) for p in page)
-        # A changed variable product whose other variations did not change: those come 100 a call
-        # from /variations?include=, not one call per product.
-        unchanged = sorted(
-            {
-                c
-                for pid in wanted
-                if (products.get(pid) or {}).get("type") == "variable"
-                for c in products[pid].get("variations") or []
-            }
-            - {v["id"] for v in changed_variations}
-        )
-        keep_variation = self._keyed("v", _VARIATION_FIELDS)
-        for chunk in range(0, len(unchanged), PER_PAGE):
-            ids = ",".join(str(i) for i in unchanged[chunk : chunk + PER_PAGE])
-            for page in self._pages("variations", {"include": ids, "orderby": "id", "order": "asc"}):
-                for v in page:
-                    by_parent.setdefault(int(v["parent_id"]), []).append(keep_variation(v))
-        result: list[ChannelProduct] = []
-        for pid in sorted(wanted):
-            product = products.pop(pid, None)
-            if product is None:
-                continue  # deleted since
-            known = {v["id"]: v for v in by_parent.pop(pid, [])}
-            child_ids = list(product.get("variations") or [])
-            if product.get("type") == "variable" and not all(c in known for c in child_ids):
-                variations = self._variations_of(product)  # one added since: ask the product
-            else:
-                variations = [known[c] for c in child_ids if c in known]
-            result.append(self.to_product(product, variations))
-            state.record(product["_key"], product.get("date_modified_gmt"))
-            for v in variations:
-                state.record(self._item_key("v", v), v.get("date_modified_gmt"))
-            if len(result) == PER_PAGE:
-                yield Page(items=result, cursor=None, calls=self.calls - calls)
-                result, calls = [], self.calls
-        for v in changed_variations:
-            state.record(v["_key"], v.get("date_modified_gmt"))
-        state.caught_up(self._read_started)
-        yield Page(items=result, cursor=state.dump(self.overlap), calls=self.calls - calls)
 
     def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:
         now = datetime.now(UTC)
@@ -787,8 +755,8 @@ class WooCommerceAdapter(ChannelAdapter):
             params.update(modified_after=(state.t - self.overlap).strftime(DATE_FMT), dates_are_gmt="true")
         events: list[StockEvent] = []
         self._read_started = None
-        orders = self._get_since("orders", params) if state.t else self._get_all("orders", params)
-        for order in orders:
+        pages = self._get_since("orders", params) if state.t else self._pages("orders", params)
+        for order in (order for page in pages for order in page):
             key = self._key("o", order)
             if not state.is_new(key):
                 continue
