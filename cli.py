@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -24,6 +24,7 @@ from adapters.base import AdapterError
 from bridge.config import Config, ConfigError, load_config
 from bridge.initfile import InitAnswers, SecretRef, render_config, write_private
 from bridge.logs import configure_logging
+from bridge.progress import BarProgress, Progress, QuietProgress
 from bridge.store import SchemaTooNew, Store, utcnow
 from bridge.sync import SyncRunner, UnsafePlan
 
@@ -271,14 +272,14 @@ DRY_RUN_MARK = ("_shopbridge", "dry_run")
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
-    """A spinner with the current step on a terminal; on a pipe, steps go to the debug log only."""
+def _progress(enabled: bool) -> Iterator[Progress]:
+    """A progress bar per phase on a terminal; on a pipe or with ``--json``, phases go to the debug
+    log only."""
     if not enabled or not sys.stderr.isatty():
-        yield lambda text: log.debug(text)
+        yield QuietProgress()
         return
-    console = Console(stderr=True)
-    with console.status("starting") as status:
-        yield lambda text: status.update(text)
+    with BarProgress(Console(stderr=True)) as bar:
+        yield bar
 
 
 @contextmanager
@@ -297,11 +298,15 @@ def _exclusive(store_path: Path) -> Iterator[None]:
         yield
 
 
-def _runner(state: State, config: Config, store: Store, step: Callable[[str], None]) -> SyncRunner:
+def _runner(state: State, config: Config, store: Store, progress: Progress) -> SyncRunner:
     from bridge.channels import build_adapters
 
     return SyncRunner(
-        store, build_adapters(config), config.sync, step=step, max_attempts=config.daemon.outbox_max_attempts
+        store,
+        build_adapters(config),
+        config.sync,
+        progress=progress,
+        max_attempts=config.daemon.outbox_max_attempts,
     )
 
 
@@ -322,8 +327,8 @@ def sync(
     """Bring every channel in line with the catalogue owner and the stock ledger."""
     state: State = ctx.obj
     config = state.config()
-    with state.store(config) as store, _progress(not as_json) as step:
-        runner = _runner(state, config, store, step)
+    with state.store(config) as store, _progress(not as_json) as progress:
+        runner = _runner(state, config, store, progress)
         if dry_run:
             prepared = runner.prepare(full=full)
             store.set_cursor(*DRY_RUN_MARK, utcnow())

@@ -139,6 +139,10 @@ class Staging:
         """Every staged variant as ``(channel, variant_id, sku)``."""
         yield from self.db.cursor().execute("SELECT channel, variant_id, sku FROM nodes ORDER BY node")
 
+    def count_variants(self, channel: str) -> int:
+        row = self.db.execute("SELECT COUNT(DISTINCT variant_id) FROM nodes WHERE channel = ?", [channel])
+        return int(row.fetchone()[0])
+
     def variant_ids(self, channel: str) -> Iterator[str]:
         for (variant_id,) in self.db.execute(
             "SELECT DISTINCT variant_id FROM nodes WHERE channel = ? ORDER BY variant_id", [channel]

@@ -442,6 +442,14 @@ class Store:
                 total += db.execute(sql, [row[c] for c in columns]).rowcount
         return total
 
+    def outbox_due_count(self, channel: str, *, now: str | None = None) -> int:
+        """How many of ``channel``'s entries are due (for progress: what a relay is about to send)."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE done_at IS NULL AND channel = ? AND next_attempt_at <= ?",
+            [channel, now or utcnow()],
+        ).fetchone()
+        return int(row[0])
+
     def outbox_due(self, channel: str, *, now: str | None = None, limit: int = 1000) -> list[OutboxEntry]:
         rows = self.db.query(
             "SELECT * FROM outbox WHERE done_at IS NULL AND channel = ? AND next_attempt_at <= ? "

@@ -29,7 +29,7 @@ import json
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -61,6 +61,7 @@ from bridge.linking import ExistingLink, LinkGroup, LinkResult, link
 from bridge.models import ChannelProduct, StockEvent, StockEventKind, StockLevel
 from bridge.plan import Plan, SafetyFigures
 from bridge.policy import SyncPolicy
+from bridge.progress import Progress, QuietProgress
 from bridge.reconcile import ReconcileInput, judge, reconcile
 from bridge.staging import Staging
 from bridge.store import Store, utcnow
@@ -90,7 +91,6 @@ COUNT_BATCH = 10_000
 FIRST_SYNC_EVENTS_MARGIN = timedelta(seconds=60)
 """A first sync reads stock events from this long before its counts on: enough for clock drift
 between us and a channel (a sale inside it is dropped as already counted, see ``_before_seed``)."""
-Step = Callable[[str], None]
 T = TypeVar("T")
 
 
@@ -167,7 +167,7 @@ def _parse_time(text: str | None) -> datetime:
 class SyncRunner:
     """Syncs the given adapters through ``store`` under ``policy``.
 
-    ``step`` is called with a short description before each long read or write (progress display).
+    ``progress`` hears of each long read or write and how far it got (a bar on a terminal).
     """
 
     def __init__(
@@ -176,7 +176,7 @@ class SyncRunner:
         adapters: Mapping[str, ChannelAdapter],
         policy: SyncPolicy,
         *,
-        step: Step | None = None,
+        progress: Progress | None = None,
         max_attempts: int = 12,
         chunk_size: int = 2_000,
     ) -> None:
@@ -184,7 +184,7 @@ class SyncRunner:
         self.chunk_size = chunk_size
         self.adapters = dict(adapters)
         self.policy = policy
-        self.step = step or (lambda _: None)
+        self.progress: Progress = progress or QuietProgress()
         self.max_attempts = max_attempts
         self._locations: LocationMap | None = None
 
@@ -243,7 +243,7 @@ class SyncRunner:
             reads: dict[str, ChannelRead] = {}
             # Catalogue first: for a single-pool channel its stock is part of it (its count's moment).
             for name, adapter in sorted(self.adapters.items()):
-                self.step(f"reading {name} catalogue")
+                self.progress.start(f"reading {name} products")
                 read = ChannelRead([], None, [], [], None, _now(), _now())
                 self._stage_catalog(
                     adapter, staging, name, read, None if full else store.get_cursor(name, "catalog")
@@ -253,12 +253,13 @@ class SyncRunner:
                 # The events since the last sync tell which SKUs moved: their other channels' side
                 # is needed too, and (for a channel with locations) their counts.
                 for name, adapter in sorted(self.adapters.items()):
-                    self.step(f"reading {name} stock events")
+                    self.progress.start(f"reading {name} stock events")
                     read = reads[name]
                     read.events_read_at = _now()
                     page_e = adapter.read_stock_events(store.get_cursor(name, "events"))
                     read.events, read.events_cursor = list(page_e.items), page_e.cursor
                     read.calls += page_e.calls
+                    self.progress.advance(len(page_e.items))
                 self._stage_neighbours(staging, reads)
             for batch in _batched(staging.variants(), 500):
                 links = store.links_of_groups("variant", [(ch, vid) for ch, vid, _ in batch])
@@ -266,15 +267,16 @@ class SyncRunner:
             for name, adapter in sorted(self.adapters.items()):
                 if not adapter.capabilities.has_locations:
                     continue
-                self.step(f"reading {name} stock counts")
+                self.progress.start(f"reading {name} stock counts", staging.count_variants(name))
                 read = reads[name]
                 read.counted_at = _now()
                 for ids in _batched(staging.variant_ids(name), COUNT_BATCH):
                     staging.add_levels(self._counts(name, adapter, ids, read.counted_at, locations))
+                    self.progress.advance(len(ids))
             for name, adapter in sorted(self.adapters.items()):
                 if not full and not adapter.capabilities.has_locations:
                     continue  # a single pool's events were read after its counts already
-                self.step(f"reading {name} stock events")
+                self.progress.start(f"reading {name} stock events")
                 read = reads[name]
                 read.events_read_at = _now()
                 if first:
@@ -288,17 +290,18 @@ class SyncRunner:
                 read.events = read.events + list(page_e.items)
                 read.events_cursor = page_e.cursor or read.events_cursor
                 read.calls += page_e.calls
+                self.progress.advance(len(page_e.items))
             yield StagedRead(self, staging, reads, first, full, locations)
 
-    @staticmethod
     def _stage_catalog(
-        adapter: ChannelAdapter, staging: Staging, name: str, read: ChannelRead, cursor: str | None
+        self, adapter: ChannelAdapter, staging: Staging, name: str, read: ChannelRead, cursor: str | None
     ) -> None:
         """Page by page into ``staging`` (in a function of its own: no page outlives the loop)."""
         for page in adapter.iter_catalog(cursor):
             staging.add_products(name, page.items)
             read.catalog_cursor = page.cursor
             read.calls += page.calls
+            self.progress.advance(len(page.items))
 
     def _stage_neighbours(self, staging: Staging, reads: Mapping[str, ChannelRead]) -> None:
         """For an incremental read: the SKUs something happened to (changed on a channel, moved by
@@ -668,11 +671,13 @@ class SyncRunner:
         report = RelayReport()
         for name in sorted(channels or self.adapters):
             adapter = self.adapters[name]
+            total = self.store.outbox_due_count(name)
+            if total:
+                self.progress.start(f"writing changes to {name}", total)
             while True:
                 due = self.store.outbox_due(name, limit=1000)
                 if not due:
                     break
-                self.step(f"writing {len(due)} changes to {name}")
                 ops = [_OP.validate_python(entry.op["op"]) for entry in due]
                 adapter.mark_uncertain(entry.idempotency_key for entry in due if entry.attempts > 0)
                 self.store.outbox_claim([entry.id for entry in due])
@@ -710,6 +715,7 @@ class SyncRunner:
                         report.failed[name] += 1
                         report.errors.append(f"{name} {entry.action} {entry.sku or ''}: {result.error}")
                         progressed = True
+                self.progress.advance(len(due))
                 if not progressed:
                     break
         return report
@@ -835,8 +841,10 @@ class SyncRunner:
                     raise UnsafePlan(merge_prepared(parts or list(reading.chunks()), self.policy).plan)
             plans: list[Plan] = []
             created, planned = False, 0
+            self.progress.start("planning and queueing changes (SKUs)")
             for part in parts if parts is not None else reading.chunks():
                 self.commit(part, force=True)
+                self.progress.advance(len(part.groups))
                 plan = part.plan
                 created = created or any(c.action == "create" for c in plan.changes)
                 planned += len(plan.changes)

@@ -438,3 +438,35 @@ def test_a_first_sync_planned_in_small_chunks_ends_like_one_planned_at_once(tmp_
             assert chunks > 10 if chunk_size == 1 else chunks == 2  # one of everything, then the cursors
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][-1] is True  # and a sync right after plans nothing
+
+
+class PhaseRecorder:
+    """A progress sink that keeps what it heard: ``[phase, total, done]`` in order."""
+
+    def __init__(self) -> None:
+        self.phases: list[list[object]] = []
+
+    def start(self, what: str, total: int | None = None) -> None:
+        self.phases.append([what, total, 0])
+
+    def advance(self, done: int) -> None:
+        self.phases[-1][2] = int(str(self.phases[-1][2])) + done
+
+
+def test_a_sync_reports_each_phase_and_how_far_it_got(box: Sandbox, store: Store) -> None:
+    recorder = PhaseRecorder()
+    runner = make_runner(box, store)
+    runner.progress = recorder
+    woo_products = len(runner.adapters["woocommerce"].read_catalog().items)
+    _, report = runner.run(force=True)
+    first: dict[object, tuple[object, object]] = {}
+    for what, total, done in recorder.phases:
+        first.setdefault(what, (total, done))
+    assert first["reading woocommerce products"] == (None, woo_products)
+    assert first["writing changes to square"] == (1, 1)  # round one: GIFT-SLEEVE created
+    written = [(t, d) for what, t, d in recorder.phases if what == "writing changes to square"]
+    assert sum(int(str(d)) for _, d in written) == report.sent["square"]
+    assert all(t == d for t, d in written)
+    counted = first["reading square stock counts"]
+    assert counted[0] == counted[1] and isinstance(counted[0], int) and counted[0] > 0
+    assert "planning and queueing changes (SKUs)" in first

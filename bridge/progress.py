@@ -1,0 +1,90 @@
+"""How far a long sync has got: a bar per phase on a terminal, one debug line per phase in logs.
+
+A first sync of a large shop reads for minutes and writes for minutes more. The runner reports each
+phase (``start``) and what it got through (``advance``); this module decides what a user sees of it.
+Logs get no per-item noise: only the phase names, at debug level.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.progress import Progress as RichProgress
+
+__all__ = ["BarProgress", "Progress", "QuietProgress"]
+
+log = logging.getLogger(__name__)
+
+
+class Progress(Protocol):
+    """What the sync runner reports to."""
+
+    def start(self, what: str, total: int | None = None) -> None:
+        """A new phase, with how many items it has when that is known in advance."""
+
+    def advance(self, done: int) -> None:
+        """``done`` more items of the current phase are through."""
+
+
+class QuietProgress:
+    """Phases as debug log lines; nothing per item (the daemon, a pipe, ``--json``)."""
+
+    def start(self, what: str, total: int | None = None) -> None:
+        log.debug("sync phase", extra={"phase": what, "total": total})
+
+    def advance(self, done: int) -> None:
+        return None
+
+
+class BarProgress:
+    """A rich progress display: one line per phase, a bar when the total is known, a count and the
+    time spent in every case. Use as a context manager around the sync."""
+
+    def __init__(self, console: Console) -> None:
+        self._display = RichProgress(
+            SpinnerColumn(finished_text="[green]✓[/]"),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> BarProgress:
+        self._display.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._finish()
+        self._display.stop()
+
+    def start(self, what: str, total: int | None = None) -> None:
+        self._finish()
+        self._task = self._display.add_task(what, total=total)
+
+    def advance(self, done: int) -> None:
+        if self._task is not None and done:
+            self._display.advance(self._task, done)
+
+    def _finish(self) -> None:
+        """End the current phase. One without a known total is done with whatever it got through;
+        one that stopped short of its total (a channel refused writes) keeps showing how short."""
+        if self._task is None:
+            return
+        task = next(t for t in self._display.tasks if t.id == self._task)
+        if task.total is None:
+            self._display.update(self._task, total=task.completed)
+        self._display.stop_task(self._task)
+        self._task = None
