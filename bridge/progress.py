@@ -48,7 +48,8 @@ class QuietProgress:
 
 class BarProgress:
     """A rich progress display: one line per phase, a bar when the total is known, a count and the
-    time spent in every case. Use as a context manager around the sync."""
+    time spent in every case; a phase that found nothing to do leaves no line. Use as a context
+    manager around the sync."""
 
     def __init__(self, console: Console) -> None:
         self._display = RichProgress(
@@ -84,7 +85,10 @@ class BarProgress:
         if self._task is None:
             return
         task = next(t for t in self._display.tasks if t.id == self._task)
-        if task.total is None:
-            self._display.update(self._task, total=task.completed)
-        self._display.stop_task(self._task)
+        if not task.completed and not task.total:
+            self._display.remove_task(self._task)  # nothing to read or write: no line for it
+        else:
+            if task.total is None:
+                self._display.update(self._task, total=task.completed)
+            self._display.stop_task(self._task)
         self._task = None

@@ -20,9 +20,12 @@ def test_the_bar_shows_each_phase_with_its_count() -> None:
         bar.advance(42)
         bar.start("writing changes to square", 3)
         bar.advance(2)
+        bar.start("reading square stock events")  # none
     text = out.getvalue()
     assert "reading woocommerce products" in text and "142/142" in text  # finished: its count
     assert "writing changes to square" in text and "2/3" in text  # stopped short: still shows it
+    final = text.split("\r")[-1]  # what is left on screen
+    assert "reading woocommerce products" in final and "stock events" not in final
 
 
 def test_logs_get_the_phase_names_only(caplog: pytest.LogCaptureFixture) -> None:
