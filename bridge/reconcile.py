@@ -205,6 +205,7 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
         after = dict(snap)
         echo = b.inp.last_written.get((ch, group.sku)) == snapshot_hash(snap)
         variant_fields: dict[str, tuple[Any, Any, str, str]] = {}
+        conflicted = False
         for f in CATALOGUE_FIELDS:
             owner = policy.owner_of(f)
             if ch == owner or f not in target or snap[f] == target[f]:
@@ -214,6 +215,7 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
             if edited_here and not owner_moved:
                 if policy.on_non_owner_change == "conflict":
                     _conflict(b, ch, group, f, snap[f], target[f], owner)
+                    conflicted = True
                     continue
                 how, reason = "revert", f"{ch} edit of {f} reverted: {owner} owns it"
             elif base is None:
@@ -232,7 +234,10 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
                 variant_fields[f] = entry
         if variant_fields:
             _variant_update(b, ch, group, variant_fields)
-        b.written[(ch, group.sku)] = snapshot_hash(after)
+        if not conflicted:
+            # A conflicting value left in place is not ours: remembered as written, the next read
+            # would take it for our own echo and push the owner's value over it unasked.
+            b.written[(ch, group.sku)] = snapshot_hash(after)
 
 
 def _conflict(b: _Builder, ch: str, group: LinkGroup, f: str, theirs: Any, ours: Any, owner: str) -> None:

@@ -320,6 +320,20 @@ def test_non_owner_edit_is_a_conflict_by_default() -> None:
     (change,) = plan.changes
     assert (change.channel, change.action, change.op) == ("square", "conflict", None)
     assert change.before == {"price": "18 USD"} and change.after == {"price": "20 USD"}
+    w.apply(plan)
+    # Left as is, sync after sync, until a human decides: never quietly overwritten later.
+    for _ in range(2):
+        again = w.plan()
+        assert [(c.channel, c.action) for c in again.changes] == [("square", "conflict")]
+        w.apply(again)
+        assert w.square[0].variants[0].price == usd("18.00")
+    # The owner moving on settles it: its new price goes everywhere.
+    w.woo = [_set_variant(p, "10", price=usd("22.00")) for p in w.woo]
+    plan = w.plan()
+    assert {(c.channel, c.action) for c in plan.changes} == {("square", "update")}
+    w.apply(plan)
+    assert w.square[0].variants[0].price == usd("22.00")
+    assert w.plan().changes == ()
 
 
 def test_non_owner_edit_is_reverted_when_policy_says_so() -> None:
