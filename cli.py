@@ -335,7 +335,7 @@ def sync(
             plan = prepared.plan
             typer.echo(plan.dumps() if as_json else plan.render())
             return
-        if not store.links("variant") and store.get_cursor(*DRY_RUN_MARK) is None and not force:
+        if runner.first_sync() and store.get_cursor(*DRY_RUN_MARK) is None and not force:
             typer.echo(
                 "error: this is the first sync: review its plan with `shopbridge sync --dry-run` first "
                 "(or pass --force)",

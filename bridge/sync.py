@@ -80,6 +80,9 @@ log = logging.getLogger(__name__)
 
 _OP = TypeAdapter(WriteOp)
 PLANNED_MARK = ("_shopbridge", "planned")
+SYNCED_MARK = ("_shopbridge", "synced")
+"""Set when a sync's last chunk commits: from then on no sync is a first sync (links made by hand
+before it do not count, nor do catalogue cursors cleared to force a full read)."""
 TIMESTAMP_AMBIGUITY = timedelta(seconds=2)
 """Channels date events to the second (WooCommerce) and their clocks drift from ours: a sale this
 close to a count may or may not be in it, so such a count is not read as a manual change."""
@@ -215,9 +218,21 @@ class SyncRunner:
     def full_read_needed(self, full: bool = False) -> bool:
         """A full read: asked for, the first sync, or a channel never read to the end (a first sync
         interrupted between its chunks)."""
-        if full or not self.store.has_links("variant"):
+        if full or self.first_sync():
             return True
         return any(self.store.get_cursor(name, "catalog") is None for name in self.adapters)
+
+    def first_sync(self) -> bool:
+        """Whether no sync has committed to the end yet: the first-sync safety limits apply, and
+        stock history starts at the counts. (A store from before ``SYNCED_MARK`` has cursors.)"""
+        store = self.store
+        if store.get_cursor(*SYNCED_MARK) is not None:
+            return False
+        return not any(
+            store.get_cursor(name, stream) is not None
+            for name in self.adapters
+            for stream in ("catalog", "events")
+        )
 
     def prepare(self, *, full: bool = False) -> PreparedSync:
         """Read every channel and build the plan; writes nothing to the store.
@@ -237,7 +252,7 @@ class SyncRunner:
         location, after the catalogue) and the stock events (after the counts), so every count is
         judged against the sales read up to its moment."""
         store = self.store
-        first = not store.has_links("variant")
+        first = self.first_sync()
         locations = self.locations(refresh=True)
         with Staging(store.path) as staging:
             reads: dict[str, ChannelRead] = {}
@@ -603,6 +618,8 @@ class SyncRunner:
                 ],
                 pk=("channel", "sku", "location"),
             )
+            if any(read.catalog_cursor is not None for read in prepared.reads.values()):
+                store.set_cursor(*SYNCED_MARK, now)
             for name, read in prepared.reads.items():
                 if read.catalog_cursor is not None:
                     store.set_cursor(name, "catalog", read.catalog_cursor)

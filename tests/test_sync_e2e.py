@@ -257,6 +257,30 @@ def test_first_sync_too_large_is_refused_and_records_nothing(store: Store) -> No
         assert store.links("variant") == []
 
 
+def test_a_link_made_by_hand_before_the_first_sync_keeps_the_first_sync_limits(store: Store) -> None:
+    with Sandbox(products=12, locations=2) as two:
+        runner = make_runner(two, store)
+        sku = "SB-00001"
+        woo = next(p for p in runner.adapters["woocommerce"].read_catalog().items if p.variants[0].sku == sku)
+        store.upsert_links(  # what `shopbridge link` stores
+            [
+                {
+                    "entity": "variant",
+                    "canonical_key": sku,
+                    "channel": "woocommerce",
+                    "channel_id": woo.variants[0].channel_id,
+                    "parent_id": woo.channel_id,
+                }
+            ]
+        )
+        assert runner.first_sync()
+        with pytest.raises(UnsafePlan):
+            runner.run()
+        assert store.figures()["outbox_pending"] == 0
+        runner.run(force=True)
+        assert not runner.first_sync()
+
+
 def test_cli_dry_run_json_then_sync_then_empty_plan(tmp_path: Path, run_cli: RunCli) -> None:
     config = tmp_path / "sandbox.toml"
     box = Sandbox(products=12, locations=2).start()
