@@ -26,7 +26,7 @@ from bridge.initfile import InitAnswers, SecretRef, render_config, write_private
 from bridge.logs import configure_logging
 from bridge.progress import BarProgress, Progress, QuietProgress
 from bridge.store import SchemaTooNew, Store, utcnow
-from bridge.sync import SyncRunner, UnsafePlan
+from bridge.sync import ChannelReadError, LocationConfigError, SyncRunner, UnsafePlan
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -330,7 +330,11 @@ def sync(
     with state.store(config) as store, _progress(not as_json) as progress:
         runner = _runner(state, config, store, progress)
         if dry_run:
-            prepared = runner.prepare(full=full)
+            try:
+                prepared = runner.prepare(full=full)
+            except LocationConfigError as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(EXIT_USAGE) from None
             store.set_cursor(*DRY_RUN_MARK, utcnow())
             plan = prepared.plan
             typer.echo(plan.dumps() if as_json else plan.render())
@@ -345,6 +349,9 @@ def sync(
         try:
             with _exclusive(config.store_path()):
                 plans, report = runner.run(force=force, full=full)
+        except LocationConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
         except UnsafePlan as exc:
             if as_json:
                 typer.echo(exc.plan.dumps())
@@ -381,9 +388,14 @@ def sync(
             )
         for error in report.errors:
             typer.echo(f"  ! {error}")
-        if not channels:
+        if report.unread:
+            typer.echo(
+                f"nothing planned: could not read {', '.join(report.unread)} "
+                "(writes already queued were sent; run sync again once it answers)"
+            )
+        elif not channels:
             typer.echo("in sync: nothing to change")
-    if report.failed or report.deferred:
+    if report.failed or report.deferred or report.unread:
         raise typer.Exit(EXIT_FAILURE)
 
 
@@ -510,13 +522,20 @@ def daemon(ctx: typer.Context) -> None:
     state: State = ctx.obj
     config = state.config()
     with state.store(config) as store:
-        if not store.links("variant"):
+        adapters = build_adapters(config)
+        runner = SyncRunner(store, adapters, config.sync, max_attempts=config.daemon.outbox_max_attempts)
+        if runner.first_sync():
             typer.echo(
                 "error: run the first sync by hand (`shopbridge sync --dry-run`, then `sync`)", err=True
             )
             raise typer.Exit(EXIT_USAGE)
-        adapters = build_adapters(config)
-        runner = SyncRunner(store, adapters, config.sync, max_attempts=config.daemon.outbox_max_attempts)
+        try:
+            runner.locations(refresh=True)  # a misnamed location is a config error: fail at start
+        except LocationConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
+        except ChannelReadError as exc:
+            log.warning("cannot list locations yet; retrying each cycle", extra={"error": str(exc)})
 
         def cycle() -> str:
             try:
@@ -527,7 +546,10 @@ def daemon(ctx: typer.Context) -> None:
                     extra={"reasons": list(exc.plan.safety.reasons)},
                 )
                 return "plan refused by a safety limit"
-            return f"{report.planned} changes, {sum(report.sent.values())} applied"
+            summary = f"{report.planned} changes, {sum(report.sent.values())} applied"
+            if report.unread:
+                summary += f"; could not read {', '.join(report.unread)}: retrying next cycle"
+            return summary
 
         loop = Daemon(
             store,

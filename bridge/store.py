@@ -506,11 +506,16 @@ class Store:
                 [utcnow(), json.dumps(result, default=str), entry_id],
             )
 
-    def outbox_retry_later(self, entry_id: int, error: str, next_attempt_at: str) -> None:
+    def outbox_retry_later(
+        self, entry_id: int, error: str, next_attempt_at: str, *, attempted: bool = True
+    ) -> None:
+        """Send again from ``next_attempt_at``. ``attempted=False``: the write is known not to have
+        reached the channel (credentials refused), so the claim's attempt is given back."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE outbox SET last_error = ?, next_attempt_at = ? WHERE id = ?",
-                [error, next_attempt_at, entry_id],
+                "UPDATE outbox SET last_error = ?, next_attempt_at = ?, "
+                "attempts = CASE WHEN ? THEN attempts ELSE max(0, attempts - 1) END WHERE id = ?",
+                [error, next_attempt_at, attempted, entry_id],
             )
 
     def outbox_failed(self, entry_id: int, error: str) -> None:

@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 
 from adapters.base import (
+    AdapterError,
     AuthError,
     ChannelAdapter,
     CreateProduct,
@@ -80,6 +81,8 @@ log = logging.getLogger(__name__)
 
 _OP = TypeAdapter(WriteOp)
 PLANNED_MARK = ("_shopbridge", "planned")
+AUTH_RETRY = timedelta(seconds=60)
+"""How soon writes refused for bad credentials are tried again (they are never given up on)."""
 SYNCED_MARK = ("_shopbridge", "synced")
 """Set when a sync's last chunk commits: from then on no sync is a first sync (links made by hand
 before it do not count, nor do catalogue cursors cleared to force a full read)."""
@@ -103,6 +106,31 @@ class UnsafePlan(Exception):
     def __init__(self, plan: Plan) -> None:
         super().__init__("; ".join(plan.safety.reasons))
         self.plan = plan
+
+
+class ChannelReadError(Exception):
+    """A channel could not be read. Nothing is planned that round: a plan made without one channel's
+    side would miss its sales and take what it holds for gone. Writes already queued for every
+    channel are still sent, and the next round (or daemon cycle) reads again."""
+
+    def __init__(self, channel: str, error: Exception) -> None:
+        super().__init__(f"{channel}: read failed: {error}")
+        self.channel = channel
+        self.error = error
+
+
+class LocationConfigError(ValueError):
+    """``default_location``, ``allocation_priority`` or ``source_locations`` names a location that
+    no channel has: stock placed there would be shown nowhere (a web sale would vanish from the
+    counts instead of reducing one)."""
+
+
+@contextmanager
+def _reading(channel: str) -> Iterator[None]:
+    try:
+        yield
+    except AdapterError as exc:
+        raise ChannelReadError(channel, exc) from exc
 
 
 @dataclass
@@ -141,6 +169,8 @@ class RelayReport:
     failed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     deferred: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     errors: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)
+    """Channels whose read failed (see :class:`ChannelReadError`)."""
     planned: int = 0
     """Changes planned (by :meth:`SyncRunner.run`, whether or not the plans were kept)."""
 
@@ -153,6 +183,7 @@ class RelayReport:
             for key, value in theirs.items():
                 mine[key] += value
         self.errors.extend(other.errors)
+        self.unread.extend(other.unread)
         self.planned += other.planned
 
 
@@ -205,13 +236,16 @@ class SyncRunner:
         for name, adapter in sorted(self.adapters.items()):
             if not adapter.capabilities.has_locations:
                 continue
-            for loc in adapter.list_locations():
+            with _reading(name):
+                listed = adapter.list_locations()
+            for loc in listed:
                 if not loc.active:
                     continue
                 keys.append(loc.channel_id)
                 channel_ids[(name, loc.channel_id)] = loc.channel_id
         if not keys:
             keys = ["default"]
+        self._check_location_names(keys)
         self._locations = LocationMap(tuple(keys), channel_ids)
         return self._locations
 
@@ -221,6 +255,17 @@ class SyncRunner:
         if full or self.first_sync():
             return True
         return any(self.store.get_cursor(name, "catalog") is None for name in self.adapters)
+
+    def _check_location_names(self, keys: Sequence[str]) -> None:
+        policy = self.policy
+        named = [("default_location", policy.default_location)]
+        named += [("allocation_priority", key) for key in policy.allocation_priority]
+        named += [(f"source_locations.{ch}", key) for ch, ks in policy.source_locations.items() for key in ks]
+        unknown = [f"{where} = {key!r}" for where, key in named if key is not None and key not in keys]
+        if unknown:
+            raise LocationConfigError(
+                f"unknown location in [sync]: {', '.join(unknown)}; known locations: {', '.join(keys)}"
+            )
 
     def first_sync(self) -> bool:
         """Whether no sync has committed to the end yet: the first-sync safety limits apply, and
@@ -260,9 +305,10 @@ class SyncRunner:
             for name, adapter in sorted(self.adapters.items()):
                 self.progress.start(f"reading {name} products")
                 read = ChannelRead([], None, [], [], None, _now(), _now())
-                self._stage_catalog(
-                    adapter, staging, name, read, None if full else store.get_cursor(name, "catalog")
-                )
+                with _reading(name):
+                    self._stage_catalog(
+                        adapter, staging, name, read, None if full else store.get_cursor(name, "catalog")
+                    )
                 reads[name] = read
             if not full:
                 # The events since the last sync tell which SKUs moved: their other channels' side
@@ -271,7 +317,8 @@ class SyncRunner:
                     self.progress.start(f"reading {name} stock events")
                     read = reads[name]
                     read.events_read_at = _now()
-                    page_e = adapter.read_stock_events(store.get_cursor(name, "events"))
+                    with _reading(name):
+                        page_e = adapter.read_stock_events(store.get_cursor(name, "events"))
                     read.events, read.events_cursor = list(page_e.items), page_e.cursor
                     read.calls += page_e.calls
                     self.progress.advance(len(page_e.items))
@@ -286,7 +333,9 @@ class SyncRunner:
                 read = reads[name]
                 read.counted_at = _now()
                 for ids in _batched(staging.variant_ids(name), COUNT_BATCH):
-                    staging.add_levels(self._counts(name, adapter, ids, read.counted_at, locations))
+                    with _reading(name):
+                        levels = self._counts(name, adapter, ids, read.counted_at, locations)
+                    staging.add_levels(levels)
                     self.progress.advance(len(ids))
             for name, adapter in sorted(self.adapters.items()):
                 if not full and not adapter.capabilities.has_locations:
@@ -301,7 +350,8 @@ class SyncRunner:
                     cursor = store.get_cursor(name, "events")
                 else:
                     cursor = read.events_cursor
-                page_e = adapter.read_stock_events(cursor)
+                with _reading(name):
+                    page_e = adapter.read_stock_events(cursor)
                 read.events = read.events + list(page_e.items)
                 read.events_cursor = page_e.cursor or read.events_cursor
                 read.calls += page_e.calls
@@ -701,9 +751,11 @@ class SyncRunner:
                 try:
                     results = adapter.apply(ops)
                 except Exception as exc:  # noqa: BLE001 - whatever failed, the entries stay accounted for
-                    retry = not isinstance(exc, AuthError)
+                    # Refused credentials reached nothing: keep the writes queued, without using up
+                    # their attempts, until someone fixes the credentials.
+                    auth = isinstance(exc, AuthError)
                     for entry in due:
-                        if self._defer(entry.id, entry.attempts, str(exc), retry):
+                        if self._defer(entry.id, entry.attempts, str(exc), True, auth=auth):
                             report.deferred[name] += 1
                         else:
                             report.failed[name] += 1
@@ -737,8 +789,14 @@ class SyncRunner:
                     break
         return report
 
-    def _defer(self, entry_id: int, attempts: int, error: str, retry: bool) -> bool:
-        """Schedule another attempt with jittered backoff; False when giving up (parked as failed)."""
+    def _defer(self, entry_id: int, attempts: int, error: str, retry: bool, *, auth: bool = False) -> bool:
+        """Schedule another attempt with jittered backoff; False when giving up (parked as failed).
+        ``auth``: the channel refused our credentials; retried every minute, never given up on."""
+        if auth:
+            self.store.outbox_retry_later(
+                entry_id, error, (_now() + AUTH_RETRY).isoformat(timespec="microseconds"), attempted=False
+            )
+            return True
         if not retry or attempts + 1 >= self.max_attempts:
             self.store.outbox_failed(entry_id, error)
             return False
@@ -825,9 +883,18 @@ class SyncRunner:
         plans: list[Plan] = []
         report = self.relay()  # settle what earlier runs queued before planning anew
         for round_ in range(rounds):
-            made, planned, created = self._run_chunks(
-                force, full=self.full_read_needed(full and round_ == 0), keep=keep_plans
-            )
+            try:
+                made, planned, created = self._run_chunks(
+                    force, full=self.full_read_needed(full and round_ == 0), keep=keep_plans
+                )
+            except ChannelReadError as exc:
+                log.warning(
+                    "channel read failed; nothing planned this round",
+                    extra={"channel": exc.channel, "error": str(exc.error)},
+                )
+                report.errors.append(str(exc))
+                report.unread.append(exc.channel)
+                break
             report.planned += planned
             plans.extend(made)
             report.merge(self.relay())
