@@ -399,6 +399,47 @@ def sync(
         raise typer.Exit(EXIT_FAILURE)
 
 
+def _check_channel(config: Config, channel: str) -> None:
+    """Exit 2 unless ``channel`` is a channel configured in the file."""
+    configured = [n for n in type(config.channels).model_fields if getattr(config.channels, n) is not None]
+    if channel not in configured:
+        typer.echo(
+            f"error: channel {channel!r} is not configured (configured: {', '.join(configured) or 'none'})",
+            err=True,
+        )
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _seen_variant(store: Store, channel: str, channel_id: str) -> dict[str, Any]:
+    """The variant ``channel_id`` in ``channel``'s last read; exit 2, saying why, if it is not there."""
+    read_at = store.snapshot_read_at(channel)
+    if read_at is None:
+        typer.echo(
+            f"error: shopbridge has never read {channel}, so it cannot check variant {channel_id!r}: "
+            "run a first `shopbridge sync` (review it with `shopbridge sync --dry-run`), then link",
+            err=True,
+        )
+        raise typer.Exit(EXIT_USAGE)
+    rows = store.snapshot_variants(channel, variant_id=channel_id, product_id=channel_id)
+    found = [r for r in rows if r["variant_id"] == channel_id]
+    if found:
+        return found[0]
+    typer.echo(
+        f"error: {channel} has no variant {channel_id!r} in its last read ({read_at[:19]}Z): check the id, "
+        "or if the variant is new, let `shopbridge sync` read it first (`sync --dry-run` records nothing)",
+        err=True,
+    )
+    if rows:
+        variants = ", ".join(f"{r['variant_id']} (SKU {r['sku'] or 'none'})" for r in rows)
+        typer.echo(f"  {channel_id} is a product on {channel}; its variants: {variants}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+NEXT_SYNC_REREADS = "the next sync re-reads every channel's catalogue to take this into account"
+"""Said after ``link``/``unlink``: a changed link is only seen by a sync that reads its products
+again, and an incremental read would find nothing changed, so both drop the catalogue cursors."""
+
+
 @app.command("link")
 def link_command(
     ctx: typer.Context,
@@ -406,36 +447,71 @@ def link_command(
     channel: Annotated[str, typer.Option("--channel", help="woocommerce or square.")],
     channel_id: Annotated[str, typer.Option("--id", help="The channel's id of the variant.")],
     product_id: Annotated[
-        str | None, typer.Option("--product-id", help="Its parent product/item id.")
+        str | None,
+        typer.Option("--product-id", help="Its parent product/item id (default: as last read)."),
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace the SKU's link on the channel and the variant's link to another SKU, if any.",
+        ),
+    ] = False,
 ) -> None:
-    """Link a SKU to a channel's variant by hand (fixes a match the linker reported)."""
+    """Link a SKU to a channel's variant by hand (fixes a match the linker reported).
+
+    The variant must be one shopbridge has read from the channel. A link in the way (the SKU already
+    linked there, or the variant linked to another SKU) is refused unless ``--replace``."""
     state: State = ctx.obj
     config = state.config()
-    if getattr(config.channels, channel, None) is None:
-        typer.echo(f"error: channel {channel!r} is not configured", err=True)
-        raise typer.Exit(EXIT_USAGE)
-    with state.store(config) as store:
-        taken = [r for r in store.links("variant", channel) if r["channel_id"] == channel_id]
-        if taken and taken[0]["canonical_key"] != sku:
+    _check_channel(config, channel)
+    with state.store(config) as store, _exclusive(config.store_path()):
+        seen = _seen_variant(store, channel, channel_id)
+        if product_id is not None and product_id != seen["product_id"]:
             typer.echo(
-                f"error: {channel} {channel_id} is linked to {taken[0]['canonical_key']}; unlink it first",
+                f"error: {channel} variant {channel_id} belongs to product {seen['product_id']}, "
+                f"not {product_id} (leave out --product-id to use the one last read)",
                 err=True,
             )
             raise typer.Exit(EXIT_USAGE)
-        store.upsert_links(
-            [
+        current = [
+            r
+            for r in store.links_by_key("variant", [sku])
+            if r["channel"] == channel and r["channel_id"] == channel_id
+        ]
+        if current:
+            typer.echo(f"{sku} is already linked to {channel} {channel_id}: nothing to change")
+            return
+        in_way = store.variant_links_in_way(sku, channel, channel_id)
+        if in_way and not replace:
+            for r in in_way:
+                if r["canonical_key"] == sku:
+                    what = f"{sku} is already linked to {channel} variant {r['channel_id']}"
+                else:
+                    what = f"{channel} variant {channel_id} is linked to {r['canonical_key']}"
+                typer.echo(
+                    f"error: {what}: run `shopbridge unlink {r['canonical_key']} --channel {channel}` "
+                    "first, or pass --replace",
+                    err=True,
+                )
+            raise typer.Exit(EXIT_USAGE)
+        with store.transaction():
+            displaced = store.link_variant_by_hand(sku, channel, channel_id, seen["product_id"])
+            store.audit(
+                channel,
+                "link",
+                sku,
                 {
-                    "entity": "variant",
-                    "canonical_key": sku,
-                    "channel": channel,
                     "channel_id": channel_id,
-                    "parent_id": product_id,
-                }
-            ]
-        )
-        store.audit(channel, "link", sku, {"channel_id": channel_id, "by": "user"})
-    typer.echo(f"linked {sku} to {channel} {channel_id}")
+                    "by": "user",
+                    "replaced": [[r["canonical_key"], r["channel_id"]] for r in displaced],
+                },
+            )
+            store.forget_catalog_cursors()
+    for r in displaced:
+        typer.echo(f"unlinked {r['canonical_key']} from {channel} {r['channel_id']}")
+    typer.echo(f"linked {sku} to {channel} {channel_id} (its SKU there: {seen['sku'] or 'none'})")
+    typer.echo(NEXT_SYNC_REREADS)
 
 
 @app.command("unlink")
@@ -447,12 +523,18 @@ def unlink_command(
     """Forget a link (the products on the channel are not touched)."""
     state: State = ctx.obj
     config = state.config()
-    with state.store(config) as store:
-        if not store.delete_link("variant", sku, channel):
+    with state.store(config) as store, _exclusive(config.store_path()):
+        links = [r for r in store.links_by_key("variant", [sku]) if r["channel"] == channel]
+        if not links:
             typer.echo(f"error: {sku} is not linked on {channel}", err=True)
             raise typer.Exit(EXIT_USAGE)
-        store.audit(channel, "unlink", sku, {"by": "user"})
-    typer.echo(f"unlinked {sku} from {channel}")
+        with store.transaction():
+            store.delete_link("variant", sku, channel)
+            store.forget_projections(channel, [sku])
+            store.audit(channel, "unlink", sku, {"channel_id": links[0]["channel_id"], "by": "user"})
+            store.forget_catalog_cursors()
+    typer.echo(f"unlinked {sku} from {channel} {links[0]['channel_id']}")
+    typer.echo(NEXT_SYNC_REREADS)
 
 
 # ------------------------------------------------------------------------------------------------

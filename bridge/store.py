@@ -613,6 +613,73 @@ class Store:
             )
             return bool(cursor.rowcount)
 
+    def variant_links_in_way(self, sku: str, channel: str, channel_id: str) -> list[dict[str, Any]]:
+        """The links a hand link of ``sku`` to ``channel``'s variant ``channel_id`` would replace:
+        ``sku``'s link on ``channel`` to another variant, and that variant's link to another SKU."""
+        return list(
+            self.db.query(
+                "SELECT * FROM links WHERE entity = 'variant' AND channel = ? "
+                "AND ((canonical_key = ? AND channel_id != ?) OR (channel_id = ? AND canonical_key != ?)) "
+                "ORDER BY canonical_key",
+                [channel, sku, channel_id, channel_id, sku],
+            )
+        )
+
+    def link_variant_by_hand(
+        self, sku: str, channel: str, channel_id: str, parent_id: str | None
+    ) -> list[dict[str, Any]]:
+        """Link ``sku`` to ``channel``'s variant ``channel_id`` (``shopbridge link``), replacing the
+        links in its way (:meth:`variant_links_in_way`), which are returned; all in one transaction.
+
+        The link starts afresh (no version or written hash of another variant), and the stock last
+        written on ``channel`` for each SKU whose variant there changes is forgotten: it was another
+        variant's count, and the new one's would be taken for a manual change."""
+        with self.transaction() as db:
+            displaced = self.variant_links_in_way(sku, channel, channel_id)
+            db.execute(
+                "DELETE FROM links WHERE entity = 'variant' AND channel = ? "
+                "AND (canonical_key = ? OR channel_id = ?)",
+                [channel, sku, channel_id],
+            )
+            db.table("links").insert(
+                {
+                    "entity": "variant",
+                    "canonical_key": sku,
+                    "channel": channel,
+                    "channel_id": channel_id,
+                    "parent_id": parent_id,
+                    "updated_at": utcnow(),
+                }
+            )
+            self.forget_projections(channel, [sku, *(r["canonical_key"] for r in displaced)])
+        return displaced
+
+    def forget_projections(self, channel: str, skus: Iterable[str]) -> None:
+        """Forget the stock last written (or counted) on ``channel`` for ``skus``: the next count
+        there becomes the baseline instead of being judged against it."""
+        wanted = list(dict.fromkeys(skus))
+        with self.transaction() as db:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                db.execute(
+                    f"DELETE FROM projections WHERE channel = ? AND sku IN ({marks})", [channel, *chunk]
+                )
+
+    def forget_catalog_cursors(self) -> list[str]:
+        """Drop every channel's catalogue cursor, so that the next sync reads the catalogues in full
+        (after a link changed by hand, which an incremental read would not revisit). Returns the
+        channels that had one; the stock-event cursors are kept (no event is read twice)."""
+        with self.transaction() as db:
+            channels = [
+                r[0]
+                for r in db.execute(
+                    "SELECT channel FROM cursors WHERE stream = 'catalog' ORDER BY channel"
+                ).fetchall()
+            ]
+            db.execute("DELETE FROM cursors WHERE stream = 'catalog'")
+        return channels
+
     # -- channel snapshots -------------------------------------------------------------------
 
     def save_snapshot(self, channel: str, products: Iterable[ChannelProduct]) -> int:
@@ -671,6 +738,26 @@ class Store:
                 )
         unique = {r[0]: r[1] for r in rows}
         return [ChannelProduct.model_validate_json(data) for data in unique.values()]
+
+    def snapshot_read_at(self, channel: str) -> str | None:
+        """When a product of ``channel`` was last read into its snapshot (``None``: never read)."""
+        row = self.db.execute(
+            "SELECT max(read_at) FROM channel_variants WHERE channel = ?", [channel]
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def snapshot_variants(
+        self, channel: str, *, variant_id: str | None = None, product_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """``variant_id``, ``product_id``, ``sku`` and ``read_at`` of the variants in ``channel``'s
+        snapshot with this variant id or this product id (ordered by variant id)."""
+        return list(
+            self.db.query(
+                "SELECT variant_id, product_id, sku, read_at FROM channel_variants WHERE channel = ? "
+                "AND (variant_id = ? OR product_id = ?) ORDER BY variant_id",
+                [channel, variant_id, product_id],
+            )
+        )
 
     def save_catalogue(self, entries: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
         """Record the agreed catalogue: ``(owner product ref, sku, snapshot)`` with the snapshot's
