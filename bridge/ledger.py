@@ -10,10 +10,16 @@ nothing.  What a channel should show is a *projection* of that ledger:
 * a single-pool channel (WooCommerce, marketplaces) shows ``max(0, Σ on-hand over its source
   locations - buffer)``.
 
-Sales without a location (web, marketplace) are allocated to a location by the policy.  A count
-on a channel that differs from what we last wrote there, minus that channel's own sales since, is a
-manual change (a stocktake, a breakage) and becomes an ADJUSTMENT event.  The first time a SKU is
-linked, the ledger is seeded with INITIAL events from one channel's counts.
+Sales without a location (web, marketplace) are allocated to a location by the policy.  Under the
+``priority`` rule the choice depends on the stock each location held when the sale happened, which a
+sale read later can change; so such a sale is recorded at :data:`ALLOCATED` and placed by
+:func:`place` whenever on-hand is computed, replaying the SKU's ledger in ``(occurred_at,
+source_id)`` order.  Per-location on-hand is then a function of the *set* of events, whatever order
+they were read in.
+
+A count on a channel that differs from what we last wrote there, minus that channel's own sales
+since, is a manual change (a stocktake, a breakage) and becomes an ADJUSTMENT event.  The first
+time a SKU is linked, the ledger is seeded with INITIAL events from one channel's counts.
 
 Everything here is pure: the caller reads events from channels and the store, and records what
 these functions return.  Canonical location keys are the store's; :class:`LocationMap` translates
@@ -25,7 +31,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bridge.linking import LinkGroup
@@ -33,6 +39,7 @@ from bridge.models import StockEvent, StockEventKind, StockLevel, content_hash
 from bridge.policy import SyncPolicy
 
 __all__ = [
+    "ALLOCATED",
     "LedgerEntry",
     "LocationMap",
     "Observation",
@@ -47,6 +54,7 @@ __all__ = [
     "ledger_positions",
     "observations",
     "on_hand",
+    "place",
     "project",
     "resolve_events",
     "single_pool_home",
@@ -57,12 +65,21 @@ __all__ = [
 OnHand = Mapping[tuple[str, str], int]
 """Canonical on-hand per ``(sku, canonical location key)``."""
 
+ALLOCATED = "*"
+"""The location of a ledger entry placed by the allocation rule when on-hand is computed (:func:`place`).
+
+Never a canonical location key (those are the channels' location ids, or ``default``)."""
+
+CANCEL_SUFFIX = ":cancel"
+"""A source id ``<id>:cancel`` undoes the move ``<id>`` (a cancelled order line gives back its sale)."""
+
 
 @dataclass(frozen=True)
 class LedgerEntry:
     """A stock event resolved to canonical terms: which SKU, which canonical location, how many.
 
-    This is exactly a row of the store's ``stock_events`` table.
+    This is exactly a row of the store's ``stock_events`` table.  ``location`` is :data:`ALLOCATED`
+    for a location-less move under the ``priority`` rule: :func:`place` decides where it lands.
     """
 
     source_id: str
@@ -142,16 +159,71 @@ def variant_index(groups: Iterable[LinkGroup]) -> dict[tuple[str, str], str]:
     return {(ch, m.variant_id): g.sku for g in groups for ch, m in g.members.items()}
 
 
-def on_hand(entries: Iterable[LedgerEntry]) -> dict[tuple[str, str], int]:
-    """Canonical on-hand per ``(sku, location)``: the sum of entries, each ``source_id`` counted once."""
-    seen: set[str] = set()
+def on_hand(
+    entries: Iterable[LedgerEntry],
+    policy: SyncPolicy | None = None,
+    locations: LocationMap | None = None,
+) -> dict[tuple[str, str], int]:
+    """Canonical on-hand per ``(sku, location)``: the sum of entries, each ``source_id`` counted once.
+
+    Entries at :data:`ALLOCATED` are placed first (:func:`place`), which needs ``policy`` and
+    ``locations``; without them such an entry is an error, never summed under a false location.
+    """
+    unique = _unique(entries)
+    if any(e.location == ALLOCATED for e in unique):
+        if policy is None or locations is None:
+            raise ValueError("ledger entries placed by the allocation rule need the policy and locations")
+        unique = place(unique, policy, locations)
     totals: dict[tuple[str, str], int] = defaultdict(int)
-    for e in entries:
-        if e.source_id in seen:
-            continue
-        seen.add(e.source_id)
+    for e in unique:
         totals[(e.sku, e.location)] += e.delta
     return dict(totals)
+
+
+def _unique(entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
+    """Entries with each ``source_id`` once (its first occurrence), in the given order."""
+    seen: set[str] = set()
+    out: list[LedgerEntry] = []
+    for e in entries:
+        if e.source_id not in seen:
+            seen.add(e.source_id)
+            out.append(e)
+    return out
+
+
+def place(entries: Iterable[LedgerEntry], policy: SyncPolicy, locations: LocationMap) -> list[LedgerEntry]:
+    """The entries (each ``source_id`` once) with every :data:`ALLOCATED` location decided.
+
+    Per SKU, the entries are replayed in ``(occurred_at, source_id)`` order from zero, and each
+    allocated move is placed by :func:`allocate` against the on-hand at that point: a pure function
+    of the set of entries, not of the order they were read or recorded in.  A positive move that
+    undoes another (``<id>:cancel``) goes back where ``<id>`` was taken from; other positive moves
+    (returns) go where :func:`allocate` puts them (the first priority location).  Entries with a
+    location (including allocations recorded before this rule, or under ``default_location``) keep
+    it.  SKUs without an allocated entry are returned as given.
+    """
+    unique = _unique(entries)
+    pending = {e.sku for e in unique if e.location == ALLOCATED}
+    if not pending:
+        return unique
+    out = [e for e in unique if e.sku not in pending]
+    replay = sorted(
+        (e for e in unique if e.sku in pending), key=lambda e: (e.sku, e.occurred_at, e.source_id)
+    )
+    running: dict[tuple[str, str], int] = defaultdict(int)
+    where: dict[str, str] = {}
+    for e in replay:
+        if e.location == ALLOCATED:
+            undone = e.source_id.removesuffix(CANCEL_SUFFIX) if e.source_id.endswith(CANCEL_SUFFIX) else None
+            if e.delta > 0 and undone is not None and undone in where:
+                loc = where[undone]
+            else:
+                loc = allocate(e.sku, -e.delta, running, policy, locations)
+            e = replace(e, location=loc)
+        where[e.source_id] = e.location
+        running[(e.sku, e.location)] += e.delta
+        out.append(e)
+    return out
 
 
 def ledger_positions(entries: Iterable[LedgerEntry]) -> dict[str, str]:
@@ -211,22 +283,27 @@ def resolve_events(
     skus: Mapping[tuple[str, str], str],
     locations: LocationMap,
     policy: SyncPolicy,
-    current: OnHand,
     known: Iterable[str] = (),
+    current: OnHand | None = None,
 ) -> Resolved:
     """Turn channel events into ledger entries: SKU from the link, location mapped or allocated.
 
     Duplicates (same ``source_id``, within ``events`` or in ``known``: ids already in the ledger)
-    are dropped.  The rest are processed in ``(occurred_at, source_id)`` order, so allocation under
-    a ``priority`` rule sees a running on-hand starting from ``current``.  An event whose variant is
-    not linked, or whose channel location is not mapped, is returned in ``unresolved`` with why.
+    are dropped.  The rest come out in ``(occurred_at, source_id)`` order.  A move without a location
+    goes to the default location under ``default_location``; under ``priority`` it is recorded at
+    :data:`ALLOCATED`, to be placed by :func:`place` against the whole ledger (deciding it now, from
+    the on-hand known now, would depend on which other events had been read yet).  An event whose
+    variant is not linked, or whose channel location is not mapped, is returned in ``unresolved``
+    with why.
+
+    ``current`` (the on-hand so far) is accepted for older callers and not used: no location is
+    decided from it any more.
     """
     seen = set(known)
     unique: dict[str, StockEvent] = {}
     for ev in events:
         if ev.source_id not in seen and ev.source_id not in unique:
             unique[ev.source_id] = ev
-    running: dict[tuple[str, str], int] = dict(current)
     entries: list[LedgerEntry] = []
     unresolved: list[tuple[StockEvent, str]] = []
     canonical = set(skus.values())
@@ -238,14 +315,13 @@ def resolve_events(
             unresolved.append((ev, "variant not linked"))
             continue
         if ev.location_id is None:
-            loc = allocate(sku, -ev.delta, running, policy, locations)
+            loc = ALLOCATED if policy.online_allocation == "priority" else default_location(policy, locations)
         else:
             mapped = locations.canonical(ev.channel, ev.location_id)
             if mapped is None:
                 unresolved.append((ev, f"location {ev.location_id} of {ev.channel} is not mapped"))
                 continue
             loc = mapped
-        running[(sku, loc)] = running.get((sku, loc), 0) + ev.delta
         entries.append(
             LedgerEntry(ev.source_id, ev.channel, ev.kind, sku, loc, ev.delta, ev.occurred_at, ev.reason)
         )
@@ -385,12 +461,9 @@ def detect_manual_changes(
     new baseline, settles it). The price is that a manual change in that same instant goes unseen.
     """
     own: dict[tuple[str, str], list[LedgerEntry]] = defaultdict(list)
-    seen: set[str] = set()
-    for e in entries:
-        if e.source_id in seen or e.kind is StockEventKind.INITIAL:
-            continue
-        seen.add(e.source_id)
-        own[(e.channel, e.sku)].append(e)
+    for e in place(entries, policy, locations):
+        if e.kind is not StockEventKind.INITIAL:
+            own[(e.channel, e.sku)].append(e)
     out: list[LedgerEntry] = []
     for ob in observed:
         base = written.get((ob.channel, ob.sku, ob.location))

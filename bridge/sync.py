@@ -55,6 +55,7 @@ from bridge.ledger import (
     ledger_positions,
     observations,
     on_hand,
+    place,
     resolve_events,
     variant_index,
 )
@@ -490,13 +491,11 @@ class SyncRunner:
             if (skus.get((ev.channel, ev.variant_id or "")) or ev.sku) in group_skus
             and not self._before_seed(ev, skus, initial_at)
         ]
-        current = on_hand([*ledger, *new_entries])
         resolved = resolve_events(
             mine,
             skus=skus,
             locations=locations,
             policy=self.policy,
-            current=current,
             known=[e.source_id for e in ledger] + [e.source_id for e in new_entries],
         )
         for event, why in resolved.unresolved:
@@ -516,6 +515,7 @@ class SyncRunner:
         )
         new_entries.extend(manual)
         everything = [*ledger, *new_entries]
+        placed = place(everything, self.policy, locations)  # entries allocated by rule, placed
 
         plan = reconcile(
             ReconcileInput(
@@ -526,11 +526,11 @@ class SyncRunner:
                 locations=locations,
                 canonical=store.canonical(sku_list),
                 last_written=self._last_written(sku_list),
-                on_hand=on_hand(everything),
+                on_hand=on_hand(placed),
                 seeded={e.sku for e in everything if e.kind is StockEventKind.INITIAL},
                 observed=observed,
                 positions=ledger_positions(everything),
-                recent=everything,
+                recent=placed,
                 written_stock=written,
                 first_sync=first,
                 issues=linked.issues,
