@@ -355,7 +355,9 @@ class Store:
         return int(after - before)
 
     def on_hand(self, skus: Sequence[str] | None = None) -> dict[tuple[str, str], int]:
-        """Canonical on-hand per ``(sku, location)``: the sum of the ledger."""
+        """The ledger summed per ``(sku, location)`` as stored. Online sales under the ``priority``
+        rule are stored at location ``"*"`` and placed only by :func:`bridge.ledger.place` (which
+        the sync uses): per-location stock under that rule comes from there, not from here."""
         sql = "SELECT sku, location, sum(delta) FROM stock_events"
         params: list[Any] = []
         if skus is not None:
