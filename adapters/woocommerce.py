@@ -11,6 +11,12 @@ WooCommerce is the awkward channel for a sync daemon, and this adapter exists to
   ``(id, date_modified_gmt, content hash)`` kept in the opaque cursor. A variation's change does not
   reliably touch its parent, so incremental reads also ask ``/wc/v3/variations`` (WooCommerce
   >= 10.3) and fall back to a full read on older stores.
+* **The trash is read too.** Deleting a product without ``force`` moves it, and a variable
+  product's variations, to the trash, and the listings' default ``status=any`` leaves the trash
+  out. ``status`` takes one value, so every catalogue read lists ``status=trash`` as well (one more
+  call per read, per 100 trashed products): a trashed product comes back ``ARCHIVED``, so that
+  deleting on the owner archives the other channels' copies. A trashed variable product lists no
+  variations; its trashed ones are asked for (``status=trash``).
 * **Webhooks are hints.** They are signed (HMAC-SHA256 of the raw body) but never retried, and the
   delivery id is not unique, so the event id is derived from the body and polling stays mandatory.
 
@@ -33,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
+from itertools import chain
 from typing import Any, Literal
 
 import requests
@@ -119,6 +126,12 @@ _RESOURCES: dict[str, Literal["product", "order", "customer"]] = {
     "customer": "customer",
 }
 PING_BODY = re.compile(rb"webhook_id=(\d+)")
+_TRASH: dict[str, str] = {"status": "trash"}
+"""Listing parameter for the trash, which the default ``status=any`` leaves out."""
+
+
+def _trashed(item: Mapping[str, Any]) -> bool:
+    return item.get("status") == "trash"
 
 
 def _parse_gmt(value: str | None) -> datetime | None:
@@ -513,7 +526,11 @@ class WooCommerceAdapter(ChannelAdapter):
     def _variations_of(self, product: Mapping[str, Any]) -> list[dict[str, Any]]:
         if product.get("type") != "variable":
             return []
-        return self._get_all(f"products/{product['id']}/variations", {"orderby": "id", "order": "asc"})
+        # A trashed product's variations went to the trash with it: status=any would not list them.
+        status = _TRASH if _trashed(product) else {}
+        return self._get_all(
+            f"products/{product['id']}/variations", {**status, "orderby": "id", "order": "asc"}
+        )
 
     def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
         pages = list(self.iter_catalog(cursor))
@@ -538,14 +555,18 @@ class WooCommerceAdapter(ChannelAdapter):
             return
         self._read_started = None
         calls = self.calls
+        by_id = {"orderby": "id", "order": "asc"}
         with CatalogSpool() as spool:
             variable = False
-            for items in self._pages("products", {"orderby": "id", "order": "asc"}):
+            trashed: list[SpooledItem] = []  # trashed variable products (they list no variations)
+            for items in chain(self._pages("products", by_id), self._pages("products", _TRASH | by_id)):
                 ready: list[ChannelProduct] = []
                 waiting: list[tuple[SpooledItem, bool]] = []
                 for product in items:
-                    if product.get("type") == "variable" and product.get("variations"):
+                    if product.get("type") == "variable" and (product.get("variations") or _trashed(product)):
                         waiting.append((self._spooled("p", product, _PRODUCT_FIELDS), True))
+                        if _trashed(product):
+                            trashed.append(waiting[-1][0])
                     else:
                         ready.append(self.to_product(product, []))
                         self._remember(state, product, [])
@@ -554,10 +575,12 @@ class WooCommerceAdapter(ChannelAdapter):
                 yield Page(items=ready, cursor=None, calls=self.calls - calls)
                 calls = self.calls
             try:
-                for items in self._pages("variations", {"orderby": "id", "order": "asc"}) if variable else ():
+                for items in self._pages("variations", by_id) if variable else ():
                     spool.add_variations(
                         (self._spooled("v", v, _VARIATION_FIELDS), False, False) for v in items
                     )
+                if len(trashed) > 1:  # else one call for the product's own trashed variations
+                    self._spool_trashed_variations(spool, trashed)
             except PermanentError as exc:
                 if exc.status != 404:
                     raise
@@ -567,13 +590,27 @@ class WooCommerceAdapter(ChannelAdapter):
         state.caught_up(self._read_started)
         yield Page(items=[], cursor=state.dump(self.overlap), calls=self.calls - calls)
 
+    def _spool_trashed_variations(self, spool: CatalogSpool, trashed: Sequence[SpooledItem]) -> None:
+        """The trash's variations (``/variations?status=trash``, 100 a call), spooled with the
+        trashed variable products listing them, instead of one call per trashed product."""
+        children: dict[int, list[int]] = {}
+        for items in self._pages("variations", {**_TRASH, "orderby": "id", "order": "asc"}):
+            spool.add_variations((self._spooled("v", v, _VARIATION_FIELDS), False, False) for v in items)
+            for v in items:
+                children.setdefault(int(v["parent_id"]), []).append(int(v["id"]))
+        spool.add_products(
+            (SpooledItem({**p.data, "variations": children.get(int(p.data["id"]), [])}, p.key, p.date), True)
+            for p in trashed
+        )
+
     def _iter_catalog_since(self, state: _Cursor) -> Iterator[Page[ChannelProduct]]:
         """What changed since the cursor: products and variations modified after it (less the
         overlap window), passed on product by product once a product's variations are all in. A
         product is passed on if it or one of its variations is new to the cursor; a changed
         variable product's unchanged variations come 100 a call from ``/variations?include=``, and
         the parents of changed variations (whose dates a variation's change does not touch) 100 a
-        call from ``/products?include=``."""
+        call from ``/products?include=``. Products trashed since come from ``status=trash`` (trashing
+        moves the modified date), a trashed variable product with its trashed variations."""
         assert state.t is not None
         self._read_started = None
         calls = self.calls
@@ -581,7 +618,9 @@ class WooCommerceAdapter(ChannelAdapter):
         since = {"modified_after": after, "dates_are_gmt": "true", "orderby": "modified", "order": "asc"}
         product_fields = (*_PRODUCT_FIELDS, *_VARIATION_FIELDS)  # a simple product is its own variant
         with CatalogSpool() as spool:
-            for items in self._get_since("products", since):
+            for items in chain(
+                self._get_since("products", since), self._get_since("products", _TRASH | since)
+            ):
                 spooled = [self._spooled("p", p, product_fields) for p in items]
                 spool.add_products((item, state.is_new(item.key)) for item in spooled)
             try:
@@ -631,7 +670,9 @@ class WooCommerceAdapter(ChannelAdapter):
             for product, variations in batch:
                 data = product.data
                 keys = [(v.key, v.date) for v in variations]
-                if data.get("type") == "variable" and len(variations) < len(data.get("variations") or []):
+                if data.get("type") == "variable" and (
+                    len(variations) < len(data.get("variations") or []) or (_trashed(data) and not variations)
+                ):
                     fetched = self._variations_of(data)
                     keys = [(self._key("v", v), v.get("date_modified_gmt")) for v in fetched]
                     products.append(self.to_product(data, fetched))

@@ -222,6 +222,9 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
                 how, reason = "propagate", f"first link: {owner} owns {f}"
             elif edited_here:
                 how, reason = "propagate", f"{f} changed on both {owner} and {ch}: {owner} owns it"
+            elif f == "status" and target[f] == ProductStatus.ARCHIVED.value:
+                # The owner's copy is archived or deleted (trashed, a tombstone): hide this one too.
+                how, reason = "propagate", f"{owner} archived or deleted it: archived here, never deleted"
             else:
                 how, reason = "propagate", f"{owner} changed {f}"
             after[f] = target[f]

@@ -216,6 +216,30 @@ def test_variation_deleted_alone_comes_back_archived(emulator: SquareEmulator) -
     }
 
 
+def test_deleted_item_comes_back_archived_from_an_incremental_read(emulator: SquareEmulator) -> None:
+    """Deleting an item deletes its variations too; the incremental search asks for deleted objects,
+    so the tombstones come back as an ARCHIVED product whose variants are ARCHIVED, under the same
+    ids, in the one search call. A full read (live objects only) no longer lists it."""
+    skus = emulator.seed(small_catalog(), locations=1)
+    adapter = make_adapter(emulator)
+    first = adapter.read_catalog()
+    tee = next(p for p in first.items if p.name == "Tee")
+    deleted = call(emulator, "DELETE", f"/v2/catalog/object/{tee.channel_id}")
+    assert set(deleted["deleted_object_ids"]) == {tee.channel_id, skus["TEE-S"], skus["TEE-M"]}
+    emulator.server.reset_stats()
+    page = adapter.read_catalog(first.cursor)
+    assert page.calls == 1 == emulator.server.calls()
+    [product] = page.items
+    assert product.channel_id == tee.channel_id and product.status is ProductStatus.ARCHIVED
+    assert [v.channel_id for v in product.variants] == [v.channel_id for v in tee.variants]
+    assert {(v.sku, v.status) for v in product.variants} == {
+        ("TEE-S", ProductStatus.ARCHIVED),
+        ("TEE-M", ProductStatus.ARCHIVED),
+    }
+    assert adapter.read_catalog(page.cursor).items == []
+    assert tee.channel_id not in {p.channel_id for p in adapter.read_catalog().items}
+
+
 def test_stock_batch_isolates_a_bad_item(emulator: SquareEmulator) -> None:
     skus = emulator.seed(small_catalog(), locations=1)
     loc = emulator.location_ids()[0]

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import requests
 from webhook_receiver import Receiver
 from woo_helpers import fixture, make_adapter, small_catalog
 
@@ -52,9 +53,10 @@ def flat(products: Any) -> dict[str | None, ChannelVariant]:
 
 
 def minimum_calls(catalog: list[SeedProduct]) -> int:
-    """What pagination allows: one call per 100 products plus one per 100 variations (/variations)."""
+    """What pagination allows: one call per 100 products plus one per 100 variations (/variations),
+    plus the (empty) page of the trash (``status=trash``, which ``status=any`` leaves out)."""
     variations = sum(len(p.variants) for p in catalog if not p.is_simple)
-    return math.ceil(len(catalog) / 100) + math.ceil(variations / 100)
+    return math.ceil(len(catalog) / 100) + math.ceil(variations / 100) + 1
 
 
 # -- reads -------------------------------------------------------------------------------------
@@ -92,7 +94,7 @@ def test_full_read_of_2000_products_call_count(
     elapsed = time.perf_counter() - started
     variable = sum(1 for p in catalog if not p.is_simple)
     assert len(page.items) == 2000
-    assert page.calls == emulator.server.calls() == minimum_calls(catalog) == 20 + 24
+    assert page.calls == emulator.server.calls() == minimum_calls(catalog) == 20 + 24 + 1
     print(f"2,000 products ({variable} variable): {page.calls} HTTP calls in {elapsed:.1f}s")
 
 
@@ -407,7 +409,7 @@ def test_429_with_retry_after_is_retried(emulator: WooCommerceEmulator, adapter:
     started = time.monotonic()
     page = adapter.read_catalog(None)
     assert time.monotonic() - started >= 0.4  # honoured Retry-After twice
-    assert len(page.items) == 3 and page.calls == 2 + 2
+    assert len(page.items) == 3 and page.calls == 2 + 3  # two refusals; products, trash, variations
 
 
 def test_5xx_exhausts_attempts_then_transient(emulator: WooCommerceEmulator) -> None:
@@ -506,8 +508,87 @@ def test_full_read_on_a_store_without_the_variations_endpoint(
     emulator.server.reset_stats()
     page = adapter.read_catalog(None)
     variable = sum(1 for p in catalog if not p.is_simple)
-    assert page.calls == 1 + 1 + variable  # products page, the refused /variations, one per product
+    assert page.calls == 1 + 1 + 1 + variable  # products, trash, the refused /variations, one per product
     assert set(flat(page.items)) == {v.sku for p in catalog for v in p.variants}
+
+
+def trash(emulator: WooCommerceEmulator, product_id: int) -> None:
+    """What deleting a product in wp-admin, or over REST without ``force``, does: move it to the trash."""
+    answer = requests.delete(
+        f"{emulator.url}/wp-json/wc/v3/products/{product_id}",
+        auth=(emulator.consumer_key, emulator.consumer_secret),
+        timeout=10,
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == "trash"
+
+
+def test_trashed_products_come_back_archived(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    """A trashed product is left out of ``status=any``: reads also list ``status=trash``, and a trashed
+    variable product (which lists no variations) comes with its trashed variations, all ARCHIVED,
+    under the same ids, from an incremental read (trashing moves the date) and from a full read."""
+    emulator.freeze_time()
+    emulator.seed(small_catalog() + generate_catalog(30, prefix="ZZ"))
+    first = adapter.read_catalog(None)
+    before = {p.channel_id: p for p in first.items}
+    emulator.advance(10)
+    settled = adapter.read_catalog(first.cursor)
+    emulator.advance(10)
+    mug = emulator.product_by_sku("MUG-1")["id"]
+    tee = emulator.product_by_sku("TEE-S")["parent_id"]
+    trash(emulator, mug)
+    trash(emulator, tee)
+    emulator.advance(5)
+
+    def check(products: list[ChannelProduct]) -> None:
+        got = {p.channel_id: p for p in products}
+        for pid in (str(mug), str(tee)):
+            assert got[pid].status is ProductStatus.ARCHIVED, pid
+            assert got[pid].kind == before[pid].kind
+            assert [v.channel_id for v in got[pid].variants] == [v.channel_id for v in before[pid].variants]
+            assert [v.sku for v in got[pid].variants] == [v.sku for v in before[pid].variants]
+            assert all(v.status is ProductStatus.ARCHIVED for v in got[pid].variants)
+
+    emulator.server.reset_stats()
+    changed = adapter.read_catalog(settled.cursor)
+    assert {p.channel_id for p in changed.items} == {str(mug), str(tee)}
+    check(changed.items)
+    # products since, trashed since, variations since, and the trashed product's own variations
+    assert changed.calls == emulator.server.calls() == 4
+    assert emulator.server.stats["GET GET products/<id>/variations"] == 1
+    emulator.advance(10)
+    assert adapter.read_catalog(changed.cursor).items == []
+
+    emulator.server.reset_stats()
+    full = adapter.read_catalog(None)
+    assert len(full.items) == len(first.items)
+    check(full.items)
+    assert {p.channel_id for p in full.items if p.status is ProductStatus.ARCHIVED} == {str(mug), str(tee)}
+    assert full.calls == emulator.server.calls() == 1 + 1 + 1 + 1  # products, trash, variations, Tee's
+
+
+def test_a_full_read_asks_the_trash_for_variations_once(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    """Several trashed variable products: their variations come from ``/variations?status=trash``
+    (100 a call), not one call per product."""
+    catalog = generate_catalog(150)
+    emulator.seed(catalog)
+    variable = [p for p in adapter.read_catalog(None).items if p.kind == "variable"][:4]
+    for product in variable:
+        trash(emulator, int(product.channel_id))
+    emulator.server.reset_stats()
+    full = adapter.read_catalog(None)
+    assert full.calls == emulator.server.calls() == minimum_calls(catalog) + 1
+    assert not any("products/" in route for route in emulator.server.stats)
+    got = {p.channel_id: p for p in full.items}
+    for product in variable:
+        archived = got[product.channel_id]
+        assert archived.status is ProductStatus.ARCHIVED and archived.kind == "variable"
+        assert [v.channel_id for v in archived.variants] == [v.channel_id for v in product.variants]
+        assert all(v.status is ProductStatus.ARCHIVED for v in archived.variants)
+    assert len(full.items) == len(catalog)
 
 
 def test_a_quiet_shop_is_polled_with_one_call_per_collection(
@@ -526,7 +607,7 @@ def test_a_quiet_shop_is_polled_with_one_call_per_collection(
     # ... and from then on a quiet shop costs one empty page per collection.
     quiet = adapter.read_catalog(settling.cursor)
     assert quiet.items == []
-    assert emulator.server.calls() == 2  # products since, variations since
+    assert emulator.server.calls() == 3  # products since, trashed since, variations since
     emulator.advance(10)
     sku = generate_catalog(600)[0].variants[0].sku
     assert sku is not None
@@ -580,7 +661,8 @@ def test_incremental_read_after_a_mass_write_costs_one_call_per_page(
         v.stock == 1000 + k for k, v in enumerate(sorted(flat(page.items).values(), key=lambda v: str(v.sku)))
     )
     products = listing_calls(emulator, "products")
-    assert products <= math.ceil(n / 100) * 1.1 + 1, products  # 10 pages, one restart, the overlaps
+    # 10 pages, one restart, the overlaps; and the (empty) page of the trash
+    assert products <= math.ceil(n / 100) * 1.1 + 1 + 1, products
     assert emulator.server.calls() == page.calls == products + 1  # + the (empty) variations page
     assert adapter.read_catalog(page.cursor).items == []
 
@@ -681,7 +763,7 @@ def test_products_tied_in_any_order_are_never_skipped(
     page = adapter.read_catalog(cursor)
     got = [v.sku for p in page.items for v in p.variants]
     assert len(got) == 600 and set(got) == set(written)
-    assert listing_calls(emulator, "products") <= 3 * 6
+    assert listing_calls(emulator, "products") <= 3 * 6 + 1  # + the (empty) page of the trash
 
 
 def test_a_store_ignoring_exclude_fails_instead_of_looping(

@@ -13,6 +13,7 @@ import json
 import random
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -226,6 +227,45 @@ def test_pagination_filters_and_fields(emulator: WooCommerceEmulator) -> None:
     assert set(slim) == {"id", "sku", "stock_quantity"}
     some = client.get("products", params={"include": f"{ids[0]},{ids[1]}"}).json()
     assert {p["id"] for p in some} == {ids[0], ids[1]}
+
+
+def test_delete_without_force_trashes_and_only_status_trash_lists_it(emulator: WooCommerceEmulator) -> None:
+    """DELETE without ``force`` moves a product to the trash, and a variable product's variations with
+    it (WC_Post_Data::trash_post), moving their modified dates; ``status=any`` (the default) leaves
+    the trash out of every listing, ``status=trash`` lists only the trash; a trashed variable product
+    lists no variations (get_children() reads published and private ones). ``force=true`` deletes."""
+    emulator.freeze_time()
+    emulator.seed(small_catalog())
+    client = api(emulator)
+    mug = emulator.product_by_sku("MUG-1")["id"]
+    tee = emulator.product_by_sku("TEE-S")["parent_id"]
+    tee_variations = {v["id"] for v in client.get(f"products/{tee}/variations").json()}
+    assert len(tee_variations) == 3
+    emulator.advance(5)
+    before = (emulator.now() - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    for pid in (mug, tee):
+        answer = client.delete(f"products/{pid}")
+        assert answer.status_code == 200 and answer.json()["status"] == "trash"
+    again = client.delete(f"products/{mug}")
+    assert again.status_code == 410 and again.json()["code"] == "woocommerce_rest_already_trashed"
+
+    def ids(route: str, **params: Any) -> set[int]:
+        return {i["id"] for i in client.get(route, params={"per_page": 100, **params}).json()}
+
+    live = ids("products")
+    assert mug not in live and tee not in live and live
+    assert ids("products", status="any") == live
+    assert ids("products", status="trash") == {mug, tee}
+    since = {"modified_after": before, "dates_are_gmt": "true"}
+    assert ids("products", status="trash", **since) == {mug, tee} and not ids("products", **since)
+    trashed = client.get(f"products/{tee}").json()
+    assert trashed["status"] == "trash" and trashed["variations"] == []
+    assert not ids(f"products/{tee}/variations") and not ids("variations") & tee_variations
+    assert ids(f"products/{tee}/variations", status="trash") == tee_variations
+    assert ids("variations", status="trash") == ids("variations", status="trash", **since) == tee_variations
+    assert all(v["status"] == "trash" for v in client.get("variations", params={"status": "trash"}).json())
+    gone = client.delete(f"products/{mug}", params={"force": "true"})
+    assert gone.status_code == 200 and mug not in ids("products", status="trash")
 
 
 def test_offset_overrides_page_and_exclude_filters(emulator: WooCommerceEmulator) -> None:

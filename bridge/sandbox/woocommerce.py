@@ -609,7 +609,8 @@ class WooCommerceEmulator:
             "images": copy.deepcopy(p["images"]),
             "attributes": copy.deepcopy(p["attributes"]),
             "default_attributes": copy.deepcopy(p["default_attributes"]),
-            "variations": list(p["variations"]),
+            # get_children(): published and private variations only (a trashed one is not listed)
+            "variations": [v for v in p["variations"] if self._live_child(v)],
             "grouped_products": [],
             "menu_order": p["menu_order"],
             "meta_data": copy.deepcopy(p["meta_data"]),
@@ -673,6 +674,10 @@ class WooCommerceEmulator:
                 "up": self._link(f"/products/{parent}"),
             },
         }
+
+    def _live_child(self, vid: int) -> bool:
+        child = self.products.get(vid)
+        return child is not None and child["status"] != "trash"
 
     def _as_product_json(self, record: dict[str, Any]) -> dict[str, Any]:
         """``/products/<id>`` for any id: a variation comes back product-shaped with ``type: variation``."""
@@ -1158,6 +1163,14 @@ class WooCommerceEmulator:
             items = [r for r in items if r["id"] not in exclude]
         return items
 
+    def _filter_status(self, request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``status`` (one value, products and variations): ``any`` (the default) is WP_Query's
+        ``post_status=any``, every status but ``trash`` and ``auto-draft``; ``trash`` lists the trash."""
+        status = self._arg(request, "status") or "any"
+        if status == "any":
+            return [r for r in items if r["status"] not in ("trash", "auto-draft")]
+        return [r for r in items if r["status"] == status]
+
     def _filter_modified(self, request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         gmt = _truthy(self._arg(request, "dates_are_gmt"))
         after = self._arg(request, "modified_after")
@@ -1180,12 +1193,7 @@ class WooCommerceEmulator:
             items = [self.products[self.sku_index[s]] for s in wanted if s in self.sku_index]
         else:
             items = [r for r in self.products.values() if not r["parent_id"]]
-        status = self._arg(request, "status") or "any"
-        if status == "any":
-            items = [r for r in items if r["status"] not in ("trash", "auto-draft")]
-        else:
-            items = [r for r in items if r["status"] == status]
-        items = self._filter_ids(request, items)
+        items = self._filter_ids(request, self._filter_status(request, items))
         parents = {int(i) for i in self._list_arg(request, "parent") if _is_int(i)}
         if parents:
             items = [r for r in items if r["parent_id"] in parents]
@@ -1410,6 +1418,13 @@ class WooCommerceEmulator:
                 raise WooApiError(
                     "woocommerce_rest_already_trashed", "The product has already been deleted.", 410
                 )
+            # wp_trash_post fires WC_Post_Data::trash_post first, which trashes the variations
+            # (delete_variations($id, false)); then the product itself. Both move the modified date.
+            for vid in record.get("variations", []):
+                child = self.products.get(vid)
+                if child is not None and child["status"] != "trash":
+                    child["status"] = "trash"
+                    self._touch(child)
             record["status"] = "trash"
             self._touch(record)
             self._product_event(record, "deleted")
@@ -1503,7 +1518,7 @@ class WooCommerceEmulator:
     def _list_variations(self, request: Request) -> Response:
         parent = self._parent(int(request.params["pid"]))
         items = [self.products[v] for v in parent["variations"] if v in self.products]
-        items = self._filter_modified(request, self._filter_ids(request, items))
+        items = self._filter_modified(request, self._filter_ids(request, self._filter_status(request, items)))
         self._sort(request, items, "date", "desc")
         chunk, headers = self._paginate(request, items, f"products/{parent['id']}/variations")
         return json_response([self._fields(request, self._variation_json(v)) for v in chunk], 200, headers)
@@ -1511,7 +1526,7 @@ class WooCommerceEmulator:
     def _list_all_variations(self, request: Request) -> Response:
         """``GET /wc/v3/variations`` (WooCommerce >= 10.3): every variation, with ``parent_id``."""
         items = [r for r in self.products.values() if r["parent_id"]]
-        items = self._filter_modified(request, self._filter_ids(request, items))
+        items = self._filter_modified(request, self._filter_ids(request, self._filter_status(request, items)))
         self._sort(request, items, "date", "desc")
         chunk, headers = self._paginate(request, items, "variations")
         body = [
