@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bridge.models import ChannelProduct, ChannelVariant
+from bridge.models import ChannelProduct, ChannelVariant, ProductStatus
 
 __all__ = [
     "ExistingLink",
@@ -158,7 +158,8 @@ def _unique_per_channel(
     issues: list[LinkIssue],
     kind: IssueKind,
 ) -> tuple[dict[str, dict[str, _Candidate]], set[tuple[str, str]]]:
-    """Group candidates by value and channel; values used twice in one channel are reported and dropped."""
+    """Group candidates by value and channel; values used twice in one channel are reported and
+    dropped, unless all but one of the variants using it are archived (then the live one is used)."""
     by_value: dict[str, dict[str, list[_Candidate]]] = defaultdict(lambda: defaultdict(list))
     for c in cands:
         value = value_of.get((c.channel, c.variant.channel_id))
@@ -171,6 +172,13 @@ def _unique_per_channel(
         for channel, found in sorted(by_value[value].items()):
             if len(found) == 1:
                 unique[value][channel] = found[0]
+                continue
+            live = [c for c in found if c.variant.status is not ProductStatus.ARCHIVED]
+            if len(live) == 1:
+                # A SKU reused after its old product was archived or trashed (WooCommerce allows
+                # that): the live one is the match, the archived copies are history.
+                unique[value][channel] = live[0]
+                dropped.update((c.channel, c.variant.channel_id) for c in found if c is not live[0])
                 continue
             ids = ", ".join(c.variant.channel_id for c in found)
             issues.append(

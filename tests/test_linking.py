@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bridge.linking import ExistingLink, LinkResult, link
-from bridge.models import ChannelProduct, ChannelVariant
+from bridge.models import ChannelProduct, ChannelVariant, ProductStatus
 
 
 def product(channel: str, pid: str, *variants: tuple[str, str | None, str | None]) -> ChannelProduct:
@@ -100,6 +100,22 @@ def test_duplicate_sku_in_one_channel_is_reported_and_not_linked() -> None:
     # No group joins the Square variant to either WooCommerce one.
     for group in result.groups:
         assert "woocommerce" not in group.members
+
+
+def test_a_sku_reused_after_its_old_product_was_trashed_links_the_live_one() -> None:
+    old = product("woocommerce", "10", ("10", "TEE", None))
+    old = old.model_copy(
+        update={"variants": (old.variants[0].model_copy(update={"status": ProductStatus.ARCHIVED}),)}
+    )
+    result = link(
+        {
+            "woocommerce": [old, product("woocommerce", "11", ("11", "TEE", None))],
+            "square": [product("square", "I", ("V", "TEE", None))],
+        }
+    )
+    assert "duplicate_sku" not in kinds(result)
+    (group,) = [g for g in result.groups if g.sku == "TEE"]
+    assert group.members["woocommerce"].variant_id == "11" and group.members["square"].variant_id == "V"
 
 
 def test_case_variant_skus_are_reported_not_merged() -> None:
