@@ -62,6 +62,7 @@ def minimum(size: int) -> dict[str, dict[str, int]]:
     woo_first = (
         math.ceil(products / 100)  # products, 100 a page
         + math.ceil(variations / 100)  # /variations, 100 a page
+        + 1  # the trash (status=trash), so that a product deleted on the owner is archived elsewhere
         + 1  # orders since the counts were taken (none)
         + math.ceil(simple / 100)  # simple products' stock: products/batch, 100 a call
         + variable  # variations' stock: products/<id>/variations/batch, one parent a call
@@ -77,16 +78,17 @@ def minimum(size: int) -> dict[str, dict[str, int]]:
     # Those SKUs are reconciled again, so Square's counts for them are read too.
     # A changed variation whose product did not change needs its product too (100 a call,
     # ``include=``): writing a variation's stock leaves its parent's date alone.
-    woo_again = math.ceil(simple / 100) + math.ceil(variations / 100) + math.ceil(variable / 100) + 1
+    # Plus the trash since, and orders since.
+    woo_again = math.ceil(simple / 100) + math.ceil(variations / 100) + math.ceil(variable / 100) + 2
     # Square: locations (listed every cycle, to notice a new shop), catalog since, changes since
     # (before and after the counts), counts of the SKUs being reconciled.
     square_again = 1 + 1 + 2 + math.ceil(variants * LOCATIONS / 1000)
     return {
         "first": {"woocommerce": woo_first, "square": square_first},
         "again": {"woocommerce": woo_again, "square": square_again},
-        # steady state: products since, variations since, orders since; locations, catalog since,
-        # changes since (before and after counts)
-        "steady": {"woocommerce": 3, "square": 4},
+        # steady state: products since, trash since, variations since, orders since; locations,
+        # catalog since, changes since (before and after counts)
+        "steady": {"woocommerce": 4, "square": 4},
     }
 
 
