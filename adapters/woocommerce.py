@@ -243,6 +243,9 @@ class WooCommerceAdapter(ChannelAdapter):
         self.overlap = timedelta(seconds=overlap_seconds)
         self.calls = 0
         self._read_started: datetime | None = None
+        self._last_served: datetime | None = None
+        """The shop's clock (``Date``) in the newest answer received: a moment known to be past
+        before any later request is sent."""
         """HTTP requests made so far (every attempt counts)."""
         self._api = API(
             url=self.url,
@@ -292,8 +295,10 @@ class WooCommerceAdapter(ChannelAdapter):
             raise TransientError("unexpected answer from the WooCommerce client")
         status = response.status_code
         if status < 400:
+            served = _server_time(response)
             if self._read_started is None:
-                self._read_started = _server_time(response)
+                self._read_started = served
+            self._last_served = served or self._last_served
             return response
         try:
             body = response.json()
@@ -359,7 +364,8 @@ class WooCommerceAdapter(ChannelAdapter):
         is changed within the page's last second: ties are ordered by id, so it may land before the
         next offset, unseen. So a page is followed by an offset page only if its last second was
         over before the page was asked for, judged by a ``Date`` header received before the request
-        (``self._read_started`` seeds it: the first page of a read has none and pays one restart).
+        (``self._last_served`` seeds it, the newest answer of any earlier call of this adapter: a
+        first call of the process has none and pays one restart).
 
         Otherwise, or when a page does not continue the last one, the read restarts at the start of
         the newest second read (``_restart``), which cannot skip anything: everything older has been
@@ -383,7 +389,8 @@ class WooCommerceAdapter(ChannelAdapter):
         read: list[Any] = []  # ids read in this window
         tail: list[tuple[Any, Any]] = []  # (id, date) of the last items read, for the overlap
         pos = 0  # offset of the first unread item of the window
-        clock = self._read_started.strftime(DATE_FMT) if self._read_started else None
+        seen = self._last_served  # any answer so far came before this listing's first request
+        clock = seen.strftime(DATE_FMT) if seen else None
         while True:
             start = pos - len(tail)
             query = {**params, "modified_after": after, "per_page": PER_PAGE, "offset": start}
