@@ -334,9 +334,8 @@ class SyncRunner:
                 read = reads[name]
                 read.counted_at = _now()
                 for ids in _batched(staging.variant_ids(name), COUNT_BATCH):
-                    with _reading(name):
-                        levels = self._counts(name, adapter, ids, read.counted_at, locations)
-                    staging.add_levels(levels)
+                    with _reading(name):  # inline: a local would outlive the loop (and the yield)
+                        staging.add_levels(self._counts(name, adapter, ids, read.counted_at, locations))
                     self.progress.advance(len(ids))
             for name, adapter in sorted(self.adapters.items()):
                 if not full and not adapter.capabilities.has_locations:
