@@ -1,14 +1,18 @@
-"""Shared test fixtures: running the real CLI as a subprocess, and the location of ../shared."""
+"""Shared test fixtures: running the real CLI as a subprocess, the location of ../shared, a small
+sandbox (both emulators, one Square location) and a store in a real SQLite file."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+
+from bridge.sandbox.launch import Sandbox
+from bridge.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -49,3 +53,15 @@ def run_cli(tmp_path: Path) -> RunCli:
         )
 
     return run
+
+
+@pytest.fixture
+def box() -> Iterator[Sandbox]:
+    with Sandbox(products=12, locations=1) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "shopbridge.db") as opened:
+        yield opened

@@ -9,8 +9,6 @@ WooCommerce product private. In both cases the plan says why, and nothing is del
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,18 +21,6 @@ from bridge.store import Store
 from tests.test_sync_e2e import make_runner
 
 REASON = "archived or deleted it: archived here, never deleted"
-
-
-@pytest.fixture
-def box() -> Iterator[Sandbox]:
-    with Sandbox(products=12, locations=1) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "shopbridge.db") as opened:
-        yield opened
 
 
 def woo(box: Sandbox, method: str, path: str, **params: Any) -> Any:

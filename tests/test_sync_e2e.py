@@ -8,7 +8,6 @@ writes, a crash between queueing and sending, and the CLI's dry-run JSON.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,18 +23,6 @@ from bridge.server import WebhookServer
 from bridge.store import Store
 from bridge.sync import SyncRunner, UnsafePlan
 from tests.conftest import RunCli
-
-
-@pytest.fixture
-def box() -> Iterator[Sandbox]:
-    with Sandbox(products=12, locations=1) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "shopbridge.db") as opened:
-        yield opened
 
 
 def make_runner(box: Sandbox, store: Store, policy: SyncPolicy | None = None) -> SyncRunner:

@@ -3,9 +3,6 @@ location no channel has: over loopback against both emulators, with a real SQLit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from bridge.policy import SyncPolicy
@@ -13,18 +10,6 @@ from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
 from bridge.sync import LocationConfigError
 from tests.test_sync_e2e import make_runner, square_stock
-
-
-@pytest.fixture
-def box() -> Iterator[Sandbox]:
-    with Sandbox(products=12, locations=1) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "shopbridge.db") as opened:
-        yield opened
 
 
 def test_an_unreadable_channel_plans_nothing_but_queued_writes_still_go(box: Sandbox, store: Store) -> None:
