@@ -298,7 +298,7 @@ def _exclusive(store_path: Path) -> Iterator[None]:
         yield
 
 
-def _runner(state: State, config: Config, store: Store, progress: Progress) -> SyncRunner:
+def _runner(config: Config, store: Store, progress: Progress) -> SyncRunner:
     from bridge.channels import build_adapters
 
     return SyncRunner(
@@ -328,13 +328,9 @@ def sync(
     state: State = ctx.obj
     config = state.config()
     with state.store(config) as store, _progress(not as_json) as progress:
-        runner = _runner(state, config, store, progress)
+        runner = _runner(config, store, progress)
         if dry_run:
-            try:
-                prepared = runner.prepare(full=full)
-            except LocationConfigError as exc:
-                typer.echo(f"error: {exc}", err=True)
-                raise typer.Exit(EXIT_USAGE) from None
+            prepared = runner.prepare(full=full)
             store.set_cursor(*DRY_RUN_MARK, utcnow())
             plan = prepared.plan
             typer.echo(plan.dumps() if as_json else plan.render())
@@ -349,9 +345,6 @@ def sync(
         try:
             with _exclusive(config.store_path()):
                 plans, report = runner.run(force=force, full=full)
-        except LocationConfigError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(EXIT_USAGE) from None
         except UnsafePlan as exc:
             if as_json:
                 typer.echo(exc.plan.dumps())
@@ -597,15 +590,14 @@ WOO_TOPICS = ("product.created", "product.updated", "product.deleted", "order.cr
 @app.command()
 def daemon(ctx: typer.Context) -> None:
     """Run continuously: receive webhooks, poll every interval, apply through the outbox."""
-    from bridge.channels import build_adapters
     from bridge.daemon import Daemon
     from bridge.server import WebhookServer
 
     state: State = ctx.obj
     config = state.config()
     with state.store(config) as store:
-        adapters = build_adapters(config)
-        runner = SyncRunner(store, adapters, config.sync, max_attempts=config.daemon.outbox_max_attempts)
+        runner = _runner(config, store, QuietProgress())
+        adapters = runner.adapters
         if runner.first_sync():
             typer.echo(
                 "error: run the first sync by hand (`shopbridge sync --dry-run`, then `sync`)", err=True
@@ -613,9 +605,6 @@ def daemon(ctx: typer.Context) -> None:
             raise typer.Exit(EXIT_USAGE)
         try:
             runner.locations(refresh=True)  # a misnamed location is a config error: fail at start
-        except LocationConfigError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(EXIT_USAGE) from None
         except ChannelReadError as exc:
             log.warning("cannot list locations yet; retrying each cycle", extra={"error": str(exc)})
 
@@ -716,6 +705,9 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except LocationConfigError as exc:  # from any command that lists locations: a usage error
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     except Exception as exc:
         if os.environ.get("SHOPBRIDGE_DEBUG"):
             raise

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -196,6 +196,16 @@ class Page(Generic[T]):
     calls: int = 0
     """HTTP calls this read made (for benchmarks and the status report)."""
 
+    @staticmethod
+    def concat(pages: Iterable[Page[T]]) -> Page[T]:
+        """A read made page by page as one page: all the items, the last cursor, every call."""
+        collected = list(pages)
+        return Page(
+            items=[item for page in collected for item in page.items],
+            cursor=collected[-1].cursor,
+            calls=sum(page.calls for page in collected),
+        )
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -204,8 +214,6 @@ class Capabilities:
     stock_mode: Literal["absolute", "relative"]
     has_locations: bool
     max_batch: int
-    catalog_delta: bool = True
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 class ChannelAdapter(abc.ABC):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -58,7 +58,7 @@ class CatalogSpool:
     the cursor last saw them, so their product must be passed on)."""
 
     def __init__(self) -> None:
-        self.db = sqlite3.connect("", isolation_level=None)
+        self.db = sqlite3.connect("")
         self.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         self.db.executescript(_SCHEMA)
 
@@ -78,9 +78,8 @@ class CatalogSpool:
 
     def add_products(self, items: Iterable[tuple[SpooledItem, bool]]) -> None:
         """Spool products as ``(item, wanted)``; a product spooled again keeps its latest copy and is
-        wanted if either copy was."""
-        self.db.execute("BEGIN")
-        try:
+        wanted if either copy was. A batch is spooled whole or not at all."""
+        with self.db:
             for item, wanted in items:
                 pid = int(item.data["id"])
                 self.db.execute(
@@ -101,16 +100,11 @@ class CatalogSpool:
                     "INSERT INTO children VALUES (?, ?, ?)",
                     [(pid, n, int(c)) for n, c in enumerate(item.data.get("variations") or [])],
                 )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def add_variations(self, items: Iterable[tuple[SpooledItem, bool, bool]]) -> None:
         """Spool variations as ``(item, changed, new)``; a variation spooled again keeps its latest
-        copy, and stays changed or new if either copy was."""
-        self.db.execute("BEGIN")
-        try:
+        copy, and stays changed or new if either copy was. A batch is spooled whole or not at all."""
+        with self.db:
             for item, changed, new in items:
                 self.db.execute(
                     "INSERT INTO variations VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
@@ -127,16 +121,13 @@ class CatalogSpool:
                         json.dumps(item.data),
                     ],
                 )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def want_parents_of_new_variations(self) -> None:
         """Mark for passing on every spooled product one of whose variations is new."""
-        self.db.execute(
-            "UPDATE products SET wanted = 1 WHERE id IN (SELECT parent FROM variations WHERE new)"
-        )
+        with self.db:
+            self.db.execute(
+                "UPDATE products SET wanted = 1 WHERE id IN (SELECT parent FROM variations WHERE new)"
+            )
 
     def missing_parents(self, size: int) -> Iterator[list[int]]:
         """Ids of products with a new variation that are not spooled, ``size`` at a time in id order
@@ -198,8 +189,3 @@ class CatalogSpool:
     def changed_variations(self) -> Iterator[tuple[str, str | None]]:
         """``(key, date)`` of every variation read as changed, for the cursor."""
         yield from self.db.execute("SELECT key, date FROM variations WHERE changed ORDER BY id")
-
-    @staticmethod
-    def item(data: Mapping[str, Any], key: str, fields: Sequence[str]) -> SpooledItem:
-        """What to spool of a read item: the ``fields`` the caller needs, and its cursor key."""
-        return SpooledItem({k: data.get(k) for k in fields}, key, data.get("date_modified_gmt"))

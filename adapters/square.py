@@ -48,9 +48,7 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import random
 import re
@@ -62,8 +60,8 @@ from typing import Any, Literal
 
 import httpx
 from square import Square
-from square.core.api_error import ApiError
 from square.core.http_client import HttpClient
+from square.utils.webhooks_helper import verify_signature
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from adapters.base import (
@@ -140,9 +138,14 @@ _RESOURCES: dict[str, Literal["product", "inventory", "customer", "order"]] = {
 }
 
 
+def _rfc3339_ms(when: datetime) -> str:
+    """``when`` in UTC as Square writes timestamps: RFC 3339 to the millisecond, ``Z``."""
+    at = when.astimezone(UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
 def _now_rfc3339() -> str:
-    now = datetime.now(tz=UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return _rfc3339_ms(datetime.now(tz=UTC))
 
 
 def _qty(value: Any) -> Decimal:
@@ -196,11 +199,6 @@ def map_status_error(status: int, body: Any, headers: Mapping[str, str] | None =
     return SquareRequestError(message, code=code, status=status, field=field)
 
 
-def map_api_error(exc: ApiError) -> Exception:
-    """The same mapping for the SDK's own :class:`ApiError` (typed SDK calls)."""
-    return map_status_error(exc.status_code or 0, exc.body, dict(exc.headers or {}))
-
-
 class SquareAdapter(ChannelAdapter):
     """Square POS as a channel. See the module docstring for the representation choices."""
 
@@ -209,8 +207,6 @@ class SquareAdapter(ChannelAdapter):
         stock_mode="relative",
         has_locations=True,
         max_batch=_STOCK_BATCH,
-        catalog_delta=True,
-        extra={"max_catalog_batch": _CATALOG_BATCH},
     )
 
     def __init__(
@@ -412,12 +408,7 @@ class SquareAdapter(ChannelAdapter):
 
     def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
         if cursor is None:
-            pages = list(self.iter_catalog(None))
-            return Page(
-                items=[p for page in pages for p in page.items],
-                cursor=pages[-1].cursor,
-                calls=sum(page.calls for page in pages),
-            )
+            return Page.concat(self.iter_catalog(None))
         objects, latest, calls = self._search_all(
             {
                 "object_types": ["ITEM", "ITEM_VARIATION"],
@@ -534,8 +525,7 @@ class SquareAdapter(ChannelAdapter):
         return qty
 
     def events_cursor_at(self, when: datetime) -> str | None:
-        at = when.astimezone(UTC)
-        return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+        return _rfc3339_ms(when)
 
     def read_stock_events(self, cursor: str | None = None) -> Page[StockEvent]:
         body: JSON = {"types": ["PHYSICAL_COUNT", "ADJUSTMENT"], "limit": 1000}
@@ -611,8 +601,7 @@ class SquareAdapter(ChannelAdapter):
         stamp = _parse_time(cursor)
         if stamp is None:
             return cursor
-        later = datetime.fromtimestamp(stamp.timestamp() + 0.001, tz=UTC)
-        return later.strftime("%Y-%m-%dT%H:%M:%S.") + f"{later.microsecond // 1000:03d}Z"
+        return _rfc3339_ms(datetime.fromtimestamp(stamp.timestamp() + 0.001, tz=UTC))
 
     def _event(self, change: JSON, part: JSON, delta: int) -> StockEvent:
         where = part.get("location_id")
@@ -1037,7 +1026,8 @@ class SquareAdapter(ChannelAdapter):
                     data = self._catalog_request(objects, key)
                     errors = data.get("errors") or []
                     if errors and not data.get("objects"):
-                        raise PermanentError(_error_info(data)[1], code=_error_info(data)[0], status=400)
+                        code, message, _ = _error_info(data)
+                        raise PermanentError(message, code=code, status=400)
                 except PermanentError as exc:
                     if isinstance(exc, AuthError):
                         raise
@@ -1094,11 +1084,16 @@ class SquareAdapter(ChannelAdapter):
             raise WebhookRejected("no signature key or notification URL configured")
         if not signature or not body:
             raise WebhookRejected("missing signature or body")
-        digest = hmac.new(
-            self.signature_key.encode(), notification_url.encode() + body, hashlib.sha256
-        ).digest()
-        expected = base64.b64encode(digest).decode()
-        if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise WebhookRejected("body is not UTF-8") from exc
+        if not verify_signature(  # the SDK's check: HMAC-SHA256 of URL + body, constant-time compare
+            request_body=text,
+            signature_header=signature.strip(),
+            signature_key=self.signature_key,
+            notification_url=notification_url,
+        ):
             raise WebhookRejected("signature mismatch")
         try:
             payload = json.loads(body)

@@ -34,7 +34,7 @@ import json
 import logging
 import random
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -47,6 +47,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from woocommerce import API
 
 from adapters.base import (
+    AdapterError,
     AdjustStock,
     ArchiveProduct,
     AuthError,
@@ -126,6 +127,8 @@ _RESOURCES: dict[str, Literal["product", "order", "customer"]] = {
     "customer": "customer",
 }
 PING_BODY = re.compile(rb"webhook_id=(\d+)")
+_BY_ID: dict[str, str] = {"orderby": "id", "order": "asc"}
+"""Listing order for reads that page through a whole collection (stable while it is read)."""
 _TRASH: dict[str, str] = {"status": "trash"}
 """Listing parameter for the trash, which the default ``status=any`` leaves out."""
 
@@ -242,11 +245,12 @@ class WooCommerceAdapter(ChannelAdapter):
         self.backoff_max = backoff_max
         self.overlap = timedelta(seconds=overlap_seconds)
         self.calls = 0
+        """HTTP requests made so far (every attempt counts)."""
         self._read_started: datetime | None = None
+        """The shop's clock at the first answer of the current read (the cursor catches up to it)."""
         self._last_served: datetime | None = None
         """The shop's clock (``Date``) in the newest answer received: a moment known to be past
         before any later request is sent."""
-        """HTTP requests made so far (every attempt counts)."""
         self._api = API(
             url=self.url,
             consumer_key=consumer_key,
@@ -535,17 +539,10 @@ class WooCommerceAdapter(ChannelAdapter):
             return []
         # A trashed product's variations went to the trash with it: status=any would not list them.
         status = _TRASH if _trashed(product) else {}
-        return self._get_all(
-            f"products/{product['id']}/variations", {**status, "orderby": "id", "order": "asc"}
-        )
+        return self._get_all(f"products/{product['id']}/variations", {**status, **_BY_ID})
 
     def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
-        pages = list(self.iter_catalog(cursor))
-        return Page(
-            items=[p for page in pages for p in page.items],
-            cursor=pages[-1].cursor,
-            calls=sum(page.calls for page in pages),
-        )
+        return Page.concat(self.iter_catalog(cursor))
 
     def iter_catalog(self, cursor: str | None = None) -> Iterator[Page[ChannelProduct]]:
         """A full read (no ``cursor``) or what changed since ``cursor``, a page at a time; the last
@@ -562,11 +559,10 @@ class WooCommerceAdapter(ChannelAdapter):
             return
         self._read_started = None
         calls = self.calls
-        by_id = {"orderby": "id", "order": "asc"}
         with CatalogSpool() as spool:
             variable = False
             trashed: list[SpooledItem] = []  # trashed variable products (they list no variations)
-            for items in chain(self._pages("products", by_id), self._pages("products", _TRASH | by_id)):
+            for items in chain(self._pages("products", _BY_ID), self._pages("products", _TRASH | _BY_ID)):
                 ready: list[ChannelProduct] = []
                 waiting: list[tuple[SpooledItem, bool]] = []
                 for product in items:
@@ -576,13 +572,13 @@ class WooCommerceAdapter(ChannelAdapter):
                             trashed.append(waiting[-1][0])
                     else:
                         ready.append(self.to_product(product, []))
-                        self._remember(state, product, [])
+                        state.record(self._key("p", product), product.get("date_modified_gmt"))
                 spool.add_products(waiting)
                 variable = variable or bool(waiting)
                 yield Page(items=ready, cursor=None, calls=self.calls - calls)
                 calls = self.calls
             try:
-                for items in self._pages("variations", by_id) if variable else ():
+                for items in self._pages("variations", _BY_ID) if variable else ():
                     spool.add_variations(
                         (self._spooled("v", v, _VARIATION_FIELDS), False, False) for v in items
                     )
@@ -601,7 +597,7 @@ class WooCommerceAdapter(ChannelAdapter):
         """The trash's variations (``/variations?status=trash``, 100 a call), spooled with the
         trashed variable products listing them, instead of one call per trashed product."""
         children: dict[int, list[int]] = {}
-        for items in self._pages("variations", {**_TRASH, "orderby": "id", "order": "asc"}):
+        for items in self._pages("variations", _TRASH | _BY_ID):
             spool.add_variations((self._spooled("v", v, _VARIATION_FIELDS), False, False) for v in items)
             for v in items:
                 children.setdefault(int(v["parent_id"]), []).append(int(v["id"]))
@@ -661,12 +657,13 @@ class WooCommerceAdapter(ChannelAdapter):
 
     @staticmethod
     def _including(ids: Sequence[int]) -> dict[str, Any]:
-        return {"include": ",".join(str(i) for i in ids), "orderby": "id", "order": "asc"}
+        return {"include": ",".join(str(i) for i in ids), **_BY_ID}
 
     def _spooled(self, kind: str, item: Mapping[str, Any], fields: Sequence[str]) -> SpooledItem:
         """What a read keeps of an item: the ``fields`` it needs, and its cursor key (computed on the
         whole item, so a full and an incremental read agree on it)."""
-        return CatalogSpool.item(item, self._key(kind, item), fields)
+        data = {k: item.get(k) for k in fields}
+        return SpooledItem(data, self._key(kind, item), item.get("date_modified_gmt"))
 
     def _pass_on(self, spool: CatalogSpool, state: _Cursor) -> Iterator[list[ChannelProduct]]:
         """The spool's wanted products, 100 at a time, each with its variations, recorded in the
@@ -693,13 +690,6 @@ class WooCommerceAdapter(ChannelAdapter):
     @staticmethod
     def _key(kind: str, item: Mapping[str, Any]) -> str:
         return f"{kind}:{item['id']}@{item.get('date_modified_gmt')}#{_hash(item)}"
-
-    def _remember(
-        self, state: _Cursor, product: Mapping[str, Any], variations: Iterable[Mapping[str, Any]]
-    ) -> None:
-        state.record(self._key("p", product), product.get("date_modified_gmt"))
-        for v in variations:
-            state.record(self._key("v", v), v.get("date_modified_gmt"))
 
     def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:
         now = datetime.now(UTC)
@@ -843,7 +833,7 @@ class WooCommerceAdapter(ChannelAdapter):
         state = _Cursor.load(cursor)
         floor = (state.t - self.overlap) if state.t else None
         out = []
-        for data in self._get_all("customers", {"orderby": "id", "order": "asc", "role": "all"}):
+        for data in self._get_all("customers", {**_BY_ID, "role": "all"}):
             when = _parse_gmt(data.get("date_modified_gmt"))
             key = self._key("c", data)
             if floor is not None and (when is None or when < floor or not state.is_new(key)):
@@ -935,7 +925,7 @@ class WooCommerceAdapter(ChannelAdapter):
             answer = self._request("POST", endpoint, data=body).json()
         except AuthError:
             raise
-        except AdapterErrorTypes as exc:
+        except AdapterError as exc:
             for index, _, _ in chunk:
                 results[index] = WriteResult(
                     key=ops[index].key,
@@ -1034,7 +1024,7 @@ class WooCommerceAdapter(ChannelAdapter):
                     ).json()
                 except AuthError:
                     raise
-                except AdapterErrorTypes as exc:
+                except AdapterError as exc:
                     errors.append(str(exc))
                     continue
                 for created in answer.get("create") or []:
@@ -1063,8 +1053,7 @@ class WooCommerceAdapter(ChannelAdapter):
         if product.kind == "simple" and product.variants:
             body.update(self._variation_body(product.variants[0]))
             body.pop("attributes", None)
-            body.pop("status", None)
-            body["status"] = STATUS_OUT[product.status]
+            body["status"] = STATUS_OUT[product.status]  # the product's, not its only variant's
         else:
             axes: dict[str, list[str]] = {}
             for v in product.variants:
@@ -1081,9 +1070,7 @@ class WooCommerceAdapter(ChannelAdapter):
     def _variation_body(variant: ChannelVariant) -> dict[str, Any]:
         body: dict[str, Any] = {
             "sku": variant.sku or "",
-            "status": STATUS_OUT.get(variant.status, "publish")
-            if variant.status != ProductStatus.ARCHIVED
-            else "private",
+            "status": STATUS_OUT[variant.status],
             "manage_stock": variant.stock is not None or variant.manage_stock,
             "attributes": [{"name": k, "option": v} for k, v in variant.options.items()],
         }
@@ -1189,6 +1176,3 @@ class WooCommerceAdapter(ChannelAdapter):
                 self._request("PUT", f"webhooks/{match['id']}", data=wanted)
                 ids.append(str(match["id"]))
         return ids
-
-
-AdapterErrorTypes: tuple[type[Exception], ...] = (TransientError, PermanentError)

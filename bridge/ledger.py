@@ -284,7 +284,6 @@ def resolve_events(
     locations: LocationMap,
     policy: SyncPolicy,
     known: Iterable[str] = (),
-    current: OnHand | None = None,
 ) -> Resolved:
     """Turn channel events into ledger entries: SKU from the link, location mapped or allocated.
 
@@ -295,9 +294,6 @@ def resolve_events(
     the on-hand known now, would depend on which other events had been read yet).  An event whose
     variant is not linked, or whose channel location is not mapped, is returned in ``unresolved``
     with why.
-
-    ``current`` (the on-hand so far) is accepted for older callers and not used: no location is
-    decided from it any more.
     """
     seen = set(known)
     unique: dict[str, StockEvent] = {}

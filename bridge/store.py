@@ -668,19 +668,12 @@ class Store:
                     f"DELETE FROM projections WHERE channel = ? AND sku IN ({marks})", [channel, *chunk]
                 )
 
-    def forget_catalog_cursors(self) -> list[str]:
+    def forget_catalog_cursors(self) -> None:
         """Drop every channel's catalogue cursor, so that the next sync reads the catalogues in full
-        (after a link changed by hand, which an incremental read would not revisit). Returns the
-        channels that had one; the stock-event cursors are kept (no event is read twice)."""
+        (after a link changed by hand, which an incremental read would not revisit). The stock-event
+        cursors are kept (no event is read twice)."""
         with self.transaction() as db:
-            channels = [
-                r[0]
-                for r in db.execute(
-                    "SELECT channel FROM cursors WHERE stream = 'catalog' ORDER BY channel"
-                ).fetchall()
-            ]
             db.execute("DELETE FROM cursors WHERE stream = 'catalog'")
-        return channels
 
     # -- channel snapshots -------------------------------------------------------------------
 

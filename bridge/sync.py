@@ -754,7 +754,7 @@ class SyncRunner:
                     # their attempts, until someone fixes the credentials.
                     auth = isinstance(exc, AuthError)
                     for entry in due:
-                        if self._defer(entry.id, entry.attempts, str(exc), True, auth=auth):
+                        if self._defer(entry.id, entry.attempts, str(exc), auth=auth):
                             report.deferred[name] += 1
                         else:
                             report.failed[name] += 1
@@ -771,7 +771,7 @@ class SyncRunner:
                         report.sent[name] += 1
                         progressed = True
                     elif result.retryable:
-                        if self._defer(entry.id, entry.attempts, result.error or "retryable failure", True):
+                        if self._defer(entry.id, entry.attempts, result.error or "retryable failure"):
                             report.deferred[name] += 1
                         else:
                             report.failed[name] += 1
@@ -788,7 +788,7 @@ class SyncRunner:
                     break
         return report
 
-    def _defer(self, entry_id: int, attempts: int, error: str, retry: bool, *, auth: bool = False) -> bool:
+    def _defer(self, entry_id: int, attempts: int, error: str, *, auth: bool = False) -> bool:
         """Schedule another attempt with jittered backoff; False when giving up (parked as failed).
         ``auth``: the channel refused our credentials; retried every minute, never given up on."""
         if auth:
@@ -796,7 +796,7 @@ class SyncRunner:
                 entry_id, error, (_now() + AUTH_RETRY).isoformat(timespec="microseconds"), attempted=False
             )
             return True
-        if not retry or attempts + 1 >= self.max_attempts:
+        if attempts + 1 >= self.max_attempts:
             self.store.outbox_failed(entry_id, error)
             return False
         delay = min(3600.0, 5.0 * 2**attempts) * (0.5 + random.random() / 2)

@@ -224,9 +224,7 @@ def test_worked_example_web_order_and_store_sale_both_count() -> None:
     w.woo = [_set_variant(p, "10", stock=8) for p in w.woo]
     w.counts[("V1", "LMAIN")] = 9
     skus = {("woocommerce", "10"): "TEE", ("square", "V1"): "TEE"}
-    res = resolve_events(
-        [web, till, web], skus=skus, locations=LOCS, policy=w.policy, current=on_hand(w.ledger)
-    )
+    res = resolve_events([web, till, web], skus=skus, locations=LOCS, policy=w.policy)
     w.record(*res.entries)
     assert on_hand(w.ledger) == {("TEE", "main"): 7}
 
