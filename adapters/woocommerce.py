@@ -234,6 +234,7 @@ class WooCommerceAdapter(ChannelAdapter):
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
         overlap_seconds: int = 2,
+        verify_tls: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
         self.webhook_secret = webhook_secret
@@ -258,6 +259,7 @@ class WooCommerceAdapter(ChannelAdapter):
             wp_api=True,
             version="wc/v3",
             timeout=timeout,
+            verify_ssl=verify_tls,
         )
 
     # -- transport -------------------------------------------------------------------------------

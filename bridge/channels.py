@@ -26,6 +26,7 @@ def build_adapters(config: Config) -> dict[str, ChannelAdapter]:
             wc.webhook_secret.get() if wc.webhook_secret else "",
             timeout=wc.timeout_seconds,
             currency=config.sync.currency,
+            verify_tls=wc.verify_tls,
         )
     sq = config.channels.square
     if sq is not None and sq.enabled:

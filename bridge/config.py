@@ -120,12 +120,6 @@ class Secret(_Section):
             raise RuntimeError("secret used before the configuration was resolved")
         return self._resolved.get_secret_value()
 
-    @classmethod
-    def literal(cls, value: str) -> Secret:
-        secret = cls(value=SecretStr(value))
-        secret._resolved = SecretStr(value)
-        return secret
-
 
 class StoreSettings(_Section):
     path: Path = Field(

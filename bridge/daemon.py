@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from bridge.store import Store
+from bridge.store import Store, utcnow
 
 __all__ = ["Daemon", "sd_notify"]
 
@@ -81,11 +81,10 @@ class Daemon:
         signal.signal(signal.SIGINT, handle)
 
     def run_once(self) -> str:
-        """One iteration: claim pending inbox rows, sync, mark them processed on success."""
-        pending = [(r["channel"], r["event_id"]) for r in self.store.inbox_pending(limit=10_000)]
+        """One iteration: sync, then mark processed the deliveries received before it started."""
+        started = utcnow()
         summary = self.cycle()
-        if pending:
-            self.store.inbox_mark_processed(pending)
+        self.store.inbox_mark_processed_through(started)
         self.cycles += 1
         return summary
 

@@ -66,9 +66,6 @@ class LinkGroup:
     members: Mapping[str, LinkMember]
     matched_by: MatchedBy = "sku"
 
-    def member(self, channel: str) -> LinkMember | None:
-        return self.members.get(channel)
-
 
 @dataclass(frozen=True)
 class LinkIssue:
@@ -226,7 +223,7 @@ def _match_by_sku(
     issues: list[LinkIssue],
 ) -> list[_Candidate]:
     skus = {(c.channel, c.variant.channel_id): c.variant.sku for c in free if c.variant.sku}
-    unique, dropped = _unique_per_channel(free, "SKU", skus, issues, "duplicate_sku")
+    unique, _ = _unique_per_channel(free, "SKU", skus, issues, "duplicate_sku")
     used: set[tuple[str, str]] = set()
     for sku, found in unique.items():
         # A SKU on a single channel with no existing group waits: GTIN may still link it.
@@ -235,7 +232,6 @@ def _match_by_sku(
         matched_by.setdefault(sku, "sku")
         used |= _join(sku, found, groups, issues)
     # Ambiguous ones stay in the pool: later steps skip them by their issue.
-    del dropped
     return [c for c in free if (c.channel, c.variant.channel_id) not in used]
 
 

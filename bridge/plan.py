@@ -30,7 +30,7 @@ from bridge.models import content_hash
 
 __all__ = ["Action", "Change", "Op", "Plan", "Safety", "SafetyFigures", "change_key"]
 
-Action = Literal["create", "update", "archive", "set_stock", "adjust_stock", "conflict", "skip"]
+Action = Literal["create", "update", "archive", "set_stock", "adjust_stock", "conflict"]
 Op = CreateProduct | UpdateProduct | UpdateVariant | ArchiveProduct | SetStock | AdjustStock
 
 _ACTION_ORDER: dict[str, int] = {
@@ -40,7 +40,6 @@ _ACTION_ORDER: dict[str, int] = {
     "set_stock": 3,
     "adjust_stock": 4,
     "conflict": 5,
-    "skip": 6,
 }
 
 
@@ -53,12 +52,10 @@ def change_key(channel: str, action: str, target: str, value: Any) -> str:
 class Change:
     """One thing the sync would do on one channel.
 
-    ``op`` is the write operation (None for ``conflict``/``skip``, which only report); ``key`` its
+    ``op`` is the write operation (None for a ``conflict``, which only reports); ``key`` its
     idempotency key (the op's ``key`` when there is an op).  ``fields`` are the field names touched;
     ``before``/``after`` the values (a dict of fields for catalogue changes, a count for stock).
-    ``location`` is the canonical location of a stock change with locations.  ``written_hash`` is
-    the content hash the channel will hold once a catalogue change is applied: store it as the
-    link's last-written hash so the change's echo is recognised.
+    ``location`` is the canonical location of a stock change with locations.
     """
 
     channel: str
@@ -72,7 +69,6 @@ class Change:
     before: Any = None
     after: Any = None
     op: Op | None = None
-    written_hash: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (Decimal and datetimes as strings)."""

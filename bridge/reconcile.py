@@ -43,7 +43,6 @@ from bridge.policy import CATALOGUE_FIELDS, CatalogueField, SyncPolicy
 
 __all__ = [
     "PRODUCT_FIELDS",
-    "VARIANT_FIELDS",
     "ReconcileInput",
     "reconcile",
     "snapshot",
@@ -51,7 +50,6 @@ __all__ = [
 ]
 
 PRODUCT_FIELDS: tuple[CatalogueField, ...] = ("name", "description", "status")
-VARIANT_FIELDS: tuple[CatalogueField, ...] = ("price", "gtin")
 
 Snapshot = dict[str, Any]
 
@@ -90,6 +88,9 @@ class ReconcileInput:
     written_stock: Mapping[tuple[str, str, str | None], Written] = field(default_factory=dict)
     first_sync: bool = False
     issues: Sequence[LinkIssue] = ()
+    in_flight: Collection[tuple[str, str, str]] = ()
+    """``(channel, sku, location or "")`` whose last stock write is not confirmed yet: neither
+    counted nor written until it settles (its echo would be judged against the wrong count)."""
 
 
 def _money_text(price: Money | None) -> str | None:
@@ -406,6 +407,8 @@ def _stock(b: _Builder, group: LinkGroup) -> None:
             group.sku, ch, inp.on_hand, inp.policy, inp.locations, has_locations=caps.has_locations
         )
         for loc, target in sorted(targets.items(), key=lambda kv: kv[0] or ""):
+            if (ch, group.sku, loc or "") in inp.in_flight:
+                continue
             if (ch, group.sku, loc) in observed:
                 shown = observed[(ch, group.sku, loc)]
             elif loc is None:

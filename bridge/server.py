@@ -134,14 +134,7 @@ class WebhookServer:
                 if self.path == "/healthz":
                     self._answer(200, {"ok": True})
                 elif self.path == "/readyz":
-                    figures = server.store.figures()
-                    self._answer(
-                        200,
-                        {
-                            "inbox_pending": figures["inbox_pending"],
-                            "outbox_pending": figures["outbox_pending"],
-                        },
-                    )
+                    self._answer(200, dict(server.store.queue_depths()))
                 else:
                     self._answer(404, {"error": "not found"})
 

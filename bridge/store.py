@@ -349,10 +349,9 @@ class Store:
         if not rows:
             return 0
         with self.transaction() as db:
-            before = db.execute("SELECT count(*) FROM stock_events").fetchone()[0]
+            before = db.conn.total_changes  # rows inserted, not ignored: no scan of the ledger
             db.table("stock_events").insert_all(rows, ignore=True, batch_size=500)
-            after = db.execute("SELECT count(*) FROM stock_events").fetchone()[0]
-        return int(after - before)
+            return int(db.conn.total_changes - before)
 
     def on_hand(self, skus: Sequence[str] | None = None) -> dict[tuple[str, str], int]:
         """The ledger summed per ``(sku, location)`` as stored. Online sales under the ``priority``
@@ -395,14 +394,14 @@ class Store:
             )
         )
 
-    def inbox_mark_processed(self, keys: Iterable[tuple[str, str]], error: str | None = None) -> None:
-        now = utcnow()
+    def inbox_mark_processed_through(self, received_by: str) -> None:
+        """Mark processed every pending delivery received by ``received_by`` (a sync that started
+        after them has read what they hinted at)."""
         with self.transaction() as db:
-            for channel, event_id in keys:
-                db.execute(
-                    "UPDATE inbox SET processed_at = ?, error = ? WHERE channel = ? AND event_id = ?",
-                    [now, error, channel, event_id],
-                )
+            db.execute(
+                "UPDATE inbox SET processed_at = ? WHERE processed_at IS NULL AND received_at <= ?",
+                [utcnow(), received_by],
+            )
 
     # -- outbox ------------------------------------------------------------------------------
 
@@ -579,11 +578,6 @@ class Store:
                 )
             )
         return out
-
-    def has_links(self, entity: str) -> bool:
-        return (
-            self.db.execute("SELECT 1 FROM links WHERE entity = ? LIMIT 1", [entity]).fetchone() is not None
-        )
 
     def links_of_groups(self, entity: str, members: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         """Every link of the canonical entities that any of ``members`` ``(channel, channel_id)``
@@ -762,15 +756,15 @@ class Store:
             return
         now = utcnow()
         with self.transaction() as db:
+            ids: dict[str, int] = {}
             for ref, _, snap in rows:
-                db.execute(
+                ids[ref] = db.execute(
                     "INSERT INTO products (owner_ref, name, description, status, updated_at) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (owner_ref) DO UPDATE SET name = excluded.name, "
                     "description = excluded.description, status = excluded.status, "
-                    "updated_at = excluded.updated_at",
+                    "updated_at = excluded.updated_at RETURNING id",
                     [ref, snap.get("name"), snap.get("description"), snap.get("status") or "active", now],
-                )
-            ids = dict(db.execute("SELECT owner_ref, id FROM products").fetchall())
+                ).fetchone()[0]
             variants = []
             for ref, sku, snap in rows:
                 amount, _, currency = (snap.get("price") or "").partition(" ")
@@ -868,6 +862,14 @@ class Store:
 
     # -- figures -----------------------------------------------------------------------------
 
+    def queue_depths(self) -> dict[str, int]:
+        """Deliveries not yet processed and writes not yet done (``/readyz``)."""
+        inbox, outbox = self.db.execute(
+            "SELECT (SELECT count(*) FROM inbox WHERE processed_at IS NULL), "
+            "(SELECT count(*) FROM outbox WHERE done_at IS NULL)"
+        ).fetchone()
+        return {"inbox_pending": int(inbox), "outbox_pending": int(outbox)}
+
     def figures(self) -> dict[str, Any]:
         """What ``shopbridge status`` reports: links per channel, queue depths, last successful polls."""
 
@@ -892,8 +894,7 @@ class Store:
             "customers": scalar("SELECT count(*) FROM customers"),
             "linked": linked,
             "stock_events": scalar("SELECT count(*) FROM stock_events"),
-            "inbox_pending": scalar("SELECT count(*) FROM inbox WHERE processed_at IS NULL"),
-            "outbox_pending": scalar("SELECT count(*) FROM outbox WHERE done_at IS NULL"),
+            **self.queue_depths(),
             "outbox_failed": scalar(
                 "SELECT count(*) FROM outbox WHERE done_at IS NOT NULL AND result LIKE '%\"ok\": false%'"
             ),

@@ -145,7 +145,6 @@ class ChannelRead:
     events_cursor: str | None
     counted_at: datetime
     events_read_at: datetime
-    calls: int = 0
 
 
 @dataclass
@@ -153,7 +152,6 @@ class PreparedSync:
     """A plan and everything :meth:`SyncRunner.commit` must record with it."""
 
     plan: Plan
-    first_sync: bool
     reads: dict[str, ChannelRead]
     groups: list[LinkGroup]
     new_entries: list[LedgerEntry]
@@ -321,7 +319,6 @@ class SyncRunner:
                     with _reading(name):
                         page_e = adapter.read_stock_events(store.get_cursor(name, "events"))
                     read.events, read.events_cursor = list(page_e.items), page_e.cursor
-                    read.calls += page_e.calls
                     self.progress.advance(len(page_e.items))
                 self._stage_neighbours(staging, reads)
             for batch in _batched(staging.variants(), 500):
@@ -354,7 +351,6 @@ class SyncRunner:
                     page_e = adapter.read_stock_events(cursor)
                 read.events = read.events + list(page_e.items)
                 read.events_cursor = page_e.cursor or read.events_cursor
-                read.calls += page_e.calls
                 self.progress.advance(len(page_e.items))
             yield StagedRead(self, staging, reads, first, full, locations)
 
@@ -365,7 +361,6 @@ class SyncRunner:
         for page in adapter.iter_catalog(cursor):
             staging.add_products(name, page.items)
             read.catalog_cursor = page.cursor
-            read.calls += page.calls
             self.progress.advance(len(page.items))
 
     def _stage_neighbours(self, staging: Staging, reads: Mapping[str, ChannelRead]) -> None:
@@ -533,24 +528,11 @@ class SyncRunner:
                 written_stock=written,
                 first_sync=first,
                 issues=linked.issues,
+                in_flight=in_flight,
             )
         )
-        if in_flight:
-            plan = Plan.build(
-                [
-                    c
-                    for c in plan.changes
-                    if c.action not in ("set_stock", "adjust_stock")
-                    or (c.channel, c.sku or "", c.location or "") not in in_flight
-                ],
-                plan.warnings,
-                plan.safety,
-                written_hashes=plan.written_hashes,
-                canonical=plan.canonical,
-            )
         return PreparedSync(
             plan=plan,
-            first_sync=first,
             reads=reads,
             groups=groups,
             new_entries=new_entries,
@@ -690,8 +672,7 @@ class SyncRunner:
                         "meta": {
                             "location": c.location,
                             "after": c.after,
-                            "written_hash": c.written_hash
-                            or plan.written_hashes.get((c.channel, c.sku or "")),
+                            "written_hash": plan.written_hashes.get((c.channel, c.sku or "")),
                             "counted_at": _iso(prepared.counted_at.get((c.channel, c.sku or "", c.location))),
                         },
                     },
@@ -970,11 +951,7 @@ class StagedRead:
         last = self._chunk({name: [] for name in names}, orphans, in_flight)
         for name, read in self.reads.items():
             mine = last.reads[name]
-            mine.catalog_cursor, mine.events_cursor, mine.calls = (
-                read.catalog_cursor,
-                read.events_cursor,
-                read.calls,
-            )
+            mine.catalog_cursor, mine.events_cursor = read.catalog_cursor, read.events_cursor
         yield last
 
     def _chunk(
@@ -1031,7 +1008,6 @@ def merge_prepared(parts: Sequence[PreparedSync], policy: SyncPolicy) -> Prepare
             merged.products.extend(read.products)
             merged.catalog_cursor = read.catalog_cursor or merged.catalog_cursor
             merged.events_cursor = read.events_cursor or merged.events_cursor
-            merged.calls += read.calls
     figures = sum((p.plan.safety.figures for p in parts), SafetyFigures())
     plan = Plan.build(
         [c for p in parts for c in p.plan.changes],
@@ -1042,7 +1018,6 @@ def merge_prepared(parts: Sequence[PreparedSync], policy: SyncPolicy) -> Prepare
     )
     return PreparedSync(
         plan=plan,
-        first_sync=any(p.first_sync for p in parts),
         reads=reads,
         groups=[g for p in parts for g in p.groups],
         new_entries=[e for p in parts for e in p.new_entries],

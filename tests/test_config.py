@@ -157,3 +157,15 @@ def test_config_env_var_selects_the_file(tmp_path: Path, run_cli: RunCli) -> Non
     )
     assert result.returncode == 0, result.stderr
     assert os.fspath(path) in result.stdout
+
+
+def test_verify_tls_reaches_the_woocommerce_client(tmp_path: Path) -> None:
+    """``verify_tls = false`` (a shop behind a self-signed certificate) must reach the HTTP client,
+    not be accepted and ignored; the default verifies."""
+    from bridge.channels import build_adapters
+
+    env = {"WC_KEY": "a", "WC_SECRET": "b"}
+    default = build_adapters(load_config(write(tmp_path, MINIMAL), environ=env))["woocommerce"]
+    assert default._api.verify_ssl is True  # type: ignore[attr-defined]
+    relaxed = load_config(write(tmp_path, MINIMAL + "verify_tls = false\n", "relaxed.toml"), environ=env)
+    assert build_adapters(relaxed)["woocommerce"]._api.verify_ssl is False  # type: ignore[attr-defined]

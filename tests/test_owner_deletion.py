@@ -18,7 +18,7 @@ from bridge.plan import Plan
 from bridge.policy import SyncPolicy
 from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
-from tests.test_sync_e2e import make_runner
+from tests.sync_helpers import make_runner
 
 REASON = "archived or deleted it: archived here, never deleted"
 

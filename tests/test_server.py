@@ -25,12 +25,6 @@ SQUARE_KEY = "square-signature-key"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "s.db") as opened:
-        yield opened
-
-
-@pytest.fixture
 def server(store: Store) -> Iterator[WebhookServer]:
     adapters = {
         "woocommerce": WooCommerceAdapter("http://127.0.0.1:9", "ck_x", "cs_x", WOO_SECRET),

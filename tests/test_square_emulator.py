@@ -435,31 +435,17 @@ def test_seed_is_fast_for_50000_variants() -> None:
 
 
 def test_customers_lifecycle_and_search(emulator: SquareEmulator) -> None:
-    created = call(
-        emulator,
-        "POST",
-        "/v2/customers",
-        {
-            "idempotency_key": "c1",
-            "given_name": "Amelia",
-            "email_address": "Amelia.Earhart@example.com",
-            "phone_number": "+1-212-555-4240",
-        },
-    )
+    body = {
+        "idempotency_key": "c1",
+        "given_name": "Amelia",
+        "email_address": "Amelia.Earhart@example.com",
+        "phone_number": "+1-212-555-4240",
+    }
+    created = call(emulator, "POST", "/v2/customers", body)
     assert created.status_code == 200
     customer = created.json()["customer"]
     assert customer["version"] == 0 and customer["creation_source"] == "THIRD_PARTY"
-    replay = call(
-        emulator,
-        "POST",
-        "/v2/customers",
-        {
-            "idempotency_key": "c1",
-            "given_name": "Amelia",
-            "email_address": "Amelia.Earhart@example.com",
-            "phone_number": "+1-212-555-4240",
-        },
-    )
+    replay = call(emulator, "POST", "/v2/customers", body)  # the very same request, sent again
     assert replay.json()["customer"]["id"] == customer["id"]
     call(emulator, "POST", "/v2/customers", {"given_name": "Bob", "email_address": "bob@shop.test"})
     empty = call(emulator, "POST", "/v2/customers", {"note": "nothing"})

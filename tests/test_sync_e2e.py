@@ -14,35 +14,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from adapters.square import SquareAdapter
-from adapters.woocommerce import WooCommerceAdapter
 from bridge.daemon import Daemon
-from bridge.policy import SyncPolicy
 from bridge.sandbox.launch import Sandbox
 from bridge.server import WebhookServer
 from bridge.store import Store
-from bridge.sync import SyncRunner, UnsafePlan
+from bridge.sync import UnsafePlan
 from tests.conftest import RunCli
-
-
-def make_runner(box: Sandbox, store: Store, policy: SyncPolicy | None = None) -> SyncRunner:
-    wc = box.woocommerce.connection_info()
-    sq = box.square.connection_info()
-    adapters = {
-        "woocommerce": WooCommerceAdapter(
-            wc["url"], wc["consumer_key"], wc["consumer_secret"], wc["webhook_secret"], backoff_base=0.01
-        ),
-        "square": SquareAdapter(
-            sq["access_token"], base_url=sq["base_url"], signature_key=sq["signature_key"]
-        ),
-    }
-    return SyncRunner(store, adapters, policy or SyncPolicy())
-
-
-def square_stock(box: Sandbox, sku: str) -> int:
-    variation = box.square.variation_by_sku(sku)
-    assert variation is not None, sku
-    return box.square.count(variation["id"], box.square.location_ids()[0])
+from tests.sync_helpers import make_runner, square_stock
 
 
 def test_first_sync_plan_and_resulting_state(box: Sandbox, store: Store) -> None:

@@ -9,7 +9,7 @@ from bridge.policy import SyncPolicy
 from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
 from bridge.sync import LocationConfigError
-from tests.test_sync_e2e import make_runner, square_stock
+from tests.sync_helpers import make_runner, square_stock
 
 
 def test_an_unreadable_channel_plans_nothing_but_queued_writes_still_go(box: Sandbox, store: Store) -> None:
