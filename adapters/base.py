@@ -13,12 +13,14 @@ otherwise). Results come back per operation: one bad item never sinks a batch.
 from __future__ import annotations
 
 import abc
+import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from bridge.models import (
     ChannelCustomer,
@@ -46,6 +48,8 @@ __all__ = [
     "WebhookRejected",
     "WriteOp",
     "WriteResult",
+    "parse_retry_after",
+    "retrying",
 ]
 
 
@@ -70,7 +74,48 @@ class AdapterError(Exception):
 
 
 class TransientError(AdapterError):
-    """Trying again later may succeed (network failure, rate limit, server error)."""
+    """Trying again later may succeed (network failure, rate limit, server error); ``retry_after``
+    is the server's ``Retry-After`` in seconds, when it sent one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, code=code, status=status)
+        self.retry_after = retry_after
+
+
+def parse_retry_after(raw: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds (``None`` when absent or an HTTP date, which we ignore)."""
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def retrying(max_attempts: int, base: float, cap: float) -> Retrying:
+    """Both channels' retry policy for one call: transient errors only, at most ``max_attempts``
+    tries, waits doubling from ``base`` up to ``cap`` with jitter (so many workers do not retry in
+    step), never shorter than the server's ``Retry-After`` (itself capped at ``cap``)."""
+
+    def wait(state: RetryCallState) -> float:
+        ceiling = min(cap, base * 2 ** (state.attempt_number - 1))
+        delay = random.uniform(ceiling / 2, ceiling)
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, TransientError) and exc.retry_after is not None:
+            delay = max(delay, min(exc.retry_after, cap))
+        return delay
+
+    return Retrying(
+        stop=stop_after_attempt(max(1, max_attempts)),
+        wait=wait,
+        retry=retry_if_exception_type(TransientError),
+        reraise=True,
+    )
 
 
 class PermanentError(AdapterError):

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -62,7 +61,6 @@ import httpx
 from square import Square
 from square.core.http_client import HttpClient
 from square.utils.webhooks_helper import verify_signature
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from adapters.base import (
     AdjustStock,
@@ -80,6 +78,8 @@ from adapters.base import (
     WebhookRejected,
     WriteOp,
     WriteResult,
+    parse_retry_after,
+    retrying,
 )
 from bridge.models import (
     ChannelCustomer,
@@ -174,28 +174,14 @@ class SquareRequestError(PermanentError):
         self.field = field
 
 
-class _RetryAfter(TransientError):
-    """A transient error that carries the server's ``Retry-After`` (seconds)."""
-
-    def __init__(self, message: str, *, code: str | None, status: int, retry_after: float | None) -> None:
-        super().__init__(message, code=code, status=status)
-        self.retry_after = retry_after
-
-
 def map_status_error(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Exception:
     """Square error response -> adapter error: 401/403 auth, 408/429/5xx transient, other 4xx permanent."""
     code, message, field = _error_info(body)
     if status in (401, 403):
         return AuthError(message, code=code, status=status)
     if status in (408, 429) or status >= 500:
-        retry_after = None
         raw = (headers or {}).get("retry-after") or (headers or {}).get("Retry-After")
-        if raw:
-            try:
-                retry_after = float(raw)
-            except ValueError:
-                retry_after = None
-        return _RetryAfter(message, code=code, status=status, retry_after=retry_after)
+        return TransientError(message, code=code, status=status, retry_after=parse_retry_after(raw))
     return SquareRequestError(message, code=code, status=status, field=field)
 
 
@@ -241,23 +227,11 @@ class SquareAdapter(ChannelAdapter):
 
     # -- transport -------------------------------------------------------------------------------
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        delay = min(self.backoff_cap, self.backoff * (2 ** (state.attempt_number - 1)))
-        delay = random.uniform(delay / 2, delay)
-        if isinstance(exc, _RetryAfter) and exc.retry_after is not None:
-            delay = max(delay, min(exc.retry_after, self.backoff_cap * 2))
-        return delay
-
     def _request(self, method: str, path: str, body: JSON | None = None, params: JSON | None = None) -> JSON:
         """One Square call with bounded retries on transient failures; the same body on every attempt."""
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(TransientError),
-            reraise=True,
+        result: JSON = retrying(self.max_attempts, self.backoff, self.backoff_cap)(
+            self._once, method, path, body, params
         )
-        result: JSON = retrying(self._once, method, path, body, params)
         return result
 
     def _once(self, method: str, path: str, body: JSON | None, params: JSON | None) -> JSON:
@@ -581,11 +555,13 @@ class SquareAdapter(ChannelAdapter):
             changes.sort(
                 key=lambda c: (self._part(c).get("created_at") or "", self._part(c).get("occurred_at") or "")
             )
+            count = self.square_count(received)
             for change in changes:
                 part = self._part(change)
-                before = self.square_count(received)
+                # Recounted whole each time: a backdated count can land before earlier changes.
                 received.append(change)
-                delta = int(self.square_count(received) - before)
+                before, count = count, self.square_count(received)
+                delta = int(count - before)
                 created = part.get("created_at")
                 if created and _later(str(created), newest):
                     newest = str(created)

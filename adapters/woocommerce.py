@@ -32,7 +32,6 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +42,6 @@ from itertools import chain
 from typing import Any, Literal
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from woocommerce import API
 
 from adapters.base import (
@@ -63,6 +61,8 @@ from adapters.base import (
     WebhookRejected,
     WriteOp,
     WriteResult,
+    parse_retry_after,
+    retrying,
 )
 from adapters.spool import CatalogSpool, SpooledItem
 from bridge.models import (
@@ -264,25 +264,13 @@ class WooCommerceAdapter(ChannelAdapter):
 
     # -- transport -------------------------------------------------------------------------------
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(exc, "retry_after", None)
-        if isinstance(retry_after, float):
-            return min(retry_after, self.backoff_max)
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (state.attempt_number - 1))
-        return random.uniform(ceiling / 2, ceiling)  # jitter: spread retries of many workers
-
     def _request(
         self, method: str, endpoint: str, *, params: Mapping[str, Any] | None = None, data: Any = None
     ) -> requests.Response:
         """One API call with bounded, jittered retries on network errors, 429 and 5xx."""
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(TransientError),
-            reraise=True,
+        return retrying(self.max_attempts, self.backoff_base, self.backoff_max)(
+            self._once, method, endpoint, dict(params or {}), data
         )
-        return retrying(self._once, method, endpoint, dict(params or {}), data)
 
     def _once(self, method: str, endpoint: str, params: dict[str, Any], data: Any) -> requests.Response:
         self.calls += 1
@@ -315,13 +303,8 @@ class WooCommerceAdapter(ChannelAdapter):
         message = str(body.get("message") or response.reason or f"HTTP {status}")
         code = body.get("code")
         if status == 429 or status >= 500:
-            error = TransientError(message, code=code, status=status)
-            retry_after = response.headers.get("Retry-After")
-            try:
-                error.retry_after = float(retry_after) if retry_after else None  # type: ignore[attr-defined]
-            except ValueError:
-                error.retry_after = None  # type: ignore[attr-defined]
-            raise error
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise TransientError(message, code=code, status=status, retry_after=retry_after)
         if status in (401, 403):
             raise AuthError(message, code=code, status=status)
         raise PermanentError(message, code=code, status=status)

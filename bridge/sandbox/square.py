@@ -746,12 +746,7 @@ class SquareEmulator:
             "MODIFIER",
             "IMAGE",
         }
-        begin_ms = None
-        if body.get("begin_time"):
-            try:
-                begin_ms = parse_ms(str(body["begin_time"]))
-            except ValueError as exc:
-                raise SquareError(400, "INVALID_TIME", "Invalid begin_time.", field="begin_time") from exc
+        begin_ms = self._time_filter(body, "begin_time")
         limit = body.get("limit")
         if not isinstance(limit, int) or limit <= 0 or limit > 1000:
             limit = 100

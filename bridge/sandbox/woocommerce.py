@@ -113,6 +113,13 @@ AUTH_REALM = (
 )
 
 
+_BILLING_KEYS = (
+    *("first_name", "last_name", "company", "address_1", "address_2", "city", "state"),
+    *("postcode", "country", "email", "phone"),
+)
+"""An address block's keys (``billing``; ``shipping`` has all but ``email``)."""
+
+
 class WooApiError(Exception):
     """A WooCommerce REST error; rendered as ``{"code", "message", "data": {"status", ...}}``."""
 
@@ -1612,16 +1619,14 @@ class WooCommerceEmulator:
             )
         self._next_customer_id += 1
         now = self.now()
-        billing_keys = ["first_name", "last_name", "company", "address_1", "address_2", "city", "state"]
-        billing_keys += ["postcode", "country", "email", "phone"]
         record: dict[str, Any] = {
             "id": self._next_customer_id,
             "email": email,
             "first_name": "",
             "last_name": "",
             "username": data.get("username") or email.split("@")[0],
-            "billing": dict.fromkeys(billing_keys, ""),
-            "shipping": dict.fromkeys([k for k in billing_keys if k != "email"], ""),
+            "billing": dict.fromkeys(_BILLING_KEYS, ""),
+            "shipping": dict.fromkeys([k for k in _BILLING_KEYS if k != "email"], ""),
             "is_paying_customer": False,
             "meta_data": [],
             "created": now,
@@ -1677,9 +1682,7 @@ class WooCommerceEmulator:
         email = self._arg(request, "email")
         if email:
             items = [c for c in items if c["email"].lower() == email.lower()]
-        include = {int(i) for i in self._list_arg(request, "include") if _is_int(i)}
-        if include:
-            items = [c for c in items if c["id"] in include]
+        items = self._filter_ids(request, items)
         self._sort(request, items, "name", "asc")
         chunk, headers = self._paginate(request, items, "customers")
         return json_response([self._fields(request, self._customer_json(c)) for c in chunk], 200, headers)
@@ -1787,8 +1790,6 @@ class WooCommerceEmulator:
         lines = [self._order_line(i) for i in data.get("line_items") or []]
         now = self.now()
         oid = self._post_id()
-        billing_keys = ["first_name", "last_name", "company", "address_1", "address_2", "city", "state"]
-        billing_keys += ["postcode", "country", "email", "phone"]
         order: dict[str, Any] = {
             "id": oid,
             "order_key": "wc_order_"
@@ -1798,9 +1799,9 @@ class WooCommerceEmulator:
             "currency": data.get("currency") or self.currency,
             "customer_id": int(data.get("customer_id") or 0),
             "customer_note": data.get("customer_note", ""),
-            "billing": {**dict.fromkeys(billing_keys, ""), **(data.get("billing") or {})},
+            "billing": {**dict.fromkeys(_BILLING_KEYS, ""), **(data.get("billing") or {})},
             "shipping": {
-                **dict.fromkeys([k for k in billing_keys if k != "email"], ""),
+                **dict.fromkeys([k for k in _BILLING_KEYS if k != "email"], ""),
                 **(data.get("shipping") or {}),
             },
             "payment_method": data.get("payment_method", ""),
