@@ -261,7 +261,7 @@ def status(
     config = state.config()
     with state.store(config) as store:
         figures = store.figures()
-    typer.echo(json.dumps(figures, indent=None if as_json else 2) if as_json else _render_status(figures))
+    typer.echo(json.dumps(figures) if as_json else _render_status(figures))
 
 
 # ------------------------------------------------------------------------------------------------
