@@ -1,5 +1,6 @@
-"""Shared test fixtures: running the real CLI as a subprocess, the location of ../shared, a small
-sandbox (both emulators, one Square location) and a store in a real SQLite file."""
+"""Shared test fixtures: running the real CLI as a subprocess, a small sandbox (both emulators, one
+Square location) and a store in a real SQLite file. Reference data the tests check against is
+vendored in tests/data (see its README); nothing outside the repository is read."""
 
 from __future__ import annotations
 
@@ -15,16 +16,6 @@ from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-
-
-@pytest.fixture
-def shared_dir() -> Path:
-    """The project's shared reference folder (beside the checkout); tests that need it skip without it."""
-    if not SHARED.is_dir():
-        pytest.skip("../shared is not beside the checkout")
-    return SHARED
-
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -40,6 +40,7 @@ from adapters.base import AdjustStock, CreateProduct, UpdateVariant
 from bridge.models import ChannelProduct, ChannelVariant, Money
 from bridge.sandbox.seed import generate_catalog
 from bridge.sandbox.square import SquareEmulator, fmt_ms
+from tools.trim_square_spec import refs_in, schema_closure
 
 # The operations shopbridge uses, in an order where each example has what it needs.
 EXAMPLE_OPERATIONS = [
@@ -212,3 +213,33 @@ def test_webhook_bodies_match_event_schemas(emulator: SquareEmulator, receiver: 
         validate(event, EVENT_SCHEMAS[event["type"]])
         seen.add(event["type"])
     assert seen == set(EVENT_SCHEMAS)
+
+
+def test_vendored_spec_has_every_operation_the_emulator_serves() -> None:
+    """The trimmed spec (tests/data/square/api.json) must keep up with the emulator's routes, or a new
+    route's answers would go unchecked: add its operation to tools/trim_square_spec.py and regenerate."""
+    served = SquareEmulator().router.names()
+    assert len(served) >= 22
+    assert [name for name in served if name not in operations()] == []
+
+
+PREFIX = "#/components/schemas/"
+
+
+def test_vendored_spec_resolves_every_reference_the_source_resolves() -> None:
+    data = spec()
+    schemas = data["components"]["schemas"]
+    named = {ref.removeprefix(PREFIX) for ref in refs_in(data) if ref.startswith(PREFIX)}
+    dangling = named - set(schemas)
+    assert dangling == set(data["x-shopbridge-trimmed"]["dangling_refs_kept_from_source"])
+    assert {"Error", *EVENT_SCHEMAS.values()} <= set(schemas)
+
+
+def test_trimming_keeps_the_ref_closure_and_nothing_else() -> None:
+    schemas = {
+        "Root": {"properties": {"a": {"$ref": PREFIX + "A"}}},
+        "A": {"items": {"allOf": [{"$ref": PREFIX + "B"}]}},
+        "B": {"properties": {"back": {"$ref": PREFIX + "A"}, "gone": {"$ref": PREFIX + "Nope"}}},
+        "Unused": {"properties": {"b": {"$ref": PREFIX + "B"}}},
+    }
+    assert schema_closure(schemas, ["Root"]) == ({"Root", "A", "B"}, {"Nope"})

@@ -1,5 +1,5 @@
 """Shared pieces for the WooCommerce emulator and adapter tests: a running emulator, an adapter bound
-to it with fast backoff, small seed catalogues, and the documented fixtures (skipped when absent).
+to it with fast backoff, small seed catalogues, and the documented fixtures (vendored in tests/data).
 
 Kept out of conftest.py (owned elsewhere) so the WooCommerce tests stay self-contained.
 """
@@ -11,22 +11,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from adapters.woocommerce import WooCommerceAdapter
 from bridge.sandbox.seed import SeedProduct, SeedVariant
 from bridge.sandbox.woocommerce import WooCommerceEmulator
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-FIXTURES = SHARED / "fixtures" / "woocommerce"
+# Documented examples and bodies rebuilt from source (origin, version, licence: tests/data/README.md).
+FIXTURES = Path(__file__).resolve().parent / "data" / "woocommerce"
 
 
 def fixture(name: str) -> Any:
-    """A documented WooCommerce JSON example; the test is skipped when ../shared is absent."""
-    path = FIXTURES / name
-    if not path.is_file():
-        pytest.skip(f"{name} not available (../shared missing)")
-    return json.loads(path.read_text())
+    """A vendored WooCommerce JSON example (``derived-from-source/...`` for those rebuilt from PHP)."""
+    return json.loads((FIXTURES / name).read_text())
 
 
 def small_catalog() -> list[SeedProduct]:

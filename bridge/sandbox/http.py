@@ -116,6 +116,10 @@ class Router:
                 return name, handler, found.groupdict()
         return None
 
+    def names(self) -> list[str]:
+        """Every route's name, in registration order (the Square emulator names routes by operationId)."""
+        return [name for _, _, name, _ in self._routes]
+
     def allowed_methods(self, path: str) -> set[str]:
         return {m for m, pattern, _, _ in self._routes if pattern.fullmatch(path)}
 
