@@ -24,9 +24,10 @@ from adapters.base import AdapterError
 from bridge.config import Config, ConfigError, load_config
 from bridge.initfile import InitAnswers, SecretRef, render_config, write_private
 from bridge.logs import configure_logging
+from bridge.plan import Plan
 from bridge.progress import BarProgress, Progress, QuietProgress
 from bridge.store import SchemaTooNew, Store, utcnow
-from bridge.sync import ChannelReadError, LocationConfigError, SyncRunner, UnsafePlan
+from bridge.sync import ChannelReadError, LocationConfigError, RelayReport, SyncRunner, UnsafePlan
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -327,12 +328,12 @@ def sync(
     """Bring every channel in line with the catalogue owner and the stock ledger."""
     state: State = ctx.obj
     config = state.config()
-    with state.store(config) as store, _progress(not as_json) as progress:
-        runner = _runner(config, store, progress)
+    with state.store(config) as store:
+        runner = _runner(config, store, QuietProgress())
         if dry_run:
-            prepared = runner.prepare(full=full)
+            with _progress(not as_json) as runner.progress:
+                plan = runner.prepare(full=full).plan
             store.set_cursor(*DRY_RUN_MARK, utcnow())
-            plan = prepared.plan
             typer.echo(plan.dumps() if as_json else plan.render())
             return
         if runner.first_sync() and store.get_cursor(*DRY_RUN_MARK) is None and not force:
@@ -342,20 +343,25 @@ def sync(
                 err=True,
             )
             raise typer.Exit(EXIT_USAGE)
-        try:
-            with _exclusive(config.store_path()):
-                plans, report = runner.run(force=force, full=full)
-        except UnsafePlan as exc:
-            if as_json:
-                typer.echo(exc.plan.dumps())
-            else:
-                typer.echo(exc.plan.render())
-            typer.echo(
-                "error: nothing was applied: the plan exceeds a safety limit (see above); "
-                "re-run with --force if it is what you want",
-                err=True,
-            )
-            raise typer.Exit(EXIT_FAILURE) from None
+        with _exclusive(config.store_path()):
+            try:
+                with _progress(not as_json) as runner.progress:
+                    plans, report = runner.run(force=force, full=full)
+            except UnsafePlan as exc:
+                typer.echo(exc.plan.dumps() if as_json else exc.plan.render())
+                typer.echo(
+                    "error: nothing was applied: the plan exceeds a safety limit (see above); "
+                    "re-run with --force if it is what you want",
+                    err=True,
+                )
+                raise typer.Exit(EXIT_FAILURE) from None
+    _render_sync_result(plans, report, as_json)
+    if report.failed or report.deferred or report.unread:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _render_sync_result(plans: list[Plan], report: RelayReport, as_json: bool) -> None:
+    """What a sync did, printed once its progress display has stopped (a redraw would cover it)."""
     changes = [c.to_dict() for plan in plans for c in plan.changes]
     if as_json:
         typer.echo(
@@ -370,26 +376,24 @@ def sync(
                 default=str,
             )
         )
-    else:
-        if plans and plans[0].changes:
-            typer.echo(plans[0].render())
-        channels = sorted(set(report.sent) | set(report.failed) | set(report.deferred))
-        for name in channels:
-            typer.echo(
-                f"{name}: {report.sent.get(name, 0)} applied, {report.failed.get(name, 0)} refused, "
-                f"{report.deferred.get(name, 0)} queued for retry"
-            )
-        for error in report.errors:
-            typer.echo(f"  ! {error}")
-        if report.unread:
-            typer.echo(
-                f"nothing planned: could not read {', '.join(report.unread)} "
-                "(writes already queued were sent; run sync again once it answers)"
-            )
-        elif not channels:
-            typer.echo("in sync: nothing to change")
-    if report.failed or report.deferred or report.unread:
-        raise typer.Exit(EXIT_FAILURE)
+        return
+    if plans and plans[0].changes:
+        typer.echo(plans[0].render())
+    channels = sorted(set(report.sent) | set(report.failed) | set(report.deferred))
+    for name in channels:
+        typer.echo(
+            f"{name}: {report.sent.get(name, 0)} applied, {report.failed.get(name, 0)} refused, "
+            f"{report.deferred.get(name, 0)} queued for retry"
+        )
+    for error in report.errors:
+        typer.echo(f"  ! {error}")
+    if report.unread:
+        typer.echo(
+            f"nothing planned: could not read {', '.join(report.unread)} "
+            "(writes already queued were sent; run sync again once it answers)"
+        )
+    elif not channels:
+        typer.echo("in sync: nothing to change")
 
 
 def _check_channel(config: Config, channel: str) -> None:

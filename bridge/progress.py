@@ -8,9 +8,10 @@ Logs get no per-item noise: only the phase names, at debug level.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from rich.console import Console
+from rich.file_proxy import FileProxy
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -49,7 +50,10 @@ class QuietProgress:
 class BarProgress:
     """A rich progress display: one line per phase, a bar when the total is known, a count and the
     time spent in every case; a phase that found nothing to do leaves no line. Use as a context
-    manager around the sync."""
+    manager around the sync, and print its outcome after it: the display redraws itself by moving
+    the cursor up over its own lines, so anything written straight to the terminal meanwhile would
+    be covered. Log lines are the exception, as they come while it runs: the root logger's handlers
+    writing to the same terminal write through rich's proxy instead, which prints above the bars."""
 
     def __init__(self, console: Console) -> None:
         self._display = RichProgress(
@@ -62,14 +66,25 @@ class BarProgress:
             transient=False,
         )
         self._task: TaskID | None = None
+        self._rerouted: list[tuple[logging.StreamHandler[Any], Any]] = []
 
     def __enter__(self) -> BarProgress:
         self._display.start()
+        self._reroute_logs()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._finish()
         self._display.stop()
+        for handler, stream in self._rerouted:
+            handler.setStream(stream)
+        self._rerouted.clear()
+
+    def _reroute_logs(self) -> None:
+        console = self._display.console
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is console.file:
+                self._rerouted.append((handler, handler.setStream(FileProxy(console, handler.stream))))
 
     def start(self, what: str, total: int | None = None) -> None:
         self._finish()

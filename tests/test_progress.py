@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
+import pyte
 import pytest
 from rich.console import Console
 
@@ -36,3 +37,32 @@ def test_logs_get_the_phase_names_only(caplog: pytest.LogCaptureFixture) -> None
             quiet.advance(1)
     assert [r.getMessage() for r in caplog.records] == ["sync phase"]
     assert caplog.records[0].__dict__["phase"] == "writing changes to square"
+
+
+def test_a_line_logged_during_a_phase_stays_on_screen() -> None:
+    """The bars redraw by moving the cursor up over their own lines; a log line written straight to
+    the terminal in between would be overwritten. Rendered with a terminal emulator (pyte)."""
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100, color_system=None)
+    handler = logging.StreamHandler(out)  # as bridge.logs installs it: on the real stderr
+    root = logging.getLogger()
+    root.addHandler(handler)
+    logger = logging.getLogger("test.progress.screen")
+    try:
+        with BarProgress(console) as bar:
+            bar.start("reading square products")
+            bar.advance(3)
+            logger.warning("square: variant X has no count")
+            bar.advance(2)
+            bar.start("reading woocommerce products")
+            bar.advance(7)
+    finally:
+        root.removeHandler(handler)
+    screen = pyte.Screen(100, 20)
+    pyte.Stream(screen).feed(out.getvalue().replace("\n", "\r\n"))
+    lines = [line.rstrip() for line in screen.display if line.strip()]
+    assert "square: variant X has no count" in lines
+    assert [line.split()[1:3] for line in lines if "━" in line] == [
+        ["reading", "square"],
+        ["reading", "woocommerce"],
+    ]
