@@ -15,13 +15,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from adapters.base import AdapterError
 from bridge.config import Config, ConfigError, load_config
+from bridge.failure import Failure
 from bridge.initfile import InitAnswers, SecretRef, render_config, write_private
 from bridge.logs import configure_logging
 from bridge.plan import Plan
@@ -47,6 +48,33 @@ app.add_typer(config_app, name="config")
 
 
 @dataclass
+class _Output:
+    """Whether failures print as one JSON object on stdout (``--json``) or as ``error:`` lines on
+    stderr. Set by each command that takes ``--json``; main() reads it for the failures it catches
+    after the command is gone."""
+
+    json_errors: bool = False
+
+
+OUTPUT = _Output()
+
+
+def _print_failure(failure: Failure, result: dict[str, Any] | None = None) -> None:
+    """``failure`` as the user asked for output; under ``--json`` merged into ``result``, if any
+    (a sync's result or a refused plan stays the object it is, with the error in it)."""
+    if OUTPUT.json_errors:
+        typer.echo(json.dumps({**(result or {}), **failure.to_json()}, default=str))
+    else:
+        for line in failure.lines():
+            typer.echo(line, err=True)
+
+
+def _fail(code: int, failure: Failure, result: dict[str, Any] | None = None) -> NoReturn:
+    _print_failure(failure, result)
+    raise typer.Exit(code)
+
+
+@dataclass
 class State:
     config_path: Path
     verbosity: int
@@ -56,9 +84,7 @@ class State:
         try:
             config = load_config(self.config_path)
         except ConfigError as exc:
-            for line in exc.problems:
-                typer.echo(f"error: {line}", err=True)
-            raise typer.Exit(EXIT_USAGE) from None
+            _fail(EXIT_USAGE, Failure(tuple(exc.problems)))
         level = {-1: "warning", 0: config.logging.level, 1: "debug"}.get(self.verbosity, "debug")
         configure_logging(level, config.logging.format)
         return config
@@ -67,8 +93,7 @@ class State:
         try:
             return Store(config.store_path())
         except SchemaTooNew as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(EXIT_FAILURE) from None
+            _fail(EXIT_FAILURE, Failure.of(str(exc)))
 
 
 def _version(value: bool) -> None:
@@ -258,6 +283,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for machines.")] = False,
 ) -> None:
     """Store figures: links per channel, queue depths, last successful poll per channel."""
+    OUTPUT.json_errors = as_json
     state: State = ctx.obj
     config = state.config()
     with state.store(config) as store:
@@ -294,8 +320,7 @@ def _exclusive(store_path: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            typer.echo(f"error: another shopbridge is syncing {store_path} (the daemon?)", err=True)
-            raise typer.Exit(EXIT_FAILURE) from None
+            _fail(EXIT_FAILURE, Failure.of(f"another shopbridge is syncing {store_path} (the daemon?)"))
         yield
 
 
@@ -326,56 +351,97 @@ def sync(
     ] = False,
 ) -> None:
     """Bring every channel in line with the catalogue owner and the stock ledger."""
+    OUTPUT.json_errors = as_json
     state: State = ctx.obj
     config = state.config()
     with state.store(config) as store:
         runner = _runner(config, store, QuietProgress())
         if dry_run:
-            with _progress(not as_json) as runner.progress:
-                plan = runner.prepare(full=full).plan
+            try:
+                with _progress(not as_json) as runner.progress:
+                    plan = runner.prepare(full=full).plan
+            except ChannelReadError as exc:
+                _fail(EXIT_FAILURE, Failure.of_channels(_unreadable(runner, {exc.channel: str(exc)})))
             store.set_cursor(*DRY_RUN_MARK, utcnow())
             typer.echo(plan.dumps() if as_json else plan.render())
             return
         if runner.first_sync() and store.get_cursor(*DRY_RUN_MARK) is None and not force:
-            typer.echo(
-                "error: this is the first sync: review its plan with `shopbridge sync --dry-run` first "
-                "(or pass --force)",
-                err=True,
+            _fail(
+                EXIT_USAGE,
+                Failure.of(
+                    "this is the first sync: review its plan with `shopbridge sync --dry-run` first "
+                    "(or pass --force)"
+                ),
             )
-            raise typer.Exit(EXIT_USAGE)
         with _exclusive(config.store_path()):
             try:
                 with _progress(not as_json) as runner.progress:
                     plans, report = runner.run(force=force, full=full)
             except UnsafePlan as exc:
-                typer.echo(exc.plan.dumps() if as_json else exc.plan.render())
-                typer.echo(
-                    "error: nothing was applied: the plan exceeds a safety limit (see above); "
-                    "re-run with --force if it is what you want",
-                    err=True,
+                if not as_json:
+                    typer.echo(exc.plan.render())
+                refused = Failure.of(
+                    "nothing was applied: the plan exceeds a safety limit (see above); "
+                    "re-run with --force if it is what you want"
                 )
-                raise typer.Exit(EXIT_FAILURE) from None
-    _render_sync_result(plans, report, as_json)
-    if report.failed or report.deferred or report.unread:
+                _fail(EXIT_FAILURE, refused, exc.plan.to_json())
+        unread = _unreadable(runner, _read_failures(report))
+    _render_sync_result(plans, report, as_json, unread)
+    if report.failed or report.deferred or unread:
         raise typer.Exit(EXIT_FAILURE)
 
 
-def _render_sync_result(plans: list[Plan], report: RelayReport, as_json: bool) -> None:
+def _read_failures(report: RelayReport) -> dict[str, str]:
+    """The channels a sync could not read, each with its error line."""
+    return {
+        name: next((e for e in report.errors if e.startswith(f"{name}: ")), f"{name}: read failed")
+        for name in report.unread
+    }
+
+
+def _write_failures(report: RelayReport) -> dict[str, str]:
+    """The channels with writes refused or left queued, each with what became of them."""
+    names = sorted(set(report.failed) | set(report.deferred))
+    return {
+        name: f"{name}: {report.failed.get(name, 0)} writes refused, "
+        f"{report.deferred.get(name, 0)} queued for retry"
+        for name in names
+        if report.failed.get(name) or report.deferred.get(name)
+    }
+
+
+def _unreadable(runner: SyncRunner, failed: dict[str, str]) -> dict[str, str]:
+    """``failed`` and every other channel that fails its check now. A read stops at the first
+    channel that fails, but a user fixing that one should hear of the others at the same time."""
+    if not failed:
+        return failed
+    out = dict(failed)
+    for name, adapter in sorted(runner.adapters.items()):
+        if name not in out:
+            try:
+                adapter.check()
+            except AdapterError as exc:
+                out[name] = str(ChannelReadError(name, exc))
+    return out
+
+
+def _render_sync_result(
+    plans: list[Plan], report: RelayReport, as_json: bool, unread: dict[str, str]
+) -> None:
     """What a sync did, printed once its progress display has stopped (a redraw would cover it)."""
-    changes = [c.to_dict() for plan in plans for c in plan.changes]
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "changes": changes,
-                    "sent": dict(report.sent),
-                    "failed": dict(report.failed),
-                    "deferred": dict(report.deferred),
-                    "errors": report.errors,
-                },
-                default=str,
-            )
-        )
+        result = {
+            "changes": [c.to_dict() for plan in plans for c in plan.changes],
+            "sent": dict(report.sent),
+            "failed": dict(report.failed),
+            "deferred": dict(report.deferred),
+            "errors": report.errors + [m for name, m in unread.items() if name not in report.unread],
+        }
+        failing = _write_failures(report) | unread
+        if failing:
+            _print_failure(Failure.of_channels(failing), result)
+        else:
+            typer.echo(json.dumps(result, default=str))
         return
     if plans and plans[0].changes:
         typer.echo(plans[0].render())
@@ -385,12 +451,12 @@ def _render_sync_result(plans: list[Plan], report: RelayReport, as_json: bool) -
             f"{name}: {report.sent.get(name, 0)} applied, {report.failed.get(name, 0)} refused, "
             f"{report.deferred.get(name, 0)} queued for retry"
         )
-    for error in report.errors:
+    for error in report.errors + [m for name, m in unread.items() if name not in report.unread]:
         typer.echo(f"  ! {error}")
-    if report.unread:
+    if unread:
         typer.echo(
-            f"nothing planned: could not read {', '.join(report.unread)} "
-            "(writes already queued were sent; run sync again once it answers)"
+            f"nothing planned: could not read {', '.join(unread)} "
+            "(writes already queued were sent; run sync again once they answer)"
         )
     elif not channels:
         typer.echo("in sync: nothing to change")
@@ -710,12 +776,15 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except LocationConfigError as exc:  # from any command that lists locations: a usage error
-        typer.echo(f"error: {exc}", err=True)
+        _print_failure(Failure.of(str(exc)))
         sys.exit(EXIT_USAGE)
+    except ChannelReadError as exc:
+        _print_failure(Failure.of_channels({exc.channel: str(exc)}))
+        sys.exit(EXIT_FAILURE)
     except Exception as exc:
         if os.environ.get("SHOPBRIDGE_DEBUG"):
             raise
-        typer.echo(f"error: {exc}", err=True)
+        _print_failure(Failure.of(str(exc)))
         sys.exit(EXIT_FAILURE)
 
 
