@@ -23,6 +23,7 @@ from rich.console import Console
 from adapters.base import AdapterError
 from bridge.config import Config, ConfigError, load_config
 from bridge.failure import Failure
+from bridge.httpd import ListenError
 from bridge.initfile import InitAnswers, SecretRef, render_config, write_private
 from bridge.logs import configure_logging
 from bridge.plan import Plan
@@ -42,6 +43,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 config_app = typer.Typer(help="Inspect the configuration file.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -264,8 +266,11 @@ def _render_status(figures: dict[str, Any]) -> str:
         f"{figures['customers']} customers, {figures['stock_events']} stock events",
     ]
     for channel, entities in sorted(figures["linked"].items()):
-        parts = ", ".join(f"{n} {entity}s" for entity, n in sorted(entities.items()))
-        lines.append(f"  {channel}: linked {parts}")
+        parts = [
+            f"{n} of the {figures['variants']} variants" if entity == "variant" else f"{n} {entity}s"
+            for entity, n in sorted(entities.items(), key=lambda item: item[0] != "variant")
+        ]
+        lines.append(f"  {channel}: linked {', '.join(parts)}")
     if not figures["linked"]:
         lines.append("  nothing linked yet (run shopbridge sync --dry-run)")
     lines.append(
@@ -699,16 +704,25 @@ def daemon(ctx: typer.Context) -> None:
             debounce=config.daemon.webhook_debounce_seconds,
         )
         sq = config.channels.square
-        server = WebhookServer(
-            store,
-            adapters,
-            host=config.server.host,
-            port=config.server.port,
-            public_url=config.server.public_url,
-            max_body_bytes=config.server.max_body_bytes,
-            notification_urls={"square": sq.notification_url} if sq and sq.notification_url else None,
-            on_event=loop.wake,
-        ).start()
+        try:
+            server = WebhookServer(
+                store,
+                adapters,
+                host=config.server.host,
+                port=config.server.port,
+                public_url=config.server.public_url,
+                max_body_bytes=config.server.max_body_bytes,
+                notification_urls={"square": sq.notification_url} if sq and sq.notification_url else None,
+                on_event=loop.wake,
+            ).start()
+        except ListenError as exc:
+            _fail(
+                EXIT_FAILURE,
+                Failure.of(
+                    f"webhook receiver: {exc} (another shopbridge daemon? "
+                    f"set [server] port or host in {state.config_path})"
+                ),
+            )
         loop.install_signal_handlers()
         log.info("listening for webhooks", extra={"url": server.url})
         try:

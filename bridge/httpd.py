@@ -5,14 +5,25 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-__all__ = ["ServerThread"]
+__all__ = ["ListenError", "ServerThread"]
+
+
+class ListenError(OSError):
+    """The address could not be bound. The OS says only ``[Errno 98] Address already in use``; this
+    says which address (``filename``), so that a user knows which setting or process to look at."""
+
+    def __str__(self) -> str:
+        return f"cannot listen on {self.filename}: {self.strerror}"
 
 
 class ServerThread:
     """``ThreadingHTTPServer`` bound at construction (so ``url`` is known before ``start``)."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler], *, host: str, port: int, name: str) -> None:
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        try:
+            self.httpd = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            raise ListenError(exc.errno, exc.strerror, f"{host}:{port}") from exc
         self.httpd.daemon_threads = True
         self.name = name
         self._thread: threading.Thread | None = None

@@ -890,7 +890,8 @@ class Store:
         }
         return {
             "schema_version": self.schema_version,
-            "variants": scalar("SELECT count(*) FROM variants"),
+            # The SKUs linked on at least one channel: what each channel's "linked" count is out of.
+            "variants": scalar("SELECT count(DISTINCT canonical_key) FROM links WHERE entity = 'variant'"),
             "customers": scalar("SELECT count(*) FROM customers"),
             "linked": linked,
             "stock_events": scalar("SELECT count(*) FROM stock_events"),
