@@ -31,6 +31,7 @@ from bridge.progress import BarProgress, Progress, QuietProgress
 from bridge.store import SchemaTooNew, Store, utcnow
 from bridge.sync import ChannelReadError, LocationConfigError, RelayReport, SyncRunner, UnsafePlan
 
+PROG = "shopbridge"
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -41,7 +42,7 @@ app = typer.Typer(
     name="shopbridge",
     help="Keep a WooCommerce shop, Square POS and marketplaces in step: one catalogue, one stock.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (shell found by shellingham)
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
@@ -786,7 +787,7 @@ def demo() -> None:
 def main() -> None:
     """Console-script entry point: runs the app and maps unexpected failures to exit status 1."""
     try:
-        app()
+        app(prog_name=PROG)  # also under `python -m cli`: completion is keyed by the program's name
     except KeyboardInterrupt:
         sys.exit(130)
     except LocationConfigError as exc:  # from any command that lists locations: a usage error
