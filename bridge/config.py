@@ -257,15 +257,13 @@ def _channel_name_problems(config: Config, path: Path) -> list[str]:
     """Every key of ``[sync]`` that names a channel, checked against the channels in the file.
 
     A misspelt name would be accepted and silently do nothing (``field_owners = { price =
-    "sqaure" }`` stops prices syncing). A disabled channel is still a known one. The default
-    ``system_of_record`` is only checked when the file sets it (a Square-only shop need not).
+    "sqaure" }`` stops prices syncing). A disabled channel is still a known one. (``system_of_record``
+    is one of the channels shopbridge has by its type; it may name one the file does not configure:
+    ``init`` writes ``woocommerce`` for a Square-only shop, where it changes nothing.)
     """
     policy = config.sync
     known = sorted(n for n in type(config.channels).model_fields if getattr(config.channels, n) is not None)
-    named: list[tuple[str, str]] = []
-    if "system_of_record" in policy.model_fields_set:
-        named.append(("sync.system_of_record", policy.system_of_record))
-    named += [(f"sync.field_owners.{field}", owner) for field, owner in policy.field_owners.items()]
+    named = [(f"sync.field_owners.{field}", owner) for field, owner in policy.field_owners.items()]
     named += [(f"sync.buffers.{channel}", channel) for channel in policy.buffers]
     named += [(f"sync.source_locations.{channel}", channel) for channel in policy.source_locations]
     return [

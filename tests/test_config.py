@@ -205,15 +205,6 @@ def test_a_channel_name_that_is_not_configured_is_exit_2(
     assert repr(name) in line and "known channels: square, woocommerce" in line
 
 
-def test_system_of_record_must_be_a_configured_channel(tmp_path: Path) -> None:
-    path = write(tmp_path, MINIMAL + '\n[sync]\nsystem_of_record = "square"\n')
-    with pytest.raises(ConfigError) as caught:
-        load_config(path, environ={"WC_KEY": "a", "WC_SECRET": "b"})
-    assert caught.value.problems == [
-        f"{path}: sync.system_of_record: unknown channel 'square'; known channels: woocommerce"
-    ]
-
-
 def test_channel_names_of_configured_channels_pass(tmp_path: Path) -> None:
     """Every key naming a channel, spelt right (a disabled channel is still a configured one)."""
     text = BOTH.replace('environment = "sandbox"', 'environment = "sandbox"\nenabled = false') + (
