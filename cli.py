@@ -357,6 +357,7 @@ def sync(
             )
             raise typer.Exit(EXIT_FAILURE) from None
     changes = [c.to_dict() for plan in plans for c in plan.changes]
+    skipped = [issue for plan in plans for issue in plan.skipped]
     if as_json:
         typer.echo(
             json.dumps(
@@ -366,6 +367,7 @@ def sync(
                     "failed": dict(report.failed),
                     "deferred": dict(report.deferred),
                     "errors": report.errors,
+                    "skipped": [issue.to_dict() for issue in skipped],
                 },
                 default=str,
             )
@@ -381,14 +383,16 @@ def sync(
             )
         for error in report.errors:
             typer.echo(f"  ! {error}")
+        for issue in skipped:
+            typer.echo(f"  ! {issue.message}")
         if report.unread:
             typer.echo(
                 f"nothing planned: could not read {', '.join(report.unread)} "
                 "(writes already queued were sent; run sync again once it answers)"
             )
-        elif not channels:
+        elif not channels and not skipped:
             typer.echo("in sync: nothing to change")
-    if report.failed or report.deferred or report.unread:
+    if report.failed or report.deferred or report.unread or skipped:
         raise typer.Exit(EXIT_FAILURE)
 
 
