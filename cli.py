@@ -614,7 +614,7 @@ def daemon(ctx: typer.Context) -> None:
 
         def cycle() -> str:
             try:
-                _plans, report = runner.run(keep_plans=False)
+                plans, report = runner.run(keep_plans=False)
             except UnsafePlan as exc:
                 log.error(
                     "plan refused by a safety limit; nothing applied",
@@ -622,6 +622,11 @@ def daemon(ctx: typer.Context) -> None:
                 )
                 return "plan refused by a safety limit"
             summary = f"{report.planned} changes, {sum(report.sent.values())} applied"
+            skipped = [issue for plan in plans for issue in plan.skipped]
+            for issue in skipped:
+                log.warning(issue.message, extra={"channel": issue.channel, "object_id": issue.object_id})
+            if skipped:
+                summary += f"; {len(skipped)} item(s) skipped (see the warnings)"
             if report.unread:
                 summary += f"; could not read {', '.join(report.unread)}: retrying next cycle"
             return summary
