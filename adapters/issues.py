@@ -43,7 +43,9 @@ class ReadIssue:
     @property
     def message(self) -> str:
         """One line for a shop owner: what was skipped, why, and what to do."""
-        what = f"{self.channel} {self.kind} {self.object_id or '(without an id)'}"
+        skus = ", ".join(self.skus[:3]) + (", ..." if len(self.skus) > 3 else "")
+        unnamed = f"(without an id, SKU {skus})" if skus else "(without an id)"
+        what = f"{self.channel} {self.kind} {self.object_id or unnamed}"
         if self.parent:
             what += f" of {self.parent}"
         hint = f"; {self.hint}" if self.hint else ""

@@ -108,8 +108,9 @@ def test_a_bad_stock_count_and_a_product_without_id_are_skipped_and_the_rest_syn
         ("woocommerce", "product", str(bad_id), "stock_quantity"),
         ("woocommerce", "product", None, "id"),
     }
-    message = next(s["message"] for s in out["skipped"] if s["field"] == "stock_quantity")
-    assert f"woocommerce product {bad_id}" in message and "'abc'" in message
+    message = {s["field"]: s["message"] for s in out["skipped"]}
+    assert f"woocommerce product {bad_id}: stock_quantity is 'abc'" in message["stock_quantity"]
+    assert f"woocommerce product (without an id, SKU {no_id}): id is missing" in message["id"]
     # Everything else synced; nothing of the bad items was recorded.
     db = _db(tmp_path)
     woo_linked = _linked(db, "woocommerce")
