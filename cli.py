@@ -357,7 +357,7 @@ def sync(
             )
             raise typer.Exit(EXIT_FAILURE) from None
     changes = [c.to_dict() for plan in plans for c in plan.changes]
-    skipped = [issue for plan in plans for issue in plan.skipped]
+    skipped = list({i.message: i for plan in plans for i in plan.skipped}.values())  # once, not per round
     if as_json:
         typer.echo(
             json.dumps(
@@ -622,7 +622,7 @@ def daemon(ctx: typer.Context) -> None:
                 )
                 return "plan refused by a safety limit"
             summary = f"{report.planned} changes, {sum(report.sent.values())} applied"
-            skipped = [issue for plan in plans for issue in plan.skipped]
+            skipped = list({i.message: i for plan in plans for i in plan.skipped}.values())
             for issue in skipped:
                 log.warning(issue.message, extra={"channel": issue.channel, "object_id": issue.object_id})
             if skipped:

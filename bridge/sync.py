@@ -966,7 +966,7 @@ class StagedRead:
         for name, read in self.reads.items():
             mine = last.reads[name]
             mine.catalog_cursor, mine.events_cursor = read.catalog_cursor, read.events_cursor
-        warnings = (*(i.message for i in issues), *last.plan.warnings)
+        warnings = tuple(dict.fromkeys([*(i.message for i in issues), *last.plan.warnings]))
         last.plan = replace(last.plan, warnings=warnings, skipped=tuple(issues))
         yield last
 
