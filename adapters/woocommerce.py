@@ -469,6 +469,7 @@ class WooCommerceAdapter(ChannelAdapter):
 
     def check(self) -> str:
         response = self._request("GET", "products", params={"per_page": 1, "_fields": "id"})
+        listing(response, "products")  # a web page answering instead of the REST API is no success
         return f"WooCommerce at {self.url}: {response.headers.get('X-WP-Total', '?')} products"
 
     def list_locations(self) -> list[ChannelLocation]:

@@ -234,3 +234,23 @@ def test_a_page_that_is_not_a_json_list_fails_that_channel_with_a_message(
         assert part in line, line
     assert "consumer_key" not in line and "oauth" not in line  # the URL without its query
     assert not _linked(_db(tmp_path), "woocommerce")
+
+
+def test_doctor_does_not_call_a_web_page_a_working_shop(shop: tuple[Sandbox, Path], run_cli: RunCli) -> None:
+    """A site answering /wp-json/ with a web page (``X-WP-Total`` absent) failed no check."""
+    box, config = shop
+    page = "<!DOCTYPE html><html><body>Coming soon</body></html>"
+    box.woocommerce.server.faults.add(
+        FaultRule(
+            kind="status",
+            status=200,
+            path=r"/wc/v3/products$",
+            times=None,
+            content_type="text/html",
+            body=page,
+        )
+    )
+    result = run_cli("-c", str(config), "doctor")
+    assert result.returncode == 1, result.stdout
+    line = next(line for line in result.stdout.splitlines() if "woocommerce" in line)
+    assert line.startswith("FAIL woocommerce: GET ") and "answered text/html, not JSON" in line
