@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 
 from adapters.base import AdapterError
+from adapters.issues import ReadIssue
 from bridge.config import Config, ConfigError, load_config
 from bridge.failure import Failure
 from bridge.httpd import ListenError
@@ -392,8 +393,9 @@ def sync(
                 )
                 _fail(EXIT_FAILURE, refused, exc.plan.to_json())
         unread = _unreadable(runner, _read_failures(report))
-    _render_sync_result(plans, report, as_json, unread)
-    if report.failed or report.deferred or unread:
+    skipped = list({i.message: i for plan in plans for i in plan.skipped}.values())  # once, not per round
+    _render_sync_result(plans, report, as_json, unread, skipped)
+    if report.failed or report.deferred or unread or skipped:
         raise typer.Exit(EXIT_FAILURE)
 
 
@@ -432,7 +434,11 @@ def _unreadable(runner: SyncRunner, failed: dict[str, str]) -> dict[str, str]:
 
 
 def _render_sync_result(
-    plans: list[Plan], report: RelayReport, as_json: bool, unread: dict[str, str]
+    plans: list[Plan],
+    report: RelayReport,
+    as_json: bool,
+    unread: dict[str, str],
+    skipped: list[ReadIssue],
 ) -> None:
     """What a sync did, printed once its progress display has stopped (a redraw would cover it)."""
     if as_json:
@@ -442,6 +448,7 @@ def _render_sync_result(
             "failed": dict(report.failed),
             "deferred": dict(report.deferred),
             "errors": report.errors + [m for name, m in unread.items() if name not in report.unread],
+            "skipped": [issue.to_dict() for issue in skipped],
         }
         failing = _write_failures(report) | unread
         if failing:
@@ -459,12 +466,14 @@ def _render_sync_result(
         )
     for error in report.errors + [m for name, m in unread.items() if name not in report.unread]:
         typer.echo(f"  ! {error}")
+    for issue in skipped:
+        typer.echo(f"  ! {issue.message}")
     if unread:
         typer.echo(
             f"nothing planned: could not read {', '.join(unread)} "
             "(writes already queued were sent; run sync again once they answer)"
         )
-    elif not channels:
+    elif not channels and not skipped:
         typer.echo("in sync: nothing to change")
 
 
@@ -686,7 +695,7 @@ def daemon(ctx: typer.Context) -> None:
 
         def cycle() -> str:
             try:
-                _plans, report = runner.run(keep_plans=False)
+                plans, report = runner.run(keep_plans=False)
             except UnsafePlan as exc:
                 log.error(
                     "plan refused by a safety limit; nothing applied",
@@ -694,6 +703,11 @@ def daemon(ctx: typer.Context) -> None:
                 )
                 return "plan refused by a safety limit"
             summary = f"{report.planned} changes, {sum(report.sent.values())} applied"
+            skipped = list({i.message: i for plan in plans for i in plan.skipped}.values())
+            for issue in skipped:
+                log.warning(issue.message, extra={"channel": issue.channel, "object_id": issue.object_id})
+            if skipped:
+                summary += f"; {len(skipped)} item(s) skipped (see the warnings)"
             if report.unread:
                 summary += f"; could not read {', '.join(report.unread)}: retrying next cycle"
             return summary

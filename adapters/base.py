@@ -22,6 +22,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from adapters.issues import ReadIssue
 from bridge.models import (
     ChannelCustomer,
     ChannelLocation,
@@ -41,6 +42,7 @@ __all__ = [
     "CreateProduct",
     "Page",
     "PermanentError",
+    "ReadIssue",
     "SetStock",
     "TransientError",
     "UpdateProduct",
@@ -240,6 +242,8 @@ class Page(Generic[T]):
     cursor: str | None
     calls: int = 0
     """HTTP calls this read made (for benchmarks and the status report)."""
+    issues: Sequence[ReadIssue] = ()
+    """Items the channel served that could not be read: skipped, each reported (see ``ReadIssue``)."""
 
     @staticmethod
     def concat(pages: Iterable[Page[T]]) -> Page[T]:
@@ -249,6 +253,7 @@ class Page(Generic[T]):
             items=[item for page in collected for item in page.items],
             cursor=collected[-1].cursor,
             calls=sum(page.calls for page in collected),
+            issues=[issue for page in collected for issue in page.issues],
         )
 
 

@@ -81,6 +81,8 @@ from adapters.base import (
     parse_retry_after,
     retrying,
 )
+from adapters.issues import ReadIssue
+from adapters.square_wire import item_issue, unkeyed_issue
 from bridge.models import (
     ChannelCustomer,
     ChannelLocation,
@@ -108,6 +110,11 @@ _CATALOG_BATCH = 1000
 _STOCK_BATCH = 100
 _VERSION_RETRIES = 3
 _LOOKBACK_S = 48 * 3600  # adjustments are written with occurred_at <= 24 h old; look back further
+
+
+def _object_id(obj: Any) -> bool:
+    """Whether a catalogue object has a usable ``id``."""
+    return isinstance(obj, dict) and isinstance(obj.get("id"), str) and bool(obj["id"])
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -375,9 +382,9 @@ class SquareAdapter(ChannelAdapter):
         latest: str | None = None
         for objects, page_latest in self._search_pages({"object_types": ["ITEM"], "limit": 1000}):
             latest = latest or page_latest
-            yield Page(
-                items=[self._product(o) for o in objects if o.get("type") == "ITEM"], cursor=None, calls=1
-            )
+            issues: list[ReadIssue] = []
+            products = self._products([o for o in objects if o.get("type") == "ITEM"], issues)
+            yield Page(items=products, cursor=None, calls=1, issues=issues)
         yield Page(items=[], cursor=latest or EPOCH, calls=0)
 
     def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
@@ -391,6 +398,8 @@ class SquareAdapter(ChannelAdapter):
                 "limit": 1000,
             }
         )
+        issues = [unkeyed_issue(o) for o in objects if not _object_id(o)]
+        objects = [o for o in objects if _object_id(o)]
         items: dict[str, JSON] = {str(o["id"]): o for o in objects if o.get("type") == "ITEM"}
         missing = sorted(
             {
@@ -403,7 +412,7 @@ class SquareAdapter(ChannelAdapter):
         if missing:
             parents, more = self._retrieve(missing)
             calls += more
-            items.update({str(o["id"]): o for o in parents if o.get("type") == "ITEM"})
+            items.update({str(o["id"]): o for o in parents if o.get("type") == "ITEM" and _object_id(o)})
         # A variation deleted on its own is no longer nested in its live item: report it archived.
         for obj in objects:
             parent = items.get(str((obj.get("item_variation_data") or {}).get("item_id")))
@@ -412,8 +421,19 @@ class SquareAdapter(ChannelAdapter):
             nested = parent.setdefault("item_data", {}).setdefault("variations", [])
             if all(str(v.get("id")) != str(obj["id"]) for v in nested):
                 nested.append(obj)
-        products = [self._product(o) for o in items.values()]
-        return Page(items=products, cursor=latest or cursor, calls=calls)
+        products = self._products(list(items.values()), issues)
+        return Page(items=products, cursor=latest or cursor, calls=calls, issues=issues)
+
+    def _products(self, items: Sequence[JSON], issues: list[ReadIssue]) -> list[ChannelProduct]:
+        """``ITEM`` objects as products; an issue instead for each one that cannot be read."""
+        products: list[ChannelProduct] = []
+        for item in items:
+            issue = item_issue(item)
+            if issue is None:
+                products.append(self._product(item))
+            else:
+                issues.append(issue)
+        return products
 
     # -- stock -----------------------------------------------------------------------------------
 

@@ -64,7 +64,17 @@ from adapters.base import (
     parse_retry_after,
     retrying,
 )
+from adapters.issues import ReadIssue
 from adapters.spool import CatalogSpool, SpooledItem
+from adapters.woocommerce_wire import (
+    DATE_FMT,
+    checked_order,
+    checked_refunds,
+    has_id,
+    listing,
+    product_issue,
+    unkeyed_issue,
+)
 from bridge.models import (
     ChannelCustomer,
     ChannelLocation,
@@ -102,7 +112,6 @@ _VARIATION_FIELDS = (
     "date_modified_gmt",
 )
 """What a variation waiting for its siblings keeps (all that ``_variant`` reads)."""
-DATE_FMT = "%Y-%m-%dT%H:%M:%S"
 SALE_STATUSES = {"processing", "on-hold", "completed", "refunded"}
 """Order statuses whose stock WooCommerce has reduced (``refunded`` does not restock by itself)."""
 STATUS_IN = {
@@ -319,7 +328,7 @@ class WooCommerceAdapter(ChannelAdapter):
         page = 1
         while True:
             response = self._request("GET", endpoint, params={**params, "per_page": PER_PAGE, "page": page})
-            items: list[dict[str, Any]] = response.json()
+            items = listing(response, endpoint)
             yield items
             total_pages = int(response.headers.get("X-WP-TotalPages") or 0)
             if page >= total_pages or len(items) < PER_PAGE:
@@ -384,9 +393,9 @@ class WooCommerceAdapter(ChannelAdapter):
             start = pos - len(tail)
             query = {**params, "modified_after": after, "per_page": PER_PAGE, "offset": start}
             if skip:
-                query["exclude"] = ",".join(str(i) for i in sorted(skip))
+                query["exclude"] = ",".join(str(i) for i in sorted(i for i in skip if i is not None))
             response = self._request("GET", endpoint, params=query)
-            items: list[dict[str, Any]] = response.json()
+            items = listing(response, endpoint)
             served = _server_time(response)
             if tail and not self._continues(items, tail):
                 after, skip = self._restart(after, read, tail[-1][1])  # the list moved under us
@@ -400,16 +409,16 @@ class WooCommerceAdapter(ChannelAdapter):
                     beyond = [i for i in items if (i.get("date_modified_gmt") or "") > second]
                     if beyond or len(items) < PER_PAGE:  # that second is done: go on just after it
                         after, skip = second, set()
-                        read = [i["id"] for i in beyond]
+                        read = [i.get("id") for i in beyond]
                         pos, tail = len(beyond), self._tail(beyond)
-                    elif skip.issuperset(i["id"] for i in items):  # would loop for ever
+                    elif skip.issuperset(i.get("id") for i in items):  # would loop for ever
                         raise PermanentError(f"WooCommerce ignored exclude= on {endpoint}")
                     else:
-                        skip.update(i["id"] for i in items)
+                        skip.update(i.get("id") for i in items)
                 elif len(items) < PER_PAGE:
                     return
                 else:
-                    read.extend(i["id"] for i in items)
+                    read.extend(i.get("id") for i in items)
                     pos, tail = start + len(items), self._tail(items)
                 last = tail[-1][1] if tail else None
                 if tail and (clock is None or last is None or last >= clock):
@@ -421,7 +430,7 @@ class WooCommerceAdapter(ChannelAdapter):
 
     @classmethod
     def _tail(cls, items: Sequence[Mapping[str, Any]]) -> list[tuple[Any, Any]]:
-        return [(i["id"], i.get("date_modified_gmt")) for i in items[-cls._OVERLAP :]]
+        return [(i.get("id"), i.get("date_modified_gmt")) for i in items[-cls._OVERLAP :]]
 
     @classmethod
     def _continues(cls, items: Sequence[Mapping[str, Any]], tail: Sequence[tuple[Any, Any]]) -> bool:
@@ -429,7 +438,7 @@ class WooCommerceAdapter(ChannelAdapter):
         carries on from it: it opens with at least ``_MATCH`` of them (all, for a shorter tail),
         unchanged and in their order, and none of them shows up later in the page."""
         index = {key: n for n, key in enumerate(tail)}
-        keys = [(i["id"], i.get("date_modified_gmt")) for i in items]
+        keys = [(i.get("id"), i.get("date_modified_gmt")) for i in items]
         run, last = 0, -1
         for key in keys:
             n = index.get(key, -1)
@@ -460,6 +469,7 @@ class WooCommerceAdapter(ChannelAdapter):
 
     def check(self) -> str:
         response = self._request("GET", "products", params={"per_page": 1, "_fields": "id"})
+        listing(response, "products")  # a web page answering instead of the REST API is no success
         return f"WooCommerce at {self.url}: {response.headers.get('X-WP-Total', '?')} products"
 
     def list_locations(self) -> list[ChannelLocation]:
@@ -550,39 +560,58 @@ class WooCommerceAdapter(ChannelAdapter):
             for items in chain(self._pages("products", _BY_ID), self._pages("products", _TRASH | _BY_ID)):
                 ready: list[ChannelProduct] = []
                 waiting: list[tuple[SpooledItem, bool]] = []
-                for product in items:
+                issues: list[ReadIssue] = []
+                for product in self._keyed("product", items, issues):
                     if product.get("type") == "variable" and (product.get("variations") or _trashed(product)):
                         waiting.append((self._spooled("p", product, _PRODUCT_FIELDS), True))
                         if _trashed(product):
                             trashed.append(waiting[-1][0])
                     else:
-                        ready.append(self.to_product(product, []))
+                        ready.extend(self._converted(product, [], issues))
                         state.record(self._key("p", product), product.get("date_modified_gmt"))
                 spool.add_products(waiting)
                 variable = variable or bool(waiting)
-                yield Page(items=ready, cursor=None, calls=self.calls - calls)
+                yield Page(items=ready, cursor=None, calls=self.calls - calls, issues=issues)
                 calls = self.calls
             try:
                 for items in self._pages("variations", _BY_ID) if variable else ():
                     spool.add_variations(
-                        (self._spooled("v", v, _VARIATION_FIELDS), False, False) for v in items
+                        (self._spooled("v", v, _VARIATION_FIELDS), False, False)
+                        for v in self._keyed("variation", items, [])  # reported with their product
                     )
                 if len(trashed) > 1:  # else one call for the product's own trashed variations
                     self._spool_trashed_variations(spool, trashed)
             except PermanentError as exc:
                 if exc.status != 404:
                     raise
-            for products in self._pass_on(spool, state):
-                yield Page(items=products, cursor=None, calls=self.calls - calls)
+            for products, issues in self._pass_on(spool, state):
+                yield Page(items=products, cursor=None, calls=self.calls - calls, issues=issues)
                 calls = self.calls
         state.caught_up(self._read_started)
         yield Page(items=[], cursor=state.dump(self.overlap), calls=self.calls - calls)
+
+    def _keyed(self, kind: str, items: Sequence[Any], issues: list[ReadIssue]) -> list[dict[str, Any]]:
+        """The items that have a usable ``id``; an issue for each one that has not (validation
+        only: what is wrong with the rest is found when it is converted)."""
+        issues.extend(unkeyed_issue(kind, item) for item in items if not has_id(item))
+        return [item for item in items if has_id(item)]
+
+    def _converted(
+        self, data: Mapping[str, Any], variations: Sequence[Mapping[str, Any]], issues: list[ReadIssue]
+    ) -> list[ChannelProduct]:
+        """``[to_product(data, variations)]``, or nothing and an issue when they cannot be read."""
+        issue = product_issue(data, variations)
+        if issue is not None:
+            issues.append(issue)
+            return []
+        return [self.to_product(data, variations)]
 
     def _spool_trashed_variations(self, spool: CatalogSpool, trashed: Sequence[SpooledItem]) -> None:
         """The trash's variations (``/variations?status=trash``, 100 a call), spooled with the
         trashed variable products listing them, instead of one call per trashed product."""
         children: dict[int, list[int]] = {}
-        for items in self._pages("variations", _TRASH | _BY_ID):
+        for page in self._pages("variations", _TRASH | _BY_ID):
+            items = [v for v in self._keyed("variation", page, []) if has_id({"id": v.get("parent_id")})]
             spool.add_variations((self._spooled("v", v, _VARIATION_FIELDS), False, False) for v in items)
             for v in items:
                 children.setdefault(int(v["parent_id"]), []).append(int(v["id"]))
@@ -606,14 +635,18 @@ class WooCommerceAdapter(ChannelAdapter):
         since = {"modified_after": after, "dates_are_gmt": "true", "orderby": "modified", "order": "asc"}
         product_fields = (*_PRODUCT_FIELDS, *_VARIATION_FIELDS)  # a simple product is its own variant
         with CatalogSpool() as spool:
+            unkeyed: list[ReadIssue] = []
             for items in chain(
                 self._get_since("products", since), self._get_since("products", _TRASH | since)
             ):
-                spooled = [self._spooled("p", p, product_fields) for p in items]
+                spooled = [
+                    self._spooled("p", p, product_fields) for p in self._keyed("product", items, unkeyed)
+                ]
                 spool.add_products((item, state.is_new(item.key)) for item in spooled)
             try:
                 for items in self._get_since("variations", since):
-                    spooled = [self._spooled("v", v, _VARIATION_FIELDS) for v in items]
+                    keyed = self._keyed("variation", items, unkeyed)
+                    spooled = [self._spooled("v", v, _VARIATION_FIELDS) for v in keyed]
                     spool.add_variations((item, True, state.is_new(item.key)) for item in spooled)
             except PermanentError as exc:
                 if exc.status != 404:
@@ -626,14 +659,17 @@ class WooCommerceAdapter(ChannelAdapter):
             spool.want_parents_of_new_variations()
             for ids in spool.missing_parents(PER_PAGE):
                 for page in self._pages("products", self._including(ids)):
-                    spool.add_products((self._spooled("p", p, product_fields), True) for p in page)
+                    keyed = self._keyed("product", page, unkeyed)
+                    spool.add_products((self._spooled("p", p, product_fields), True) for p in keyed)
             for ids in spool.missing_children(PER_PAGE):
                 for page in self._pages("variations", self._including(ids)):
                     spool.add_variations(
-                        (self._spooled("v", v, _VARIATION_FIELDS), False, False) for v in page
+                        (self._spooled("v", v, _VARIATION_FIELDS), False, False)
+                        for v in self._keyed("variation", page, unkeyed)
                     )
-            for products in self._pass_on(spool, state):
-                yield Page(items=products, cursor=None, calls=self.calls - calls)
+            yield Page(items=[], cursor=None, calls=0, issues=unkeyed)
+            for products, issues in self._pass_on(spool, state):
+                yield Page(items=products, cursor=None, calls=self.calls - calls, issues=issues)
                 calls = self.calls
             for key, date in spool.changed_variations():
                 state.record(key, date)
@@ -650,12 +686,16 @@ class WooCommerceAdapter(ChannelAdapter):
         data = {k: item.get(k) for k in fields}
         return SpooledItem(data, self._key(kind, item), item.get("date_modified_gmt"))
 
-    def _pass_on(self, spool: CatalogSpool, state: _Cursor) -> Iterator[list[ChannelProduct]]:
+    def _pass_on(
+        self, spool: CatalogSpool, state: _Cursor
+    ) -> Iterator[tuple[list[ChannelProduct], list[ReadIssue]]]:
         """The spool's wanted products, 100 at a time, each with its variations, recorded in the
-        cursor as they go. A variable product missing one of the variations it lists (added while we
-        read, or a store without ``/variations``) is asked for them."""
+        cursor as they go, and the issues of those that could not be read. A variable product
+        missing one of the variations it lists (added while we read, or a store without
+        ``/variations``) is asked for them."""
         for batch in spool.wanted(PER_PAGE):
             products: list[ChannelProduct] = []
+            issues: list[ReadIssue] = []
             for product, variations in batch:
                 data = product.data
                 keys = [(v.key, v.date) for v in variations]
@@ -663,14 +703,14 @@ class WooCommerceAdapter(ChannelAdapter):
                     len(variations) < len(data.get("variations") or []) or (_trashed(data) and not variations)
                 ):
                     fetched = self._variations_of(data)
-                    keys = [(self._key("v", v), v.get("date_modified_gmt")) for v in fetched]
-                    products.append(self.to_product(data, fetched))
+                    keys = [(self._key("v", v), v.get("date_modified_gmt")) for v in fetched if has_id(v)]
+                    products.extend(self._converted(data, fetched, issues))
                 else:
-                    products.append(self.to_product(data, [v.data for v in variations]))
+                    products.extend(self._converted(data, [v.data for v in variations], issues))
                 state.record(product.key, product.date)
                 for key, date in keys:
                     state.record(key, date)
-            yield products
+            yield products, issues
 
     @staticmethod
     def _key(kind: str, item: Mapping[str, Any]) -> str:
@@ -777,19 +817,25 @@ class WooCommerceAdapter(ChannelAdapter):
         if state.t is not None:
             params.update(modified_after=(state.t - self.overlap).strftime(DATE_FMT), dates_are_gmt="true")
         events: list[StockEvent] = []
+        issues: list[ReadIssue] = []
         self._read_started = None
         pages = self._get_since("orders", params) if state.t else self._pages("orders", params)
-        for order in (order for page in pages for order in page):
-            key = self._key("o", order)
-            if not state.is_new(key):
+        for raw in (order for page in pages for order in page):
+            order, skipped = checked_order(raw)
+            if order is None or not state.is_new(key := self._key("o", raw)):
+                issues.extend(skipped if order is None else ())
                 continue
+            issues.extend(skipped)
             refunds: list[dict[str, Any]] = []
             if order.get("refunds") and order.get("status") != "cancelled":
-                refunds = self._get_all(f"orders/{order['id']}/refunds", {})
+                refunds, skipped = checked_refunds(
+                    order["id"], self._get_all(f"orders/{order['id']}/refunds", {})
+                )
+                issues.extend(skipped)
             events.extend(self.order_events(order, refunds))
             state.record(key, order.get("date_modified_gmt"))
         state.caught_up(self._read_started)
-        return Page(items=events, cursor=state.dump(self.overlap), calls=self.calls - start)
+        return Page(items=events, cursor=state.dump(self.overlap), calls=self.calls - start, issues=issues)
 
     # -- customers -------------------------------------------------------------------------------
 

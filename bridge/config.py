@@ -253,6 +253,26 @@ def _describe(error: Mapping[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _channel_name_problems(config: Config, path: Path) -> list[str]:
+    """Every key of ``[sync]`` that names a channel, checked against the channels in the file.
+
+    A misspelt name would be accepted and silently do nothing (``field_owners = { price =
+    "sqaure" }`` stops prices syncing). A disabled channel is still a known one. (``system_of_record``
+    is one of the channels shopbridge has by its type; it may name one the file does not configure:
+    ``init`` writes ``woocommerce`` for a Square-only shop, where it changes nothing.)
+    """
+    policy = config.sync
+    known = sorted(n for n in type(config.channels).model_fields if getattr(config.channels, n) is not None)
+    named = [(f"sync.field_owners.{field}", owner) for field, owner in policy.field_owners.items()]
+    named += [(f"sync.buffers.{channel}", channel) for channel in policy.buffers]
+    named += [(f"sync.source_locations.{channel}", channel) for channel in policy.source_locations]
+    return [
+        f"{path}: {key}: unknown channel {name!r}; known channels: {', '.join(known) or 'none'}"
+        for key, name in named
+        if name not in known
+    ]
+
+
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
     """Read, validate and resolve the secrets of a configuration file.
 
@@ -287,6 +307,8 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         problems.append(
             f"{path}: channels: no channel configured ([channels.woocommerce] or [channels.square])"
         )
+    else:
+        problems += _channel_name_problems(config, path)
     if problems:
         raise ConfigError(problems)
     return config

@@ -22,6 +22,7 @@ from adapters.base import (
     AdjustStock,
     ArchiveProduct,
     CreateProduct,
+    ReadIssue,
     SetStock,
     UpdateProduct,
     UpdateVariant,
@@ -161,6 +162,8 @@ class Plan:
     as the link's last-written hash (echo suppression)."""
     canonical: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """SKU → the agreed catalogue snapshot after this plan: store it as the canonical state."""
+    skipped: tuple[ReadIssue, ...] = ()
+    """Items a channel served that could not be read: skipped (each is also a warning)."""
 
     @classmethod
     def build(
@@ -171,6 +174,7 @@ class Plan:
         *,
         written_hashes: Mapping[tuple[str, str], str] | None = None,
         canonical: Mapping[str, Mapping[str, Any]] | None = None,
+        skipped: Iterable[ReadIssue] = (),
     ) -> Plan:
         """A plan with changes de-duplicated by key and sorted (channel, action, sku)."""
         unique = {c.key: c for c in changes}
@@ -181,6 +185,7 @@ class Plan:
             safety or Safety(),
             dict(written_hashes or {}),
             dict(canonical or {}),
+            tuple({i.message: i for i in skipped}.values()),
         )
 
     @property
@@ -203,6 +208,7 @@ class Plan:
         return {
             "changes": [c.to_dict() for c in self.changes],
             "warnings": list(self.warnings),
+            "skipped": [i.to_dict() for i in self.skipped],
             "safe": self.safety.safe,
             "unsafe_reasons": list(self.safety.reasons),
         }

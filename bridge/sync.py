@@ -31,7 +31,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -42,6 +42,7 @@ from adapters.base import (
     AuthError,
     ChannelAdapter,
     CreateProduct,
+    ReadIssue,
     WriteOp,
     WriteResult,
 )
@@ -65,6 +66,7 @@ from bridge.plan import Plan, SafetyFigures
 from bridge.policy import SyncPolicy
 from bridge.progress import Progress, QuietProgress
 from bridge.reconcile import ReconcileInput, judge, reconcile
+from bridge.skipped import held_skus
 from bridge.staging import Staging
 from bridge.store import Store, utcnow
 
@@ -145,6 +147,8 @@ class ChannelRead:
     events_cursor: str | None
     counted_at: datetime
     events_read_at: datetime
+    issues: list[ReadIssue] = field(default_factory=list)
+    """Items skipped because they could not be read (reported; see :mod:`bridge.skipped`)."""
 
 
 @dataclass
@@ -319,6 +323,7 @@ class SyncRunner:
                     with _reading(name):
                         page_e = adapter.read_stock_events(store.get_cursor(name, "events"))
                     read.events, read.events_cursor = list(page_e.items), page_e.cursor
+                    read.issues.extend(page_e.issues)
                     self.progress.advance(len(page_e.items))
                 self._stage_neighbours(staging, reads)
             for batch in _batched(staging.variants(), 500):
@@ -350,6 +355,7 @@ class SyncRunner:
                 with _reading(name):
                     page_e = adapter.read_stock_events(cursor)
                 read.events = read.events + list(page_e.items)
+                read.issues.extend(page_e.issues)
                 read.events_cursor = page_e.cursor or read.events_cursor
                 self.progress.advance(len(page_e.items))
             yield StagedRead(self, staging, reads, first, full, locations)
@@ -360,6 +366,7 @@ class SyncRunner:
         """Page by page into ``staging`` (in a function of its own: no page outlives the loop)."""
         for page in adapter.iter_catalog(cursor):
             staging.add_products(name, page.items)
+            read.issues.extend(page.issues)
             read.catalog_cursor = page.cursor
             self.progress.advance(len(page.items))
 
@@ -434,15 +441,17 @@ class SyncRunner:
         first: bool,
         locations: LocationMap,
         in_flight: set[tuple[str, str, str]],
+        held: Mapping[str, set[str]],
     ) -> PreparedSync:
         """Ledger and plan for ``groups``, from what was read about them (no I/O but the store's
-        ledger, projections and canonical rows for their SKUs)."""
+        ledger, projections and canonical rows for their SKUs). ``held``: per channel, SKUs of
+        items skipped there: that channel's counts of them are not judged, nothing is planned."""
         store = self.store
         skus = variant_index(groups)
         observed = [
             o
             for o in observations(levels, skus=skus, locations=locations)
-            if (o.channel, o.sku, o.location or "") not in in_flight
+            if (o.channel, o.sku, o.location or "") not in in_flight and o.sku not in held.get(o.channel, ())
         ]
         counted_by_key = {(o.channel, o.sku, o.location): o.observed_at for o in observed}
         sku_list = sorted({g.sku for g in groups})
@@ -511,10 +520,11 @@ class SyncRunner:
         everything = [*ledger, *new_entries]
         placed = place(everything, self.policy, locations)  # entries allocated by rule, placed
 
+        on_hold = set().union(*held.values())
         plan = reconcile(
             ReconcileInput(
                 products=universe,
-                groups=groups,
+                groups=[g for g in groups if g.sku not in on_hold],
                 policy=self.policy,
                 capabilities={name: a.capabilities for name, a in self.adapters.items()},
                 locations=locations,
@@ -913,7 +923,9 @@ class SyncRunner:
                 created = created or any(c.action == "create" for c in plan.changes)
                 planned += len(plan.changes)
                 if plan.changes or plan.warnings:
-                    plans.append(plan if keep else Plan.build((), plan.warnings, plan.safety))
+                    plans.append(
+                        plan if keep else Plan.build((), plan.warnings, plan.safety, skipped=plan.skipped)
+                    )
             return plans or [Plan()], planned, created
 
 
@@ -933,6 +945,8 @@ class StagedRead:
         the links whose variants have gone from every channel."""
         runner = self.runner
         in_flight = runner.store.outbox_stock_in_flight()
+        issues = list({i.message: i for read in self.reads.values() for i in read.issues}.values())
+        held = held_skus(runner.store, issues)
         names = sorted(runner.adapters)
         # On a full read, before any chunk is committed: the links no staged variant reached.
         orphans = [
@@ -947,11 +961,13 @@ class StagedRead:
             universe.update(self.staging.products(refs))
             members = [(name, v.channel_id) for name in names for p in universe[name] for v in p.variants]
             existing = runner.store.links_of_groups("variant", members)
-            yield self._chunk(universe, existing, in_flight)
-        last = self._chunk({name: [] for name in names}, orphans, in_flight)
+            yield self._chunk(universe, existing, in_flight, held)
+        last = self._chunk({name: [] for name in names}, orphans, in_flight, held)
         for name, read in self.reads.items():
             mine = last.reads[name]
             mine.catalog_cursor, mine.events_cursor = read.catalog_cursor, read.events_cursor
+        warnings = tuple(dict.fromkeys([*(i.message for i in issues), *last.plan.warnings]))
+        last.plan = replace(last.plan, warnings=warnings, skipped=tuple(issues))
         yield last
 
     def _chunk(
@@ -959,6 +975,7 @@ class StagedRead:
         universe: dict[str, list[ChannelProduct]],
         links: Sequence[Mapping[str, Any]],
         in_flight: set[tuple[str, str, str]],
+        held: Mapping[str, set[str]],
     ) -> PreparedSync:
         runner = self.runner
         existing = [
@@ -994,6 +1011,7 @@ class StagedRead:
             first=self.first,
             locations=self.locations,
             in_flight=in_flight,
+            held=held,
         )
 
 
@@ -1015,6 +1033,7 @@ def merge_prepared(parts: Sequence[PreparedSync], policy: SyncPolicy) -> Prepare
         judge(figures, policy),
         written_hashes={k: v for p in parts for k, v in p.plan.written_hashes.items()},
         canonical={k: v for p in parts for k, v in p.plan.canonical.items()},
+        skipped=[i for p in parts for i in p.plan.skipped],
     )
     return PreparedSync(
         plan=plan,

@@ -169,3 +169,47 @@ def test_verify_tls_reaches_the_woocommerce_client(tmp_path: Path) -> None:
     assert default._api.verify_ssl is True  # type: ignore[attr-defined]
     relaxed = load_config(write(tmp_path, MINIMAL + "verify_tls = false\n", "relaxed.toml"), environ=env)
     assert build_adapters(relaxed)["woocommerce"]._api.verify_ssl is False  # type: ignore[attr-defined]
+
+
+BOTH = (
+    MINIMAL
+    + """
+[channels.square]
+environment = "sandbox"
+access_token = { env = "SQ_TOKEN" }
+"""
+)
+BOTH_ENV = {"WC_KEY": "a", "WC_SECRET": "b", "SQ_TOKEN": "c"}
+
+
+@pytest.mark.parametrize(
+    ("sync", "key", "name"),
+    [
+        ('field_owners = { price = "sqaure" }', "sync.field_owners.price", "sqaure"),
+        ("buffers = { woocomerce = 2 }", "sync.buffers.woocomerce", "woocomerce"),
+        ('source_locations = { ebay = ["L1"] }', "sync.source_locations.ebay", "ebay"),
+    ],
+    ids=["owner-typo", "buffer-typo", "source-locations-unknown"],
+)
+def test_a_channel_name_that_is_not_configured_is_exit_2(
+    tmp_path: Path, run_cli: RunCli, sync: str, key: str, name: str
+) -> None:
+    """A misspelt channel name in [sync] would silently do nothing (an owner typo stops prices
+    syncing): it is a configuration error naming the file, the key and the channels there are."""
+    path = write(tmp_path, BOTH + f"\n[sync]\n{sync}\n")
+    result = run_cli("--config", str(path), "config", "check", env=BOTH_ENV)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    line = next(line for line in result.stderr.splitlines() if key in line)
+    assert line.startswith(f"error: {path}: {key}: ")
+    assert repr(name) in line and "known channels: square, woocommerce" in line
+
+
+def test_channel_names_of_configured_channels_pass(tmp_path: Path) -> None:
+    """Every key naming a channel, spelt right (a disabled channel is still a configured one)."""
+    text = BOTH.replace('environment = "sandbox"', 'environment = "sandbox"\nenabled = false') + (
+        '\n[sync]\nsystem_of_record = "woocommerce"\nfield_owners = { price = "square" }\n'
+        'buffers = { woocommerce = 2, square = 0 }\nsource_locations = { woocommerce = ["L1"] }\n'
+    )
+    config = load_config(write(tmp_path, text), environ=BOTH_ENV)
+    assert config.sync.owner_of("price") == "square"

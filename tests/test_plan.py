@@ -39,7 +39,13 @@ def price_change() -> Change:
 def test_empty_plan_says_in_sync_and_has_no_changes() -> None:
     plan = Plan.build([])
     assert plan.empty
-    assert plan.to_json() == {"changes": [], "warnings": [], "safe": True, "unsafe_reasons": []}
+    assert plan.to_json() == {
+        "changes": [],
+        "warnings": [],
+        "skipped": [],
+        "safe": True,
+        "unsafe_reasons": [],
+    }
     assert "In sync" in plan.render()
 
 

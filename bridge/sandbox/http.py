@@ -124,7 +124,7 @@ class Router:
         return {m for m, pattern, _, _ in self._routes if pattern.fullmatch(path)}
 
 
-FaultKind = Literal["latency", "status", "reset", "apply_then_fail"]
+FaultKind = Literal["latency", "status", "reset", "apply_then_fail", "rewrite"]
 
 
 @dataclass
@@ -136,6 +136,12 @@ class FaultRule:
     * ``reset``: close the connection with a TCP RST before answering, without handling.
     * ``apply_then_fail``: handle the request (its effects happen), then answer ``status`` instead
       of the real response: the client cannot know the write happened.
+    * ``rewrite``: handle the request, then serve ``rewrite(its JSON body)`` instead (status and
+      headers kept): one corrupted item among good ones, as a broken extension or a hand-edited
+      database row makes a real shop serve it (``stock_quantity: "abc"``, an item without ``id``).
+
+    With ``content_type``, a ``status`` fault serves ``body`` (a string) as it is, with that content
+    type: a web page where JSON was expected, as a misconfigured site answers.
 
     ``method``/``path`` (a regex searched in the path) select requests; ``times`` bounds how many
     requests the rule hits (``None``: until cleared); ``retry_after`` adds a ``Retry-After`` header.
@@ -149,6 +155,8 @@ class FaultRule:
     times: int | None = 1
     retry_after: float | None = None
     body: Any = None
+    content_type: str | None = None
+    rewrite: Callable[[Any], Any] | None = None
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -285,10 +293,16 @@ class EmulatorServer:
         for rule in faults:
             if rule.kind == "apply_then_fail":
                 return self._fault_response(rule), False
+            if rule.kind == "rewrite" and rule.rewrite is not None:
+                response.body = json.dumps(rule.rewrite(json.loads(response.body))).encode()
         return response, False
 
     def _fault_response(self, rule: FaultRule) -> Response:
-        if rule.body is not None:
+        if rule.content_type is not None:
+            response = Response(
+                rule.status, str(rule.body or "").encode(), {"Content-Type": rule.content_type}
+            )
+        elif rule.body is not None:
             response = json_response(rule.body, rule.status)
         else:
             response = self.error_body(rule.status, "Injected fault")

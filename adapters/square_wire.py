@@ -1,0 +1,98 @@
+"""The Square catalogue objects the Square adapter reads, as pydantic models: its validation boundary.
+
+An ``ITEM`` (with its nested ``ITEM_VARIATION`` objects) that would make the conversion fail, such
+as a variation without ``id`` or a SKU that is not a string, is caught here, skipped whole and
+reported (:class:`adapters.issues.ReadIssue`) instead of stopping the sync. Fields read leniently
+(prices, times, versions) are left lenient; unknown fields are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.issues import ReadIssue, validate_item
+
+__all__ = ["item_issue"]
+
+CHANNEL = "square"
+FIX = "fix it in the Square Dashboard; it syncs again once it is saved"
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _VariationData(_Wire):
+    sku: str | None = None
+    upc: str | None = None
+    name: str | None = None
+
+
+class SquareVariation(_Wire):
+    id: str = Field(min_length=1)
+    item_variation_data: _VariationData = Field(default_factory=_VariationData)
+
+
+class _ItemData(_Wire):
+    name: str | None = None
+    description: str | None = None
+    description_plaintext: str | None = None
+    variations: list[Any] = Field(default_factory=list)
+
+
+class SquareItem(_Wire):
+    id: str = Field(min_length=1)
+    item_data: _ItemData = Field(default_factory=_ItemData)
+
+
+def _id(obj: Any) -> str | None:
+    value = obj.get("id") if isinstance(obj, Mapping) else None
+    return value if isinstance(value, str) and value else None
+
+
+def item_issue(item: Any) -> ReadIssue | None:
+    """Why ``item`` (an ``ITEM`` with its variations) cannot be read, or ``None``."""
+    data = item.get("item_data") if isinstance(item, Mapping) else None
+    nested = data.get("variations") if isinstance(data, Mapping) else None
+    variations = [v for v in nested or [] if isinstance(v, Mapping)] if isinstance(nested, list) else []
+    skus = tuple(
+        str(sku)
+        for v in variations
+        if isinstance(sku := (v.get("item_variation_data") or {}).get("sku"), str) and sku.strip()
+    )
+    ids = tuple(vid for v in variations if (vid := _id(v)))
+    problem = validate_item(SquareItem, item)
+    if problem is not None:
+        field, what = problem
+        return ReadIssue(
+            CHANNEL, "item", _id(item), field, what, skus=skus, variant_ids=ids, hint=FIX, holds=True
+        )
+    for variation in variations:
+        problem = validate_item(SquareVariation, variation)
+        if problem is not None:
+            field, what = problem
+            parent = f"item {_id(item)}"
+            return ReadIssue(
+                CHANNEL,
+                "variation",
+                _id(variation),
+                field,
+                what,
+                parent,
+                skus=skus,
+                variant_ids=ids,
+                hint=FIX,
+                holds=True,
+            )
+    return None
+
+
+def unkeyed_issue(obj: Any) -> ReadIssue:
+    """A catalogue object without a usable ``id``."""
+    kind = (
+        str(obj.get("type") or "object").lower().replace("_", " ") if isinstance(obj, Mapping) else "object"
+    )
+    return ReadIssue(CHANNEL, kind, None, "id", "is missing", hint=FIX, holds=True)

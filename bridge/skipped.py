@@ -1,0 +1,35 @@
+"""What a skipped item holds back: the SKUs linked to a catalogue item a channel served unreadable.
+
+An adapter skips an item it cannot read and reports it (:class:`adapters.issues.ReadIssue`). The
+item is not gone: for the round, nothing is planned for the SKUs it holds (no product created in
+its place, nothing archived, no stock written) and its channel's count of them is not judged (a
+stale count from an earlier read would pass for a manual change). Its links stay as they are.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from adapters.issues import ReadIssue
+from bridge.store import Store
+
+__all__ = ["held_skus"]
+
+
+def held_skus(store: Store, issues: Iterable[ReadIssue]) -> dict[str, set[str]]:
+    """Per channel, the SKUs held back by its skipped catalogue items: the SKUs still readable in
+    them, and the canonical SKUs linked to their variants (the ids read, and the variants the last
+    snapshot holds under a product id read)."""
+    held: dict[str, set[str]] = defaultdict(set)
+    for issue in issues:
+        if not issue.holds:
+            continue
+        held[issue.channel].update(issue.skus)
+        variants = set(issue.variant_ids)
+        for object_id in issue.variant_ids:
+            rows = store.snapshot_variants(issue.channel, variant_id=object_id, product_id=object_id)
+            variants.update(str(r["variant_id"]) for r in rows)
+        links = store.links_of_groups("variant", [(issue.channel, v) for v in sorted(variants)])
+        held[issue.channel].update(r["canonical_key"] for r in links)
+    return dict(held)
