@@ -80,6 +80,7 @@ from bridge.models import (
     ChannelLocation,
     ChannelProduct,
     ChannelVariant,
+    Effect,
     Money,
     ProductStatus,
     StockEvent,
@@ -112,8 +113,11 @@ _VARIATION_FIELDS = (
     "date_modified_gmt",
 )
 """What a variation waiting for its siblings keeps (all that ``_variant`` reads)."""
-SALE_STATUSES = {"processing", "on-hold", "completed", "refunded"}
-"""Order statuses whose stock WooCommerce has reduced (``refunded`` does not restock by itself)."""
+REDUCED_STOCK = "_reduced_stock"
+"""Line-item meta where WooCommerce keeps the units it holds reduced (``wc-stock-functions.php``)."""
+HOLDS_NOTHING = {"pending", "cancelled", "failed", "checkout-draft", "auto-draft"}
+"""Statuses whose orders hold no reduced stock on WooCommerce's standard paths (used only when a
+payload lacks the line meta)."""
 STATUS_IN = {
     "publish": ProductStatus.ACTIVE,
     "draft": ProductStatus.DRAFT,
@@ -740,72 +744,79 @@ class WooCommerceAdapter(ChannelAdapter):
     def order_events(
         self, order: Mapping[str, Any], refunds: Sequence[Mapping[str, Any]] = ()
     ) -> list[StockEvent]:
-        """Stock moves an order implies, with source ids that are the same however often it is read.
+        """Per order line, the stock WooCommerce holds reduced for it *now*, as an :class:`Effect`.
 
-        * ``processing``/``on-hold``/``completed``/``refunded``: one SALE per line.
-        * ``cancelled``: the SALE *and* its CANCEL (net zero whether or not stock was reduced before,
-          and whether or not we saw the order while it was processing).
-        * refund lines with a quantity: RETURN (WooCommerce restocks them by default, ``api_restock``).
-        ``pending``/``failed`` orders never reduced stock through checkout and yield nothing.
+        WooCommerce's own bookkeeping is the line's ``_reduced_stock`` meta, which the REST API
+        returns in ``line_items[].meta_data``: set to the quantity when stock is reduced
+        (``wc_reduce_stock_levels``), lowered by each restocking refund (``wc_restock_refunded_items``),
+        deleted when stock is restored (``wc_increase_stock_levels``). The line's effect is minus that
+        value (no meta: nothing reduced), whatever path the order took; the sync records only its
+        change (:mod:`bridge.effects`). A payload without ``meta_data`` falls back to the status:
+        pending, cancelled, failed and draft hold nothing, any other status holds the whole quantity
+        (refunds taken as not restocked, the reading that can only under-promise); a trashed order
+        without it is not read. ``refunds`` only name the ids older versions recorded refund lines
+        under (``_refunded_item_id``), so that those entries count as part of the effect.
         """
-        status = order.get("status")
+        status = str(order.get("status") or "")
         oid = order["id"]
-        paid = _parse_gmt(order.get("date_paid_gmt")) or _parse_gmt(order.get("date_created_gmt"))
-        modified = _parse_gmt(order.get("date_modified_gmt")) or paid
-        assert paid is not None and modified is not None
+        paid = _parse_gmt(order.get("date_paid_gmt"))
+        modified = (
+            _parse_gmt(order.get("date_modified_gmt")) or paid or _parse_gmt(order.get("date_created_gmt"))
+        )
+        assert modified is not None
+        legacy = self._refund_line_ids(refunds)
         events: list[StockEvent] = []
-        if status not in SALE_STATUSES and status != "cancelled":
-            return events
         for line in order.get("line_items") or []:
+            amount = self._line_effect(line, status)
             qty = int(line.get("quantity") or 0)
-            if qty <= 0:
+            if amount is None or (qty <= 0 and not amount):
                 continue
-            variant = str(line.get("variation_id") or line.get("product_id"))
-            common = {"channel": self.name, "variant_id": variant, "sku": line.get("sku") or None}
-            source = f"woocommerce:order:{oid}:line:{line['id']}"
+            key = f"woocommerce:order:{oid}:line:{line['id']}"
             events.append(
                 StockEvent(
-                    source_id=source,
+                    source_id=key,
+                    channel=self.name,
                     kind=StockEventKind.SALE,
-                    delta=-qty,
-                    occurred_at=paid,
-                    reason=f"woocommerce order {oid} sold {qty}",
-                    **common,
+                    delta=amount,
+                    occurred_at=modified,
+                    variant_id=str(line.get("variation_id") or line.get("product_id")),
+                    sku=line.get("sku") or None,
+                    reason=f"woocommerce order {oid} ({status}) line {line['id']}",
+                    effect=Effect(
+                        key=key,
+                        amount=amount,
+                        taken=max(qty, 0),
+                        taken_at=paid,
+                        legacy=tuple(legacy.get(str(line["id"]), ())),
+                    ),
                 )
             )
-            if status == "cancelled":
-                events.append(
-                    StockEvent(
-                        source_id=f"{source}:cancel",
-                        kind=StockEventKind.CANCEL,
-                        delta=qty,
-                        occurred_at=modified,
-                        reason=f"woocommerce order {oid} cancelled: {qty} back",
-                        **common,
-                    )
-                )
-        if status == "cancelled":
-            return events  # a cancelled order has already given all its stock back
-        for refund in refunds:
-            when = _parse_gmt(refund.get("date_created_gmt")) or modified
-            for line in refund.get("line_items") or []:
-                qty = abs(int(line.get("quantity") or 0))
-                if not qty:
-                    continue
-                events.append(
-                    StockEvent(
-                        source_id=f"woocommerce:refund:{refund['id']}:line:{line['id']}",
-                        channel=self.name,
-                        kind=StockEventKind.RETURN,
-                        delta=qty,
-                        occurred_at=when,
-                        variant_id=str(line.get("variation_id") or line.get("product_id")),
-                        sku=line.get("sku") or None,
-                        reason=f"woocommerce refund {refund['id']} on order {oid} returned {qty}"
-                        + (f" ({refund['reason']})" if refund.get("reason") else ""),
-                    )
-                )
         return events
+
+    @staticmethod
+    def _line_effect(line: Mapping[str, Any], status: str) -> int | None:
+        """Minus the units WooCommerce holds reduced for ``line`` (None: not knowable from the payload)."""
+        meta = line.get("meta_data")
+        if isinstance(meta, list):
+            for item in meta:
+                if isinstance(item, Mapping) and item.get("key") == REDUCED_STOCK:
+                    return -int(Decimal(str(item.get("value") or 0)))
+            return 0
+        if status == "trash":
+            return None
+        return 0 if status in HOLDS_NOTHING else -int(line.get("quantity") or 0)
+
+    @staticmethod
+    def _refund_line_ids(refunds: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+        """Order line id → the ids older versions gave its refund lines (``woocommerce:refund:…``)."""
+        out: dict[str, list[str]] = {}
+        for refund in refunds:
+            for line in refund.get("line_items") or []:
+                for item in line.get("meta_data") or []:
+                    if isinstance(item, Mapping) and item.get("key") == "_refunded_item_id":
+                        source = f"woocommerce:refund:{refund['id']}:line:{line['id']}"
+                        out.setdefault(str(item.get("value")), []).append(source)
+        return out
 
     def events_cursor_at(self, when: datetime) -> str | None:
         return _Cursor(t=when.astimezone(UTC)).dump(self.overlap)
@@ -827,7 +838,7 @@ class WooCommerceAdapter(ChannelAdapter):
                 continue
             issues.extend(skipped)
             refunds: list[dict[str, Any]] = []
-            if order.get("refunds") and order.get("status") != "cancelled":
+            if order.get("refunds"):
                 refunds, skipped = checked_refunds(
                     order["id"], self._get_all(f"orders/{order['id']}/refunds", {})
                 )

@@ -71,7 +71,8 @@ ALLOCATED = "*"
 Never a canonical location key (those are the channels' location ids, or ``default``)."""
 
 CANCEL_SUFFIX = ":cancel"
-"""A source id ``<id>:cancel`` undoes the move ``<id>`` (a cancelled order line gives back its sale)."""
+"""A source id ``<id>:cancel`` (or ``<id>:cancel:<n>``, a later give-back) undoes the move ``<id>``
+(an order line gives back its sale)."""
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def place(entries: Iterable[LedgerEntry], policy: SyncPolicy, locations: Locatio
     where: dict[str, str] = {}
     for e in replay:
         if e.location == ALLOCATED:
-            undone = e.source_id.removesuffix(CANCEL_SUFFIX) if e.source_id.endswith(CANCEL_SUFFIX) else None
+            undone = e.source_id.partition(CANCEL_SUFFIX)[0] if CANCEL_SUFFIX in e.source_id else None
             if e.delta > 0 and undone is not None and undone in where:
                 loc = where[undone]
             else:

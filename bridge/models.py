@@ -31,6 +31,7 @@ __all__ = [
     "ChannelLocation",
     "ChannelProduct",
     "ChannelVariant",
+    "Effect",
     "Money",
     "ProductStatus",
     "StockEvent",
@@ -189,6 +190,25 @@ class StockEventKind(enum.StrEnum):
     ADJUSTMENT = "adjustment"
 
 
+class Effect(Frozen):
+    """What one source (a WooCommerce order line) does to stock *now*, read from the channel's state.
+
+    A channel that keeps its own per-source bookkeeping (WooCommerce's ``_reduced_stock`` line meta)
+    is read as a current effect rather than as moves: the sync records only how the effect changed
+    since what the ledger holds for ``key`` (:mod:`bridge.effects`), so reading the source again, in
+    any state and in any order, adds nothing.  ``taken``/``taken_at`` are the units the source took
+    when it was paid and when (None: never paid): what a count taken before a change of the source is
+    assumed to include.  ``legacy`` are ids that older versions recorded for part of this effect
+    (refund lines read as returns); their entries count as recorded.
+    """
+
+    key: str
+    amount: int
+    taken: int = 0
+    taken_at: datetime | None = None
+    legacy: tuple[str, ...] = ()
+
+
 class StockEvent(Frozen):
     """A relative move of on-hand stock, read from a channel, with a globally unique ``source_id``.
 
@@ -208,6 +228,8 @@ class StockEvent(Frozen):
     sku: str | None = None
     location_id: str | None = None
     reason: str = ""
+    effect: Effect | None = None
+    """Set on a reading of a current effect (then ``delta`` is that effect, not a move)."""
 
 
 class ChannelCustomer(Frozen):

@@ -46,6 +46,7 @@ from adapters.base import (
     WriteOp,
     WriteResult,
 )
+from bridge.effects import effect_changes
 from bridge.ledger import (
     LedgerEntry,
     LocationMap,
@@ -488,12 +489,9 @@ class SyncRunner:
 
         # Events: a sale before a SKU's initial count is already in that count.
         group_skus = set(sku_list)
-        mine = [
-            ev
-            for ev in events
-            if (skus.get((ev.channel, ev.variant_id or "")) or ev.sku) in group_skus
-            and not self._before_seed(ev, skus, initial_at)
-        ]
+        ours = [ev for ev in events if (skus.get((ev.channel, ev.variant_id or "")) or ev.sku) in group_skus]
+        mine = [ev for ev in ours if ev.effect is None and not self._before_seed(ev, skus, initial_at)]
+        mine += effect_changes(ours, ledger, initial_at=initial_at, skus=skus)  # current effects → moves
         resolved = resolve_events(
             mine,
             skus=skus,

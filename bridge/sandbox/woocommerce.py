@@ -66,7 +66,12 @@ __all__ = ["WooApiError", "WooCommerceEmulator"]
 PREFIX = "/wp-json/wc/v3"
 BATCH_LIMIT = 100
 REDUCING_STATUSES = {"processing", "on-hold", "completed"}
+"""``wc_maybe_reduce_stock_levels`` is hooked on these ``woocommerce_order_status_<to>`` actions (and
+``woocommerce_payment_complete``), ``wc-stock-functions.php``."""
 RESTORING_STATUSES = {"cancelled", "pending"}
+"""``wc_maybe_increase_stock_levels`` is hooked on these; ``failed`` and ``refunded`` restore nothing."""
+REDUCED_STOCK = "_reduced_stock"
+RESTOCKED = "_restock_refunded_items"
 ORDER_STATUSES = {
     "pending",
     "processing",
@@ -194,6 +199,15 @@ def _truthy(value: str | None) -> bool:
     return (value or "").lower() in {"1", "true", "yes"}
 
 
+def _php_truthy(value: str) -> bool:
+    """PHP's truthiness of a meta string: ``""`` and ``"0"`` are false, anything else is true."""
+    return value not in ("", "0")
+
+
+def _meta_int(value: str) -> int:
+    return int(Decimal(value or "0"))
+
+
 class WooCommerceEmulator:
     """An in-memory WooCommerce store served over loopback HTTP.
 
@@ -227,6 +241,10 @@ class WooCommerceEmulator:
         self._next_item_id = 1
         self._next_customer_id = 2
         self._next_meta_id = 1
+        self.custom_order_statuses: set[str] = set()
+        """Statuses a plugin registered (``wc_order_statuses`` filter): accepted, with no stock rule."""
+        self.payment_complete_status = "processing"
+        """What ``payment_complete`` moves an order to (``woocommerce_payment_complete_order_status``)."""
         self.products: dict[int, dict[str, Any]] = {}
         """Products and variations by id (variations have ``parent_id`` > 0), internal form."""
         self.sku_index: dict[str, int] = {}
@@ -807,7 +825,9 @@ class WooCommerceEmulator:
             "total": li["total"],
             "total_tax": "0.00",
             "taxes": [],
-            "meta_data": copy.deepcopy(li.get("meta_data", [])),
+            "meta_data": [
+                {**m, "display_key": m["key"], "display_value": m["value"]} for m in li.get("meta_data", [])
+            ],
             "sku": li["sku"],
             "price": price,
             "image": {"id": "", "src": ""},
@@ -1747,7 +1767,7 @@ class WooCommerceEmulator:
             "sku": record["sku"],
             "total": _money(Decimal(total) if isinstance(total, str) and total else unit * int(qty)),
             "parent_name": parent["name"] if parent else None,
-            "reduced": 0,
+            "meta_data": [],
         }
 
     def _move_stock(self, line: dict[str, Any], delta: int) -> None:
@@ -1762,11 +1782,74 @@ class WooCommerceEmulator:
         self._touch(owner)
         self._product_event(owner, "updated")
 
+    def _meta(self, line: dict[str, Any], key: str) -> str:
+        """``$item->get_meta( $key, true )``: the value, or ``""`` when the line has none."""
+        return next((str(m["value"]) for m in line["meta_data"] if m["key"] == key), "")
+
+    def _set_meta(self, line: dict[str, Any], key: str, value: int | None) -> None:
+        """``update_meta_data`` (``None``: ``delete_meta_data``); meta values are stored as strings."""
+        line["meta_data"] = [m for m in line["meta_data"] if m["key"] != key or value is not None]
+        for m in line["meta_data"]:
+            if m["key"] == key:
+                m["value"] = str(value)
+                return
+        if value is not None:
+            self._next_meta_id += 1
+            line["meta_data"].append({"id": self._next_meta_id, "key": key, "value": str(value)})
+
+    def _manages_stock(self, line: dict[str, Any]) -> bool:
+        record = self.products.get(line["variation_id"] or line["product_id"])
+        return record is not None and self._stock_owner(record) is not None
+
+    def _reduce_stock_levels(self, order: dict[str, Any]) -> None:
+        """``wc_maybe_reduce_stock_levels``: once per order (``_order_stock_reduced``), and in
+        ``wc_reduce_stock_levels`` once per line: a line whose ``_reduced_stock`` is set (PHP-truthy)
+        or whose product does not manage stock is skipped; the others lose their quantity and get
+        ``_reduced_stock = qty``."""
+        if order["stock_reduced"]:
+            return
+        for line in order["line_items"]:
+            if _php_truthy(self._meta(line, REDUCED_STOCK)) or not self._manages_stock(line):
+                continue
+            self._move_stock(line, -line["quantity"])
+            self._set_meta(line, REDUCED_STOCK, line["quantity"])
+        order["stock_reduced"] = True
+
+    def _increase_stock_levels(self, order: dict[str, Any]) -> None:
+        """``wc_maybe_increase_stock_levels`` (only if ``_order_stock_reduced``) and
+        ``wc_increase_stock_levels``: each line gets back its ``_reduced_stock`` (skipped when that
+        is empty or ``"0"``, e.g. after a full restocking refund), and the meta is deleted."""
+        if not order["stock_reduced"]:
+            return
+        for line in order["line_items"]:
+            reduced = self._meta(line, REDUCED_STOCK)
+            if not _php_truthy(reduced) or not self._manages_stock(line):
+                continue
+            self._move_stock(line, _meta_int(reduced))
+            self._set_meta(line, REDUCED_STOCK, None)
+        order["stock_reduced"] = False
+
+    def _restock_refunded_items(self, order: dict[str, Any], quantities: dict[int, int]) -> None:
+        """``wc_restock_refunded_items`` (``wc-order-functions.php``): each refunded line with a
+        quantity and a set ``_reduced_stock`` gets the refunded quantity back (not capped), its
+        ``_reduced_stock`` lowered by it and ``_restock_refunded_items`` raised by it."""
+        for line in order["line_items"]:
+            qty = quantities.get(line["id"], 0)
+            reduced = self._meta(line, REDUCED_STOCK)
+            if not _php_truthy(reduced) or not qty or not self._manages_stock(line):
+                continue
+            self._move_stock(line, qty)
+            self._set_meta(line, REDUCED_STOCK, _meta_int(reduced) - qty)
+            self._set_meta(line, RESTOCKED, _meta_int(self._meta(line, RESTOCKED)) + qty)
+
     def _set_order_status(self, order: dict[str, Any], status: str) -> None:
-        if status not in ORDER_STATUSES:
+        """``set_status`` then the ``woocommerce_order_status_<to>`` hooks that touch stock."""
+        if status not in ORDER_STATUSES | self.custom_order_statuses:
             raise invalid_param(
                 "status",
-                "status is not one of " + ", ".join(sorted(ORDER_STATUSES)) + ".",
+                "status is not one of "
+                + ", ".join(sorted(ORDER_STATUSES | self.custom_order_statuses))
+                + ".",
                 "rest_not_in_enum",
             )
         order["status"] = status
@@ -1774,17 +1857,28 @@ class WooCommerceEmulator:
             order["date_paid"] = self.now()
         if status == "completed" and order["date_completed"] is None:
             order["date_completed"] = self.now()
-        if status in REDUCING_STATUSES and not order["stock_reduced"]:
-            for line in order["line_items"]:
-                self._move_stock(line, -line["quantity"])
-                line["reduced"] = line["quantity"]
-            order["stock_reduced"] = True
-        elif status in RESTORING_STATUSES and order["stock_reduced"]:
-            for line in order["line_items"]:
-                if line["reduced"]:
-                    self._move_stock(line, line["reduced"])
-                    line["reduced"] = 0
-            order["stock_reduced"] = False
+        if status in REDUCING_STATUSES:
+            self._reduce_stock_levels(order)
+        elif status in RESTORING_STATUSES:
+            self._increase_stock_levels(order)
+        elif status == "refunded":
+            self._fully_refunded(order)
+
+    def _payment_complete(self, order: dict[str, Any]) -> None:
+        """``WC_Order::payment_complete``: ``date_paid``, the payment-complete status (a plugin's custom
+        one included), then ``woocommerce_payment_complete``, which reduces stock whatever that is."""
+        order["date_paid"] = order["date_paid"] or self.now()
+        if order["status"] != self.payment_complete_status:
+            self._set_order_status(order, self.payment_complete_status)
+        self._reduce_stock_levels(order)
+
+    def _fully_refunded(self, order: dict[str, Any]) -> None:
+        """``wc_order_fully_refunded`` (on ``woocommerce_order_status_refunded``): a refund of what is
+        left, without line items and without restock."""
+        total = sum((Decimal(li["total"]) for li in order["line_items"]), Decimal(0))
+        left = total - sum((self.refunds[r]["amount"] for r in order["refunds"]), Decimal(0))
+        if left > 0:
+            self._add_refund(order, left, "Order fully refunded.", [])
 
     def _create_order(self, data: dict[str, Any]) -> dict[str, Any]:
         lines = [self._order_line(i) for i in data.get("line_items") or []]
@@ -1821,9 +1915,7 @@ class WooCommerceEmulator:
         if status != "pending":
             self._set_order_status(order, status)
         if data.get("set_paid") is True:
-            order["date_paid"] = order["date_paid"] or self.now()
-            if order["status"] in ("pending", "failed", "on-hold"):
-                self._set_order_status(order, "processing")
+            self._payment_complete(order)
         self._emit("order", "created", oid, self._order_json(order))
         return self._order_json(order)
 
@@ -1850,7 +1942,7 @@ class WooCommerceEmulator:
         if "status" in data and data["status"] != order["status"]:
             self._set_order_status(order, data["status"])
         if data.get("set_paid") is True and order["status"] in ("pending", "failed", "on-hold"):
-            self._set_order_status(order, "processing")
+            self._payment_complete(order)
         self._touch(order)
         self._emit("order", "updated", oid, self._order_json(order))
         return self._order_json(order)
@@ -1889,10 +1981,13 @@ class WooCommerceEmulator:
         return self._order_json(order)
 
     def _create_refund_http(self, request: Request) -> Response:
+        """``wc_create_refund`` with ``restock_items`` from ``api_restock`` (default true when not a
+        boolean, ``RestApiParameterUtil::adjust_create_refund_request_parameters``)."""
         order = self._order(int(request.params["pid"]))
         data = self._body(request)
         restock = data.get("api_restock", True) is not False
         lines: list[dict[str, Any]] = []
+        quantities: dict[int, int] = {}
         amount = Decimal(0)
         by_id = {li["id"]: li for li in order["line_items"]}
         for item in data.get("line_items") or []:
@@ -1902,19 +1997,19 @@ class WooCommerceEmulator:
             qty = int(item.get("quantity") or 0)
             refund_total = Decimal(str(item.get("refund_total") or "0"))
             amount += refund_total
+            quantities[line["id"]] = qty
+            self._next_meta_id += 1
             lines.append(
                 {
                     **line,
                     "id": self._item_id(),
                     "quantity": -qty,
                     "total": _money(-refund_total),
-                    "source": line["id"],
+                    "meta_data": [
+                        {"id": self._next_meta_id, "key": "_refunded_item_id", "value": str(line["id"])}
+                    ],
                 }
             )
-            if restock and qty and line["reduced"]:
-                back = min(qty, line["reduced"])
-                self._move_stock(line, back)
-                line["reduced"] -= back
         if data.get("amount") not in (None, ""):
             try:
                 amount = Decimal(str(data["amount"]))
@@ -1926,23 +2021,31 @@ class WooCommerceEmulator:
             raise WooApiError(
                 "woocommerce_rest_invalid_order_refund", "Refund amount must be greater than zero.", 400
             )
+        refund = self._add_refund(order, amount, data.get("reason", ""), lines)
+        if restock:
+            self._restock_refunded_items(order, quantities)
+        total = sum((Decimal(li["total"]) for li in order["line_items"]), Decimal(0))
+        refunded = sum((self.refunds[r]["amount"] for r in order["refunds"]), Decimal(0))
+        if total and refunded >= total and order["status"] != "refunded":
+            self._set_order_status(order, "refunded")  # restocks nothing by itself
+        self._touch(order)
+        self._emit("order", "updated", order["id"], self._order_json(order))
+        return json_response(self._refund_json(refund), 201)
+
+    def _add_refund(
+        self, order: dict[str, Any], amount: Decimal, reason: str, lines: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         refund = {
             "id": self._post_id(),
             "order_id": order["id"],
             "amount": amount,
-            "reason": data.get("reason", ""),
+            "reason": reason,
             "line_items": lines,
             "created": self.now(),
         }
         self.refunds[refund["id"]] = refund
         order["refunds"].insert(0, refund["id"])
-        total = sum((Decimal(li["total"]) for li in order["line_items"]), Decimal(0))
-        refunded = sum((self.refunds[r]["amount"] for r in order["refunds"]), Decimal(0))
-        if total and refunded >= total and order["status"] != "refunded":
-            order["status"] = "refunded"  # the refunded status itself never restocks
-        self._touch(order)
-        self._emit("order", "updated", order["id"], self._order_json(order))
-        return json_response(self._refund_json(refund), 201)
+        return refund
 
     def _list_refunds(self, request: Request) -> Response:
         order = self._order(int(request.params["pid"]))
