@@ -196,52 +196,49 @@ def test_stock_levels_and_locations(emulator: WooCommerceEmulator, adapter: WooC
     assert "products" in adapter.check()
 
 
-def test_orders_become_stock_events_with_stable_ids(
+def test_orders_become_readings_of_each_lines_current_effect(
     emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
 ) -> None:
     emulator.seed(small_catalog())
     sale = emulator.simulate_sale([("MUG-1", 2), ("TEE-S", 1)])
     assert emulator.stock_of("MUG-1") == 5 and emulator.stock_of("TEE-S") == 2
     first = adapter.read_stock_events(None)
-    assert [(e.kind, e.delta, e.sku) for e in first.items] == [
-        (StockEventKind.SALE, -2, "MUG-1"),
-        (StockEventKind.SALE, -1, "TEE-S"),
+    assert [(e.delta, e.sku, e.effect and e.effect.amount) for e in first.items] == [
+        (-2, "MUG-1", -2),
+        (-1, "TEE-S", -1),
     ]
     line = sale["line_items"][0]["id"]
     assert first.items[0].source_id == f"woocommerce:order:{sale['id']}:line:{line}"
+    assert first.items[0].effect and first.items[0].effect.taken == 2
     assert first.items[1].variant_id == str(emulator.product_by_sku("TEE-S")["id"])
     assert adapter.read_stock_events(first.cursor).items == []
     again = adapter.read_stock_events(None)
-    assert [e.source_id for e in again.items] == [e.source_id for e in first.items]
-    # cancel: stock restored in WooCommerce, CANCEL events with their own ids
+    assert [(e.source_id, e.delta) for e in again.items] == [(e.source_id, e.delta) for e in first.items]
+    # cancel: stock restored in WooCommerce (_reduced_stock deleted), the lines now hold nothing
     emulator.advance(2)
     api = make_adapter(emulator)
     api._request("PUT", f"orders/{sale['id']}", data={"status": "cancelled"})
     assert emulator.stock_of("MUG-1") == 7
     cancelled = adapter.read_stock_events(first.cursor)
-    kinds = [(e.kind, e.delta) for e in cancelled.items]
-    assert kinds == [
-        (StockEventKind.SALE, -2),
-        (StockEventKind.CANCEL, 2),
-        (StockEventKind.SALE, -1),
-        (StockEventKind.CANCEL, 1),
-    ]
-    assert {e.source_id for e in cancelled.items if e.kind == StockEventKind.SALE} == {
-        e.source_id for e in first.items
-    }
-    # a refund with restock gives a RETURN; pending orders give nothing
+    assert [(e.source_id, e.delta) for e in cancelled.items] == [(e.source_id, 0) for e in first.items]
+    # a refund with restock lowers what the line holds, one without does not; its line id is kept
+    # so that an entry an older version recorded for it counts as part of the line's effect
     other = emulator.simulate_sale([("TEE-M", 2)], status="completed")
-    api._request("POST", "orders", data={"line_items": [{"sku": "MUG-1", "quantity": 1}]})
     emulator.advance(2)
-    refund = api._request(
-        "POST",
-        f"orders/{other['id']}/refunds",
-        data={"line_items": [{"id": other["line_items"][0]["id"], "quantity": 1, "refund_total": "20.00"}]},
-    ).json()
-    latest = adapter.read_stock_events(cancelled.cursor)
-    returns = [e for e in latest.items if e.kind == StockEventKind.RETURN]
-    assert [(e.delta, e.sku) for e in returns] == [(1, "TEE-M")]
-    assert returns[0].source_id == f"woocommerce:refund:{refund['id']}:line:{refund['line_items'][0]['id']}"
+    line_id = other["line_items"][0]["id"]
+    for restock in (True, False):
+        refund = api._request(
+            "POST",
+            f"orders/{other['id']}/refunds",
+            data={
+                "line_items": [{"id": line_id, "quantity": 1, "refund_total": "20.00"}],
+                "api_restock": restock,
+            },
+        ).json()
+        assert refund["line_items"][0]["meta_data"][0]["key"] == "_refunded_item_id"
+    latest = [e for e in adapter.read_stock_events(cancelled.cursor).items if e.sku == "TEE-M"]
+    assert [e.delta for e in latest] == [-1]
+    assert latest[0].effect and len(latest[0].effect.legacy) == 2
     assert emulator.stock_of("TEE-M") == 4
 
 
@@ -292,15 +289,20 @@ def test_documented_fixtures_parse_without_loss() -> None:
     assert customer.phone == "+15555555555"  # the fixture's (555) 555-5555 in E.164
     order = fixture("order.retrieve.response.json")
     events = adapter.order_events(order)
+    # A 2017 example (before WooCommerce 3.5 kept _reduced_stock): its lines carry meta_data without
+    # it, which WooCommerce itself reads as nothing held (wc_increase_stock_levels restores nothing).
     assert [(e.source_id, e.delta, e.variant_id, e.sku) for e in events] == [
-        ("woocommerce:order:727:line:315", -2, "93", None),
-        ("woocommerce:order:727:line:316", -1, "23", "Bar3"),
+        ("woocommerce:order:727:line:315", 0, "93", None),
+        ("woocommerce:order:727:line:316", 0, "23", "Bar3"),
     ]
+    held = {**order["line_items"][0], "meta_data": [{"id": 1, "key": "_reduced_stock", "value": "2"}]}
+    assert [e.delta for e in adapter.order_events({**order, "line_items": [held]})] == [-2]
+    bare = [{k: v for k, v in li.items() if k != "meta_data"} for li in order["line_items"]]
+    assert [e.delta for e in adapter.order_events({**order, "line_items": bare})] == [-2, -1]  # by status
     refunds = fixture("order_refund.list.response.json")
-    returns = [e for e in adapter.order_events(order, refunds) if e.kind == StockEventKind.RETURN]
-    assert [(e.source_id, e.delta, e.variant_id) for e in returns] == [
-        ("woocommerce:refund:724:line:314", 1, "87")
-    ]
+    line = {**order["line_items"][0], "id": 311}
+    (reading,) = adapter.order_events({**order, "line_items": [line]}, refunds)
+    assert reading.effect and reading.effect.legacy == ("woocommerce:refund:724:line:314",)
 
 
 # -- writes ------------------------------------------------------------------------------------
