@@ -785,7 +785,7 @@ class WooCommerceAdapter(ChannelAdapter):
                     effect=Effect(
                         key=key,
                         amount=amount,
-                        taken=max(qty, 0),
+                        taken=max(qty - self._restocked(line), 0),
                         taken_at=paid,
                         legacy=tuple(legacy.get(str(line["id"]), ())),
                     ),
@@ -805,6 +805,15 @@ class WooCommerceAdapter(ChannelAdapter):
         if status == "trash":
             return None
         return 0 if status in HOLDS_NOTHING else -int(line.get("quantity") or 0)
+
+    @staticmethod
+    def _restocked(line: Mapping[str, Any]) -> int:
+        """Units restocked by refunds (``_restock_refunded_items``): a count taken before any change
+        seen later is assumed to hold the paid quantity less these, which can only under-promise."""
+        for item in line.get("meta_data") or []:
+            if isinstance(item, Mapping) and item.get("key") == "_restock_refunded_items":
+                return int(Decimal(str(item.get("value") or 0)))
+        return 0
 
     @staticmethod
     def _refund_line_ids(refunds: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:

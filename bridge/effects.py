@@ -39,8 +39,10 @@ def baseline(effect: Effect, read_at: datetime, seeded_at: datetime | None) -> i
     source was last modified, so its effect is the current one since then).
 
     Not modified since the count: all of it.  Paid before the count: the units taken at payment
-    (what ``payment_complete`` reduces; a restore or restock between the payment and the count is not
-    visible and is taken as not having happened, which can only under-promise).  Otherwise nothing.
+    (what ``payment_complete`` reduces) less those refunds restocked, as if every restock came before
+    the count (one after it is then not given back: under-promise).  Not visible, and taken as not
+    having happened: a restore and a new reduction on both sides of the count (over-promise; this
+    needs the order changed just before and after a SKU's first count).  Otherwise nothing.
     """
     if seeded_at is None:
         return 0

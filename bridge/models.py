@@ -197,9 +197,10 @@ class Effect(Frozen):
     is read as a current effect rather than as moves: the sync records only how the effect changed
     since what the ledger holds for ``key`` (:mod:`bridge.effects`), so reading the source again, in
     any state and in any order, adds nothing.  ``taken``/``taken_at`` are the units the source took
-    when it was paid and when (None: never paid): what a count taken before a change of the source is
-    assumed to include.  ``legacy`` are ids that older versions recorded for part of this effect
-    (refund lines read as returns); their entries count as recorded.
+    when it was paid, less what it gave back that may have been before a count, and when it was paid
+    (None: never): what a count taken after the payment and before a later change is assumed to hold.
+    ``legacy`` are ids that older versions recorded for part of this effect (refund lines read as
+    returns); their entries count as recorded.
     """
 
     key: str
