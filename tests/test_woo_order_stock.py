@@ -10,11 +10,13 @@ orders again, in any order, must add nothing.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 
-from bridge.ledger import on_hand
+from bridge.ledger import LedgerEntry, on_hand
+from bridge.models import StockEventKind
 from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
 from bridge.sync import SyncRunner
@@ -136,4 +138,45 @@ def test_rereading_every_order_adds_nothing(box: Sandbox, store: Store) -> None:
     rows = len(store.ledger_rows([sku]))
     store.set_cursor("woocommerce", "events", None)  # read the whole order history again
     _settled(box, runner, store, sku, initial - 1)
+    assert len(store.ledger_rows([sku])) == rows
+
+
+def test_a_custom_status_reached_through_payment_reduces_like_processing(box: Sandbox, store: Store) -> None:
+    runner, sku, initial = _start(box, store)
+    box.woocommerce.custom_order_statuses.add("awaiting-pickup")
+    box.woocommerce.payment_complete_status = "awaiting-pickup"
+    order = _woo(box, "POST", "orders", {"set_paid": True, "line_items": [{"sku": sku, "quantity": 2}]})
+    assert order["status"] == "awaiting-pickup" and box.woocommerce.stock_of(sku) == initial - 2
+    _settled(box, runner, store, sku, initial - 2)
+    _status(box, order, "cancelled")
+    _settled(box, runner, store, sku, initial)
+
+
+def test_entries_an_older_version_recorded_are_not_counted_again(box: Sandbox, store: Store) -> None:
+    runner, sku, initial = _start(box, store)
+    kept = box.woocommerce.simulate_sale([(sku, 2)])
+    cancelled = box.woocommerce.simulate_sale([(sku, 1)])
+    _refund(box, kept, 1, restock=False)
+    _status(box, cancelled, "cancelled")
+    refund = _woo(box, "GET", f"orders/{kept['id']}/refunds")[0]
+    # What an older version recorded: a sale per line, a cancel, and the refund line as a return.
+    now = datetime.now(UTC)
+    kinds = {"sale": StockEventKind.SALE, "return": StockEventKind.RETURN, "cancel": StockEventKind.CANCEL}
+    location = runner.locations().keys[0]
+    old = [
+        (f"woocommerce:order:{kept['id']}:line:{kept['line_items'][0]['id']}", "sale", -2),
+        (f"woocommerce:refund:{refund['id']}:line:{refund['line_items'][0]['id']}", "return", 1),
+        (f"woocommerce:order:{cancelled['id']}:line:{cancelled['line_items'][0]['id']}", "sale", -1),
+        (f"woocommerce:order:{cancelled['id']}:line:{cancelled['line_items'][0]['id']}:cancel", "cancel", 1),
+    ]
+    store.record_stock_events(
+        LedgerEntry(source_id, "woocommerce", kinds[kind], sku, location, delta, now, "older version")
+        for source_id, kind, delta in old
+    )
+    store.set_cursor("woocommerce", "events", None)
+    # The refund did not restock: the return is taken back once; the cancelled order adds nothing.
+    _settled(box, runner, store, sku, initial - 2)
+    rows = len(store.ledger_rows([sku]))
+    store.set_cursor("woocommerce", "events", None)
+    _settled(box, runner, store, sku, initial - 2)
     assert len(store.ledger_rows([sku])) == rows
