@@ -84,8 +84,9 @@ def effect_changes(
 
     ``readings`` are events carrying an :class:`Effect` (others are ignored; the latest per key wins:
     two reads of the same order in one sync); ``recorded`` the ledger entries of their SKUs;
-    ``initial_at`` when each SKU was seeded; ``skus`` the linked variants' canonical SKUs (a reading
-    whose variant is not linked is skipped, as :func:`bridge.ledger.resolve_events` would).
+    ``initial_at`` when each SKU was seeded; ``skus`` the linked variants' canonical SKUs. A reading
+    whose variant is not linked comes out as the plain move of its whole effect (under the line's
+    first id, as a sale was read before), for :func:`bridge.ledger.resolve_events` to report.
     """
     latest: dict[str, StockEvent] = {}
     for ev in readings:
@@ -100,6 +101,8 @@ def effect_changes(
     for _key, ev in sorted(latest.items()):
         sku = skus.get((ev.channel, ev.variant_id or "")) or (ev.sku if ev.sku in canonical else None)
         if sku is None:
+            if ev.delta:  # its variant is not linked: passed on as a plain move, to be reported
+                out.append(ev.model_copy(update={"effect": None}))
             continue
         out.extend(_changes(ev, [e for e in entries if e.sku == sku], initial_at.get(sku)))
     return out

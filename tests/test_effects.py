@@ -64,6 +64,15 @@ def test_each_change_is_recorded_once_with_its_own_id() -> None:
     assert len(set(ids)) == len(ids)
 
 
+def test_a_reading_of_an_unlinked_variant_is_passed_on_to_be_reported() -> None:
+    (unlinked,) = effect_changes(
+        [_reading(-3, T0).model_copy(update={"variant_id": "99", "sku": None})], [], initial_at={}, skus=SKUS
+    )
+    assert (unlinked.source_id, unlinked.delta, unlinked.effect) == (KEY, -3, None)
+    pending = _reading(0, T0).model_copy(update={"variant_id": "99", "sku": None})
+    assert effect_changes([pending], [], initial_at={}, skus=SKUS) == []
+
+
 def test_a_give_back_goes_where_the_sale_was_placed() -> None:
     policy = SyncPolicy(online_allocation="priority", allocation_priority=("back", "front"))
     locations = LocationMap(keys=("front", "back"))

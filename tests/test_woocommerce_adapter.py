@@ -32,7 +32,7 @@ from adapters.base import (
     WebhookRejected,
 )
 from adapters.woocommerce import WooCommerceAdapter
-from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, StockEventKind
+from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus
 from bridge.sandbox.seed import SeedProduct, SeedVariant, generate_catalog
 from bridge.sandbox.woocommerce import WooCommerceEmulator
 
