@@ -781,7 +781,7 @@ class WooCommerceAdapter(ChannelAdapter):
                     occurred_at=modified,
                     variant_id=str(line.get("variation_id") or line.get("product_id")),
                     sku=line.get("sku") or None,
-                    reason=f"woocommerce order {oid} ({status}) line {line['id']}",
+                    reason=f"woocommerce order {oid} line {line['id']} ({status})",
                     effect=Effect(
                         key=key,
                         amount=amount,

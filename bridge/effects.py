@@ -117,20 +117,22 @@ def _changes(ev: StockEvent, entries: list[LedgerEntry], seeded_at: datetime | N
         have = baseline(effect, ev.occurred_at, seeded_at)
         if have:
             when = min(t for t in (effect.taken_at, ev.occurred_at) if t is not None)
-            out.append(_move(ev, f"{effect.key}{COUNTED}{have}", 0, when, f"{have:+d} in the initial count"))
+            counted = f"{effect.key}{COUNTED}{have}"
+            out.append(_move(ev, counted, 0, when, f": {have:+d} in the initial count"))
             own.append(out[-1].source_id)
     change = effect.amount - have
     if not change:
         return out
     n = len(own)
     if change < 0:
-        first = effect.key not in own
-        source = effect.key if first else f"{effect.key}:sale:{n}"
-        when = effect.taken_at if first and effect.taken_at is not None else ev.occurred_at
-        out.append(_move(ev, source, change, when, f"holds {effect.amount:+d}, was {have:+d}"))
+        source = effect.key if effect.key not in own else f"{effect.key}:sale:{n}"
+        when = ev.occurred_at
+        if not own and effect.taken_at is not None and (seeded_at is None or effect.taken_at > seeded_at):
+            when = effect.taken_at  # a line's first reduction happened when it was paid
+        out.append(_move(ev, source, change, when, f" took {-change}"))
     else:
         source = f"{effect.key}:cancel" if f"{effect.key}:cancel" not in own else f"{effect.key}:cancel:{n}"
-        out.append(_move(ev, source, change, ev.occurred_at, f"holds {effect.amount:+d}, was {have:+d}"))
+        out.append(_move(ev, source, change, ev.occurred_at, f" gave back {change}"))
     return out
 
 
@@ -142,7 +144,7 @@ def _move(ev: StockEvent, source_id: str, delta: int, when: datetime, why: str) 
             "kind": kind,
             "delta": delta,
             "occurred_at": when,
-            "reason": f"{ev.reason}: {why}",
+            "reason": ev.reason + why,
             "effect": None,
         }
     )
