@@ -17,6 +17,9 @@ WooCommerce is the awkward channel for a sync daemon, and this adapter exists to
   call per read, per 100 trashed products): a trashed product comes back ``ARCHIVED``, so that
   deleting on the owner archives the other channels' copies. A trashed variable product lists no
   variations; its trashed ones are asked for (``status=trash``).
+* **Orders are read as current effects.** Each order line's ``_reduced_stock`` meta (shown in the
+  REST ``meta_data``) is what WooCommerce holds reduced for it, whatever path the order took; the
+  sync records only its change (:mod:`bridge.effects`), not a sale, cancel or return per event.
 * **Webhooks are hints.** They are signed (HMAC-SHA256 of the raw body) but never retried, and the
   delivery id is not unique, so the event id is derived from the body and polling stays mandatory.
 
