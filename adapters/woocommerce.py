@@ -159,6 +159,18 @@ def _parse_gmt(value: str | None) -> datetime | None:
     return datetime.strptime(value, DATE_FMT).replace(tzinfo=UTC)
 
 
+def _meta_number(meta: Sequence[Any], key: str) -> int | None:
+    """The whole number a line meta ``key`` holds: 0 when the line has no such meta (WooCommerce's
+    own reading of an absent ``_reduced_stock``), None when its value is not a number."""
+    for item in meta:
+        if isinstance(item, Mapping) and item.get("key") == key:
+            try:
+                return int(Decimal(str(item.get("value") or 0)))
+            except (InvalidOperation, ValueError, OverflowError):
+                return None
+    return 0
+
+
 def _money_str(money: Money | Decimal | str) -> str:
     """WooCommerce wants decimals as JSON strings ("12.50"), never numbers."""
     amount = money.amount if isinstance(money, Money) else Decimal(money)
@@ -798,13 +810,14 @@ class WooCommerceAdapter(ChannelAdapter):
 
     @staticmethod
     def _line_effect(line: Mapping[str, Any], status: str) -> int | None:
-        """Minus the units WooCommerce holds reduced for ``line`` (None: not knowable from the payload)."""
+        """Minus the units WooCommerce holds reduced for ``line`` (None: not knowable from the payload).
+
+        Without readable line meta, the status decides (see :meth:`order_events`)."""
         meta = line.get("meta_data")
         if isinstance(meta, list):
-            for item in meta:
-                if isinstance(item, Mapping) and item.get("key") == REDUCED_STOCK:
-                    return -int(Decimal(str(item.get("value") or 0)))
-            return 0
+            reduced = _meta_number(meta, REDUCED_STOCK)
+            if reduced is not None:
+                return -reduced
         if status == "trash":
             return None
         return 0 if status in HOLDS_NOTHING else -int(line.get("quantity") or 0)
@@ -813,10 +826,8 @@ class WooCommerceAdapter(ChannelAdapter):
     def _restocked(line: Mapping[str, Any]) -> int:
         """Units restocked by refunds (``_restock_refunded_items``): a count taken before any change
         seen later is assumed to hold the paid quantity less these, which can only under-promise."""
-        for item in line.get("meta_data") or []:
-            if isinstance(item, Mapping) and item.get("key") == "_restock_refunded_items":
-                return int(Decimal(str(item.get("value") or 0)))
-        return 0
+        meta = line.get("meta_data")
+        return (_meta_number(meta, "_restock_refunded_items") or 0) if isinstance(meta, list) else 0
 
     @staticmethod
     def _refund_line_ids(refunds: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:

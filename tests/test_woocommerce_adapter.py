@@ -776,3 +776,30 @@ def test_a_store_ignoring_exclude_fails_instead_of_looping(
     monkeypatch.setattr(emulator, "_filter_ids", lambda request, items: items)
     with pytest.raises(PermanentError, match="exclude"):
         adapter.read_catalog(cursor)
+
+
+def test_a_line_effect_is_its_reduced_stock_and_the_status_only_without_it() -> None:
+    adapter = WooCommerceAdapter("http://127.0.0.1:1", "ck", "cs", "secret")
+    order: dict[str, Any] = {
+        "id": 5,
+        "status": "processing",
+        "date_created_gmt": "2026-05-01T10:00:00",
+        "date_paid_gmt": "2026-05-01T10:00:00",
+        "date_modified_gmt": "2026-05-01T11:00:00",
+    }
+
+    def line(meta: list[dict[str, Any]] | None) -> dict[str, Any]:
+        base = {"id": 9, "product_id": 3, "variation_id": 0, "quantity": 4, "sku": "MUG-1"}
+        return base if meta is None else {**base, "meta_data": meta}
+
+    def held(meta: list[dict[str, Any]] | None, status: str = "processing") -> list[int]:
+        events = adapter.order_events({**order, "status": status, "line_items": [line(meta)]})
+        return [e.delta for e in events]
+
+    restocked = [{"key": "_reduced_stock", "value": "1"}, {"key": "_restock_refunded_items", "value": "3"}]
+    assert held(restocked) == [-1]
+    (reading,) = adapter.order_events({**order, "line_items": [line(restocked)]})
+    assert reading.effect and (reading.effect.taken, reading.effect.amount) == (1, -1)
+    assert held([]) == [0]  # no _reduced_stock: WooCommerce holds nothing for the line
+    assert held([{"key": "_reduced_stock", "value": "abc"}]) == [-4]  # unreadable: the status decides
+    assert held(None) == [-4] and held(None, "failed") == [0] and held(None, "trash") == []
