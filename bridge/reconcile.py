@@ -325,9 +325,17 @@ def _creations(b: _Builder) -> None:
         for ch in g.members:
             linked[ch].add(g.sku)
     targets = sorted(ch for ch in b.inp.products if ch != owner)
+    # A SKU used twice anywhere is ambiguous everywhere: creating it would add one more copy.
+    ambiguous = {ref[2] for i in b.inp.issues if i.kind == "duplicate_sku" for ref in i.variants if ref[2]}
     for product in sorted(b.inp.products[owner], key=lambda p: p.channel_id):
         skus = [v.sku for v in product.variants if v.sku and v.sku in linked[owner]]
         if not skus or product.status is ProductStatus.ARCHIVED:
+            continue
+        if ambiguous.intersection(skus):
+            b.warnings.append(
+                f"{owner} product {product.name!r} is not created elsewhere: "
+                f"{', '.join(sorted(ambiguous.intersection(skus)))} is used more than once"
+            )
             continue
         for ch in targets:
             missing = [s for s in skus if s not in linked[ch]]

@@ -728,6 +728,26 @@ class Store:
         unique = {r[0]: r[1] for r in rows}
         return [ChannelProduct.model_validate_json(data) for data in unique.values()]
 
+    def snapshot_with_skus(self, skus: Iterable[str]) -> dict[str, list[ChannelProduct]]:
+        """Channel -> the products last read holding one of ``skus``, linked or not (a SKU used twice
+        in a channel links neither variant, yet both must be seen whenever that SKU is planned)."""
+        wanted = list(dict.fromkeys(skus))
+        rows: list[tuple[str, str, str]] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows.extend(
+                self.db.execute(
+                    "SELECT channel, product_id, product FROM channel_variants "
+                    f"WHERE sku IN ({marks}) GROUP BY channel, product_id",
+                    chunk,
+                ).fetchall()
+            )
+        out: dict[str, list[ChannelProduct]] = {}
+        for channel, _, data in {(r[0], r[1]): r for r in rows}.values():
+            out.setdefault(channel, []).append(ChannelProduct.model_validate_json(data))
+        return out
+
     def snapshot_read_at(self, channel: str) -> str | None:
         """When a product of ``channel`` was last read into its snapshot (``None``: never read)."""
         row = self.db.execute(

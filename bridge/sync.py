@@ -386,6 +386,8 @@ class SyncRunner:
                 members[r["channel"]].append(r["channel_id"])
             for name, ids in members.items():
                 staging.add_products(name, store.snapshot(name, ids), replace=False)
+            for name, held in store.snapshot_with_skus(skus).items():  # unlinked ones too
+                staging.add_products(name, held, replace=False)
 
     def _counts(
         self, name: str, adapter: ChannelAdapter, ids: Sequence[str], at: datetime, locations: LocationMap

@@ -195,7 +195,11 @@ def test_the_square_emulator_replays_a_catalogue_upsert_and_refuses_a_reused_key
                 {
                     "type": "ITEM_VARIATION",
                     "id": "#a0",
-                    "item_variation_data": {"item_id": "#a", "sku": "PEN", "pricing_type": "VARIABLE_PRICING"},
+                    "item_variation_data": {
+                        "item_id": "#a",
+                        "sku": "PEN",
+                        "pricing_type": "VARIABLE_PRICING",
+                    },
                 }
             ],
         },
@@ -326,7 +330,13 @@ def test_a_product_deleted_for_good_and_made_again_takes_over_its_sku(store: Sto
         ).raise_for_status()
         made = requests.post(
             f"{wc.url}/wp-json/wc/v3/products",
-            json={"name": "Mug", "sku": "MUG-1", "regular_price": "12.50", "manage_stock": True, "stock_quantity": 7},
+            json={
+                "name": "Mug",
+                "sku": "MUG-1",
+                "regular_price": "12.50",
+                "manage_stock": True,
+                "stock_quantity": 7,
+            },
             auth=auth,
             timeout=10,
         )
