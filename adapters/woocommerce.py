@@ -680,6 +680,18 @@ class WooCommerceAdapter(ChannelAdapter):
     def _key(kind: str, item: Mapping[str, Any]) -> str:
         return f"{kind}:{item['id']}@{item.get('date_modified_gmt')}#{_hash(item)}"
 
+    def missing(self, product_ids: Sequence[str]) -> set[str]:
+        """Products deleted for good: in neither the listing nor the trash (``include=``, 100 a call)."""
+        ids = sorted({int(p) for p in product_ids if p.isdigit()})
+        seen: set[str] = set()
+        for start in range(0, len(ids), PER_PAGE):
+            include = ",".join(str(i) for i in ids[start : start + PER_PAGE])
+            for status in ({}, _TRASH):
+                seen.update(
+                    str(p.get("id")) for p in self._get_all("products", {"include": include, **status})
+                )
+        return {p for p in product_ids if p.isdigit() and p not in seen}
+
     def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:
         now = datetime.now(UTC)
         wanted = set(variant_ids) if variant_ids is not None else None

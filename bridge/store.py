@@ -560,6 +560,17 @@ class Store:
         with self.transaction() as db:
             db.table("links").upsert_all(data, pk=("entity", "canonical_key", "channel"), batch_size=500)
 
+    def forget_written(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Drop the echo hash and version of these ``(sku, channel)`` variant links (they now point
+        at another object than the one those described)."""
+        with self.transaction() as db:
+            for sku, channel in keys:
+                db.execute(
+                    "UPDATE links SET last_written_hash = NULL, version = NULL "
+                    "WHERE entity = 'variant' AND canonical_key = ? AND channel = ?",
+                    [sku, channel],
+                )
+
     def links(self, entity: str, channel: str | None = None) -> list[dict[str, Any]]:
         if channel is None:
             return list(self.db.query("SELECT * FROM links WHERE entity = ?", [entity]))
@@ -727,6 +738,14 @@ class Store:
                 )
         unique = {r[0]: r[1] for r in rows}
         return [ChannelProduct.model_validate_json(data) for data in unique.values()]
+
+    def forget_snapshot(self, variants: Iterable[tuple[str, str]]) -> None:
+        """Forget the last-read state of these ``(channel, variant id)`` (gone from the channel)."""
+        with self.transaction() as db:
+            for channel, variant_id in variants:
+                db.execute(
+                    "DELETE FROM channel_variants WHERE channel = ? AND variant_id = ?", [channel, variant_id]
+                )
 
     def snapshot_with_skus(self, skus: Iterable[str]) -> dict[str, list[ChannelProduct]]:
         """Channel -> the products last read holding one of ``skus``, linked or not (a SKU used twice
