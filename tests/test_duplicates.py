@@ -357,3 +357,42 @@ def test_a_product_deleted_for_good_and_made_again_takes_over_its_sku(store: Sto
         assert not any("MUG-1" in w for p in plans for w in p.warnings)
         assert square_skus(box) == {"MUG-1": 1, "CAP-1": 1}
         assert woo_skus(box) == {"MUG-1": 1, "CAP-1": 1}
+
+
+def test_a_square_create_of_a_sku_square_already_holds_is_adopted_or_refused() -> None:
+    """The lookup before every Square create: a SKU already there in one item is that product (no
+    second item); a SKU held by two items, or split across items, is refused, naming them."""
+    from adapters.base import CreateProduct
+    from bridge.models import ChannelProduct, ChannelVariant, Money
+    from bridge.sandbox.square import SquareEmulator
+
+    def product(name: str, *skus: str) -> ChannelProduct:
+        variants = tuple(
+            ChannelVariant(channel_id="", sku=sku, price=Money(amount=Decimal("1.00"), currency="USD"))
+            for sku in skus
+        )
+        kind = "variable" if len(skus) > 1 else "simple"
+        return ChannelProduct(channel="square", channel_id="w1", kind=kind, name=name, variants=variants)
+
+    with SquareEmulator() as em:
+        ids = em.seed([MUG, TEE, *STICKERS], locations=1)
+        info = em.connection_info()
+        adapter = SquareAdapter(
+            info["access_token"], base_url=info["base_url"], backoff=0.01, backoff_cap=0.05
+        )
+        before = Counter(o["type"] for o in em._objects.values())
+        mug, tee, sticker, split = adapter.apply(
+            [
+                CreateProduct(key="a", product=product("Mug", "MUG-1")),
+                CreateProduct(key="b", product=product("Tee", "TEE-S", "TEE-M", "TEE-L")),
+                CreateProduct(key="c", product=product("Sticker", "STICKER")),
+                CreateProduct(key="d", product=product("Mixed", "MUG-1", "NEW-1")),
+            ]
+        )
+        assert mug.ok and mug.ids == {"MUG-1": ids["MUG-1"]}
+        assert tee.ok and tee.ids == {s: ids[s] for s in ("TEE-S", "TEE-M", "TEE-L")}
+        assert tee.channel_id == em.variation_by_sku("TEE-S")["item_variation_data"]["item_id"]  # type: ignore[index]
+        assert not sticker.ok and not sticker.retryable and sticker.code == "DUPLICATE_SKU"
+        assert "STICKER" in str(sticker.error)
+        assert not split.ok and split.code == "DUPLICATE_SKU" and ids["MUG-1"] in str(split.error)
+        assert Counter(o["type"] for o in em._objects.values()) == before  # nothing created
