@@ -91,6 +91,9 @@ class ReconcileInput:
     in_flight: Collection[tuple[str, str, str]] = ()
     """``(channel, sku, location or "")`` whose last stock write is not confirmed yet: neither
     counted nor written until it settles (its echo would be judged against the wrong count)."""
+    creating: Collection[tuple[str, str]] = ()
+    """``(channel, sku)`` of creates still queued or in doubt: not planned again meanwhile (the
+    product may have changed since, giving the create another key; both would be sent)."""
 
 
 def _money_text(price: Money | None) -> str | None:
@@ -340,6 +343,11 @@ def _creations(b: _Builder) -> None:
         for ch in targets:
             missing = [s for s in skus if s not in linked[ch]]
             if not missing:
+                continue
+            if any((ch, s) in b.inp.creating for s in missing):
+                b.warnings.append(
+                    f"{owner} product {product.name!r}: its creation on {ch} is not settled yet"
+                )
                 continue
             if not policy.create_missing:
                 b.warnings.append(

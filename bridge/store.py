@@ -492,6 +492,17 @@ class Store:
             found.add((channel, sku or "", location))
         return found
 
+    def outbox_creates_in_flight(self) -> set[tuple[str, str]]:
+        """``(channel, sku)`` of every variant of a product create not done yet (queued, or sent
+        with the answer lost)."""
+        found: set[tuple[str, str]] = set()
+        for channel, op in self.db.execute(
+            "SELECT channel, op FROM outbox WHERE done_at IS NULL AND action = 'create'"
+        ).fetchall():
+            product = (json.loads(op).get("op") or {}).get("product") or {}
+            found.update((channel, v["sku"]) for v in product.get("variants") or [] if v.get("sku"))
+        return found
+
     def outbox_skus_settled_since(self, since: str | None) -> set[str]:
         """SKUs whose queued writes finished (done or given up) after ``since`` (all if ``None``)."""
         rows = self.db.execute(

@@ -539,6 +539,7 @@ class SyncRunner:
                 first_sync=first,
                 issues=linked.issues,
                 in_flight=in_flight,
+                creating=store.outbox_creates_in_flight(),
             )
         )
         return PreparedSync(

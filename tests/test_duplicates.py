@@ -396,3 +396,35 @@ def test_a_square_create_of_a_sku_square_already_holds_is_adopted_or_refused() -
         assert "STICKER" in str(sticker.error)
         assert not split.ok and split.code == "DUPLICATE_SKU" and ids["MUG-1"] in str(split.error)
         assert Counter(o["type"] for o in em._objects.values()) == before  # nothing created
+
+
+def test_a_product_renamed_while_its_create_is_in_doubt_is_still_created_once(
+    square_owns: Sandbox, store: Store
+) -> None:
+    box = square_owns
+    policy = SyncPolicy(system_of_record="square")
+    box.woocommerce.server.faults.add(
+        kind="apply_then_fail", method="POST", path="/products/batch$", status=502, times=1
+    )
+    runner(box, store, policy, attempts=1).run()  # the process dies in doubt
+    item = box.square.variation_by_sku("TEE-S")
+    assert item is not None
+    item_id = item["item_variation_data"]["item_id"]
+    restarted = runner(box, store, policy)
+    # The owner renames the product meanwhile: planned now, its create would have another key.
+    from adapters.base import UpdateProduct
+
+    [renamed] = restarted.adapters["square"].apply(
+        [UpdateProduct(key="rename", product_id=item_id, fields={"name": "Tee Shirt"})]
+    )
+    assert renamed.ok
+    restarted.run()
+    store.db.execute("UPDATE outbox SET next_attempt_at = '' WHERE done_at IS NULL")
+    _plans, report = restarted.run()
+    assert not report.failed and not report.errors
+    # One product made, under the name it was sent with (the rename is then a catalogue matter).
+    assert woo_products(box) == {"Mug": 1, "Tee": 1, "Cap": 1}
+    assert woo_skus(box) == dict.fromkeys(ALL_SKUS, 1)
+    assert len({box.woocommerce.product_by_sku(s)["parent_id"] for s in ("TEE-S", "TEE-M", "TEE-L")}) == 1
+    assert set(links(store, "woocommerce")) == set(ALL_SKUS)
+    assert not [c for c in restarted.prepare(full=True).plan.changes if c.action == "create"]
