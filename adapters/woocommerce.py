@@ -17,6 +17,9 @@ WooCommerce is the awkward channel for a sync daemon, and this adapter exists to
   call per read, per 100 trashed products): a trashed product comes back ``ARCHIVED``, so that
   deleting on the owner archives the other channels' copies. A trashed variable product lists no
   variations; its trashed ones are asked for (``status=trash``).
+* **Creates are never sent twice.** A POST that creates is not idempotent and WooCommerce has no
+  idempotency keys, so a create whose answer was lost is looked up (our ``_shopbridge_key`` meta,
+  SKUs) before it is sent again, never retried blindly (see ``_post_creates``).
 * **Webhooks are hints.** They are signed (HMAC-SHA256 of the raw body) but never retried, and the
   delivery id is not unique, so the event id is derived from the body and polling stays mandatory.
 
@@ -217,7 +220,8 @@ class _Cursor:
 
 
 class WooCommerceAdapter(ChannelAdapter):
-    """A WooCommerce store through wc/v3. Stateless between calls apart from the call counter."""
+    """A WooCommerce store through wc/v3. Stateless between calls apart from the call counter, the
+    shop's clock and the creates in doubt (``_uncertain``)."""
 
     name = "woocommerce"
     capabilities = Capabilities(stock_mode="absolute", has_locations=False, max_batch=100)
