@@ -115,8 +115,11 @@ def woo_products(box: Sandbox) -> Counter[str]:
 
 
 def woo_skus(box: Sandbox) -> Counter[str]:
+    """How many live (not trashed) WooCommerce products or variations carry each SKU."""
     with box.woocommerce.lock:
-        return Counter(r["sku"] for r in box.woocommerce.products.values() if r["sku"])
+        return Counter(
+            r["sku"] for r in box.woocommerce.products.values() if r["sku"] and r["status"] != "trash"
+        )
 
 
 def links(store: Store, channel: str) -> dict[str, str]:
@@ -317,8 +320,11 @@ def test_a_sku_used_twice_in_square_is_never_created_a_third_time(store: Store) 
 # -- 14. the owner's product deleted for good, then made again --------------------------------
 
 
+@pytest.mark.parametrize("force", [True, False], ids=["deleted", "trashed"])
 @pytest.mark.parametrize("full", [False, True], ids=["incremental", "full"])
-def test_a_product_deleted_for_good_and_made_again_takes_over_its_sku(store: Store, full: bool) -> None:
+def test_a_product_deleted_for_good_and_made_again_takes_over_its_sku(
+    store: Store, full: bool, force: bool
+) -> None:
     for box in sandbox([MUG, CAP], [MUG, CAP]):
         run = runner(box, store)
         run.run()
@@ -326,7 +332,10 @@ def test_a_product_deleted_for_good_and_made_again_takes_over_its_sku(store: Sto
         auth = (wc.consumer_key, wc.consumer_secret)
         old = wc.product_by_sku("MUG-1")["id"]
         requests.delete(
-            f"{wc.url}/wp-json/wc/v3/products/{old}", params={"force": "true"}, auth=auth, timeout=10
+            f"{wc.url}/wp-json/wc/v3/products/{old}",
+            params={"force": str(force).lower()},
+            auth=auth,
+            timeout=10,
         ).raise_for_status()
         made = requests.post(
             f"{wc.url}/wp-json/wc/v3/products",

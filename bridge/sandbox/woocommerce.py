@@ -1299,7 +1299,9 @@ class WooCommerceEmulator:
         if not sku:
             return
         holder = self.sku_index.get(sku)
-        if holder is not None and holder != own_id:
+        # WC_Product_Data_Store_CPT::is_existing_sku skips trashed posts: a trashed product's SKU
+        # may be used again (the new product then holds it).
+        if holder is not None and holder != own_id and self.products[holder]["status"] != "trash":
             n = 1
             while f"{sku}-{n}" in self.sku_index:
                 n += 1
