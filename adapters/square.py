@@ -40,6 +40,10 @@ Why it is shaped this way:
   ops, hence under another key) the adapter looks for their ``reference_id`` in Square's change log
   and reports those already there as done. ``IDEMPOTENCY_KEY_REUSED`` means an earlier call with the
   same ops succeeded, and is reported as success. The in-doubt set lives in memory only.
+* **Creates are looked up first.** Every ``CreateProduct`` is searched by its SKUs (``set_query``)
+  before it is sent: a create whose answer was lost may be resent grouped otherwise, so under
+  another batch key, which Square's idempotency cannot recognise. Found in one item: that item is
+  reported as created. Found elsewhere: refused (it would put a SKU on Square twice).
 * **Catalogue writes** re-read the items they touch, apply the operations and upsert the full
   items with their versions (Square upserts replace objects), up to 1,000 objects per batch;
   ``VERSION_MISMATCH`` triggers a re-read and a retry (bounded). Archiving sets

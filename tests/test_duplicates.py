@@ -226,11 +226,12 @@ def test_the_square_emulator_replays_a_catalogue_upsert_and_refuses_a_reused_key
 # -- 12. WooCommerce --------------------------------------------------------------------------
 
 
-def test_a_lost_woocommerce_create_is_looked_up_not_posted_again(square_owns: Sandbox, store: Store) -> None:
+@pytest.mark.parametrize("fault", ["apply_then_fail", "apply_then_reset"], ids=["504", "dropped"])
+def test_a_lost_woocommerce_create_is_looked_up_not_posted_again(
+    square_owns: Sandbox, store: Store, fault: Any
+) -> None:
     box = square_owns
-    box.woocommerce.server.faults.add(
-        kind="apply_then_fail", method="POST", path="/products/batch$", status=504, times=1
-    )
+    box.woocommerce.server.faults.add(kind=fault, method="POST", path="/products/batch$", status=504, times=1)
     run = runner(box, store, SyncPolicy(system_of_record="square"))
     _plans, report = run.run()
     assert not report.failed and not report.errors and not report.deferred

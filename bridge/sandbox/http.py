@@ -124,7 +124,7 @@ class Router:
         return {m for m, pattern, _, _ in self._routes if pattern.fullmatch(path)}
 
 
-FaultKind = Literal["latency", "status", "reset", "apply_then_fail"]
+FaultKind = Literal["latency", "status", "reset", "apply_then_fail", "apply_then_reset"]
 
 
 @dataclass
@@ -136,6 +136,8 @@ class FaultRule:
     * ``reset``: close the connection with a TCP RST before answering, without handling.
     * ``apply_then_fail``: handle the request (its effects happen), then answer ``status`` instead
       of the real response: the client cannot know the write happened.
+    * ``apply_then_reset``: handle the request, then close the connection with a TCP RST instead of
+      answering (a timeout or a dropped connection after the provider saved the write).
 
     ``method``/``path`` (a regex searched in the path) select requests; ``times`` bounds how many
     requests the rule hits (``None``: until cleared); ``retry_after`` adds a ``Retry-After`` header.
@@ -285,6 +287,8 @@ class EmulatorServer:
         for rule in faults:
             if rule.kind == "apply_then_fail":
                 return self._fault_response(rule), False
+            if rule.kind == "apply_then_reset":
+                return None, True
         return response, False
 
     def _fault_response(self, rule: FaultRule) -> Response:
