@@ -438,3 +438,23 @@ def test_a_product_renamed_while_its_create_is_in_doubt_is_still_created_once(
     assert len({box.woocommerce.product_by_sku(s)["parent_id"] for s in ("TEE-S", "TEE-M", "TEE-L")}) == 1
     assert set(links(store, "woocommerce")) == set(ALL_SKUS)
     assert not [c for c in restarted.prepare(full=True).plan.changes if c.action == "create"]
+
+
+def test_a_lost_answer_for_the_variations_then_a_restart_creates_no_second_variation(
+    square_owns: Sandbox, store: Store
+) -> None:
+    box = square_owns
+    policy = SyncPolicy(system_of_record="square")
+    box.woocommerce.server.faults.add(
+        kind="apply_then_reset", method="POST", path="/variations/batch$", times=1
+    )
+    _plans, report = runner(box, store, policy, attempts=1).run()  # dies with the variations in doubt
+    assert report.deferred["woocommerce"] == 1
+    restarted = runner(box, store, policy)
+    due_one_by_one(store, restarted)
+    _plans, report = restarted.run()
+    assert not report.failed and not report.errors
+    assert woo_products(box) == {"Mug": 1, "Tee": 1, "Cap": 1}
+    assert woo_skus(box) == dict.fromkeys(ALL_SKUS, 1)
+    assert set(links(store, "woocommerce")) == set(ALL_SKUS)
+    settled(restarted)
