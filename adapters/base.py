@@ -324,6 +324,11 @@ class ChannelAdapter(abc.ABC):
         unknown, perhaps in a process that died). A channel whose writes are not naturally idempotent
         checks before applying them again; absolute writes need nothing."""
 
+    def missing(self, product_ids: Sequence[str]) -> set[str]:
+        """Which of these products the channel no longer has at all (deleted for good, leaving no
+        tombstone or trash to read). By default none: deletions show up in the reads."""
+        return set()
+
     @abc.abstractmethod
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> WebhookEvent:
         """Check the signature over the raw ``body`` (constant-time) and parse the delivery.

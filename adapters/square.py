@@ -40,6 +40,10 @@ Why it is shaped this way:
   ops, hence under another key) the adapter looks for their ``reference_id`` in Square's change log
   and reports those already there as done. ``IDEMPOTENCY_KEY_REUSED`` means an earlier call with the
   same ops succeeded, and is reported as success. The in-doubt set lives in memory only.
+* **Creates are looked up first.** Every ``CreateProduct`` is searched by its SKUs (``set_query``)
+  before it is sent: a create whose answer was lost may be resent grouped otherwise, so under
+  another batch key, which Square's idempotency cannot recognise. Found in one item: that item is
+  reported as created. Found elsewhere: refused (it would put a SKU on Square twice).
 * **Catalogue writes** re-read the items they touch, apply the operations and upsert the full
   items with their versions (Square upserts replace objects), up to 1,000 objects per batch;
   ``VERSION_MISMATCH`` triggers a re-read and a retry (bounded). Archiving sets
@@ -109,6 +113,7 @@ _RETURN_STATES = {"UNLINKED_RETURN", "SOLD", "RETURNED_BY_CUSTOMER"}
 _CATALOG_BATCH = 1000
 _STOCK_BATCH = 100
 _VERSION_RETRIES = 3
+_SKU_SEARCH = 250  # values a set_query may hold (CatalogQuerySet.attribute_values)
 _LOOKBACK_S = 48 * 3600  # adjustments are written with occurred_at <= 24 h old; look back further
 
 
@@ -837,8 +842,21 @@ class SquareAdapter(ChannelAdapter):
         )
 
     def _apply_catalog(self, ops: Sequence[tuple[int, WriteOp]]) -> dict[int, WriteResult]:
-        results: dict[int, WriteResult] = {}
         creates = [(n, op) for n, op in ops if isinstance(op, CreateProduct)]
+        results = self._already_created(creates)
+        claimed: set[str] = set()
+        for n, op in creates:
+            skus = (
+                {str(v.sku) for v in op.product.variants if v.sku} if isinstance(op, CreateProduct) else set()
+            )
+            if n not in results and skus & claimed:
+                # Two creates of one SKU (the product changed while the first was in doubt): the
+                # second waits, and its lookup will find what the first one made.
+                results[n] = WriteResult(
+                    key=op.key, ok=False, retryable=True, error="another create holds its SKU"
+                )
+            claimed |= skus
+        creates = [(n, op) for n, op in creates if n not in results]
         updates = [(n, op) for n, op in ops if not isinstance(op, CreateProduct)]
         # Creates: batches of whole items (item + its variations <= 1000 objects).
         batch: list[tuple[int, CreateProduct]] = []
@@ -855,6 +873,69 @@ class SquareAdapter(ChannelAdapter):
             results.update(self._create_batch(batch))
         if updates:
             results.update(self._update_items(updates))
+        return results
+
+    def _live_variations(self, skus: Sequence[str]) -> dict[str, list[JSON]]:
+        """SKU -> the live variations carrying exactly that SKU (a ``set_query`` search matches
+        case-insensitively, at most 250 values a call)."""
+        found: dict[str, list[JSON]] = {}
+        unique = sorted(set(skus))
+        for start in range(0, len(unique), _SKU_SEARCH):
+            chunk = unique[start : start + _SKU_SEARCH]
+            body: JSON = {
+                "object_types": ["ITEM_VARIATION"],
+                "query": {"set_query": {"attribute_name": "sku", "attribute_values": chunk}},
+                "limit": 1000,
+            }
+            for objects, _ in self._search_pages(body):
+                for obj in objects:
+                    sku = (obj.get("item_variation_data") or {}).get("sku")
+                    if sku in chunk and not obj.get("is_deleted"):
+                        found.setdefault(str(sku), []).append(obj)
+        return found
+
+    def _already_created(self, creates: Sequence[tuple[int, WriteOp]]) -> dict[int, WriteResult]:
+        """Creates that must not be sent: their SKUs are on Square already.
+
+        A create whose answer was lost (a 5xx or a timeout after Square applied it) may be sent
+        again grouped with other creates, so under another batch key, perhaps by another process:
+        Square's idempotency cannot recognise it. So every create is looked up by its SKUs first
+        (one search per 250 SKUs). All of them in one item: that item is the product (our lost
+        create, or one made meanwhile), reported as created. Some of them anywhere else: creating
+        would put a SKU on Square twice, so the create is refused, naming what holds them."""
+        ops = [(n, op) for n, op in creates if isinstance(op, CreateProduct)]
+        if not ops:
+            return {}
+        held = self._live_variations([str(v.sku) for _, op in ops for v in op.product.variants if v.sku])
+        results: dict[int, WriteResult] = {}
+        for n, op in ops:
+            skus = [str(v.sku) for v in op.product.variants if v.sku]
+            holders = {sku: held[sku] for sku in skus if sku in held}
+            if not holders:
+                continue
+            items = {
+                str((v.get("item_variation_data") or {}).get("item_id"))
+                for vs in holders.values()
+                for v in vs
+            }
+            if len(holders) == len(skus) and len(items) == 1 and all(len(vs) == 1 for vs in holders.values()):
+                results[n] = WriteResult(
+                    key=op.key,
+                    ok=True,
+                    channel_id=items.pop(),
+                    ids={sku: str(vs[0]["id"]) for sku, vs in holders.items()},
+                    written={"name": op.product.name},
+                )
+                continue
+            where = ", ".join(
+                f"{sku}: {', '.join(str(v['id']) for v in vs)}" for sku, vs in sorted(holders.items())
+            )
+            results[n] = WriteResult(
+                key=op.key,
+                ok=False,
+                code="DUPLICATE_SKU",
+                error=f"not created: SKU already on Square ({where}); link it or fix the SKUs by hand",
+            )
         return results
 
     def _create_batch(self, batch: list[tuple[int, CreateProduct]]) -> dict[int, WriteResult]:

@@ -20,6 +20,9 @@ WooCommerce is the awkward channel for a sync daemon, and this adapter exists to
 * **Orders are read as current effects.** Each order line's ``_reduced_stock`` meta (shown in the
   REST ``meta_data``) is what WooCommerce holds reduced for it, whatever path the order took; the
   sync records only its change (:mod:`bridge.effects`), not a sale, cancel or return per event.
+* **Creates are never sent twice.** A POST that creates is not idempotent and WooCommerce has no
+  idempotency keys, so a create whose answer was lost is looked up (our ``_shopbridge_key`` meta,
+  SKUs) before it is sent again, never retried blindly (see ``_post_creates``).
 * **Webhooks are hints.** They are signed (HMAC-SHA256 of the raw body) but never retried, and the
   delivery id is not unique, so the event id is derived from the body and polling stays mandatory.
 
@@ -36,7 +39,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -145,6 +148,8 @@ _RESOURCES: dict[str, Literal["product", "order", "customer"]] = {
 PING_BODY = re.compile(rb"webhook_id=(\d+)")
 _BY_ID: dict[str, str] = {"orderby": "id", "order": "asc"}
 """Listing order for reads that page through a whole collection (stable while it is read)."""
+MARKER = "_shopbridge_key"
+"""Meta key of the products we create: the outbox key of the create (see ``_post_creates``)."""
 _TRASH: dict[str, str] = {"status": "trash"}
 """Listing parameter for the trash, which the default ``status=any`` leaves out."""
 
@@ -243,7 +248,8 @@ class _Cursor:
 
 
 class WooCommerceAdapter(ChannelAdapter):
-    """A WooCommerce store through wc/v3. Stateless between calls apart from the call counter."""
+    """A WooCommerce store through wc/v3. Stateless between calls apart from the call counter, the
+    shop's clock and the creates in doubt (``_uncertain``)."""
 
     name = "woocommerce"
     capabilities = Capabilities(stock_mode="absolute", has_locations=False, max_batch=100)
@@ -280,6 +286,8 @@ class WooCommerceAdapter(ChannelAdapter):
         self._last_served: datetime | None = None
         """The shop's clock (``Date``) in the newest answer received: a moment known to be past
         before any later request is sent."""
+        self._uncertain: set[str] = set()
+        """Keys of creates that may have reached the shop without our hearing (looked up first)."""
         self._api = API(
             url=self.url,
             consumer_key=consumer_key,
@@ -735,6 +743,18 @@ class WooCommerceAdapter(ChannelAdapter):
     def _key(kind: str, item: Mapping[str, Any]) -> str:
         return f"{kind}:{item['id']}@{item.get('date_modified_gmt')}#{_hash(item)}"
 
+    def missing(self, product_ids: Sequence[str]) -> set[str]:
+        """Products deleted for good: in neither the listing nor the trash (``include=``, 100 a call)."""
+        ids = sorted({int(p) for p in product_ids if p.isdigit()})
+        seen: set[str] = set()
+        for start in range(0, len(ids), PER_PAGE):
+            include = ",".join(str(i) for i in ids[start : start + PER_PAGE])
+            for status in ({}, _TRASH):
+                seen.update(
+                    str(p.get("id")) for p in self._get_all("products", {"include": include, **status})
+                )
+        return {p for p in product_ids if p.isdigit() and p not in seen}
+
     def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:
         now = datetime.now(UTC)
         wanted = set(variant_ids) if variant_ids is not None else None
@@ -954,6 +974,7 @@ class WooCommerceAdapter(ChannelAdapter):
         raw = self._run_batches(ops, product_items, variation_items, results)
         self._follow_up_stock(ops, stock_probe, raw, results)
         self._create_variations(ops, raw, results)
+        self._uncertain.difference_update(r.key for r in results.values() if not r.retryable)
         return [results[i] for i in range(len(ops))]
 
     def _run_batches(
@@ -965,7 +986,11 @@ class WooCommerceAdapter(ChannelAdapter):
     ) -> dict[int, dict[str, Any]]:
         """Send items in batches of 100; fill ``results`` and return each op's raw answer."""
         raw: dict[int, dict[str, Any]] = {}
-        jobs: list[tuple[str, list[tuple[int, str, dict[str, Any]]]]] = [("products/batch", product_items)]
+        # Creates go in batches of their own (see _post_creates), each carrying our marker.
+        creates = [(i, a, self._marked(item, ops[i].key)) for i, a, item in product_items if a == "create"]
+        updates = [entry for entry in product_items if entry[1] != "create"]
+        jobs: list[tuple[str, list[tuple[int, str, dict[str, Any]]]]] = [("products/batch", updates)]
+        jobs.append(("products/batch", creates))
         jobs += [(f"products/{pid}/variations/batch", items) for pid, items in variation_items.items()]
         for endpoint, items in jobs:
             for offset in range(0, len(items), self.capabilities.max_batch):
@@ -981,13 +1006,11 @@ class WooCommerceAdapter(ChannelAdapter):
         raw: dict[int, dict[str, Any]],
         results: dict[int, WriteResult],
     ) -> None:
-        body: dict[str, list[dict[str, Any]]] = {}
-        order: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-        for index, action, item in chunk:
-            body.setdefault(action, []).append(item)
-            order.setdefault(action, []).append((index, item))
         try:
-            answer = self._request("POST", endpoint, data=body).json()
+            if any(action == "create" for _, action, _ in chunk):
+                answer, chunk = self._post_creates(ops, endpoint, chunk, raw, results)
+            else:
+                answer = self._request("POST", endpoint, data=self._batch_body(chunk)).json()
         except AuthError:
             raise
         except AdapterError as exc:
@@ -1000,6 +1023,9 @@ class WooCommerceAdapter(ChannelAdapter):
                     code=getattr(exc, "code", None),
                 )
             return
+        order: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for index, action, item in chunk:
+            order.setdefault(action, []).append((index, item))
         for action, entries in order.items():
             answers = answer.get(action) or []
             for (index, sent), got in zip(entries, answers, strict=False):
@@ -1021,7 +1047,7 @@ class WooCommerceAdapter(ChannelAdapter):
                 # a duplicate SKU names the holder: the caller can link instead of creating
                 channel_id=str(got.get("id") or (error.get("data") or {}).get("resource_id") or "") or None,
             )
-        written = {k: got.get(k) for k in sent if k not in ("id", "variations", "attributes")}
+        written = {k: got.get(k) for k in sent if k not in ("id", "variations", "attributes", "meta_data")}
         ids = {}
         if isinstance(op, CreateProduct) and got.get("sku"):
             ids[str(got["sku"])] = str(got["id"])
@@ -1078,28 +1104,25 @@ class WooCommerceAdapter(ChannelAdapter):
             if not got or got.get("error"):
                 continue
             pid = str(got["id"])
-            items = [(index, "create", self._variation_body(v)) for v in op.product.variants]
-            ids: dict[str, str] = {}
+            # A parent found by lookup (our create's answer was lost) may hold some already.
+            ids = self._variation_ids(pid) if got.get("variations") else {}
+            bodies = [self._variation_body(v) for v in op.product.variants if v.sku not in ids]
             errors: list[str] = []
-            for offset in range(0, len(items), self.capabilities.max_batch):
-                chunk = items[offset : offset + self.capabilities.max_batch]
+            transient = False
+            for offset in range(0, len(bodies), self.capabilities.max_batch):
                 try:
-                    answer = self._request(
-                        "POST", f"products/{pid}/variations/batch", data={"create": [c[2] for c in chunk]}
-                    ).json()
+                    errors += self._post_variations(
+                        pid, bodies[offset : offset + self.capabilities.max_batch], ids
+                    )
                 except AuthError:
                     raise
                 except AdapterError as exc:
                     errors.append(str(exc))
-                    continue
-                for created in answer.get("create") or []:
-                    if created.get("error"):
-                        errors.append(str(created["error"].get("message")))
-                    elif created.get("sku"):
-                        ids[str(created["sku"])] = str(created["id"])
+                    transient = transient or isinstance(exc, TransientError)
             results[index] = WriteResult(
                 key=op.key,
                 ok=not errors,
+                retryable=transient,
                 error="; ".join(errors) or None,
                 code="variation_error" if errors else None,
                 channel_id=pid,
@@ -1107,6 +1130,131 @@ class WooCommerceAdapter(ChannelAdapter):
                 ids=ids,
                 written={"name": got.get("name"), "status": got.get("status")},
             )
+
+    # creates: never sent twice ----------------------------------------------------------------
+    #
+    # A POST that creates is not idempotent, and WooCommerce has no idempotency keys: resending one
+    # whose answer was lost (a timeout, a 5xx after the product was saved) makes a second product;
+    # for a variable product, whose parent has no SKU to refuse it, an empty published one (the
+    # official Square plugin's most reported bug). So a create is never retried blindly: each
+    # product we create carries our marker (meta ``_shopbridge_key`` = the outbox key), and before
+    # a create is sent again (a retry here, or after a restart: :meth:`mark_uncertain`) it is looked
+    # up, by SKU for a simple product, by name and marker for a variable one; variations by SKU.
+
+    def mark_uncertain(self, keys: Iterable[str]) -> None:
+        """Look these creates up before sending them again (an earlier attempt may have landed)."""
+        self._uncertain.update(keys)
+
+    @staticmethod
+    def _marked(body: Mapping[str, Any], key: str) -> dict[str, Any]:
+        return {**body, "meta_data": [{"key": MARKER, "value": key}]}
+
+    @staticmethod
+    def _batch_body(chunk: Sequence[tuple[int, str, dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+        body: dict[str, list[dict[str, Any]]] = {}
+        for _, action, item in chunk:
+            body.setdefault(action, []).append(item)
+        return body
+
+    def _post_creates(
+        self,
+        ops: Sequence[WriteOp],
+        endpoint: str,
+        chunk: list[tuple[int, str, dict[str, Any]]],
+        raw: dict[int, dict[str, Any]],
+        results: dict[int, WriteResult],
+    ) -> tuple[dict[str, Any], list[tuple[int, str, dict[str, Any]]]]:
+        """Send a batch of creates under the usual retry policy, but look each create in doubt up
+        before every attempt; those found are answered from what the shop holds. Returns the last
+        answer and the creates it answers."""
+        pending = list(chunk)
+        tries = 0
+
+        def attempt() -> Any:
+            nonlocal pending, tries
+            pending = [
+                entry
+                for entry in pending
+                if not (
+                    (tries or ops[entry[0]].key in self._uncertain)
+                    and self._adopt(ops[entry[0]], entry, raw, results)
+                )
+            ]
+            tries += 1
+            if not pending:
+                return {}
+            self._uncertain.update(ops[i].key for i, _, _ in pending)  # in doubt once sent
+            return self._once("POST", endpoint, {}, self._batch_body(pending)).json()
+
+        answer: dict[str, Any] = retrying(self.max_attempts, self.backoff_base, self.backoff_max)(attempt)
+        return answer, pending
+
+    def _adopt(
+        self,
+        op: WriteOp,
+        entry: tuple[int, str, dict[str, Any]],
+        raw: dict[int, dict[str, Any]],
+        results: dict[int, WriteResult],
+    ) -> bool:
+        """Whether the product ``op`` creates is in the shop already (then its answer is recorded)."""
+        found = self._find_created(op) if isinstance(op, CreateProduct) else None
+        if found is None:
+            return False
+        index, _, sent = entry
+        raw[index] = found
+        results[index] = self._result(op, sent, found)
+        return True
+
+    def _find_created(self, op: CreateProduct) -> dict[str, Any] | None:
+        """The shop's product made by ``op``: for a simple product the one holding its SKU; for a
+        variable one (no SKU until its variations exist) the one carrying our marker, searched by
+        name, then among the newest products."""
+        skus = [v.sku for v in op.product.variants if v.sku]
+        if op.product.kind == "simple" and skus:
+            held = self._request("GET", "products", params={"sku": skus[0]}).json()
+            return next((p for p in held if p.get("sku") == skus[0] and not p.get("parent_id")), None)
+        kind = {"type": op.product.kind}
+        searched = self._request("GET", "products", params={**kind, "search": op.product.name}).json()
+        newest = self._request("GET", "products", params={**kind, "orderby": "id", "order": "desc"}).json()
+        for product in chain(searched, newest):
+            if any(
+                m.get("key") == MARKER and m.get("value") == op.key for m in product.get("meta_data") or []
+            ):
+                return dict(product)
+        return None
+
+    def _variation_ids(self, pid: str) -> dict[str, str]:
+        """SKU -> id of the variations product ``pid`` holds."""
+        return {
+            str(v["sku"]): str(v["id"])
+            for v in self._get_all(f"products/{pid}/variations", {})
+            if v.get("sku")
+        }
+
+    def _post_variations(self, pid: str, bodies: list[dict[str, Any]], ids: dict[str, str]) -> list[str]:
+        """Create variations of ``pid`` (their ids into ``ids``); a retry first drops those the
+        shop already holds (a lost answer), so no variation is made twice. Returns refusals."""
+        pending = list(bodies)
+        tries = 0
+
+        def attempt() -> Any:
+            nonlocal pending, tries
+            if tries:
+                ids.update(self._variation_ids(pid))
+                pending = [body for body in pending if body["sku"] not in ids]
+            tries += 1
+            if not pending:
+                return {}
+            return self._once("POST", f"products/{pid}/variations/batch", {}, {"create": pending}).json()
+
+        answer = retrying(self.max_attempts, self.backoff_base, self.backoff_max)(attempt)
+        errors: list[str] = []
+        for created in answer.get("create") or []:
+            if created.get("error"):
+                errors.append(str(created["error"].get("message")))
+            elif created.get("sku"):
+                ids[str(created["sku"])] = str(created["id"])
+        return errors
 
     def _create_body(self, product: ChannelProduct) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -4,7 +4,8 @@ Links are the identity of the whole system: a wrong link moves stock and prices 
 different products, so the linker *reports and never guesses*.  The rules, in order:
 
 1. Existing links (remembered by the store, passed in as plain data) win; they are never
-   re-derived from SKUs, so renaming a SKU on one side does not break a link.
+   re-derived from SKUs, so renaming a SKU on one side does not break a link. One exception: a
+   link to an archived variant follows the one live variant now carrying its SKU there.
 2. Variants still unlinked are matched by SKU, exactly (after trimming, which the models do).
    A SKU used twice inside one channel is ambiguous: reported, and none of its variants linked.
 3. Variants still unlinked are matched by GTIN, with the same ambiguity rule.
@@ -139,6 +140,7 @@ def link(
         matched_by[ex.sku] = "existing"
         taken.add((ex.channel, ex.variant_id))
 
+    _follow_live(products, existing, groups, taken)
     free = [c for c in _candidates(products) if (c.channel, c.variant.channel_id) not in taken]
     free = _match_by_sku(free, groups, matched_by, issues)
     free = _match_by_gtin(free, groups, matched_by, issues, prefer)
@@ -146,6 +148,29 @@ def link(
 
     result = [LinkGroup(sku, dict(sorted(groups[sku].items())), matched_by[sku]) for sku in sorted(groups)]
     return LinkResult(result, issues)
+
+
+def _follow_live(
+    products: Mapping[str, Sequence[ChannelProduct]],
+    existing: Sequence[ExistingLink],
+    groups: dict[str, dict[str, LinkMember]],
+    taken: set[tuple[str, str]],
+) -> None:
+    """An existing link to an archived (or trashed) variant yields to the one live variant that now
+    carries its SKU on that channel: the owner deleted the product and made it again (WooCommerce
+    lets a trashed product's SKU be reused). The archived one stays out of matching (history)."""
+    cands = _candidates(products)
+    status = {(c.channel, c.variant.channel_id): c.variant.status for c in cands}
+    live: dict[tuple[str, str], list[_Candidate]] = defaultdict(list)
+    for c in cands:
+        if c.variant.sku and c.variant.status is not ProductStatus.ARCHIVED:
+            if (c.channel, c.variant.channel_id) not in taken:
+                live[(c.channel, c.variant.sku)].append(c)
+    for ex in existing:
+        found = live.get((ex.channel, ex.sku), [])
+        if status.get((ex.channel, ex.variant_id)) is ProductStatus.ARCHIVED and len(found) == 1:
+            groups[ex.sku][ex.channel] = LinkMember(found[0].variant.channel_id, found[0].product_id)
+            taken.add((ex.channel, found[0].variant.channel_id))
 
 
 def _unique_per_channel(
@@ -201,6 +226,9 @@ def _join(
     for channel, c in found.items():
         held = group.get(channel)
         if held is not None and held.variant_id != c.variant.channel_id:
+            used.add((c.channel, c.variant.channel_id))
+            if c.variant.status is ProductStatus.ARCHIVED:
+                continue  # an archived copy whose SKU a live variant took over: history
             issues.append(
                 LinkIssue(
                     "slot_taken",
@@ -209,7 +237,6 @@ def _join(
                     (c.ref,),
                 )
             )
-            used.add((c.channel, c.variant.channel_id))
             continue
         group[channel] = LinkMember(c.variant.channel_id, c.product_id)
         used.add((c.channel, c.variant.channel_id))

@@ -91,6 +91,9 @@ class ReconcileInput:
     in_flight: Collection[tuple[str, str, str]] = ()
     """``(channel, sku, location or "")`` whose last stock write is not confirmed yet: neither
     counted nor written until it settles (its echo would be judged against the wrong count)."""
+    creating: Collection[tuple[str, str]] = ()
+    """``(channel, sku)`` of creates still queued or in doubt: not planned again meanwhile (the
+    product may have changed since, giving the create another key; both would be sent)."""
 
 
 def _money_text(price: Money | None) -> str | None:
@@ -325,13 +328,26 @@ def _creations(b: _Builder) -> None:
         for ch in g.members:
             linked[ch].add(g.sku)
     targets = sorted(ch for ch in b.inp.products if ch != owner)
+    # A SKU used twice anywhere is ambiguous everywhere: creating it would add one more copy.
+    ambiguous = {ref[2] for i in b.inp.issues if i.kind == "duplicate_sku" for ref in i.variants if ref[2]}
     for product in sorted(b.inp.products[owner], key=lambda p: p.channel_id):
         skus = [v.sku for v in product.variants if v.sku and v.sku in linked[owner]]
         if not skus or product.status is ProductStatus.ARCHIVED:
             continue
+        if ambiguous.intersection(skus):
+            b.warnings.append(
+                f"{owner} product {product.name!r} is not created elsewhere: "
+                f"{', '.join(sorted(ambiguous.intersection(skus)))} is used more than once"
+            )
+            continue
         for ch in targets:
             missing = [s for s in skus if s not in linked[ch]]
             if not missing:
+                continue
+            if any((ch, s) in b.inp.creating for s in missing):
+                b.warnings.append(
+                    f"{owner} product {product.name!r}: its creation on {ch} is not settled yet"
+                )
                 continue
             if not policy.create_missing:
                 b.warnings.append(

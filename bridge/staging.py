@@ -180,6 +180,13 @@ class Staging:
                 )
         return out
 
+    def has_variant(self, channel: str, variant_id: str) -> bool:
+        """Whether ``channel``'s variant ``variant_id`` is staged."""
+        row = self.db.execute(
+            "SELECT 1 FROM nodes WHERE channel = ? AND variant_id = ? LIMIT 1", [channel, variant_id]
+        ).fetchone()
+        return row is not None
+
     def has_key(self, key: str) -> bool:
         """Whether a staged variant has ``key`` (``c:SKU`` for an existing link's canonical SKU)."""
         self._components()  # indexes the keys

@@ -492,6 +492,17 @@ class Store:
             found.add((channel, sku or "", location))
         return found
 
+    def outbox_creates_in_flight(self) -> set[tuple[str, str]]:
+        """``(channel, sku)`` of every variant of a product create not done yet (queued, or sent
+        with the answer lost)."""
+        found: set[tuple[str, str]] = set()
+        for channel, op in self.db.execute(
+            "SELECT channel, op FROM outbox WHERE done_at IS NULL AND action = 'create'"
+        ).fetchall():
+            product = (json.loads(op).get("op") or {}).get("product") or {}
+            found.update((channel, v["sku"]) for v in product.get("variants") or [] if v.get("sku"))
+        return found
+
     def outbox_skus_settled_since(self, since: str | None) -> set[str]:
         """SKUs whose queued writes finished (done or given up) after ``since`` (all if ``None``)."""
         rows = self.db.execute(
@@ -559,6 +570,17 @@ class Store:
             return
         with self.transaction() as db:
             db.table("links").upsert_all(data, pk=("entity", "canonical_key", "channel"), batch_size=500)
+
+    def forget_written(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Drop the echo hash and version of these ``(sku, channel)`` variant links (they now point
+        at another object than the one those described)."""
+        with self.transaction() as db:
+            for sku, channel in keys:
+                db.execute(
+                    "UPDATE links SET last_written_hash = NULL, version = NULL "
+                    "WHERE entity = 'variant' AND canonical_key = ? AND channel = ?",
+                    [sku, channel],
+                )
 
     def links(self, entity: str, channel: str | None = None) -> list[dict[str, Any]]:
         if channel is None:
@@ -727,6 +749,34 @@ class Store:
                 )
         unique = {r[0]: r[1] for r in rows}
         return [ChannelProduct.model_validate_json(data) for data in unique.values()]
+
+    def forget_snapshot(self, variants: Iterable[tuple[str, str]]) -> None:
+        """Forget the last-read state of these ``(channel, variant id)`` (gone from the channel)."""
+        with self.transaction() as db:
+            for channel, variant_id in variants:
+                db.execute(
+                    "DELETE FROM channel_variants WHERE channel = ? AND variant_id = ?", [channel, variant_id]
+                )
+
+    def snapshot_with_skus(self, skus: Iterable[str]) -> dict[str, list[ChannelProduct]]:
+        """Channel -> the products last read holding one of ``skus``, linked or not (a SKU used twice
+        in a channel links neither variant, yet both must be seen whenever that SKU is planned)."""
+        wanted = list(dict.fromkeys(skus))
+        rows: list[tuple[str, str, str]] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows.extend(
+                self.db.execute(
+                    "SELECT channel, product_id, product FROM channel_variants "
+                    f"WHERE sku IN ({marks}) GROUP BY channel, product_id",
+                    chunk,
+                ).fetchall()
+            )
+        out: dict[str, list[ChannelProduct]] = {}
+        for channel, _, data in {(r[0], r[1]): r for r in rows}.values():
+            out.setdefault(channel, []).append(ChannelProduct.model_validate_json(data))
+        return out
 
     def snapshot_read_at(self, channel: str) -> str | None:
         """When a product of ``channel`` was last read into its snapshot (``None``: never read)."""

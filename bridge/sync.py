@@ -70,6 +70,7 @@ from bridge.reconcile import ReconcileInput, judge, reconcile
 from bridge.skipped import held_skus
 from bridge.staging import Staging
 from bridge.store import Store, utcnow
+from bridge.vanished import vanished_links
 
 __all__ = [
     "ChannelRead",
@@ -163,6 +164,8 @@ class PreparedSync:
     locations: LocationMap
     counted_at: dict[tuple[str, str, str | None], datetime] = field(default_factory=dict)
     observed: list[Observation] = field(default_factory=list)
+    vanished: set[tuple[str, str]] = field(default_factory=set)
+    """``(channel, variant id)`` deleted for good: their last-read snapshot is forgotten."""
 
 
 @dataclass
@@ -314,6 +317,7 @@ class SyncRunner:
                         adapter, staging, name, read, None if full else store.get_cursor(name, "catalog")
                     )
                 reads[name] = read
+            gone = vanished_links(store, staging, self.adapters, full=full, guard=_reading)
             if not full:
                 # The events since the last sync tell which SKUs moved: their other channels' side
                 # is needed too, and (for a channel with locations) their counts.
@@ -326,7 +330,7 @@ class SyncRunner:
                     read.events, read.events_cursor = list(page_e.items), page_e.cursor
                     read.issues.extend(page_e.issues)
                     self.progress.advance(len(page_e.items))
-                self._stage_neighbours(staging, reads)
+                self._stage_neighbours(staging, reads, gone)
             for batch in _batched(staging.variants(), 500):
                 links = store.links_of_groups("variant", [(ch, vid) for ch, vid, _ in batch])
                 staging.add_links((r["channel"], r["channel_id"], r["canonical_key"]) for r in links)
@@ -359,7 +363,7 @@ class SyncRunner:
                 read.issues.extend(page_e.issues)
                 read.events_cursor = page_e.cursor or read.events_cursor
                 self.progress.advance(len(page_e.items))
-            yield StagedRead(self, staging, reads, first, full, locations)
+            yield StagedRead(self, staging, reads, first, full, locations, gone)
 
     def _stage_catalog(
         self, adapter: ChannelAdapter, staging: Staging, name: str, read: ChannelRead, cursor: str | None
@@ -371,7 +375,9 @@ class SyncRunner:
             read.catalog_cursor = page.cursor
             self.progress.advance(len(page.items))
 
-    def _stage_neighbours(self, staging: Staging, reads: Mapping[str, ChannelRead]) -> None:
+    def _stage_neighbours(
+        self, staging: Staging, reads: Mapping[str, ChannelRead], gone: set[tuple[str, str]]
+    ) -> None:
         """For an incremental read: the SKUs something happened to (changed on a channel, moved by
         an event, or with one of our stock writes settled or still in doubt), and every channel's
         last-read products holding them."""
@@ -391,9 +397,13 @@ class SyncRunner:
         for skus in _batched(sorted(touched), 500):
             members: dict[str, list[str]] = defaultdict(list)
             for r in store.links_by_key("variant", skus):
-                members[r["channel"]].append(r["channel_id"])
+                if (r["channel"], r["channel_id"]) not in gone:
+                    members[r["channel"]].append(r["channel_id"])
             for name, ids in members.items():
                 staging.add_products(name, store.snapshot(name, ids), replace=False)
+            for name, held in store.snapshot_with_skus(skus).items():  # unlinked ones too
+                alive = [p for p in held if not any((name, v.channel_id) in gone for v in p.variants)]
+                staging.add_products(name, alive, replace=False)
 
     def _counts(
         self, name: str, adapter: ChannelAdapter, ids: Sequence[str], at: datetime, locations: LocationMap
@@ -537,6 +547,7 @@ class SyncRunner:
                 first_sync=first,
                 issues=linked.issues,
                 in_flight=in_flight,
+                creating=store.outbox_creates_in_flight(),
             )
         )
         return PreparedSync(
@@ -600,7 +611,7 @@ class SyncRunner:
             raise UnsafePlan(plan)
         store = self.store
         known_links = {
-            (r["canonical_key"], r["channel"])
+            (r["canonical_key"], r["channel"]): r["channel_id"]
             for r in store.links_by_key("variant", [g.sku for g in prepared.groups])
         }
         now = utcnow()
@@ -608,6 +619,7 @@ class SyncRunner:
             store.set_cursor(*PLANNED_MARK, now)
             for name, read in prepared.reads.items():
                 store.save_snapshot(name, read.products)
+            store.forget_snapshot(prepared.vanished)
             store.upsert_links(
                 {
                     "entity": "variant",
@@ -618,7 +630,14 @@ class SyncRunner:
                 }
                 for g in prepared.groups
                 for ch, m in g.members.items()
-                if (g.sku, ch) not in known_links
+                if known_links.get((g.sku, ch)) != m.variant_id
+            )
+            # A link that followed its SKU to a new product: what we wrote to the old one is moot.
+            store.forget_written(
+                (g.sku, ch)
+                for g in prepared.groups
+                for ch, m in g.members.items()
+                if known_links.get((g.sku, ch), m.variant_id) != m.variant_id
             )
             db.table("locations").upsert_all(
                 [{"key": key, "name": key, "active": 1} for key in prepared.locations.keys], pk="key"
@@ -937,6 +956,8 @@ class StagedRead:
     first: bool
     full: bool
     locations: LocationMap
+    gone: set[tuple[str, str]] = field(default_factory=set)
+    """Links whose product was deleted for good while another took its SKU (``bridge.vanished``)."""
 
     def chunks(self) -> Iterator[PreparedSync]:
         """One prepared sync per chunk; the last (perhaps without products) carries the cursors and
@@ -961,6 +982,7 @@ class StagedRead:
             existing = runner.store.links_of_groups("variant", members)
             yield self._chunk(universe, existing, in_flight, held)
         last = self._chunk({name: [] for name in names}, orphans, in_flight, held)
+        last.vanished = self.gone
         for name, read in self.reads.items():
             mine = last.reads[name]
             mine.catalog_cursor, mine.events_cursor = read.catalog_cursor, read.events_cursor
@@ -977,7 +999,9 @@ class StagedRead:
     ) -> PreparedSync:
         runner = self.runner
         existing = [
-            ExistingLink(r["canonical_key"], r["channel"], r["channel_id"], r["parent_id"]) for r in links
+            ExistingLink(r["canonical_key"], r["channel"], r["channel_id"], r["parent_id"])
+            for r in links
+            if (r["channel"], r["channel_id"]) not in self.gone
         ]
         linked = link(universe, existing, prefer=[runner.policy.system_of_record])
         member_ids = _member_ids(linked.groups)
@@ -1041,6 +1065,7 @@ def merge_prepared(parts: Sequence[PreparedSync], policy: SyncPolicy) -> Prepare
         locations=parts[-1].locations,
         counted_at={k: v for p in parts for k, v in p.counted_at.items()},
         observed=[o for p in parts for o in p.observed],
+        vanished={v for p in parts for v in p.vanished},
     )
 
 

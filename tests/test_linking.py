@@ -189,3 +189,22 @@ def test_linking_is_deterministic_regardless_of_input_order() -> None:
     first = link({"woocommerce": a, "square": b})
     second = link({"square": list(reversed(b)), "woocommerce": list(reversed(a))})
     assert first == second
+
+
+def test_a_link_to_a_trashed_variant_follows_the_live_one_reusing_its_sku() -> None:
+    old = product("woocommerce", "10", ("10", "TEE", None))
+    old = old.model_copy(
+        update={"variants": (old.variants[0].model_copy(update={"status": ProductStatus.ARCHIVED}),)}
+    )
+    products = {
+        "woocommerce": [old, product("woocommerce", "11", ("11", "TEE", None))],
+        "square": [product("square", "I", ("V", "TEE", None))],
+    }
+    existing = [ExistingLink("TEE", "woocommerce", "10", "10"), ExistingLink("TEE", "square", "V", "I")]
+    result = link(products, existing)
+    (group,) = result.groups
+    assert group.members["woocommerce"].variant_id == "11" and group.members["square"].variant_id == "V"
+    assert result.issues == []  # the trashed copy is history, not a slot conflict
+    # Still archived with no live successor: the link stays where it is.
+    alone = link({"woocommerce": [old], "square": products["square"]}, existing)
+    assert alone.groups[0].members["woocommerce"].variant_id == "10"

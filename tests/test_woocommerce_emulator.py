@@ -475,3 +475,26 @@ def test_seeding_is_fast(variants: int) -> None:
         assert time.perf_counter() - started < 5
         sellable = [r for r in emu.products.values() if r.get("type") != "variable"]
         assert len(sellable) == variants
+
+
+def test_product_search_splits_terms_as_wordpress_does(emulator: WooCommerceEmulator) -> None:
+    """``search`` is WP_Query's: every term (stopwords and single letters dropped) in the title,
+    excerpt or content, case-insensitive; variations are not listed."""
+    emulator.seed(
+        [
+            SeedProduct("Blue Cotton Tee", (SeedVariant("TEE-B", Decimal("20.00"), options={"Size": "S"}),)),
+            SeedProduct("Red Mug", (SeedVariant("MUG-R", Decimal("9.00")),), description="Cotton sleeve"),
+            SeedProduct("Cap", (SeedVariant("CAP-1", Decimal("9.00")),)),
+        ]
+    )
+
+    def names(search: str) -> list[str]:
+        listed = requests.get(
+            f"{emulator.url}{P}/products", params={"search": search}, auth=basic(emulator), timeout=10
+        ).json()
+        return sorted(p["name"] for p in listed)
+
+    assert names("cotton") == ["Blue Cotton Tee", "Red Mug"]  # title or content
+    assert names("the blue tee a") == ["Blue Cotton Tee"]  # "the", "a" dropped; both other terms match
+    assert names("blue mug") == []
+    assert names("CAP") == ["Cap"]

@@ -124,7 +124,7 @@ class Router:
         return {m for m, pattern, _, _ in self._routes if pattern.fullmatch(path)}
 
 
-FaultKind = Literal["latency", "status", "reset", "apply_then_fail", "rewrite"]
+FaultKind = Literal["latency", "status", "reset", "apply_then_fail", "apply_then_reset", "rewrite"]
 
 
 @dataclass
@@ -136,6 +136,8 @@ class FaultRule:
     * ``reset``: close the connection with a TCP RST before answering, without handling.
     * ``apply_then_fail``: handle the request (its effects happen), then answer ``status`` instead
       of the real response: the client cannot know the write happened.
+    * ``apply_then_reset``: handle the request, then close the connection with a TCP RST instead of
+      answering (a timeout or a dropped connection after the provider saved the write).
     * ``rewrite``: handle the request, then serve ``rewrite(its JSON body)`` instead (status and
       headers kept): one corrupted item among good ones, as a broken extension or a hand-edited
       database row makes a real shop serve it (``stock_quantity: "abc"``, an item without ``id``).
@@ -295,6 +297,8 @@ class EmulatorServer:
                 return self._fault_response(rule), False
             if rule.kind == "rewrite" and rule.rewrite is not None:
                 response.body = json.dumps(rule.rewrite(json.loads(response.body))).encode()
+            if rule.kind == "apply_then_reset":
+                return None, True
         return response, False
 
     def _fault_response(self, rule: FaultRule) -> Response:

@@ -208,6 +208,33 @@ def _meta_int(value: str) -> int:
     return int(Decimal(value or "0"))
 
 
+_STOPWORDS = frozenset(
+    "about an are as at be by com for from how in is it of on or that the this to was what when where "
+    "who will with www".split()
+)
+"""WordPress's default search stopwords (``WP_Query::get_search_stopwords``)."""
+
+
+def _search_terms(text: str) -> list[str]:
+    """``search`` as WordPress splits it (``WP_Query::parse_search``): quoted phrases or runs of
+    anything but tab, space, quote, comma and plus; single letters and stopwords dropped
+    (``parse_search_terms``); more than nine terms are searched as one phrase."""
+    found = [t.strip('"').strip() for t in re.findall(r'".*?(?:"|$)|[^\t ",+]+', text)]
+    if len(found) > 9:
+        return [text.strip()] if text.strip() else []
+    return [
+        t
+        for t in found
+        if t and not (len(t) == 1 and re.fullmatch(r"[a-z\-]", t, re.I)) and t.lower() not in _STOPWORDS
+    ]
+
+
+def _searched(record: dict[str, Any], terms: list[str]) -> bool:
+    """Every term in the title, excerpt or content (``LIKE %term%``, case-insensitive collation)."""
+    fields = [str(record.get(name) or "").lower() for name in ("name", "short_description", "description")]
+    return all(any(term.lower() in text for text in fields) for term in terms)
+
+
 class WooCommerceEmulator:
     """An in-memory WooCommerce store served over loopback HTTP.
 
@@ -1227,6 +1254,9 @@ class WooCommerceEmulator:
         kind = self._arg(request, "type")
         if kind:
             items = [r for r in items if r.get("type", "variation") == kind]
+        terms = _search_terms(self._arg(request, "search") or "")
+        if terms:
+            items = [r for r in items if _searched(r, terms)]
         items = self._filter_modified(request, items)
         self._sort(request, items, "date", "desc", shuffle_modified_ties=self.shuffle_product_ties)
         chunk, headers = self._paginate(request, items, "products")
@@ -1289,7 +1319,9 @@ class WooCommerceEmulator:
         if not sku:
             return
         holder = self.sku_index.get(sku)
-        if holder is not None and holder != own_id:
+        # WC_Product_Data_Store_CPT::is_existing_sku skips trashed posts: a trashed product's SKU
+        # may be used again (the new product then holds it).
+        if holder is not None and holder != own_id and self.products[holder]["status"] != "trash":
             n = 1
             while f"{sku}-{n}" in self.sku_index:
                 n += 1
