@@ -273,6 +273,24 @@ def _channel_name_problems(config: Config, path: Path) -> list[str]:
     ]
 
 
+LOCATION_CHANNELS = ("square",)
+"""Channels whose stock is counted per physical location: a till, whose count is the shelf."""
+
+
+def _buffers_on_location_channels(config: Config, path: Path) -> list[str]:
+    """``[sync] buffers`` for a channel with locations, refused: a till's count is the shelf, which
+    staff count and a physical count replaces. Shown shelf minus a buffer, every count of the real
+    shelf would read as units received (and the till would refuse to sell units it holds). Buffers
+    hold stock back from single-pool channels (the web shop), where they are a promise kept small."""
+    return [
+        f"{path}: sync.buffers.{name}: a buffer cannot apply to {name}, whose count per location is the "
+        "physical shelf (a count of the shelf would read as units received); hold stock back on the "
+        "web shop instead (e.g. buffers = { woocommerce = 2 })"
+        for name, units in sorted(config.sync.buffers.items())
+        if name in LOCATION_CHANNELS and units and getattr(config.channels, name, None) is not None
+    ]
+
+
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
     """Read, validate and resolve the secrets of a configuration file.
 
@@ -303,6 +321,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
             secret._remember()
         except ValueError as exc:
             problems.append(f"{path}: {key}: {exc}")
+    problems.extend(_buffers_on_location_channels(config, path))
     if not (config.channels.woocommerce or config.channels.square):
         problems.append(
             f"{path}: channels: no channel configured ([channels.woocommerce] or [channels.square])"

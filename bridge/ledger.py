@@ -6,7 +6,7 @@ So stock is never copied.  Canonical on-hand for ``(sku, location)`` is the sum 
 each with a unique, deterministic ``source_id``: reading an event twice, in any order, adds
 nothing.  What a channel should show is a *projection* of that ledger:
 
-* a channel with locations (Square) shows each location's own on-hand;
+* a channel with locations (Square) shows each location's own on-hand, negative included;
 * a single-pool channel (WooCommerce, marketplaces) shows ``max(0, Σ on-hand over its source
   locations - buffer)``.
 
@@ -336,15 +336,17 @@ def project(
 ) -> dict[str | None, int]:
     """What ``channel`` should show for ``sku``: per canonical location, or ``{None: n}`` for one pool.
 
-    A channel with locations gets an entry for each canonical location it is mapped to, showing that
-    location's own on-hand; a single pool shows the sum over its source locations.  The channel's
-    buffer is subtracted and the result never goes below zero.
+    A channel with locations (a till) gets an entry for each canonical location it is mapped to,
+    showing that location's own on-hand exactly, negative included: its count is the shelf, which a
+    physical count replaces, so it must hold what the ledger holds or the next count is misread
+    (buffers on such a channel are refused by the configuration). A single pool shows the sum over
+    its source locations minus its buffer, never below zero: a web shop's number is a promise to
+    buyers, and a negative one promises nothing that 0 does not.
     """
-    buffer = policy.buffer_for(channel)
     if has_locations:
-        return {key: max(0, current.get((sku, key), 0) - buffer) for key, _ in locations.of_channel(channel)}
+        return {key: current.get((sku, key), 0) for key, _ in locations.of_channel(channel)}
     total = sum(current.get((sku, key), 0) for key in source_locations(channel, policy, locations))
-    return {None: max(0, total - buffer)}
+    return {None: max(0, total - policy.buffer_for(channel))}
 
 
 def choose_seed_channel(available: Iterable[str]) -> str:

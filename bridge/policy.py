@@ -65,7 +65,10 @@ class SyncPolicy(BaseModel):
     )
     buffers: dict[str, int] = Field(
         default_factory=dict,
-        description="Units held back per channel: it shows max(0, on-hand - buffer). Default 0.",
+        description=(
+            "Units held back per single-pool channel: it shows max(0, on-hand - buffer). Default 0. "
+            "Refused for a channel with locations (Square), whose count is the shelf."
+        ),
     )
     max_change_share: float = Field(
         0.2,

@@ -1,0 +1,95 @@
+"""A sale of a variant shopbridge does not know (issue 9, case 10) is reported and kept.
+
+A web order for a product without a SKU (not linked to anything) used to be dropped without a
+word. It is now listed (channel, order, line) in the plan and in ``shopbridge status`` (text and
+``--json``), kept in the store, and counted in the ledger exactly once when the variant is linked.
+All through the real CLI against both emulators.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bridge.sandbox.launch import Sandbox
+from bridge.sandbox.woocommerce import PREFIX
+from tests.conftest import RunCli
+
+
+def _woo(box: Sandbox, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    info = box.woocommerce.connection_info()
+    answer = requests.post(
+        f"{info['url']}{PREFIX}/{path}",
+        json=body,
+        auth=(info["consumer_key"], info["consumer_secret"]),
+        timeout=10,
+    )
+    assert answer.status_code < 300, answer.text
+    data: dict[str, Any] = answer.json()
+    return data
+
+
+def test_a_sale_of_an_unlinked_variant_is_reported_kept_and_counted_once_linked(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    config = tmp_path / "sandbox.toml"
+    with Sandbox(products=12, locations=1) as box:
+        box.write_config(config)
+
+        def cli(*args: str) -> Any:
+            result = run_cli("-c", str(config), *args)
+            assert result.returncode == 0, result.stdout + result.stderr
+            return result.stdout
+
+        cli("sync", "--dry-run")
+        cli("sync", "--force")
+        # The shop adds the till's tote bag to the web shop, but without its SKU; a customer buys 2.
+        product = _woo(
+            box,
+            "products",
+            {"name": "Tote bag", "regular_price": "4.00", "manage_stock": True, "stock_quantity": 8},
+        )
+        order = _woo(
+            box,
+            "orders",
+            {"status": "processing", "line_items": [{"product_id": product["id"], "quantity": 2}]},
+        )
+        line = order["line_items"][0]
+
+        plan = json.loads(cli("sync", "--dry-run", "--json"))
+        [held] = plan["unresolved"]
+        assert held["channel"] == "woocommerce"
+        assert (held["order"], held["line"]) == (str(order["id"]), str(line["id"]))
+        assert held["variant_id"] == str(product["id"]) and held["sku"] is None and held["delta"] == -2
+        text = cli("sync", "--dry-run")
+        assert f"woocommerce order {order['id']} line {line['id']}" in text
+
+        cli("sync")
+        status = json.loads(cli("status", "--json"))
+        assert [(u["channel"], u["order"], u["line"]) for u in status["unresolved"]] == [
+            ("woocommerce", str(order["id"]), str(line["id"]))
+        ]
+        assert f"order {order['id']} line {line['id']}" in cli("status")
+        cli("sync")  # read again: still one, not two
+        assert len(json.loads(cli("status", "--json"))["unresolved"]) == 1
+
+        tote = box.square.variation_by_sku("TILL-TOTE")
+        assert tote is not None
+        till_before = box.square.count(tote["id"], box.square.location_ids()[0])
+        cli("link", "TILL-TOTE", "--channel", "woocommerce", "--id", str(product["id"]))
+        cli("sync")
+        cli("sync")
+        # The web sale now counts against the tote bag's stock, once.
+        assert box.square.count(tote["id"], box.square.location_ids()[0]) == till_before - 2
+        assert json.loads(cli("status", "--json"))["unresolved"] == []
+        with sqlite3.connect(tmp_path / "shopbridge.db") as db:
+            sales = db.execute(
+                "SELECT delta FROM stock_events WHERE sku = 'TILL-TOTE' AND channel = 'woocommerce' "
+                "AND kind = 'sale'"
+            ).fetchall()
+        assert sales == [(-2,)]
+        assert json.loads(cli("sync", "--dry-run", "--json"))["changes"] == []
