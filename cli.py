@@ -443,7 +443,8 @@ def _render_sync_result(
     """What a sync did, printed once its progress display has stopped (a redraw would cover it)."""
     if as_json:
         result = {
-            "changes": [c.to_dict() for plan in plans for c in plan.changes],
+            # A write that follows a create is listed by the round that sent it (with its op), not twice.
+            "changes": [c.to_dict() for plan in plans for c in plan.changes if c.follows is None],
             "sent": dict(report.sent),
             "failed": dict(report.failed),
             "deferred": dict(report.deferred),

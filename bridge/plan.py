@@ -57,6 +57,11 @@ class Change:
     idempotency key (the op's ``key`` when there is an op).  ``fields`` are the field names touched;
     ``before``/``after`` the values (a dict of fields for catalogue changes, a count for stock).
     ``location`` is the canonical location of a stock change with locations.
+
+    ``follows`` is the key of the ``create`` a change waits for: a write to an object that does not
+    exist yet (a new Square variation's stock at each location), sent by the same sync once the
+    create has given it an id. It has no ``op`` in this plan (the id is not known yet); the sync's
+    next round plans and sends it for real.
     """
 
     channel: str
@@ -70,6 +75,7 @@ class Change:
     before: Any = None
     after: Any = None
     op: Op | None = None
+    follows: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (Decimal and datetimes as strings)."""
@@ -85,6 +91,7 @@ class Change:
             "before": _jsonable(self.before),
             "after": _jsonable(self.after),
             "op": self.op.model_dump(mode="json") if self.op is not None else None,
+            "follows": self.follows,
         }
         return out
 
@@ -192,6 +199,11 @@ class Plan:
     def empty(self) -> bool:
         """True when nothing would be written or reported as a conflict."""
         return not self.changes
+
+    @property
+    def writes(self) -> list[Change]:
+        """Every change that sends something: those with an op, and those that follow a create."""
+        return [c for c in self.changes if c.op is not None or c.follows is not None]
 
     def ops(self, channel: str | None = None) -> list[Op]:
         """The write operations to perform (all channels, or one), in plan order."""

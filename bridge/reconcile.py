@@ -392,6 +392,35 @@ def _create(b: _Builder, ch: str, product: ChannelProduct) -> None:
             op=CreateProduct(key=key, product=body),
         )
     )
+    if caps is not None and caps.has_locations:
+        _stock_after_create(b, ch, key, [v.sku for v in variants if v.sku])
+
+
+def _stock_after_create(b: _Builder, ch: str, create_key: str, skus: Sequence[str]) -> None:
+    """The stock a product created on a channel with locations gets once it exists: its variations
+    are created empty and their counts written per location by the same sync's next round (they
+    need the ids the create returns). Listed here so that the plan shows every write it sends."""
+    for sku in skus:
+        if sku not in b.seeded:
+            continue
+        targets = project(sku, ch, b.inp.on_hand, b.inp.policy, b.inp.locations, has_locations=True)
+        for loc, target in sorted(targets.items(), key=lambda kv: kv[0] or ""):
+            if target == 0:
+                continue  # a new variation is counted 0 everywhere: nothing to write
+            b.changes.append(
+                Change(
+                    channel=ch,
+                    action="adjust_stock",
+                    sku=sku,
+                    reason=f"ledger says {target} at {loc}: written once {ch} has created the product",
+                    key=change_key(ch, "adjust_stock", f"new:{sku}@{loc}", [create_key, target]),
+                    location=loc,
+                    fields=("stock",),
+                    before=0,
+                    after=target,
+                    follows=create_key,
+                )
+            )
 
 
 # -- stock -----------------------------------------------------------------------------------

@@ -52,12 +52,12 @@ def test_a_first_sync_sends_exactly_the_writes_of_its_dry_run(tmp_path: Path, ru
         )
         assert sent == planned
         # What reached Square: one stock change per planned Square stock write, no more.
-        ours = [
-            c
+        references = [
+            str(c["adjustment"].get("reference_id", ""))
             for c in box.square._changes
             if c["type"] == "ADJUSTMENT"
-            and str(c["adjustment"].get("reference_id", "")).startswith("shopbridge:")
         ]
+        ours = [ref for ref in references if ref.startswith("shopbridge:")]
         assert len(ours) == sum(n for key, n in planned.items() if key[:2] == ("square", "adjust_stock"))
         again = run_cli("-c", str(config), "sync", "--dry-run", "--json")
         assert json.loads(again.stdout)["changes"] == []

@@ -410,9 +410,18 @@ def test_missing_product_is_created_on_the_other_channel_or_only_warned() -> Non
         )
     )
     plan = w.plan()
-    (change,) = plan.changes
+    change, stock = plan.changes
     assert (change.channel, change.action, change.sku) == ("square", "create", "CAP")
     assert isinstance(change.op, CreateProduct) and change.op.product.name == "Cap"
+    # Its stock at the location, sent once Square has created it, is in the plan too.
+    assert (stock.action, stock.sku, stock.location, stock.before, stock.after) == (
+        "adjust_stock",
+        "CAP",
+        "main",
+        0,
+        3,
+    )
+    assert stock.follows == change.key and stock.op is None
     w.policy = SyncPolicy(default_location="main", create_missing=False)
     plan = w.plan()
     assert plan.changes == ()

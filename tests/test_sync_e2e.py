@@ -39,8 +39,12 @@ def test_first_sync_plan_and_resulting_state(box: Sandbox, store: Store) -> None
     pin = next(g for g in prepared.groups if g.sku == "PIN-SET")
     assert set(pin.members) == {"woocommerce", "square"}
     assert pin.matched_by == "gtin"
-    # Counts already agree at the single location: the only change is the creation.
-    assert by_sku == {("square", "create", "GIFT-SLEEVE")}
+    # Counts already agree at the single location: the only changes are the creation and, once
+    # created, its stock (listed with the create it follows: it is sent by the same sync).
+    assert by_sku == {("square", "create", "GIFT-SLEEVE"), ("square", "adjust_stock", "GIFT-SLEEVE")}
+    [follow_up] = [c for c in plan["changes"] if c["action"] == "adjust_stock"]
+    create_key = next(c["key"] for c in plan["changes"] if c["action"] == "create")
+    assert (follow_up["after"], follow_up["follows"], follow_up["op"]) == (30, create_key, None)
     assert all(c["reason"] for c in plan["changes"])
 
     _plans, report = runner.run()
