@@ -281,6 +281,9 @@ def _render_status(figures: dict[str, Any]) -> str:
     )
     for key, when in sorted(figures["last_poll"].items()):
         lines.append(f"  last successful poll {key}: {when or 'never'}")
+    if figures["unresolved_count"]:
+        lines.append(f"stock moves not in the ledger yet (kept until linked): {figures['unresolved_count']}")
+        lines.extend(f"  - {u['summary']}" for u in figures["unresolved"])
     return "\n".join(lines)
 
 
@@ -450,6 +453,7 @@ def _render_sync_result(
             "deferred": dict(report.deferred),
             "errors": report.errors + [m for name, m in unread.items() if name not in report.unread],
             "skipped": [issue.to_dict() for issue in skipped],
+            "unresolved": [dict(u) for plan in plans for u in plan.unresolved],
         }
         failing = _write_failures(report) | unread
         if failing:
@@ -476,6 +480,11 @@ def _render_sync_result(
         )
     elif not channels and not skipped:
         typer.echo("in sync: nothing to change")
+    waiting = sum(len(plan.unresolved) for plan in plans)
+    if waiting:
+        typer.echo(
+            f"{waiting} stock move(s) of unknown variants kept out of the ledger: see `shopbridge status`"
+        )
 
 
 def _check_channel(config: Config, channel: str) -> None:

@@ -629,6 +629,7 @@ class SquareAdapter(ChannelAdapter):
             variant_id=str(part.get("catalog_object_id")),
             location_id=part.get("location_id"),
             reason=reason,
+            order_id=str(part["transaction_id"]) if part.get("transaction_id") else None,
         )
 
     # -- customers -------------------------------------------------------------------------------

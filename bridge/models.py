@@ -218,6 +218,8 @@ class StockEvent(Frozen):
     is recognised and adds nothing to the ledger.  ``location_id`` is the channel's location id
     (``None`` for a channel without locations: the engine allocates it by the configured rule).
     ``variant_id`` is the channel's id of the variant when known; ``sku`` when the channel gives it.
+    ``order_id`` is the channel's order the move comes from, when the source id does not say it
+    (a Square change's ``transaction_id``): to report a sale that cannot be placed.
     """
 
     source_id: str
@@ -231,6 +233,7 @@ class StockEvent(Frozen):
     reason: str = ""
     effect: Effect | None = None
     """Set on a reading of a current effect (then ``delta`` is that effect, not a move)."""
+    order_id: str | None = None
 
 
 class ChannelCustomer(Frozen):

@@ -171,6 +171,9 @@ class Plan:
     """SKU → the agreed catalogue snapshot after this plan: store it as the canonical state."""
     skipped: tuple[ReadIssue, ...] = ()
     """Items a channel served that could not be read: skipped (each is also a warning)."""
+    unresolved: tuple[Mapping[str, Any], ...] = ()
+    """Stock events read that cannot be placed in the ledger yet (a sale of a variant not linked),
+    each as :func:`bridge.unresolved.describe` says it: kept, and counted once they can be."""
 
     @classmethod
     def build(
@@ -223,6 +226,7 @@ class Plan:
             "skipped": [i.to_dict() for i in self.skipped],
             "safe": self.safety.safe,
             "unsafe_reasons": list(self.safety.reasons),
+            "unresolved": [dict(u) for u in self.unresolved],
         }
 
     def dumps(self) -> str:
@@ -243,6 +247,10 @@ class Plan:
             lines.append("")
             lines.append(f"Warnings ({len(self.warnings)}):")
             lines.extend(f"  - {w}" for w in self.warnings)
+        if self.unresolved:
+            lines.append("")
+            lines.append(f"Stock moves not in the ledger yet ({len(self.unresolved)}):")
+            lines.extend(f"  - {u['summary']}" for u in self.unresolved)
         if not self.safety.safe:
             lines.append("")
             lines.append("UNSAFE: this plan exceeds the safety limits (use --force to apply anyway):")

@@ -34,7 +34,8 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from bridge.ledger import LedgerEntry
-from bridge.models import ChannelProduct, content_hash
+from bridge.models import ChannelProduct, StockEvent, content_hash
+from bridge.unresolved import describe
 
 __all__ = [
     "MIGRATIONS",
@@ -239,7 +240,30 @@ def m004_canonical_product_identity(db: Database) -> None:
     db.table("products").create_index(["owner_ref"], unique=True)
 
 
-SCHEMA_VERSION = 4
+@MIGRATIONS()
+def m005_unresolved_events(db: Database) -> None:
+    """Stock events that could not be placed in the ledger (a sale of a variant not linked, or at a
+    location not mapped), kept until they can be: the channel's cursor has moved past them.
+    ``event`` is the JSON of the ``StockEvent``; ``resolved_at`` is set once it is accounted for."""
+    db.table("unresolved_events").create(
+        {
+            "source_id": str,
+            "channel": str,
+            "variant_id": str,
+            "sku": str,
+            "event": str,
+            "why": str,
+            "first_seen_at": str,
+            "resolved_at": str,
+        },
+        pk="source_id",
+        not_null={"channel", "event", "first_seen_at"},
+    )
+    db.table("unresolved_events").create_index(["resolved_at", "channel", "variant_id"])
+    db.table("unresolved_events").create_index(["resolved_at", "sku"])
+
+
+SCHEMA_VERSION = 5
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""
 
 
@@ -880,6 +904,79 @@ class Store:
             )
         return out
 
+    # -- stock events not yet in the ledger ---------------------------------------------------
+
+    def hold_unresolved(self, held: Iterable[tuple[StockEvent, str]]) -> int:
+        """Keep events that could not be placed (with why); one row per source id, however often
+        they are read. Returns how many are new."""
+        now = utcnow()
+        rows = [
+            {
+                "source_id": ev.source_id,
+                "channel": ev.channel,
+                "variant_id": ev.variant_id,
+                "sku": ev.sku,
+                "event": ev.model_dump_json(),
+                "why": why,
+                "first_seen_at": now,
+                "resolved_at": None,
+            }
+            for ev, why in held
+        ]
+        if not rows:
+            return 0
+        with self.transaction() as db:
+            before = db.conn.total_changes
+            db.table("unresolved_events").insert_all(rows, ignore=True, batch_size=500)
+            return int(db.conn.total_changes - before)
+
+    def held_unresolved(self, members: Iterable[tuple[str, str]], skus: Iterable[str]) -> list[StockEvent]:
+        """The kept events of these ``(channel, variant id)`` or SKUs, still waiting."""
+        if not self.db.execute(
+            "SELECT 1 FROM unresolved_events WHERE resolved_at IS NULL LIMIT 1"
+        ).fetchone():
+            return []  # the usual case: nothing waits, and no chunk pays for a lookup
+        rows = self.db.execute(
+            "SELECT event FROM unresolved_events WHERE resolved_at IS NULL AND ("
+            "sku IN (SELECT value FROM json_each(?)) "
+            "OR json_array(channel, variant_id) IN (SELECT value FROM json_each(?)))",
+            [
+                json.dumps(sorted(set(skus))),
+                json.dumps(
+                    [json.dumps([c, v], separators=(",", ":"), ensure_ascii=False) for c, v in members]
+                ),
+            ],
+        ).fetchall()
+        return [StockEvent.model_validate_json(r[0]) for r in rows]
+
+    def release_unresolved(self, source_ids: Iterable[str]) -> None:
+        """Mark kept events as accounted for (in the ledger now, or already in an initial count)."""
+        ids = list(dict.fromkeys(source_ids))
+        if not ids:
+            return
+        now = utcnow()
+        with self.transaction() as db:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                db.execute(
+                    f"UPDATE unresolved_events SET resolved_at = ? WHERE resolved_at IS NULL "
+                    f"AND source_id IN ({marks})",
+                    [now, *chunk],
+                )
+
+    def open_unresolved(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The events still waiting, oldest first (for ``shopbridge status``)."""
+        return [
+            describe(StockEvent.model_validate_json(r["event"]), r["why"])
+            | {"first_seen_at": r["first_seen_at"]}
+            for r in self.db.query(
+                "SELECT event, why, first_seen_at FROM unresolved_events WHERE resolved_at IS NULL "
+                "ORDER BY first_seen_at, source_id LIMIT ?",
+                [limit],
+            )
+        ]
+
     # -- conflicts and audit -----------------------------------------------------------------
 
     def add_conflict(
@@ -950,5 +1047,7 @@ class Store:
                 "SELECT count(*) FROM outbox WHERE done_at IS NOT NULL AND result LIKE '%\"ok\": false%'"
             ),
             "open_conflicts": scalar("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL"),
+            "unresolved_count": scalar("SELECT count(*) FROM unresolved_events WHERE resolved_at IS NULL"),
+            "unresolved": self.open_unresolved(),
             "last_poll": polls,
         }

@@ -70,6 +70,7 @@ from bridge.reconcile import ReconcileInput, judge, reconcile
 from bridge.skipped import held_skus
 from bridge.staging import Staging
 from bridge.store import Store, utcnow
+from bridge.unresolved import describe
 from bridge.vanished import vanished_links
 
 __all__ = [
@@ -166,6 +167,19 @@ class PreparedSync:
     observed: list[Observation] = field(default_factory=list)
     vanished: set[tuple[str, str]] = field(default_factory=set)
     """``(channel, variant id)`` deleted for good: their last-read snapshot is forgotten."""
+    unresolved: list[tuple[StockEvent, str]] = field(default_factory=list)
+    """Events that could not be placed (with why): kept in the store, reported in the plan."""
+    claimed: set[str] = field(default_factory=set)
+    """Source ids of the events this chunk's SKUs own (placed, already counted, or unresolved)."""
+    released: list[str] = field(default_factory=list)
+    """Kept events this chunk accounted for at last."""
+
+    def reporting(self, unresolved: Iterable[tuple[StockEvent, str]]) -> PreparedSync:
+        """This prepared sync with ``unresolved`` events added to its plan's report."""
+        more = tuple(describe(ev, why) for ev, why in unresolved)
+        if more:
+            self.plan = replace(self.plan, unresolved=(*self.plan.unresolved, *more))
+        return self
 
 
 @dataclass
@@ -499,7 +513,10 @@ class SyncRunner:
 
         # Events: a sale before a SKU's initial count is already in that count.
         group_skus = set(sku_list)
+        kept = store.held_unresolved(skus, group_skus)  # kept from earlier syncs: placeable now?
+        events = [*events, *kept]
         ours = [ev for ev in events if (skus.get((ev.channel, ev.variant_id or "")) or ev.sku) in group_skus]
+        claimed = {ev.source_id for ev in ours}
         mine = [ev for ev in ours if ev.effect is None and not self._before_seed(ev, skus, initial_at)]
         mine += effect_changes(ours, ledger, initial_at=initial_at, skus=skus)  # current effects → moves
         resolved = resolve_events(
@@ -509,9 +526,7 @@ class SyncRunner:
             policy=self.policy,
             known=[e.source_id for e in ledger] + [e.source_id for e in new_entries],
         )
-        for event, why in resolved.unresolved:
-            if event.kind is not StockEventKind.INITIAL:
-                log.debug("stock event not applied", extra={"source_id": event.source_id, "why": why})
+        unresolved = [(ev, why) for ev, why in resolved.unresolved if ev.kind is not StockEventKind.INITIAL]
         new_entries.extend(resolved.entries)
 
         written = self._written(sku_list)
@@ -558,7 +573,34 @@ class SyncRunner:
             locations=locations,
             counted_at=counted_by_key,
             observed=observed,
-        )
+            unresolved=unresolved,
+            claimed=claimed,
+            released=_released(kept, claimed, unresolved),
+        ).reporting(unresolved)
+
+    def strays(self, reads: Mapping[str, ChannelRead], claimed: set[str]) -> list[tuple[StockEvent, str]]:
+        """Events read this sync that no planned SKU owns and whose variant is linked to nothing:
+        a sale of a variant shopbridge does not know (not linked, no SKU, an id never read)."""
+        loose = [
+            ev
+            for read in reads.values()
+            for ev in read.events
+            if ev.source_id not in claimed and ev.kind is not StockEventKind.INITIAL
+        ]
+        linked = {
+            (r["channel"], r["channel_id"])
+            for r in self.store.links_of_groups(
+                "variant", [(ev.channel, ev.variant_id or "") for ev in loose]
+            )
+        }
+        keys = {
+            r["canonical_key"] for r in self.store.links_by_key("variant", [ev.sku for ev in loose if ev.sku])
+        }
+        return [
+            (ev, "variant not linked")
+            for ev in loose
+            if (ev.channel, ev.variant_id or "") not in linked and (ev.sku is None or ev.sku not in keys)
+        ]
 
     @staticmethod
     def _before_seed(
@@ -643,6 +685,8 @@ class SyncRunner:
                 [{"key": key, "name": key, "active": 1} for key in prepared.locations.keys], pk="key"
             )
             store.record_stock_events(prepared.new_entries)
+            store.hold_unresolved(prepared.unresolved)
+            store.release_unresolved(prepared.released)
             owner = self.policy.system_of_record
             refs: dict[str, str] = {}
             for g in prepared.groups:
@@ -939,10 +983,11 @@ class SyncRunner:
                 plan = part.plan
                 created = created or any(c.action == "create" for c in plan.changes)
                 planned += len(plan.changes)
-                if plan.changes or plan.warnings:
-                    plans.append(
+                if plan.changes or plan.warnings or plan.unresolved:
+                    kept_plan = (
                         plan if keep else Plan.build((), plan.warnings, plan.safety, skipped=plan.skipped)
                     )
+                    plans.append(replace(kept_plan, unresolved=plan.unresolved))
             return plans or [Plan()], planned, created
 
 
@@ -975,14 +1020,20 @@ class StagedRead:
             )
             if not self.staging.has_key(f"c:{r['canonical_key']}")
         ]
+        claimed: set[str] = set()
         for refs in self.staging.chunks(runner.chunk_size):
             universe: dict[str, list[ChannelProduct]] = {name: [] for name in names}
             universe.update(self.staging.products(refs))
             members = [(name, v.channel_id) for name in names for p in universe[name] for v in p.variants]
             existing = runner.store.links_of_groups("variant", members)
-            yield self._chunk(universe, existing, in_flight, held)
+            part = self._chunk(universe, existing, in_flight, held)
+            claimed |= part.claimed
+            yield part
         last = self._chunk({name: [] for name in names}, orphans, in_flight, held)
         last.vanished = self.gone
+        strays = runner.strays(self.reads, claimed | last.claimed)
+        last.unresolved.extend(strays)
+        last = last.reporting(strays)
         for name, read in self.reads.items():
             mine = last.reads[name]
             mine.catalog_cursor, mine.events_cursor = read.catalog_cursor, read.events_cursor
@@ -1066,7 +1117,17 @@ def merge_prepared(parts: Sequence[PreparedSync], policy: SyncPolicy) -> Prepare
         counted_at={k: v for p in parts for k, v in p.counted_at.items()},
         observed=[o for p in parts for o in p.observed],
         vanished={v for p in parts for v in p.vanished},
-    )
+        unresolved=[u for p in parts for u in p.unresolved],
+        released=[r for p in parts for r in p.released],
+    ).reporting([u for p in parts for u in p.unresolved])
+
+
+def _released(
+    held: Iterable[StockEvent], claimed: set[str], unresolved: Iterable[tuple[StockEvent, str]]
+) -> list[str]:
+    """Kept events now owned by a planned SKU and placed (or found already counted)."""
+    still = {ev.source_id for ev, _ in unresolved}
+    return [ev.source_id for ev in held if ev.source_id in claimed and ev.source_id not in still]
 
 
 def _member_ids(groups: Iterable[LinkGroup]) -> dict[str, set[str]]:

@@ -106,7 +106,14 @@ def test_link_to_an_id_square_does_not_have_is_refused_and_nothing_is_stored(syn
     assert unknown.returncode == 2 and "'etsy' is not configured" in unknown.stderr
     assert synced.links() == before
     # Nothing changed, so the next sync has nothing to re-read or report either.
-    assert synced.plan() == {"changes": [], "safe": True, "skipped": [], "unsafe_reasons": [], "warnings": []}
+    assert synced.plan() == {
+        "changes": [],
+        "safe": True,
+        "skipped": [],
+        "unsafe_reasons": [],
+        "unresolved": [],
+        "warnings": [],
+    }
 
 
 def test_link_that_would_displace_another_is_refused_unless_replace(synced: Shop) -> None:

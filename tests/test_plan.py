@@ -45,6 +45,7 @@ def test_empty_plan_says_in_sync_and_has_no_changes() -> None:
         "skipped": [],
         "safe": True,
         "unsafe_reasons": [],
+        "unresolved": [],
     }
     assert "In sync" in plan.render()
 

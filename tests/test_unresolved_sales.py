@@ -17,7 +17,9 @@ import requests
 
 from bridge.sandbox.launch import Sandbox
 from bridge.sandbox.woocommerce import PREFIX
+from bridge.store import Store
 from tests.conftest import RunCli
+from tests.sync_helpers import make_runner
 
 
 def _woo(box: Sandbox, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -93,3 +95,25 @@ def test_a_sale_of_an_unlinked_variant_is_reported_kept_and_counted_once_linked(
             ).fetchall()
         assert sales == [(-2,)]
         assert json.loads(cli("sync", "--dry-run", "--json"))["changes"] == []
+
+
+def test_a_till_sale_of_an_item_whose_sku_is_used_twice_is_kept_with_its_order(
+    box: Sandbox, store: Store
+) -> None:
+    """Square's duplicated SKU is linked to nothing: its till sale is kept, named by Square's order."""
+    runner = make_runner(box, store)
+    runner.run()
+    sticker = box.square.variation_by_sku("STICKER")
+    assert sticker is not None
+    order = box.square.simulate_sale(sticker["id"], 3)
+    plans, _ = runner.run()
+    [reported] = [u for plan in plans for u in plan.unresolved]
+    assert (reported["channel"], reported["order"], reported["variant_id"], reported["delta"]) == (
+        "square",
+        order["id"],
+        sticker["id"],
+        -3,
+    )
+    runner.run()
+    assert [u["order"] for u in store.open_unresolved()] == [order["id"]]  # kept once, not per read
+    assert not [r for r in store.ledger_rows() if r["sku"] == "STICKER"]  # never guessed at
