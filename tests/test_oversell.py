@@ -73,6 +73,7 @@ def test_a_square_oversell_stays_negative_and_the_next_shelf_count_is_honoured(
     assert box.woocommerce.stock_of(sku) == 0  # the web shop cannot promise a negative number
 
     box.woocommerce.simulate_sale([(sku, 1)])  # a REST/backorder sale takes WooCommerce below 0 too
+    assert box.woocommerce.stock_of(sku) == -1
     runner.run()
     runner.run()
     assert store.on_hand([sku]) == {(sku, loc): -2}
