@@ -70,7 +70,7 @@ from bridge.reconcile import ReconcileInput, judge, reconcile
 from bridge.skipped import held_skus
 from bridge.staging import Staging
 from bridge.store import Store, utcnow
-from bridge.unresolved import describe
+from bridge.unresolved import describe, released, unclaimed, unlinked
 from bridge.vanished import vanished_links
 
 __all__ = [
@@ -575,32 +575,18 @@ class SyncRunner:
             observed=observed,
             unresolved=unresolved,
             claimed=claimed,
-            released=_released(kept, claimed, unresolved),
+            released=released(kept, claimed, unresolved),
         ).reporting(unresolved)
 
     def strays(self, reads: Mapping[str, ChannelRead], claimed: set[str]) -> list[tuple[StockEvent, str]]:
         """Events read this sync that no planned SKU owns and whose variant is linked to nothing:
         a sale of a variant shopbridge does not know (not linked, no SKU, an id never read)."""
-        loose = [
-            ev
-            for read in reads.values()
-            for ev in read.events
-            if ev.source_id not in claimed and ev.kind is not StockEventKind.INITIAL
-        ]
-        linked = {
-            (r["channel"], r["channel_id"])
-            for r in self.store.links_of_groups(
-                "variant", [(ev.channel, ev.variant_id or "") for ev in loose]
-            )
-        }
-        keys = {
-            r["canonical_key"] for r in self.store.links_by_key("variant", [ev.sku for ev in loose if ev.sku])
-        }
-        return [
-            (ev, "variant not linked")
-            for ev in loose
-            if (ev.channel, ev.variant_id or "") not in linked and (ev.sku is None or ev.sku not in keys)
-        ]
+        loose = unclaimed((ev for read in reads.values() for ev in read.events), claimed)
+        members = self.store.links_of_groups("variant", [(ev.channel, ev.variant_id or "") for ev in loose])
+        keys = self.store.links_by_key("variant", [ev.sku for ev in loose if ev.sku])
+        return unlinked(
+            loose, {(r["channel"], r["channel_id"]) for r in members}, {r["canonical_key"] for r in keys}
+        )
 
     @staticmethod
     def _before_seed(
@@ -1120,14 +1106,6 @@ def merge_prepared(parts: Sequence[PreparedSync], policy: SyncPolicy) -> Prepare
         unresolved=[u for p in parts for u in p.unresolved],
         released=[r for p in parts for r in p.released],
     ).reporting([u for p in parts for u in p.unresolved])
-
-
-def _released(
-    held: Iterable[StockEvent], claimed: set[str], unresolved: Iterable[tuple[StockEvent, str]]
-) -> list[str]:
-    """Kept events now owned by a planned SKU and placed (or found already counted)."""
-    still = {ev.source_id for ev, _ in unresolved}
-    return [ev.source_id for ev in held if ev.source_id in claimed and ev.source_id not in still]
 
 
 def _member_ids(groups: Iterable[LinkGroup]) -> dict[str, set[str]]:

@@ -7,17 +7,20 @@ sync keeps it (the store's ``unresolved_events``), reports it in the plan and in
 status``, and tries it again whenever its variant (or SKU) is planned: once linked, it enters the
 ledger under its own source id, so exactly once however often it is tried.
 
-Pure: these functions only describe events.
+Pure: these functions sort and describe events; the store keeps them, the sync asks.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from typing import Any
 
-from bridge.models import StockEvent
+from bridge.models import StockEvent, StockEventKind
 
-__all__ = ["describe", "order_and_line"]
+__all__ = ["describe", "order_and_line", "released", "unclaimed", "unlinked"]
+
+NOT_LINKED = "variant not linked"
 
 _ORDER = re.compile(r"(?:^|:)order:([^:]+)")
 _LINE = re.compile(r"(?:^|:)line:([^:]+)")
@@ -58,6 +61,32 @@ def describe(event: StockEvent, why: str) -> dict[str, Any]:
             "kept, and counted once it is linked"
         ),
     }
+
+
+def unclaimed(events: Iterable[StockEvent], claimed: Collection[str]) -> list[StockEvent]:
+    """The moves no planned SKU owned (initial counts aside: they are never events to place)."""
+    return [ev for ev in events if ev.source_id not in claimed and ev.kind is not StockEventKind.INITIAL]
+
+
+def unlinked(
+    events: Iterable[StockEvent], linked: Collection[tuple[str, str]], linked_skus: Collection[str]
+) -> list[tuple[StockEvent, str]]:
+    """Of ``events``, those whose variant (``(channel, variant id)`` in ``linked``) and SKU are
+    linked to nothing: a variant shopbridge does not know. (An event of a linked variant that no
+    chunk planned is another matter: the read did not stage its SKU.)"""
+    return [
+        (ev, NOT_LINKED)
+        for ev in events
+        if (ev.channel, ev.variant_id or "") not in linked and (ev.sku is None or ev.sku not in linked_skus)
+    ]
+
+
+def released(
+    held: Iterable[StockEvent], claimed: Collection[str], unresolved: Iterable[tuple[StockEvent, str]]
+) -> list[str]:
+    """Source ids of kept events a planned SKU now owns and that were placed (or found counted)."""
+    still = {ev.source_id for ev, _ in unresolved}
+    return [ev.source_id for ev in held if ev.source_id in claimed and ev.source_id not in still]
 
 
 def _first(pattern: re.Pattern[str], text: str) -> str | None:

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
 
 from bridge.sandbox.launch import Sandbox
-from bridge.sandbox.square import fmt_ms
+from bridge.sandbox.seed import SeedProduct, SeedVariant
+from bridge.sandbox.square import SquareEmulator, fmt_ms
 from bridge.store import Store
-from tests.square_helpers import call
+from tests.square_helpers import call, running_emulator
 from tests.sync_helpers import make_runner
 
 
@@ -95,17 +100,22 @@ def test_a_square_oversell_stays_negative_and_the_next_shelf_count_is_honoured(
     assert not _manual_entries(store, sku, "woocommerce")
 
 
-def test_the_square_emulator_sells_below_zero_as_square_does(box: Sandbox) -> None:
-    """Square's count has no floor: a completed order for more than the count leaves it negative,
-    and the count is served as a negative decimal string."""
-    sku = box.catalogues.shared_skus[1]
-    variation = box.square.variation_by_sku(sku)
+@pytest.fixture
+def emulator() -> Iterator[SquareEmulator]:
+    """An emulator whose every answer is checked against Square's OpenAPI spec at teardown."""
+    yield from running_emulator()
+
+
+def test_the_square_emulator_sells_below_zero_as_square_does(emulator: SquareEmulator) -> None:
+    """Square's count has no floor (the last physical count plus later adjustments): a completed
+    order for more than the count leaves it negative, served as a negative decimal string."""
+    emulator.seed([SeedProduct("Mug", (SeedVariant("MUG", Decimal("5.00"), stock=1),))])
+    variation = emulator.variation_by_sku("MUG")
     assert variation is not None
-    var_id, loc = variation["id"], box.square.location_ids()[0]
-    box.square.manual_count(var_id, 1)
-    box.square.simulate_sale(var_id, 3)
+    var_id, loc = variation["id"], emulator.location_ids()[0]
+    emulator.simulate_sale(var_id, 3)
     answer = call(
-        box.square,
+        emulator,
         "POST",
         "/v2/inventory/counts/batch-retrieve",
         {"catalog_object_ids": [var_id], "location_ids": [loc]},
