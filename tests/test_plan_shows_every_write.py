@@ -14,9 +14,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bridge.policy import SyncPolicy
 from bridge.sandbox.launch import Sandbox
+from bridge.store import Store
 from tests.conftest import RunCli
 from tests.square_helpers import call
+from tests.sync_helpers import make_runner
 
 WRITES = ("create", "update", "archive", "set_stock", "adjust_stock")
 
@@ -63,3 +68,27 @@ def test_a_first_sync_sends_exactly_the_writes_of_its_dry_run(tmp_path: Path, ru
         assert len(ours) == sum(n for key, n in planned.items() if key[:2] == ("square", "adjust_stock"))
         again = run_cli("-c", str(config), "sync", "--dry-run", "--json")
         assert json.loads(again.stdout)["changes"] == []
+
+
+@pytest.mark.parametrize("owner", ["woocommerce", "square"])
+def test_the_plan_of_a_first_sync_is_what_it_queues_whichever_channel_owns_the_catalogue(
+    owner: str, store: Store
+) -> None:
+    with Sandbox(products=12, locations=2) as box:
+        runner = make_runner(box, store, SyncPolicy(system_of_record=owner))
+        planned = Counter(
+            _identity(c.channel, c.action, c.sku, c.location, c.after) for c in runner.prepare().plan.writes
+        )
+        runner.run(force=True)
+        rows = store.db.query("SELECT channel, action, sku, op FROM outbox")
+        sent = Counter(
+            _identity(
+                r["channel"],
+                r["action"],
+                r["sku"],
+                json.loads(r["op"])["meta"]["location"],
+                json.loads(r["op"])["meta"]["after"],
+            )
+            for r in rows
+        )
+        assert sent == planned and any(key[1] == "create" for key in sent)
