@@ -56,11 +56,18 @@ def describe(event: StockEvent, why: str) -> dict[str, Any]:
         "delta": event.delta,
         "occurred_at": event.occurred_at.isoformat(),
         "why": why,
-        "summary": (
-            f"{event.channel} {where}: {event.kind.value} {event.delta:+d} of {variant} ({sku}): {why}; "
-            "kept, and counted once it is linked"
-        ),
+        "summary": f"{event.channel} {where}: {event.kind.value} {event.delta:+d} of {variant} ({sku}): "
+        f"{why}; {_remedy(event, why)}",
     }
+
+
+def _remedy(event: StockEvent, why: str) -> str:
+    if why == NOT_LINKED and event.variant_id:
+        return (
+            f"kept, and counted once linked (give it its SKU, or `shopbridge link SKU --channel "
+            f"{event.channel} --id {event.variant_id}`)"
+        )
+    return "kept, and counted once it can be placed"
 
 
 def unclaimed(events: Iterable[StockEvent], claimed: Collection[str]) -> list[StockEvent]:
