@@ -292,7 +292,8 @@ def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for machines.")] = False,
 ) -> None:
-    """Store figures: links per channel, queue depths, last successful poll per channel."""
+    """Store figures: links per channel, queue depths, last successful poll per channel, and the
+    stock moves kept out of the ledger until their variant is linked."""
     OUTPUT.json_errors = as_json
     state: State = ctx.obj
     config = state.config()

@@ -1018,7 +1018,8 @@ class Store:
         return {"inbox_pending": int(inbox), "outbox_pending": int(outbox)}
 
     def figures(self) -> dict[str, Any]:
-        """What ``shopbridge status`` reports: links per channel, queue depths, last successful polls."""
+        """What ``shopbridge status`` reports: links per channel, queue depths, last successful polls,
+        stock moves kept until they can be placed."""
 
         def scalar(sql: str) -> int:
             return int(self.db.execute(sql).fetchone()[0])
