@@ -671,7 +671,8 @@ class SyncRunner:
                 [{"key": key, "name": key, "active": 1} for key in prepared.locations.keys], pk="key"
             )
             store.record_stock_events(prepared.new_entries)
-            store.hold_unresolved(prepared.unresolved)
+            if kept := store.hold_unresolved(prepared.unresolved):
+                log.warning("stock moves kept out of the ledger (see status)", extra={"count": kept})
             store.release_unresolved(prepared.released)
             owner = self.policy.system_of_record
             refs: dict[str, str] = {}
