@@ -907,28 +907,40 @@ class Store:
     # -- stock events not yet in the ledger ---------------------------------------------------
 
     def hold_unresolved(self, held: Iterable[tuple[StockEvent, str]]) -> int:
-        """Keep events that could not be placed (with why); one row per source id, however often
-        they are read. Returns how many are new."""
-        now = utcnow()
-        rows = [
-            {
-                "source_id": ev.source_id,
-                "channel": ev.channel,
-                "variant_id": ev.variant_id,
-                "sku": ev.sku,
-                "event": ev.model_dump_json(),
-                "why": why,
-                "first_seen_at": now,
-                "resolved_at": None,
-            }
-            for ev, why in held
-        ]
-        if not rows:
+        """Keep events that could not be placed (with why), one row per source id: its latest
+        reading (an order line read again while still unplaceable replaces what was kept; one whose
+        effect is now nothing, a cancelled order, leaves nothing to count). Returns how many are new."""
+        latest = {ev.source_id: (ev, why) for ev, why in held}
+        if not latest:
             return 0
+        now = utcnow()
         with self.transaction() as db:
-            before = db.conn.total_changes
-            db.table("unresolved_events").insert_all(rows, ignore=True, batch_size=500)
-            return int(db.conn.total_changes - before)
+            known = {
+                r[0]
+                for r in self._rows_for("SELECT source_id FROM unresolved_events", "source_id", list(latest))
+            }
+            rows = [
+                (
+                    sid,
+                    ev.channel,
+                    ev.variant_id,
+                    ev.sku,
+                    ev.model_dump_json(),
+                    why,
+                    now,
+                    now if ev.delta == 0 else None,
+                )
+                for sid, (ev, why) in latest.items()
+                if ev.delta != 0 or sid in known
+            ]
+            db.conn.executemany(
+                "INSERT INTO unresolved_events "
+                "(source_id, channel, variant_id, sku, event, why, first_seen_at, resolved_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(source_id) DO UPDATE SET "
+                "event = excluded.event, why = excluded.why, resolved_at = excluded.resolved_at",
+                rows,
+            )
+            return sum(1 for row in rows if row[0] not in known)
 
     def held_unresolved(self, members: Iterable[tuple[str, str]], skus: Iterable[str]) -> list[StockEvent]:
         """The kept events of these ``(channel, variant id)`` or SKUs, still waiting."""

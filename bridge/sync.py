@@ -176,7 +176,7 @@ class PreparedSync:
 
     def reporting(self, unresolved: Iterable[tuple[StockEvent, str]]) -> PreparedSync:
         """This prepared sync with ``unresolved`` events added to its plan's report."""
-        more = tuple(describe(ev, why) for ev, why in unresolved)
+        more = tuple(describe(ev, why) for ev, why in unresolved if ev.delta)
         if more:
             self.plan = replace(self.plan, unresolved=(*self.plan.unresolved, *more))
         return self

@@ -117,3 +117,50 @@ def test_a_till_sale_of_an_item_whose_sku_is_used_twice_is_kept_with_its_order(
     runner.run()
     assert [u["order"] for u in store.open_unresolved()] == [order["id"]]  # kept once, not per read
     assert not [r for r in store.ledger_rows() if r["sku"] == "STICKER"]  # never guessed at
+
+
+def test_a_kept_web_sale_follows_its_order_to_the_end_a_cancel_before_linking_counts_nothing(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """What is kept is the order line's latest reading: cancelled while unlinked, it takes nothing."""
+    config = tmp_path / "sandbox.toml"
+    with Sandbox(products=12, locations=1) as box:
+        box.write_config(config)
+
+        def cli(*args: str) -> Any:
+            result = run_cli("-c", str(config), *args)
+            assert result.returncode == 0, result.stdout + result.stderr
+            return result.stdout
+
+        cli("sync", "--dry-run")
+        cli("sync", "--force")
+        product = _woo(
+            box,
+            "products",
+            {"name": "Tote bag", "regular_price": "4.00", "manage_stock": True, "stock_quantity": 8},
+        )
+        order = _woo(
+            box,
+            "orders",
+            {"status": "processing", "line_items": [{"product_id": product["id"], "quantity": 2}]},
+        )
+        cli("sync")
+        assert [u["delta"] for u in json.loads(cli("status", "--json"))["unresolved"]] == [-2]
+        info = box.woocommerce.connection_info()
+        cancelled = requests.put(
+            f"{info['url']}{PREFIX}/orders/{order['id']}",
+            json={"status": "cancelled"},
+            auth=(info["consumer_key"], info["consumer_secret"]),
+            timeout=10,
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        cli("sync")
+        assert json.loads(cli("status", "--json"))["unresolved"] == []  # nothing left to count
+
+        tote = box.square.variation_by_sku("TILL-TOTE")
+        assert tote is not None
+        till_before = box.square.count(tote["id"], box.square.location_ids()[0])
+        cli("link", "TILL-TOTE", "--channel", "woocommerce", "--id", str(product["id"]))
+        cli("sync")
+        cli("sync")
+        assert box.square.count(tote["id"], box.square.location_ids()[0]) == till_before
