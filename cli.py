@@ -18,16 +18,27 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 
 from adapters.base import AdapterError
 from adapters.issues import ReadIssue
-from bridge.config import Config, ConfigError, load_config
+from bridge.config import (
+    Config,
+    ConfigError,
+    ServerSettings,
+    SquareChannel,
+    WooCommerceChannel,
+    check_answer,
+    config_warnings,
+    load_config,
+)
 from bridge.failure import Failure
 from bridge.httpd import ListenError
 from bridge.initfile import InitAnswers, SecretRef, render_config, write_private
 from bridge.logs import configure_logging
 from bridge.plan import Plan
+from bridge.policy import SyncPolicy
 from bridge.progress import BarProgress, Progress, QuietProgress
 from bridge.store import SchemaTooNew, Store, utcnow
 from bridge.sync import ChannelReadError, LocationConfigError, RelayReport, SyncRunner, UnsafePlan
@@ -137,8 +148,24 @@ def main_options(
 # ------------------------------------------------------------------------------------------------
 
 
-def _ask_secret(label: str, default_env: str, secrets_dir: Path) -> SecretRef:
-    """Ask where a secret lives; a pasted value goes to its own 0600 file, never into the config."""
+def _ask_valid(question: str, model: type[BaseModel], field: str, default: str | None = None) -> Any:
+    """Ask until the answer passes the config's own rule for ``model.field`` (one source of truth:
+    an answer ``init`` takes is one ``config check`` accepts). An empty answer to an optional
+    field is ``None``."""
+    while True:
+        text = typer.prompt(question, default=default) if default is not None else typer.prompt(question)
+        text = text.strip()
+        if not text and default == "":
+            return None
+        try:
+            return check_answer(model, field, text)
+        except ValueError as exc:
+            typer.echo(f"  {exc}; try again", err=True)
+
+
+def _ask_secret(label: str, default_env: str, config_dir: Path) -> SecretRef:
+    """Ask where a secret lives; a pasted value goes to its own 0600 file beside the config (named
+    relative to it, as the config's paths are), never into the config."""
     kind = typer.prompt(
         f"{label}: from an environment variable (env), a file (file), a systemd credential "
         "(credential), or paste it now (paste)?",
@@ -152,12 +179,68 @@ def _ask_secret(label: str, default_env: str, secrets_dir: Path) -> SecretRef:
         return SecretRef("credential", typer.prompt("  credential name", default=default_env.lower()))
     if kind == "paste":
         value = typer.prompt("  value (not shown)", hide_input=True)
-        target = secrets_dir / default_env.lower()
-        write_private(target, value + "\n")
-        typer.echo(f"  saved to {target} (mode 0600)")
-        return SecretRef("file", str(target))
+        relative = Path("secrets") / default_env.lower()
+        write_private(config_dir / relative, value + "\n")
+        typer.echo(f"  saved to {config_dir / relative} (mode 0600)")
+        return SecretRef("file", str(relative))
     typer.echo("  please answer env, file, credential or paste", err=True)
-    return _ask_secret(label, default_env, secrets_dir)
+    return _ask_secret(label, default_env, config_dir)
+
+
+def _usage_error(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _check_flags(answers: InitAnswers) -> None:
+    """``init``'s flags by the config's own rules, before anything is written."""
+    checks: list[tuple[type[BaseModel], str, str | None, str]] = [
+        (SyncPolicy, "system_of_record", answers.system_of_record, "--system-of-record"),
+        (ServerSettings, "public_url", answers.public_url, "--public-url"),
+        (WooCommerceChannel, "url", answers.woocommerce_url, "--wc-url"),
+        (SquareChannel, "environment", answers.square_environment, "--square-environment"),
+    ]
+    for model, field, value, flag in checks:
+        if value is not None:
+            try:
+                check_answer(model, field, value)
+            except ValueError as exc:
+                _usage_error(f"{flag}: {exc}")
+    if answers.square_token and answers.public_url and not answers.square_signature_key:
+        _usage_error(
+            "--public-url with Square needs --square-signature-key-env: Square's webhooks are "
+            "verified with the subscription's signature key"
+        )
+
+
+def _ask_interactively(answers: InitAnswers, config_dir: Path) -> None:
+    """The questions of an interactive ``init``, each answer checked as it is typed."""
+    if typer.confirm("Connect a WooCommerce shop?", default=True):
+        answers.woocommerce_url = _ask_valid("  shop URL (https://...)", WooCommerceChannel, "url")
+        answers.woocommerce_key = _ask_secret("  consumer key", "SHOPBRIDGE_WC_KEY", config_dir)
+        answers.woocommerce_secret = _ask_secret("  consumer secret", "SHOPBRIDGE_WC_SECRET", config_dir)
+        answers.woocommerce_webhook_secret = _ask_secret(
+            "  webhook secret", "SHOPBRIDGE_WC_WEBHOOK_SECRET", config_dir
+        )
+    if typer.confirm("Connect Square?", default=True):
+        answers.square_environment = _ask_valid(
+            "  environment (production/sandbox)", SquareChannel, "environment", default="production"
+        )
+        answers.square_token = _ask_secret("  access token", "SHOPBRIDGE_SQUARE_TOKEN", config_dir)
+        answers.square_signature_key = _ask_secret(
+            "  webhook signature key", "SHOPBRIDGE_SQUARE_SIGNATURE_KEY", config_dir
+        )
+    if not (answers.woocommerce_url or answers.square_token):
+        _usage_error("configure at least one channel (WooCommerce or Square); nothing written")
+    answers.system_of_record = _ask_valid(
+        "Which channel owns the catalogue (woocommerce/square)?",
+        SyncPolicy,
+        "system_of_record",
+        default=answers.system_of_record,
+    )
+    answers.public_url = _ask_valid(
+        "Public URL for webhooks (empty: polling only)", ServerSettings, "public_url", default=""
+    )
 
 
 @app.command()
@@ -195,9 +278,6 @@ def init(
         typer.echo(f"error: {path} exists; use --force to overwrite it", err=True)
         raise typer.Exit(EXIT_USAGE)
     answers = InitAnswers(store_path=store_path, system_of_record=system_of_record, public_url=public_url)
-    if system_of_record not in {"woocommerce", "square"}:
-        typer.echo("error: --system-of-record must be woocommerce or square", err=True)
-        raise typer.Exit(EXIT_USAGE)
     if non_interactive:
         if wc_url and wc_key_env and wc_secret_env:
             answers.woocommerce_url = wc_url
@@ -206,41 +286,18 @@ def init(
             if wc_webhook_secret_env:
                 answers.woocommerce_webhook_secret = SecretRef("env", wc_webhook_secret_env)
         elif wc_url or wc_key_env or wc_secret_env:
-            typer.echo(
-                "error: WooCommerce needs --wc-url, --wc-key-env and --wc-secret-env together", err=True
-            )
-            raise typer.Exit(EXIT_USAGE)
+            _usage_error("WooCommerce needs --wc-url, --wc-key-env and --wc-secret-env together")
         if square_token_env:
             answers.square_token = SecretRef("env", square_token_env)
             answers.square_environment = square_environment
             if square_signature_key_env:
                 answers.square_signature_key = SecretRef("env", square_signature_key_env)
         if not (answers.woocommerce_url or answers.square_token):
-            typer.echo(
-                "error: configure at least one channel (--wc-url ... or --square-token-env ...)", err=True
-            )
-            raise typer.Exit(EXIT_USAGE)
+            _usage_error("configure at least one channel (--wc-url ... or --square-token-env ...)")
+        _check_flags(answers)
     else:
-        secrets_dir = path.parent / "secrets"
-        if typer.confirm("Connect a WooCommerce shop?", default=True):
-            answers.woocommerce_url = typer.prompt("  shop URL (https://...)")
-            answers.woocommerce_key = _ask_secret("  consumer key", "SHOPBRIDGE_WC_KEY", secrets_dir)
-            answers.woocommerce_secret = _ask_secret("  consumer secret", "SHOPBRIDGE_WC_SECRET", secrets_dir)
-            answers.woocommerce_webhook_secret = _ask_secret(
-                "  webhook secret", "SHOPBRIDGE_WC_WEBHOOK_SECRET", secrets_dir
-            )
-        if typer.confirm("Connect Square?", default=True):
-            answers.square_environment = typer.prompt(
-                "  environment (production/sandbox)", default="production"
-            )
-            answers.square_token = _ask_secret("  access token", "SHOPBRIDGE_SQUARE_TOKEN", secrets_dir)
-            answers.square_signature_key = _ask_secret(
-                "  webhook signature key", "SHOPBRIDGE_SQUARE_SIGNATURE_KEY", secrets_dir
-            )
-        answers.system_of_record = typer.prompt(
-            "Which channel owns the catalogue (woocommerce/square)?", default=system_of_record
-        )
-        answers.public_url = typer.prompt("Public URL for webhooks (empty: polling only)", default="") or None
+        _check_flags(answers)
+        _ask_interactively(answers, path.parent)
     write_private(path, render_config(answers))
     typer.echo(f"wrote {path} (mode 0600). Next: shopbridge config check, then shopbridge sync --dry-run")
 
@@ -256,6 +313,8 @@ def config_check(ctx: typer.Context) -> None:
     state: State = ctx.obj
     config = state.config()
     channels = [n for n in ("woocommerce", "square") if getattr(config.channels, n)]
+    for warning in config_warnings(config):
+        typer.echo(f"warning: {state.config_path}: {warning}", err=True)
     typer.echo(
         f"ok: {state.config_path}: channels {', '.join(channels)}; store {config.store_path()}; "
         f"{len(config.secrets())} secrets resolved"

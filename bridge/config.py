@@ -21,14 +21,17 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
@@ -47,8 +50,21 @@ __all__ = [
     "SquareChannel",
     "StoreSettings",
     "WooCommerceChannel",
+    "check_answer",
+    "config_warnings",
     "load_config",
 ]
+
+
+def _http_url(value: str) -> str:
+    """A URL a client can reach: with its scheme and host (``shop.example.com`` alone is refused)."""
+    if not value.startswith(("http://", "https://")) or not urlsplit(value).netloc:
+        raise ValueError(f"must start with https:// and name a host (got {value!r})")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+"""Every URL in the file: the shop, Square's custom base, our public receiver and its callbacks."""
 
 
 class _Section(BaseModel):
@@ -81,8 +97,9 @@ class Secret(_Section):
             raise ValueError(f"give exactly one of env, file, credential, value (got {given or 'none'})")
         return self
 
-    def resolve(self, environ: Mapping[str, str]) -> None:
-        """Look the secret up now; a ``ValueError`` names the source, never the value."""
+    def resolve(self, environ: Mapping[str, str], base_dir: Path | None = None) -> None:
+        """Look the secret up now; a ``ValueError`` names the source, never the value. A relative
+        ``file`` is relative to ``base_dir`` (the config file's directory), not to where we run."""
         if self.value is not None:
             self._resolved = self.value
             return
@@ -101,7 +118,7 @@ class Secret(_Section):
             path = Path(directory) / self.credential
         else:
             assert self.file is not None
-            path = self.file
+            path = self.file if base_dir is None else base_dir / self.file
         try:
             text = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
@@ -130,7 +147,7 @@ class StoreSettings(_Section):
 class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="Interface the webhook receiver listens on")
     port: int = Field(8787, ge=1, le=65535)
-    public_url: str | None = Field(
+    public_url: HttpUrl | None = Field(
         None, description="Public base URL of the receiver (what channels deliver to; Square signs it)"
     )
     max_body_bytes: int = Field(1_048_576, ge=1024)
@@ -151,27 +168,23 @@ class LoggingSettings(_Section):
 
 class WooCommerceChannel(_Section):
     enabled: bool = True
-    url: str = Field(description="Shop base URL, e.g. https://shop.example.com")
+    url: HttpUrl = Field(description="Shop base URL, e.g. https://shop.example.com")
     consumer_key: Secret
     consumer_secret: Secret
     webhook_secret: Secret | None = None
     timeout_seconds: float = Field(30.0, gt=0)
     verify_tls: bool = True
 
-    @model_validator(mode="after")
-    def _url(self) -> WooCommerceChannel:
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"url must start with https:// (got {self.url!r})")
-        return self
-
 
 class SquareChannel(_Section):
     enabled: bool = True
     environment: Literal["production", "sandbox", "custom"] = "production"
-    base_url: str | None = Field(None, description="Only with environment = 'custom' (the local emulator)")
+    base_url: HttpUrl | None = Field(
+        None, description="Only with environment = 'custom' (the local emulator)"
+    )
     access_token: Secret
     signature_key: Secret | None = None
-    notification_url: str | None = Field(
+    notification_url: HttpUrl | None = Field(
         None, description="The exact URL registered in Square's webhook subscription (signed with the body)"
     )
     location_ids: list[str] = Field(default_factory=list, description="Empty means every active location")
@@ -317,7 +330,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     problems = []
     for key, secret in config.secrets():
         try:
-            secret.resolve(env)
+            secret.resolve(env, path.parent)
             secret._remember()
         except ValueError as exc:
             problems.append(f"{path}: {key}: {exc}")
@@ -328,6 +341,47 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         )
     else:
         problems += _channel_name_problems(config, path)
+    problems += [f"{path}: {problem}" for problem in _webhook_problems(config)]
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _webhook_problems(config: Config) -> list[str]:
+    """Webhooks we would receive but could never verify: every such delivery would be refused."""
+    square = config.channels.square
+    if square is None or square.signature_key is not None:
+        return []
+    if square.notification_url or config.server.public_url:
+        return [
+            "channels.square.signature_key: required when Square delivers webhooks ([server] public_url "
+            "or notification_url is set): without it every delivery is refused (the key is on the "
+            "subscription's page in Square's Developer Console)"
+        ]
+    return []
+
+
+def config_warnings(config: Config) -> list[str]:
+    """Settings that load but are probably not what was meant; ``config check`` prints them."""
+    warnings: list[str] = []
+    square = config.channels.square
+    public = config.server.public_url
+    if square is not None and square.notification_url and public:
+        if not square.notification_url.startswith(public.rstrip("/") + "/"):
+            warnings.append(
+                f"channels.square.notification_url {square.notification_url!r} is not under [server] "
+                f"public_url {public!r}: Square signs the URL it delivers to, so it must be exactly the "
+                "receiver's public address (normally <public_url>/webhooks/square)"
+            )
+    return warnings
+
+
+def check_answer(model: type[BaseModel], field: str, value: Any) -> Any:
+    """``value`` validated by the rules of ``model.field`` (the config file's own), for ``init`` to
+    check each answer as it is typed; a ``ValueError`` says what is wrong."""
+    info = model.model_fields[field]
+    annotation: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    try:
+        return TypeAdapter(annotation).validate_python(value)
+    except ValidationError as exc:
+        raise ValueError("; ".join(_describe(e) for e in exc.errors())) from None
