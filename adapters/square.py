@@ -85,6 +85,7 @@ from adapters.base import (
     parse_retry_after,
     retrying,
 )
+from adapters.diagnose import network_reason
 from adapters.issues import ReadIssue
 from adapters.square_wire import item_issue, unkeyed_issue
 from bridge.models import (
@@ -224,6 +225,7 @@ class SquareAdapter(ChannelAdapter):
             token=access_token, base_url=base_url.rstrip("/"), timeout=timeout, version=SQUARE_VERSION
         )
         self._http: HttpClient = self.sdk._client_wrapper.httpx_client
+        self._base_url = base_url.rstrip("/")
         self.signature_key = signature_key
         self.notification_url = notification_url
         self.location_ids = list(location_ids) if location_ids else None
@@ -271,8 +273,22 @@ class SquareAdapter(ChannelAdapter):
     # -- basic reads -----------------------------------------------------------------------------
 
     def check(self) -> str:
-        locations = self.list_locations()
-        return f"square: {len(locations)} location(s): " + ", ".join(loc.name for loc in locations)
+        """One call, no retries (a check answers now); the caller names the channel."""
+        url = f"{self._base_url}/v2/locations"
+        try:
+            data = self._once("GET", "v2/locations", None, None)
+        except TransientError as exc:
+            if exc.status is None:
+                raise TransientError(f"{url}: unreachable: {network_reason(exc.__cause__ or exc)}") from exc
+            raise type(exc)(f"{url}: HTTP {exc.status}: {exc}", code=exc.code, status=exc.status) from exc
+        except PermanentError as exc:  # AuthError included
+            raise type(exc)(f"{url}: HTTP {exc.status}: {exc}", code=exc.code, status=exc.status) from exc
+        locations = [
+            str(loc.get("name") or loc.get("id"))
+            for loc in data.get("locations") or []
+            if self.location_ids is None or loc.get("id") in self.location_ids
+        ]
+        return f"{len(locations)} location(s): " + ", ".join(locations)
 
     def list_locations(self) -> list[ChannelLocation]:
         data = self._request("GET", "v2/locations")

@@ -70,6 +70,7 @@ from adapters.base import (
     parse_retry_after,
     retrying,
 )
+from adapters.diagnose import network_reason
 from adapters.issues import ReadIssue
 from adapters.spool import CatalogSpool, SpooledItem
 from adapters.woocommerce_wire import (
@@ -102,6 +103,8 @@ __all__ = ["WooCommerceAdapter"]
 log = logging.getLogger(__name__)
 
 PER_PAGE = 100
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a TCP connection: an unreachable shop is reported in seconds, not minutes."""
 _PRODUCT_FIELDS = ("id", "type", "name", "description", "status", "date_modified_gmt", "variations")
 """What a variable product waiting for its variations keeps (all that ``to_product`` reads)."""
 _VARIATION_FIELDS = (
@@ -294,7 +297,7 @@ class WooCommerceAdapter(ChannelAdapter):
             consumer_secret=consumer_secret,
             wp_api=True,
             version="wc/v3",
-            timeout=timeout,
+            timeout=(min(CONNECT_TIMEOUT, timeout), timeout),  # a dead host fails fast; a slow shop may read
             verify_ssl=verify_tls,
         )
 
@@ -495,9 +498,18 @@ class WooCommerceAdapter(ChannelAdapter):
     # -- simple reads --------------------------------------------------------------------------
 
     def check(self) -> str:
-        response = self._request("GET", "products", params={"per_page": 1, "_fields": "id"})
+        """One call, no retries (a check answers now), which must be the REST API's JSON."""
+        url = f"{self.url}/wp-json/wc/v3/products"
+        try:
+            response = self._once("GET", "products", {"per_page": 1, "_fields": "id"}, None)
+        except TransientError as exc:
+            if exc.status is None:
+                raise TransientError(f"{url}: unreachable: {network_reason(exc.__cause__ or exc)}") from exc
+            raise type(exc)(f"{url}: HTTP {exc.status}: {exc}", code=exc.code, status=exc.status) from exc
+        except PermanentError as exc:  # AuthError included
+            raise type(exc)(f"{url}: HTTP {exc.status}: {exc}", code=exc.code, status=exc.status) from exc
         listing(response, "products")  # a web page answering instead of the REST API is no success
-        return f"WooCommerce at {self.url}: {response.headers.get('X-WP-Total', '?')} products"
+        return f"{self.url}: {response.headers.get('X-WP-Total', '?')} products"
 
     def list_locations(self) -> list[ChannelLocation]:
         return [ChannelLocation(channel=self.name, channel_id=self.default_location, name="Online store")]

@@ -459,7 +459,7 @@ def test_error_mapping_and_bounded_retries(emulator: SquareEmulator) -> None:
     with pytest.raises(AuthError):
         SquareAdapter("bad-token", base_url=emulator.base_url).list_locations()
     adapter = make_adapter(emulator, max_attempts=3)
-    assert adapter.check().startswith("square: 2 location(s)")
+    assert adapter.check().startswith("2 location(s)")  # doctor prefixes the channel
     emulator.server.faults.add(kind="status", status=500, path="/v2/locations", times=None)
     emulator.server.reset_stats()
     before = adapter.calls
