@@ -232,8 +232,17 @@ class Config(_Section):
                     found.append((f"channels.{name}.{field_name}", value))
         return found
 
+    _state_directory: Path | None = PrivateAttr(default=None)
+    """systemd's ``$STATE_DIRECTORY`` when the service runs under its unit (set by load_config)."""
+
     def store_path(self) -> Path:
-        if self.store.path.is_absolute() or self.source is None:
+        """A relative store path is from the config file's directory, or under systemd from the
+        unit's ``StateDirectory=`` (the config is then a read-only credential)."""
+        if self.store.path.is_absolute():
+            return self.store.path
+        if self._state_directory is not None:
+            return self._state_directory / self.store.path
+        if self.source is None:
             return self.store.path
         return self.source.parent / self.store.path
 
@@ -327,6 +336,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         problems = [f"{path}: {_dotted(e['loc'])}: {_describe(e)}" for e in exc.errors()]
         raise ConfigError(problems) from None
     config.source = path
+    config._state_directory = _state_directory(env)
     problems = []
     for key, secret in config.secrets():
         try:
@@ -345,6 +355,12 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _state_directory(environ: Mapping[str, str]) -> Path | None:
+    """The first of systemd's ``$STATE_DIRECTORY`` entries (colon-separated), if set."""
+    value = environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(value) if value else None
 
 
 def _webhook_problems(config: Config) -> list[str]:
