@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +36,15 @@ from bridge.config import (
 )
 from bridge.failure import Failure
 from bridge.httpd import ListenError
-from bridge.initfile import InitAnswers, SecretRef, render_config, write_private
+from bridge.initfile import (
+    CREDENTIAL_NAMES,
+    ENV_NAMES,
+    InitAnswers,
+    SecretRef,
+    render_config,
+    render_dropin,
+    write_private,
+)
 from bridge.logs import configure_logging
 from bridge.plan import Plan
 from bridge.policy import SyncPolicy
@@ -163,9 +172,13 @@ def _ask_valid(question: str, model: type[BaseModel], field: str, default: str |
             typer.echo(f"  {exc}; try again", err=True)
 
 
-def _ask_secret(label: str, default_env: str, config_dir: Path) -> SecretRef:
+def _ask_secret(label: str, default_env: str, config_dir: Path, systemd: bool = False) -> SecretRef:
     """Ask where a secret lives; a pasted value goes to its own 0600 file beside the config (named
-    relative to it, as the config's paths are), never into the config."""
+    relative to it, as the config's paths are), never into the config. For the systemd unit
+    (``systemd``), every secret is the credential of the naming scheme."""
+    if systemd:
+        typer.echo(f"{label}: systemd credential {default_env.lower()}")
+        return SecretRef("credential", default_env.lower())
     kind = typer.prompt(
         f"{label}: from an environment variable (env), a file (file), a systemd credential "
         "(credential), or paste it now (paste)?",
@@ -184,7 +197,7 @@ def _ask_secret(label: str, default_env: str, config_dir: Path) -> SecretRef:
         typer.echo(f"  saved to {config_dir / relative} (mode 0600)")
         return SecretRef("file", str(relative))
     typer.echo("  please answer env, file, credential or paste", err=True)
-    return _ask_secret(label, default_env, config_dir)
+    return _ask_secret(label, default_env, config_dir, systemd)
 
 
 def _usage_error(message: str) -> NoReturn:
@@ -213,23 +226,23 @@ def _check_flags(answers: InitAnswers) -> None:
         )
 
 
-def _ask_interactively(answers: InitAnswers, config_dir: Path) -> None:
+def _ask_interactively(answers: InitAnswers, config_dir: Path, systemd: bool) -> None:
     """The questions of an interactive ``init``, each answer checked as it is typed."""
+
+    def secret(label: str, field: str) -> SecretRef:
+        return _ask_secret(label, ENV_NAMES[field], config_dir, systemd)
+
     if typer.confirm("Connect a WooCommerce shop?", default=True):
         answers.woocommerce_url = _ask_valid("  shop URL (https://...)", WooCommerceChannel, "url")
-        answers.woocommerce_key = _ask_secret("  consumer key", "SHOPBRIDGE_WC_KEY", config_dir)
-        answers.woocommerce_secret = _ask_secret("  consumer secret", "SHOPBRIDGE_WC_SECRET", config_dir)
-        answers.woocommerce_webhook_secret = _ask_secret(
-            "  webhook secret", "SHOPBRIDGE_WC_WEBHOOK_SECRET", config_dir
-        )
+        answers.woocommerce_key = secret("  consumer key", "woocommerce_key")
+        answers.woocommerce_secret = secret("  consumer secret", "woocommerce_secret")
+        answers.woocommerce_webhook_secret = secret("  webhook secret", "woocommerce_webhook_secret")
     if typer.confirm("Connect Square?", default=True):
         answers.square_environment = _ask_valid(
             "  environment (production/sandbox)", SquareChannel, "environment", default="production"
         )
-        answers.square_token = _ask_secret("  access token", "SHOPBRIDGE_SQUARE_TOKEN", config_dir)
-        answers.square_signature_key = _ask_secret(
-            "  webhook signature key", "SHOPBRIDGE_SQUARE_SIGNATURE_KEY", config_dir
-        )
+        answers.square_token = secret("  access token", "square_token")
+        answers.square_signature_key = secret("  webhook signature key", "square_signature_key")
     if not (answers.woocommerce_url or answers.square_token):
         _usage_error("configure at least one channel (WooCommerce or Square); nothing written")
     answers.system_of_record = _ask_valid(
@@ -241,6 +254,41 @@ def _ask_interactively(answers: InitAnswers, config_dir: Path) -> None:
     answers.public_url = _ask_valid(
         "Public URL for webhooks (empty: polling only)", ServerSettings, "public_url", default=""
     )
+
+
+def _systemd_answers(answers: InitAnswers, wc_url: str | None, square: bool, environment: str) -> None:
+    """``init --systemd --non-interactive``: the chosen channels, every secret a credential of the
+    naming scheme; the webhook secrets only when webhooks are received (``--public-url``)."""
+    webhooks = answers.public_url is not None
+    if wc_url:
+        answers.woocommerce_url = wc_url
+        answers.woocommerce_key = SecretRef("credential", CREDENTIAL_NAMES["woocommerce_key"])
+        answers.woocommerce_secret = SecretRef("credential", CREDENTIAL_NAMES["woocommerce_secret"])
+        if webhooks:
+            answers.woocommerce_webhook_secret = SecretRef(
+                "credential", CREDENTIAL_NAMES["woocommerce_webhook_secret"]
+            )
+    if square:
+        answers.square_environment = environment
+        answers.square_token = SecretRef("credential", CREDENTIAL_NAMES["square_token"])
+        if webhooks:
+            answers.square_signature_key = SecretRef("credential", CREDENTIAL_NAMES["square_signature_key"])
+
+
+def _write_dropin(answers: InitAnswers, config_path: Path, instance: str) -> None:
+    """The unit's drop-in beside the config, and how to install both."""
+    dropin = config_path.parent / f"shopbridge@{instance}.service.d" / "credentials.conf"
+    dropin.parent.mkdir(parents=True, exist_ok=True)
+    dropin.write_text(render_dropin(answers, instance), encoding="utf-8")
+    typer.echo(f"wrote {dropin}: the credentials this shop needs. Install (as root):")
+    typer.echo(f"  install -Dm600 {config_path} /etc/shopbridge/{instance}.toml")
+    typer.echo(
+        f"  install -Dm644 {dropin} /etc/systemd/system/shopbridge@{instance}.service.d/credentials.conf"
+    )
+    typer.echo(f"  install -dm700 /etc/shopbridge/{instance}")
+    for field_name, name in CREDENTIAL_NAMES.items():
+        if getattr(answers, field_name) is not None:
+            typer.echo(f"  systemd-creds encrypt --name={name} - /etc/shopbridge/{instance}/{name}.cred")
 
 
 @app.command()
@@ -270,6 +318,18 @@ def init(
     public_url: Annotated[
         str | None, typer.Option(help="Public URL where channels deliver webhooks.")
     ] = None,
+    systemd: Annotated[
+        str | None,
+        typer.Option(
+            "--systemd",
+            metavar="INSTANCE",
+            help="For shopbridge@INSTANCE.service: every secret a systemd credential, plus the unit's "
+            "drop-in naming them.",
+        ),
+    ] = None,
+    square: Annotated[
+        bool, typer.Option("--square", help="With --systemd --non-interactive: connect Square.")
+    ] = False,
 ) -> None:
     """Write a configuration file (mode 0600) with secret references, never secret values."""
     state: State = ctx.obj
@@ -278,7 +338,14 @@ def init(
         typer.echo(f"error: {path} exists; use --force to overwrite it", err=True)
         raise typer.Exit(EXIT_USAGE)
     answers = InitAnswers(store_path=store_path, system_of_record=system_of_record, public_url=public_url)
-    if non_interactive:
+    if systemd is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", systemd):
+        _usage_error(f"--systemd: {systemd!r} is not an instance name (letters, digits, _ . -)")
+    if non_interactive and systemd is not None:
+        _systemd_answers(answers, wc_url, square, square_environment)
+        if not (answers.woocommerce_url or answers.square_token):
+            _usage_error("configure at least one channel (--wc-url ... or --square)")
+        _check_flags(answers)
+    elif non_interactive:
         if wc_url and wc_key_env and wc_secret_env:
             answers.woocommerce_url = wc_url
             answers.woocommerce_key = SecretRef("env", wc_key_env)
@@ -297,9 +364,11 @@ def init(
         _check_flags(answers)
     else:
         _check_flags(answers)
-        _ask_interactively(answers, path.parent)
+        _ask_interactively(answers, path.parent, systemd is not None)
     write_private(path, render_config(answers))
     typer.echo(f"wrote {path} (mode 0600). Next: shopbridge config check, then shopbridge sync --dry-run")
+    if systemd is not None:
+        _write_dropin(answers, path, systemd)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -14,7 +14,28 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["InitAnswers", "SecretRef", "render_config", "write_private"]
+__all__ = [
+    "CREDENTIAL_NAMES",
+    "ENV_NAMES",
+    "InitAnswers",
+    "SecretRef",
+    "render_config",
+    "render_dropin",
+    "write_private",
+]
+
+ENV_NAMES = {
+    "woocommerce_key": "SHOPBRIDGE_WC_KEY",
+    "woocommerce_secret": "SHOPBRIDGE_WC_SECRET",
+    "woocommerce_webhook_secret": "SHOPBRIDGE_WC_WEBHOOK_SECRET",
+    "square_token": "SHOPBRIDGE_SQUARE_TOKEN",
+    "square_signature_key": "SHOPBRIDGE_SQUARE_SIGNATURE_KEY",
+}
+"""One naming scheme for every secret (keyed by :class:`InitAnswers` field): the environment
+variable ``init`` proposes, and in lower case the systemd credential name that ``init``, the
+example config and the unit's comment use."""
+
+CREDENTIAL_NAMES = {field_name: env.lower() for field_name, env in ENV_NAMES.items()}
 
 
 @dataclass(frozen=True)
@@ -88,6 +109,23 @@ def render_config(answers: InitAnswers) -> str:
             )
         if answers.square_location_ids:
             lines.append(f"location_ids = {json.dumps(answers.square_location_ids)}")
+    return "\n".join(lines) + "\n"
+
+
+def render_dropin(answers: InitAnswers, instance: str) -> str:
+    """A drop-in for ``shopbridge@<instance>.service`` loading exactly the credentials the config
+    names: a channel that is not configured needs none, so the shipped unit is never edited."""
+    lines = [
+        f"# shopbridge@{instance}.service: the credentials /etc/shopbridge/{instance}.toml names",
+        "# (written by `shopbridge init --systemd`). Create each file with",
+        f"#   systemd-creds encrypt --name=NAME - /etc/shopbridge/{instance}/NAME.cred",
+        "# or use LoadCredential= with a plain 0600 file instead.",
+        "[Service]",
+    ]
+    for field_name in ENV_NAMES:
+        ref = getattr(answers, field_name)
+        if isinstance(ref, SecretRef) and ref.kind == "credential":
+            lines.append(f"LoadCredentialEncrypted={ref.name}:/etc/shopbridge/%i/{ref.name}.cred")
     return "\n".join(lines) + "\n"
 
 
