@@ -121,7 +121,7 @@ def test_credential_names_are_one_scheme_in_init_the_example_config_and_the_unit
 
 def test_exec_start_is_where_the_readme_installs_the_command() -> None:
     readme = (REPO / "README.md").read_text()
-    venvs = re.findall(r"python3\.11 -m venv (\S+)", readme)
+    venvs = re.findall(r"python3\.11 -m venv (/\S+)", readme)
     assert venvs, "the README says where the service's install goes"
     exec_start = next(v for k, v in service_lines(UNIT.read_text()) if k == "ExecStart")
     assert all(exec_start.startswith(f"{venv}/bin/shopbridge ") for venv in venvs), (venvs, exec_start)

@@ -47,7 +47,7 @@ def analysis_root(tmp_path: Path, run_cli: RunCli) -> Path:
     )
     assert made.returncode == 0, made.stderr
     shutil.copytree(tmp_path / "shopbridge@myshop.service.d", units / "shopbridge@myshop.service.d")
-    venv = re.findall(r"python3\.11 -m venv (\S+)", (REPO / "README.md").read_text())[0]
+    venv = re.findall(r"python3\.11 -m venv (/\S+)", (REPO / "README.md").read_text())[0]
     command = root / venv.lstrip("/") / "bin" / "shopbridge"
     command.parent.mkdir(parents=True)
     command.write_text("#!/bin/sh\n")
