@@ -15,13 +15,18 @@ from tests.conftest import REPO, RunCli
 ENV = {"WC_KEY": "ck_test_1234", "WC_SECRET": "cs_test_5678", "WC_HOOK": "wh_1234", "SQ_TOKEN": "EAAA_t0k"}
 
 
-def spawn_init(cwd: Path, *args: str) -> pexpect.spawn:
-    """``shopbridge [ARGS] init`` on a pseudo-terminal in ``cwd``."""
+def spawn_init(cwd: Path, *args: str, init_args: tuple[str, ...] = ()) -> pexpect.spawn:
+    """``shopbridge [ARGS] init [INIT_ARGS]`` on a pseudo-terminal in ``cwd``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPBRIDGE_")}
     env["PYTHONPATH"] = str(REPO)
     env["COLUMNS"] = "200"
     return pexpect.spawn(
-        sys.executable, ["-m", "cli", *args, "init"], cwd=str(cwd), env=env, encoding="utf-8", timeout=15
+        sys.executable,
+        ["-m", "cli", *args, "init", *init_args],
+        cwd=str(cwd),
+        env=env,
+        encoding="utf-8",
+        timeout=15,
     )
 
 
@@ -134,3 +139,20 @@ def test_config_check_refuses_square_webhooks_it_cannot_verify(tmp_path: Path, r
     checked = run_cli("config", "check", env=ENV)
     assert checked.returncode == 2
     assert "channels.square.signature_key" in checked.stderr
+
+
+def test_interactive_init_for_systemd_names_credentials_and_writes_the_drop_in(tmp_path: Path) -> None:
+    child = spawn_init(tmp_path, init_args=("--systemd", "myshop"))
+    answer(child, "Connect a WooCommerce shop?", "y")
+    answer(child, "shop URL", "https://shop.example.com")
+    answer(child, "Connect Square?", "n")
+    answer(child, "owns the catalogue", "woocommerce")
+    answer(child, "Public URL", "")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    text = (tmp_path / "shopbridge.toml").read_text()
+    assert 'consumer_key = { credential = "shopbridge_wc_key" }' in text
+    dropin = (tmp_path / "shopbridge@myshop.service.d" / "credentials.conf").read_text()
+    assert "LoadCredentialEncrypted=shopbridge_wc_webhook_secret:/etc/shopbridge/%i/" in dropin
+    assert "square" not in dropin
