@@ -275,6 +275,19 @@ def _systemd_answers(answers: InitAnswers, wc_url: str | None, square: bool, env
             answers.square_signature_key = SecretRef("credential", CREDENTIAL_NAMES["square_signature_key"])
 
 
+def _refuse_ignored_flags(systemd: str | None, square: bool, env_flags: dict[str, str | None]) -> None:
+    """Exit 2 on a flag this ``init`` would ignore: ``*-env`` names with ``--systemd`` (every
+    secret is then a credential of the scheme), ``--square`` without it."""
+    given = [flag for flag, value in env_flags.items() if value]
+    if systemd is not None and given:
+        _usage_error(
+            "with --systemd every secret is a systemd credential of the naming scheme: "
+            f"drop {', '.join(given)}"
+        )
+    if square and systemd is None:
+        _usage_error("--square is for --systemd; otherwise name the token with --square-token-env")
+
+
 def _write_dropin(answers: InitAnswers, config_path: Path, instance: str) -> None:
     """The unit's drop-in beside the config, and how to install both."""
     dropin = config_path.parent / f"shopbridge@{instance}.service.d" / "credentials.conf"
@@ -340,6 +353,17 @@ def init(
     answers = InitAnswers(store_path=store_path, system_of_record=system_of_record, public_url=public_url)
     if systemd is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", systemd):
         _usage_error(f"--systemd: {systemd!r} is not an instance name (letters, digits, _ . -)")
+    _refuse_ignored_flags(
+        systemd,
+        square,
+        {
+            "--wc-key-env": wc_key_env,
+            "--wc-secret-env": wc_secret_env,
+            "--wc-webhook-secret-env": wc_webhook_secret_env,
+            "--square-token-env": square_token_env,
+            "--square-signature-key-env": square_signature_key_env,
+        },
+    )
     if non_interactive and systemd is not None:
         _systemd_answers(answers, wc_url, square, square_environment)
         if not (answers.woocommerce_url or answers.square_token):

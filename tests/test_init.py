@@ -156,3 +156,14 @@ def test_interactive_init_for_systemd_names_credentials_and_writes_the_drop_in(t
     dropin = (tmp_path / "shopbridge@myshop.service.d" / "credentials.conf").read_text()
     assert "LoadCredentialEncrypted=shopbridge_wc_webhook_secret:/etc/shopbridge/%i/" in dropin
     assert "square" not in dropin
+
+
+def test_init_systemd_refuses_env_flags_it_would_ignore(tmp_path: Path, run_cli: RunCli) -> None:
+    result = run_cli(
+        "init", "--non-interactive", "--systemd", "myshop", "--square", "--square-token-env", "SQ_TOKEN"
+    )
+    assert result.returncode == 2
+    assert "--square-token-env" in result.stderr and "credential" in result.stderr
+    assert not (tmp_path / "shopbridge.toml").exists()
+    alone = run_cli("init", "--non-interactive", "--square")
+    assert alone.returncode == 2 and "--systemd" in alone.stderr
