@@ -123,7 +123,7 @@ def test_healthy_sandbox_lines_name_each_channel_once(tmp_path: Path, run_cli: R
     assert square.startswith("ok   square: 2 location(s)"), square
     woo = next(x for x in lines if "woocommerce" in x)
     assert woo.startswith("ok   woocommerce: ") and woo.count("WooCommerce") + woo.count("woocommerce") == 1
-    assert "4 products" in woo or " products" in woo
+    assert woo.endswith(" products")
 
 
 def test_config_check_warns_when_square_notification_url_is_not_under_public_url(
