@@ -550,7 +550,7 @@ def sync(
                 _fail(EXIT_FAILURE, refused, exc.plan.to_json())
         unread = _unreadable(runner, _read_failures(report))
     skipped = list({i.message: i for plan in plans for i in plan.skipped}.values())  # once, not per round
-    _render_sync_result(plans, report, as_json, unread, skipped)
+    _render_sync_result(plans, report, as_json, unread, skipped, forced=force)
     if report.failed or report.deferred or unread or skipped:
         raise typer.Exit(EXIT_FAILURE)
 
@@ -595,6 +595,8 @@ def _render_sync_result(
     as_json: bool,
     unread: dict[str, str],
     skipped: list[ReadIssue],
+    *,
+    forced: bool = False,
 ) -> None:
     """What a sync did, printed once its progress display has stopped (a redraw would cover it)."""
     if as_json:
@@ -615,7 +617,7 @@ def _render_sync_result(
             typer.echo(json.dumps(result, default=str))
         return
     if plans and plans[0].changes:
-        typer.echo(plans[0].render())
+        typer.echo(plans[0].render(forced=forced))
     channels = sorted(set(report.sent) | set(report.failed) | set(report.deferred))
     for name in channels:
         typer.echo(

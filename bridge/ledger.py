@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 from bridge.linking import LinkGroup
 from bridge.models import StockEvent, StockEventKind, StockLevel, content_hash
 from bridge.policy import SyncPolicy
+from bridge.projection import Part, Projection
 
 __all__ = [
     "ALLOCATED",
@@ -103,6 +104,12 @@ class LocationMap:
 
     keys: tuple[str, ...]
     channel_ids: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)
+    """Canonical key → the location's name on its channel (Square's ids are opaque to a reader)."""
+
+    def name(self, key: str) -> str:
+        """What to call location ``key`` in words meant for people: its name, else its key."""
+        return self.names.get(key) or key
 
     def canonical(self, channel: str, location_id: str) -> str | None:
         """The canonical key of ``channel``'s location ``location_id``, or None if unmapped."""
@@ -333,8 +340,9 @@ def project(
     locations: LocationMap,
     *,
     has_locations: bool,
-) -> dict[str | None, int]:
-    """What ``channel`` should show for ``sku``: per canonical location, or ``{None: n}`` for one pool.
+) -> dict[str | None, Projection]:
+    """What ``channel`` should show for ``sku``: per canonical location, or ``{None: p}`` for one pool,
+    each with the on-hand it is made of (a :class:`~bridge.projection.Projection`, for reasons).
 
     A channel with locations (a till) gets an entry for each canonical location it is mapped to,
     showing that location's own on-hand exactly, negative included: its count is the shelf, which a
@@ -343,10 +351,19 @@ def project(
     its source locations minus its buffer, never below zero: a web shop's number is a promise to
     buyers, and a negative one promises nothing that 0 does not.
     """
+
+    def part(key: str) -> Part:
+        return Part(key, locations.name(key), current.get((sku, key), 0))
+
     if has_locations:
-        return {key: current.get((sku, key), 0) for key, _ in locations.of_channel(channel)}
-    total = sum(current.get((sku, key), 0) for key in source_locations(channel, policy, locations))
-    return {None: max(0, total - policy.buffer_for(channel))}
+        own = [part(key) for key, _ in locations.of_channel(channel)]
+        return {p.location: Projection(p.on_hand, (p,), pooled=False) for p in own}
+    sources = source_locations(channel, policy, locations)
+    parts = tuple(part(key) for key in sources)
+    left_out = tuple(part(key) for key in locations.keys if key not in sources)
+    buffer = policy.buffer_for(channel)
+    total = sum(p.on_hand for p in parts) - buffer
+    return {None: Projection(max(0, total), parts, buffer, total < 0, left_out)}
 
 
 def choose_seed_channel(available: Iterable[str]) -> str:

@@ -28,6 +28,7 @@ from adapters.base import (
     UpdateVariant,
 )
 from bridge.models import content_hash
+from bridge.projection import Projection
 
 __all__ = ["Action", "Change", "Op", "Plan", "Safety", "SafetyFigures", "change_key"]
 
@@ -62,6 +63,9 @@ class Change:
     exist yet (a new Square variation's stock at each location), sent by the same sync once the
     create has given it an id. It has no ``op`` in this plan (the id is not known yet); the sync's
     next round plans and sends it for real.
+
+    ``projection`` is, for a stock change, the number it writes with the parts it is made of
+    (locations and their on-hand, buffer, floor): the reason says it in words, the JSON as fields.
     """
 
     channel: str
@@ -76,6 +80,7 @@ class Change:
     after: Any = None
     op: Op | None = None
     follows: str | None = None
+    projection: Projection | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (Decimal and datetimes as strings)."""
@@ -92,6 +97,7 @@ class Change:
             "after": _jsonable(self.after),
             "op": self.op.model_dump(mode="json") if self.op is not None else None,
             "follows": self.follows,
+            "projection": self.projection.to_dict() if self.projection is not None else None,
         }
         return out
 
@@ -233,8 +239,11 @@ class Plan:
         """:meth:`to_json` as a string."""
         return json.dumps(self.to_json(), indent=2, sort_keys=True)
 
-    def render(self) -> str:
-        """Text for ``--dry-run``: changes grouped per channel, then warnings and the safety verdict."""
+    def render(self, *, forced: bool = False) -> str:
+        """Text for ``--dry-run``: changes grouped per channel, then warnings and the safety verdict.
+
+        ``forced``: the plan was applied under ``--force``, so an unsafe verdict says so instead of
+        asking for ``--force`` (the limits it went past are still listed)."""
         lines: list[str] = []
         if self.empty:
             lines.append("In sync: nothing to change.")
@@ -253,7 +262,11 @@ class Plan:
             lines.extend(f"  - {u['summary']}" for u in self.unresolved)
         if not self.safety.safe:
             lines.append("")
-            lines.append("UNSAFE: this plan exceeds the safety limits (use --force to apply anyway):")
+            lines.append(
+                "Safety limits exceeded, applied under --force:"
+                if forced
+                else "UNSAFE: this plan exceeds the safety limits (use --force to apply anyway):"
+            )
             lines.extend(f"  - {r}" for r in self.safety.reasons)
         return "\n".join(lines)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +40,7 @@ from bridge.linking import LinkGroup, LinkIssue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, content_hash
 from bridge.plan import Action, Change, Plan, Safety, SafetyFigures, change_key
 from bridge.policy import CATALOGUE_FIELDS, CatalogueField, SyncPolicy
+from bridge.projection import Projection
 
 __all__ = [
     "PRODUCT_FIELDS",
@@ -371,9 +372,8 @@ def _create(b: _Builder, ch: str, product: ChannelProduct) -> None:
             continue
         stock: int | None = None
         if caps is not None and not caps.has_locations and v.sku in b.seeded:
-            stock = project(v.sku, ch, b.inp.on_hand, b.inp.policy, b.inp.locations, has_locations=False)[
-                None
-            ]
+            pool = project(v.sku, ch, b.inp.on_hand, b.inp.policy, b.inp.locations, has_locations=False)
+            stock = pool[None].total
         variants.append(v.model_copy(update={"stock": stock, "manage_stock": True, "version": None}))
     body = product.model_copy(update={"channel": ch, "variants": tuple(variants), "version": None})
     skus = sorted(v.sku or "" for v in variants)
@@ -404,7 +404,8 @@ def _stock_after_create(b: _Builder, ch: str, create_key: str, skus: Sequence[st
         if sku not in b.seeded:
             continue
         targets = project(sku, ch, b.inp.on_hand, b.inp.policy, b.inp.locations, has_locations=True)
-        for loc, target in sorted(targets.items(), key=lambda kv: kv[0] or ""):
+        for loc, projection in sorted(targets.items(), key=lambda kv: kv[0] or ""):
+            target = projection.total
             if target == 0:
                 continue  # a new variation is counted 0 everywhere: nothing to write
             b.changes.append(
@@ -412,13 +413,14 @@ def _stock_after_create(b: _Builder, ch: str, create_key: str, skus: Sequence[st
                     channel=ch,
                     action="adjust_stock",
                     sku=sku,
-                    reason=f"ledger says {target} at {loc}: written once {ch} has created the product",
+                    reason=f"{projection.reason(ch, 0)}: written once {ch} has created the product",
                     key=change_key(ch, "adjust_stock", f"new:{sku}@{loc}", [create_key, target]),
                     location=loc,
                     fields=("stock",),
                     before=0,
                     after=target,
                     follows=create_key,
+                    projection=projection,
                 )
             )
 
@@ -465,8 +467,9 @@ def _stock(b: _Builder, group: LinkGroup) -> None:
 
 
 def _stock_change(
-    b: _Builder, group: LinkGroup, ch: str, caps: Capabilities, loc: str | None, shown: int, target: int
+    b: _Builder, group: LinkGroup, ch: str, caps: Capabilities, loc: str | None, shown: int, proj: Projection
 ) -> None:
+    target = proj.total
     b.stock_targets += 1
     if shown > 0:
         b.stocked_before += 1
@@ -477,7 +480,7 @@ def _stock_change(
     m = group.members[ch]
     position = b.inp.positions.get(group.sku, "")
     where = f"{m.variant_id}@{loc or '-'}"
-    reason = _stock_reason(b, group.sku, ch, loc, shown, target)
+    reason = _stock_reason(b, group.sku, ch, loc, shown, proj)
     channel_loc = b.inp.locations.channel_id(ch, loc) if loc is not None else None
     if caps.stock_mode == "relative":
         key = change_key(ch, "adjust_stock", where, [shown, target, position])
@@ -494,9 +497,8 @@ def _stock_change(
             key=key, product_id=m.product_id or m.variant_id, variant_id=m.variant_id, quantity=target
         )
         action = "set_stock"
-    b.changes.append(
-        Change(ch, action, group.sku, reason, key, m.variant_id, loc, ("stock",), shown, target, op)
-    )
+    change = Change(ch, action, group.sku, reason, key, m.variant_id, loc, ("stock",), shown, target, op)
+    b.changes.append(replace(change, projection=proj))
 
 
 def _single_location(inp: ReconcileInput, ch: str) -> str:
@@ -504,7 +506,7 @@ def _single_location(inp: ReconcileInput, ch: str) -> str:
     return own[0][1] if own else "default"
 
 
-def _stock_reason(b: _Builder, sku: str, ch: str, loc: str | None, shown: int, target: int) -> str:
+def _stock_reason(b: _Builder, sku: str, ch: str, loc: str | None, shown: int, proj: Projection) -> str:
     base = b.inp.written_stock.get((ch, sku, loc))
     relevant = [
         e
@@ -517,8 +519,7 @@ def _stock_reason(b: _Builder, sku: str, ch: str, loc: str | None, shown: int, t
     told = [e.reason or f"{e.channel} {e.kind.value} {e.delta:+d}" for e in relevant]
     if len(told) > 3:
         told = [*told[:3], f"and {len(told) - 3} more"]
-    where = f" at {loc}" if loc else ""
-    head = f"ledger says {target}{where}, {ch} shows {shown}"
+    head = proj.reason(ch, shown)
     return f"{head}: {'; '.join(told)}" if told else head
 
 

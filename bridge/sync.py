@@ -254,6 +254,7 @@ class SyncRunner:
             return self._locations
         keys: list[str] = []
         channel_ids: dict[tuple[str, str], str] = {}
+        names: dict[str, str] = {}
         for name, adapter in sorted(self.adapters.items()):
             if not adapter.capabilities.has_locations:
                 continue
@@ -264,10 +265,11 @@ class SyncRunner:
                     continue
                 keys.append(loc.channel_id)
                 channel_ids[(name, loc.channel_id)] = loc.channel_id
+                names[loc.channel_id] = loc.name
         if not keys:
             keys = ["default"]
         self._check_location_names(keys)
-        self._locations = LocationMap(tuple(keys), channel_ids)
+        self._locations = LocationMap(tuple(keys), channel_ids, names)
         return self._locations
 
     def full_read_needed(self, full: bool = False) -> bool:

@@ -92,6 +92,8 @@ def test_text_groups_changes_per_channel_with_reasons() -> None:
 def test_unsafe_plan_renders_its_reasons() -> None:
     plan = Plan.build([square_change()], safety=Safety(False, ("would set 9 of 10 stocked items to zero",)))
     assert "UNSAFE" in plan.render() and "9 of 10" in plan.render()
+    forced = plan.render(forced=True)  # applied anyway: no use asking for --force again
+    assert "use --force" not in forced and "applied under --force" in forced and "9 of 10" in forced
 
 
 def test_build_sorts_and_deduplicates_by_key() -> None:
