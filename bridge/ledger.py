@@ -57,6 +57,7 @@ __all__ = [
     "on_hand",
     "place",
     "project",
+    "projections",
     "resolve_events",
     "single_pool_home",
     "source_locations",
@@ -340,9 +341,24 @@ def project(
     locations: LocationMap,
     *,
     has_locations: bool,
+) -> dict[str | None, int]:
+    """The totals of :func:`projections`: per canonical location, or ``{None: n}`` for one pool."""
+    made = projections(sku, channel, current, policy, locations, has_locations=has_locations)
+    return {where: p.total for where, p in made.items()}
+
+
+def projections(
+    sku: str,
+    channel: str,
+    current: OnHand,
+    policy: SyncPolicy,
+    locations: LocationMap,
+    *,
+    has_locations: bool,
 ) -> dict[str | None, Projection]:
     """What ``channel`` should show for ``sku``: per canonical location, or ``{None: p}`` for one pool,
-    each with the on-hand it is made of (a :class:`~bridge.projection.Projection`, for reasons).
+    each with the on-hand it is made of (a :class:`~bridge.projection.Projection`: a plan's reason
+    names those parts).
 
     A channel with locations (a till) gets an entry for each canonical location it is mapped to,
     showing that location's own on-hand exactly, negative included: its count is the shelf, which a

@@ -35,7 +35,7 @@ from adapters.base import (
     UpdateProduct,
     UpdateVariant,
 )
-from bridge.ledger import LedgerEntry, LocationMap, Observation, OnHand, Written, project
+from bridge.ledger import LedgerEntry, LocationMap, Observation, OnHand, Written, project, projections
 from bridge.linking import LinkGroup, LinkIssue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, content_hash
 from bridge.plan import Action, Change, Plan, Safety, SafetyFigures, change_key
@@ -372,8 +372,9 @@ def _create(b: _Builder, ch: str, product: ChannelProduct) -> None:
             continue
         stock: int | None = None
         if caps is not None and not caps.has_locations and v.sku in b.seeded:
-            pool = project(v.sku, ch, b.inp.on_hand, b.inp.policy, b.inp.locations, has_locations=False)
-            stock = pool[None].total
+            stock = project(v.sku, ch, b.inp.on_hand, b.inp.policy, b.inp.locations, has_locations=False)[
+                None
+            ]
         variants.append(v.model_copy(update={"stock": stock, "manage_stock": True, "version": None}))
     body = product.model_copy(update={"channel": ch, "variants": tuple(variants), "version": None})
     skus = sorted(v.sku or "" for v in variants)
@@ -403,7 +404,7 @@ def _stock_after_create(b: _Builder, ch: str, create_key: str, skus: Sequence[st
     for sku in skus:
         if sku not in b.seeded:
             continue
-        targets = project(sku, ch, b.inp.on_hand, b.inp.policy, b.inp.locations, has_locations=True)
+        targets = projections(sku, ch, b.inp.on_hand, b.inp.policy, b.inp.locations, has_locations=True)
         for loc, projection in sorted(targets.items(), key=lambda kv: kv[0] or ""):
             target = projection.total
             if target == 0:
@@ -450,10 +451,10 @@ def _stock(b: _Builder, group: LinkGroup) -> None:
         caps = inp.capabilities.get(ch)
         if held is None or caps is None or not held.variant.manage_stock:
             continue
-        targets = project(
+        targets = projections(
             group.sku, ch, inp.on_hand, inp.policy, inp.locations, has_locations=caps.has_locations
         )
-        for loc, target in sorted(targets.items(), key=lambda kv: kv[0] or ""):
+        for loc, proj in sorted(targets.items(), key=lambda kv: kv[0] or ""):
             if (ch, group.sku, loc or "") in inp.in_flight:
                 continue
             if (ch, group.sku, loc) in observed:
@@ -463,7 +464,7 @@ def _stock(b: _Builder, group: LinkGroup) -> None:
             else:
                 b.warnings.append(f"{group.sku}: no count read from {ch} at {loc}; stock not synced there")
                 continue
-            _stock_change(b, group, ch, caps, loc, shown or 0, target)
+            _stock_change(b, group, ch, caps, loc, shown or 0, proj)
 
 
 def _stock_change(

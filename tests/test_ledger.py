@@ -23,6 +23,7 @@ from bridge.ledger import (
     on_hand,
     place,
     project,
+    projections,
     resolve_events,
 )
 from bridge.models import StockEvent, StockEventKind, StockLevel
@@ -203,29 +204,32 @@ def test_on_hand_needs_the_policy_to_place_allocated_entries() -> None:
 # -- projections ------------------------------------------------------------------------------
 
 
-def totals(projected: dict[str | None, Projection]) -> dict[str | None, int]:
-    return {where: p.total for where, p in projected.items()}
-
-
 def test_square_location_shows_its_own_on_hand_and_web_shows_the_sum_minus_buffer() -> None:
     current = {("TEE", "main"): 4, ("TEE", "north"): 3}
     policy = SyncPolicy(buffers={"woocommerce": 2})
-    square = project("TEE", "square", current, policy, LOCS, has_locations=True)
-    assert totals(square) == {"main": 4, "north": 3}
-    web = project("TEE", "woocommerce", current, policy, LOCS, has_locations=False)
-    assert totals(web) == {None: 5}
-    assert web[None].parts == (Part("main", "main", 4), Part("north", "north", 3))
-    assert web[None].buffer == 2 and not web[None].floored
+    assert project("TEE", "square", current, policy, LOCS, has_locations=True) == {"main": 4, "north": 3}
+    assert project("TEE", "woocommerce", current, policy, LOCS, has_locations=False) == {None: 5}
 
 
 def test_projection_never_goes_negative_and_respects_source_locations() -> None:
     current = {("TEE", "main"): 1, ("TEE", "north"): -3}
     policy = SyncPolicy(buffers={"woocommerce": 2}, source_locations={"ebay": ["north"]})
-    web = project("TEE", "woocommerce", current, policy, LOCS, has_locations=False)[None]
-    assert web.total == 0 and web.floored
-    ebay = project("TEE", "ebay", {("TEE", "north"): 6}, policy, LOCS, has_locations=False)[None]
-    assert ebay.total == 6
-    assert ebay.parts == (Part("north", "north", 6),) and ebay.left_out == (Part("main", "main", 0),)
+    assert project("TEE", "woocommerce", current, policy, LOCS, has_locations=False) == {None: 0}
+    assert project("TEE", "ebay", {("TEE", "north"): 6}, policy, LOCS, has_locations=False) == {None: 6}
+
+
+def test_a_projection_keeps_its_parts_the_buffer_and_the_floor() -> None:
+    current = {("TEE", "main"): 1, ("TEE", "north"): 3}
+    policy = SyncPolicy(buffers={"woocommerce": 5}, source_locations={"ebay": ["north"]})
+    web = projections("TEE", "woocommerce", current, policy, LOCS, has_locations=False)[None]
+    assert web == Projection(0, (Part("main", "main", 1), Part("north", "north", 3)), 5, True)
+    ebay = projections("TEE", "ebay", current, policy, LOCS, has_locations=False)[None]
+    assert ebay == Projection(3, (Part("north", "north", 3),), left_out=(Part("main", "main", 1),))
+    till = projections("TEE", "square", current, policy, LOCS, has_locations=True)
+    assert till == {
+        "main": Projection(1, (Part("main", "main", 1),), pooled=False),
+        "north": Projection(3, (Part("north", "north", 3),), pooled=False),
+    }
 
 
 def test_a_projection_reason_names_its_locations_buffer_floor_and_what_is_left_out() -> None:
@@ -234,7 +238,7 @@ def test_a_projection_reason_names_its_locations_buffer_floor_and_what_is_left_o
     policy = SyncPolicy(buffers={"woocommerce": 2}, source_locations={"ebay": ["north"]})
 
     def reason(channel: str, on_hand: dict[tuple[str, str], int], shown: int) -> str:
-        pool = project("TEE", channel, on_hand, policy, locations, has_locations=False)[None]
+        pool = projections("TEE", channel, on_hand, policy, locations, has_locations=False)[None]
         return pool.reason(channel, shown)
 
     assert reason("woocommerce", current, 12) == (
@@ -246,10 +250,10 @@ def test_a_projection_reason_names_its_locations_buffer_floor_and_what_is_left_o
     assert reason("ebay", current, 0) == (
         "ebay shows 0, should show 12 = Harbour 12 (source_locations leaves out High Street)"
     )
-    till = project("TEE", "square", current, policy, locations, has_locations=True)["north"]
+    till = projections("TEE", "square", current, policy, locations, has_locations=True)["north"]
     assert till.reason("square", 10) == "square shows 10, should show 12 at Harbour"
     one_shop = LocationMap(("default",))
-    plain = project(
+    plain = projections(
         "TEE", "woocommerce", {("TEE", "default"): 7}, SyncPolicy(), one_shop, has_locations=False
     )
     assert plain[None].reason("woocommerce", 9) == "woocommerce shows 9, should show 7"
