@@ -176,6 +176,9 @@ class SquareEmulator:
         self.application_id = "sq0idp-shopbridge-emulator"
         self.lock = threading.RLock()
         self.recorded: list[RecordedExchange] | None = None
+        self.after_request: Callable[[str], None] | None = None
+        """Called with the operation id after each API request is handled (outside the store lock),
+        before its response is sent: tests use it to land a sale between two reads of a sync."""
         self.webhooks = WebhookDispatcher(retry_schedule=retry_schedule)
         self.subscriptions: list[Subscription] = []
         self._last_ms = 0
@@ -493,6 +496,8 @@ class SquareEmulator:
 
         def wrapped(request: Request) -> Response:
             response = self._handle(request, operation_id, handler, idempotent)
+            if self.after_request is not None:
+                self.after_request(operation_id)
             version = request.headers.get("square-version")
             if version:
                 response.headers["Square-Version"] = version
