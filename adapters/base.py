@@ -16,7 +16,7 @@ import abc
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -244,6 +244,9 @@ class Page(Generic[T]):
     """HTTP calls this read made (for benchmarks and the status report)."""
     issues: Sequence[ReadIssue] = ()
     """Items the channel served that could not be read: skipped, each reported (see ``ReadIssue``)."""
+    read_until: datetime | None = None
+    """For a stock-events read, in the channel's clock: every change the channel's counts held by
+    then is in this read or an earlier one (None: the adapter cannot say)."""
 
     @staticmethod
     def concat(pages: Iterable[Page[T]]) -> Page[T]:
@@ -254,6 +257,7 @@ class Page(Generic[T]):
             cursor=collected[-1].cursor,
             calls=sum(page.calls for page in collected),
             issues=[issue for page in collected for issue in page.issues],
+            read_until=collected[-1].read_until,
         )
 
 
@@ -264,6 +268,10 @@ class Capabilities:
     stock_mode: Literal["absolute", "relative"]
     has_locations: bool
     max_batch: int
+    date_resolution: timedelta = timedelta(0)
+    """How coarsely the channel dates its events against its counts: 0 when each event carries
+    the exact time it reached the counts (Square's ``created_at`` against ``calculated_at``);
+    WooCommerce dates orders and answers to the second."""
 
 
 class ChannelAdapter(abc.ABC):

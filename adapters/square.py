@@ -550,7 +550,9 @@ class SquareAdapter(ChannelAdapter):
             body["updated_after"] = cursor
         new, calls = self._changes(body)
         if not new:
-            return Page(items=[], cursor=cursor, calls=calls)
+            return Page(
+                items=[], cursor=cursor, calls=calls, read_until=_parse_time(cursor) if cursor else None
+            )
         cursor_time = _parse_time(cursor) if cursor else None
         by_key: dict[tuple[str, str], list[JSON]] = {}
         for change in new:
@@ -610,7 +612,9 @@ class SquareAdapter(ChannelAdapter):
                     continue
                 events.append(self._event(change, part, delta))
         events.sort(key=lambda e: (e.occurred_at, e.source_id))
-        return Page(items=events, cursor=newest, calls=calls)
+        # Every change received up to the newest one read has been read: a count calculated at or
+        # before it holds only changes of this read or earlier ones.
+        return Page(items=events, cursor=newest, calls=calls, read_until=_parse_time(newest))
 
     @staticmethod
     def _just_after(cursor: str) -> str:
@@ -646,6 +650,7 @@ class SquareAdapter(ChannelAdapter):
             location_id=part.get("location_id"),
             reason=reason,
             order_id=str(part["transaction_id"]) if part.get("transaction_id") else None,
+            received_at=_parse_time(part.get("created_at")),
         )
 
     # -- customers -------------------------------------------------------------------------------

@@ -155,6 +155,9 @@ MARKER = "_shopbridge_key"
 """Meta key of the products we create: the outbox key of the create (see ``_post_creates``)."""
 _TRASH: dict[str, str] = {"status": "trash"}
 """Listing parameter for the trash, which the default ``status=any`` leaves out."""
+_SERVED = "_shopbridge_served"
+"""Key under which an item read carries when its answer was served (the ``Date`` header, ISO): the
+moment its ``stock_quantity`` describes (see ``ChannelVariant.counted_at``)."""
 
 
 def _trashed(item: Mapping[str, Any]) -> bool:
@@ -187,7 +190,7 @@ def _money_str(money: Money | Decimal | str) -> str:
 
 def _hash(item: Mapping[str, Any]) -> str:
     # parent_id is only added by /wc/v3/variations: leave it out so both listings hash alike.
-    return content_hash({k: v for k, v in item.items() if k not in ("_links", "parent_id")})[:12]
+    return content_hash({k: v for k, v in item.items() if k not in ("_links", "parent_id", _SERVED)})[:12]
 
 
 def _server_time(response: requests.Response) -> datetime | None:
@@ -255,7 +258,9 @@ class WooCommerceAdapter(ChannelAdapter):
     shop's clock and the creates in doubt (``_uncertain``)."""
 
     name = "woocommerce"
-    capabilities = Capabilities(stock_mode="absolute", has_locations=False, max_batch=100)
+    capabilities = Capabilities(
+        stock_mode="absolute", has_locations=False, max_batch=100, date_resolution=timedelta(seconds=1)
+    )
 
     def __init__(
         self,
@@ -543,7 +548,14 @@ class WooCommerceAdapter(ChannelAdapter):
             stock=int(stock) if stock is not None and managed else None,
             version=data.get("date_modified_gmt"),
             modified_at=_parse_gmt(data.get("date_modified_gmt")),
+            counted_at=datetime.fromisoformat(data[_SERVED]) if data.get(_SERVED) else None,
         )
+
+    def _stamped(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """``item`` with the time its answer was served: called as the answer is read, before the
+        next request (the newest answer is the one that carried it)."""
+        served = self._last_served
+        return {**item, _SERVED: served.isoformat() if served else None}
 
     def to_product(
         self, data: Mapping[str, Any], variations: Sequence[Mapping[str, Any]] = ()
@@ -606,7 +618,7 @@ class WooCommerceAdapter(ChannelAdapter):
                         if _trashed(product):
                             trashed.append(waiting[-1][0])
                     else:
-                        ready.extend(self._converted(product, [], issues))
+                        ready.extend(self._converted(self._stamped(product), [], issues))
                         state.record(self._key("p", product), product.get("date_modified_gmt"))
                 spool.add_products(waiting)
                 variable = variable or bool(waiting)
@@ -722,7 +734,7 @@ class WooCommerceAdapter(ChannelAdapter):
     def _spooled(self, kind: str, item: Mapping[str, Any], fields: Sequence[str]) -> SpooledItem:
         """What a read keeps of an item: the ``fields`` it needs, and its cursor key (computed on the
         whole item, so a full and an incremental read agree on it)."""
-        data = {k: item.get(k) for k in fields}
+        data = {k: item.get(k) for k in fields} | {_SERVED: self._stamped(item)[_SERVED]}
         return SpooledItem(data, self._key(kind, item), item.get("date_modified_gmt"))
 
     def _pass_on(
@@ -741,7 +753,7 @@ class WooCommerceAdapter(ChannelAdapter):
                 if data.get("type") == "variable" and (
                     len(variations) < len(data.get("variations") or []) or (_trashed(data) and not variations)
                 ):
-                    fetched = self._variations_of(data)
+                    fetched = [self._stamped(v) for v in self._variations_of(data)]
                     keys = [(self._key("v", v), v.get("date_modified_gmt")) for v in fetched if has_id(v)]
                     products.extend(self._converted(data, fetched, issues))
                 else:
@@ -781,7 +793,7 @@ class WooCommerceAdapter(ChannelAdapter):
                         variant_id=variant.channel_id,
                         location_id=self.default_location,
                         quantity=variant.stock,
-                        observed_at=now,
+                        observed_at=variant.counted_at or now,
                     )
                 )
         return levels
@@ -901,7 +913,15 @@ class WooCommerceAdapter(ChannelAdapter):
             events.extend(self.order_events(order, refunds))
             state.record(key, order.get("date_modified_gmt"))
         state.caught_up(self._read_started)
-        return Page(items=events, cursor=state.dump(self.overlap), calls=self.calls - start, issues=issues)
+        # The counts of the catalogue read before this one were served before its first answer:
+        # every sale in them is in this read (or an earlier one).
+        return Page(
+            items=events,
+            cursor=state.dump(self.overlap),
+            calls=self.calls - start,
+            issues=issues,
+            read_until=self._read_started,
+        )
 
     # -- customers -------------------------------------------------------------------------------
 

@@ -17,8 +17,10 @@ sale read later can change; so such a sale is recorded at :data:`ALLOCATED` and 
 source_id)`` order.  Per-location on-hand is then a function of the *set* of events, whatever order
 they were read in.
 
-A count on a channel that differs from what we last wrote there, minus that channel's own sales
-since, is a manual change (a stocktake, a breakage) and becomes an ADJUSTMENT event.  The first
+A count on a channel that differs from what we last wrote or counted there, plus that channel's own
+events since, is a manual change (a stocktake, a breakage) and becomes an ADJUSTMENT event
+(:func:`judge_counts`: each own event is placed against the moment of *that* count and of its
+baseline, exactly where the channel gives receipt times, to its date resolution otherwise).  The first
 time a SKU is linked, the ledger is seeded with INITIAL events from one channel's counts.
 
 Everything here is pure: the caller reads events from channels and the store, and records what
@@ -41,6 +43,7 @@ from bridge.projection import Part, Projection
 
 __all__ = [
     "ALLOCATED",
+    "CountJudgement",
     "LedgerEntry",
     "LocationMap",
     "Observation",
@@ -52,6 +55,7 @@ __all__ = [
     "default_location",
     "detect_manual_changes",
     "initial_entries",
+    "judge_counts",
     "ledger_positions",
     "observations",
     "on_hand",
@@ -93,6 +97,10 @@ class LedgerEntry:
     delta: int
     occurred_at: datetime
     reason: str = ""
+    received_at: datetime | None = field(default=None, compare=False)
+    """When the channel received it, in its clock, where it says (Square's ``created_at``): what
+    places it exactly against a count read in the same sync. Not stored: a later sync judges its
+    counts against a baseline that already holds every event recorded before."""
 
 
 @dataclass(frozen=True)
@@ -328,7 +336,17 @@ def resolve_events(
                 continue
             loc = mapped
         entries.append(
-            LedgerEntry(ev.source_id, ev.channel, ev.kind, sku, loc, ev.delta, ev.occurred_at, ev.reason)
+            LedgerEntry(
+                ev.source_id,
+                ev.channel,
+                ev.kind,
+                sku,
+                loc,
+                ev.delta,
+                ev.occurred_at,
+                ev.reason,
+                received_at=ev.received_at,
+            )
         )
     return Resolved(entries, unresolved)
 
@@ -459,7 +477,65 @@ def observations(
     return out
 
 
-def detect_manual_changes(
+@dataclass(frozen=True)
+class CountJudgement:
+    """What :func:`judge_counts` made of a read's counts.
+
+    * ``adjustments``: manual changes (ADJUSTMENT entries) no event explains.
+    * ``current``: every count brought forward to the ledger's moment: the channel's own events
+      read after the count's moment (so not in it, but in the ledger and already applied by the
+      channel) are added, so that a write computed from it and the ledger describes one moment.
+    * ``baselines``: the counts to remember as the channel's baseline for the next judgement (brought
+      forward, dated at the newest event they include); a count that cannot be placed exactly
+      against its own events is not one.
+    * ``unsettled``: ``(channel, sku, location or "")`` whose count no write may be computed from this
+      round: it includes events not read yet, or differs from the ledger in a way only an event
+      of uncertain date could explain.
+    """
+
+    adjustments: list[LedgerEntry] = field(default_factory=list)
+    current: list[Observation] = field(default_factory=list)
+    baselines: list[Observation] = field(default_factory=list)
+    unsettled: set[tuple[str, str, str]] = field(default_factory=set)
+
+
+def _moment(e: LedgerEntry) -> datetime:
+    """When ``e`` reached its channel's count: its receipt time where the channel gives one."""
+    return e.received_at or e.occurred_at
+
+
+def _derived(e: LedgerEntry) -> bool:
+    """A manual change we detected: dated at the very count that revealed it, so exactly placed."""
+    return e.kind is StockEventKind.ADJUSTMENT and ":manual:" in e.source_id
+
+
+_IN, _OUT, _UNKNOWN = "in", "out", "unknown"
+
+
+def _side(e: LedgerEntry, moment: datetime, resolution: timedelta) -> str:
+    """Whether own event ``e`` is in a count (or baseline) of ``moment``.
+
+    Exact when the event carries its receipt time (Square: a count calculated at C holds every change
+    received up to C), or is one of our detected adjustments. Otherwise the channel dates events and
+    answers to ``resolution`` (WooCommerce: whole seconds, and a sale's stock moves just after its
+    payment date): an event dated in ``[moment - resolution, moment]`` may be on either side."""
+    t = _moment(e)
+    if t > moment:
+        return _OUT
+    if not resolution or e.received_at is not None or _derived(e):
+        return _IN
+    return _IN if t < moment - resolution else _UNKNOWN
+
+
+def _sums(deltas: Sequence[int]) -> set[int]:
+    """Every sum of a subset of ``deltas`` (few: the events of one SKU within a second of a count)."""
+    out = {0}
+    for d in deltas[:12]:
+        out |= {x + d for x in out}
+    return out
+
+
+def judge_counts(
     observed: Iterable[Observation],
     written: Mapping[tuple[str, str, str | None], Written],
     entries: Iterable[LedgerEntry],
@@ -467,57 +543,87 @@ def detect_manual_changes(
     events_read_until: Mapping[str, datetime],
     policy: SyncPolicy,
     locations: LocationMap,
-    ambiguity: timedelta = timedelta(0),
-) -> list[LedgerEntry]:
-    """ADJUSTMENT entries for counts that no sale explains.
+    resolution: Mapping[str, timedelta] | None = None,
+) -> CountJudgement:
+    """Judge each count against the channel's baseline and the channel's own events around *that*
+    count (see :class:`CountJudgement`).
 
-    expected = what we last wrote (``written[(channel, sku, location)]``) + the channel's own events
-    after that (its sales, returns and manual changes already detected) up to the count's moment.
-    A count differing by ``d`` is an adjustment of ``d``, at the count's location (for a single pool,
-    at :func:`single_pool_home`).
+    expected = the baseline (``written[(channel, sku, location)]``: what we last wrote, or the last
+    count judged) + the channel's own events after the baseline's moment and in the count. Each own
+    event is placed against the baseline's moment and the count's (:func:`_side`); one that may be
+    on either side adds "0 or its delta". A count equal to one of the possible expected values is
+    explained. Otherwise it is a manual change of the difference, when only the baseline's side was
+    uncertain, the smallest possible one (the reading that can only under-promise stock); when the
+    count's own side is uncertain, it is not judged and no write is computed from it (``unsettled``).
 
-    A count is only judged when the channel's events have been read up to its ``observed_at``
-    (``events_read_until[channel]``; a channel absent there is not judged): otherwise a sale not yet
-    read would be counted twice, once as a sale and once as a manual drop.  Counts without a
-    baseline (never written) or older than the write are not judged either.
+    A count is only judged when the channel's events have been read up to its moment
+    (``events_read_until[channel]``, in the channel's clock); otherwise it includes a sale not read
+    yet, which would be counted twice (a sale and a manual drop), or undone by a write: it is
+    ``unsettled``, and that sale, read next round, brings the SKU back. Counts without a baseline
+    or older than it are not judged (nor remembered).
 
     The source id is ``<channel>:manual:<variant>:<location>:<hash>``, the hash covering the baseline
     (quantity and time), the observed quantity, and the expected quantity with the number of own
-    events behind it.  Re-reading the same count gives the same id (and, once recorded, the
-    adjustment itself is an own event, so it is not detected again); a second, different change
-    from the same baseline differs in expected value or event count, so it gets a new id.
-
-    ``ambiguity`` is the channel timestamps' resolution (WooCommerce dates orders to the second):
-    an own event that close to the baseline or to the count may or may not be in that count, so
-    such a count is not judged at all (the ledger still has the event; a later count, read as the
-    new baseline, settles it). The price is that a manual change in that same instant goes unseen.
+    events behind it: re-reading the same count gives the same id, and once recorded the adjustment
+    is an own event, so it is not detected again; a second change from the same baseline differs in
+    expected value or event count, so it gets a new id.
     """
+    resolution = resolution or {}
     own: dict[tuple[str, str], list[LedgerEntry]] = defaultdict(list)
     for e in place(entries, policy, locations):
         if e.kind is not StockEventKind.INITIAL:
             own[(e.channel, e.sku)].append(e)
-    out: list[LedgerEntry] = []
+    out = CountJudgement()
     for ob in observed:
-        base = written.get((ob.channel, ob.sku, ob.location))
+        key = (ob.channel, ob.sku, ob.location or "")
+        step = resolution.get(ob.channel, timedelta(0))
         read_until = events_read_until.get(ob.channel)
-        if base is None or ob.quantity is None or read_until is None:
+        if ob.quantity is None:
+            out.current.append(ob)
             continue
-        if ob.observed_at > read_until or ob.observed_at <= base.at:
+        if read_until is None or ob.observed_at > read_until:
+            out.current.append(ob)
+            out.unsettled.add(key)
             continue
         mine = [e for e in own[(ob.channel, ob.sku)] if ob.location is None or e.location == ob.location]
-        if ambiguity and any(
-            abs(e.occurred_at - base.at) <= ambiguity or abs(e.occurred_at - ob.observed_at) <= ambiguity
-            for e in mine
-        ):
+        sides = [(e, _side(e, ob.observed_at, step)) for e in mine]
+        later = [e for e, side in sides if side == _OUT]
+        count_certain = all(side != _UNKNOWN for _, side in sides)
+        current = replace(
+            ob,
+            quantity=ob.quantity + sum(e.delta for e in later),
+            observed_at=max([ob.observed_at, *(_moment(e) for e in later)]),
+        )
+        out.current.append(current)
+        base = written.get((ob.channel, ob.sku, ob.location))
+        if base is not None and ob.observed_at < base.at:
+            continue  # older than the baseline (an earlier read's copy): nothing to judge
+        if base is None:
+            if count_certain:
+                out.baselines.append(current)
             continue
-        since = [e for e in mine if base.at < e.occurred_at <= ob.observed_at]
-        expected = base.quantity + sum(e.delta for e in since)
-        diff = ob.quantity - expected
-        if diff == 0:
+        certain: list[int] = []
+        maybe: list[int] = []
+        for e, side in sides:
+            before = _side(e, base.at, step)
+            if side == _OUT or before == _IN:
+                continue
+            (certain if side == _IN and before == _OUT else maybe).append(e.delta)
+        diffs = sorted(ob.quantity - (base.quantity + sum(certain) + extra) for extra in _sums(maybe))
+        if 0 in diffs:
+            if count_certain:
+                out.baselines.append(current)
             continue
-        digest = content_hash([base.quantity, base.at.isoformat(), ob.quantity, expected, len(since)])[:16]
+        if not count_certain:
+            out.unsettled.add(key)
+            continue
+        diff = diffs[0]
+        expected = ob.quantity - diff
+        since = len(certain) + len(maybe)
+        out.baselines.append(current)
+        digest = content_hash([base.quantity, base.at.isoformat(), ob.quantity, expected, since])[:16]
         loc = ob.location if ob.location is not None else single_pool_home(ob.channel, policy, locations)
-        out.append(
+        out.adjustments.append(
             LedgerEntry(
                 source_id=f"{ob.channel}:manual:{ob.variant_id}:{ob.location or '-'}:{digest}",
                 channel=ob.channel,
@@ -530,3 +636,27 @@ def detect_manual_changes(
             )
         )
     return out
+
+
+def detect_manual_changes(
+    observed: Iterable[Observation],
+    written: Mapping[tuple[str, str, str | None], Written],
+    entries: Iterable[LedgerEntry],
+    *,
+    events_read_until: Mapping[str, datetime],
+    policy: SyncPolicy,
+    locations: LocationMap,
+    ambiguity: timedelta = timedelta(0),
+) -> list[LedgerEntry]:
+    """The manual changes of :func:`judge_counts`, every channel dating its events to ``ambiguity``."""
+    observed = list(observed)
+    channels = {ob.channel for ob in observed}
+    return judge_counts(
+        observed,
+        written,
+        entries,
+        events_read_until=events_read_until,
+        policy=policy,
+        locations=locations,
+        resolution=dict.fromkeys(channels, ambiguity),
+    ).adjustments

@@ -136,6 +136,9 @@ class ChannelVariant(Frozen):
     stock: int | None = None
     version: str | None = None
     modified_at: datetime | None = None
+    counted_at: datetime | None = None
+    """For a single-pool channel, the moment ``stock`` describes, in the channel's clock: when the
+    answer that carried it was served (WooCommerce's ``Date`` header)."""
 
     @field_validator("sku", "gtin")
     @classmethod
@@ -234,6 +237,9 @@ class StockEvent(Frozen):
     effect: Effect | None = None
     """Set on a reading of a current effect (then ``delta`` is that effect, not a move)."""
     order_id: str | None = None
+    received_at: datetime | None = None
+    """When the channel received the change, in its clock, where it says (Square's ``created_at``):
+    a count calculated at C holds exactly the changes received up to C."""
 
 
 class ChannelCustomer(Frozen):

@@ -734,7 +734,7 @@ class Store:
                         "sku": variant.sku,
                         "gtin": variant.gtin,
                         "hash": content_hash(
-                            variant.model_dump(mode="json", exclude={"modified_at", "version"})
+                            variant.model_dump(mode="json", exclude={"modified_at", "version", "counted_at"})
                         ),
                         "product": data,
                         "read_at": now,

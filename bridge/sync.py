@@ -4,8 +4,9 @@ This is the only module that talks to adapters, the store and the pure engine to
 three steps, kept apart so that ``--dry-run`` is the first step alone and a crash between steps is
 harmless:
 
-1. :meth:`SyncRunner.read` reads (catalogue since the cursor, stock counts, then stock events, so
-   that every count is judged against the sales read up to its moment) into a scratch
+1. :meth:`SyncRunner.read` reads (catalogue since the cursor, the stock events that tell which SKUs
+   moved, their counts, then the stock events again, so that every count is judged against the
+   sales read up to its moment; see "the read path" below) into a scratch
    :class:`~bridge.staging.Staging` file; :meth:`StagedRead.chunks` then links, turns events into
    ledger entries, detects manual count changes and asks :func:`bridge.reconcile.reconcile` for a
    plan, a chunk of products that can only link among themselves at a time, so that memory does
@@ -21,6 +22,30 @@ harmless:
 
 Incremental syncs reconcile only the SKUs something happened to (changed on a channel, or with new
 stock events); the other channels' side of those SKUs comes from the snapshots of earlier reads.
+
+The read path is one design: what moment each count describes, which events are known up to it,
+and what a cursor may move past.
+
+* **A count is dated by the moment it describes**, in the channel's own clock: Square's
+  ``calculated_at`` (the receipt of the last change it holds); for WooCommerce, the ``Date`` of the
+  answer that carried it (``ChannelVariant.counted_at``), never when we started reading.
+* **An event is placed against a count by when it reached the counts**: Square exactly (each
+  change's ``created_at``, ``StockEvent.received_at``); WooCommerce to the second (an order dated in
+  the count's second or the one before may be on either side: ``Capabilities.date_resolution``).
+* **An events read says how far it is complete** (``Page.read_until``). A count newer than that
+  holds a change not read yet: nothing is judged or written from it this round; that change, read
+  next round, brings its SKU back.
+* **A count is brought forward to the ledger's moment**: the channel's own events read after the
+  count's moment are added to it. Stock writes are computed from that (a till sale between the
+  counts and the events read is not taken off the till a second time), and it is the baseline the
+  next count is judged against (:func:`bridge.ledger.judge_counts`: a count is compared with the
+  events around *that* count and its baseline; one that an event of uncertain date might or might
+  not explain is neither judged nor the next baseline, and no write is computed from one only such
+  an event could explain).
+* **No event is consumed unrecorded**: the SKUs that only the last events read touched are staged
+  then, with their counts, and planned in the same round, before the cursors move past them.
+* **Initial counts are per (SKU, location)**: a location's first count holds its own past, not
+  the sales made elsewhere since the last sync.
 """
 
 from __future__ import annotations
@@ -52,8 +77,8 @@ from bridge.ledger import (
     LocationMap,
     Observation,
     Written,
-    detect_manual_changes,
     initial_entries,
+    judge_counts,
     ledger_positions,
     observations,
     on_hand,
@@ -92,9 +117,6 @@ AUTH_RETRY = timedelta(seconds=60)
 SYNCED_MARK = ("_shopbridge", "synced")
 """Set when a sync's last chunk commits: from then on no sync is a first sync (links made by hand
 before it do not count, nor do catalogue cursors cleared to force a full read)."""
-TIMESTAMP_AMBIGUITY = timedelta(seconds=2)
-"""Channels date events to the second (WooCommerce) and their clocks drift from ours: a sale this
-close to a count may or may not be in it, so such a count is not read as a manual change."""
 KEEP_PLANNED_CHANGES = 5_000
 """A plan up to this many changes is kept between judging and committing it; a larger one is
 planned again chunk by chunk rather than held."""
@@ -103,6 +125,10 @@ COUNT_BATCH = 10_000
 FIRST_SYNC_EVENTS_MARGIN = timedelta(seconds=60)
 """A first sync reads stock events from this long before its counts on: enough for clock drift
 between us and a channel (a sale inside it is dropped as already counted, see ``_before_seed``)."""
+NEVER_COUNTED = datetime(1970, 1, 1, tzinfo=UTC)
+"""The moment of the 0 a channel implies by listing no count for a variant at a location: before
+anything happened there. Where we remember a count there, the count has gone instead (the object was
+deleted, or is no longer tracked): that is no count at all, and nothing is judged or written from it."""
 T = TypeVar("T")
 
 
@@ -141,7 +167,11 @@ def _reading(channel: str) -> Iterator[None]:
 
 @dataclass
 class ChannelRead:
-    """What one channel told us in this sync."""
+    """What one channel told us in this sync.
+
+    ``counted_at`` is our clock when its counts were asked for (a single pool's counts carry their
+    own moment, ``ChannelVariant.counted_at``); ``events_read_at`` is, in the channel's clock, how far
+    its events read is complete (``Page.read_until``; our clock at the read when it cannot say)."""
 
     products: list[ChannelProduct]
     catalog_cursor: str | None
@@ -340,32 +370,26 @@ class SyncRunner:
                 for name, adapter in sorted(self.adapters.items()):
                     self.progress.start(f"reading {name} stock events")
                     read = reads[name]
-                    read.events_read_at = _now()
+                    started = _now()
                     with _reading(name):
                         page_e = adapter.read_stock_events(store.get_cursor(name, "events"))
                     read.events, read.events_cursor = list(page_e.items), page_e.cursor
                     read.issues.extend(page_e.issues)
+                    read.events_read_at = page_e.read_until or started
                     self.progress.advance(len(page_e.items))
                 self._stage_neighbours(staging, reads, gone)
-            for batch in _batched(staging.variants(), 500):
-                links = store.links_of_groups("variant", [(ch, vid) for ch, vid, _ in batch])
-                staging.add_links((r["channel"], r["channel_id"], r["canonical_key"]) for r in links)
+            counted: dict[str, set[str]] = defaultdict(set)
             for name, adapter in sorted(self.adapters.items()):
                 if not adapter.capabilities.has_locations:
                     continue
-                self.progress.start(f"reading {name} stock counts", staging.count_variants(name))
-                read = reads[name]
-                read.counted_at = _now()
-                for ids in _batched(staging.variant_ids(name), COUNT_BATCH):
-                    with _reading(name):  # inline: a local would outlive the loop (and the yield)
-                        staging.add_levels(self._counts(name, adapter, ids, read.counted_at, locations))
-                    self.progress.advance(len(ids))
+                reads[name].counted_at = _now()
+                self._stage_counts(staging, name, adapter, locations, counted[name])
             for name, adapter in sorted(self.adapters.items()):
                 if not full and not adapter.capabilities.has_locations:
                     continue  # a single pool's events were read after its counts already
                 self.progress.start(f"reading {name} stock events")
                 read = reads[name]
-                read.events_read_at = _now()
+                started = _now()
                 if first:
                     # Earlier sales are in the counts just read: start the history there.
                     cursor = adapter.events_cursor_at(read.counted_at - FIRST_SYNC_EVENTS_MARGIN)
@@ -378,8 +402,43 @@ class SyncRunner:
                 read.events = read.events + list(page_e.items)
                 read.issues.extend(page_e.issues)
                 read.events_cursor = page_e.cursor or read.events_cursor
+                read.events_read_at = page_e.read_until or started
                 self.progress.advance(len(page_e.items))
+            if not full:
+                # The cursors are about to move past every event read, and an event is consumed
+                # only once it is in the ledger: the SKUs only this last read touched are planned
+                # too, with their counts (a count newer than the events read is not written from).
+                self._stage_neighbours(staging, reads, gone)
+                for name, adapter in sorted(self.adapters.items()):
+                    if adapter.capabilities.has_locations:
+                        self._stage_counts(staging, name, adapter, locations, counted[name])
+            self._link_staged(staging)
             yield StagedRead(self, staging, reads, first, full, locations, gone)
+
+    def _link_staged(self, staging: Staging) -> None:
+        """The staged variants' existing links (their members must stay together in one chunk)."""
+        for batch in _batched(staging.variants(), 500):
+            links = self.store.links_of_groups("variant", [(ch, vid) for ch, vid, _ in batch])
+            staging.add_links((r["channel"], r["channel_id"], r["canonical_key"]) for r in links)
+
+    def _stage_counts(
+        self,
+        staging: Staging,
+        name: str,
+        adapter: ChannelAdapter,
+        locations: LocationMap,
+        counted: set[str],
+    ) -> None:
+        """Counts of the staged variants of ``name`` not counted yet in this read (``counted``)."""
+        wanted = [vid for vid in staging.variant_ids(name) if vid not in counted]
+        if not wanted:
+            return
+        self.progress.start(f"reading {name} stock counts", len(wanted))
+        for ids in _batched(wanted, COUNT_BATCH):
+            with _reading(name):
+                staging.add_levels(self._counts(name, adapter, ids, locations))
+            counted.update(ids)
+            self.progress.advance(len(ids))
 
     def _stage_catalog(
         self, adapter: ChannelAdapter, staging: Staging, name: str, read: ChannelRead, cursor: str | None
@@ -422,13 +481,14 @@ class SyncRunner:
                 staging.add_products(name, alive, replace=False)
 
     def _counts(
-        self, name: str, adapter: ChannelAdapter, ids: Sequence[str], at: datetime, locations: LocationMap
+        self, name: str, adapter: ChannelAdapter, ids: Sequence[str], locations: LocationMap
     ) -> list[StockLevel]:
-        """Counts of ``ids`` at each of the channel's locations; never counted there means 0."""
+        """Counts of ``ids`` at each of the channel's locations; never counted there means 0, as of
+        before anything happened there (so any events read are read up to it)."""
         levels = adapter.read_stock_levels(ids) if ids else []
         seen = {(lv.variant_id, lv.location_id) for lv in levels}
         return levels + [
-            StockLevel(channel=name, variant_id=vid, location_id=loc, quantity=0, observed_at=at)
+            StockLevel(channel=name, variant_id=vid, location_id=loc, quantity=0, observed_at=NEVER_COUNTED)
             for vid in ids
             for _, loc in locations.of_channel(name)
             if (vid, loc) not in seen
@@ -447,7 +507,7 @@ class SyncRunner:
                 variant_id=v.channel_id,
                 location_id=None,
                 quantity=v.stock,
-                observed_at=reads[name].counted_at,
+                observed_at=v.counted_at or reads[name].counted_at,
             )
             for name, adapter in sorted(self.adapters.items())
             if not adapter.capabilities.has_locations
@@ -510,17 +570,26 @@ class SyncRunner:
                     initial_entries(o.sku, [o], policy=self.policy, locations=locations, seed_from=o.channel)
                 )
         initial_at = {
-            e.sku: e.occurred_at for e in [*ledger, *new_entries] if e.kind is StockEventKind.INITIAL
+            (e.sku, e.location): e.occurred_at
+            for e in [*ledger, *new_entries]
+            if e.kind is StockEventKind.INITIAL
         }
+        first_seeded: dict[str, datetime] = {}
+        for (sku, _), at in initial_at.items():
+            first_seeded[sku] = min(at, first_seeded.get(sku, at))
 
-        # Events: a sale before a SKU's initial count is already in that count.
+        # Events: a move before the initial count of its (SKU, location) is already in that count.
         group_skus = set(sku_list)
         kept = store.held_unresolved(skus, group_skus)  # kept from earlier syncs: placeable now?
         events = [*events, *kept]
         ours = [ev for ev in events if (skus.get((ev.channel, ev.variant_id or "")) or ev.sku) in group_skus]
         claimed = {ev.source_id for ev in ours}
-        mine = [ev for ev in ours if ev.effect is None and not self._before_seed(ev, skus, initial_at)]
-        mine += effect_changes(ours, ledger, initial_at=initial_at, skus=skus)  # current effects → moves
+        mine = [
+            ev
+            for ev in ours
+            if ev.effect is None and not self._before_seed(ev, skus, initial_at, first_seeded, locations)
+        ]
+        mine += effect_changes(ours, ledger, initial_at=first_seeded, skus=skus)  # current effects → moves
         resolved = resolve_events(
             mine,
             skus=skus,
@@ -532,16 +601,29 @@ class SyncRunner:
         new_entries.extend(resolved.entries)
 
         written = self._written(sku_list)
-        manual = detect_manual_changes(
+        uncounted = {
+            (o.channel, o.sku, o.location or "")
+            for o in observed
+            if o.observed_at == NEVER_COUNTED and (o.channel, o.sku, o.location) in written
+        }
+        observed = [o for o in observed if (o.channel, o.sku, o.location or "") not in uncounted]
+        judged = judge_counts(
             observed,
             written,
             [*ledger, *new_entries],
             events_read_until={name: read.events_read_at for name, read in reads.items()},
             policy=self.policy,
             locations=locations,
-            ambiguity=TIMESTAMP_AMBIGUITY,
+            resolution={name: a.capabilities.date_resolution for name, a in self.adapters.items()},
         )
-        new_entries.extend(manual)
+        new_entries.extend(judged.adjustments)
+        # A count no write may be computed from (it holds events not read yet, or its own events'
+        # dates leave it unexplained) is left alone this round, like one under an unconfirmed write.
+        unwritten = in_flight | judged.unsettled | uncounted
+        for key in sorted(judged.unsettled):
+            log.debug("count not settled: no stock write this round", extra={"key": ":".join(key)})
+        baselines = {(o.channel, o.sku, o.location): o.observed_at for o in judged.baselines}
+        counted_by_key = {key: baselines.get(key, at) for key, at in counted_by_key.items()}
         everything = [*ledger, *new_entries]
         placed = place(everything, self.policy, locations)  # entries allocated by rule, placed
 
@@ -557,13 +639,13 @@ class SyncRunner:
                 last_written=self._last_written(sku_list),
                 on_hand=on_hand(placed),
                 seeded={e.sku for e in everything if e.kind is StockEventKind.INITIAL},
-                observed=observed,
+                observed=judged.current,
                 positions=ledger_positions(everything),
                 recent=placed,
                 written_stock=written,
                 first_sync=first,
                 issues=linked.issues,
-                in_flight=in_flight,
+                in_flight=unwritten,
                 creating=store.outbox_creates_in_flight(),
             )
         )
@@ -574,7 +656,7 @@ class SyncRunner:
             new_entries=new_entries,
             locations=locations,
             counted_at=counted_by_key,
-            observed=observed,
+            observed=judged.baselines,
             unresolved=unresolved,
             claimed=claimed,
             released=released(kept, claimed, unresolved),
@@ -592,11 +674,22 @@ class SyncRunner:
 
     @staticmethod
     def _before_seed(
-        event: StockEvent, skus: Mapping[tuple[str, str], str], initial_at: Mapping[str, datetime]
+        event: StockEvent,
+        skus: Mapping[tuple[str, str], str],
+        initial_at: Mapping[tuple[str, str], datetime],
+        first_seeded: Mapping[str, datetime],
+        locations: LocationMap,
     ) -> bool:
-        sku = skus.get((event.channel, event.variant_id or "")) or event.sku
-        seeded_at = initial_at.get(sku or "")
-        return seeded_at is not None and event.occurred_at <= seeded_at
+        """Whether ``event`` is already in an initial count: one at a location, in that location's
+        (a new location's first count holds nothing of the others' sales); one without (a web sale),
+        in the SKU's first initial count."""
+        sku = skus.get((event.channel, event.variant_id or "")) or event.sku or ""
+        if event.location_id is not None:
+            place_key = locations.canonical(event.channel, event.location_id) or ""
+            seeded_at = initial_at.get((sku, place_key))
+        else:
+            seeded_at = first_seeded.get(sku)
+        return seeded_at is not None and (event.received_at or event.occurred_at) <= seeded_at
 
     @staticmethod
     def _entry(row: Mapping[str, Any]) -> LedgerEntry:

@@ -12,7 +12,7 @@ import math
 import random
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -98,6 +98,16 @@ def test_full_read_of_2000_products_call_count(
     print(f"2,000 products ({variable} variable): {page.calls} HTTP calls in {elapsed:.1f}s")
 
 
+def _uncounted(product: ChannelProduct) -> ChannelProduct:
+    """``product`` without the moment of its counts (two reads of the same shop differ in it)."""
+    variants = tuple(v.model_copy(update={"counted_at": None}) for v in product.variants)
+    return product.model_copy(update={"variants": variants})
+
+
+def pairs(after: ChannelProduct, before: ChannelProduct) -> list[tuple[ChannelVariant, ChannelVariant]]:
+    return list(zip(after.variants, before.variants, strict=True))
+
+
 def test_streamed_and_incremental_reads_of_everything_match_a_full_read(
     emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
 ) -> None:
@@ -111,7 +121,7 @@ def test_streamed_and_incremental_reads_of_everything_match_a_full_read(
     since = list(adapter.iter_catalog(before_seed))
 
     def by_id(products: list[ChannelProduct]) -> dict[str, ChannelProduct]:
-        return {p.channel_id: p for p in products}
+        return {p.channel_id: _uncounted(p) for p in products}
 
     assert len(pages) > 3 and all(page.cursor is None for page in pages[:-1])
     assert by_id([p for page in pages for p in page.items]) == by_id(full.items)
@@ -145,7 +155,11 @@ def test_variations_left_unchanged_beside_changed_ones_are_fetched_in_bulk(
     for before in variable:
         after = next(p for p in changed.items if p.channel_id == before.channel_id)
         assert [v.channel_id for v in after.variants] == [v.channel_id for v in before.variants]
-        assert after.variants[0].price == price and after.variants[1:] == before.variants[1:]
+        assert after.variants[0].price == price
+        assert _uncounted(after).variants[1:] == _uncounted(before).variants[1:]
+        assert all(
+            a.counted_at and b.counted_at and a.counted_at > b.counted_at for a, b in pairs(after, before)
+        )
     routes = dict(emulator.server.stats)
     assert not any("products/" in route for route in routes), routes
     assert changed.calls <= 6, routes
@@ -803,3 +817,26 @@ def test_a_line_effect_is_its_reduced_stock_and_the_status_only_without_it() -> 
     assert held([]) == [0]  # no _reduced_stock: WooCommerce holds nothing for the line
     assert held([{"key": "_reduced_stock", "value": "abc"}]) == [-4]  # unreadable: the status decides
     assert held(None) == [-4] and held(None, "failed") == [0] and held(None, "trash") == []
+
+
+def test_each_count_is_dated_by_the_answer_that_carried_it(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    """A simple product's stock comes with the products listing, a variation's with the variations
+    listing read after it: each is dated by the ``Date`` of its own answer, not the read's start."""
+    emulator.seed(small_catalog())
+    start = emulator.freeze_time().replace(tzinfo=UTC)
+    listings = 0
+
+    def later_pages(request: Any) -> None:
+        nonlocal listings
+        if request.method == "GET" and request.path.endswith("/wc/v3/products"):
+            listings += 1
+            if listings == 2:  # the trash listing, after the first page was sent
+                emulator.advance(7)
+
+    emulator.after_request = later_pages
+    got = flat(adapter.read_catalog(None).items)
+    emulator.after_request = None
+    assert got["MUG-1"].counted_at == start  # the products page was served before the clock moved
+    assert got["TEE-S"].counted_at == start + timedelta(seconds=7)
