@@ -485,12 +485,11 @@ class CountJudgement:
     * ``current``: every count brought forward to the ledger's moment: the channel's own events
       read after the count's moment (so not in it, but in the ledger and already applied by the
       channel) are added, so that a write computed from it and the ledger describes one moment.
-    * ``baselines``: the counts to remember as the channel's baseline for the next judgement (brought
-      forward, dated at the newest event they include); a count that cannot be placed exactly
-      against its own events is not one.
+    * ``baselines``: the counts to remember as the channel's baseline for the next judgement: brought
+      forward (dated at the newest event they include) when every own event is exactly placed
+      against them, else as read, at their own moment.
     * ``unsettled``: ``(channel, sku, location or "")`` whose count no write may be computed from this
-      round: it includes events not read yet, or differs from the ledger in a way only an event
-      of uncertain date could explain.
+      round: it holds changes the events read has not reached yet.
     """
 
     adjustments: list[LedgerEntry] = field(default_factory=list)
@@ -552,15 +551,17 @@ def judge_counts(
     count judged) + the channel's own events after the baseline's moment and in the count. Each own
     event is placed against the baseline's moment and the count's (:func:`_side`); one that may be
     on either side adds "0 or its delta". A count equal to one of the possible expected values is
-    explained. Otherwise it is a manual change of the difference, when only the baseline's side was
-    uncertain, the smallest possible one (the reading that can only under-promise stock); when the
-    count's own side is uncertain, it is not judged and no write is computed from it (``unsettled``).
+    explained. Otherwise it is a manual change: of the difference, or, when an event of uncertain
+    date leaves several possible, of the smallest (the reading that can only under-promise stock).
+    The doubt never blinds the next count: a count of uncertain content is remembered as read, at
+    its own moment, so the same events are uncertain again against it and weighed both ways.
 
     A count is only judged when the channel's events have been read up to its moment
     (``events_read_until[channel]``, in the channel's clock); otherwise it includes a sale not read
     yet, which would be counted twice (a sale and a manual drop), or undone by a write: it is
-    ``unsettled``, and that sale, read next round, brings the SKU back. Counts without a baseline
-    or older than it are not judged (nor remembered).
+    ``unsettled``, and that sale, read next round, brings the SKU back. A count without a baseline
+    is not judged (it becomes the baseline); one older than its baseline is neither judged nor
+    remembered.
 
     The source id is ``<channel>:manual:<variant>:<location>:<hash>``, the hash covering the baseline
     (quantity and time), the observed quantity, and the expected quantity with the number of own
@@ -595,12 +596,14 @@ def judge_counts(
             observed_at=max([ob.observed_at, *(_moment(e) for e in later)]),
         )
         out.current.append(current)
+        # Brought forward only when every own event is placed: else an event of uncertain date must
+        # stay uncertain against the next count's baseline (its moment stays the count's own).
+        baseline = current if count_certain else ob
         base = written.get((ob.channel, ob.sku, ob.location))
         if base is not None and ob.observed_at < base.at:
             continue  # older than the baseline (an earlier read's copy): nothing to judge
+        out.baselines.append(baseline)
         if base is None:
-            if count_certain:
-                out.baselines.append(current)
             continue
         certain: list[int] = []
         maybe: list[int] = []
@@ -611,16 +614,10 @@ def judge_counts(
             (certain if side == _IN and before == _OUT else maybe).append(e.delta)
         diffs = sorted(ob.quantity - (base.quantity + sum(certain) + extra) for extra in _sums(maybe))
         if 0 in diffs:
-            if count_certain:
-                out.baselines.append(current)
             continue
-        if not count_certain:
-            out.unsettled.add(key)
-            continue
-        diff = diffs[0]
+        diff = diffs[0]  # of the possible readings, the one that under-promises stock
         expected = ob.quantity - diff
         since = len(certain) + len(maybe)
-        out.baselines.append(current)
         digest = content_hash([base.quantity, base.at.isoformat(), ob.quantity, expected, since])[:16]
         loc = ob.location if ob.location is not None else single_pool_home(ob.channel, policy, locations)
         out.adjustments.append(

@@ -39,9 +39,8 @@ and what a cursor may move past.
   count's moment are added to it. Stock writes are computed from that (a till sale between the
   counts and the events read is not taken off the till a second time), and it is the baseline the
   next count is judged against (:func:`bridge.ledger.judge_counts`: a count is compared with the
-  events around *that* count and its baseline; one that an event of uncertain date might or might
-  not explain is neither judged nor the next baseline, and no write is computed from one only such
-  an event could explain).
+  events around *that* count and its baseline; an event of uncertain date is weighed both ways,
+  and a difference no reading explains is the manual change that under-promises stock).
 * **No event is consumed unrecorded**: the SKUs that only the last events read touched are staged
   then, with their counts, and planned in the same round, before the cursors move past them.
 * **Initial counts are per (SKU, location)**: a location's first count holds its own past, not
@@ -617,8 +616,8 @@ class SyncRunner:
             resolution={name: a.capabilities.date_resolution for name, a in self.adapters.items()},
         )
         new_entries.extend(judged.adjustments)
-        # A count no write may be computed from (it holds events not read yet, or its own events'
-        # dates leave it unexplained) is left alone this round, like one under an unconfirmed write.
+        # A count holding events not read yet is left alone this round (neither judged nor written
+        # from), like one under an unconfirmed write: those events, read next round, bring it back.
         unwritten = in_flight | judged.unsettled | uncounted
         for key in sorted(judged.unsettled):
             log.debug("count not settled: no stock write this round", extra={"key": ":".join(key)})
