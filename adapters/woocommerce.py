@@ -554,8 +554,10 @@ class WooCommerceAdapter(ChannelAdapter):
     def _stamped(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """``item`` with the time its answer was served: called as the answer is read, before the
         next request (the newest answer is the one that carried it)."""
-        served = self._last_served
-        return {**item, _SERVED: served.isoformat() if served else None}
+        return {**item, _SERVED: self._served()}
+
+    def _served(self) -> str | None:
+        return self._last_served.isoformat() if self._last_served else None
 
     def to_product(
         self, data: Mapping[str, Any], variations: Sequence[Mapping[str, Any]] = ()
@@ -734,7 +736,7 @@ class WooCommerceAdapter(ChannelAdapter):
     def _spooled(self, kind: str, item: Mapping[str, Any], fields: Sequence[str]) -> SpooledItem:
         """What a read keeps of an item: the ``fields`` it needs, and its cursor key (computed on the
         whole item, so a full and an incremental read agree on it)."""
-        data = {k: item.get(k) for k in fields} | {_SERVED: self._stamped(item)[_SERVED]}
+        data = {k: item.get(k) for k in fields} | {_SERVED: self._served()}
         return SpooledItem(data, self._key(kind, item), item.get("date_modified_gmt"))
 
     def _pass_on(
