@@ -517,12 +517,12 @@ def _side(e: LedgerEntry, moment: datetime, resolution: timedelta) -> str:
     Exact when the event carries its receipt time (Square: a count calculated at C holds every change
     received up to C), or is one of our detected adjustments. Otherwise the channel dates events and
     answers to ``resolution`` (WooCommerce: whole seconds, and a sale's stock moves just after its
-    payment date): an event dated in ``[moment - resolution, moment]`` may be on either side."""
+    payment date): an event dated within ``resolution`` of ``moment`` may be on either side."""
     t = _moment(e)
-    if t > moment:
-        return _OUT
     if not resolution or e.received_at is not None or _derived(e):
-        return _IN
+        return _OUT if t > moment else _IN
+    if t >= moment + resolution:
+        return _OUT
     return _IN if t < moment - resolution else _UNKNOWN
 
 
