@@ -111,6 +111,14 @@ def test_the_next_count_weighs_a_doubtful_sale_both_ways_against_that_baseline()
     assert [a.delta for a in judge([woo_count(3, 90)], sold, rebased).adjustments] == [-7]
 
 
+def test_an_entry_dated_finer_than_the_channel_is_uncertain_in_the_second_after_too() -> None:
+    """An entry recorded at our clock (microseconds) 0.4 s after a WooCommerce count dated to its
+    second may still be in that count."""
+    sold = [sale("woocommerce:order:1:line:1", "woocommerce", -1, 30.4)]
+    for shown in (9, 10):
+        assert judge([woo_count(shown, 30)], sold, WOO_BASE).adjustments == []
+
+
 def test_a_count_in_the_second_of_a_sale_that_nothing_explains_takes_the_lower_reading() -> None:
     """10 before, a sale of 1 in the count's second, 4 counted: a manual change of -6 (the sale not
     in the count yet) or -5 (in it). The ledger takes -6: it ends at 3, never above the shelf."""
