@@ -42,6 +42,7 @@ from adapters.base import (
     AuthError,
     ChannelAdapter,
     CreateProduct,
+    Page,
     ReadIssue,
     WriteOp,
     WriteResult,
@@ -358,7 +359,7 @@ class SyncRunner:
                 read.counted_at = _now()
                 for ids in _batched(staging.variant_ids(name), COUNT_BATCH):
                     with _reading(name):  # inline: a local would outlive the loop (and the yield)
-                        staging.add_levels(self._counts(name, adapter, ids, read.counted_at, locations))
+                        staging.add_levels(self._counts(name, adapter, ids, read, locations))
                     self.progress.advance(len(ids))
             for name, adapter in sorted(self.adapters.items()):
                 if not full and not adapter.capabilities.has_locations:
@@ -422,10 +423,18 @@ class SyncRunner:
                 staging.add_products(name, alive, replace=False)
 
     def _counts(
-        self, name: str, adapter: ChannelAdapter, ids: Sequence[str], at: datetime, locations: LocationMap
+        self,
+        name: str,
+        adapter: ChannelAdapter,
+        ids: Sequence[str],
+        read: ChannelRead,
+        locations: LocationMap,
     ) -> list[StockLevel]:
-        """Counts of ``ids`` at each of the channel's locations; never counted there means 0."""
-        levels = adapter.read_stock_levels(ids) if ids else []
+        """Counts of ``ids`` at each of the channel's locations; never counted there means 0 (an
+        unreadable count goes to ``read.issues``, which hold its SKU back)."""
+        page = adapter.read_stock_counts(ids) if ids else Page(items=[], cursor=None)
+        levels, at = list(page.items), read.counted_at
+        read.issues.extend(page.issues)
         seen = {(lv.variant_id, lv.location_id) for lv in levels}
         return levels + [
             StockLevel(channel=name, variant_id=vid, location_id=loc, quantity=0, observed_at=at)
