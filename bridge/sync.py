@@ -72,7 +72,7 @@ from bridge.skipped import held_skus
 from bridge.staging import Staging
 from bridge.store import Store, utcnow
 from bridge.unresolved import describe, released, unclaimed, unlinked
-from bridge.vanished import vanished_links
+from bridge.vanished import before_takeover, successors, vanished_links
 
 __all__ = [
     "ChannelRead",
@@ -1072,18 +1072,25 @@ class StagedRead:
             if adapter.capabilities.has_locations
             for lv in self.staging.levels(name, sorted(member_ids[name]))
         ]
-        return runner._plan(
+        events, in_count = before_takeover(
+            (ev for read in self.reads.values() for ev in read.events),
+            successors(links, linked.groups),
+            {n: r.counted_at for n, r in self.reads.items() if runner.adapters[n].capabilities.has_locations},
+        )
+        part = runner._plan(
             reads=reads,
             universe=universe,
             linked=linked,
             groups=linked.groups,
             levels=levels + runner._pool_levels(reads, universe, member_ids),
-            events=[ev for read in self.reads.values() for ev in read.events],
+            events=events,
             first=self.first,
             locations=self.locations,
             in_flight=in_flight,
             held=held,
         )
+        part.claimed |= in_count  # accounted for by the count: not a stray to keep
+        return part
 
 
 def merge_prepared(parts: Sequence[PreparedSync], policy: SyncPolicy) -> PreparedSync:
