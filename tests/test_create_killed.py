@@ -38,8 +38,9 @@ def _env() -> dict[str, str]:
         ("woocommerce", r"/v2/catalog/batch-upsert$"),
         ("square", r"/products/batch$"),
         ("square", r"/variations/batch$"),
+        ("woocommerce", r"/v2/inventory/changes/batch-create$"),
     ],
-    ids=["square-create", "woocommerce-create", "woocommerce-variations"],
+    ids=["square-create", "woocommerce-create", "woocommerce-variations", "square-follow-up-stock"],
 )
 def test_sync_killed_while_a_create_is_unanswered_creates_nothing_twice(
     tmp_path: Path, owner: str, path: str
@@ -97,6 +98,12 @@ def test_sync_killed_while_a_create_is_unanswered_creates_nothing_twice(
             text=True,
         )
         assert json.loads(settle.stdout)["changes"] == [], settle.stdout
+        for sku in ALL_SKUS:  # and no stock write applied twice
+            variation = box.square.variation_by_sku(sku)
+            assert variation is not None
+            assert box.square.count(
+                variation["id"], box.square.location_ids()[0]
+            ) == box.woocommerce.stock_of(sku)
         if owner == "woocommerce":
             assert square_skus(box) == {sku: 1 for sku in ALL_SKUS}
             assert set(square_items(box).values()) == {1}
