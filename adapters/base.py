@@ -302,6 +302,12 @@ class ChannelAdapter(abc.ABC):
     def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:
         """Current counts (per location where the channel has locations); all tracked variants if ``None``."""
 
+    def read_stock_counts(self, variant_ids: Sequence[str]) -> Page[StockLevel]:
+        """:meth:`read_stock_levels` of ``variant_ids`` with the counts that could not be read as
+        ``issues`` (skipped, each reported): a count read as 0 would pass for a shelf emptied by
+        hand. By default every count is readable."""
+        return Page(items=self.read_stock_levels(variant_ids), cursor=None)
+
     @abc.abstractmethod
     def read_stock_events(self, cursor: str | None = None) -> Page[StockEvent]:
         """Sales, returns, cancellations (and manual adjustments, where logged) since ``cursor``."""

@@ -87,7 +87,7 @@ from adapters.base import (
 )
 from adapters.diagnose import network_reason
 from adapters.issues import ReadIssue
-from adapters.square_wire import item_issue, unkeyed_issue
+from adapters.square_wire import change_issue, count_issue, item_issue, unkeyed_issue
 from bridge.models import (
     ChannelCustomer,
     ChannelLocation,
@@ -459,6 +459,15 @@ class SquareAdapter(ChannelAdapter):
     # -- stock -----------------------------------------------------------------------------------
 
     def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:
+        return list(self._read_counts(variant_ids, []))
+
+    def read_stock_counts(self, variant_ids: Sequence[str]) -> Page[StockLevel]:
+        issues: list[ReadIssue] = []
+        return Page(items=self._read_counts(variant_ids, issues), cursor=None, issues=issues)
+
+    def _read_counts(self, variant_ids: Sequence[str] | None, issues: list[ReadIssue]) -> list[StockLevel]:
+        """IN_STOCK counts; one whose quantity or variation is unreadable goes to ``issues``
+        (holding its SKU back for the round) instead of being read as 0."""
         levels: list[StockLevel] = []
         id_chunks: list[list[str] | None] = (
             [list(variant_ids[i : i + 1000]) for i in range(0, len(variant_ids), 1000)]
@@ -479,6 +488,10 @@ class SquareAdapter(ChannelAdapter):
                 data = self._request("POST", "v2/inventory/counts/batch-retrieve", page)
                 for count in data.get("counts") or []:
                     if count.get("state", "IN_STOCK") != "IN_STOCK":
+                        continue
+                    issue = count_issue(count)
+                    if issue is not None:
+                        issues.append(issue)
                         continue
                     levels.append(
                         StockLevel(
@@ -549,9 +562,15 @@ class SquareAdapter(ChannelAdapter):
         if cursor:
             body["updated_after"] = cursor
         new, calls = self._changes(body)
+        issues: list[ReadIssue] = []
+        new = self._readable(new, issues)
         if not new:
             return Page(
-                items=[], cursor=cursor, calls=calls, read_until=_parse_time(cursor) if cursor else None
+                items=[],
+                cursor=cursor,
+                calls=calls,
+                read_until=_parse_time(cursor) if cursor else None,
+                issues=issues,
             )
         cursor_time = _parse_time(cursor) if cursor else None
         by_key: dict[tuple[str, str], list[JSON]] = {}
@@ -586,7 +605,7 @@ class SquareAdapter(ChannelAdapter):
                     }
                 )
                 calls += more
-                for change in history:
+                for change in self._readable(history, []):
                     part = self._part(change)
                     key = (str(part.get("catalog_object_id")), str(part.get("location_id")))
                     if key in need:
@@ -614,7 +633,19 @@ class SquareAdapter(ChannelAdapter):
         events.sort(key=lambda e: (e.occurred_at, e.source_id))
         # Every change received up to the newest one read has been read: a count calculated at or
         # before it holds only changes of this read or earlier ones.
-        return Page(items=events, cursor=newest, calls=calls, read_until=_parse_time(newest))
+        return Page(items=events, cursor=newest, calls=calls, read_until=_parse_time(newest), issues=issues)
+
+    @classmethod
+    def _readable(cls, changes: Sequence[JSON], issues: list[ReadIssue]) -> list[JSON]:
+        """The changes whose quantity can be read; each other one goes to ``issues``."""
+        out: list[JSON] = []
+        for change in changes:
+            issue = change_issue(change, cls._part(change))
+            if issue is None:
+                out.append(change)
+            else:
+                issues.append(issue)
+        return out
 
     @staticmethod
     def _just_after(cursor: str) -> str:

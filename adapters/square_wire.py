@@ -9,13 +9,14 @@ reported (:class:`adapters.issues.ReadIssue`) instead of stopping the sync. Fiel
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.issues import ReadIssue, validate_item
 
-__all__ = ["item_issue"]
+__all__ = ["change_issue", "count_issue", "item_issue", "unkeyed_issue"]
 
 CHANNEL = "square"
 FIX = "fix it in the Square Dashboard; it syncs again once it is saved"
@@ -96,3 +97,43 @@ def unkeyed_issue(obj: Any) -> ReadIssue:
         str(obj.get("type") or "object").lower().replace("_", " ") if isinstance(obj, Mapping) else "object"
     )
     return ReadIssue(CHANNEL, kind, None, "id", "is missing", hint=FIX, holds=True)
+
+
+def _not_a_quantity(raw: Any) -> str | None:
+    """What is wrong with a ``quantity`` (a decimal string in the spec), or ``None``."""
+    try:
+        if isinstance(raw, str | int) and Decimal(str(raw)).is_finite():
+            return None
+    except InvalidOperation:
+        pass
+    return f"is {raw!r}, not a number"
+
+
+def count_issue(count: Any) -> ReadIssue | None:
+    """Why an inventory count cannot be read, or ``None``. A ``quantity`` that is not a number
+    (``"abc"``, ``"NaN"``) read as 0 would look like a shelf emptied by hand and be written to every
+    channel; skipped, it holds its SKU back for the round."""
+    if not isinstance(count, Mapping) or _id({"id": count.get("catalog_object_id")}) is None:
+        return ReadIssue(CHANNEL, "inventory count", None, "catalog_object_id", "is missing", hint=FIX)
+    vid, where = str(count["catalog_object_id"]), f"location {count.get('location_id')}"
+    what = _not_a_quantity(count.get("quantity"))
+    if what is None:
+        return None
+    return ReadIssue(
+        CHANNEL, "inventory count", vid, "quantity", what, where, variant_ids=(vid,), hint=FIX, holds=True
+    )
+
+
+def change_issue(change: Any, part: Mapping[str, Any]) -> ReadIssue | None:
+    """Why an inventory change (``part``: its ``physical_count`` or ``adjustment``) cannot be
+    read, or ``None``. Skipped, it moves nothing: a count of ``"abc"`` is not a count of 0. (It
+    holds nothing back: the next readable count is judged as usual.)"""
+    what = _not_a_quantity(part.get("quantity"))
+    if what is None:
+        return None
+    kind = (
+        str(change.get("type") or "change").lower().replace("_", " ") if isinstance(change, Mapping) else ""
+    )
+    parent = f"variation {part.get('catalog_object_id')} at location {part.get('location_id')}"
+    hint = "Square keeps its change log as is: its next readable count is taken as the shelf"
+    return ReadIssue(CHANNEL, f"inventory {kind}", _id(part), "quantity", what, parent, hint=hint)

@@ -313,6 +313,17 @@ def _buffers_on_location_channels(config: Config, path: Path) -> list[str]:
     ]
 
 
+def _source_locations_on_location_channels(config: Config, path: Path) -> list[str]:
+    """``[sync] source_locations`` for a channel with locations, refused: it would be ignored (each
+    of its locations shows its own stock), so "sync only this till" would silently sync them all."""
+    return [
+        f"{path}: sync.source_locations.{name}: {name} shows each of its locations' own stock, so "
+        f"source_locations does not apply to it; choose its locations with channels.{name}.location_ids"
+        for name in sorted(config.sync.source_locations)
+        if name in LOCATION_CHANNELS and getattr(config.channels, name, None) is not None
+    ]
+
+
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
     """Read, validate and resolve the secrets of a configuration file.
 
@@ -345,6 +356,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         except ValueError as exc:
             problems.append(f"{path}: {key}: {exc}")
     problems.extend(_buffers_on_location_channels(config, path))
+    problems.extend(_source_locations_on_location_channels(config, path))
     if not (config.channels.woocommerce or config.channels.square):
         problems.append(
             f"{path}: channels: no channel configured ([channels.woocommerce] or [channels.square])"

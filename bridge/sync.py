@@ -66,6 +66,7 @@ from adapters.base import (
     AuthError,
     ChannelAdapter,
     CreateProduct,
+    Page,
     ReadIssue,
     WriteOp,
     WriteResult,
@@ -95,7 +96,7 @@ from bridge.skipped import held_skus
 from bridge.staging import Staging
 from bridge.store import Store, utcnow
 from bridge.unresolved import describe, released, unclaimed, unlinked
-from bridge.vanished import vanished_links
+from bridge.vanished import before_takeover, successors, vanished_links
 
 __all__ = [
     "ChannelRead",
@@ -382,7 +383,7 @@ class SyncRunner:
                 if not adapter.capabilities.has_locations:
                     continue
                 reads[name].counted_at = _now()
-                self._stage_counts(staging, name, adapter, locations, counted[name])
+                self._stage_counts(staging, name, adapter, reads[name], locations, counted[name])
             for name, adapter in sorted(self.adapters.items()):
                 if not full and not adapter.capabilities.has_locations:
                     continue  # a single pool's events were read after its counts already
@@ -410,7 +411,7 @@ class SyncRunner:
                 self._stage_neighbours(staging, reads, gone)
                 for name, adapter in sorted(self.adapters.items()):
                     if adapter.capabilities.has_locations:
-                        self._stage_counts(staging, name, adapter, locations, counted[name])
+                        self._stage_counts(staging, name, adapter, reads[name], locations, counted[name])
             self._link_staged(staging)
             yield StagedRead(self, staging, reads, first, full, locations, gone)
 
@@ -425,6 +426,7 @@ class SyncRunner:
         staging: Staging,
         name: str,
         adapter: ChannelAdapter,
+        read: ChannelRead,
         locations: LocationMap,
         counted: set[str],
     ) -> None:
@@ -435,7 +437,7 @@ class SyncRunner:
         self.progress.start(f"reading {name} stock counts", len(wanted))
         for ids in _batched(wanted, COUNT_BATCH):
             with _reading(name):
-                staging.add_levels(self._counts(name, adapter, ids, locations))
+                staging.add_levels(self._counts(name, adapter, ids, read, locations))
             counted.update(ids)
             self.progress.advance(len(ids))
 
@@ -480,11 +482,19 @@ class SyncRunner:
                 staging.add_products(name, alive, replace=False)
 
     def _counts(
-        self, name: str, adapter: ChannelAdapter, ids: Sequence[str], locations: LocationMap
+        self,
+        name: str,
+        adapter: ChannelAdapter,
+        ids: Sequence[str],
+        read: ChannelRead,
+        locations: LocationMap,
     ) -> list[StockLevel]:
         """Counts of ``ids`` at each of the channel's locations; never counted there means 0, as of
-        before anything happened there (so any events read are read up to it)."""
-        levels = adapter.read_stock_levels(ids) if ids else []
+        before anything happened there (so any events read are read up to it). An unreadable count
+        goes to ``read.issues``, which hold its SKU back."""
+        page = adapter.read_stock_counts(ids) if ids else Page(items=[], cursor=None)
+        levels = list(page.items)
+        read.issues.extend(page.issues)
         seen = {(lv.variant_id, lv.location_id) for lv in levels}
         return levels + [
             StockLevel(channel=name, variant_id=vid, location_id=loc, quantity=0, observed_at=NEVER_COUNTED)
@@ -1155,18 +1165,25 @@ class StagedRead:
             if adapter.capabilities.has_locations
             for lv in self.staging.levels(name, sorted(member_ids[name]))
         ]
-        return runner._plan(
+        events, in_count = before_takeover(
+            (ev for read in self.reads.values() for ev in read.events),
+            successors(links, linked.groups),
+            {n: r.counted_at for n, r in self.reads.items() if runner.adapters[n].capabilities.has_locations},
+        )
+        part = runner._plan(
             reads=reads,
             universe=universe,
             linked=linked,
             groups=linked.groups,
             levels=levels + runner._pool_levels(reads, universe, member_ids),
-            events=[ev for read in self.reads.values() for ev in read.events],
+            events=events,
             first=self.first,
             locations=self.locations,
             in_flight=in_flight,
             held=held,
         )
+        part.claimed |= in_count  # accounted for by the count: not a stray to keep
+        return part
 
 
 def merge_prepared(parts: Sequence[PreparedSync], policy: SyncPolicy) -> PreparedSync:
