@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from adapters.issues import ReadIssue
 from bridge.store import Store
 
-__all__ = ["held_skus"]
+__all__ = ["held_skus", "unread_sales"]
 
 
 def held_skus(store: Store, issues: Iterable[ReadIssue]) -> dict[str, set[str]]:
@@ -33,3 +33,17 @@ def held_skus(store: Store, issues: Iterable[ReadIssue]) -> dict[str, set[str]]:
         links = store.links_of_groups("variant", [(issue.channel, v) for v in sorted(variants)])
         held[issue.channel].update(r["canonical_key"] for r in links)
     return dict(held)
+
+
+def unread_sales(issues: Iterable[ReadIssue]) -> dict[str, set[str]]:
+    """Per channel, the SKUs of sales (order lines) it served unreadable.
+
+    The channel's own count of such a SKU already holds a move we could not read: judged, it would
+    turn that sale into a manual change (counted again once the line is fixed); written over, it
+    would be raised by the units sold. So that channel's count of it is neither judged nor written
+    that round; the other channels still get what the readable moves say."""
+    unread: dict[str, set[str]] = defaultdict(set)
+    for issue in issues:
+        if not issue.holds and issue.kind == "order line":
+            unread[issue.channel].update(issue.skus)
+    return dict(unread)

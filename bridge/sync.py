@@ -92,7 +92,7 @@ from bridge.plan import Plan, SafetyFigures
 from bridge.policy import SyncPolicy
 from bridge.progress import Progress, QuietProgress
 from bridge.reconcile import ReconcileInput, judge, reconcile
-from bridge.skipped import held_skus
+from bridge.skipped import held_skus, unread_sales
 from bridge.staging import Staging
 from bridge.store import Store, utcnow
 from bridge.unresolved import describe, released, unclaimed, unlinked
@@ -538,16 +538,21 @@ class SyncRunner:
         locations: LocationMap,
         in_flight: set[tuple[str, str, str]],
         held: Mapping[str, set[str]],
+        sales_unread: Mapping[str, set[str]],
     ) -> PreparedSync:
         """Ledger and plan for ``groups``, from what was read about them (no I/O but the store's
         ledger, projections and canonical rows for their SKUs). ``held``: per channel, SKUs of
-        items skipped there: that channel's counts of them are not judged, nothing is planned."""
+        items skipped there: that channel's counts of them are not judged, nothing is planned.
+        ``sales_unread``: per channel, SKUs of sales skipped there: that channel's counts of them are
+        neither judged nor written (:func:`bridge.skipped.unread_sales`)."""
         store = self.store
         skus = variant_index(groups)
+        blind = _count_keys(sales_unread, locations)
         observed = [
             o
             for o in observations(levels, skus=skus, locations=locations)
-            if (o.channel, o.sku, o.location or "") not in in_flight and o.sku not in held.get(o.channel, ())
+            if (o.channel, o.sku, o.location or "") not in in_flight | blind
+            and o.sku not in held.get(o.channel, ())
         ]
         counted_by_key = {(o.channel, o.sku, o.location): o.observed_at for o in observed}
         sku_list = sorted({g.sku for g in groups})
@@ -628,7 +633,7 @@ class SyncRunner:
         new_entries.extend(judged.adjustments)
         # A count holding events not read yet is left alone this round (neither judged nor written
         # from), like one under an unconfirmed write: those events, read next round, bring it back.
-        unwritten = in_flight | judged.unsettled | uncounted
+        unwritten = in_flight | judged.unsettled | uncounted | blind
         for key in sorted(judged.unsettled):
             log.debug("count not settled: no stock write this round", extra={"key": ":".join(key)})
         baselines = {(o.channel, o.sku, o.location): o.observed_at for o in judged.baselines}
@@ -1102,6 +1107,7 @@ class StagedRead:
         in_flight = runner.store.outbox_stock_in_flight()
         issues = list({i.message: i for read in self.reads.values() for i in read.issues}.values())
         held = held_skus(runner.store, issues)
+        sales_unread = unread_sales(issues)
         names = sorted(runner.adapters)
         # On a full read, before any chunk is committed: the links no staged variant reached.
         orphans = [
@@ -1117,10 +1123,10 @@ class StagedRead:
             universe.update(self.staging.products(refs))
             members = [(name, v.channel_id) for name in names for p in universe[name] for v in p.variants]
             existing = runner.store.links_of_groups("variant", members)
-            part = self._chunk(universe, existing, in_flight, held)
+            part = self._chunk(universe, existing, in_flight, held, sales_unread)
             claimed |= part.claimed
             yield part
-        last = self._chunk({name: [] for name in names}, orphans, in_flight, held)
+        last = self._chunk({name: [] for name in names}, orphans, in_flight, held, sales_unread)
         last.vanished = self.gone
         strays = runner.strays(self.reads, claimed | last.claimed)
         last.unresolved.extend(strays)
@@ -1138,6 +1144,7 @@ class StagedRead:
         links: Sequence[Mapping[str, Any]],
         in_flight: set[tuple[str, str, str]],
         held: Mapping[str, set[str]],
+        sales_unread: Mapping[str, set[str]],
     ) -> PreparedSync:
         runner = self.runner
         existing = [
@@ -1181,6 +1188,7 @@ class StagedRead:
             locations=self.locations,
             in_flight=in_flight,
             held=held,
+            sales_unread=sales_unread,
         )
         part.claimed |= in_count  # accounted for by the count: not a stray to keep
         return part
@@ -1218,6 +1226,16 @@ def merge_prepared(parts: Sequence[PreparedSync], policy: SyncPolicy) -> Prepare
         unresolved=[u for p in parts for u in p.unresolved],
         released=[r for p in parts for r in p.released],
     ).reporting([u for p in parts for u in p.unresolved])
+
+
+def _count_keys(skus: Mapping[str, set[str]], locations: LocationMap) -> set[tuple[str, str, str]]:
+    """``(channel, sku, location or "")`` of every count ``channel`` keeps of each of its ``skus``."""
+    return {
+        (channel, sku, key)
+        for channel, names in skus.items()
+        for sku in names
+        for key in [""] + [k for k, _ in locations.of_channel(channel)]
+    }
 
 
 def _member_ids(groups: Iterable[LinkGroup]) -> dict[str, set[str]]:
