@@ -39,10 +39,11 @@ def run_command(config: Path, *args: str, timeout: float = 120) -> subprocess.Co
 class DaemonProcess:
     """``shopbridge daemon`` in the background, its log in a file."""
 
-    def __init__(self, config: Path, log_path: Path, health_url: str) -> None:
+    def __init__(self, config: Path, log_path: Path, receiver_url: str) -> None:
         self.config = config
         self.log_path = log_path
-        self.health_url = health_url
+        self.health_url = f"{receiver_url}/healthz"
+        self.ready_url = f"{receiver_url}/readyz"
         self._log: IO[bytes] | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -68,6 +69,15 @@ class DaemonProcess:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"the daemon did not answer {self.health_url} within {timeout:.0f} s")
+
+    def caught_up(self) -> bool:
+        """Its ``/readyz`` shows no webhook waiting for a cycle and no write waiting to be sent: a
+        cycle that covers every delivery so far has finished."""
+        try:
+            depths = requests.get(self.ready_url, timeout=2).json()
+        except (requests.RequestException, ValueError):
+            return False
+        return bool(depths.get("inbox_pending") == 0 and depths.get("outbox_pending") == 0)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

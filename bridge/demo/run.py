@@ -85,9 +85,7 @@ class DemoRun:
         self.shop, self.till = ShopFront(woo, wc["url"]), Till(square, sq["base_url"])
         self.port = _free_port()
         self.config = workdir / "shopbridge.toml"
-        self.daemon = DaemonProcess(
-            self.config, workdir / "daemon.log", f"http://127.0.0.1:{self.port}/healthz"
-        )
+        self.daemon = DaemonProcess(self.config, workdir / "daemon.log", f"http://127.0.0.1:{self.port}")
         self.stop_requested = False
 
     # -- setting up, as the README says ------------------------------------------------------------
@@ -135,6 +133,7 @@ class DemoRun:
         """The model's starting point: what Square's locations hold once both channels agree."""
         labels = {loc: f"square {name}" for loc, name in catalogue.locations.items()}
         default = next(iter(catalogue.locations))
+        self.wait_caught_up()
         deadline = time.monotonic() + self.options.settle_seconds
         while True:
             reading = self.observer.read(catalogue, labels)
@@ -181,16 +180,29 @@ class DemoRun:
             time.sleep(self.options.reading_interval)
 
     def play_script(self, actions: Actions, catalogue: Catalogue) -> None:
+        """The story, one step at a time; it stops at the first change that does not show everywhere
+        (what follows would only pile up on it)."""
         for step in actions.script():
+            self.wait_caught_up()
             for act in step:
                 act()
             self.settle(actions.tracker, catalogue)
+            if actions.tracker.failed():
+                self.view.note("the story stops here: a change did not reach every channel")
+                return
 
     def settle(self, tracker: Tracker, catalogue: Catalogue) -> Reading:
         """Until every change showed everywhere or was given up on (after ``settle_seconds``)."""
         return self.watch(
             tracker, catalogue, lambda: not tracker.pending(), "waiting for every channel to agree…"
         )
+
+    def wait_caught_up(self) -> None:
+        """Before a step of the story: until the daemon has caught up (bounded), so that each step is
+        timed on its own. ``--forever`` does not wait, as a real shop does not."""
+        deadline = time.monotonic() + self.options.settle_seconds
+        while not self.daemon.caught_up() and time.monotonic() < deadline:
+            time.sleep(self.options.reading_interval)
 
     def play_forever(self, actions: Actions, catalogue: Catalogue) -> None:
         rng = random.Random(self.options.seed)
