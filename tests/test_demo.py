@@ -141,3 +141,43 @@ def test_a_change_that_never_reaches_a_channel_fails_the_demo_naming_what_each_s
     assert "the story stops here: a change did not reach every channel" in lines
     assert not any("#3 " in line for line in lines)  # nothing played after the failure
     assert not any(line.startswith("Every channel agrees") for line in lines)
+
+
+def test_a_second_ctrl_c_quits_at_once_with_130_and_leaves_no_daemon_behind(tmp_path: Path) -> None:
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "cli", "demo", "--forever", "--seed", "5"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert demo.stdout is not None
+    daemon_pid = None
+    for line in demo.stdout:
+        found = re.match(r"\$ shopbridge daemon  \(pid (\d+);", line)
+        if found:
+            daemon_pid = int(found[1])
+        if line.rstrip().endswith(": acknowledged"):
+            break
+    assert daemon_pid is not None
+    demo.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    demo.send_signal(signal.SIGINT)
+    rest, _ = demo.communicate(timeout=60)
+
+    assert demo.returncode == 130, rest
+    assert "Traceback" not in rest
+    deadline = time.monotonic() + 10
+    while _running(daemon_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(daemon_pid), f"the daemon (pid {daemon_pid}) is still running"
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for its reaper."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
