@@ -15,11 +15,12 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 
 from bridge.demo.actions import Actions
-from bridge.demo.model import Model, SkuTruth, differences
+from bridge.demo.model import WEB_PRICE, Model, Shows, SkuTruth, differences
 from bridge.demo.observe import Catalogue, Observer, Reading, square_session, woo_session
 from bridge.demo.processes import DaemonProcess, run_command
 from bridge.demo.shop import ShopFront, Till
@@ -70,6 +71,15 @@ def tracked_skus(box: Sandbox) -> list[str]:
     return [simple[0], variations[0], simple[1], variations[1], simple[2]]
 
 
+def _truth(shows: Shows, labels: dict[str, str]) -> SkuTruth:
+    """A SKU's starting point: Square's count per location, the owner's (WooCommerce's) price."""
+    price = shows[WEB_PRICE]
+    return SkuTruth(
+        on_hand={loc: int(shows[label] or 0) for loc, label in labels.items()},
+        price=price if isinstance(price, Decimal) else Decimal(0),
+    )
+
+
 class DemoRun:
     def __init__(self, box: Sandbox, workdir: Path, view: View, options: DemoOptions) -> None:
         self.box = box
@@ -112,7 +122,7 @@ class DemoRun:
         self._command("sync", "--force", keep=lambda line: "applied" in line)
         self._command("webhooks", "register", keep=lambda line: True)
         self.box.square.subscribe(f"{public}/webhooks/square")  # what Square's dashboard does
-        say(f"  square: webhook subscription to {public}/webhooks/square (made in Square's dashboard)")
+        say(f"  square: the sandbox subscribes {public}/webhooks/square, as Square's dashboard would")
         pid = self.daemon.start()
         say(
             f"$ shopbridge daemon  (pid {pid}; webhooks at {public}; polls every {POLL_SECONDS:.0f} s; "
@@ -137,17 +147,8 @@ class DemoRun:
         deadline = time.monotonic() + self.options.settle_seconds
         while True:
             reading = self.observer.read(catalogue, labels)
-            model = Model(
-                {
-                    sku: SkuTruth(
-                        on_hand={loc: int(shows[label] or 0) for loc, label in labels.items()},
-                        price=shows["woocommerce price"] or shows["square price"] or 0,  # type: ignore[arg-type]
-                    )
-                    for sku, shows in reading.shows.items()
-                },
-                labels,
-                default,
-            )
+            truths = {sku: _truth(shows, labels) for sku, shows in reading.shows.items()}
+            model = Model(truths, labels, default)
             apart = {sku: differences(model.expected(sku), reading.shows[sku]) for sku in model.truths}
             if not any(apart.values()):
                 self.view.note("every channel agrees; the daemon is running. Playing the shop:")

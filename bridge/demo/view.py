@@ -109,7 +109,7 @@ class LiveView:
 
     def refresh(self, model: Model, reading: Reading, tracker: Tracker, status: str) -> None:
         self.live.update(
-            Group(self._stock_table(model, reading, tracker), _changes_table(tracker), Text(status)),
+            Group(_stock_table(model, reading, tracker), _changes_table(tracker), Text(status)),
             refresh=True,
         )
 
@@ -118,28 +118,6 @@ class LiveView:
 
     def close(self) -> None:
         self.live.stop()
-
-    @staticmethod
-    def _stock_table(model: Model, reading: Reading, tracker: Tracker) -> Table:
-        table = Table(title="What each channel shows (observed; → what it should show)", title_justify="left")
-        table.add_column("SKU")
-        for column in model.columns:
-            table.add_column(column, justify="right")
-        table.add_column("")
-        for sku in model.truths:
-            expected = model.expected(sku)
-            shows = reading.shows.get(sku, {})
-            cells = []
-            for column in model.columns:
-                seen, wanted = shows.get(column), expected[column]
-                if seen == wanted:
-                    cells.append(Text(_value(seen), style="green"))
-                else:
-                    cells.append(Text(f"{_value(seen)} → {_value(wanted)}", style="yellow"))
-            agree = all(shows.get(c) == expected[c] for c in model.columns)
-            mark = Text("✓ agree", style="green") if agree else Text("converging", style="yellow")
-            table.add_row(sku, *cells, mark)
-        return table
 
 
 def _changes_table(tracker: Tracker) -> Table:
@@ -156,4 +134,31 @@ def _changes_table(tracker: Tracker) -> Table:
         else:
             took = Text(f"waiting {now - change.acked_at:.1f} s", style="yellow")
         table.add_row(str(change.number), change.label, took)
+    return table
+
+
+def _stock_table(model: Model, reading: Reading, tracker: Tracker) -> Table:
+    """One row per SKU: each channel's number, green when it is the expected one."""
+    stuck = {change.sku for change in tracker.failed()}
+    table = Table(title="What each channel shows (observed; → what it should show)", title_justify="left")
+    table.add_column("SKU")
+    for column in model.columns:
+        table.add_column(column, justify="right")
+    table.add_column("")
+    for sku in model.truths:
+        expected = model.expected(sku)
+        shows = reading.shows.get(sku, {})
+        cells = []
+        for column in model.columns:
+            seen, wanted = shows.get(column), expected[column]
+            if seen == wanted:
+                cells.append(Text(_value(seen), style="green"))
+            else:
+                cells.append(Text(f"{_value(seen)} → {_value(wanted)}", style="yellow"))
+        agree = all(shows.get(c) == expected[c] for c in model.columns)
+        if agree:
+            mark = Text("✓ agree", style="green")
+        else:
+            mark = Text("DISAGREES", style="bold red") if sku in stuck else Text("converging", style="yellow")
+        table.add_row(sku, *cells, mark)
     return table
