@@ -137,7 +137,8 @@ def test_a_change_that_never_reaches_a_channel_fails_the_demo_naming_what_each_s
     # Web sale 2 and till sale 1 at Location 1: Square refuses the web sale's adjustment (9 - 1 = 8, not 6).
     failed = [line for line in lines if line.startswith("NOT propagated: #1 web sale: 2 x SB-00001")]
     assert failed and "square Location 1 shows 8, expected 6" in failed[0]
-    assert any(line.startswith("DISAGREE SB-00001: square Location 1 shows 8, expected 6") for line in lines)
+    disagree = [line for line in lines if line.startswith("DISAGREE SB-00001: ")]
+    assert disagree and "square Location 1 shows 8, expected 6" in disagree[0], "\n".join(lines)
     assert "the story stops here: a change did not reach every channel" in lines
     assert not any("#3 " in line for line in lines)  # nothing played after the failure
     assert not any(line.startswith("Every channel agrees") for line in lines)
