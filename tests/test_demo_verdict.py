@@ -46,7 +46,7 @@ def test_a_write_after_every_channel_agreed_is_an_echo_and_fails_the_verdict() -
     tracker = Tracker(model)
     before, after = _reading(web=6, stamp="2026-12-01T10:00:00"), _reading(web=6, stamp="2026-12-01T10:00:02")
 
-    written = echoes(before, after)
+    written = echoes(model, before, after)
     result = verdict(tracker, after, written, quiet_seconds=3)
 
     assert written == ["MUG: woocommerce was written again (2026-12-01T10:00:00 -> 2026-12-01T10:00:02)"]
@@ -54,7 +54,7 @@ def test_a_write_after_every_channel_agreed_is_an_echo_and_fails_the_verdict() -
     assert (
         "ECHO MUG: woocommerce was written again (2026-12-01T10:00:00 -> 2026-12-01T10:00:02)" in result.lines
     )
-    assert echoes(before, before) == []
+    assert echoes(model, before, before) == []
     assert verdict(tracker, after, [], quiet_seconds=3).ok
 
 
@@ -71,3 +71,11 @@ def test_a_channel_left_behind_after_the_settle_time_fails_the_verdict_naming_it
     assert late.gave_up and not result.ok
     assert "DISAGREE MUG: woocommerce shows 8, expected 7; square Depot shows 3, expected 2" in result.lines
     assert result.lines[0] == "Summary: 1 changes, 0 propagated to every channel, 1 NOT propagated"
+
+
+def test_a_late_write_to_a_sku_still_behind_is_not_an_echo() -> None:
+    model = _model()
+    model.web_sale("MUG", 2)  # the web should show 6
+    before, after = _reading(web=8, stamp="10:00:00"), _reading(web=6, stamp="10:00:02")
+
+    assert echoes(model, before, after) == []

@@ -250,7 +250,7 @@ class DemoRun:
             settled = self.settle(tracker, catalogue)
             quiet = "checking that nothing is written any more…"
             after = self.watch(tracker, catalogue, self._past(time.monotonic() + QUIET_SECONDS), quiet)
-            result = verdict(tracker, after, echoes(settled, after), QUIET_SECONDS)
+            result = verdict(tracker, after, echoes(model, settled, after), QUIET_SECONDS)
             self.view.refresh(model, after, tracker, "done: the daemon is being stopped")
         except DemoFailed as exc:
             self.view.close()

@@ -18,12 +18,14 @@ class Verdict:
     ok: bool
 
 
-def echoes(before: Reading, after: Reading) -> list[str]:
-    """What was written again between two readings taken while nobody acted."""
+def echoes(model: Model, before: Reading, after: Reading) -> list[str]:
+    """What was written again between two readings taken while nobody acted, on the SKUs that
+    already showed everywhere what they should (a late write to a SKU still behind is no echo)."""
+    agreed = [sku for sku in model.truths if not differences(model.expected(sku), before.shows.get(sku, {}))]
     return [
         f"{sku}: {column} was written again ({stamp} -> {after.stamps[sku].get(column)})"
-        for sku, stamps in before.stamps.items()
-        for column, stamp in stamps.items()
+        for sku in agreed
+        for column, stamp in before.stamps.get(sku, {}).items()
         if after.stamps.get(sku, {}).get(column) != stamp
     ]
 
@@ -52,5 +54,5 @@ def verdict(tracker: Tracker, final: Reading, written_again: list[str], quiet_se
         )
     lines += [f"ECHO {line}" for line in written_again]
     if not written_again:
-        lines.append(f"No echo: nothing was written to any channel in the {quiet_seconds:.0f} s after.")
+        lines.append(f"No echo: nothing that agreed was written again in the {quiet_seconds:.0f} s after.")
     return Verdict(lines, ok=not failed and not any(apart.values()) and not written_again)
