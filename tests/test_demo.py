@@ -142,6 +142,7 @@ def test_a_change_that_never_reaches_a_channel_fails_the_demo_naming_what_each_s
     assert "the story stops here: a change did not reach every channel" in lines
     assert not any("#3 " in line for line in lines)  # nothing played after the failure
     assert not any(line.startswith("Every channel agrees") for line in lines)
+    assert not any(line.startswith("ECHO") for line in lines)  # a write that comes late is no echo
 
 
 def test_a_second_ctrl_c_quits_at_once_with_130_and_leaves_no_daemon_behind(tmp_path: Path) -> None:
