@@ -141,7 +141,7 @@ def _stock_table(model: Model, reading: Reading, tracker: Tracker) -> Table:
     """One row per SKU: each channel's number, green when it is the expected one."""
     stuck = {change.sku for change in tracker.failed()}
     table = Table(title="What each channel shows (observed; → what it should show)", title_justify="left")
-    table.add_column("SKU")
+    table.add_column("SKU", no_wrap=True)
     for column in model.columns:
         table.add_column(column, justify="right")
     table.add_column("")
