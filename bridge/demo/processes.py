@@ -7,6 +7,7 @@ only; the demo then lets changes settle and stops the daemon with SIGTERM, as sy
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -99,9 +100,27 @@ class DaemonProcess:
         return status
 
     def tail(self, lines: int = 8) -> str:
-        """The last lines of its log (warnings and errors are what a failed demo needs)."""
+        """The last lines of its log (what a daemon that died said last)."""
+        return "\n".join(self._log_lines()[-lines:])
+
+    def cycles_done(self) -> int:
+        """How many sync cycles its log reports finished (``sync cycle done``)."""
+        return sum('"sync cycle done"' in line for line in self._log_lines())
+
+    def warnings(self) -> list[str]:
+        """Its log lines above info (JSON lines: their ``level``), as they were written."""
+        found = []
+        for line in self._log_lines():
+            try:
+                level = json.loads(line).get("level")
+            except (ValueError, AttributeError):
+                level = "unparsed"
+            if level not in ("debug", "info"):
+                found.append(line)
+        return found
+
+    def _log_lines(self) -> list[str]:
         try:
-            text = self.log_path.read_text(errors="replace")
+            return self.log_path.read_text(errors="replace").splitlines()
         except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+            return []

@@ -37,7 +37,8 @@ QUIET_SECONDS = 3.0
 
 
 class DemoFailed(RuntimeError):
-    """Something before the story could start went wrong (the message says what)."""
+    """The demo could not be played: a command failed, the channels disagreed before the story, the
+    daemon died (the message says what)."""
 
 
 @dataclass(frozen=True)
@@ -200,9 +201,15 @@ class DemoRun:
 
     def wait_caught_up(self) -> None:
         """Before a step of the story: until the daemon has caught up (bounded), so that each step is
-        timed on its own. ``--forever`` does not wait, as a real shop does not."""
+        timed on its own. ``--forever`` does not wait, as a real shop does not.
+
+        Caught up: its log says its first cycle (which starts with it, with no delivery to show for
+        it) is done, and its ``/readyz`` shows no delivery waiting for a cycle and no write queued.
+        """
         deadline = time.monotonic() + self.options.settle_seconds
-        while not self.daemon.caught_up() and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            if self.daemon.cycles_done() >= 1 and self.daemon.caught_up():
+                return
             time.sleep(self.options.reading_interval)
 
     def play_forever(self, actions: Actions, catalogue: Catalogue) -> None:
@@ -255,8 +262,7 @@ class DemoRun:
         except DemoFailed as exc:
             self.view.close()
             self.view.note(f"demo failed: {exc}")
-            self._daemon_log()
-            self.daemon.stop()
+            self._daemon_warnings()
             return 1
         finally:
             status = self.daemon.stop()
@@ -267,12 +273,14 @@ class DemoRun:
             self.view.note("The daemon stopped cleanly on SIGTERM (exit 0).")
         else:
             self.view.note(f"The daemon did not stop cleanly on SIGTERM (exit {status}).")
-            self._daemon_log()
+        if not result.ok or status != 0:
+            self._daemon_warnings()
         return 0 if result.ok and status == 0 else 1
 
-    def _daemon_log(self) -> None:
-        tail = self.daemon.tail()
-        if tail:
-            self.view.note("daemon log (last lines):")
-            for line in tail.splitlines():
-                self.view.note(f"  {line}")
+    def _daemon_warnings(self) -> None:
+        """What the daemon logged above info (or that it logged nothing of the kind)."""
+        lines = self.daemon.warnings()
+        self.view.note(f"The daemon logged {len(lines)} warning(s) or error(s){':' if lines else '.'}")
+        for line in lines[-8:]:
+            self.view.note(f"  {line}")
+        self.view.note(f"Its log, config and store: {self.workdir} (kept with --keep DIR).")
