@@ -1,4 +1,4 @@
-# Quick start: `make demo` runs shopbridge against the built-in sandbox; `make test` runs every check.
+# Quick start: `make demo` runs the shopbridge daemon on the built-in sandbox; `make test` runs every check.
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin

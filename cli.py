@@ -956,11 +956,34 @@ def sandbox(
 
 
 @app.command()
-def demo() -> None:
-    """A guided run on the built-in sandbox: plan, first sync, sales on both sides, a stock count."""
-    from bridge.demo import run_demo
+def demo(
+    forever: Annotated[
+        bool, typer.Option("--forever", help="Play random actions until Ctrl-C instead of the story.")
+    ] = False,
+    settle: Annotated[
+        float, typer.Option(help="Seconds a change may take to show on every channel.", min=1.0)
+    ] = 30.0,
+    seed: Annotated[int | None, typer.Option(help="Seed of --forever's random actions.")] = None,
+    keep: Annotated[
+        Path | None,
+        typer.Option(help="Keep the config, store and daemon log in this (empty or new) folder."),
+    ] = None,
+) -> None:
+    """Run the real daemon on the built-in sandbox; watch sales, a refund, a till count and a price
+    change reach every channel.
 
-    raise typer.Exit(run_demo(typer.echo))
+    Exit 0 when every change showed on every channel within --settle seconds and nothing was
+    written after; 1 otherwise. With --forever, the first Ctrl-C stops playing and lets the last
+    changes settle (then the same verdict and exit status); a second Ctrl-C quits at once (130).
+    """
+    from bridge.demo import DemoFailed, DemoOptions, run_demo
+
+    options = DemoOptions(forever=forever, settle_seconds=settle, seed=seed)
+    try:
+        status = run_demo(options, Console(), keep)
+    except DemoFailed as exc:
+        _fail(EXIT_USAGE, Failure.of(str(exc)))
+    raise typer.Exit(status)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ allows that; shopbridge reports it instead of guessing).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -105,38 +106,53 @@ class Sandbox:
     def connection_info(self) -> dict[str, Any]:
         return {"woocommerce": self.woocommerce.connection_info(), "square": self.square.connection_info()}
 
-    def config_text(self, store_path: str = "shopbridge.db", port: int = 8787) -> str:
-        """A ready shopbridge config for this sandbox (secrets inline: it is a sandbox)."""
+    def config_text(
+        self,
+        store_path: str = "shopbridge.db",
+        port: int = 8787,
+        *,
+        extra: Mapping[str, Mapping[str, str | int | float]] | None = None,
+    ) -> str:
+        """A ready shopbridge config for this sandbox (secrets inline: it is a sandbox).
+
+        ``extra`` adds keys to a table, e.g. ``{"daemon": {"poll_interval_seconds": 10.0}}``.
+        """
         wc = self.woocommerce.connection_info()
         sq = self.square.connection_info()
-        return "\n".join(
-            [
-                "# shopbridge configuration for the local sandbox (`shopbridge sandbox`). Secrets are inline",
-                "# because these are throw-away sandbox keys; never do this with a real shop.",
-                "[store]",
-                f"path = {json.dumps(store_path)}",
-                "",
-                "[server]",
-                f"port = {port}",
-                "",
-                "[sync]",
-                'system_of_record = "woocommerce"',
-                "",
-                "[channels.woocommerce]",
-                f"url = {json.dumps(wc['url'])}",
-                f"consumer_key = {{ value = {json.dumps(wc['consumer_key'])} }}",
-                f"consumer_secret = {{ value = {json.dumps(wc['consumer_secret'])} }}",
-                f"webhook_secret = {{ value = {json.dumps(wc['webhook_secret'])} }}",
-                "",
-                "[channels.square]",
-                'environment = "custom"',
-                f"base_url = {json.dumps(sq['base_url'])}",
-                f"access_token = {{ value = {json.dumps(sq['access_token'])} }}",
-                f"signature_key = {{ value = {json.dumps(sq['signature_key'])} }}",
-                f"notification_url = {json.dumps(f'http://127.0.0.1:{port}/webhooks/square')}",
-                "",
-            ]
-        )
+        tables: dict[str, dict[str, str]] = {  # table -> key -> TOML value
+            "store": {"path": json.dumps(store_path)},
+            "server": {"port": str(port)},
+            "sync": {"system_of_record": '"woocommerce"'},
+            "channels.woocommerce": {
+                "url": json.dumps(wc["url"]),
+                "consumer_key": f"{{ value = {json.dumps(wc['consumer_key'])} }}",
+                "consumer_secret": f"{{ value = {json.dumps(wc['consumer_secret'])} }}",
+                "webhook_secret": f"{{ value = {json.dumps(wc['webhook_secret'])} }}",
+            },
+            "channels.square": {
+                "environment": '"custom"',
+                "base_url": json.dumps(sq["base_url"]),
+                "access_token": f"{{ value = {json.dumps(sq['access_token'])} }}",
+                "signature_key": f"{{ value = {json.dumps(sq['signature_key'])} }}",
+                "notification_url": json.dumps(f"http://127.0.0.1:{port}/webhooks/square"),
+            },
+        }
+        for table, values in (extra or {}).items():
+            tables.setdefault(table, {}).update({key: json.dumps(v) for key, v in values.items()})
+        lines = [
+            "# shopbridge configuration for the local sandbox (`shopbridge sandbox`). Secrets are inline",
+            "# because these are throw-away sandbox keys; never do this with a real shop.",
+        ]
+        for table, values in tables.items():
+            lines += [f"[{table}]", *(f"{key} = {value}" for key, value in values.items()), ""]
+        return "\n".join(lines)
 
-    def write_config(self, path: Path, store_path: str = "shopbridge.db", port: int = 8787) -> None:
-        write_private(path, self.config_text(store_path, port))
+    def write_config(
+        self,
+        path: Path,
+        store_path: str = "shopbridge.db",
+        port: int = 8787,
+        *,
+        extra: Mapping[str, Mapping[str, str | int | float]] | None = None,
+    ) -> None:
+        write_private(path, self.config_text(store_path, port, extra=extra))
