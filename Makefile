@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit demo bench clean
+.PHONY: test lint typecheck unit demo bench model soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -31,6 +31,16 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.sync_bench
+
+# The model-based stock test at length: 500 examples of 30 steps per operation family, every failure
+# shrunk and printed (no expected-failure marks). FAMILIES=woo_status,square_counts picks families.
+model: $(STAMP)
+	SHOPBRIDGE_MODEL_PROFILE=long SHOPBRIDGE_MODEL_STRICT=1 SHOPBRIDGE_MODEL_FAMILIES=$(FAMILIES) \
+		$(BIN)/pytest -q -p no:cacheprovider tests/test_stock_model.py
+
+# The daemon soak at length (40 kills, 150 bursts, 30 products); SOAK_ARGS="--kills 60 --seed 4" to vary.
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
