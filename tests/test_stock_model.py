@@ -59,7 +59,22 @@ WEB_FAMILIES = {"woo_sales", "woo_status", "woo_refund_restock", "woo_refund_no_
 MANUAL_QUIET_SECONDS = 3.05
 """A WooCommerce manual edit is this far from the SKU's own events (2 s documented, second resolution)."""
 
-KNOWN_FAILURES: dict[str, str] = {}
+STALE_COUNT = (
+    "issue 9 case 5: a WooCommerce count not re-read (the incremental read misses a product modified in "
+    "the same second) comes from the last read's snapshot dated now; after our write it reads as a "
+    "manual change and invents stock"
+)
+KNOWN_FAILURES: dict[str, str] = {
+    "woo_manual": "issue 9 case 6: after one manual WooCommerce count is detected, the next is never judged "
+    "and is overwritten with the ledger's value",
+    "woo_pool": "issue 9 case 1: a parent-managed pool is written once per variation (last one wins)",
+    "square_sales": STALE_COUNT,
+    "square_adjust": STALE_COUNT,
+    "square_negative": "issue 9 case 8: Square sold below zero is clamped to 0 by a fake receipt; "
+    "and " + STALE_COUNT,
+    "square_buffer": "issue 9 case 9: a physical count under a Square buffer is read against the buffered "
+    "number; and " + STALE_COUNT,
+}
 """Families failing on today's main, with the issue 9 case that makes them fail (strict xfail)."""
 
 PROFILES = {
