@@ -46,7 +46,7 @@ pool the sum of its variations' projections.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -271,8 +271,3 @@ class Shop:
         extra = sorted(k for k in ledger if k[0] not in self.skus or k[1] not in self.locations)
         out.extend(f"ledger {sku}@{loc}: {ledger[(sku, loc)]} outside the model" for sku, loc in extra)
         return out
-
-
-def initial_truth(counts: Iterable[tuple[str, str, int]]) -> dict[tuple[str, str], int]:
-    """The truth the first sync seeds: Square's count per (SKU, location)."""
-    return {(sku, loc): quantity for sku, loc, quantity in counts}

@@ -27,7 +27,6 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -402,5 +401,4 @@ def test_channels_and_ledger_follow_the_model(family: str) -> None:
     families = (
         frozenset(f for f in FAMILIES if f != "square_buffer") if family == "mixed" else frozenset({family})
     )
-    run: Callable[..., None] = run_state_machine_as_test
-    run(machine_for(families), settings=model_settings(family))
+    run_state_machine_as_test(machine_for(families), settings=model_settings(family))
