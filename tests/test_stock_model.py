@@ -38,7 +38,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_s
 from bridge.policy import SyncPolicy
 from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
-from tests.model_channels import Channels
+from tests.model_channels import Channels, answer_without_delay
 from tests.stock_model import PAID_STATUSES, WOO_STATUSES, Shop, WooOrder, refund_moves, status_moves
 from tests.sync_helpers import make_runner
 
@@ -74,7 +74,11 @@ KNOWN_FAILURES: dict[str, str] = {
     "square_buffer": "issue 9 case 9: a physical count under a Square buffer is read against the buffered "
     "number; and " + STALE_COUNT,
 }
-"""Families failing on today's main, with the issue 9 case that makes them fail (strict xfail)."""
+"""Families failing on today's main, with the issue 9 case that makes them fail (expected failures)."""
+RACY: set[str] = {"woo_manual", "square_sales", "square_adjust", "square_negative", "square_buffer", "mixed"}
+"""Known failures that depend on which second a sync lands in (case 5's stale count): they fail most
+runs, not every run, so their expected failure cannot be strict. The others are strict: a fix that
+makes one pass turns the suite red until its mark is removed."""
 
 PROFILES = {
     "ci": {"max_examples": 10, "stateful_step_count": 10},
@@ -102,6 +106,7 @@ class StockMachine(RuleBasedStateMachine):
         super().__init__()
         self.tmp = tempfile.TemporaryDirectory(prefix="stock-model-")
         self.box = Sandbox(products=len(SKUS), locations=2, overlap_extras=False).start()
+        answer_without_delay(self.box)
         self.channels = Channels(self.box)
         self.store = Store(Path(self.tmp.name) / "shopbridge.db")
         self.policy = family_policy(self.families)
@@ -391,7 +396,7 @@ def selected() -> list[Any]:
         if name == "mixed" and KNOWN_FAILURES:
             reason = "every family at once fails while any does: " + ", ".join(sorted(KNOWN_FAILURES))
         if reason and not strict:
-            marks.append(pytest.mark.xfail(strict=True, reason=reason))
+            marks.append(pytest.mark.xfail(strict=name not in RACY, reason=reason))
         params.append(pytest.param(name, marks=marks, id=name))
     return params
 
