@@ -38,9 +38,9 @@ What the shop's truth is (the ledger's promise, README "Stock is a ledger"): per
 location, the sum of every channel's own stock moves, each taken as the change it made to that
 channel's count (a web sale under ``default_location`` allocation moves the default location; a
 WooCommerce manual edit moves it by the new count minus the count it replaced; a physical count by the
-counted quantity minus the count Square held, plus the buffer Square was hiding). What each channel
-must show once synced: a Square location its truth (negative included) less its buffer, never pushed
-below zero by the buffer; WooCommerce ``max(0, sum over locations - buffer)`` per SKU, and a parent's
+counted quantity minus the count Square held). What each channel must show once synced: a Square
+location its truth, negative included (a buffer on a location channel is refused by the configuration,
+issue 9 case 9); WooCommerce ``max(0, sum over locations - buffer)`` per SKU, and a parent's
 pool the sum of its variations' projections.
 """
 
@@ -160,7 +160,6 @@ class Shop:
     locations: tuple[str, ...]
     truth: dict[tuple[str, str], int]
     woo_buffer: int = 0
-    square_buffer: int = 0
     pools: dict[str, tuple[str, ...]] = field(default_factory=dict)
     woo_shown: dict[str, int] = field(default_factory=dict)
     square_shown: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -197,10 +196,9 @@ class Shop:
         return sum(self.woo_projection(sku) for sku in self.members(owner))
 
     def square_expected(self, sku: str, location: str) -> int:
-        truth = self.truth[(sku, location)]
-        if truth <= 0 or not self.square_buffer:
-            return truth
-        return max(0, truth - self.square_buffer)
+        """A Square location shows its truth, negative included (no buffer: a till's count is the
+        shelf, and shopbridge refuses a buffer on a channel with locations)."""
+        return self.truth[(sku, location)]
 
     def settle(self) -> None:
         """After a sync every channel shows what it must: the model's 'shown' counts follow."""
@@ -230,12 +228,8 @@ class Shop:
         self.square_shown[(sku, location)] += delta
 
     def square_count(self, sku: str, location: str, quantity: int) -> None:
-        """Staff count the shelf: the truth moves by the count minus what Square held (its shown count
-        plus the buffer it was hiding)."""
-        held = self.square_shown[(sku, location)]
-        if held >= 0 and self.square_buffer and self.truth[(sku, location)] > 0:
-            held = min(held + self.square_buffer, self.truth[(sku, location)])
-        self.truth[(sku, location)] += quantity - held
+        """Staff count the shelf: the truth moves by the count minus what Square held."""
+        self.truth[(sku, location)] += quantity - self.square_shown[(sku, location)]
         self.square_shown[(sku, location)] = quantity
 
     # -- what a shop front or till allows --------------------------------------------------------
