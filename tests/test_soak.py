@@ -6,13 +6,13 @@ created twice, and the store passes ``PRAGMA integrity_check``.
 
 The CI scenario keeps the catalogue small, so every SKU moves in every cycle. With many idle SKUs
 (``make soak``: 30 products) today's main loses till sales read by a cycle's second events read
-(issue 9 cases 18 and 19): that scenario is a race, found most runs but not every run, so it is run by
-``make soak`` (and here only when ``SHOPBRIDGE_SOAK_IDLE=1``) rather than as a strict expected failure.
+(issue 9, still open): that scenario is a race, found most runs but not every run, so it is run by
+``make soak`` (``python -m bench.soak --kills 20 --bursts 40 --seed 3``), which fails on any lost
+unit, rather than as a test here that could not fail (a non-strict expected failure) or a skip.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -33,14 +33,3 @@ def test_daemon_killed_20_times_under_a_sales_stream_settles_on_initial_minus_so
     assert figures.kills >= 20, report
     assert figures.web_sales and figures.till_sales, report
     assert figures.ok, report + "\ndaemon log:\n" + figures.daemon_log_tail
-
-
-@pytest.mark.skipif(os.environ.get("SHOPBRIDGE_SOAK_IDLE") != "1", reason="a race: run by make soak")
-def test_with_many_idle_skus_no_till_sale_is_lost(tmp_path: Path) -> None:
-    lines: list[str] = []
-    figures = soak(
-        SoakSettings(kills=20, bursts=40, seed=3, simple_products=30), workdir=tmp_path, echo=lines.append
-    )
-    report = "\n".join(lines)
-    print(report)
-    assert figures.ok, report
