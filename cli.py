@@ -436,6 +436,12 @@ def _render_status(figures: dict[str, Any]) -> str:
     if figures["unresolved_count"]:
         lines.append(f"stock moves not in the ledger yet (kept until linked): {figures['unresolved_count']}")
         lines.extend(f"  - {u['summary']}" for u in figures["unresolved"])
+    for pool in figures.get("stock_pools_held", []):
+        lines.append(
+            f"stock pool held: {pool['channel']} product {pool['product_id']} ({', '.join(pool['skus'])}) "
+            f"shows {pool['shown']}, expected {pool['expected']}, since {pool['since']}: a change no SKU "
+            f"explains; not written until it shows {pool['expected']} or its variations get their own stock"
+        )
     return "\n".join(lines)
 
 

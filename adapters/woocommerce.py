@@ -5,7 +5,9 @@ WooCommerce is the awkward channel for a sync daemon, and this adapter exists to
 * **Stock is absolute only.** REST writes set ``stock_quantity``; there is no atomic relative write,
   so sales are read as events from orders (the ledger's source of truth) and stock is written as an
   absolute value computed from the ledger. Variations whose stock is kept on the parent
-  (``manage_stock: "parent"``) are written on the parent.
+  (``manage_stock: "parent"``) draw on one pool: they are read without a count of their own (the
+  REST API shows the parent's whole pool on each), the pool is the product's ``pool_stock``, and
+  it is written on the parent product, once (see ``bridge.pools``).
 * **Change detection is coarse.** ``modified_after`` is strict and dates have one-second
   resolution, so reads poll with an overlap window and de-duplicate on
   ``(id, date_modified_gmt, content hash)`` kept in the opaque cursor. A variation's change does not
@@ -105,8 +107,19 @@ log = logging.getLogger(__name__)
 PER_PAGE = 100
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for a TCP connection: an unreachable shop is reported in seconds, not minutes."""
-_PRODUCT_FIELDS = ("id", "type", "name", "description", "status", "date_modified_gmt", "variations")
-"""What a variable product waiting for its variations keeps (all that ``to_product`` reads)."""
+_PRODUCT_FIELDS = (
+    "id",
+    "type",
+    "name",
+    "description",
+    "status",
+    "date_modified_gmt",
+    "variations",
+    "manage_stock",
+    "stock_quantity",
+)
+"""What a variable product waiting for its variations keeps (all that ``to_product`` reads; its
+stock is the pool of its variations whose ``manage_stock`` is ``"parent"``)."""
 _VARIATION_FIELDS = (
     "id",
     "parent_id",
@@ -545,7 +558,8 @@ class WooCommerceAdapter(ChannelAdapter):
             status=STATUS_IN.get(str(data.get("status")), ProductStatus.DRAFT),
             manage_stock=managed is True or managed == "parent",
             stock_managed_by_parent=managed == "parent",
-            stock=int(stock) if stock is not None and managed else None,
+            # A parent-managed variation shows the parent's whole pool: not a count of its own.
+            stock=int(stock) if stock is not None and managed is True else None,
             version=data.get("date_modified_gmt"),
             modified_at=_parse_gmt(data.get("date_modified_gmt")),
             counted_at=datetime.fromisoformat(data[_SERVED]) if data.get(_SERVED) else None,
@@ -570,6 +584,7 @@ class WooCommerceAdapter(ChannelAdapter):
         modified = [data.get("date_modified_gmt") or ""] + [
             v.get("date_modified_gmt") or "" for v in variations
         ]
+        pool = data.get("stock_quantity") if variable and data.get("manage_stock") is True else None
         return ChannelProduct(
             channel=self.name,
             channel_id=str(data["id"]),
@@ -578,6 +593,10 @@ class WooCommerceAdapter(ChannelAdapter):
             description=data.get("description") or None,
             status=STATUS_IN.get(str(data.get("status")), ProductStatus.DRAFT),
             variants=variants,
+            pool_stock=int(pool) if pool is not None else None,
+            pool_counted_at=datetime.fromisoformat(data[_SERVED])
+            if pool is not None and data.get(_SERVED)
+            else None,
             version=max(modified) or None,
             modified_at=_parse_gmt(data.get("date_modified_gmt")),
         )
@@ -787,8 +806,8 @@ class WooCommerceAdapter(ChannelAdapter):
         levels = []
         for product in self.read_catalog(None).items:
             for variant in product.variants:
-                if not variant.manage_stock or (wanted is not None and variant.channel_id not in wanted):
-                    continue
+                if variant.stock is None or (wanted is not None and variant.channel_id not in wanted):
+                    continue  # unmanaged, or drawing on its parent's pool (no count of its own)
                 levels.append(
                     StockLevel(
                         channel=self.name,
@@ -1101,20 +1120,23 @@ class WooCommerceAdapter(ChannelAdapter):
         raw: Mapping[int, dict[str, Any]],
         results: dict[int, WriteResult],
     ) -> None:
-        """Second pass for variation stock: the parent when stock is kept there, else enable it."""
-        parents: list[tuple[int, str, dict[str, Any]]] = []
+        """Second pass for variation stock: enable it where the variation does not manage it.
+
+        A variation that draws on its parent's pool (``manage_stock: "parent"``; WooCommerce kept
+        the value on the variation, where nothing shows it) is refused, never written on the parent:
+        the parent holds its siblings' units too. The next read plans the pool (``bridge.pools``)."""
         own: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
         for index, op in probes.items():
             got = raw.get(index)
             if not got or got.get("error"):
                 continue
             if got.get("manage_stock") == "parent":
-                parents.append(
-                    (
-                        index,
-                        "update",
-                        {"id": int(op.product_id), "manage_stock": True, "stock_quantity": op.quantity},
-                    )
+                results[index] = WriteResult(
+                    key=op.key,
+                    ok=False,
+                    error=f"variation {op.variant_id} draws on the stock pool of product {op.product_id}: "
+                    "not written (the pool is written as a whole)",
+                    code="stock_pooled",
                 )
             elif got.get("manage_stock") is not True:
                 own.setdefault(op.product_id, []).append(
@@ -1124,8 +1146,8 @@ class WooCommerceAdapter(ChannelAdapter):
                         {"id": int(op.variant_id), "manage_stock": True, "stock_quantity": op.quantity},
                     )
                 )
-        if parents or own:
-            self._run_batches(ops, parents, own, results)
+        if own:
+            self._run_batches(ops, [], own, results)
 
     def _create_variations(
         self, ops: Sequence[WriteOp], raw: Mapping[int, dict[str, Any]], results: dict[int, WriteResult]

@@ -121,7 +121,9 @@ class ChannelVariant(Frozen):
     ``stock`` is the channel's own count when the channel has a single stock pool (WooCommerce);
     per-location counts come as :class:`StockLevel` instead.  ``manage_stock`` is False when the
     channel does not track stock for it; ``stock_managed_by_parent`` is True for WooCommerce
-    variations whose ``manage_stock`` is ``"parent"``.
+    variations whose ``manage_stock`` is ``"parent"``: their units are drawn from the product's
+    shared pool (:attr:`ChannelProduct.pool_stock`), so such a variant has no ``stock`` of its own
+    (WooCommerce shows the whole pool on each of them; that is not this variant's count).
     """
 
     channel_id: str
@@ -160,6 +162,12 @@ class ChannelProduct(Frozen):
     description: str | None = None
     status: ProductStatus = ProductStatus.ACTIVE
     variants: tuple[ChannelVariant, ...] = ()
+    pool_stock: int | None = None
+    """The count of a stock pool held on the product itself and shared by its variants whose
+    ``stock_managed_by_parent`` is True (a WooCommerce variable product managing stock); None
+    when the product holds no pool."""
+    pool_counted_at: datetime | None = None
+    """The moment ``pool_stock`` describes, in the channel's clock (see ``ChannelVariant.counted_at``)."""
     version: str | None = None
     modified_at: datetime | None = None
 

@@ -40,6 +40,7 @@ from bridge.linking import LinkGroup, LinkIssue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, content_hash
 from bridge.plan import Action, Change, Plan, Safety, SafetyFigures, change_key
 from bridge.policy import CATALOGUE_FIELDS, CatalogueField, SyncPolicy
+from bridge.pools import PoolVerdict, pool_target
 from bridge.projection import Projection
 
 __all__ = [
@@ -95,6 +96,8 @@ class ReconcileInput:
     creating: Collection[tuple[str, str]] = ()
     """``(channel, sku)`` of creates still queued or in doubt: not planned again meanwhile (the
     product may have changed since, giving the create another key; both would be sent)."""
+    pools: Sequence[PoolVerdict] = ()
+    """Stock pools (:mod:`bridge.pools`) judged this sync: written as one sum, or reported."""
 
 
 def _money_text(price: Money | None) -> str | None:
@@ -181,6 +184,7 @@ def reconcile(inp: ReconcileInput) -> Plan:
     for group in inp.groups:
         _catalogue(b, group)
         _stock(b, group)
+    _pool_stock(b)
     _flush_product_updates(b)
     _creations(b)
     safety = _safety(b)
@@ -451,6 +455,8 @@ def _stock(b: _Builder, group: LinkGroup) -> None:
         caps = inp.capabilities.get(ch)
         if held is None or caps is None or not held.variant.manage_stock:
             continue
+        if held.variant.stock_managed_by_parent:
+            continue  # its product's pool is planned as a whole (_pool_stock)
         targets = projections(
             group.sku, ch, inp.on_hand, inp.policy, inp.locations, has_locations=caps.has_locations
         )
@@ -500,6 +506,49 @@ def _stock_change(
         action = "set_stock"
     change = Change(ch, action, group.sku, reason, key, m.variant_id, loc, ("stock",), shown, target, op)
     b.changes.append(replace(change, projection=proj))
+
+
+def _pool_stock(b: _Builder) -> None:
+    """One absolute write per stock pool that agrees with what was expected: the sum of its SKUs'
+    projections. Held or partial pools are reported and left alone (see :mod:`bridge.pools`)."""
+    for verdict in b.inp.pools:
+        pool = verdict.pool
+        if verdict.state in ("held", "partial"):
+            b.warnings.append(verdict.warning())
+            continue
+        if verdict.state != "agreed":
+            continue
+        target, shares = pool_target(pool, b.inp.on_hand, b.inp.policy, b.inp.locations)
+        shown = verdict.shown if verdict.shown is not None else pool.quantity or 0
+        b.stock_targets += 1
+        if shown > 0:
+            b.stocked_before += 1
+        if shown == target:
+            continue
+        if target == 0 and shown > 0:
+            b.zeroed.append(f"{pool.channel}:{pool.key}")
+        position = content_hash([b.inp.positions.get(sku, "") for sku in pool.skus])
+        key = change_key(pool.channel, "set_stock", f"{pool.product_id}@pool", [target, position])
+        op = SetStock(key=key, product_id=pool.product_id, variant_id=pool.product_id, quantity=target)
+        parts = " + ".join(f"{sku} {n}" for sku, n in shares.items())
+        reason = (
+            f"stock pool of {pool.describe()}: ledger says {target} ({parts}), {pool.channel} shows {shown}"
+        )
+        b.changes.append(
+            Change(
+                pool.channel,
+                "set_stock",
+                pool.key,
+                reason,
+                key,
+                pool.product_id,
+                None,
+                ("stock",),
+                shown,
+                target,
+                op,
+            )
+        )
 
 
 def _single_location(inp: ReconcileInput, ch: str) -> str:

@@ -1007,6 +1007,67 @@ class Store:
                 }
             )
 
+    def held_pools(self) -> list[dict[str, Any]]:
+        """Stock pools held for a human (see ``bridge.pools``): open ``stock_pool`` conflicts, with
+        ``channel``, ``product_id``, ``skus``, ``expected``, ``shown`` and ``since``."""
+        out = []
+        for r in self.db.query(
+            "SELECT channel, canonical_key, ours, theirs, detected_at FROM conflicts "
+            "WHERE entity = 'stock_pool' AND resolved_at IS NULL ORDER BY channel, canonical_key"
+        ):
+            ours = json.loads(r["ours"])
+            out.append(
+                {
+                    "channel": r["channel"],
+                    "product_id": r["canonical_key"],
+                    "skus": ours["skus"],
+                    "expected": ours["expected"],
+                    "shown": json.loads(r["theirs"]),
+                    "since": r["detected_at"],
+                }
+            )
+        return out
+
+    def record_pool_holds(
+        self, held: Iterable[tuple[str, str, list[str], int, int]], settled: Iterable[tuple[str, str]]
+    ) -> None:
+        """Keep a hold per ``(channel, product id, skus, expected, shown)``: the open one is updated
+        while the difference is the same (sales move both numbers), replaced when it is another;
+        the holds of the ``settled`` ``(channel, product id)`` are closed."""
+        now = utcnow()
+        close = (
+            "UPDATE conflicts SET resolved_at = ? WHERE entity = 'stock_pool' AND resolved_at IS NULL "
+            "AND channel = ? AND canonical_key = ?"
+        )
+        with self.transaction() as db:
+            for channel, product_id in settled:
+                db.execute(close, [now, channel, product_id])
+            for channel, product_id, skus, expected, shown in held:
+                ours = json.dumps({"expected": expected, "skus": skus})
+                row = db.execute(
+                    "SELECT id, ours, theirs FROM conflicts WHERE entity = 'stock_pool' "
+                    "AND resolved_at IS NULL AND channel = ? AND canonical_key = ?",
+                    [channel, product_id],
+                ).fetchone()
+                if (
+                    row is not None
+                    and json.loads(row[2]) - json.loads(row[1])["expected"] == shown - expected
+                ):
+                    db.execute(
+                        "UPDATE conflicts SET ours = ?, theirs = ? WHERE id = ?",
+                        [ours, json.dumps(shown), row[0]],
+                    )
+                    continue
+                db.execute(close, [now, channel, product_id])
+                self.add_conflict(
+                    channel=channel,
+                    entity="stock_pool",
+                    canonical_key=product_id,
+                    field="stock",
+                    ours=ours,
+                    theirs=json.dumps(shown),
+                )
+
     def audit(self, channel: str, action: str, key: str, detail: dict[str, Any]) -> None:
         with self.transaction() as db:
             db.table("audit").insert(
@@ -1062,5 +1123,6 @@ class Store:
             "open_conflicts": scalar("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL"),
             "unresolved_count": scalar("SELECT count(*) FROM unresolved_events WHERE resolved_at IS NULL"),
             "unresolved": self.open_unresolved(),
+            "stock_pools_held": self.held_pools(),
             "last_poll": polls,
         }

@@ -90,6 +90,7 @@ from bridge.linking import ExistingLink, LinkGroup, LinkResult, link
 from bridge.models import ChannelProduct, StockEvent, StockEventKind, StockLevel
 from bridge.plan import Plan, SafetyFigures
 from bridge.policy import SyncPolicy
+from bridge.pools import PoolVerdict, find_pools, judge_pools
 from bridge.progress import Progress, QuietProgress
 from bridge.reconcile import ReconcileInput, judge, reconcile
 from bridge.skipped import held_skus, unread_sales
@@ -210,6 +211,8 @@ class PreparedSync:
         if more:
             self.plan = replace(self.plan, unresolved=(*self.plan.unresolved, *more))
         return self
+
+    pools: list[PoolVerdict] = field(default_factory=list)
 
 
 @dataclass
@@ -522,7 +525,9 @@ class SyncRunner:
             if not adapter.capabilities.has_locations
             for p in universe.get(name, ())
             for v in p.variants
-            if v.manage_stock and v.channel_id in member_ids.get(name, set())
+            if v.manage_stock
+            and not v.stock_managed_by_parent
+            and v.channel_id in member_ids.get(name, set())
         ]
 
     def _plan(
@@ -640,6 +645,8 @@ class SyncRunner:
         counted_by_key = {key: baselines.get(key, at) for key, at in counted_by_key.items()}
         everything = [*ledger, *new_entries]
         placed = place(everything, self.policy, locations)  # entries allocated by rule, placed
+        seeded_now = {e.sku for e in everything if e.kind is StockEventKind.INITIAL}
+        pools = self._judge_pools(reads, universe, skus, placed, seeded_now, in_flight, locations)
 
         on_hold = set().union(*held.values())
         plan = reconcile(
@@ -652,7 +659,7 @@ class SyncRunner:
                 canonical=store.canonical(sku_list),
                 last_written=self._last_written(sku_list),
                 on_hand=on_hand(placed),
-                seeded={e.sku for e in everything if e.kind is StockEventKind.INITIAL},
+                seeded=seeded_now,
                 observed=judged.current,
                 positions=ledger_positions(everything),
                 recent=placed,
@@ -661,8 +668,11 @@ class SyncRunner:
                 issues=linked.issues,
                 in_flight=unwritten,
                 creating=store.outbox_creates_in_flight(),
+                pools=pools,
             )
         )
+        # An agreed pool's count is its next baseline, as any count is (a held one keeps its own).
+        pool_baselines = [v.baseline for v in pools if v.state == "agreed" and v.baseline is not None]
         return PreparedSync(
             plan=plan,
             reads=reads,
@@ -670,11 +680,38 @@ class SyncRunner:
             new_entries=new_entries,
             locations=locations,
             counted_at=counted_by_key,
-            observed=judged.baselines,
+            observed=judged.baselines + pool_baselines,
+            pools=pools,
             unresolved=unresolved,
             claimed=claimed,
             released=released(kept, claimed, unresolved),
         ).reporting(unresolved)
+
+    def _judge_pools(
+        self,
+        reads: Mapping[str, ChannelRead],
+        universe: Mapping[str, Sequence[ChannelProduct]],
+        skus: Mapping[tuple[str, str], str],
+        placed: Sequence[LedgerEntry],
+        seeded: set[str],
+        in_flight: set[tuple[str, str, str]],
+        locations: LocationMap,
+    ) -> list[PoolVerdict]:
+        """The stock pools of ``universe`` judged against their baselines (:mod:`bridge.pools`)."""
+        pools = find_pools(universe, skus, {name: read.counted_at for name, read in reads.items()})
+        if not pools:
+            return []
+        return judge_pools(
+            pools,
+            self._written([p.key for p in pools]),
+            placed,
+            seeded=seeded,
+            in_flight=in_flight,
+            events_read_until={name: read.events_read_at for name, read in reads.items()},
+            policy=self.policy,
+            locations=locations,
+            resolution={name: a.capabilities.date_resolution for name, a in self.adapters.items()},
+        )
 
     def strays(self, reads: Mapping[str, ChannelRead], claimed: set[str]) -> list[tuple[StockEvent, str]]:
         """Events read this sync that no planned SKU owns and whose variant is linked to nothing:
@@ -823,6 +860,7 @@ class SyncRunner:
                     store.set_cursor(name, "catalog", read.catalog_cursor)
                 if read.events_cursor is not None:
                     store.set_cursor(name, "events", read.events_cursor)
+            self._record_pool_holds(prepared)
             for change in plan.changes:
                 if change.action == "conflict":
                     self._record_conflict(
@@ -858,6 +896,21 @@ class SyncRunner:
                         [digest, sku, channel],
                     )
         return queued
+
+    def _record_pool_holds(self, prepared: PreparedSync) -> None:
+        """Holds of pools judged different; those of pools that agree again, or of products read
+        without a pool any more (their variations got stock of their own), are closed."""
+        held = [v for v in prepared.pools if v.state == "held"]
+        kept = {(v.pool.channel, v.pool.product_id) for v in prepared.pools if v.state != "agreed"}
+        open_ = {(h["channel"], h["product_id"]) for h in self.store.held_pools()}
+        read = {(name, p.channel_id) for name, r in prepared.reads.items() for p in r.products}
+        self.store.record_pool_holds(
+            [
+                (v.pool.channel, v.pool.product_id, v.pool.skus, v.expected or 0, v.pool.quantity or 0)
+                for v in held
+            ],
+            sorted((open_ & read) - kept),
+        )
 
     def _record_conflict(self, channel: str, sku: str, fields: Sequence[str], theirs: Any, ours: Any) -> None:
         field_name = ",".join(fields)
@@ -1225,6 +1278,7 @@ def merge_prepared(parts: Sequence[PreparedSync], policy: SyncPolicy) -> Prepare
         vanished={v for p in parts for v in p.vanished},
         unresolved=[u for p in parts for u in p.unresolved],
         released=[r for p in parts for r in p.released],
+        pools=[v for p in parts for v in p.pools],
     ).reporting([u for p in parts for u in p.unresolved])
 
 

@@ -472,6 +472,29 @@ class WooCommerceEmulator:
             self._touch(target)
             self._product_event(target, "updated")
 
+    def share_parent_stock(self, product_id: int, quantity: int, skus: Iterable[str] | None = None) -> None:
+        """A shop manager setting stock at product level in wp-admin: the variable product manages
+        ``quantity`` units and its variations (those with ``skus``, default all) stop managing their
+        own, so they inherit the parent's pool (``manage_stock: "parent"``)."""
+        with self.lock:
+            parent = self.products[product_id]
+            parent["manage_stock"] = True
+            parent["stock_quantity"] = int(quantity)
+            self._touch(parent)
+            wanted = set(skus) if skus is not None else None
+            for vid in parent["variations"]:
+                variation = self.products[vid]
+                if wanted is None or variation["sku"] in wanted:
+                    variation["manage_stock"] = False
+                    variation["stock_quantity"] = None
+                    self._touch(variation)
+
+    def parent_stock(self, sku: str) -> int | None:
+        """The ``stock_quantity`` of the product holding variation ``sku`` (its pool, if it keeps one)."""
+        with self.lock:
+            parent = self.products[self.products[self.sku_index[sku]]["parent_id"]]
+            return parent["stock_quantity"] if parent["manage_stock"] else None
+
     def product_by_sku(self, sku: str) -> dict[str, Any]:
         """The REST representation of the product or variation with ``sku``."""
         with self.lock:
@@ -1405,12 +1428,17 @@ class WooCommerceEmulator:
             record["stock_status_override"] = data["stock_status"]
         if "low_stock_amount" in data:
             record["low_stock_amount"] = data["low_stock_amount"]
-        # Stock is ignored unless the product manages it (after this request's manage_stock).
-        if "stock_quantity" in data and record["manage_stock"] and data["stock_quantity"] is not None:
+        # Stock is ignored unless the product manages it (after this request's manage_stock). For a
+        # variation that is ``get_manage_stock()`` in view context, so "parent" counts as managing:
+        # the value lands in the variation's own _stock, which nothing shows while the parent's pool
+        # is inherited, and the parent's stock does not move (WC_REST_Product_Variations_Controller::
+        # prepare_object_for_database; WC_Product_Variation::get_manage_stock / get_stock_quantity).
+        managed = self._effective_manage(record) if variation else record["manage_stock"]
+        if "stock_quantity" in data and managed and data["stock_quantity"] is not None:
             record["stock_quantity"] = int(data["stock_quantity"])
-        if not record["manage_stock"]:
+        if not managed:
             record["stock_quantity"] = None
-        elif record["stock_quantity"] is None:
+        elif record["stock_quantity"] is None and managed is True:
             record["stock_quantity"] = 0
         self._touch(record)
 
