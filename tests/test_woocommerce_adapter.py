@@ -291,8 +291,14 @@ def test_documented_fixtures_parse_without_loss() -> None:
     assert product.kind == "variable" and product.variants[0].channel_id == "732"
     assert product.variants[0].options == {"Color": "Black"}
     assert product.variants[0].price == Money(amount=Decimal("9.00"), currency="USD")
-    parent_managed = adapter.to_product(parent, [variation | {"manage_stock": "parent", "stock_quantity": 4}])
-    assert parent_managed.variants[0].stock_managed_by_parent and parent_managed.variants[0].stock == 4
+    # A variation drawing on its parent's pool shows the whole pool: that is the product's count,
+    # not the variation's.
+    parent_managed = adapter.to_product(
+        parent | {"manage_stock": True, "stock_quantity": 4},
+        [variation | {"manage_stock": "parent", "stock_quantity": 4}],
+    )
+    assert parent_managed.variants[0].stock_managed_by_parent and parent_managed.variants[0].stock is None
+    assert parent_managed.pool_stock == 4
     customer = adapter.to_customer(fixture("customer.retrieve.response.json"))
     assert (customer.channel_id, customer.email, customer.given_name, customer.family_name) == (
         "25",
@@ -395,7 +401,7 @@ def test_create_variable_set_stock_and_archive(
     mug_like = adapter.apply([CreateProduct(key="s", product=_simple("LOOSE", stock=None))])[0]
     results = adapter.apply(
         [
-            SetStock(key="a", product_id=parent, variant_id=str(cap["id"]), quantity=6),
+            SetStock(key="a", product_id=parent, variant_id=parent, quantity=6),  # the pool, on the parent
             SetStock(key="b", product_id=str(scarf["parent_id"]), variant_id=str(scarf["id"]), quantity=1),
             SetStock(
                 key="c",
@@ -407,8 +413,16 @@ def test_create_variable_set_stock_and_archive(
         ]
     )
     assert all(r.ok for r in results), results
-    assert emulator.product_by_sku("CAP-B")["stock_quantity"] == 6  # parent-managed: written on the parent
+    assert emulator.product_by_sku("CAP-B")["stock_quantity"] == 6  # both draw on the parent's pool
     assert emulator.product_by_sku("CAP-R")["manage_stock"] == "parent"
+    # A SKU's count sent to a pooled variation is refused: written on the parent it would replace
+    # its siblings' units too (the last such write would win).
+    refused = adapter.apply([SetStock(key="e", product_id=parent, variant_id=str(cap["id"]), quantity=2)])[0]
+    assert not refused.ok and refused.code == "stock_pooled" and not refused.retryable
+    assert emulator.products[int(parent)]["stock_quantity"] == 6
+    catalog = {p.channel_id: p for p in adapter.read_catalog(None).items}
+    assert catalog[parent].pool_stock == 6
+    assert {v.stock for v in catalog[parent].variants} == {None}
     assert emulator.stock_of("SCF-Blue") == 1 and emulator.stock_of("LOOSE") == 8
     assert results[2].written == {"manage_stock": True, "stock_quantity": 8}
     statuses = {p.name: p.status for p in adapter.read_catalog(None).items}

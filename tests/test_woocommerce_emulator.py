@@ -428,6 +428,48 @@ def test_parent_managed_variation_decrements_parent(emulator: WooCommerceEmulato
     assert client.put(f"products/{other['id']}", {"stock_quantity": 5}).json()["stock_quantity"] is None
 
 
+def test_stock_quantity_put_on_a_pooled_variation_stays_on_the_variation(
+    emulator: WooCommerceEmulator,
+) -> None:
+    """WooCommerce source (plugins/woocommerce/includes/): a variation not managing its own stock
+    under a parent that does reads ``manage_stock`` "parent" (class-wc-product-variation.php,
+    ``get_manage_stock`` in view context) and the parent's count (``get_stock_quantity``). A PUT of
+    ``stock_quantity`` on it passes ``if ( $variation->get_manage_stock() )`` ("parent" is truthy)
+    in WC_REST_Product_Variations_Controller::prepare_object_for_database and lands in the
+    variation's own ``_stock``, which nothing shows while it inherits: the parent does not move. The
+    value shows once the variation manages its own stock."""
+    emulator.seed(
+        [
+            SeedProduct(
+                "Cap",
+                tuple(SeedVariant(f"CAP-{c}", Decimal(5), stock=3, options={"Colour": c}) for c in "RB"),
+            )
+        ]
+    )
+    client = api(emulator)
+    red = emulator.product_by_sku("CAP-R")
+    parent, vid = red["parent_id"], red["id"]
+    client.put(f"products/{parent}", {"manage_stock": True, "stock_quantity": 10})
+    answer = client.put(f"products/{parent}/variations/{vid}", {"manage_stock": False}).json()
+    assert (answer["manage_stock"], answer["stock_quantity"]) == ("parent", 10)
+
+    answer = client.put(f"products/{parent}/variations/{vid}", {"stock_quantity": 4}).json()
+    assert (answer["manage_stock"], answer["stock_quantity"]) == ("parent", 10)
+    assert client.get(f"products/{parent}").json()["stock_quantity"] == 10
+    listed = {v["id"]: v for v in client.get(f"products/{parent}/variations").json()}
+    assert listed[vid]["stock_quantity"] == 10 and listed[vid]["manage_stock"] == "parent"
+
+    answer = client.put(f"products/{parent}/variations/{vid}", {"manage_stock": True}).json()
+    assert (answer["manage_stock"], answer["stock_quantity"]) == (True, 4)
+    # wc_update_product_stock moves get_stock_managed_by_id(): the parent for a pooled variation only.
+    emulator.simulate_sale([("CAP-R", 1)])
+    assert emulator.stock_of("CAP-R") == 3 and client.get(f"products/{parent}").json()["stock_quantity"] == 10
+    blue = emulator.product_by_sku("CAP-B")["id"]
+    client.put(f"products/{parent}/variations/{blue}", {"manage_stock": False})
+    emulator.simulate_sale([("CAP-B", 2)])
+    assert client.get(f"products/{parent}").json()["stock_quantity"] == 8 and emulator.stock_of("CAP-R") == 3
+
+
 def test_webhooks_ping_signed_deliveries_and_deleted(emulator: WooCommerceEmulator) -> None:
     emulator.seed(small_catalog())
     sink = Receiver().start()
