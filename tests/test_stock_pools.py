@@ -23,9 +23,7 @@ from tests.sync_helpers import make_runner, square_stock
 SIZES = {"PT-S": 34, "PT-M": 6, "PT-L": 23}
 TEE = SeedProduct(
     "Pool Tee",
-    tuple(
-        SeedVariant(sku, Decimal("20.00"), stock=n, options={"Size": sku[-1]}) for sku, n in SIZES.items()
-    ),
+    tuple(SeedVariant(sku, Decimal("20.00"), stock=n, options={"Size": sku[-1]}) for sku, n in SIZES.items()),
 )
 
 
@@ -114,7 +112,10 @@ def test_manual_pool_edit_is_reported_not_spread_nor_overwritten(
     box.write_config(tmp_path / "shopbridge.toml", store_path=str(tmp_path / "shopbridge.db"))
     status = run_cli("-c", "shopbridge.toml", "status")
     assert status.returncode == 0, status.stderr
-    assert f"stock pool held: woocommerce product {pid} (PT-L, PT-M, PT-S) shows 50, expected 63" in status.stdout
+    assert (
+        f"stock pool held: woocommerce product {pid} (PT-L, PT-M, PT-S) shows 50, expected 63"
+        in status.stdout
+    )
 
     with Store(tmp_path / "shopbridge.db") as reopened:
         runner = make_runner(box, reopened)
