@@ -354,6 +354,15 @@ def _creations(b: _Builder) -> None:
                     f"{owner} product {product.name!r}: its creation on {ch} is not settled yet"
                 )
                 continue
+            if any(v.stock_managed_by_parent for v in product.variants):
+                # Its variations share one count: what each holds is unknown, so a copy elsewhere
+                # would start every SKU at zero there, and the pool (their sum) would be zeroed too.
+                b.warnings.append(
+                    f"{owner} product {product.channel_id} ({product.name!r}) keeps one stock pool for "
+                    f"its variations: not created on {ch} (their stock cannot be split by SKU); create "
+                    f"it there with counts, or give the variations their own stock"
+                )
+                continue
             if not policy.create_missing:
                 b.warnings.append(
                     f"{len(missing)} SKU(s) of {owner} product {product.name!r} missing on {ch}"

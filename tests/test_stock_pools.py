@@ -160,3 +160,18 @@ def test_pool_target_is_the_sum_of_buffered_projections(box: Sandbox, store: Sto
     assert box.woocommerce.parent_stock("PT-S") == 63 - 3 * 2
     assert squares(box) == SIZES
     settled(runner)
+
+
+def test_a_pooled_product_is_not_created_where_its_sizes_would_start_at_zero(
+    box: Sandbox, store: Store
+) -> None:
+    [pid] = box.woocommerce.seed([TEE])  # on WooCommerce only, sharing a pool of 40
+    box.woocommerce.share_parent_stock(pid, 40)
+    runner = make_runner(box, store)
+    plans, report = runner.run()
+    assert not report.failed
+    warnings = " ".join(w for p in plans for w in p.warnings)
+    assert f"woocommerce product {pid} ('Pool Tee') keeps one stock pool" in warnings
+    assert box.square.variation_by_sku("PT-S") is None
+    assert box.woocommerce.parent_stock("PT-S") == 40
+    settled(runner)
