@@ -107,7 +107,9 @@ class PoolVerdict:
                 f"{pool.describe()}: its stock pool shows {pool.quantity}, expected {self.expected} "
                 f"(what we last wrote or saw, plus its own sales since): a change that cannot be "
                 f"attributed to one SKU; the ledger is unchanged and the pool is not written until it "
-                f"shows {self.expected} again or its variations get stock of their own"
+                f"shows {self.expected} again (record the real change per SKU on a channel that counts "
+                f"per SKU, e.g. a count at the till, then set the pool back) or its variations get "
+                f"stock of their own (each is then written its own ledger stock)"
             )
         if self.state == "partial":
             return f"{pool.describe()}: stock pool not synced: {self.why}"

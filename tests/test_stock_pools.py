@@ -12,6 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import requests
+
 from bridge.policy import SyncPolicy
 from bridge.sandbox.launch import Sandbox
 from bridge.sandbox.seed import SeedProduct, SeedVariant
@@ -174,4 +176,28 @@ def test_a_pooled_product_is_not_created_where_its_sizes_would_start_at_zero(
     assert f"woocommerce product {pid} ('Pool Tee') keeps one stock pool" in warnings
     assert box.square.variation_by_sku("PT-S") is None
     assert box.woocommerce.parent_stock("PT-S") == 40
+    settled(runner)
+
+
+def test_giving_the_variations_their_own_stock_ends_the_pool_and_its_hold(box: Sandbox, store: Store) -> None:
+    pid = pooled_tee(box)
+    runner = make_runner(box, store)
+    runner.run()
+    box.woocommerce.manual_stock_edit("PT-S", 50)
+    runner.run()
+    assert [h["product_id"] for h in store.held_pools()] == [str(pid)]
+
+    for sku in SIZES:  # wp-admin: "Manage stock?" ticked on each variation (its hidden _stock shows)
+        variation = box.woocommerce.product_by_sku(sku)
+        answer = requests.put(
+            f"{box.woocommerce.url}/wp-json/wc/v3/products/{pid}/variations/{variation['id']}",
+            json={"manage_stock": True},
+            auth=(box.woocommerce.consumer_key, box.woocommerce.consumer_secret),
+            timeout=10,
+        )
+        assert answer.json()["manage_stock"] is True
+    _plans, report = runner.run()
+    assert not report.failed and store.held_pools() == []
+    assert {sku: box.woocommerce.stock_of(sku) for sku in SIZES} == SIZES
+    assert squares(box) == SIZES and ledger(store) == SIZES
     settled(runner)
