@@ -126,7 +126,10 @@ def test_manual_pool_edit_is_reported_not_spread_nor_overwritten(
         plans, report = runner.run()
         assert sum(report.sent.values()) == 1  # Square's PT-M, nothing to WooCommerce
         assert box.woocommerce.parent_stock("PT-S") == 49
-        assert reopened.held_pools()[0]["expected"] == 62 and reopened.held_pools()[0]["shown"] == 49
+        [hold] = reopened.held_pools()
+        # (62; or 63 while the sale is within WooCommerce's second of the count: the reading that
+        # under-promises is reported)
+        assert hold["shown"] == 49 and hold["expected"] in (62, 63)
         # The manager puts the pool back where it should be: the hold is released, syncing resumes.
         box.woocommerce.manual_stock_edit("PT-S", 62)
         plans, report = runner.run()
