@@ -68,7 +68,6 @@ MISSED_EDIT = (
     "timing); on the earlier main this family found case 6 (the second manual count never judged)"
 )
 KNOWN_FAILURES: dict[str, str] = {
-    "woo_pool": "issue 9 case 1: a parent-managed pool is written once per variation (last one wins)",
     "woo_manual": MISSED_EDIT,
     "square_sales": STALE_COUNT,
     "square_adjust": STALE_COUNT,
