@@ -19,10 +19,11 @@ FACTORIES = harness_factories()
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A contract test a channel is known to violate is a strict xfail for that channel."""
     for item in items:
-        channel = getattr(item, "callspec", None) and item.callspec.params.get("harness")
+        callspec = getattr(item, "callspec", None)
+        channel = callspec.params.get("harness") if callspec else None
         if channel not in FACTORIES:
             continue
-        bug = FACTORIES[channel].known_violations.get(getattr(item, "originalname", item.name))  # type: ignore[attr-defined]
+        bug = FACTORIES[channel].known_violations.get(getattr(item, "originalname", item.name))
         if bug:
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"{channel}: {bug}"))
 

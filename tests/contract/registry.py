@@ -1,13 +1,13 @@
 """The channels the contract suite runs against: one line per channel.
 
-Each module named here exposes ``HARNESS``, a no-argument factory (usually the class) of a
-:class:`tests.contract.harness.ChannelHarness`. A new channel adds its harness module and its line.
+Each module named here exposes ``HARNESS``, its :class:`tests.contract.harness.ChannelHarness`
+class (built anew, without arguments, for each test). A new channel adds its harness module and
+its line.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 
 from tests.contract.harness import ChannelHarness
 
@@ -19,10 +19,10 @@ HARNESS_MODULES = (
 )
 
 
-def harness_factories() -> dict[str, Callable[[], ChannelHarness]]:
-    """Channel name -> harness factory, for every registered module, in registration order."""
-    factories: dict[str, Callable[[], ChannelHarness]] = {}
+def harness_factories() -> dict[str, type[ChannelHarness]]:
+    """Channel name -> harness class, for every registered module, in registration order."""
+    factories: dict[str, type[ChannelHarness]] = {}
     for module_name in HARNESS_MODULES:
-        factory: Callable[[], ChannelHarness] = importlib.import_module(module_name).HARNESS
-        factories[factory.name] = factory  # type: ignore[attr-defined]
+        harness: type[ChannelHarness] = importlib.import_module(module_name).HARNESS
+        factories[harness.name] = harness
     return factories

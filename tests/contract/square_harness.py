@@ -6,8 +6,8 @@ answer the emulator gave during a test is checked against Square's OpenAPI spec 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import uuid
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ from adapters.square import SquareAdapter
 from bridge.sandbox.http import FaultInjector, FaultRule
 from bridge.sandbox.seed import SeedProduct
 from bridge.sandbox.square import SquareEmulator
-from tests.contract.harness import Delivery, wait_until
+from tests.contract.harness import ChannelHarness, Delivery, wait_until
 from tests.square_helpers import check_recorded
 from tests.webhook_receiver import Receiver
 
@@ -130,4 +130,4 @@ class SquareHarness:
         return Delivery(headers, body, self.receiver.url)
 
 
-HARNESS = SquareHarness
+HARNESS: type[ChannelHarness] = SquareHarness

@@ -55,6 +55,36 @@ SCARF = SeedProduct(
     ),
 )
 
+LAMP = ChannelProduct(
+    channel="contract",
+    channel_id="new",
+    kind="variable",
+    name="Contract Lamp",
+    variants=tuple(
+        ChannelVariant(
+            channel_id=f"new-{size}",
+            sku=f"CT-LAMP-{size}",
+            options={"Colour": size},
+            price=Money(amount=Decimal("30.00"), currency="USD"),
+            manage_stock=True,
+        )
+        for size in ("Red", "Blue")
+    ),
+)
+BOWL = ChannelProduct(
+    channel="contract",
+    channel_id="new",
+    name="Contract Bowl",
+    variants=(
+        ChannelVariant(channel_id="new", sku="CT-BOWL", price=Money(amount=Decimal("8.00"), currency="USD")),
+    ),
+)
+CREATES = [
+    CreateProduct(key="contract:create:lamp", product=LAMP),
+    CreateProduct(key="contract:create:bowl", product=BOWL),
+]
+CREATED_SKUS = ["CT-BOWL", "CT-LAMP-Blue", "CT-LAMP-Red"]
+
 
 # -- helpers ------------------------------------------------------------------------------------
 
@@ -119,7 +149,9 @@ def test_a_full_read_equals_the_last_one_with_an_incremental_read_on_top(harness
     harness.sell("CT-SCARF-Red", 1)  # a customer buys another
     written = adapter.apply(
         [
-            UpdateProduct(key="contract:rename", product_id=mug.channel_id, fields={"name": "Contract Mug XL"}),
+            UpdateProduct(
+                key="contract:rename", product_id=mug.channel_id, fields={"name": "Contract Mug XL"}
+            ),
             UpdateVariant(
                 key="contract:price",
                 product_id=tee.channel_id,
@@ -137,7 +169,9 @@ def test_a_full_read_equals_the_last_one_with_an_incremental_read_on_top(harness
     changed = {p.channel_id: p for p in since.items}
     assert changed[mug.channel_id].name == "Contract Mug XL"
     assert holding(changed.values(), "CT-TEE-S")[1].price == Money(amount=Decimal("22.00"), currency="USD")
-    assert holding(changed.values(), "CT-SCARF-Blue")[1].price == Money(amount=Decimal("18.00"), currency="USD")
+    assert holding(changed.values(), "CT-SCARF-Blue")[1].price == Money(
+        amount=Decimal("18.00"), currency="USD"
+    )
     assert "CT-CAP" in skus(changed.values())
     # ...and laid over the last full read it is the new full read, nothing more, nothing less.
     merged = comparable(before.items) | comparable(since.items)
@@ -199,7 +233,9 @@ def test_a_read_counts_every_request_it_sent_retries_included(harness: ChannelHa
     assert limited.calls == calm.calls + 1  # the refused request, then the same read as before
 
 
-def test_a_429_that_does_not_end_is_a_transient_error(harness: ChannelHarness, retry_waits: list[float]) -> None:
+def test_a_429_that_does_not_end_is_a_transient_error(
+    harness: ChannelHarness, retry_waits: list[float]
+) -> None:
     adapter = harness.adapter(max_attempts=3)
     harness.faults.add(kind="status", status=429, retry_after=2, path=harness.catalog_read_path, times=None)
     with pytest.raises(TransientError):
@@ -216,35 +252,13 @@ def test_a_401_is_an_auth_error_and_is_not_retried(harness: ChannelHarness, retr
         read_all(adapter)
     with pytest.raises(AuthError):
         adapter.read_stock_events()
+    with pytest.raises(AuthError):  # nothing of it happened: the caller keeps it queued
+        adapter.apply(CREATES)
     assert retry_waits == []
+    assert skus(read_all(harness.adapter()).items) == ["CT-MUG"]
 
 
 # -- a lost answer to a create does not duplicate -----------------------------------------------
-
-LAMP = ChannelProduct(
-    channel="contract",
-    channel_id="new",
-    kind="variable",
-    name="Contract Lamp",
-    variants=tuple(
-        ChannelVariant(
-            channel_id=f"new-{size}",
-            sku=f"CT-LAMP-{size}",
-            options={"Colour": size},
-            price=Money(amount=Decimal("30.00"), currency="USD"),
-            manage_stock=True,
-        )
-        for size in ("Red", "Blue")
-    ),
-)
-BOWL = ChannelProduct(
-    channel="contract",
-    channel_id="new",
-    name="Contract Bowl",
-    variants=(ChannelVariant(channel_id="new", sku="CT-BOWL", price=Money(amount=Decimal("8.00"), currency="USD")),),
-)
-CREATES = [CreateProduct(key="contract:create:lamp", product=LAMP), CreateProduct(key="contract:create:bowl", product=BOWL)]
-CREATED_SKUS = ["CT-BOWL", "CT-LAMP-Blue", "CT-LAMP-Red"]
 
 
 def assert_created_once(harness: ChannelHarness) -> None:
@@ -256,7 +270,9 @@ def assert_created_once(harness: ChannelHarness) -> None:
 
 
 @pytest.mark.parametrize("fault", ["apply_then_fail", "apply_then_reset"])
-def test_a_create_whose_answer_is_lost_is_not_made_twice_by_the_retry(harness: ChannelHarness, fault: str) -> None:
+def test_a_create_whose_answer_is_lost_is_not_made_twice_by_the_retry(
+    harness: ChannelHarness, fault: str
+) -> None:
     adapter = harness.adapter()
     harness.faults.add(kind=fault, status=502, method="POST", path=harness.create_path, times=1)
     results = adapter.apply(CREATES)
@@ -266,7 +282,9 @@ def test_a_create_whose_answer_is_lost_is_not_made_twice_by_the_retry(harness: C
 
 
 @pytest.mark.parametrize("fault", ["apply_then_fail", "apply_then_reset"])
-def test_a_create_in_doubt_sent_again_after_a_restart_is_not_made_twice(harness: ChannelHarness, fault: str) -> None:
+def test_a_create_in_doubt_sent_again_after_a_restart_is_not_made_twice(
+    harness: ChannelHarness, fault: str
+) -> None:
     harness.faults.add(kind=fault, status=502, method="POST", path=harness.create_path, times=1)
     try:
         first = harness.adapter(max_attempts=1).apply(CREATES)  # the process dies in doubt

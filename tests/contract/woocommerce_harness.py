@@ -13,7 +13,7 @@ from adapters.woocommerce import WooCommerceAdapter
 from bridge.sandbox.http import FaultInjector, FaultRule
 from bridge.sandbox.seed import SeedProduct, SeedVariant
 from bridge.sandbox.woocommerce import PREFIX, WooCommerceEmulator
-from tests.contract.harness import Delivery, wait_until
+from tests.contract.harness import ChannelHarness, Delivery, wait_until
 from tests.webhook_receiver import Receiver
 
 __all__ = ["HARNESS", "WooCommerceHarness"]
@@ -70,7 +70,9 @@ class WooCommerceHarness:
     def reprice(self, sku: str, price: Decimal) -> None:
         held = self.emulator.product_by_sku(sku)
         if held.get("parent_id"):
-            self._rest("PUT", f"products/{held['parent_id']}/variations/{held['id']}", {"regular_price": str(price)})
+            self._rest(
+                "PUT", f"products/{held['parent_id']}/variations/{held['id']}", {"regular_price": str(price)}
+            )
         else:
             self._rest("PUT", f"products/{held['id']}", {"regular_price": str(price)})
 
@@ -96,7 +98,11 @@ class WooCommerceHarness:
         self._rest(
             "POST",
             "webhooks",
-            {"topic": "product.updated", "delivery_url": self.receiver.url, "secret": self.emulator.webhook_secret},
+            {
+                "topic": "product.updated",
+                "delivery_url": self.receiver.url,
+                "secret": self.emulator.webhook_secret,
+            },
         )
         self.emulator.manual_stock_edit("HOOK-PROBE", 5)
 
@@ -108,4 +114,4 @@ class WooCommerceHarness:
         return Delivery(headers, body, self.receiver.url)
 
 
-HARNESS = WooCommerceHarness
+HARNESS: type[ChannelHarness] = WooCommerceHarness
