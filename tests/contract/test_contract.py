@@ -129,6 +129,14 @@ def stock_write(
     return AdjustStock(key=key, variant_id=variant_id, location_id=location_id, delta=wanted - now)
 
 
+def assert_created_once(harness: ChannelHarness) -> None:
+    """The channel holds each created SKU once, in one live product per create."""
+    products = read_all(harness.adapter()).items
+    live = [p for p in products if p.status == ProductStatus.ACTIVE]
+    assert skus(live) == CREATED_SKUS
+    assert sorted(p.name for p in live) == ["Contract Bowl", "Contract Lamp"]
+
+
 def sales_of(events: Sequence[StockEvent], variant_id: str) -> list[StockEvent]:
     return [e for e in events if e.variant_id == variant_id and e.kind == StockEventKind.SALE]
 
@@ -222,6 +230,16 @@ def test_a_429_with_retry_after_is_waited_out_then_the_read_goes_on(
     assert len(retry_waits) == 1 and retry_waits[0] >= 7
 
 
+def test_a_429_on_a_create_is_waited_out_and_the_product_made_once(
+    harness: ChannelHarness, retry_waits: list[float]
+) -> None:
+    harness.faults.add(kind="status", status=429, retry_after=7, method="POST", path=harness.create_path)
+    results = harness.adapter().apply(CREATES)
+    assert [r.ok for r in results] == [True, True], results
+    assert retry_waits and all(wait >= 7 for wait in retry_waits)
+    assert_created_once(harness)
+
+
 def test_a_read_counts_every_request_it_sent_retries_included(harness: ChannelHarness) -> None:
     """``Page.calls`` feeds the benchmarks and the status report: a rate-limited read cost more."""
     harness.seed([MUG])
@@ -261,14 +279,6 @@ def test_a_401_is_an_auth_error_and_is_not_retried(harness: ChannelHarness, retr
 # -- a lost answer to a create does not duplicate -----------------------------------------------
 
 
-def assert_created_once(harness: ChannelHarness) -> None:
-    """The channel holds each created SKU once, in one live product per create."""
-    products = read_all(harness.adapter()).items
-    live = [p for p in products if p.status == ProductStatus.ACTIVE]
-    assert skus(live) == CREATED_SKUS
-    assert sorted(p.name for p in live) == ["Contract Bowl", "Contract Lamp"]
-
-
 @pytest.mark.parametrize("fault", ["apply_then_fail", "apply_then_reset"])
 def test_a_create_whose_answer_is_lost_is_not_made_twice_by_the_retry(
     harness: ChannelHarness, fault: str
@@ -290,7 +300,7 @@ def test_a_create_in_doubt_sent_again_after_a_restart_is_not_made_twice(
         first = harness.adapter(max_attempts=1).apply(CREATES)  # the process dies in doubt
     except TransientError:
         first = []
-    assert not any(r.ok for r in first)
+    assert not any(r.ok or not r.retryable for r in first)  # in doubt: kept queued, not refused
 
     restarted = harness.adapter()
     restarted.mark_uncertain(op.key for op in CREATES)
