@@ -1,0 +1,117 @@
+"""WooCommerce in the channel contract: the WooCommerce emulator and adapter (see harness.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import requests
+
+from adapters.base import ChannelAdapter
+from adapters.woocommerce import WooCommerceAdapter
+from bridge.sandbox.http import FaultInjector, FaultRule
+from bridge.sandbox.seed import SeedProduct, SeedVariant
+from bridge.sandbox.woocommerce import PREFIX, WooCommerceEmulator
+from tests.contract.harness import ChannelHarness, Delivery, wait_until
+from tests.webhook_receiver import Receiver
+
+__all__ = ["HARNESS", "WooCommerceHarness"]
+
+_PROBE = SeedProduct("Webhook Probe", (SeedVariant("HOOK-PROBE", Decimal("1.00"), stock=1),))
+
+
+class WooCommerceHarness:
+    """A fresh :class:`WooCommerceEmulator` per test, driven over its REST API where a shop owner
+    or a customer would act (orders, trash), straight in its state where wp-admin would."""
+
+    name = "woocommerce"
+    catalog_read_path = r"/wc/v3/products$"
+    create_path = r"/wc/v3/products/batch$"
+    known_violations: Mapping[str, str] = {}
+
+    def __init__(self) -> None:
+        self.emulator = WooCommerceEmulator()
+        self.receiver = Receiver()
+
+    def start(self) -> None:
+        self.emulator.start()
+        self.receiver.start()
+
+    def stop(self) -> None:
+        self.receiver.stop()
+        self.emulator.stop()
+
+    @property
+    def faults(self) -> FaultInjector:
+        return self.emulator.server.faults
+
+    def adapter(self, *, max_attempts: int = 5, valid_credentials: bool = True) -> ChannelAdapter:
+        info = self.emulator.connection_info()
+        secret = info["consumer_secret"] if valid_credentials else "cs_wrong"
+        return WooCommerceAdapter(
+            info["url"], info["consumer_key"], secret, info["webhook_secret"], max_attempts=max_attempts
+        )
+
+    def _rest(self, method: str, path: str, body: Any = None) -> Any:
+        answer = requests.request(
+            method,
+            f"{self.emulator.url}{PREFIX}/{path}",
+            json=body,
+            auth=(self.emulator.consumer_key, self.emulator.consumer_secret),
+            timeout=10,
+        )
+        answer.raise_for_status()
+        return answer.json()
+
+    def seed(self, products: Sequence[SeedProduct]) -> None:
+        self.emulator.seed(products)
+
+    def reprice(self, sku: str, price: Decimal) -> None:
+        held = self.emulator.product_by_sku(sku)
+        if held.get("parent_id"):
+            self._rest(
+                "PUT", f"products/{held['parent_id']}/variations/{held['id']}", {"regular_price": str(price)}
+            )
+        else:
+            self._rest("PUT", f"products/{held['id']}", {"regular_price": str(price)})
+
+    def sell(self, sku: str, quantity: int) -> None:
+        self.emulator.simulate_sale([(sku, quantity)])
+
+    def delete(self, product_id: str) -> None:
+        self._rest("DELETE", f"products/{product_id}")  # no force: to the trash, as wp-admin does
+
+    def corrupt(self, sku: str) -> str:
+        def rewrite(items: Any) -> Any:
+            for item in items if isinstance(items, list) else ():
+                if item.get("sku") == sku:
+                    item["stock_quantity"] = "abc"
+            return items
+
+        listings = r"/wc/v3/(products|variations|products/\d+/variations)$"
+        self.faults.add(FaultRule(kind="rewrite", path=listings, times=None, rewrite=rewrite))
+        return "stock_quantity"
+
+    def signed_delivery(self) -> Delivery:
+        self.emulator.seed([_PROBE])
+        self._rest(
+            "POST",
+            "webhooks",
+            {
+                "topic": "product.updated",
+                "delivery_url": self.receiver.url,
+                "secret": self.emulator.webhook_secret,
+            },
+        )
+        self.emulator.manual_stock_edit("HOOK-PROBE", 5)
+
+        def signed() -> list[tuple[dict[str, str], bytes]]:  # the ping on creation is not signed
+            return [(h, b) for h, b in self.receiver.deliveries if "x-wc-webhook-signature" in h]
+
+        wait_until(lambda: bool(signed()), "a signed product.updated delivery")
+        headers, body = signed()[0]
+        return Delivery(headers, body, self.receiver.url)
+
+
+HARNESS: type[ChannelHarness] = WooCommerceHarness
