@@ -233,7 +233,8 @@ class SquareAdapter(ChannelAdapter):
         self.backoff = backoff
         self.backoff_cap = backoff_cap
         self.calls = 0
-        """HTTP requests sent (retries included), for benchmarks."""
+        """HTTP requests sent (retries included), counted by ``_once``; each read reports in
+        ``Page.calls`` how far this moved during it, so a refused and retried attempt is counted."""
         self.location_prices: dict[str, dict[str, Money]] = {}
         """Variation id -> location id -> price, from ``location_overrides`` seen by the last reads."""
         self._stock_bodies: dict[str, JSON] = {}
@@ -363,12 +364,11 @@ class SquareAdapter(ChannelAdapter):
         """Every object of a catalogue search (following cursors); the first page's ``latest_time``."""
         objects: list[JSON] = []
         latest: str | None = None
-        calls = 0
+        start = self.calls
         for page, page_latest in self._search_pages(body):
-            calls += 1
             latest = latest or page_latest
             objects.extend(page)
-        return objects, latest, calls
+        return objects, latest, self.calls - start
 
     def _search_pages(self, body: JSON) -> Iterator[tuple[list[JSON], str | None]]:
         """A catalogue search a page (one call) at a time, with each page's ``latest_time``."""
@@ -385,28 +385,29 @@ class SquareAdapter(ChannelAdapter):
 
     def _retrieve(self, ids: Sequence[str], include_deleted: bool = True) -> tuple[list[JSON], int]:
         objects: list[JSON] = []
-        calls = 0
+        before = self.calls
         for start in range(0, len(ids), 1000):
             data = self._request(
                 "POST",
                 "v2/catalog/batch-retrieve",
                 {"object_ids": list(ids[start : start + 1000]), "include_deleted_objects": include_deleted},
             )
-            calls += 1
             objects.extend(data.get("objects") or [])
-        return objects, calls
+        return objects, self.calls - before
 
     def iter_catalog(self, cursor: str | None = None) -> Iterator[Page[ChannelProduct]]:
         if cursor is not None:
             yield self.read_catalog(cursor)
             return
         latest: str | None = None
+        calls = self.calls  # each page reports the requests since the last one: retries included
         for objects, page_latest in self._search_pages({"object_types": ["ITEM"], "limit": 1000}):
             latest = latest or page_latest
             issues: list[ReadIssue] = []
             products = self._products([o for o in objects if o.get("type") == "ITEM"], issues)
-            yield Page(items=products, cursor=None, calls=1, issues=issues)
-        yield Page(items=[], cursor=latest or EPOCH, calls=0)
+            yield Page(items=products, cursor=None, calls=self.calls - calls, issues=issues)
+            calls = self.calls
+        yield Page(items=[], cursor=latest or EPOCH, calls=self.calls - calls)
 
     def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
         if cursor is None:
@@ -509,16 +510,15 @@ class SquareAdapter(ChannelAdapter):
 
     def _changes(self, body: JSON) -> tuple[list[JSON], int]:
         changes: list[JSON] = []
-        calls = 0
+        start = self.calls
         cursor: str | None = None
         while True:
             page = dict(body, cursor=cursor) if cursor else body
             data = self._request("POST", "v2/inventory/changes/batch-retrieve", page)
-            calls += 1
             changes.extend(data.get("changes") or [])
             cursor = data.get("cursor")
             if not cursor:
-                return changes, calls
+                return changes, self.calls - start
 
     @staticmethod
     def _part(change: JSON) -> JSON:
@@ -692,14 +692,13 @@ class SquareAdapter(ChannelAdapter):
             query["filter"] = {"updated_at": {"start_at": cursor}}
         customers: list[ChannelCustomer] = []
         newest = cursor
-        calls = 0
+        start = self.calls
         page_cursor: str | None = None
         while True:
             body: JSON = {"limit": 100, "query": query}
             if page_cursor:
                 body["cursor"] = page_cursor
             data = self._request("POST", "v2/customers/search", body)
-            calls += 1
             for raw in data.get("customers") or []:
                 updated = raw.get("updated_at")
                 if updated and _later(str(updated), newest):
@@ -719,7 +718,7 @@ class SquareAdapter(ChannelAdapter):
                 )
             page_cursor = data.get("cursor")
             if not page_cursor:
-                return Page(items=customers, cursor=newest, calls=calls)
+                return Page(items=customers, cursor=newest, calls=self.calls - start)
 
     # -- writes ----------------------------------------------------------------------------------
 

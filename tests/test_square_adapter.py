@@ -470,3 +470,33 @@ def test_error_mapping_and_bounded_retries(emulator: SquareEmulator) -> None:
     emulator.server.faults.clear()
     emulator.server.faults.add(kind="reset", path="/v2/locations", times=1)
     assert len(adapter.list_locations()) == 2  # a connection reset is retried
+
+
+def test_every_read_counts_the_attempts_a_5xx_made_it_retry(emulator: SquareEmulator) -> None:
+    """``Page.calls`` is what a read cost (benchmarks, status): a refused attempt counts too."""
+    skus = emulator.seed(small_catalog(), locations=1)
+    call(emulator, "POST", "/v2/customers", {"given_name": "Ann"})
+    adapter = make_adapter(emulator)
+    start = adapter.read_catalog().cursor
+    variation = emulator.variation_by_sku("TEE-M")
+    assert variation is not None
+    variation["item_variation_data"]["sku"] = "TEE-MED"  # the delta read then retrieves its item
+    call(
+        emulator,
+        "POST",
+        "/v2/catalog/batch-upsert",
+        {"idempotency_key": "v", "batches": [{"objects": [variation]}]},
+    )
+    emulator.simulate_sale(skus["MUG-1"], 1)
+    reads = {
+        "catalog/search": lambda: adapter.read_catalog(start),
+        "catalog/batch-retrieve": lambda: adapter.read_catalog(start),
+        "inventory/changes/batch-retrieve": lambda: adapter.read_stock_events(),
+        "customers/search": lambda: adapter.read_customers(),
+    }
+    for path, read in reads.items():
+        calm = read()
+        emulator.server.faults.add(kind="status", status=503, path=path, times=1)
+        refused_once = read()
+        assert refused_once.items == calm.items, path
+        assert (path, refused_once.calls) == (path, calm.calls + 1)

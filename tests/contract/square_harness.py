@@ -32,14 +32,7 @@ class SquareHarness:
     name = "square"
     catalog_read_path = r"/v2/catalog/search$"
     create_path = r"/v2/catalog/batch-upsert$"
-    known_violations: Mapping[str, str] = {
-        "test_a_read_counts_every_request_it_sent_retries_included": (
-            "SquareAdapter's reads set Page.calls to the pages they got (iter_catalog's calls=1 per "
-            "page, _search_all/_retrieve/_changes/read_customers count one per answer), not the "
-            "requests sent: an attempt refused with 429/5xx and retried is missing from it, though "
-            "SquareAdapter.calls counts it"
-        ),
-    }
+    known_violations: Mapping[str, str] = {}
 
     def __init__(self) -> None:
         self.emulator = SquareEmulator(retry_schedule=(0.05, 0.1))
