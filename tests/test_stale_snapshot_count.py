@@ -56,8 +56,9 @@ def _till(box: Sandbox, sku: str) -> tuple[str, int]:
 
 
 @pytest.mark.xfail(
-    strict=True,
-    reason="the snapshot's WooCommerce count (read before our write, dated in its second) is judged "
+    strict=False,  # needs three syncs inside one second: a loaded CI machine may not get there
+    reason="issue 9 (open): the snapshot's WooCommerce count (read before our write, dated in its "
+    "second) is judged "
     "against our write as a new count: a manual change undoing the till sale on both channels",
 )
 def test_a_till_sale_then_two_syncs_in_a_row_keeps_the_sale(fast_box: Sandbox, tmp_path: Path) -> None:
