@@ -110,6 +110,8 @@ OWN_REFERENCE_PREFIX = "shopbridge:"
 SQUARE_VERSION = "2025-08-20"
 EPOCH = "1970-01-01T00:00:00Z"
 _NO_SDK_RETRIES: Any = {"max_retries": 0}
+CHECK_TIMEOUT = 5.0
+"""Seconds a check (``doctor``) waits for Square: it should answer now, not after a read's timeout."""
 _RETURN_STATES = {"UNLINKED_RETURN", "SOLD", "RETURNED_BY_CUSTOMER"}
 _CATALOG_BATCH = 1000
 _STOCK_BATCH = 100
@@ -249,11 +251,17 @@ class SquareAdapter(ChannelAdapter):
         )
         return result
 
-    def _once(self, method: str, path: str, body: JSON | None, params: JSON | None) -> JSON:
+    def _once(
+        self, method: str, path: str, body: JSON | None, params: JSON | None, *, timeout: float | None = None
+    ) -> JSON:
+        """One request, no SDK retries; ``timeout`` overrides the client's for this request only."""
         self.calls += 1
+        options: Any = dict(_NO_SDK_RETRIES)
+        if timeout is not None:
+            options["timeout_in_seconds"] = timeout
         try:
             response = self._http.request(
-                path.lstrip("/"), method=method, json=body, params=params, request_options=_NO_SDK_RETRIES
+                path.lstrip("/"), method=method, json=body, params=params, request_options=options
             )
         except httpx.TimeoutException as exc:
             raise TransientError(f"Square timed out: {exc}") from exc
@@ -277,7 +285,7 @@ class SquareAdapter(ChannelAdapter):
         """One call, no retries (a check answers now); the caller names the channel."""
         url = f"{self._base_url}/v2/locations"
         try:
-            data = self._once("GET", "v2/locations", None, None)
+            data = self._once("GET", "v2/locations", None, None, timeout=CHECK_TIMEOUT)
         except TransientError as exc:
             if exc.status is None:
                 raise TransientError(f"{url}: unreachable: {network_reason(exc.__cause__ or exc)}") from exc
