@@ -214,6 +214,11 @@ def _server_time(response: requests.Response) -> datetime | None:
         return None
 
 
+def _identity(key: str) -> str:
+    """``kind:id`` of a cursor key ``kind:id@date#hash``."""
+    return key.split("@", 1)[0]
+
+
 @dataclass
 class _Cursor:
     """Polling state: the newest ``date_modified_gmt`` seen and the keys seen near it.
@@ -225,6 +230,14 @@ class _Cursor:
 
     t: datetime | None = None
     seen: dict[str, str] = field(default_factory=dict)
+    #: ``kind:id`` -> its latest key in ``seen``: an item that changes and changes back inside one
+    #: second (our write, then our next write restoring what an earlier read saw) has a key seen
+    #: before, yet it differs from what we last read, so only the latest key of an item counts.
+    latest: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for key, _date in sorted(self.seen.items(), key=lambda kd: kd[1]):
+            self.latest[_identity(key)] = key
 
     @classmethod
     def load(cls, raw: str | None) -> _Cursor:
@@ -245,7 +258,8 @@ class _Cursor:
         return json.dumps({"t": self.t.strftime(DATE_FMT) if self.t else None, "seen": keep}, sort_keys=True)
 
     def is_new(self, key: str) -> bool:
-        return key not in self.seen
+        """Whether ``key`` differs from the last version of its item we read (within the window)."""
+        return self.latest.get(_identity(key)) != key
 
     def caught_up(self, server_time: datetime | None) -> None:
         """Everything modified before the read started has been read: move ``t`` up to then, less a
@@ -260,7 +274,11 @@ class _Cursor:
     def record(self, key: str, date: str | None) -> None:
         if not date:
             return
+        previous = self.latest.get(identity := _identity(key))
+        if previous is not None and previous != key:
+            self.seen.pop(previous, None)
         self.seen[key] = date
+        self.latest[identity] = key
         when = _parse_gmt(date)
         if when is not None and (self.t is None or when > self.t):
             self.t = when
