@@ -936,7 +936,7 @@ def sandbox(
     import signal as signals
     import threading
 
-    from bridge.sandbox.launch import Sandbox
+    from sandbox.launch import Sandbox
 
     with Sandbox(products=seed_products, locations=locations) as box:
         info = box.connection_info()

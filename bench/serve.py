@@ -11,7 +11,7 @@ import sys
 import threading
 
 from bench.sync_bench import LOCATIONS
-from bridge.sandbox.launch import Sandbox
+from sandbox.launch import Sandbox
 
 
 def main() -> None:

@@ -45,8 +45,8 @@ from typing import Any
 
 import requests
 
-from bridge.sandbox.launch import DemoCatalogues, Sandbox
-from bridge.sandbox.seed import SeedProduct, SeedVariant
+from sandbox.launch import DemoCatalogues, Sandbox
+from sandbox.seed import SeedProduct, SeedVariant
 
 WOO_BUFFER = 2
 STOCK = 5000

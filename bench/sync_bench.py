@@ -33,9 +33,9 @@ import requests
 from adapters.square import SquareAdapter
 from adapters.woocommerce import WooCommerceAdapter
 from bridge.policy import SyncPolicy
-from bridge.sandbox.seed import generate_catalog
 from bridge.store import Store
 from bridge.sync import SyncRunner
+from sandbox.seed import generate_catalog
 
 LOCATIONS = 2
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
+from sandbox.launch import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """The model-based and soak tests' hands on the two emulators: what a shop front, a shop manager, a till
 and its staff do, through each emulator's public REST API (or its documented helpers in
-bridge/sandbox/), and what each channel shows, read back the same way.
+sandbox/), and what each channel shows, read back the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from bridge.sandbox.launch import Sandbox
+from sandbox.launch import Sandbox
 from tests.stock_model import WooLine, WooOrder
 
 WOO_PREFIX = "/wp-json/wc/v3"

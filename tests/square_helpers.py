@@ -22,7 +22,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from adapters.square import SquareAdapter
-from bridge.sandbox.square import RecordedExchange, SquareEmulator
+from sandbox.square import RecordedExchange, SquareEmulator
 
 # Square's spec trimmed to the operations and schemas we use (origin, version, licence: tests/data/README.md).
 SPEC_PATH = Path(__file__).resolve().parent / "data" / "square" / "api.json"

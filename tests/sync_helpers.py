@@ -5,9 +5,9 @@ from __future__ import annotations
 from adapters.square import SquareAdapter
 from adapters.woocommerce import WooCommerceAdapter
 from bridge.policy import SyncPolicy
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
 from bridge.sync import SyncRunner
+from sandbox.launch import Sandbox
 
 
 def make_runner(box: Sandbox, store: Store, policy: SyncPolicy | None = None) -> SyncRunner:

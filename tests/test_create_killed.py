@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from bridge.sandbox.http import FaultRule
-from bridge.sandbox.launch import DemoCatalogues, Sandbox
+from sandbox.http import FaultRule
+from sandbox.launch import DemoCatalogues, Sandbox
 from tests.test_duplicates import ALL_SKUS, CAP, MUG, TEE, square_items, square_skus, woo_products, woo_skus
 
 

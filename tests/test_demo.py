@@ -18,7 +18,7 @@ from rich.console import Console
 
 from bridge.demo.run import DemoOptions, DemoRun
 from bridge.demo.view import PlainView
-from bridge.sandbox.launch import Sandbox
+from sandbox.launch import Sandbox
 from tests.conftest import RunCli
 
 COLUMNS, ROWS = 180, 60

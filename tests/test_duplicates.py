@@ -20,10 +20,10 @@ import requests
 from adapters.square import SquareAdapter
 from adapters.woocommerce import WooCommerceAdapter
 from bridge.policy import SyncPolicy
-from bridge.sandbox.launch import DemoCatalogues, Sandbox
-from bridge.sandbox.seed import SeedProduct, SeedVariant
 from bridge.store import Store
 from bridge.sync import SyncRunner
+from sandbox.launch import DemoCatalogues, Sandbox
+from sandbox.seed import SeedProduct, SeedVariant
 
 MUG = SeedProduct("Mug", (SeedVariant("MUG-1", Decimal("12.50"), stock=7),))
 CAP = SeedProduct("Cap", (SeedVariant("CAP-1", Decimal("15.00"), stock=4),))
@@ -374,7 +374,7 @@ def test_a_square_create_of_a_sku_square_already_holds_is_adopted_or_refused() -
     second item); a SKU held by two items, or split across items, is refused, naming them."""
     from adapters.base import CreateProduct
     from bridge.models import ChannelProduct, ChannelVariant, Money
-    from bridge.sandbox.square import SquareEmulator
+    from sandbox.square import SquareEmulator
 
     def product(name: str, *skus: str) -> ChannelProduct:
         variants = tuple(

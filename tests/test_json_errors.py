@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.sandbox.launch import Sandbox
+from sandbox.launch import Sandbox
 from tests.conftest import RunCli
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
+from sandbox.launch import Sandbox
 from tests.conftest import RunCli
 
 EXISTS_ONLY = "SKU 'TILL-TOTE' exists only on square"

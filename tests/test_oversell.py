@@ -16,10 +16,10 @@ from decimal import Decimal
 
 import pytest
 
-from bridge.sandbox.launch import Sandbox
-from bridge.sandbox.seed import SeedProduct, SeedVariant
-from bridge.sandbox.square import SquareEmulator, fmt_ms
 from bridge.store import Store
+from sandbox.launch import Sandbox
+from sandbox.seed import SeedProduct, SeedVariant
+from sandbox.square import SquareEmulator, fmt_ms
 from tests.square_helpers import call, running_emulator
 from tests.sync_helpers import make_runner
 

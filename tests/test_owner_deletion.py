@@ -16,8 +16,8 @@ import requests
 
 from bridge.plan import Plan
 from bridge.policy import SyncPolicy
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
+from sandbox.launch import Sandbox
 from tests.sync_helpers import make_runner
 
 REASON = "archived or deleted it: archived here, never deleted"

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from bridge.policy import SyncPolicy
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
+from sandbox.launch import Sandbox
 from tests.conftest import RunCli
 from tests.square_helpers import call
 from tests.sync_helpers import make_runner

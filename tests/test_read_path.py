@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
+from sandbox.launch import Sandbox
 from tests.sync_helpers import make_runner, square_stock
 
 WEB_SKU = "SB-00003-S"  # a variation: its WooCommerce count comes from the /variations listing

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.sandbox.launch import Sandbox
+from sandbox.launch import Sandbox
 from tests.conftest import REPO, RunCli
 from tests.systemd_helpers import UNIT, UnitStart, documented_commands, service_lines
 

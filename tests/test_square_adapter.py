@@ -28,8 +28,8 @@ from adapters.base import (
 )
 from adapters.square import SquareAdapter
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, StockEventKind
-from bridge.sandbox.seed import SeedProduct, SeedVariant, generate_catalog
-from bridge.sandbox.square import SquareEmulator, fmt_ms
+from sandbox.seed import SeedProduct, SeedVariant, generate_catalog
+from sandbox.square import SquareEmulator, fmt_ms
 
 
 @pytest.fixture

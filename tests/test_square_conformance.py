@@ -38,8 +38,8 @@ from webhook_receiver import Receiver, running_receiver
 
 from adapters.base import AdjustStock, CreateProduct, UpdateVariant
 from bridge.models import ChannelProduct, ChannelVariant, Money
-from bridge.sandbox.seed import generate_catalog
-from bridge.sandbox.square import SquareEmulator, fmt_ms
+from sandbox.seed import generate_catalog
+from sandbox.square import SquareEmulator, fmt_ms
 from tools.trim_square_spec import refs_in, schema_closure
 
 # The operations shopbridge uses, in an order where each example has what it needs.

@@ -22,8 +22,8 @@ import requests
 from square_helpers import running_emulator
 from webhook_receiver import Receiver, running_receiver
 
-from bridge.sandbox.seed import SeedProduct, SeedVariant, generate_catalog
-from bridge.sandbox.square import SquareEmulator, fmt_ms
+from sandbox.seed import SeedProduct, SeedVariant, generate_catalog
+from sandbox.square import SquareEmulator, fmt_ms
 
 
 @pytest.fixture

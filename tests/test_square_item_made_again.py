@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 import uuid
 
-from bridge.sandbox.square import fmt_ms
 from bridge.store import Store
+from sandbox.square import fmt_ms
 from tests.square_helpers import call
 from tests.test_duplicates import CAP, MUG, links, runner, sandbox, square_skus
 

@@ -21,9 +21,9 @@ import requests
 
 from bridge.ledger import on_hand
 from bridge.policy import SyncPolicy
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
 from bridge.sync import SyncRunner
+from sandbox.launch import Sandbox
 from tests.model_channels import answer_without_delay
 from tests.sync_helpers import make_runner
 

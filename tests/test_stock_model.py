@@ -36,8 +36,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
 from bridge.policy import SyncPolicy
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
+from sandbox.launch import Sandbox
 from tests.model_channels import Channels, answer_without_delay
 from tests.stock_model import PAID_STATUSES, WOO_STATUSES, Shop, WooOrder, refund_moves, status_moves
 from tests.sync_helpers import make_runner

@@ -15,10 +15,10 @@ from pathlib import Path
 import requests
 
 from bridge.policy import SyncPolicy
-from bridge.sandbox.launch import Sandbox
-from bridge.sandbox.seed import SeedProduct, SeedVariant
 from bridge.store import Store
 from bridge.sync import SyncRunner
+from sandbox.launch import Sandbox
+from sandbox.seed import SeedProduct, SeedVariant
 from tests.conftest import RunCli
 from tests.sync_helpers import make_runner, square_stock
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bridge.sandbox.launch import Sandbox
+from sandbox.launch import Sandbox
 from tests.conftest import RunCli
 
 

@@ -15,10 +15,10 @@ import pytest
 import requests
 
 from bridge.daemon import Daemon
-from bridge.sandbox.launch import Sandbox
 from bridge.server import WebhookServer
 from bridge.store import Store
 from bridge.sync import UnsafePlan
+from sandbox.launch import Sandbox
 from tests.conftest import RunCli
 from tests.sync_helpers import make_runner, square_stock
 

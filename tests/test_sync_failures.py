@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bridge.policy import SyncPolicy
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
 from bridge.sync import LocationConfigError
+from sandbox.launch import Sandbox
 from tests.sync_helpers import make_runner, square_stock
 
 

@@ -14,7 +14,7 @@ import pexpect
 import pyte
 import pytest
 
-from bridge.sandbox.launch import Sandbox
+from sandbox.launch import Sandbox
 from tests.conftest import RunCli
 
 COLUMNS, ROWS = 200, 120  # wide and tall enough that nothing wraps or scrolls away

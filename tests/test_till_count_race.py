@@ -24,9 +24,9 @@ from collections.abc import Iterator
 import pytest
 
 from bridge.policy import SyncPolicy
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
 from bridge.sync import SyncRunner
+from sandbox.launch import Sandbox
 from tests.sync_helpers import make_runner
 
 SKU = "SB-00007"

@@ -12,8 +12,8 @@ import pytest
 from woo_helpers import make_adapter, small_catalog
 
 from adapters.woocommerce import WooCommerceAdapter
-from bridge.sandbox.http import FaultRule
-from bridge.sandbox.woocommerce import WooCommerceEmulator
+from sandbox.http import FaultRule
+from sandbox.woocommerce import WooCommerceEmulator
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from bridge.sandbox.http import FaultRule
-from bridge.sandbox.launch import Sandbox
+from sandbox.http import FaultRule
+from sandbox.launch import Sandbox
 from tests.conftest import RunCli
 
 OMIT = object()

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bridge.sandbox.http import FaultRule
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
 from bridge.sync import SyncRunner
+from sandbox.http import FaultRule
+from sandbox.launch import Sandbox
 from tests.sync_helpers import make_runner, square_stock
 from tests.test_woo_order_stock import _woo
 

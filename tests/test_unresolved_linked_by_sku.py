@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
+from sandbox.launch import Sandbox
 from tests.sync_helpers import make_runner, square_stock
 from tests.test_unresolved_sales import _woo
 from tests.test_woo_order_stock import _woo as _woo_call

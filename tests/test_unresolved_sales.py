@@ -15,9 +15,9 @@ from typing import Any
 
 import requests
 
-from bridge.sandbox.launch import Sandbox
-from bridge.sandbox.woocommerce import PREFIX
 from bridge.store import Store
+from sandbox.launch import Sandbox
+from sandbox.woocommerce import PREFIX
 from tests.conftest import RunCli
 from tests.sync_helpers import make_runner
 

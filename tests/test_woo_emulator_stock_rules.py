@@ -29,7 +29,7 @@ import pytest
 import requests
 from woo_helpers import small_catalog
 
-from bridge.sandbox.woocommerce import WooCommerceEmulator
+from sandbox.woocommerce import WooCommerceEmulator
 
 P = "/wp-json/wc/v3"
 

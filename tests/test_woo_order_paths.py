@@ -6,8 +6,8 @@ every step the ledger, WooCommerce and Square must equal what WooCommerce's own 
 
 from __future__ import annotations
 
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
+from sandbox.launch import Sandbox
 from tests.test_woo_order_stock import _refund, _settled, _start, _status, _woo
 
 

@@ -17,9 +17,9 @@ import requests
 
 from bridge.ledger import LedgerEntry, on_hand
 from bridge.models import StockEventKind
-from bridge.sandbox.launch import Sandbox
 from bridge.store import Store
 from bridge.sync import SyncRunner
+from sandbox.launch import Sandbox
 from tests.sync_helpers import make_runner, square_stock
 
 P = "/wp-json/wc/v3"

@@ -33,8 +33,8 @@ from adapters.base import (
 )
 from adapters.woocommerce import WooCommerceAdapter
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus
-from bridge.sandbox.seed import SeedProduct, SeedVariant, generate_catalog
-from bridge.sandbox.woocommerce import WooCommerceEmulator
+from sandbox.seed import SeedProduct, SeedVariant, generate_catalog
+from sandbox.woocommerce import WooCommerceEmulator
 
 
 @pytest.fixture

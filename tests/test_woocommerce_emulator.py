@@ -23,8 +23,8 @@ from webhook_receiver import Receiver
 from woo_helpers import fixture, small_catalog
 from woocommerce import API
 
-from bridge.sandbox.seed import SeedProduct, SeedVariant, generate_catalog
-from bridge.sandbox.woocommerce import WooCommerceEmulator, oauth_query
+from sandbox.seed import SeedProduct, SeedVariant, generate_catalog
+from sandbox.woocommerce import WooCommerceEmulator, oauth_query
 
 P = "/wp-json/wc/v3"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.woocommerce import WooCommerceAdapter
-from bridge.sandbox.seed import SeedProduct, SeedVariant
-from bridge.sandbox.woocommerce import WooCommerceEmulator
+from sandbox.seed import SeedProduct, SeedVariant
+from sandbox.woocommerce import WooCommerceEmulator
 
 # Documented examples and bodies rebuilt from source (origin, version, licence: tests/data/README.md).
 FIXTURES = Path(__file__).resolve().parent / "data" / "woocommerce"

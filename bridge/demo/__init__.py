@@ -16,7 +16,7 @@ from rich.console import Console
 
 from bridge.demo.run import DemoFailed, DemoOptions, DemoRun
 from bridge.demo.view import LiveView, PlainView, View
-from bridge.sandbox.launch import Sandbox
+from sandbox.launch import Sandbox
 
 __all__ = ["DemoFailed", "DemoOptions", "run_demo"]
 

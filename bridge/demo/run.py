@@ -27,7 +27,7 @@ from bridge.demo.shop import ShopFront, Till
 from bridge.demo.summary import echoes, verdict
 from bridge.demo.tracker import Tracker
 from bridge.demo.view import View
-from bridge.sandbox.launch import Sandbox
+from sandbox.launch import Sandbox
 
 __all__ = ["DemoFailed", "DemoOptions", "DemoRun"]
 

@@ -20,8 +20,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from adapters.base import ChannelAdapter
-from bridge.sandbox.http import FaultInjector
-from bridge.sandbox.seed import SeedProduct
+from sandbox.http import FaultInjector
+from sandbox.seed import SeedProduct
 
 __all__ = ["ChannelHarness", "Delivery", "wait_until"]
 
@@ -61,7 +61,7 @@ class ChannelHarness(Protocol):
 
     @property
     def faults(self) -> FaultInjector:
-        """The emulator's fault injector (:class:`bridge.sandbox.http.FaultRule`)."""
+        """The emulator's fault injector (:class:`sandbox.http.FaultRule`)."""
         ...
 
     def adapter(self, *, max_attempts: int = 5, valid_credentials: bool = True) -> ChannelAdapter:

@@ -15,9 +15,9 @@ import requests
 
 from adapters.base import ChannelAdapter
 from adapters.square import SquareAdapter
-from bridge.sandbox.http import FaultInjector, FaultRule
-from bridge.sandbox.seed import SeedProduct
-from bridge.sandbox.square import SquareEmulator
+from sandbox.http import FaultInjector, FaultRule
+from sandbox.seed import SeedProduct
+from sandbox.square import SquareEmulator
 from tests.contract.harness import ChannelHarness, Delivery, wait_until
 from tests.square_helpers import check_recorded
 from tests.webhook_receiver import Receiver

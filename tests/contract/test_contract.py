@@ -35,7 +35,7 @@ from bridge.models import (
     StockEvent,
     StockEventKind,
 )
-from bridge.sandbox.seed import SeedProduct, SeedVariant
+from sandbox.seed import SeedProduct, SeedVariant
 from tests.contract.harness import ChannelHarness
 
 MUG = SeedProduct("Contract Mug", (SeedVariant("CT-MUG", Decimal("9.50"), stock=10),))

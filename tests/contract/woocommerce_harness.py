@@ -10,9 +10,9 @@ import requests
 
 from adapters.base import ChannelAdapter
 from adapters.woocommerce import WooCommerceAdapter
-from bridge.sandbox.http import FaultInjector, FaultRule
-from bridge.sandbox.seed import SeedProduct, SeedVariant
-from bridge.sandbox.woocommerce import PREFIX, WooCommerceEmulator
+from sandbox.http import FaultInjector, FaultRule
+from sandbox.seed import SeedProduct, SeedVariant
+from sandbox.woocommerce import PREFIX, WooCommerceEmulator
 from tests.contract.harness import ChannelHarness, Delivery, wait_until
 from tests.webhook_receiver import Receiver
 

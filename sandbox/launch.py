@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from bridge.initfile import write_private
-from bridge.sandbox.seed import SeedProduct, SeedVariant, generate_catalog
-from bridge.sandbox.square import SquareEmulator
-from bridge.sandbox.woocommerce import WooCommerceEmulator
+from sandbox.seed import SeedProduct, SeedVariant, generate_catalog
+from sandbox.square import SquareEmulator
+from sandbox.woocommerce import WooCommerceEmulator
 
 __all__ = ["DemoCatalogues", "Sandbox", "demo_catalogues"]
 

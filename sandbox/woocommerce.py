@@ -6,7 +6,7 @@ are strings, ``stock_quantity`` is null unless stock is managed, variations may 
 ``modified_after`` is strict, batches are capped at 100 and not atomic, webhooks are signed but
 never retried, and errors come as ``{"code", "message", "data": {"status"}}``.  This module
 reproduces those behaviours (see ``shared/reference/woocommerce-api.md``) on top of the shared
-:class:`~bridge.sandbox.http.EmulatorServer`, with an in-memory store behind one lock.
+:class:`~sandbox.http.EmulatorServer`, with an in-memory store behind one lock.
 
 Deliberate simplifications (documented so nobody mistakes them for WooCommerce facts):
 
@@ -51,7 +51,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from bridge.sandbox.http import (
+from sandbox.http import (
     EmulatorServer,
     Request,
     Response,
@@ -59,7 +59,7 @@ from bridge.sandbox.http import (
     WebhookDispatcher,
     json_response,
 )
-from bridge.sandbox.seed import SeedProduct
+from sandbox.seed import SeedProduct
 
 __all__ = ["WooApiError", "WooCommerceEmulator"]
 

@@ -39,8 +39,8 @@ from typing import Any
 
 import requests
 
-from bridge.sandbox.http import EmulatorServer, Request, Response, Router, WebhookDispatcher, json_response
-from bridge.sandbox.seed import SeedProduct
+from sandbox.http import EmulatorServer, Request, Response, Router, WebhookDispatcher, json_response
+from sandbox.seed import SeedProduct
 
 __all__ = ["RecordedExchange", "SquareEmulator", "Subscription"]
 
