@@ -447,8 +447,6 @@ def soak(
         items = catalogue(settings.simple_products)
         box.catalogues = DemoCatalogues(woocommerce=items, square=items)
         box.start()
-        for server in (box.woocommerce.server, box.square.server):  # no 40 ms delayed-ACK per call
-            server._server.httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
         try:
             return _soak(box, work, settings, echo)
         finally:

@@ -334,6 +334,9 @@ class EmulatorServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two sends; with Nagle's algorithm the body would wait for
+            # the client's delayed ACK (~40 ms a call on loopback), far slower than a real server.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("emulator: " + format, *args)

@@ -34,16 +34,6 @@ class WooItem:
         return f"/products/{self.product_id}"
 
 
-def answer_without_delay(box: Sandbox) -> None:
-    """Both emulators send their answers without Nagle's algorithm. Their handler writes headers and
-    body in two sends, and the body then waits for the client's delayed ACK (~40 ms a call on
-    loopback): a small sync takes ~290 ms instead of ~25 ms. The model and soak tests need the speed.
-    (Set per test here: with it, syncs run back to back inside one second, which other tests' timing
-    assumptions on today's main do not survive; see issue 9 case 5 in tests/test_stock_model.py.)"""
-    for server in (box.woocommerce.server, box.square.server):
-        server._server.httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-
-
 class Channels:
     """Both emulators of a running :class:`Sandbox`, spoken to over HTTP."""
 

@@ -1,6 +1,6 @@
 """A count re-staged from an earlier read's snapshot is never judged again as if it were new.
 
-End to end over loopback, both emulators answering as fast as a real server (Nagle off), so that
+End to end over loopback, both emulators answering as fast as a real server, so that
 syncs run back to back inside one second. The first sync reads WooCommerce's count and writes the
 till's (our write, dated to the second); a till sale then makes the next sync write WooCommerce's
 first count back, in the same second. WooCommerce's product is then exactly as the first read saw
@@ -24,14 +24,12 @@ from bridge.policy import SyncPolicy
 from bridge.store import Store
 from bridge.sync import SyncRunner
 from sandbox.launch import Sandbox
-from tests.model_channels import answer_without_delay
 from tests.sync_helpers import make_runner
 
 
 @pytest.fixture
 def fast_box() -> Iterator[Sandbox]:
     with Sandbox(products=6, locations=2, overlap_extras=False) as sandbox:
-        answer_without_delay(sandbox)
         yield sandbox
 
 

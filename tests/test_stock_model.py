@@ -38,7 +38,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_s
 from bridge.policy import SyncPolicy
 from bridge.store import Store
 from sandbox.launch import Sandbox
-from tests.model_channels import Channels, answer_without_delay
+from tests.model_channels import Channels
 from tests.stock_model import PAID_STATUSES, WOO_STATUSES, Shop, WooOrder, refund_moves, status_moves
 from tests.sync_helpers import make_runner
 
@@ -58,37 +58,16 @@ WEB_FAMILIES = {"woo_sales", "woo_status", "woo_refund_restock", "woo_refund_no_
 MANUAL_QUIET_SECONDS = 3.05
 """A WooCommerce manual edit is this far from the SKU's own events (2 s documented, second resolution)."""
 
-STALE_COUNT = (
-    "a WooCommerce count not re-read by a sync soon after our write (same second) is taken from the "
-    "last read and judged a manual change: a till sale is undone and stock invented (read-path timing, "
-    "issue 9 case 5's family); shrunk: till_sale, sync, sync"
-)
-MISSED_EDIT = (
-    "a WooCommerce manual count typed in the same second as a sync's read is never seen (read-path "
-    "timing); on the earlier main this family found case 6 (the second manual count never judged)"
-)
-KNOWN_FAILURES: dict[str, str] = {
-    "woo_manual": MISSED_EDIT,
-    "square_sales": STALE_COUNT,
-    "square_adjust": STALE_COUNT,
-    "square_negative": STALE_COUNT,
-}
-for _family in (
-    "woo_sales",
-    "woo_status",
-    "woo_refund_restock",
-    "woo_refund_no_restock",
-    "square_counts",
-    "square_returns",
-):
-    # These pass on today's main except when the same race strikes (seen under load in `make test`).
-    KNOWN_FAILURES[_family] = "passes unless this race strikes: " + STALE_COUNT
-"""Families failing on today's main, with the issue 9 case that makes them fail (expected failures)."""
-RACY: set[str] = {name for name in (*KNOWN_FAILURES, "mixed") if name != "woo_pool"}
-"""Known failures that depend on which second a sync lands in (the read-path timing race): a family
-under it fails some runs, not every run (even families whose own rules hold, under load), so its
-expected failure cannot be strict. woo_pool fails every run: strict, so a fix turns the suite red
-until its mark is removed. Once the race is fixed, every RACY family should lose its mark."""
+KNOWN_FAILURES: dict[str, str] = {}
+"""Families failing on today's main, with the issue 9 case that makes them fail (expected failures).
+None today. On the previous main the read-path race failed square_sales/adjust/negative every run
+and the others under load (a WooCommerce count not re-read after our write in the same second was
+judged a manual change, undoing a till sale; shrunk: till_sale, sync, sync), and woo_manual missed a
+manual count typed in the same second as a read; on the earlier main the families found cases 1-8
+(see the README's decisions)."""
+RACY: set[str] = set()
+"""Known failures that depend on which second a sync lands in: their expected failure cannot be
+strict (a family under such a race fails some runs, not every run)."""
 
 PROFILES = {
     "ci": {"max_examples": 10, "stateful_step_count": 10},
@@ -113,7 +92,6 @@ class StockMachine(RuleBasedStateMachine):
         super().__init__()
         self.tmp = tempfile.TemporaryDirectory(prefix="stock-model-")
         self.box = Sandbox(products=len(SKUS), locations=2, overlap_extras=False).start()
-        answer_without_delay(self.box)
         self.channels = Channels(self.box)
         self.store = Store(Path(self.tmp.name) / "shopbridge.db")
         self.policy = family_policy(self.families)
@@ -400,7 +378,7 @@ def selected() -> list[Any]:
         marks: list[Any] = []
         reason = KNOWN_FAILURES.get(name)
         if name == "mixed" and KNOWN_FAILURES:
-            reason = "every family at once fails while one does (woo_pool: issue 9 case 1)"
+            reason = "every family at once fails while one does: " + ", ".join(sorted(KNOWN_FAILURES))
         if reason and not strict:
             marks.append(pytest.mark.xfail(strict=name not in RACY, reason=reason))
         params.append(pytest.param(name, marks=marks, id=name))
