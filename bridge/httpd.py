@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ListenError", "ServerThread"]
 
@@ -16,12 +21,24 @@ class ListenError(OSError):
         return f"cannot listen on {self.filename}: {self.strerror}"
 
 
+class _Server(ThreadingHTTPServer):
+    """A client going away mid-request (a daemon SIGKILLed while it waits, a closed tab) is routine:
+    the standard library prints a traceback to stderr for it; this says nothing. Any other error in
+    a handler thread is logged (once, with its traceback) instead of printed."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return
+        log.error("request from %s failed", client_address[0], exc_info=error)
+
+
 class ServerThread:
     """``ThreadingHTTPServer`` bound at construction (so ``url`` is known before ``start``)."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler], *, host: str, port: int, name: str) -> None:
         try:
-            self.httpd = ThreadingHTTPServer((host, port), handler)
+            self.httpd: ThreadingHTTPServer = _Server((host, port), handler)
         except OSError as exc:
             raise ListenError(exc.errno, exc.strerror, f"{host}:{port}") from exc
         self.httpd.daemon_threads = True
