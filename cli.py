@@ -848,11 +848,13 @@ def daemon(ctx: typer.Context) -> None:
     """Run continuously: receive webhooks, poll every interval, apply through the outbox."""
     from bridge.daemon import Daemon
     from bridge.server import WebhookServer
+    from bridge.watchdog import BeatingProgress, Liveness
 
     state: State = ctx.obj
     config = state.config()
+    liveness = Liveness()
     with state.store(config) as store:
-        runner = _runner(config, store, QuietProgress())
+        runner = _runner(config, store, BeatingProgress(liveness))
         adapters = runner.adapters
         if runner.first_sync():
             typer.echo(
@@ -888,6 +890,7 @@ def daemon(ctx: typer.Context) -> None:
             cycle,
             interval=config.daemon.poll_interval_seconds,
             debounce=config.daemon.webhook_debounce_seconds,
+            liveness=liveness,
         )
         sq = config.channels.square
         try:
@@ -909,6 +912,7 @@ def daemon(ctx: typer.Context) -> None:
                     f"set [server] port or host in {state.config_path})"
                 ),
             )
+        liveness.watch("webhook receiver", server.serving)
         loop.install_signal_handlers()
         log.info("listening for webhooks", extra={"url": server.url})
         try:

@@ -7,41 +7,26 @@ after the deliveries, so they saw what the deliveries announced. If the process 
 stay pending and the next cycle covers them.
 
 Under systemd (``Type=notify``) it reports ``READY=1`` once serving, ``STATUS=`` after each cycle,
-``WATCHDOG=1`` only after a *completed* iteration (a wedged sync gets restarted rather than kept
-alive by a heartbeat thread), and ``STOPPING=1`` on SIGTERM.
+``WATCHDOG=1`` while it is alive (bridge/watchdog.py: idle, or busy and making progress; a wedged
+loop stops the pings and gets restarted), and ``STOPPING=1`` on SIGTERM.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable
 from types import FrameType
 
+from bridge.notify import sd_notify
 from bridge.store import Store, utcnow
+from bridge.watchdog import DEFAULT_STALL_SECONDS, Liveness, Watchdog
 
 __all__ = ["Daemon", "sd_notify"]
 
 log = logging.getLogger(__name__)
-
-
-def sd_notify(message: str) -> bool:
-    """Send a notification to systemd; a no-op (False) when not started by systemd."""
-    address = os.environ.get("NOTIFY_SOCKET")
-    if not address:
-        return False
-    if address[0] not in ("/", "@"):
-        return False
-    if address[0] == "@":
-        address = "\0" + address[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-        sock.connect(address)
-        sock.sendall(message.encode())
-    return True
 
 
 class Daemon:
@@ -54,8 +39,11 @@ class Daemon:
         *,
         interval: float,
         debounce: float = 2.0,
+        stall_seconds: float = DEFAULT_STALL_SECONDS,
+        liveness: Liveness | None = None,
     ) -> None:
         self.store = store
+        self.liveness = liveness or Liveness(stall_seconds)
         self.cycle = cycle
         self.interval = interval
         self.debounce = debounce
@@ -89,9 +77,21 @@ class Daemon:
         return summary
 
     def run(self) -> None:
+        watchdog = Watchdog.from_environment(self.liveness)
+        if watchdog is not None:
+            watchdog.start()
+        try:
+            self._loop()
+        finally:
+            if watchdog is not None:
+                watchdog.stop()
+        log.info("daemon stopped", extra={"cycles": self.cycles})
+
+    def _loop(self) -> None:
         sd_notify("READY=1")
         log.info("daemon started", extra={"interval": self.interval})
         while not self._stop.is_set():
+            self.liveness.beat()
             started = time.monotonic()
             # Cleared *before* the cycle: a webhook (or stop()) arriving while it runs stays
             # set, so the wait below returns at once instead of sleeping through it.
@@ -107,8 +107,8 @@ class Daemon:
             except Exception:
                 log.exception("sync cycle failed")
                 sd_notify("STATUS=last cycle failed; retrying")
-            woken = self._wake.wait(self.interval)
-            if woken and not self._stop.is_set() and self.debounce:
-                # Let a burst of webhooks settle into one cycle.
-                self._stop.wait(self.debounce)
-        log.info("daemon stopped", extra={"cycles": self.cycles})
+            with self.liveness.idle():
+                woken = self._wake.wait(self.interval)
+                if woken and not self._stop.is_set() and self.debounce:
+                    # Let a burst of webhooks settle into one cycle.
+                    self._stop.wait(self.debounce)

@@ -54,6 +54,10 @@ class ServerThread:
         self._thread = threading.Thread(target=self.httpd.serve_forever, name=self.name, daemon=True)
         self._thread.start()
 
+    def serving(self) -> bool:
+        """Whether the server thread is still accepting requests (the watchdog's check)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()

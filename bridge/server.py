@@ -72,6 +72,9 @@ class WebhookServer:
         self._server.start()
         return self
 
+    def serving(self) -> bool:
+        return self._server.serving()
+
     def stop(self) -> None:
         self._server.stop()
 
