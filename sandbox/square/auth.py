@@ -1,9 +1,11 @@
-"""Authentication: the bearer access token on every ``/v2`` request and the ``Square-Version``
-header's format.
+"""Authentication both ways: the bearer access token (and the ``Square-Version`` header's format) on
+every ``/v2`` request, and the signature on every webhook the emulator sends.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import re
 
@@ -12,6 +14,13 @@ from sandbox.square.errors import error_response
 from sandbox.square.state import SquareState
 
 _VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def webhook_signature(signature_key: str, notification_url: str, body: bytes) -> str:
+    """``x-square-hmacsha256-signature``: base64 HMAC-SHA256, keyed with the subscription's signature
+    key, over the notification URL followed by the raw body."""
+    digest = hmac.new(signature_key.encode(), notification_url.encode() + body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
 
 
 class SquareAuth(SquareState):

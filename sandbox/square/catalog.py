@@ -12,7 +12,7 @@ from sandbox.http import Request
 from sandbox.square.errors import SquareError
 from sandbox.square.views import SquareViews
 from sandbox.square.webhooks import SquareWebhooks
-from sandbox.square.wire import JSON, _new_id, fmt_ms
+from sandbox.square.wire import JSON, fmt_ms, new_id
 
 
 def _remap(value: Any, mapping: dict[str, str]) -> Any:
@@ -115,6 +115,38 @@ class SquareCatalog(SquareViews, SquareWebhooks):
 
     def _apply_batch(self, objects: list[Any]) -> tuple[list[JSON], list[JSON], int]:
         """Validate then apply one all-or-nothing batch; returns (objects, id_mappings, version)."""
+        flat = self._flatten_batch(objects)
+        mapping = self._map_batch_ids(flat)
+        self._check_batch_references(flat, mapping)
+        # All checks passed: apply.
+        now = self._tick()
+        stamp = fmt_ms(now)
+        out_ids: list[str] = []
+        for obj, parent in flat:
+            obj_id = mapping.get(str(obj["id"]), str(obj["id"]))
+            record = _remap(
+                {k: v for k, v in obj.items() if k not in ("updated_at", "version", "is_deleted", "id")},
+                mapping,
+            )
+            record.update(self._envelope(str(obj["type"]), obj_id, now, stamp))
+            if "present_at_all_locations" in obj:
+                record["present_at_all_locations"] = bool(obj["present_at_all_locations"])
+            if obj["type"] == "ITEM":
+                self._store_item_data(obj_id, record, mapping, now, stamp)
+                out_ids.append(obj_id)
+            elif obj["type"] == "ITEM_VARIATION":
+                self._attach_variation(obj_id, record, parent, mapping)
+                if parent is None:
+                    out_ids.append(obj_id)
+            else:
+                out_ids.append(obj_id)
+            self._objects[obj_id] = record
+        mappings = [{"client_object_id": k, "object_id": v} for k, v in mapping.items()]
+        return [self._render(self._objects[i]) for i in out_ids], mappings, now
+
+    @staticmethod
+    def _flatten_batch(objects: list[Any]) -> list[tuple[JSON, str | None]]:
+        """Each object, then an ITEM's nested variations, paired with their parent's (temp or real) id."""
         flat: list[tuple[JSON, str | None]] = []  # (object, parent temp/real id for nested variations)
         for obj in objects:
             if not isinstance(obj, dict) or not obj.get("type") or not obj.get("id"):
@@ -127,6 +159,11 @@ class SquareCatalog(SquareViews, SquareWebhooks):
                             400, "INVALID_VALUE", "Invalid nested variation.", field="variations"
                         )
                     flat.append((var, str(obj["id"])))
+        return flat
+
+    def _map_batch_ids(self, flat: list[tuple[JSON, str | None]]) -> dict[str, str]:
+        """A new id for every ``#temp`` id; every real id must name a live object of that type and,
+        when a version is given, that object's current version."""
         mapping: dict[str, str] = {}
         for obj, _ in flat:
             obj_id = str(obj["id"])
@@ -137,7 +174,7 @@ class SquareCatalog(SquareViews, SquareWebhooks):
             if obj_id.startswith("#"):
                 if obj_id in mapping:
                     raise SquareError(400, "INVALID_VALUE", f"Duplicate temporary id {obj_id}.", field="id")
-                mapping[obj_id] = _new_id()
+                mapping[obj_id] = new_id()
                 continue
             stored = self._objects.get(obj_id)
             if stored is None or stored["is_deleted"]:
@@ -153,6 +190,10 @@ class SquareCatalog(SquareViews, SquareWebhooks):
                     "Object version does not match latest database version.",
                     field="version",
                 )
+        return mapping
+
+    def _check_batch_references(self, flat: list[tuple[JSON, str | None]], mapping: dict[str, str]) -> None:
+        """A variation needs an item (in the batch or stored) and an integer price; a new item a name."""
         for obj, parent in flat:
             if obj["type"] == "ITEM_VARIATION":
                 data = obj.get("item_variation_data") or {}
@@ -178,53 +219,39 @@ class SquareCatalog(SquareViews, SquareWebhooks):
                     raise SquareError(
                         400, "MISSING_REQUIRED_PARAMETER", "item_data.name is required.", field="name"
                     )
-        # All checks passed: apply.
-        now = self._tick()
-        stamp = fmt_ms(now)
-        out_ids: list[str] = []
-        for obj, parent in flat:
-            obj_id = mapping.get(str(obj["id"]), str(obj["id"]))
-            record = _remap(
-                {k: v for k, v in obj.items() if k not in ("updated_at", "version", "is_deleted", "id")},
-                mapping,
-            )
-            record.update(self._envelope(str(obj["type"]), obj_id, now, stamp))
-            if "present_at_all_locations" in obj:
-                record["present_at_all_locations"] = bool(obj["present_at_all_locations"])
-            if obj["type"] == "ITEM":
-                data = dict(record.get("item_data") or {})
-                nested = data.pop("variations", None)
-                previous = self._objects.get(obj_id)
-                if previous is not None and not data.get("name"):
-                    data["name"] = previous["item_data"].get("name")
-                record["item_data"] = data
-                if nested is not None:
-                    keep = [mapping.get(str(v["id"]), str(v["id"])) for v in nested]
-                    for old in self._children.get(obj_id, []):
-                        if old not in keep and not self._objects[old]["is_deleted"]:
-                            self._tombstone(old, now, stamp)
-                    self._children[obj_id] = keep + [
-                        old for old in self._children.get(obj_id, []) if old not in keep
-                    ]
-                else:
-                    self._children.setdefault(obj_id, [])
-                out_ids.append(obj_id)
-            elif obj["type"] == "ITEM_VARIATION":
-                data = dict(record.get("item_variation_data") or {})
-                item_ref = parent or str(data.get("item_id"))
-                item_id = mapping.get(item_ref, item_ref)
-                data["item_id"] = item_id
-                record["item_variation_data"] = data
-                children = self._children.setdefault(item_id, [])
-                if obj_id not in children:
-                    children.append(obj_id)
-                if parent is None:
-                    out_ids.append(obj_id)
-            else:
-                out_ids.append(obj_id)
-            self._objects[obj_id] = record
-        mappings = [{"client_object_id": k, "object_id": v} for k, v in mapping.items()]
-        return [self._render(self._objects[i]) for i in out_ids], mappings, now
+
+    def _store_item_data(
+        self, obj_id: str, record: JSON, mapping: dict[str, str], now: int, stamp: str
+    ) -> None:
+        """An ITEM's data without its nested variations (an upsert without a name keeps the old one);
+        when variations are given, the item's old variations missing from them are deleted."""
+        data = dict(record.get("item_data") or {})
+        nested = data.pop("variations", None)
+        previous = self._objects.get(obj_id)
+        if previous is not None and not data.get("name"):
+            data["name"] = previous["item_data"].get("name")
+        record["item_data"] = data
+        if nested is not None:
+            keep = [mapping.get(str(v["id"]), str(v["id"])) for v in nested]
+            for old in self._children.get(obj_id, []):
+                if old not in keep and not self._objects[old]["is_deleted"]:
+                    self._tombstone(old, now, stamp)
+            self._children[obj_id] = keep + [old for old in self._children.get(obj_id, []) if old not in keep]
+        else:
+            self._children.setdefault(obj_id, [])
+
+    def _attach_variation(
+        self, obj_id: str, record: JSON, parent: str | None, mapping: dict[str, str]
+    ) -> None:
+        """A variation's ``item_id`` is its (mapped) parent's; the item lists it among its children."""
+        data = dict(record.get("item_variation_data") or {})
+        item_ref = parent or str(data.get("item_id"))
+        item_id = mapping.get(item_ref, item_ref)
+        data["item_id"] = item_id
+        record["item_variation_data"] = data
+        children = self._children.setdefault(item_id, [])
+        if obj_id not in children:
+            children.append(obj_id)
 
     def _tombstone(self, obj_id: str, now: int, stamp: str) -> list[str]:
         obj = self._objects[obj_id]

@@ -12,12 +12,12 @@ from typing import Any
 
 from sandbox.http import Request
 from sandbox.square.errors import SquareError
-from sandbox.square.paging import SquarePaging
+from sandbox.square.paging import time_filter
 from sandbox.square.views import SquareViews
 from sandbox.square.wire import JSON, fmt_ms
 
 
-class SquareCatalogSearch(SquareViews, SquarePaging):
+class SquareCatalogSearch(SquareViews):
     """Catalogue reads: list, search, retrieve."""
 
     def _catalog_info(self, request: Request) -> JSON:
@@ -108,7 +108,7 @@ class SquareCatalogSearch(SquareViews, SquarePaging):
             "MODIFIER",
             "IMAGE",
         }
-        begin_ms = self._time_filter(body, "begin_time")
+        begin_ms = time_filter(body, "begin_time")
         limit = body.get("limit")
         if not isinstance(limit, int) or limit <= 0 or limit > 1000:
             limit = 100

@@ -6,12 +6,12 @@ import re
 
 from sandbox.http import Request
 from sandbox.square.errors import SquareError
-from sandbox.square.paging import SquarePaging
+from sandbox.square.paging import next_cursor, page_limit, page_offset
 from sandbox.square.webhooks import SquareWebhooks
-from sandbox.square.wire import JSON, _new_id, fmt_ms, parse_ms
+from sandbox.square.wire import JSON, fmt_ms, new_id, parse_ms
 
 
-class SquareCustomers(SquarePaging, SquareWebhooks):
+class SquareCustomers(SquareWebhooks):
     """Customers endpoints."""
 
     _CUSTOMER_FIELDS = (
@@ -45,8 +45,8 @@ class SquareCustomers(SquarePaging, SquareWebhooks):
                 raise SquareError(400, "VALUE_TOO_LONG", f"{name} is too long.", field=name)
 
     def _list_customers(self, request: Request) -> JSON:
-        limit = self._limit(int(request.arg("limit") or 100), 100, 100)
-        offset = self._offset(request.arg("cursor"))
+        limit = page_limit(int(request.arg("limit") or 100), 100, 100)
+        offset = page_offset(request.arg("cursor"))
         rows = sorted(self._customers.values(), key=lambda c: (c["created_at"], c["id"]))
         if request.arg("sort_order", "ASC") == "DESC":
             rows.reverse()
@@ -54,7 +54,7 @@ class SquareCustomers(SquarePaging, SquareWebhooks):
         out: JSON = {}
         if page:
             out["customers"] = [dict(c) for c in page]
-        cursor = self._next_cursor(offset, limit, len(rows))
+        cursor = next_cursor(offset, limit, len(rows))
         if cursor:
             out["cursor"] = cursor
         return out
@@ -74,7 +74,7 @@ class SquareCustomers(SquarePaging, SquareWebhooks):
         self._check_customer(data)
         now = fmt_ms(self._tick())
         customer: JSON = {
-            "id": _new_id()[:26],
+            "id": new_id()[:26],
             "created_at": now,
             "updated_at": now,
             **data,
@@ -131,8 +131,8 @@ class SquareCustomers(SquarePaging, SquareWebhooks):
 
     def _search_customers(self, request: Request) -> JSON:
         body: JSON = request.json()
-        limit = self._limit(body.get("limit"), 100, 100)
-        offset = self._offset(body.get("cursor"))
+        limit = page_limit(body.get("limit"), 100, 100)
+        offset = page_offset(body.get("cursor"))
         query = body.get("query") or {}
         flt = query.get("filter") or {}
         rows = [c for c in self._customers.values() if self._customer_matches(c, flt)]
@@ -147,7 +147,7 @@ class SquareCustomers(SquarePaging, SquareWebhooks):
         out: JSON = {}
         if page:
             out["customers"] = [dict(c) for c in page]
-        cursor = self._next_cursor(offset, limit, len(rows))
+        cursor = next_cursor(offset, limit, len(rows))
         if cursor:
             out["cursor"] = cursor
         if body.get("count"):

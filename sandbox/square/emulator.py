@@ -12,11 +12,11 @@ from decimal import Decimal
 import requests
 
 from sandbox.http import EmulatorServer, Router
-from sandbox.seed import SeedProduct
+from sandbox.seed import SeedProduct, SeedVariant
 from sandbox.square.auth import SquareAuth
 from sandbox.square.errors import square_error_body
 from sandbox.square.routes import SquareRoutes
-from sandbox.square.wire import JSON, _fmt_qty, _new_id, fmt_ms
+from sandbox.square.wire import JSON, fmt_ms, fmt_qty, new_id
 
 
 class SquareEmulator(SquareRoutes, SquareAuth):
@@ -106,54 +106,15 @@ class SquareEmulator(SquareRoutes, SquareAuth):
             counted_stamp = fmt_ms(counted)
             sku_map: dict[str, str] = {}
             for product in products:
-                item_id = _new_id()
+                item_id = new_id()
                 var_ids: list[str] = []
                 for n, variant in enumerate(product.variants):
-                    var_id = _new_id()
-                    data: JSON = {
-                        "item_id": item_id,
-                        "name": " / ".join(variant.options.values()) or "Regular",
-                        "ordinal": n,
-                        "pricing_type": "FIXED_PRICING",
-                        "price_money": {
-                            "amount": int((variant.price * 100).to_integral_value()),
-                            "currency": currency,
-                        },
-                        "track_inventory": variant.stock is not None,
-                        "sellable": True,
-                        "stockable": True,
-                    }
+                    var_id = self._seed_variation(item_id, n, variant, currency, now, stamp)
                     if variant.sku:
-                        data["sku"] = variant.sku
                         sku_map[variant.sku] = var_id
-                    if variant.gtin:
-                        data["upc"] = variant.gtin
-                    self._objects[var_id] = self._envelope("ITEM_VARIATION", var_id, now, stamp) | {
-                        "item_variation_data": data
-                    }
                     var_ids.append(var_id)
                     if variant.stock is not None:
-                        qty = Decimal(variant.stock)
-                        for loc_id in loc_ids:
-                            change = {
-                                "type": "PHYSICAL_COUNT",
-                                "physical_count": {
-                                    "id": _new_id(),
-                                    "catalog_object_id": var_id,
-                                    "catalog_object_type": "ITEM_VARIATION",
-                                    "state": "IN_STOCK",
-                                    "location_id": loc_id,
-                                    "quantity": _fmt_qty(qty),
-                                    "occurred_at": counted_stamp,
-                                    "created_at": counted_stamp,
-                                    "source": {"product": "DASHBOARD", "name": "Seed"},
-                                },
-                                "_occurred": counted,
-                                "_created": counted,
-                            }
-                            self._changes.append(change)
-                            self._changes_by_key[(var_id, loc_id)] = [change]
-                            self._counts[(var_id, loc_id)] = (qty, counted)
+                        self._seed_counts(var_id, Decimal(variant.stock), loc_ids, counted, counted_stamp)
                 item_data: JSON = {"name": product.name, "product_type": "REGULAR", "is_archived": False}
                 if product.description:
                     item_data["description"] = product.description
@@ -163,6 +124,58 @@ class SquareEmulator(SquareRoutes, SquareAuth):
                 }
                 self._children[item_id] = var_ids
             return sku_map
+
+    def _seed_variation(
+        self, item_id: str, n: int, variant: SeedVariant, currency: str, now: int, stamp: str
+    ) -> str:
+        """Store one seeded ITEM_VARIATION (tracked when it has stock); returns its id."""
+        var_id = new_id()
+        data: JSON = {
+            "item_id": item_id,
+            "name": " / ".join(variant.options.values()) or "Regular",
+            "ordinal": n,
+            "pricing_type": "FIXED_PRICING",
+            "price_money": {
+                "amount": int((variant.price * 100).to_integral_value()),
+                "currency": currency,
+            },
+            "track_inventory": variant.stock is not None,
+            "sellable": True,
+            "stockable": True,
+        }
+        if variant.sku:
+            data["sku"] = variant.sku
+        if variant.gtin:
+            data["upc"] = variant.gtin
+        self._objects[var_id] = self._envelope("ITEM_VARIATION", var_id, now, stamp) | {
+            "item_variation_data": data
+        }
+        return var_id
+
+    def _seed_counts(
+        self, var_id: str, qty: Decimal, loc_ids: list[str], counted: int, counted_stamp: str
+    ) -> None:
+        """A dashboard PHYSICAL_COUNT of ``qty`` at every location, the only change each count has."""
+        for loc_id in loc_ids:
+            change = {
+                "type": "PHYSICAL_COUNT",
+                "physical_count": {
+                    "id": new_id(),
+                    "catalog_object_id": var_id,
+                    "catalog_object_type": "ITEM_VARIATION",
+                    "state": "IN_STOCK",
+                    "location_id": loc_id,
+                    "quantity": fmt_qty(qty),
+                    "occurred_at": counted_stamp,
+                    "created_at": counted_stamp,
+                    "source": {"product": "DASHBOARD", "name": "Seed"},
+                },
+                "_occurred": counted,
+                "_created": counted,
+            }
+            self._changes.append(change)
+            self._changes_by_key[(var_id, loc_id)] = [change]
+            self._counts[(var_id, loc_id)] = (qty, counted)
 
     def count(self, variation_id: str, location_id: str) -> int:
         """The current IN_STOCK count (0 when never counted), read straight from state."""

@@ -14,10 +14,10 @@ from typing import Any
 
 from sandbox.http import Request
 from sandbox.square.errors import SquareError
-from sandbox.square.paging import SquarePaging
+from sandbox.square.paging import next_cursor, page_limit, page_offset, time_filter
 from sandbox.square.views import SquareViews
 from sandbox.square.webhooks import SquareWebhooks
-from sandbox.square.wire import JSON, _fmt_qty, _new_id, fmt_ms, parse_ms
+from sandbox.square.wire import JSON, fmt_ms, fmt_qty, new_id, parse_ms
 
 _WRITABLE_STATES = {"IN_STOCK", "SOLD", "WASTE", "NONE", "UNLINKED_RETURN"}
 
@@ -25,7 +25,7 @@ _WRITABLE_STATES = {"IN_STOCK", "SOLD", "WASTE", "NONE", "UNLINKED_RETURN"}
 MAX_OCCURRED_AGE_MS = 24 * 3600 * 1000
 
 
-class SquareInventory(SquareViews, SquarePaging, SquareWebhooks):
+class SquareInventory(SquareViews, SquareWebhooks):
     """Inventory changes in, counts and changes out."""
 
     def _tracked(self, var_id: str, loc_id: str) -> bool:
@@ -120,11 +120,11 @@ class SquareInventory(SquareViews, SquarePaging, SquareWebhooks):
         part_name = "physical_count" if kind == "PHYSICAL_COUNT" else "adjustment"
         occurred = parse_ms(str(part["occurred_at"]))
         stored: JSON = {
-            "id": _new_id(),
+            "id": new_id(),
             "catalog_object_id": part["catalog_object_id"],
             "catalog_object_type": "ITEM_VARIATION",
             "location_id": part["location_id"],
-            "quantity": _fmt_qty(Decimal(str(part["quantity"]))),
+            "quantity": fmt_qty(Decimal(str(part["quantity"]))),
             "occurred_at": fmt_ms(occurred),
             "created_at": fmt_ms(now),
             "source": source,
@@ -202,9 +202,9 @@ class SquareInventory(SquareViews, SquarePaging, SquareWebhooks):
         ids = set(body.get("catalog_object_ids") or [])
         locs = set(body.get("location_ids") or [])
         states = set(body.get("states") or [])
-        after = self._time_filter(body, "updated_after")
-        limit = self._limit(body.get("limit"), 1000, 1000)
-        offset = self._offset(body.get("cursor"))
+        after = time_filter(body, "updated_after")
+        limit = page_limit(body.get("limit"), 1000, 1000)
+        offset = page_offset(body.get("cursor"))
         if states and "IN_STOCK" not in states:
             return {}
 
@@ -226,7 +226,7 @@ class SquareInventory(SquareViews, SquarePaging, SquareWebhooks):
         out: JSON = {}
         if page:
             out["counts"] = [self._count_json(key) for key, _ in page]
-        cursor = self._next_cursor(offset, limit, len(rows))
+        cursor = next_cursor(offset, limit, len(rows))
         if cursor:
             out["cursor"] = cursor
         return out
@@ -239,10 +239,10 @@ class SquareInventory(SquareViews, SquarePaging, SquareWebhooks):
         if "TRANSFER" in types:
             raise SquareError(400, "INVALID_VALUE", "TRANSFER is not a valid filter.", field="types")
         states = set(body.get("states") or [])
-        after = self._time_filter(body, "updated_after")
-        before = self._time_filter(body, "updated_before")
-        limit = self._limit(body.get("limit"), 100, 1000)
-        offset = self._offset(body.get("cursor"))
+        after = time_filter(body, "updated_after")
+        before = time_filter(body, "updated_before")
+        limit = page_limit(body.get("limit"), 100, 1000)
+        offset = page_offset(body.get("cursor"))
 
         def keep(change: JSON) -> bool:
             if change["type"] not in types:
@@ -275,7 +275,7 @@ class SquareInventory(SquareViews, SquarePaging, SquareWebhooks):
         out: JSON = {}
         if page:
             out["changes"] = [self._public(c) for c in page]
-        cursor = self._next_cursor(offset, limit, len(rows))
+        cursor = next_cursor(offset, limit, len(rows))
         if cursor:
             out["cursor"] = cursor
         return out

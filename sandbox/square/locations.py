@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sandbox.http import Request
 from sandbox.square.state import SquareState
-from sandbox.square.wire import JSON, _new_id, fmt_ms
+from sandbox.square.wire import JSON, fmt_ms, new_id
 
 
 class SquareLocations(SquareState):
@@ -18,7 +18,7 @@ class SquareLocations(SquareState):
         with self.lock:
             now = self._tick()
             for name in names:
-                loc_id = "L" + _new_id()[:12]
+                loc_id = "L" + new_id()[:12]
                 self._locations.append(
                     {
                         "id": loc_id,

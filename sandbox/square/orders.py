@@ -10,7 +10,8 @@ from decimal import Decimal, InvalidOperation
 from sandbox.http import Request
 from sandbox.square.errors import SquareError
 from sandbox.square.inventory import SquareInventory
-from sandbox.square.wire import JSON, _fmt_qty, _new_id, fmt_ms, parse_ms
+from sandbox.square.paging import next_cursor, page_limit, page_offset
+from sandbox.square.wire import JSON, fmt_ms, fmt_qty, new_id, parse_ms
 
 
 class SquareOrders(SquareInventory):
@@ -29,46 +30,14 @@ class SquareOrders(SquareInventory):
             raise SquareError(400, "INVALID_VALUE", "Invalid state.", field="order.state")
         now = self._tick()
         stamp = fmt_ms(now)
-        order_id = _new_id()
+        order_id = new_id()
         lines: list[JSON] = []
         total = 0
         currency = "USD"
         for n, line in enumerate(order_in.get("line_items") or []):
-            try:
-                qty = Decimal(str(line.get("quantity")))
-            except InvalidOperation as exc:
-                raise SquareError(
-                    400, "INVALID_VALUE", "Invalid quantity.", field=f"order.line_items[{n}].quantity"
-                ) from exc
-            out_line: JSON = {"uid": uuid.uuid4().hex[:22], "quantity": _fmt_qty(qty)}
-            var_id = line.get("catalog_object_id")
-            price = line.get("base_price_money")
-            if var_id:
-                var = self._objects.get(str(var_id))
-                if var is None or var["is_deleted"] or var["type"] != "ITEM_VARIATION":
-                    raise SquareError(
-                        400, "INVALID_VALUE", "Unknown catalog_object_id.", field=f"order.line_items[{n}]"
-                    )
-                data = var["item_variation_data"]
-                item = self._objects.get(str(data.get("item_id")))
-                out_line.update(
-                    {
-                        "catalog_object_id": var_id,
-                        "catalog_version": var["version"],
-                        "variation_name": data.get("name", ""),
-                        "name": item["item_data"].get("name", "") if item else line.get("name", ""),
-                        "item_type": "ITEM",
-                    }
-                )
-                price = price or data.get("price_money")
-            else:
-                out_line.update({"name": line.get("name", "Custom amount"), "item_type": "CUSTOM_AMOUNT"})
-            price = price or {"amount": 0, "currency": currency}
-            currency = str(price.get("currency", currency))
-            line_total = int(Decimal(price["amount"]) * qty)
-            total += line_total
-            out_line["base_price_money"] = price
-            out_line["total_money"] = {"amount": line_total, "currency": currency}
+            out_line = self._order_line(n, line, currency)
+            currency = str(out_line["total_money"]["currency"])
+            total += int(out_line["total_money"]["amount"])
             lines.append(out_line)
         order: JSON = {
             "id": order_id,
@@ -86,35 +55,7 @@ class SquareOrders(SquareInventory):
                 order[attr] = order_in[attr]
         if state == "COMPLETED":
             order["closed_at"] = stamp
-            keys = []
-            for line in lines:
-                var_id = line.get("catalog_object_id")
-                if var_id and self._tracked(str(var_id), str(loc_id)):
-                    part = {
-                        "catalog_object_id": var_id,
-                        "location_id": loc_id,
-                        "from_state": "IN_STOCK",
-                        "to_state": "SOLD",
-                        "quantity": line["quantity"],
-                        "occurred_at": stamp,
-                    }
-                    source = {
-                        "product": "SQUARE_POS",
-                        "application_id": "sq0idp-pos",
-                        "name": "Square Point of Sale",
-                    }
-                    self._record_change(
-                        "ADJUSTMENT",
-                        part,
-                        now,
-                        source,
-                        {"transaction_id": order_id, "total_price_money": line["total_money"]},
-                    )
-                    key = (str(var_id), str(loc_id))
-                    self._recount(key)
-                    keys.append(key)
-            if keys:
-                self._emit_counts(keys)
+            self._sell_stock(order_id, lines, str(loc_id), now, stamp)
         self._orders[order_id] = order
         summary = {
             "order_id": order_id,
@@ -130,6 +71,78 @@ class SquareOrders(SquareInventory):
         )
         return {"order": dict(order)}
 
+    def _order_line(self, n: int, line: JSON, currency: str) -> JSON:
+        """One line item as Square stores it: a catalogue variation's names, version and price (unless
+        the line sets ``base_price_money``), or a custom amount; ``currency`` is the previous line's."""
+        try:
+            qty = Decimal(str(line.get("quantity")))
+        except InvalidOperation as exc:
+            raise SquareError(
+                400, "INVALID_VALUE", "Invalid quantity.", field=f"order.line_items[{n}].quantity"
+            ) from exc
+        out_line: JSON = {"uid": uuid.uuid4().hex[:22], "quantity": fmt_qty(qty)}
+        var_id = line.get("catalog_object_id")
+        price = line.get("base_price_money")
+        if var_id:
+            var = self._objects.get(str(var_id))
+            if var is None or var["is_deleted"] or var["type"] != "ITEM_VARIATION":
+                raise SquareError(
+                    400, "INVALID_VALUE", "Unknown catalog_object_id.", field=f"order.line_items[{n}]"
+                )
+            data = var["item_variation_data"]
+            item = self._objects.get(str(data.get("item_id")))
+            out_line.update(
+                {
+                    "catalog_object_id": var_id,
+                    "catalog_version": var["version"],
+                    "variation_name": data.get("name", ""),
+                    "name": item["item_data"].get("name", "") if item else line.get("name", ""),
+                    "item_type": "ITEM",
+                }
+            )
+            price = price or data.get("price_money")
+        else:
+            out_line.update({"name": line.get("name", "Custom amount"), "item_type": "CUSTOM_AMOUNT"})
+        price = price or {"amount": 0, "currency": currency}
+        currency = str(price.get("currency", currency))
+        line_total = int(Decimal(price["amount"]) * qty)
+        out_line["base_price_money"] = price
+        out_line["total_money"] = {"amount": line_total, "currency": currency}
+        return out_line
+
+    def _sell_stock(self, order_id: str, lines: list[JSON], loc_id: str, now: int, stamp: str) -> None:
+        """A completed order's tracked lines leave stock: one ``IN_STOCK -> SOLD`` adjustment each, as
+        the POS records it, then one count webhook for the lot."""
+        keys = []
+        for line in lines:
+            var_id = line.get("catalog_object_id")
+            if var_id and self._tracked(str(var_id), str(loc_id)):
+                part = {
+                    "catalog_object_id": var_id,
+                    "location_id": loc_id,
+                    "from_state": "IN_STOCK",
+                    "to_state": "SOLD",
+                    "quantity": line["quantity"],
+                    "occurred_at": stamp,
+                }
+                source = {
+                    "product": "SQUARE_POS",
+                    "application_id": "sq0idp-pos",
+                    "name": "Square Point of Sale",
+                }
+                self._record_change(
+                    "ADJUSTMENT",
+                    part,
+                    now,
+                    source,
+                    {"transaction_id": order_id, "total_price_money": line["total_money"]},
+                )
+                key = (str(var_id), str(loc_id))
+                self._recount(key)
+                keys.append(key)
+        if keys:
+            self._emit_counts(keys)
+
     def _retrieve_order(self, request: Request) -> JSON:
         order = self._orders.get(request.params["id"])
         if order is None:
@@ -141,8 +154,8 @@ class SquareOrders(SquareInventory):
         locs = set(body.get("location_ids") or [])
         if len(locs) > 10:
             raise SquareError(400, "ARRAY_LENGTH_TOO_LONG", "At most 10 location ids.", field="location_ids")
-        limit = self._limit(body.get("limit"), 500, 1000)
-        offset = self._offset(body.get("cursor"))
+        limit = page_limit(body.get("limit"), 500, 1000)
+        offset = page_offset(body.get("cursor"))
         query = body.get("query") or {}
         flt = query.get("filter") or {}
         sort = query.get("sort") or {}
@@ -187,7 +200,7 @@ class SquareOrders(SquareInventory):
                 ]
             else:
                 out["orders"] = [dict(o) for o in page]
-        cursor = self._next_cursor(offset, limit, len(rows))
+        cursor = next_cursor(offset, limit, len(rows))
         if cursor:
             out["cursor"] = cursor
         return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sandbox.square.state import SquareState
-from sandbox.square.wire import JSON, _fmt_qty, fmt_ms
+from sandbox.square.wire import JSON, fmt_ms, fmt_qty
 
 
 class SquareViews(SquareState):
@@ -43,7 +43,7 @@ class SquareViews(SquareState):
             "catalog_object_type": "ITEM_VARIATION",
             "state": "IN_STOCK",
             "location_id": key[1],
-            "quantity": _fmt_qty(qty),
+            "quantity": fmt_qty(qty),
             "calculated_at": fmt_ms(calculated),
         }
 

@@ -1,17 +1,15 @@
-"""Outgoing webhooks: every subscription gets each event it asked for, signed with HMAC-SHA256
-over the notification URL followed by the raw body (``x-square-hmacsha256-signature``).
+"""Outgoing webhooks: every subscription gets each event it asked for, signed as ``auth``
+says (``x-square-hmacsha256-signature``), and retried on the dispatcher's schedule.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from sandbox.square.auth import webhook_signature
 from sandbox.square.state import SquareState, Subscription
 from sandbox.square.wire import JSON
 
@@ -48,10 +46,9 @@ class SquareWebhooks(SquareState):
             if location_id:
                 envelope["location_id"] = location_id
             raw = json.dumps(envelope).encode()
-            digest = hmac.new(sub.signature_key.encode(), sub.url.encode() + raw, hashlib.sha256).digest()
             headers = {
                 "Content-Type": "application/json",
-                "x-square-hmacsha256-signature": base64.b64encode(digest).decode(),
+                "x-square-hmacsha256-signature": webhook_signature(sub.signature_key, sub.url, raw),
                 "square-environment": "Sandbox",
                 "square-initial-delivery-timestamp": envelope["created_at"],
                 "square-subscription-id": sub.id,

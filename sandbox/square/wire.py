@@ -28,10 +28,10 @@ def parse_ms(value: str) -> int:
     return int(dt.timestamp() * 1000)
 
 
-def _fmt_qty(value: Decimal) -> str:
+def fmt_qty(value: Decimal) -> str:
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "") else text
 
 
-def _new_id() -> str:
+def new_id() -> str:
     return base64.b32encode(secrets.token_bytes(15)).decode()

@@ -1,6 +1,6 @@
-"""Authentication as ``WC_REST_Authentication`` does it: API keys over Basic auth or the query
-string, or one-legged OAuth 1.0a (signature, timestamp window, nonce); and signing a URL the way
-a client does, for tests.
+"""Authentication both ways: requests checked as ``WC_REST_Authentication`` does it (API keys over
+Basic auth or the query string, or one-legged OAuth 1.0a: signature, timestamp window, nonce), and
+the signature on every webhook delivery; plus signing a URL the way a client does, for tests.
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from sandbox.http import (
-    Request,
-    Response,
-)
+from sandbox.http import Request, Response
 from sandbox.woocommerce.errors import WooApiError
 from sandbox.woocommerce.state import WooState
 from sandbox.woocommerce.wire import PREFIX
@@ -25,6 +22,12 @@ AUTH_REALM = (
     'Basic realm="WooCommerce API. Use a consumer key in the username field and a consumer secret '
     'in the password field."'
 )
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    """``X-WC-Webhook-Signature``: base64 HMAC-SHA256 of the delivered body, keyed with the webhook's
+    secret (``WC_Webhook::generate_signature``)."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
 def php_rawurlencode(value: str) -> str:
@@ -144,8 +147,12 @@ class WooAuth(WooState):
                 "Invalid signature - provided signature does not match.",
                 401,
             )
+        self._check_oauth_nonce(params["oauth_nonce"], params["oauth_timestamp"])
+
+    def _check_oauth_nonce(self, nonce: str, timestamp: str) -> None:
+        """The timestamp within 15 minutes of now, and the nonce not used with it in that window."""
         try:
-            stamp = int(params["oauth_timestamp"])
+            stamp = int(timestamp)
         except ValueError:
             stamp = 0
         if abs(time.time() - stamp) > 15 * 60:
@@ -154,7 +161,7 @@ class WooAuth(WooState):
             cutoff = time.time() - 15 * 60
             if len(self._nonces) > 10000:
                 self._nonces = {n: t for n, t in self._nonces.items() if t > cutoff}
-            key = params["oauth_nonce"] + params["oauth_timestamp"]
+            key = nonce + timestamp
             if key in self._nonces and self._nonces[key] > cutoff:
                 raise WooApiError(
                     "woocommerce_rest_authentication_error",

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.http import (
-    Request,
-    Response,
-    json_response,
-)
+from sandbox.http import Request, Response, json_response
 from sandbox.woocommerce.errors import WooApiError
-from sandbox.woocommerce.state import _BILLING_KEYS
+from sandbox.woocommerce.state import BILLING_KEYS
 from sandbox.woocommerce.webhooks import WooWebhooks
-from sandbox.woocommerce.wire import PREFIX, _truthy
+from sandbox.woocommerce.wire import PREFIX, truthy
 
 
 class WooCustomers(WooWebhooks):
@@ -39,8 +35,8 @@ class WooCustomers(WooWebhooks):
             "first_name": "",
             "last_name": "",
             "username": data.get("username") or email.split("@")[0],
-            "billing": dict.fromkeys(_BILLING_KEYS, ""),
-            "shipping": dict.fromkeys([k for k in _BILLING_KEYS if k != "email"], ""),
+            "billing": dict.fromkeys(BILLING_KEYS, ""),
+            "shipping": dict.fromkeys([k for k in BILLING_KEYS if k != "email"], ""),
             "is_paying_customer": False,
             "meta_data": [],
             "created": now,
@@ -115,7 +111,7 @@ class WooCustomers(WooWebhooks):
         return self._update_customer(int(request.params["id"]), self._body(request))
 
     def _delete_customer_http(self, request: Request) -> dict[str, Any]:
-        if not _truthy(self._arg(request, "force")):
+        if not truthy(self._arg(request, "force")):
             raise WooApiError(
                 "woocommerce_rest_trash_not_supported", "Customers do not support trashing.", 501
             )

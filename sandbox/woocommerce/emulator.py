@@ -5,18 +5,15 @@ plus the test API (seeding, shop-front sales, wp-admin stock edits).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.http import (
-    EmulatorServer,
-    Router,
-)
+from sandbox.http import EmulatorServer, Router
 from sandbox.seed import SeedProduct
 from sandbox.woocommerce.auth import WooAuth
-from sandbox.woocommerce.errors import WooApiError, _woo_error_body
+from sandbox.woocommerce.errors import WooApiError, woo_error_body
 from sandbox.woocommerce.routes import WooRoutes
-from sandbox.woocommerce.wire import PREFIX, _money
+from sandbox.woocommerce.wire import PREFIX, money
 
 
 class WooCommerceEmulator(WooRoutes, WooAuth):
@@ -51,7 +48,7 @@ class WooCommerceEmulator(WooRoutes, WooAuth):
         self._routes(router)
         self.server = EmulatorServer(
             router,
-            error_body=_woo_error_body,
+            error_body=woo_error_body,
             before=self._authenticate,
             port=port,
             clock=lambda: self.now().replace(tzinfo=UTC).timestamp(),
@@ -98,7 +95,7 @@ class WooCommerceEmulator(WooRoutes, WooAuth):
                     v = seed.variants[0]
                     product.update(
                         sku=v.sku or "",
-                        regular_price=_money(v.price),
+                        regular_price=money(v.price),
                         gtin=v.gtin or "",
                         manage_stock=manage_stock and v.stock is not None,
                         stock_quantity=v.stock if manage_stock and v.stock is not None else None,
@@ -106,42 +103,48 @@ class WooCommerceEmulator(WooRoutes, WooAuth):
                     if v.sku:
                         self.sku_index[v.sku] = pid
                 else:
-                    axes: dict[str, list[str]] = {}
-                    for v in seed.variants:
-                        for key, value in v.options.items():
-                            axes.setdefault(key, [])
-                            if value not in axes[key]:
-                                axes[key].append(value)
-                    product["attributes"] = [
-                        {
-                            "id": 0,
-                            "name": key,
-                            "slug": key.lower(),
-                            "position": n,
-                            "visible": True,
-                            "variation": True,
-                            "options": values,
-                        }
-                        for n, (key, values) in enumerate(axes.items())
-                    ]
-                    for v in seed.variants:
-                        vid = self._post_id()
-                        var = self._new_variation_record(vid, pid, now)
-                        var.update(
-                            sku=v.sku or "",
-                            regular_price=_money(v.price),
-                            gtin=v.gtin or "",
-                            manage_stock=manage_stock and v.stock is not None,
-                            stock_quantity=v.stock if manage_stock and v.stock is not None else None,
-                            attributes=[{"id": 0, "name": k, "option": o} for k, o in v.options.items()],
-                        )
-                        self.products[vid] = var
-                        product["variations"].append(vid)
-                        if v.sku:
-                            self.sku_index[v.sku] = vid
+                    self._seed_variations(product, seed, now, manage_stock=manage_stock)
                 self.products[pid] = product
                 ids.append(pid)
         return ids
+
+    def _seed_variations(
+        self, product: dict[str, Any], seed: SeedProduct, now: datetime, *, manage_stock: bool
+    ) -> None:
+        """A seeded variable product's attributes (one per option axis) and its variations."""
+        axes: dict[str, list[str]] = {}
+        for v in seed.variants:
+            for key, value in v.options.items():
+                axes.setdefault(key, [])
+                if value not in axes[key]:
+                    axes[key].append(value)
+        product["attributes"] = [
+            {
+                "id": 0,
+                "name": key,
+                "slug": key.lower(),
+                "position": n,
+                "visible": True,
+                "variation": True,
+                "options": values,
+            }
+            for n, (key, values) in enumerate(axes.items())
+        ]
+        for v in seed.variants:
+            vid = self._post_id()
+            var = self._new_variation_record(vid, product["id"], now)
+            var.update(
+                sku=v.sku or "",
+                regular_price=money(v.price),
+                gtin=v.gtin or "",
+                manage_stock=manage_stock and v.stock is not None,
+                stock_quantity=v.stock if manage_stock and v.stock is not None else None,
+                attributes=[{"id": 0, "name": k, "option": o} for k, o in v.options.items()],
+            )
+            self.products[vid] = var
+            product["variations"].append(vid)
+            if v.sku:
+                self.sku_index[v.sku] = vid
 
     def add_customer(self, email: str, first_name: str = "", last_name: str = "", phone: str = "") -> int:
         """Insert a customer directly (no HTTP; fires customer.created like a sign-up); returns its id."""

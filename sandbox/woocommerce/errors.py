@@ -6,10 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.http import (
-    Response,
-    json_response,
-)
+from sandbox.http import Response, json_response
 
 
 class WooApiError(Exception):
@@ -40,7 +37,7 @@ def invalid_param(name: str, message: str, detail_code: str, detail_data: Any = 
     )
 
 
-def _woo_error_body(status: int, message: str) -> Response:
+def woo_error_body(status: int, message: str) -> Response:
     """Error bodies for routing failures and injected faults, in WordPress' shape."""
     if status in (404, 405):
         return WooApiError(

@@ -7,15 +7,11 @@ import hashlib
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sandbox.http import (
-    Request,
-    Response,
-    json_response,
-)
+from sandbox.http import Request, Response, json_response
 from sandbox.woocommerce.errors import WooApiError, invalid_param
-from sandbox.woocommerce.state import _BILLING_KEYS
+from sandbox.woocommerce.state import BILLING_KEYS
 from sandbox.woocommerce.stock_rules import WooStockRules
-from sandbox.woocommerce.wire import PREFIX, _is_int, _money, _truthy
+from sandbox.woocommerce.wire import PREFIX, is_int, money, truthy
 
 
 class WooOrders(WooStockRules):
@@ -42,7 +38,7 @@ class WooOrders(WooStockRules):
     def _order_line(self, item: dict[str, Any]) -> dict[str, Any]:
         record = self._resolve_line(item)
         qty = item.get("quantity", 1)
-        if not _is_int(qty) or int(qty) < 1:
+        if not is_int(qty) or int(qty) < 1:
             raise invalid_param("quantity", "quantity is not of type integer.", "rest_invalid_type")
         parent = self.products[record["parent_id"]] if record["parent_id"] else None
         unit = Decimal(self._price(record) or "0")
@@ -54,7 +50,7 @@ class WooOrders(WooStockRules):
             "variation_id": record["id"] if parent else 0,
             "quantity": int(qty),
             "sku": record["sku"],
-            "total": _money(Decimal(total) if isinstance(total, str) and total else unit * int(qty)),
+            "total": money(Decimal(total) if isinstance(total, str) and total else unit * int(qty)),
             "parent_name": parent["name"] if parent else None,
             "meta_data": [],
         }
@@ -72,9 +68,9 @@ class WooOrders(WooStockRules):
             "currency": data.get("currency") or self.currency,
             "customer_id": int(data.get("customer_id") or 0),
             "customer_note": data.get("customer_note", ""),
-            "billing": {**dict.fromkeys(_BILLING_KEYS, ""), **(data.get("billing") or {})},
+            "billing": {**dict.fromkeys(BILLING_KEYS, ""), **(data.get("billing") or {})},
             "shipping": {
-                **dict.fromkeys([k for k in _BILLING_KEYS if k != "email"], ""),
+                **dict.fromkeys([k for k in BILLING_KEYS if k != "email"], ""),
                 **(data.get("shipping") or {}),
             },
             "payment_method": data.get("payment_method", ""),
@@ -151,7 +147,7 @@ class WooOrders(WooStockRules):
     def _delete_order_http(self, request: Request) -> dict[str, Any]:
         order = self._order(int(request.params["id"]))
         before = self._order_json(order)
-        if _truthy(self._arg(request, "force")):
+        if truthy(self._arg(request, "force")):
             del self.orders[order["id"]]
             return before
         order["status"] = "trash"
@@ -170,7 +166,7 @@ class WooOrders(WooStockRules):
         amount = Decimal(0)
         by_id = {li["id"]: li for li in order["line_items"]}
         for item in data.get("line_items") or []:
-            line = by_id.get(int(item.get("id", 0))) if _is_int(item.get("id", 0)) else None
+            line = by_id.get(int(item.get("id", 0))) if is_int(item.get("id", 0)) else None
             if line is None:
                 raise WooApiError("woocommerce_rest_invalid_order_refund", "Invalid line item.", 400)
             qty = int(item.get("quantity") or 0)
@@ -183,7 +179,7 @@ class WooOrders(WooStockRules):
                     **line,
                     "id": self._item_id(),
                     "quantity": -qty,
-                    "total": _money(-refund_total),
+                    "total": money(-refund_total),
                     "meta_data": [
                         {"id": self._next_meta_id, "key": "_refunded_item_id", "value": str(line["id"])}
                     ],

@@ -7,15 +7,11 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sandbox.http import (
-    Request,
-    Response,
-    json_response,
-)
+from sandbox.http import Request, Response, json_response
 from sandbox.woocommerce.errors import WooApiError, invalid_param
-from sandbox.woocommerce.rest import _search_terms, _searched
+from sandbox.woocommerce.search import search_terms, searched
 from sandbox.woocommerce.webhooks import WooWebhooks
-from sandbox.woocommerce.wire import PREFIX, _is_int, _truthy
+from sandbox.woocommerce.wire import PREFIX, is_int, truthy
 
 PRODUCT_STATUSES = {"draft", "pending", "private", "publish", "future"}
 
@@ -32,15 +28,15 @@ class WooProducts(WooWebhooks):
         else:
             items = [r for r in self.products.values() if not r["parent_id"]]
         items = self._filter_ids(request, self._filter_status(request, items))
-        parents = {int(i) for i in self._list_arg(request, "parent") if _is_int(i)}
+        parents = {int(i) for i in self._list_arg(request, "parent") if is_int(i)}
         if parents:
             items = [r for r in items if r["parent_id"] in parents]
         kind = self._arg(request, "type")
         if kind:
             items = [r for r in items if r.get("type", "variation") == kind]
-        terms = _search_terms(self._arg(request, "search") or "")
+        terms = search_terms(self._arg(request, "search") or "")
         if terms:
-            items = [r for r in items if _searched(r, terms)]
+            items = [r for r in items if searched(r, terms)]
         items = self._filter_modified(request, items)
         self._sort(request, items, "date", "desc", shuffle_modified_ties=self.shuffle_product_ties)
         chunk, headers = self._paginate(request, items, "products")
@@ -70,7 +66,7 @@ class WooProducts(WooWebhooks):
         if (
             "stock_quantity" in data
             and data["stock_quantity"] is not None
-            and not _is_int(data["stock_quantity"])
+            and not is_int(data["stock_quantity"])
         ):
             raise invalid_param(
                 "stock_quantity",
@@ -128,26 +124,7 @@ class WooProducts(WooWebhooks):
     def _apply_fields(self, record: dict[str, Any], data: dict[str, Any], *, variation: bool) -> None:
         """Validate then apply ``data`` to ``record`` (nothing is applied when validation fails)."""
         self._validate_types(data, variation=variation)
-        sku = data.get("sku")
-        if sku is not None:
-            sku = sku.strip()
-            self._check_sku(sku, record["id"])
-        gtin = data.get("global_unique_id")
-        if gtin:
-            gtin = re.sub(r"[^0-9Xx-]", "", gtin)
-            clash = [r for r in self.products.values() if r["gtin"] == gtin and r["id"] != record["id"]]
-            if clash:
-                raise WooApiError(
-                    "product_invalid_global_unique_id", "Invalid or duplicated GTIN, UPC, EAN or ISBN.", 400
-                )
-        for price_field in ("regular_price", "sale_price"):
-            if data.get(price_field):
-                try:
-                    Decimal(data[price_field])
-                except InvalidOperation as exc:
-                    raise WooApiError(
-                        "rest_invalid_param", f"Invalid parameter(s): {price_field}", 400
-                    ) from exc
+        sku, gtin = self._checked_codes(record, data)
         if sku is not None:
             self._set_sku(record, sku)
         if gtin is not None:
@@ -183,6 +160,36 @@ class WooProducts(WooWebhooks):
         if record["sale_price"] and record["regular_price"]:
             if Decimal(record["sale_price"]) >= Decimal(record["regular_price"]):
                 record["sale_price"] = ""
+        self._apply_stock(record, data, variation=variation)
+        self._touch(record)
+
+    def _checked_codes(self, record: dict[str, Any], data: dict[str, Any]) -> tuple[str | None, str | None]:
+        """The SKU (stripped, unique among live products) and GTIN (cleaned, unique) ``data`` sets, after
+        checking its prices parse; None for a code it does not set."""
+        sku = data.get("sku")
+        if sku is not None:
+            sku = sku.strip()
+            self._check_sku(sku, record["id"])
+        gtin = data.get("global_unique_id")
+        if gtin:
+            gtin = re.sub(r"[^0-9Xx-]", "", gtin)
+            clash = [r for r in self.products.values() if r["gtin"] == gtin and r["id"] != record["id"]]
+            if clash:
+                raise WooApiError(
+                    "product_invalid_global_unique_id", "Invalid or duplicated GTIN, UPC, EAN or ISBN.", 400
+                )
+        for price_field in ("regular_price", "sale_price"):
+            if data.get(price_field):
+                try:
+                    Decimal(data[price_field])
+                except InvalidOperation as exc:
+                    raise WooApiError(
+                        "rest_invalid_param", f"Invalid parameter(s): {price_field}", 400
+                    ) from exc
+        return sku, gtin
+
+    def _apply_stock(self, record: dict[str, Any], data: dict[str, Any], *, variation: bool) -> None:
+        """``manage_stock``, ``stock_status``, ``low_stock_amount`` and ``stock_quantity`` from ``data``."""
         if "manage_stock" in data:
             record["manage_stock"] = data["manage_stock"] is True
         if "stock_status" in data:
@@ -201,7 +208,6 @@ class WooProducts(WooWebhooks):
             record["stock_quantity"] = None
         elif record["stock_quantity"] is None and managed is True:
             record["stock_quantity"] = 0
-        self._touch(record)
 
     @staticmethod
     def _attributes(raw: Any, *, variation: bool) -> list[dict[str, Any]]:
@@ -294,7 +300,7 @@ class WooProducts(WooWebhooks):
         return self._update_product(int(request.params["id"]), self._body(request))
 
     def _delete_product_http(self, request: Request) -> dict[str, Any]:
-        return self._delete_product(int(request.params["id"]), _truthy(self._arg(request, "force")))
+        return self._delete_product(int(request.params["id"]), truthy(self._arg(request, "force")))
 
     def _batch_products(self, request: Request) -> dict[str, Any]:
         return self._batch(

@@ -1,8 +1,8 @@
 """What every WP REST endpoint of the emulator shares: reading a request as WordPress does.
 
 Query arguments (last duplicate wins, ``name[]`` lists), JSON bodies, paging with ``X-WP-Total``
-and ``Link``, ``_fields``, ordering, the ``include``/``exclude``/``status``/``modified_*`` filters,
-WordPress's search, and the ``batch`` endpoint (capped at 100 items, not atomic).
+and ``Link``, ``_fields``, ordering, the ``include``/``exclude``/``status``/``modified_*`` filters
+and the ``batch`` endpoint (capped at 100 items, not atomic).
 """
 
 from __future__ import annotations
@@ -10,47 +10,17 @@ from __future__ import annotations
 import json
 import math
 import random
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sandbox.http import (
-    Request,
-)
+from sandbox.http import Request
 from sandbox.woocommerce.errors import WooApiError, invalid_param
 from sandbox.woocommerce.state import WooState
-from sandbox.woocommerce.wire import PREFIX, _is_int, _truthy
+from sandbox.woocommerce.wire import PREFIX, is_int, truthy
 
 BATCH_LIMIT = 100
-
-
-_STOPWORDS = frozenset(
-    "about an are as at be by com for from how in is it of on or that the this to was what when where "
-    "who will with www".split()
-)
-"""WordPress's default search stopwords (``WP_Query::get_search_stopwords``)."""
-
-
-def _search_terms(text: str) -> list[str]:
-    """``search`` as WordPress splits it (``WP_Query::parse_search``): quoted phrases or runs of
-    anything but tab, space, quote, comma and plus; single letters and stopwords dropped
-    (``parse_search_terms``); more than nine terms are searched as one phrase."""
-    found = [t.strip('"').strip() for t in re.findall(r'".*?(?:"|$)|[^\t ",+]+', text)]
-    if len(found) > 9:
-        return [text.strip()] if text.strip() else []
-    return [
-        t
-        for t in found
-        if t and not (len(t) == 1 and re.fullmatch(r"[a-z\-]", t, re.I)) and t.lower() not in _STOPWORDS
-    ]
-
-
-def _searched(record: dict[str, Any], terms: list[str]) -> bool:
-    """Every term in the title, excerpt or content (``LIKE %term%``, case-insensitive collation)."""
-    fields = [str(record.get(name) or "").lower() for name in ("name", "short_description", "description")]
-    return all(any(term.lower() in text for text in fields) for term in terms)
 
 
 class WooRest(WooState):
@@ -101,13 +71,13 @@ class WooRest(WooState):
         per_page_raw = self._arg(request, "per_page") or "10"
         page_raw = self._arg(request, "page") or "1"
         message = "per_page must be between 1 (inclusive) and 100 (inclusive)"
-        if not _is_int(per_page_raw) or not 1 <= int(per_page_raw) <= 100:
+        if not is_int(per_page_raw) or not 1 <= int(per_page_raw) <= 100:
             raise invalid_param("per_page", message, "rest_out_of_bounds")
-        if not _is_int(page_raw) or int(page_raw) < 1:
+        if not is_int(page_raw) or int(page_raw) < 1:
             raise invalid_param("page", "page must be greater than or equal to 1", "rest_out_of_bounds")
         per_page, page = int(per_page_raw), int(page_raw)
         offset_raw = self._arg(request, "offset")
-        if offset_raw is not None and not _is_int(offset_raw):
+        if offset_raw is not None and not is_int(offset_raw):
             raise invalid_param(
                 "offset", "offset is not of type integer.", "rest_invalid_type", {"param": "offset"}
             )
@@ -173,10 +143,10 @@ class WooRest(WooState):
 
     def _filter_ids(self, request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``include`` / ``exclude``: ``post__in`` / ``post__not_in`` (ids, comma list or repeated)."""
-        include = {int(i) for i in self._list_arg(request, "include") if _is_int(i)}
+        include = {int(i) for i in self._list_arg(request, "include") if is_int(i)}
         if include:
             items = [r for r in items if r["id"] in include]
-        exclude = {int(i) for i in self._list_arg(request, "exclude") if _is_int(i)}
+        exclude = {int(i) for i in self._list_arg(request, "exclude") if is_int(i)}
         if exclude:
             items = [r for r in items if r["id"] not in exclude]
         return items
@@ -190,7 +160,7 @@ class WooRest(WooState):
         return [r for r in items if r["status"] == status]
 
     def _filter_modified(self, request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        gmt = _truthy(self._arg(request, "dates_are_gmt"))
+        gmt = truthy(self._arg(request, "dates_are_gmt"))
         after = self._arg(request, "modified_after")
         before = self._arg(request, "modified_before")
         if after:
@@ -229,7 +199,7 @@ class WooRest(WooState):
             for item in body["update"] or []:
                 item_id = item.get("id") if isinstance(item, dict) else None
                 try:
-                    if not _is_int(item_id):
+                    if not is_int(item_id):
                         raise WooApiError("woocommerce_rest_invalid_id", "Invalid ID.", 400)
                     fields = {k: v for k, v in item.items() if k != "id"}
                     out["update"].append(update(int(item_id), fields))  # type: ignore[arg-type]

@@ -5,12 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sandbox.http import (
-    Request,
-    Response,
-    Router,
-    json_response,
-)
+from sandbox.http import Request, Response, Router, json_response
 from sandbox.woocommerce.customers import WooCustomers
 from sandbox.woocommerce.errors import WooApiError
 from sandbox.woocommerce.orders import WooOrders

@@ -15,14 +15,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sandbox.http import (
-    EmulatorServer,
-    Request,
-    WebhookDispatcher,
-)
-from sandbox.woocommerce.wire import _fmt
+from sandbox.http import EmulatorServer, Request, WebhookDispatcher
+from sandbox.woocommerce.wire import fmt_date
 
-_BILLING_KEYS = (
+BILLING_KEYS = (
     *("first_name", "last_name", "company", "address_1", "address_2", "city", "state"),
     *("postcode", "country", "email", "phone"),
 )
@@ -103,7 +99,7 @@ class WooState:
         self._skew += timedelta(seconds=seconds)
 
     def _local(self, dt: datetime | None) -> str | None:
-        return _fmt(dt + self.offset) if dt else None
+        return fmt_date(dt + self.offset) if dt else None
 
     def _post_id(self) -> int:
         self._next_post_id += 1

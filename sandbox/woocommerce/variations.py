@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.http import (
-    Request,
-    Response,
-    json_response,
-)
+from sandbox.http import Request, Response, json_response
 from sandbox.woocommerce.errors import WooApiError
 from sandbox.woocommerce.products import WooProducts
-from sandbox.woocommerce.wire import PREFIX, _truthy
+from sandbox.woocommerce.wire import PREFIX, truthy
 
 
 class WooVariations(WooProducts):
@@ -93,7 +89,7 @@ class WooVariations(WooProducts):
         )
 
     def _delete_variation_http(self, request: Request) -> dict[str, Any]:
-        if not _truthy(self._arg(request, "force")):
+        if not truthy(self._arg(request, "force")):
             raise WooApiError(
                 "woocommerce_rest_trash_not_supported", "Variations do not support trashing.", 501
             )

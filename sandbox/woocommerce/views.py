@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.woocommerce.stock import WooStock
-from sandbox.woocommerce.wire import PREFIX, _fmt, _money
+from sandbox.woocommerce.wire import PREFIX, fmt_date, money
 
 TOPIC_HOOKS = {
     "customer.created": ["user_register", "woocommerce_created_customer", "woocommerce_new_customer"],
@@ -54,7 +54,7 @@ class WooViews(WooStock):
                 for v in record["variations"]
                 if v in self.products and self._price(self.products[v])
             ]
-            return _money(min(prices)) if prices else ""
+            return money(min(prices)) if prices else ""
         return str(record["sale_price"] or record["regular_price"])
 
     def _product_json(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -67,9 +67,9 @@ class WooViews(WooStock):
             "slug": p["slug"],
             "permalink": f"{self.url}/product/{p['slug']}/",
             "date_created": self._local(p["created"]),
-            "date_created_gmt": _fmt(p["created"]),
+            "date_created_gmt": fmt_date(p["created"]),
             "date_modified": self._local(p["modified"]),
-            "date_modified_gmt": _fmt(p["modified"]),
+            "date_modified_gmt": fmt_date(p["modified"]),
             "type": p["type"],
             "status": p["status"],
             "featured": False,
@@ -144,9 +144,9 @@ class WooViews(WooStock):
         return {
             "id": v["id"],
             "date_created": self._local(v["created"]),
-            "date_created_gmt": _fmt(v["created"]),
+            "date_created_gmt": fmt_date(v["created"]),
             "date_modified": self._local(v["modified"]),
-            "date_modified_gmt": _fmt(v["modified"]),
+            "date_modified_gmt": fmt_date(v["modified"]),
             "description": v["description"],
             "permalink": f"{self.url}/product/{self.products[parent]['slug']}/?{options}",
             "sku": v["sku"],
@@ -223,9 +223,9 @@ class WooViews(WooStock):
         return {
             "id": c["id"],
             "date_created": self._local(c["created"]),
-            "date_created_gmt": _fmt(c["created"]),
+            "date_created_gmt": fmt_date(c["created"]),
             "date_modified": self._local(c["modified"]),
-            "date_modified_gmt": _fmt(c["modified"]),
+            "date_modified_gmt": fmt_date(c["modified"]),
             "email": c["email"],
             "first_name": c["first_name"],
             "last_name": c["last_name"],
@@ -253,15 +253,15 @@ class WooViews(WooStock):
             "status": o["status"],
             "currency": o["currency"],
             "date_created": self._local(o["created"]),
-            "date_created_gmt": _fmt(o["created"]),
+            "date_created_gmt": fmt_date(o["created"]),
             "date_modified": self._local(o["modified"]),
-            "date_modified_gmt": _fmt(o["modified"]),
+            "date_modified_gmt": fmt_date(o["modified"]),
             "discount_total": "0.00",
             "discount_tax": "0.00",
             "shipping_total": "0.00",
             "shipping_tax": "0.00",
             "cart_tax": "0.00",
-            "total": _money(total),
+            "total": money(total),
             "total_tax": "0.00",
             "prices_include_tax": False,
             "customer_id": o["customer_id"],
@@ -274,9 +274,9 @@ class WooViews(WooStock):
             "payment_method_title": o["payment_method_title"],
             "transaction_id": o["transaction_id"],
             "date_paid": self._local(o["date_paid"]),
-            "date_paid_gmt": _fmt(o["date_paid"]),
+            "date_paid_gmt": fmt_date(o["date_paid"]),
             "date_completed": self._local(o["date_completed"]),
-            "date_completed_gmt": _fmt(o["date_completed"]),
+            "date_completed_gmt": fmt_date(o["date_completed"]),
             "cart_hash": "",
             "meta_data": copy.deepcopy(o["meta_data"]),
             "line_items": [self._line_json(li) for li in o["line_items"]],
@@ -288,7 +288,7 @@ class WooViews(WooStock):
                 {
                     "id": rid,
                     "reason": self.refunds[rid]["reason"],
-                    "total": "-" + _money(self.refunds[rid]["amount"]),
+                    "total": "-" + money(self.refunds[rid]["amount"]),
                 }
                 for rid in o["refunds"]
                 if rid in self.refunds
@@ -328,8 +328,8 @@ class WooViews(WooStock):
         return {
             "id": r["id"],
             "date_created": self._local(r["created"]),
-            "date_created_gmt": _fmt(r["created"]),
-            "amount": _money(r["amount"]),
+            "date_created_gmt": fmt_date(r["created"]),
+            "amount": money(r["amount"]),
             "reason": r["reason"],
             "refunded_by": 1,
             "refunded_payment": False,
@@ -354,9 +354,9 @@ class WooViews(WooStock):
             "hooks": TOPIC_HOOKS.get(w["topic"], []),
             "delivery_url": w["delivery_url"],
             "date_created": self._local(w["created"]),
-            "date_created_gmt": _fmt(w["created"]),
+            "date_created_gmt": fmt_date(w["created"]),
             "date_modified": self._local(w["modified"]),
-            "date_modified_gmt": _fmt(w["modified"]),
+            "date_modified_gmt": fmt_date(w["modified"]),
             "_links": {"self": self._link(f"/webhooks/{w['id']}"), "collection": self._link("/webhooks")},
         }
         if edit:

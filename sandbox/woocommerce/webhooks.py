@@ -1,28 +1,23 @@
 """Webhooks: the ``/webhooks`` resource and the signed deliveries it subscribes to.
 
-WooCommerce signs each delivery (base64 HMAC-SHA256 of the body with the webhook's secret),
-never retries one, and pings a new webhook with an unsigned form body.
+WooCommerce signs each delivery (``auth.webhook_signature``), never retries one, and pings a new
+webhook with an unsigned form body.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from sandbox.http import (
-    Request,
-    Response,
-    json_response,
-)
+from sandbox.http import Request, Response, json_response
+from sandbox.woocommerce.auth import webhook_signature
 from sandbox.woocommerce.errors import WooApiError, invalid_param
 from sandbox.woocommerce.rest import WooRest
 from sandbox.woocommerce.views import WooViews
-from sandbox.woocommerce.wire import _truthy
+from sandbox.woocommerce.wire import truthy
 
 WEBHOOK_RESOURCES = {"coupon", "customer", "order", "product"}
 
@@ -118,7 +113,7 @@ class WooWebhooks(WooViews, WooRest):
 
     def _delete_webhook_http(self, request: Request) -> dict[str, Any]:
         hook = self._webhook(int(request.params["id"]))
-        if not _truthy(self._arg(request, "force")):
+        if not truthy(self._arg(request, "force")):
             raise WooApiError(
                 "woocommerce_rest_trash_not_supported", "Webhooks do not support trashing.", 501
             )
@@ -138,9 +133,7 @@ class WooWebhooks(WooViews, WooRest):
         # PHP json_encode: "/" escaped, non-ASCII as \uXXXX.
         body = json.dumps(payload, separators=(",", ":")).replace("/", "\\/").encode()
         for hook in hooks:
-            signature = base64.b64encode(
-                hmac.new(hook["secret"].encode(), body, hashlib.sha256).digest()
-            ).decode()
+            signature = webhook_signature(hook["secret"], body)
             delivery_id = hashlib.md5(
                 f"{hook['id']}{int(time.time())}".encode(), usedforsecurity=False
             ).hexdigest()

@@ -17,17 +17,17 @@ PREFIX = "/wp-json/wc/v3"
 DATE_FMT = "%Y-%m-%dT%H:%M:%S"
 
 
-def _money(value: Decimal | str | None) -> str:
+def money(value: Decimal | str | None) -> str:
     if value is None or value == "":
         return ""
     return f"{Decimal(value):.2f}"
 
 
-def _fmt(dt: datetime | None) -> str | None:
+def fmt_date(dt: datetime | None) -> str | None:
     return dt.strftime(DATE_FMT) if dt else None
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
@@ -35,5 +35,5 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, str) and re.fullmatch(r"-?\d+", value) is not None
 
 
-def _truthy(value: str | None) -> bool:
+def truthy(value: str | None) -> bool:
     return (value or "").lower() in {"1", "true", "yes"}
