@@ -17,6 +17,13 @@ Deliberately not modelled: the per-seller single catalogue writer (concurrent wr
 by one lock instead of answering 429), search propagation delays, TRANSFER changes, WASTE/SOLD count
 rows (only ``IN_STOCK`` counts are reported), the synthetic difference adjustment Square derives from
 a physical count, order updates/returns, and catalogue object types beyond storing them verbatim.
+
+Layout: :class:`SquareEmulator` (``emulator``) is a stack of mixins over one state
+(``state.SquareState``), each module one job: ``views`` (the JSON answered), ``locations``,
+``catalog_search`` (catalogue reads), ``catalog`` (catalogue writes), ``inventory`` (change log and
+counts), ``orders``, ``customers``, ``webhooks`` (subscriptions and deliveries), ``auth`` (bearer
+token, webhook signatures), ``routes`` (the route table, idempotency, recording); ``wire``,
+``errors`` and ``paging`` are the shared formats.
 """
 
 from __future__ import annotations

@@ -31,6 +31,14 @@ Listing order and paging, as the adapter's incremental reads depend on them:
   controller only re-counts for ``page`` > 1 without ``offset``); customers and webhooks, which
   WooCommerce counts another way, are treated the same here.
 * ``include`` and ``exclude`` (ids, comma-separated or repeated) filter every listing that pages.
+
+Layout: :class:`WooCommerceEmulator` (``emulator``) is a stack of mixins over one store
+(``state.WooState``), each module one job: ``stock`` (whose ``_stock`` a record shows and its
+status), ``views`` (the JSON answered), ``rest`` (what every endpoint shares: args, paging,
+ordering, filters, batch), ``search``, ``webhooks`` (the resource and the signed deliveries),
+``stock_rules`` (what orders do to stock), ``products``, ``variations``, ``customers``, ``orders``,
+``auth`` (API keys, OAuth 1.0a, webhook signatures), ``routes`` (the route table); ``wire`` and
+``errors`` are the shared formats.
 """
 
 from __future__ import annotations
