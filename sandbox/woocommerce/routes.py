@@ -12,16 +12,26 @@ from sandbox.woocommerce.orders import WooOrders
 from sandbox.woocommerce.variations import WooVariations
 from sandbox.woocommerce.wire import PREFIX
 
+Route = tuple[Iterable[str], str, Callable[[Request], Any], str]
+"""(methods, path pattern, handler, route name)."""
+_NUM = r"(?P<id>\d+)"
+_PID = r"(?P<pid>\d+)"
+_EDIT = ("POST", "PUT", "PATCH")
+"""WordPress registers ``EDITABLE`` routes for all three methods."""
+
 
 class WooRoutes(WooVariations, WooCustomers, WooOrders):
     """Register every REST route and turn handler results and errors into responses."""
 
     def _routes(self, router: Router) -> None:
-        p = PREFIX
-        num = r"(?P<id>\d+)"
-        pid = r"(?P<pid>\d+)"
-        edit = ("POST", "PUT", "PATCH")
-        table: list[tuple[Iterable[str], str, Callable[[Request], Any], str]] = [
+        for methods, pattern, handler, name in [*self._catalog_routes(), *self._commerce_routes()]:
+            for method in methods:
+                router.add(method, pattern, self._wrap(handler), f"{method} {name}")
+
+    def _catalog_routes(self) -> list[Route]:
+        """Products and their variations."""
+        p, num, pid, edit = PREFIX, _NUM, _PID, _EDIT
+        return [
             (("GET",), f"{p}/products", self._list_products, "products"),
             (("POST",), f"{p}/products", self._create_product_http, "products"),
             (edit, f"{p}/products/batch", self._batch_products, "products/batch"),
@@ -60,6 +70,12 @@ class WooRoutes(WooVariations, WooCustomers, WooOrders):
                 "products/<id>/variations/<id>",
             ),
             (("GET",), f"{p}/variations", self._list_all_variations, "variations"),
+        ]
+
+    def _commerce_routes(self) -> list[Route]:
+        """Customers, orders and their refunds, webhooks."""
+        p, num, pid, edit = PREFIX, _NUM, _PID, _EDIT
+        return [
             (("GET",), f"{p}/customers", self._list_customers, "customers"),
             (("POST",), f"{p}/customers", self._create_customer_http, "customers"),
             (edit, f"{p}/customers/batch", self._batch_customers, "customers/batch"),
@@ -80,9 +96,6 @@ class WooRoutes(WooVariations, WooCustomers, WooOrders):
             (edit, f"{p}/webhooks/{num}", self._update_webhook_http, "webhooks/<id>"),
             (("DELETE",), f"{p}/webhooks/{num}", self._delete_webhook_http, "webhooks/<id>"),
         ]
-        for methods, pattern, handler, name in table:
-            for method in methods:
-                router.add(method, pattern, self._wrap(handler), f"{method} {name}")
 
     def _wrap(self, handler: Callable[[Request], Any]) -> Callable[[Request], Response]:
         def run(request: Request) -> Response:
