@@ -21,7 +21,7 @@ from typing import Any
 
 OUTPUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "square" / "api.json"
 
-# The operations sandbox/square.py routes (and adapters/square.py calls).
+# The operations sandbox/square/routes.py routes (and adapters/square.py calls).
 OPERATIONS = frozenset(
     {
         "ListLocations",

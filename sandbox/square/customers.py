@@ -1,0 +1,187 @@
+"""The customer directory: create, retrieve, update with versions, delete, list and search."""
+
+from __future__ import annotations
+
+import re
+
+from sandbox.http import Request
+from sandbox.square.errors import SquareError
+from sandbox.square.paging import next_cursor, page_limit, page_offset
+from sandbox.square.webhooks import SquareWebhooks
+from sandbox.square.wire import JSON, fmt_ms, new_id, parse_ms
+
+
+class SquareCustomers(SquareWebhooks):
+    """Customers endpoints."""
+
+    _CUSTOMER_FIELDS = (
+        "given_name",
+        "family_name",
+        "company_name",
+        "nickname",
+        "email_address",
+        "phone_number",
+        "reference_id",
+        "note",
+        "birthday",
+        "address",
+        "tax_ids",
+    )
+
+    def _check_customer(self, data: JSON) -> None:
+        email = data.get("email_address")
+        if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", str(email)):
+            raise SquareError(400, "INVALID_EMAIL_ADDRESS", "Invalid email address.", field="email_address")
+        phone = data.get("phone_number")
+        if phone is not None and not re.fullmatch(r"\+?[\d\s().-]{9,24}", str(phone)):
+            raise SquareError(400, "INVALID_PHONE_NUMBER", "Invalid phone number.", field="phone_number")
+        for name, limit in (
+            ("given_name", 300),
+            ("family_name", 300),
+            ("company_name", 500),
+            ("email_address", 254),
+        ):
+            if data.get(name) is not None and len(str(data[name])) > limit:
+                raise SquareError(400, "VALUE_TOO_LONG", f"{name} is too long.", field=name)
+
+    def _list_customers(self, request: Request) -> JSON:
+        limit = page_limit(int(request.arg("limit") or 100), 100, 100)
+        offset = page_offset(request.arg("cursor"))
+        rows = sorted(self._customers.values(), key=lambda c: (c["created_at"], c["id"]))
+        if request.arg("sort_order", "ASC") == "DESC":
+            rows.reverse()
+        page = rows[offset : offset + limit]
+        out: JSON = {}
+        if page:
+            out["customers"] = [dict(c) for c in page]
+        cursor = next_cursor(offset, limit, len(rows))
+        if cursor:
+            out["cursor"] = cursor
+        return out
+
+    def _create_customer(self, request: Request) -> JSON:
+        body: JSON = request.json()
+        data = {k: body[k] for k in self._CUSTOMER_FIELDS if body.get(k) is not None}
+        if not any(
+            data.get(k)
+            for k in ("given_name", "family_name", "company_name", "email_address", "phone_number")
+        ):
+            raise SquareError(
+                400,
+                "MISSING_REQUIRED_PARAMETER",
+                "At least one of name, company, email or phone is required.",
+            )
+        self._check_customer(data)
+        now = fmt_ms(self._tick())
+        customer: JSON = {
+            "id": new_id()[:26],
+            "created_at": now,
+            "updated_at": now,
+            **data,
+            "preferences": {"email_unsubscribed": False},
+            "creation_source": "THIRD_PARTY",
+            "version": 0,
+        }
+        self._customers[customer["id"]] = customer
+        self._emit(
+            "customer.created",
+            {"type": "customer", "id": customer["id"], "object": {"customer": dict(customer)}},
+        )
+        return {"customer": dict(customer)}
+
+    def _customer(self, customer_id: str) -> JSON:
+        customer = self._customers.get(customer_id)
+        if customer is None:
+            raise SquareError(404, "NOT_FOUND", f"Customer with ID `{customer_id}` not found.")
+        return customer
+
+    def _retrieve_customer(self, request: Request) -> JSON:
+        return {"customer": dict(self._customer(request.params["id"]))}
+
+    def _update_customer(self, request: Request) -> JSON:
+        customer = self._customer(request.params["id"])
+        body: JSON = request.json()
+        if body.get("version") is not None and int(body["version"]) != int(customer["version"]):
+            raise SquareError(
+                400, "VERSION_MISMATCH", "Customer version does not match latest version.", field="version"
+            )
+        changes = {k: body[k] for k in self._CUSTOMER_FIELDS if k in body}
+        self._check_customer({k: v for k, v in changes.items() if v is not None})
+        for name, value in changes.items():
+            if value is None:
+                customer.pop(name, None)
+            else:
+                customer[name] = value
+        customer["version"] = int(customer["version"]) + 1
+        customer["updated_at"] = fmt_ms(self._tick())
+        self._emit(
+            "customer.updated",
+            {"type": "customer", "id": customer["id"], "object": {"customer": dict(customer)}},
+        )
+        return {"customer": dict(customer)}
+
+    def _delete_customer(self, request: Request) -> JSON:
+        customer = self._customer(request.params["id"])
+        version = request.arg("version")
+        if version is not None and int(version) != int(customer["version"]):
+            raise SquareError(400, "VERSION_MISMATCH", "Customer version does not match.", field="version")
+        del self._customers[customer["id"]]
+        self._emit("customer.deleted", {"type": "customer", "id": customer["id"], "deleted": True})
+        return {}
+
+    def _search_customers(self, request: Request) -> JSON:
+        body: JSON = request.json()
+        limit = page_limit(body.get("limit"), 100, 100)
+        offset = page_offset(body.get("cursor"))
+        query = body.get("query") or {}
+        flt = query.get("filter") or {}
+        rows = [c for c in self._customers.values() if self._customer_matches(c, flt)]
+        sort = query.get("sort") or {}
+        if sort.get("field") == "CREATED_AT":
+            rows.sort(key=lambda c: (c["created_at"], c["id"]))
+        else:
+            rows.sort(key=lambda c: (c.get("given_name", ""), c.get("family_name", ""), c["created_at"]))
+        if sort.get("order") == "DESC":
+            rows.reverse()
+        page = rows[offset : offset + limit]
+        out: JSON = {}
+        if page:
+            out["customers"] = [dict(c) for c in page]
+        cursor = next_cursor(offset, limit, len(rows))
+        if cursor:
+            out["cursor"] = cursor
+        if body.get("count"):
+            out["count"] = len(rows)
+        return out
+
+    @staticmethod
+    def _customer_matches(customer: JSON, flt: JSON) -> bool:
+        def tokens(value: str) -> set[str]:
+            return {t for t in re.split(r"[\s.@_+-]+", value.lower()) if t}
+
+        for name in ("email_address", "phone_number", "reference_id"):
+            text_filter = flt.get(name)
+            if not text_filter:
+                continue
+            value = str(customer.get(name) or "")
+            if name == "phone_number":
+                digits = re.sub(r"\D", "", value)
+                if "exact" in text_filter and digits != re.sub(r"\D", "", str(text_filter["exact"])):
+                    return False
+                if "fuzzy" in text_filter and re.sub(r"\D", "", str(text_filter["fuzzy"])) not in digits:
+                    return False
+                continue
+            if "exact" in text_filter and value.lower() != str(text_filter["exact"]).lower():
+                return False
+            if "fuzzy" in text_filter and not tokens(str(text_filter["fuzzy"])) <= tokens(value):
+                return False
+        for name in ("created_at", "updated_at"):
+            time_range = flt.get(name)
+            if not time_range:
+                continue
+            stamp = parse_ms(str(customer[name]))
+            if time_range.get("start_at") and stamp < parse_ms(str(time_range["start_at"])):
+                return False
+            if time_range.get("end_at") and stamp > parse_ms(str(time_range["end_at"])):
+                return False
+        return True
