@@ -52,7 +52,11 @@ class WebhookServer:
         max_body_bytes: int = 1_048_576,
         on_event: Callable[[str], None] | None = None,
     ) -> None:
-        self.store = store
+        # A connection of its own: the daemon's sync loop holds its store's connection for its
+        # statements and transactions, and a delivery committed on that same connection in
+        # between broke them (``no such savepoint``, answered 503). SQLite in WAL mode lets both
+        # connections work at once; a write waits at most the busy timeout for the other's.
+        self.store = Store(store.path)
         self.adapters = dict(adapters)
         self.max_body_bytes = max_body_bytes
         self.on_event = on_event
@@ -77,6 +81,7 @@ class WebhookServer:
 
     def stop(self) -> None:
         self._server.stop()
+        self.store.close()
 
     def receive(self, channel: str, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
         """Handle one delivery; returns the status and JSON body to answer with."""
