@@ -12,7 +12,8 @@ Answers:
 * 401 when the signature is missing or wrong (nothing stored); 404 for an unknown channel;
 * 413 for a body over ``max_body_bytes``; 503 when the inbox cannot be written (the channel retries).
 
-``GET /healthz`` answers 200 while the process serves; ``GET /readyz`` reports queue depths.
+``GET /healthz`` answers 200 while the process serves; ``GET /readyz`` reports queue depths;
+``GET /metrics`` is the Prometheus text format (bridge/metrics.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 from adapters.base import ChannelAdapter, WebhookRejected
 from bridge.httpd import ServerThread
+from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
 from bridge.store import Store
 
 __all__ = ["WebhookServer"]
@@ -51,12 +53,15 @@ class WebhookServer:
         notification_urls: Mapping[str, str] | None = None,
         max_body_bytes: int = 1_048_576,
         on_event: Callable[[str], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         # A connection of its own: the daemon's sync loop holds its store's connection for its
         # statements and transactions, and a delivery committed on that same connection in
         # between broke them (``no such savepoint``, answered 503). SQLite in WAL mode lets both
         # connections work at once; a write waits at most the busy timeout for the other's.
         self.store = Store(store.path)
+        self.metrics = metrics or Metrics(adapters)
+        self.metrics.read_store(self.store.figures)
         self.adapters = dict(adapters)
         self.max_body_bytes = max_body_bytes
         self.on_event = on_event
@@ -87,11 +92,13 @@ class WebhookServer:
         """Handle one delivery; returns the status and JSON body to answer with."""
         adapter = self.adapters.get(channel)
         if adapter is None:
+            self._rejected(channel, "unknown_channel")
             return 404, {"error": f"unknown channel {channel!r}"}
         try:
             event = adapter.verify_webhook(headers, body, self.notification_url(channel))
         except WebhookRejected as exc:
             log.warning("webhook rejected", extra={"channel": channel, "reason": str(exc)})
+            self._rejected(channel, "signature")
             return 401, {"error": "signature verification failed"}
         if event.resource == "ping":
             log.info("webhook ping", extra={"channel": channel})
@@ -107,6 +114,7 @@ class WebhookServer:
             )
         except Exception:
             log.exception("inbox write failed", extra={"channel": channel})
+            self._rejected(channel, "inbox")
             return 503, {"error": "could not store the event; try again"}
         log.info(
             "webhook received",
@@ -117,9 +125,13 @@ class WebhookServer:
                 "duplicate": not new,
             },
         )
+        self.metrics.webhooks_received.labels(channel).inc()
         if new and self.on_event is not None:
             self.on_event(channel)
         return 200, {"received": True, "duplicate": not new}
+
+    def _rejected(self, channel: str, reason: str) -> None:
+        self.metrics.webhooks_rejected.labels(self.metrics.channel_label(channel), reason).inc()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -131,9 +143,11 @@ class WebhookServer:
                 log.debug("http: " + format, *args)
 
             def _answer(self, status: int, data: dict[str, Any]) -> None:
-                body = json.dumps(data).encode()
+                self._send(status, "application/json", json.dumps(data).encode())
+
+            def _send(self, status: int, content_type: str, body: bytes) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -143,6 +157,8 @@ class WebhookServer:
                     self._answer(200, {"ok": True})
                 elif self.path == "/readyz":
                     self._answer(200, dict(server.store.queue_depths()))
+                elif self.path == "/metrics":
+                    self._send(200, CONTENT_TYPE_LATEST, server.metrics.exposition())
                 else:
                     self._answer(404, {"error": "not found"})
 
@@ -153,6 +169,7 @@ class WebhookServer:
                     return
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > server.max_body_bytes:
+                    server._rejected(parts[1], "too_large")
                     self.close_connection = True
                     self._answer(413, {"error": "body too large"})
                     return
