@@ -77,6 +77,13 @@ class Sale:
     acked: float
     seen: float | None = None
 
+    def took(self, timeout: float) -> float | None:
+        """Seconds from acknowledgement to showing, or None if it did not show within ``timeout``
+        (the onlooker goes on reading after that: a late arrival still counts as lost)."""
+        if self.seen is None or self.seen - self.acked > timeout:
+            return None
+        return self.seen - self.acked
+
 
 class Channels:
     """Both emulators as customers, staff and an onlooker use them: over their public HTTP APIs."""
@@ -296,7 +303,8 @@ def direction_figures(sales: list[Sale], timeout: float) -> dict[str, dict[str, 
     out: dict[str, dict[str, Any]] = {}
     for direction in DIRECTIONS:
         mine = [s for s in sales if s.direction == direction]
-        times = [s.seen - s.acked for s in mine if s.seen is not None]
+        took = [s.took(timeout) for s in mine]
+        times = [t for t in took if t is not None]
         out[direction] = {**summary_ms(times), "sales": len(mine), "not_seen": len(mine) - len(times)}
         out[direction]["timeout_s"] = timeout
     return out
@@ -332,7 +340,7 @@ def stream(ledger: Ledger, watch: Watch, settings: Settings) -> tuple[list[Sale]
         sales.append(ledger.sell(DIRECTIONS[n % 2], watch))
     sent = last_sent - started
     wait_seen(sales, settings.timeout)
-    arrived = [s.seen for s in sales if s.seen is not None]
+    arrived = [s.seen for s in sales if s.seen is not None and s.took(settings.timeout) is not None]
     span = (max(arrived) - started) if arrived else None
     offered = (count - 1) / sent if sent > 0 else float("inf")
     sustained = len(arrived) / span if span else 0.0
@@ -356,7 +364,7 @@ def run_mode(mode: str, settings: Settings, workdir: Path) -> dict[str, Any]:
         if mode == "webhooks":
             cli(config, "webhooks", "register")
             url = f"http://127.0.0.1:{port}/webhooks/square"
-            if not any(sub.url == url for sub in box.square.subscriptions):
+            if not any(sub.url == url for sub in getattr(box.square, "subscriptions", [])):
                 box.square.subscribe(url)  # what Square's dashboard does
         channels = Channels(box)
         skus = sorted(channels.woo_ids)
@@ -420,8 +428,6 @@ def run_mode(mode: str, settings: Settings, workdir: Path) -> dict[str, Any]:
 
 def targets(mode: str, figures: dict[str, Any], poll: float) -> str:
     """The issue's target for this mode and whether these figures meet it."""
-    if "n" not in figures or figures["n"] == 0:
-        return "no figures"
     if figures["not_seen"]:
         return "MISSED (sales not seen)"
     if mode == "webhooks":
@@ -434,7 +440,7 @@ def targets(mode: str, figures: dict[str, Any], poll: float) -> str:
 
 def line(direction: str, f: dict[str, Any]) -> str:
     if not f.get("n"):
-        return f"    {direction}: no sale seen ({f['sales']} sent)"
+        return f"    {direction}: {f['sales']} sales sent, all NOT SEEN within {f['timeout_s']:g} s"
     lost = f", {f['not_seen']} NOT SEEN within {f['timeout_s']:.0f} s" if f["not_seen"] else ""
     return (
         f"    {direction}: p50 {f['p50_ms']:7.1f}  p95 {f['p95_ms']:7.1f}  p99 {f['p99_ms']:7.1f}  "
