@@ -15,7 +15,7 @@ import pytest
 @pytest.mark.slow
 def test_latency_bench_prints_floors_for_the_first_sync_and_both_mass_changes() -> None:
     args = ["--variants", "60", "--woo-latency", "0.02", "--square-latency", "0.01", "--concurrency", "3"]
-    args += ["--wait", "2.5"]
+    args += ["--wait", "1"]
     done = subprocess.run(
         [sys.executable, "-m", "bench.latency", *args], capture_output=True, text=True, timeout=120
     )
