@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
 import sys
 import tempfile
 import threading
@@ -495,6 +496,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", type=Path, help="keep each mode's config, store and daemon log here")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args(argv)
+    # The daemon runs in a session of its own: on SIGTERM, unwind so that it is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     settings = Settings(
         sales=args.sales,
         rate=args.rate,
