@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit demo bench model soak clean
+.PHONY: test lint typecheck unit demo bench bench-propagation bench-latency model soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -31,6 +31,16 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.sync_bench
+
+# A sale's time to reach the other channel, the real daemon with and without webhooks (bench/README.md);
+# PROPAGATION_ARGS="--sales 50 --rate 10" to vary.
+bench-propagation: $(STAMP)
+	$(BIN)/python -m bench.propagation $(PROPAGATION_ARGS)
+
+# Syncs of 10k variants under WooCommerce 300 ms / Square 100 ms a call, against the floors (~25 min);
+# LATENCY_ARGS="--variants 1000" to vary.
+bench-latency: $(STAMP)
+	$(BIN)/python -m bench.latency $(LATENCY_ARGS)
 
 # The model-based stock test at length: 500 examples of 30 steps per operation family, every failure
 # shrunk and printed (no expected-failure marks). FAMILIES=woo_status,square_counts picks families.
