@@ -24,12 +24,13 @@ from rich.console import Console
 
 from adapters.base import AdapterError
 from adapters.issues import ReadIssue
+from adapters.square_channel import SquareChannel
+from adapters.woocommerce_channel import WooCommerceChannel
+from bridge import registry
 from bridge.config import (
     Config,
     ConfigError,
     ServerSettings,
-    SquareChannel,
-    WooCommerceChannel,
     check_answer,
     config_warnings,
     load_config,
@@ -405,7 +406,7 @@ def config_check(ctx: typer.Context) -> None:
     """Validate the file and resolve every secret; one line per problem, exit 2 if any."""
     state: State = ctx.obj
     config = state.config()
-    channels = [n for n in ("woocommerce", "square") if getattr(config.channels, n)]
+    channels = list(config.channels.sections())
     for warning in config_warnings(config):
         typer.echo(f"warning: {state.config_path}: {warning}", err=True)
     typer.echo(
@@ -822,8 +823,8 @@ app.add_typer(webhooks_app, name="webhooks")
 
 @webhooks_app.command("register")
 def webhooks_register(ctx: typer.Context) -> None:
-    """Create (or repair) our webhooks on WooCommerce, pointing at [server] public_url."""
-    from adapters.woocommerce import WooCommerceAdapter
+    """Create (or repair) our webhooks on each channel that makes them over its API (WooCommerce),
+    pointing at [server] public_url."""
     from bridge.channels import build_adapters
 
     state: State = ctx.obj
@@ -832,20 +833,18 @@ def webhooks_register(ctx: typer.Context) -> None:
         typer.echo("error: set [server] public_url to the address channels can reach", err=True)
         raise typer.Exit(EXIT_USAGE)
     for name, adapter in build_adapters(config).items():
-        if isinstance(adapter, WooCommerceAdapter):
+        register = registry.channel(name).register_webhooks
+        if register is not None:
             url = f"{config.server.public_url.rstrip('/')}/webhooks/{name}"
-            ids = adapter.register_webhooks(url, WOO_TOPICS)
-            typer.echo(f"{name}: {len(ids)} webhooks deliver to {url}")
+            typer.echo(f"{name}: {register(adapter, url)}")
         else:
             typer.echo(f"{name}: register the webhook subscription in the provider's dashboard")
-
-
-WOO_TOPICS = ("product.created", "product.updated", "product.deleted", "order.created", "order.updated")
 
 
 @app.command()
 def daemon(ctx: typer.Context) -> None:
     """Run continuously: receive webhooks, poll every interval, apply through the outbox."""
+    from bridge.channels import notification_urls
     from bridge.daemon import Daemon
     from bridge.server import WebhookServer
     from bridge.watchdog import BeatingProgress, Liveness
@@ -892,7 +891,6 @@ def daemon(ctx: typer.Context) -> None:
             debounce=config.daemon.webhook_debounce_seconds,
             liveness=liveness,
         )
-        sq = config.channels.square
         try:
             server = WebhookServer(
                 store,
@@ -901,7 +899,7 @@ def daemon(ctx: typer.Context) -> None:
                 port=config.server.port,
                 public_url=config.server.public_url,
                 max_body_bytes=config.server.max_body_bytes,
-                notification_urls={"square": sq.notification_url} if sq and sq.notification_url else None,
+                notification_urls=notification_urls(config),
                 on_event=loop.wake,
             ).start()
         except ListenError as exc:

@@ -16,7 +16,7 @@ import abc
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -272,6 +272,21 @@ class Capabilities:
     """How coarsely the channel dates its events against its counts: 0 when each event carries
     the exact time it reached the counts (Square's ``created_at`` against ``calculated_at``);
     WooCommerce dates orders and answers to the second."""
+    write_version: Literal["counter", "modified_date"] = "counter"
+    """What the ``version`` of a write's answer is: an object version that says nothing of time
+    (Square's counter), or when the channel applied the write (WooCommerce's ``date_modified_gmt``)."""
+
+    def written_at(self, version: str | None) -> str | None:
+        """When the channel applied a write, as our ISO UTC text, if its answer's ``version`` says
+        (only a ``modified_date`` version does; a counter is never read as a date)."""
+        if self.write_version != "modified_date" or not version:
+            return None
+        try:
+            value = datetime.fromisoformat(version.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class ChannelAdapter(abc.ABC):

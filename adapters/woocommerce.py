@@ -290,7 +290,11 @@ class WooCommerceAdapter(ChannelAdapter):
 
     name = "woocommerce"
     capabilities = Capabilities(
-        stock_mode="absolute", has_locations=False, max_batch=100, date_resolution=timedelta(seconds=1)
+        stock_mode="absolute",
+        has_locations=False,
+        max_batch=100,
+        date_resolution=timedelta(seconds=1),
+        write_version="modified_date",
     )
 
     def __init__(

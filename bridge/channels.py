@@ -1,41 +1,33 @@
-"""Building the configured channel adapters: the one place that knows every concrete adapter.
+"""Building the configured channel adapters: each enabled channel's, by its registered spec.
 
 The engine and the store never import adapters; the CLI and the daemon ask this module for
-``{channel name: adapter}`` built from the configuration's resolved secrets.
+``{channel name: adapter}`` built from the configuration's resolved secrets. Which adapter a
+channel has, and how its section makes one, is the channel's own business (:mod:`bridge.registry`).
 """
 
 from __future__ import annotations
 
 from adapters.base import ChannelAdapter
-from adapters.square import SquareAdapter
-from adapters.woocommerce import WooCommerceAdapter
+from bridge import registry
 from bridge.config import Config
 
-__all__ = ["build_adapters"]
+__all__ = ["build_adapters", "notification_urls"]
 
 
 def build_adapters(config: Config) -> dict[str, ChannelAdapter]:
     """The enabled channels' adapters, keyed by channel name."""
-    adapters: dict[str, ChannelAdapter] = {}
-    wc = config.channels.woocommerce
-    if wc is not None and wc.enabled:
-        adapters["woocommerce"] = WooCommerceAdapter(
-            wc.url,
-            wc.consumer_key.get(),
-            wc.consumer_secret.get(),
-            wc.webhook_secret.get() if wc.webhook_secret else "",
-            timeout=wc.timeout_seconds,
-            currency=config.sync.currency,
-            verify_tls=wc.verify_tls,
-        )
-    sq = config.channels.square
-    if sq is not None and sq.enabled:
-        adapters["square"] = SquareAdapter(
-            sq.access_token.get(),
-            base_url=sq.resolved_base_url(),
-            signature_key=sq.signature_key.get() if sq.signature_key else None,
-            notification_url=sq.notification_url,
-            location_ids=sq.location_ids or None,
-            timeout=sq.timeout_seconds,
-        )
-    return adapters
+    context = config.channel_context()
+    return {
+        name: registry.channel(name).build(section, context)
+        for name, section in config.channels.enabled().items()
+    }
+
+
+def notification_urls(config: Config) -> dict[str, str]:
+    """The URL each channel that signs it was told to deliver webhooks to (the receiver verifies
+    against it); the others deliver to ``<public_url>/webhooks/<name>``."""
+    found = {
+        name: registry.channel(name).notification_url(section)
+        for name, section in config.channels.sections().items()
+    }
+    return {name: url for name, url in found.items() if url}

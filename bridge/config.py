@@ -1,18 +1,16 @@
 """Settings: a TOML file validated by pydantic, with secrets referenced rather than written in it.
 
-A secret (API key, token, webhook secret) is a table naming where to find it::
-
-    consumer_key = { env = "SHOPBRIDGE_WC_KEY" }            # an environment variable
-    consumer_key = { file = "/etc/shopbridge/wc-key" }       # a file (first line, whitespace trimmed)
-    consumer_key = { credential = "wc-key" }                 # a systemd credential ($CREDENTIALS_DIRECTORY)
-    consumer_key = { value = "ck_..." }                      # literal: only if you insist
-
-A bare string is refused so a key is never pasted into the file by accident. Secrets are resolved
-once, when the file is loaded, so a missing one is reported at start-up with its key, and held as
-``SecretStr`` so they never show in a repr, a log line or an error message.
+A secret (API key, token, webhook secret) is a table naming where to find it (see
+:class:`bridge.settings.Secret`). A bare string is refused so a key is never pasted into the file
+by accident. Secrets are resolved once, when the file is loaded, so a missing one is reported at
+start-up with its key, and held as ``SecretStr`` so they never show in a repr, a log line or an
+error message.
 
 Every problem in a file is reported at once, one line each, naming the file, the key and what is
 wrong (:class:`ConfigError`); the CLI prints them and exits with status 2.
+
+Each ``[channels.<name>]`` table is the section its channel declares in the registry
+(:mod:`bridge.registry`); ``[channels]`` accepts exactly the registered channels.
 """
 
 from __future__ import annotations
@@ -20,24 +18,25 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
-    SecretStr,
     TypeAdapter,
     ValidationError,
-    model_validator,
+    create_model,
+    field_validator,
 )
 
-from bridge.logs import register_secret
+from bridge import registry
 from bridge.policy import SyncPolicy
+from bridge.registry import ChannelContext
+from bridge.settings import ChannelSection, HttpUrl, Secret
+from bridge.settings import Section as _Section
 
 __all__ = [
     "Channels",
@@ -47,95 +46,11 @@ __all__ = [
     "LoggingSettings",
     "Secret",
     "ServerSettings",
-    "SquareChannel",
     "StoreSettings",
-    "WooCommerceChannel",
     "check_answer",
     "config_warnings",
     "load_config",
 ]
-
-
-def _http_url(value: str) -> str:
-    """A URL a client can reach: with its scheme and host (``shop.example.com`` alone is refused)."""
-    if not value.startswith(("http://", "https://")) or not urlsplit(value).netloc:
-        raise ValueError(f"must start with https:// and name a host (got {value!r})")
-    return value
-
-
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
-"""Every URL in the file: the shop, Square's custom base, our public receiver and its callbacks."""
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Secret(_Section):
-    """Where a secret comes from: exactly one of ``env``, ``file``, ``credential`` or ``value``."""
-
-    env: str | None = None
-    file: Path | None = None
-    credential: str | None = None
-    value: SecretStr | None = None
-    _resolved: SecretStr | None = PrivateAttr(default=None)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _not_a_bare_string(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            raise ValueError(
-                'a secret must be a table: { env = "VAR" }, { file = "path" }, '
-                '{ credential = "name" } or, if you insist, { value = "..." }'
-            )
-        return data
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Secret:
-        given = [k for k in ("env", "file", "credential", "value") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"give exactly one of env, file, credential, value (got {given or 'none'})")
-        return self
-
-    def resolve(self, environ: Mapping[str, str], base_dir: Path | None = None) -> None:
-        """Look the secret up now; a ``ValueError`` names the source, never the value. A relative
-        ``file`` is relative to ``base_dir`` (the config file's directory), not to where we run."""
-        if self.value is not None:
-            self._resolved = self.value
-            return
-        if self.env is not None:
-            found = environ.get(self.env)
-            if not found:
-                raise ValueError(f"environment variable {self.env} is not set")
-            self._resolved = SecretStr(found)
-            return
-        if self.credential is not None:
-            directory = environ.get("CREDENTIALS_DIRECTORY")
-            if not directory:
-                raise ValueError(
-                    f"systemd credential {self.credential!r} asked for, but $CREDENTIALS_DIRECTORY is not set"
-                )
-            path = Path(directory) / self.credential
-        else:
-            assert self.file is not None
-            path = self.file if base_dir is None else base_dir / self.file
-        try:
-            text = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ValueError(f"cannot read secret file {path}: {exc.strerror}") from None
-        if not text:
-            raise ValueError(f"secret file {path} is empty")
-        self._resolved = SecretStr(text)
-
-    def _remember(self) -> None:
-        if self._resolved is not None:
-            register_secret(self._resolved.get_secret_value())
-
-    def get(self) -> str:
-        """The secret's value (resolved at load time)."""
-        if self._resolved is None:
-            raise RuntimeError("secret used before the configuration was resolved")
-        return self._resolved.get_secret_value()
 
 
 class StoreSettings(_Section):
@@ -166,48 +81,33 @@ class LoggingSettings(_Section):
     format: Literal["auto", "json", "text"] = "auto"
 
 
-class WooCommerceChannel(_Section):
-    enabled: bool = True
-    url: HttpUrl = Field(description="Shop base URL, e.g. https://shop.example.com")
-    consumer_key: Secret
-    consumer_secret: Secret
-    webhook_secret: Secret | None = None
-    timeout_seconds: float = Field(30.0, gt=0)
-    verify_tls: bool = True
-
-
-class SquareChannel(_Section):
-    enabled: bool = True
-    environment: Literal["production", "sandbox", "custom"] = "production"
-    base_url: HttpUrl | None = Field(
-        None, description="Only with environment = 'custom' (the local emulator)"
-    )
-    access_token: Secret
-    signature_key: Secret | None = None
-    notification_url: HttpUrl | None = Field(
-        None, description="The exact URL registered in Square's webhook subscription (signed with the body)"
-    )
-    location_ids: list[str] = Field(default_factory=list, description="Empty means every active location")
-    timeout_seconds: float = Field(30.0, gt=0)
-
-    @model_validator(mode="after")
-    def _base(self) -> SquareChannel:
-        if self.environment == "custom" and not self.base_url:
-            raise ValueError("environment = 'custom' needs base_url")
-        return self
-
-    def resolved_base_url(self) -> str:
-        if self.base_url:
-            return self.base_url
-        return {
-            "production": "https://connect.squareup.com",
-            "sandbox": "https://connect.squareupsandbox.com",
-        }[self.environment]
-
-
 class Channels(_Section):
-    woocommerce: WooCommerceChannel | None = None
-    square: SquareChannel | None = None
+    """``[channels]``: one optional table per registered channel (the model is made from the
+    registry by :func:`channels_model`, so a channel registered later is accepted too)."""
+
+    def sections(self) -> dict[str, ChannelSection]:
+        """The channels the file configures (enabled or not), by name, in registry order."""
+        found = {name: getattr(self, name, None) for name in registry.channels()}
+        return {name: section for name, section in found.items() if isinstance(section, ChannelSection)}
+
+    def section(self, name: str) -> ChannelSection | None:
+        """The ``[channels.<name>]`` table, if the file has one."""
+        return self.sections().get(name)
+
+    def enabled(self) -> dict[str, ChannelSection]:
+        """The configured channels that are enabled."""
+        return {name: section for name, section in self.sections().items() if section.enabled}
+
+
+def channels_model() -> type[Channels]:
+    """The ``[channels]`` model for the channels registered now."""
+    return _channels_model(tuple(registry.channels().values()))
+
+
+@lru_cache(maxsize=8)
+def _channels_model(specs: tuple[registry.ChannelSpec[Any], ...]) -> type[Channels]:
+    fields: dict[str, Any] = {spec.name: (spec.section | None, None) for spec in specs}
+    return create_model("Channels", __base__=Channels, **fields)
 
 
 class Config(_Section):
@@ -216,16 +116,23 @@ class Config(_Section):
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     sync: SyncPolicy = Field(default_factory=SyncPolicy)
-    channels: Channels = Field(default_factory=Channels)
+    channels: Channels = Field(default_factory=lambda: channels_model()())
     source: Path | None = Field(None, exclude=True)
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _registered_channels(cls, value: Any) -> Any:
+        """Each table by its channel's own section, as registered when the file is read."""
+        return value if isinstance(value, Channels) else channels_model().model_validate(value)
+
+    def channel_context(self) -> ChannelContext:
+        """What a channel's section is read with besides itself."""
+        return ChannelContext(currency=self.sync.currency, public_url=self.server.public_url)
 
     def secrets(self) -> list[tuple[str, Secret]]:
         """Every secret in the file with its dotted key."""
         found: list[tuple[str, Secret]] = []
-        for name in ("woocommerce", "square"):
-            channel = getattr(self.channels, name)
-            if channel is None:
-                continue
+        for name, channel in self.channels.sections().items():
             for field_name in type(channel).model_fields:
                 value = getattr(channel, field_name)
                 if isinstance(value, Secret):
@@ -267,6 +174,9 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
 
 def _describe(error: Mapping[str, Any]) -> str:
     kind = error.get("type", "")
+    loc = tuple(error.get("loc", ()))
+    if kind == "extra_forbidden" and len(loc) == 2 and loc[0] == "channels":
+        return registry.unknown_channel(str(loc[1]), registry.channel_names())
     if kind == "extra_forbidden":
         return "unknown key"
     if kind == "missing":
@@ -284,19 +194,19 @@ def _channel_name_problems(config: Config, path: Path) -> list[str]:
     ``init`` writes ``woocommerce`` for a Square-only shop, where it changes nothing.)
     """
     policy = config.sync
-    known = sorted(n for n in type(config.channels).model_fields if getattr(config.channels, n) is not None)
+    known = sorted(config.channels.sections())
     named = [(f"sync.field_owners.{field}", owner) for field, owner in policy.field_owners.items()]
     named += [(f"sync.buffers.{channel}", channel) for channel in policy.buffers]
     named += [(f"sync.source_locations.{channel}", channel) for channel in policy.source_locations]
     return [
-        f"{path}: {key}: unknown channel {name!r}; known channels: {', '.join(known) or 'none'}"
-        for key, name in named
-        if name not in known
+        f"{path}: {key}: {registry.unknown_channel(name, known)}" for key, name in named if name not in known
     ]
 
 
-LOCATION_CHANNELS = ("square",)
-"""Channels whose stock is counted per physical location: a till, whose count is the shelf."""
+def _location_channels(config: Config) -> list[str]:
+    """The configured channels whose stock is counted per physical location: a till, whose count
+    is the shelf (their capabilities say so)."""
+    return [name for name in config.channels.sections() if registry.channel(name).capabilities.has_locations]
 
 
 def _buffers_on_location_channels(config: Config, path: Path) -> list[str]:
@@ -309,7 +219,7 @@ def _buffers_on_location_channels(config: Config, path: Path) -> list[str]:
         "physical shelf (a count of the shelf would read as units received); hold stock back on the "
         "web shop instead (e.g. buffers = { woocommerce = 2 })"
         for name, units in sorted(config.sync.buffers.items())
-        if name in LOCATION_CHANNELS and units and getattr(config.channels, name, None) is not None
+        if name in _location_channels(config) and units
     ]
 
 
@@ -320,7 +230,7 @@ def _source_locations_on_location_channels(config: Config, path: Path) -> list[s
         f"{path}: sync.source_locations.{name}: {name} shows each of its locations' own stock, so "
         f"source_locations does not apply to it; choose its locations with channels.{name}.location_ids"
         for name in sorted(config.sync.source_locations)
-        if name in LOCATION_CHANNELS and getattr(config.channels, name, None) is not None
+        if name in _location_channels(config)
     ]
 
 
@@ -357,10 +267,9 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
             problems.append(f"{path}: {key}: {exc}")
     problems.extend(_buffers_on_location_channels(config, path))
     problems.extend(_source_locations_on_location_channels(config, path))
-    if not (config.channels.woocommerce or config.channels.square):
-        problems.append(
-            f"{path}: channels: no channel configured ([channels.woocommerce] or [channels.square])"
-        )
+    if not config.channels.sections():
+        tables = " or ".join(f"[channels.{name}]" for name in registry.channels())
+        problems.append(f"{path}: channels: no channel configured ({tables})")
     else:
         problems += _channel_name_problems(config, path)
     problems += [f"{path}: {problem}" for problem in _webhook_problems(config)]
@@ -376,32 +285,24 @@ def _state_directory(environ: Mapping[str, str]) -> Path | None:
 
 
 def _webhook_problems(config: Config) -> list[str]:
-    """Webhooks we would receive but could never verify: every such delivery would be refused."""
-    square = config.channels.square
-    if square is None or square.signature_key is not None:
-        return []
-    if square.notification_url or config.server.public_url:
-        return [
-            "channels.square.signature_key: required when Square delivers webhooks ([server] public_url "
-            "or notification_url is set): without it every delivery is refused (the key is on the "
-            "subscription's page in Square's Developer Console)"
-        ]
-    return []
+    """What each configured channel finds wrong with its section given the rest of the file
+    (webhooks we would receive but could never verify: every such delivery would be refused)."""
+    context = config.channel_context()
+    return [
+        problem
+        for name, section in config.channels.sections().items()
+        for problem in registry.channel(name).problems(section, context)
+    ]
 
 
 def config_warnings(config: Config) -> list[str]:
     """Settings that load but are probably not what was meant; ``config check`` prints them."""
-    warnings: list[str] = []
-    square = config.channels.square
-    public = config.server.public_url
-    if square is not None and square.notification_url and public:
-        if not square.notification_url.startswith(public.rstrip("/") + "/"):
-            warnings.append(
-                f"channels.square.notification_url {square.notification_url!r} is not under [server] "
-                f"public_url {public!r}: Square signs the URL it delivers to, so it must be exactly the "
-                "receiver's public address (normally <public_url>/webhooks/square)"
-            )
-    return warnings
+    context = config.channel_context()
+    return [
+        warning
+        for name, section in config.channels.sections().items()
+        for warning in registry.channel(name).warnings(section, context)
+    ]
 
 
 def check_answer(model: type[BaseModel], field: str, value: Any) -> Any:

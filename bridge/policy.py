@@ -10,14 +10,28 @@ so an empty section is valid, and the engine reads it and nothing else.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["CATALOGUE_FIELDS", "CatalogueField", "SyncPolicy"]
+from bridge import registry
+
+__all__ = ["CATALOGUE_FIELDS", "CatalogueField", "ChannelName", "SyncPolicy"]
 
 CatalogueField = Literal["name", "description", "price", "gtin", "status"]
 CATALOGUE_FIELDS: tuple[CatalogueField, ...] = ("name", "description", "price", "gtin", "status")
+
+
+def _registered(name: str) -> str:
+    """A channel shopbridge has (the registry's), configured in the file or not."""
+    if name not in registry.channels():
+        known = " or ".join(repr(known) for known in registry.channel_names())
+        raise ValueError(f"unknown channel {name!r}: should be {known}")
+    return name
+
+
+ChannelName = Annotated[str, AfterValidator(_registered)]
+"""The name of a registered channel (:mod:`bridge.registry`)."""
 
 
 class SyncPolicy(BaseModel):
@@ -25,7 +39,7 @@ class SyncPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    system_of_record: Literal["woocommerce", "square"] = Field(
+    system_of_record: ChannelName = Field(
         "woocommerce",
         description="The channel that owns the catalogue: its edits propagate.",
     )

@@ -1052,7 +1052,7 @@ class SyncRunner:
                 if op.op == "adjust_stock" and meta.get("counted_at"):
                     at = meta["counted_at"]
                 else:
-                    at = _channel_time(result.version) or now
+                    at = self.adapters[channel].capabilities.written_at(result.version) or now
                 db.table("projections").upsert(
                     {
                         "channel": channel,
@@ -1309,18 +1309,6 @@ def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
-
-
-def _channel_time(text: str | None) -> str | None:
-    """A channel's modification date (WooCommerce ``date_modified_gmt``) as our ISO UTC text."""
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    value = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _json(value: Any) -> str:

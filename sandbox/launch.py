@@ -1,22 +1,27 @@
-"""The built-in sandbox: both emulators on loopback with overlapping demo catalogues.
+"""The built-in sandbox: the channels' emulators on loopback with overlapping demo catalogues.
 
 Used by ``shopbridge sandbox`` (try shopbridge before touching a real shop), ``shopbridge demo``,
 the end-to-end tests and the benchmarks. The demo catalogues are built to show what a first sync
 meets in real shops: most products on both channels under the same SKU, one matched only by its
 GTIN (the till uses its own SKU), a few on one side only, and a SKU used twice in Square (Square
 allows that; shopbridge reports it instead of guessing).
+
+Each channel's emulator, how it is seeded and its config table come from the channel registry
+(:mod:`bridge.registry`); by default the sandbox runs the built-in channels.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from bridge import registry
 from bridge.initfile import write_private
+from bridge.registry import ChannelEmulator
 from sandbox.seed import SeedProduct, SeedVariant, generate_catalog
 from sandbox.square import SquareEmulator
 from sandbox.woocommerce import WooCommerceEmulator
@@ -34,6 +39,13 @@ class DemoCatalogues:
     woo_only: list[str] = field(default_factory=list)
     square_only: list[str] = field(default_factory=list)
     duplicated_sku: str | None = None
+    base: list[SeedProduct] = field(default_factory=list)
+    """The shared catalogue alone: what a channel without a demo catalogue of its own holds."""
+
+    def for_channel(self, name: str) -> list[SeedProduct]:
+        """The catalogue the sandbox seeds ``name`` with."""
+        own = {"woocommerce": self.woocommerce, "square": self.square}
+        return own.get(name, self.base)
 
 
 def demo_catalogues(variants: int = 24, *, overlap_extras: bool = True) -> DemoCatalogues:
@@ -44,7 +56,7 @@ def demo_catalogues(variants: int = 24, *, overlap_extras: bool = True) -> DemoC
     base = generate_catalog(variants)
     shared = [v.sku for p in base for v in p.variants if v.sku]
     if not overlap_extras:
-        return DemoCatalogues(woocommerce=list(base), square=list(base), shared_skus=shared)
+        return DemoCatalogues(woocommerce=list(base), square=list(base), shared_skus=shared, base=list(base))
     gtin_woo = SeedProduct(
         name="Enamel Pin Set",
         variants=(SeedVariant(sku="PIN-SET", price=Decimal("9.00"), stock=12, gtin="5012345678900"),),
@@ -74,28 +86,49 @@ def demo_catalogues(variants: int = 24, *, overlap_extras: bool = True) -> DemoC
         woo_only=["GIFT-SLEEVE"],
         square_only=["TILL-TOTE"],
         duplicated_sku="STICKER",
+        base=list(base),
     )
 
 
 class Sandbox:
-    """Both emulators, started and seeded. Use as a context manager."""
+    """The channels' emulators, started and seeded. Use as a context manager.
 
-    def __init__(self, *, products: int = 24, locations: int = 2, overlap_extras: bool = True) -> None:
+    ``channels`` names the registered channels to run (default: the built-in ones)."""
+
+    def __init__(
+        self,
+        *,
+        products: int = 24,
+        locations: int = 2,
+        overlap_extras: bool = True,
+        channels: Sequence[str] | None = None,
+    ) -> None:
         self.catalogues = demo_catalogues(products, overlap_extras=overlap_extras)
-        self.woocommerce = WooCommerceEmulator()
-        self.square = SquareEmulator()
+        self.specs = [registry.channel(name) for name in (channels or registry.builtin_names())]
+        self.emulators: dict[str, ChannelEmulator] = {spec.name: _emulator(spec) for spec in self.specs}
         self.locations = locations
 
+    @property
+    def woocommerce(self) -> WooCommerceEmulator:
+        """The WooCommerce emulator (the demo and the tests drive it directly)."""
+        return cast(WooCommerceEmulator, self.emulators["woocommerce"])
+
+    @property
+    def square(self) -> SquareEmulator:
+        """The Square emulator (the demo and the tests drive it directly)."""
+        return cast(SquareEmulator, self.emulators["square"])
+
     def start(self) -> Sandbox:
-        self.woocommerce.start()
-        self.square.start()
-        self.woocommerce.seed(self.catalogues.woocommerce)
-        self.square.seed(self.catalogues.square, locations=self.locations)
+        for emulator in self.emulators.values():
+            emulator.start()
+        for spec in self.specs:
+            if spec.seed is not None:
+                spec.seed(self.emulators[spec.name], self.catalogues.for_channel(spec.name), self.locations)
         return self
 
     def stop(self) -> None:
-        self.woocommerce.stop()
-        self.square.stop()
+        for emulator in self.emulators.values():
+            emulator.stop()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -104,7 +137,7 @@ class Sandbox:
         self.stop()
 
     def connection_info(self) -> dict[str, Any]:
-        return {"woocommerce": self.woocommerce.connection_info(), "square": self.square.connection_info()}
+        return {name: emulator.connection_info() for name, emulator in self.emulators.items()}
 
     def config_text(
         self,
@@ -117,26 +150,14 @@ class Sandbox:
 
         ``extra`` adds keys to a table, e.g. ``{"daemon": {"poll_interval_seconds": 10.0}}``.
         """
-        wc = self.woocommerce.connection_info()
-        sq = self.square.connection_info()
         tables: dict[str, dict[str, str]] = {  # table -> key -> TOML value
             "store": {"path": json.dumps(store_path)},
             "server": {"port": str(port)},
             "sync": {"system_of_record": '"woocommerce"'},
-            "channels.woocommerce": {
-                "url": json.dumps(wc["url"]),
-                "consumer_key": f"{{ value = {json.dumps(wc['consumer_key'])} }}",
-                "consumer_secret": f"{{ value = {json.dumps(wc['consumer_secret'])} }}",
-                "webhook_secret": f"{{ value = {json.dumps(wc['webhook_secret'])} }}",
-            },
-            "channels.square": {
-                "environment": '"custom"',
-                "base_url": json.dumps(sq["base_url"]),
-                "access_token": f"{{ value = {json.dumps(sq['access_token'])} }}",
-                "signature_key": f"{{ value = {json.dumps(sq['signature_key'])} }}",
-                "notification_url": json.dumps(f"http://127.0.0.1:{port}/webhooks/square"),
-            },
         }
+        for spec in self.specs:
+            if spec.sandbox_section is not None:
+                tables[f"channels.{spec.name}"] = spec.sandbox_section(self.emulators[spec.name], port)
         for table, values in (extra or {}).items():
             tables.setdefault(table, {}).update({key: json.dumps(v) for key, v in values.items()})
         lines = [
@@ -156,3 +177,9 @@ class Sandbox:
         extra: Mapping[str, Mapping[str, str | int | float]] | None = None,
     ) -> None:
         write_private(path, self.config_text(store_path, port, extra=extra))
+
+
+def _emulator(spec: registry.ChannelSpec[Any]) -> ChannelEmulator:
+    if spec.emulator is None:
+        raise ValueError(f"channel {spec.name!r} has no emulator to run in the sandbox")
+    return spec.emulator()
