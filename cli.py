@@ -24,8 +24,6 @@ from rich.console import Console
 
 from adapters.base import AdapterError
 from adapters.issues import ReadIssue
-from adapters.square_channel import SquareChannel
-from adapters.woocommerce_channel import WooCommerceChannel
 from bridge import registry
 from bridge.config import (
     Config,
@@ -39,7 +37,7 @@ from bridge.failure import Failure
 from bridge.httpd import ListenError
 from bridge.initfile import (
     CREDENTIAL_NAMES,
-    ENV_NAMES,
+    ChannelAnswers,
     InitAnswers,
     SecretRef,
     render_config,
@@ -206,48 +204,64 @@ def _usage_error(message: str) -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
+CHANNEL_FLAGS = {("woocommerce", "url"): "--wc-url", ("square", "environment"): "--square-environment"}
+"""The flags of ``init --non-interactive`` that set a channel's plain answer (for its errors)."""
+
+
 def _check_flags(answers: InitAnswers) -> None:
     """``init``'s flags by the config's own rules, before anything is written."""
-    checks: list[tuple[type[BaseModel], str, str | None, str]] = [
+    checks: list[tuple[type[BaseModel], str, Any, str]] = [
         (SyncPolicy, "system_of_record", answers.system_of_record, "--system-of-record"),
         (ServerSettings, "public_url", answers.public_url, "--public-url"),
-        (WooCommerceChannel, "url", answers.woocommerce_url, "--wc-url"),
-        (SquareChannel, "environment", answers.square_environment, "--square-environment"),
     ]
+    for name, channel in answers.channels.items():
+        section = registry.channel(name).section
+        checks += [
+            (section, key, value, CHANNEL_FLAGS.get((name, key), f"{name} {key}"))
+            for key, value in channel.values.items()
+        ]
     for model, field, value, flag in checks:
         if value is not None:
             try:
                 check_answer(model, field, value)
             except ValueError as exc:
                 _usage_error(f"{flag}: {exc}")
-    if answers.square_token and answers.public_url and not answers.square_signature_key:
+    square = answers.channels.get("square")
+    if square and answers.public_url and "signature_key" not in square.secrets:
         _usage_error(
             "--public-url with Square needs --square-signature-key-env: Square's webhooks are "
             "verified with the subscription's signature key"
         )
 
 
+def _offered() -> list[registry.ChannelSpec[Any]]:
+    """The channels ``init`` offers to connect, in registry order."""
+    return [spec for spec in registry.channels().values() if spec.init is not None]
+
+
+def _ask_channel(spec: registry.ChannelSpec[Any], config_dir: Path, systemd: bool) -> ChannelAnswers:
+    """One channel's questions (its own, from the registry), each answer checked as it is typed."""
+    assert spec.init is not None
+    answers = ChannelAnswers()
+    for key, question, default in spec.init.answers:
+        answers.values[key] = _ask_valid(question, spec.section, key, default=default)
+    for secret in spec.init.secrets:
+        answers.secrets[secret.key] = _ask_secret(secret.label, secret.env, config_dir, systemd)
+    return answers
+
+
 def _ask_interactively(answers: InitAnswers, config_dir: Path, systemd: bool) -> None:
     """The questions of an interactive ``init``, each answer checked as it is typed."""
-
-    def secret(label: str, field: str) -> SecretRef:
-        return _ask_secret(label, ENV_NAMES[field], config_dir, systemd)
-
-    if typer.confirm("Connect a WooCommerce shop?", default=True):
-        answers.woocommerce_url = _ask_valid("  shop URL (https://...)", WooCommerceChannel, "url")
-        answers.woocommerce_key = secret("  consumer key", "woocommerce_key")
-        answers.woocommerce_secret = secret("  consumer secret", "woocommerce_secret")
-        answers.woocommerce_webhook_secret = secret("  webhook secret", "woocommerce_webhook_secret")
-    if typer.confirm("Connect Square?", default=True):
-        answers.square_environment = _ask_valid(
-            "  environment (production/sandbox)", SquareChannel, "environment", default="production"
-        )
-        answers.square_token = secret("  access token", "square_token")
-        answers.square_signature_key = secret("  webhook signature key", "square_signature_key")
-    if not (answers.woocommerce_url or answers.square_token):
-        _usage_error("configure at least one channel (WooCommerce or Square); nothing written")
+    offered = _offered()
+    for spec in offered:
+        assert spec.init is not None
+        if typer.confirm(spec.init.question, default=True):
+            answers.channels[spec.name] = _ask_channel(spec, config_dir, systemd)
+    if not answers.channels:
+        titles = " or ".join(spec.title for spec in offered)
+        _usage_error(f"configure at least one channel ({titles}); nothing written")
     answers.system_of_record = _ask_valid(
-        "Which channel owns the catalogue (woocommerce/square)?",
+        f"Which channel owns the catalogue ({'/'.join(spec.name for spec in offered)})?",
         SyncPolicy,
         "system_of_record",
         default=answers.system_of_record,
@@ -257,23 +271,65 @@ def _ask_interactively(answers: InitAnswers, config_dir: Path, systemd: bool) ->
     )
 
 
+def _credentials(name: str, values: dict[str, Any], webhooks: bool) -> ChannelAnswers:
+    """``name``'s answers with every secret a systemd credential of the naming scheme; the webhook
+    secrets only when webhooks are received."""
+    init = registry.channel(name).init
+    assert init is not None
+    secrets = {
+        s.key: SecretRef("credential", CREDENTIAL_NAMES[f"{name}.{s.key}"])
+        for s in init.secrets
+        if webhooks or not s.webhook
+    }
+    return ChannelAnswers(values=values, secrets=secrets)
+
+
 def _systemd_answers(answers: InitAnswers, wc_url: str | None, square: bool, environment: str) -> None:
     """``init --systemd --non-interactive``: the chosen channels, every secret a credential of the
     naming scheme; the webhook secrets only when webhooks are received (``--public-url``)."""
     webhooks = answers.public_url is not None
     if wc_url:
-        answers.woocommerce_url = wc_url
-        answers.woocommerce_key = SecretRef("credential", CREDENTIAL_NAMES["woocommerce_key"])
-        answers.woocommerce_secret = SecretRef("credential", CREDENTIAL_NAMES["woocommerce_secret"])
-        if webhooks:
-            answers.woocommerce_webhook_secret = SecretRef(
-                "credential", CREDENTIAL_NAMES["woocommerce_webhook_secret"]
-            )
+        answers.channels["woocommerce"] = _credentials("woocommerce", {"url": wc_url}, webhooks)
     if square:
-        answers.square_environment = environment
-        answers.square_token = SecretRef("credential", CREDENTIAL_NAMES["square_token"])
-        if webhooks:
-            answers.square_signature_key = SecretRef("credential", CREDENTIAL_NAMES["square_signature_key"])
+        answers.channels["square"] = _credentials("square", {"environment": environment}, webhooks)
+
+
+def _env_answers(answers: InitAnswers, flags: InitFlags) -> None:
+    """``init --non-interactive``: the channels whose flags are given, secrets from the environment."""
+    if flags.wc_url and flags.wc_key_env and flags.wc_secret_env:
+        woo = ChannelAnswers(
+            values={"url": flags.wc_url},
+            secrets={
+                "consumer_key": SecretRef("env", flags.wc_key_env),
+                "consumer_secret": SecretRef("env", flags.wc_secret_env),
+            },
+        )
+        if flags.wc_webhook_secret_env:
+            woo.secrets["webhook_secret"] = SecretRef("env", flags.wc_webhook_secret_env)
+        answers.channels["woocommerce"] = woo
+    elif flags.wc_url or flags.wc_key_env or flags.wc_secret_env:
+        _usage_error("WooCommerce needs --wc-url, --wc-key-env and --wc-secret-env together")
+    if flags.square_token_env:
+        square = ChannelAnswers(
+            values={"environment": flags.square_environment},
+            secrets={"access_token": SecretRef("env", flags.square_token_env)},
+        )
+        if flags.square_signature_key_env:
+            square.secrets["signature_key"] = SecretRef("env", flags.square_signature_key_env)
+        answers.channels["square"] = square
+
+
+@dataclass(frozen=True)
+class InitFlags:
+    """The channel flags of ``init --non-interactive``."""
+
+    wc_url: str | None
+    wc_key_env: str | None
+    wc_secret_env: str | None
+    wc_webhook_secret_env: str | None
+    square_token_env: str | None
+    square_environment: str
+    square_signature_key_env: str | None
 
 
 def _refuse_ignored_flags(systemd: str | None, square: bool, env_flags: dict[str, str | None]) -> None:
@@ -300,9 +356,11 @@ def _write_dropin(answers: InitAnswers, config_path: Path, instance: str) -> Non
         f"  install -Dm644 {dropin} /etc/systemd/system/shopbridge@{instance}.service.d/credentials.conf"
     )
     typer.echo(f"  install -dm700 /etc/shopbridge/{instance}")
-    for field_name, name in CREDENTIAL_NAMES.items():
-        if getattr(answers, field_name) is not None:
-            typer.echo(f"  systemd-creds encrypt --name={name} - /etc/shopbridge/{instance}/{name}.cred")
+    for channel in answers.channels.values():
+        for ref in channel.secrets.values():
+            typer.echo(
+                f"  systemd-creds encrypt --name={ref.name} - /etc/shopbridge/{instance}/{ref.name}.cred"
+            )
 
 
 @app.command()
@@ -367,24 +425,21 @@ def init(
     )
     if non_interactive and systemd is not None:
         _systemd_answers(answers, wc_url, square, square_environment)
-        if not (answers.woocommerce_url or answers.square_token):
+        if not answers.channels:
             _usage_error("configure at least one channel (--wc-url ... or --square)")
         _check_flags(answers)
     elif non_interactive:
-        if wc_url and wc_key_env and wc_secret_env:
-            answers.woocommerce_url = wc_url
-            answers.woocommerce_key = SecretRef("env", wc_key_env)
-            answers.woocommerce_secret = SecretRef("env", wc_secret_env)
-            if wc_webhook_secret_env:
-                answers.woocommerce_webhook_secret = SecretRef("env", wc_webhook_secret_env)
-        elif wc_url or wc_key_env or wc_secret_env:
-            _usage_error("WooCommerce needs --wc-url, --wc-key-env and --wc-secret-env together")
-        if square_token_env:
-            answers.square_token = SecretRef("env", square_token_env)
-            answers.square_environment = square_environment
-            if square_signature_key_env:
-                answers.square_signature_key = SecretRef("env", square_signature_key_env)
-        if not (answers.woocommerce_url or answers.square_token):
+        flags = InitFlags(
+            wc_url,
+            wc_key_env,
+            wc_secret_env,
+            wc_webhook_secret_env,
+            square_token_env,
+            square_environment,
+            square_signature_key_env,
+        )
+        _env_answers(answers, flags)
+        if not answers.channels:
             _usage_error("configure at least one channel (--wc-url ... or --square-token-env ...)")
         _check_flags(answers)
     else:
@@ -651,7 +706,7 @@ def _render_sync_result(
 
 def _check_channel(config: Config, channel: str) -> None:
     """Exit 2 unless ``channel`` is a channel configured in the file."""
-    configured = [n for n in type(config.channels).model_fields if getattr(config.channels, n) is not None]
+    configured = list(config.channels.sections())
     if channel not in configured:
         typer.echo(
             f"error: channel {channel!r} is not configured (configured: {', '.join(configured) or 'none'})",
@@ -934,7 +989,8 @@ def sandbox(
     locations: Annotated[int, typer.Option(help="Square locations.")] = 2,
     write_config: Annotated[Path | None, typer.Option(help="Also write a shopbridge config for it.")] = None,
 ) -> None:
-    """Serve local WooCommerce and Square emulators with a demo shop until interrupted."""
+    """Serve local emulators of every built-in channel (WooCommerce, Square) with a demo shop until
+    interrupted."""
     import signal as signals
     import threading
 
@@ -947,8 +1003,9 @@ def sandbox(
         if as_json:
             typer.echo(json.dumps(info))
         else:
-            typer.echo(f"WooCommerce emulator: {info['woocommerce']['url']}")
-            typer.echo(f"Square emulator:      {info['square']['base_url']}")
+            width = max(len(spec.title) for spec in box.specs) + len(" emulator:")
+            for spec in box.specs:
+                typer.echo(f"{spec.title + ' emulator:':<{width}} {box.emulators[spec.name].server.url}")
             if write_config is not None:
                 typer.echo(
                     f"config written to {write_config}: try shopbridge -c {write_config} sync --dry-run"

@@ -84,7 +84,7 @@ def _warnings(section: SquareChannel, context: ChannelContext) -> list[str]:
     return []
 
 
-def _init_extra(context: ChannelContext) -> Mapping[str, Any]:
+def _init_derived(context: ChannelContext) -> Mapping[str, Any]:
     """Square signs the URL it delivers to: ``init`` writes the one under the public URL."""
     if not context.public_url:
         return {}
@@ -133,7 +133,7 @@ CHANNEL: ChannelSpec[SquareChannel] = ChannelSpec(
                 "signature_key", "  webhook signature key", "SHOPBRIDGE_SQUARE_SIGNATURE_KEY", webhook=True
             ),
         ),
-        extra=_init_extra,
+        derived=_init_derived,
     ),
     emulator=_emulator,
     seed=_seed,

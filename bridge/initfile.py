@@ -2,8 +2,10 @@
 
 The file holds secret *references* only (environment variable, file or systemd credential names);
 a secret typed at the interactive prompt is saved to its own 0600 file beside the config and
-referenced from it. The config itself is written 0600 too (it names where the secrets are), via a
-temporary file and an atomic rename so an interrupted ``init`` never leaves half a file.
+referenced from it. What is asked for each channel, and how its table is written, is the
+channel's own (:class:`bridge.registry.ChannelInit`). The config itself is written 0600 too (it
+names where the secrets are), via a temporary file and an atomic rename so an interrupted ``init``
+never leaves half a file.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from bridge import registry
+from bridge.registry import ChannelContext
 
 __all__ = [
     "CREDENTIAL_NAMES",
     "ENV_NAMES",
+    "ChannelAnswers",
     "InitAnswers",
     "SecretRef",
     "render_config",
@@ -24,18 +31,22 @@ __all__ = [
     "write_private",
 ]
 
-ENV_NAMES = {
-    "woocommerce_key": "SHOPBRIDGE_WC_KEY",
-    "woocommerce_secret": "SHOPBRIDGE_WC_SECRET",
-    "woocommerce_webhook_secret": "SHOPBRIDGE_WC_WEBHOOK_SECRET",
-    "square_token": "SHOPBRIDGE_SQUARE_TOKEN",
-    "square_signature_key": "SHOPBRIDGE_SQUARE_SIGNATURE_KEY",
-}
-"""One naming scheme for every secret (keyed by :class:`InitAnswers` field): the environment
-variable ``init`` proposes, and in lower case the systemd credential name that ``init``, the
-example config and the unit's comment use."""
 
-CREDENTIAL_NAMES = {field_name: env.lower() for field_name, env in ENV_NAMES.items()}
+def _env_names() -> dict[str, str]:
+    return {
+        f"{spec.name}.{secret.key}": secret.env
+        for spec in registry.channels().values()
+        if spec.init is not None
+        for secret in spec.init.secrets
+    }
+
+
+ENV_NAMES = _env_names()
+"""One naming scheme for every secret (keyed by ``<channel>.<key>``, each channel's own, see
+:class:`bridge.registry.InitSecret`): the environment variable ``init`` proposes, and in lower case
+the systemd credential name that ``init``, the example config and the unit's comment use."""
+
+CREDENTIAL_NAMES = {key: env.lower() for key, env in ENV_NAMES.items()}
 
 
 @dataclass(frozen=True)
@@ -50,20 +61,21 @@ class SecretRef:
 
 
 @dataclass
+class ChannelAnswers:
+    """One channel's answers: plain keys of its section, and where each of its secrets is."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, SecretRef] = field(default_factory=dict)
+
+
+@dataclass
 class InitAnswers:
     store_path: str = "shopbridge.db"
     system_of_record: str = "woocommerce"
-    woocommerce_url: str | None = None
-    woocommerce_key: SecretRef | None = None
-    woocommerce_secret: SecretRef | None = None
-    woocommerce_webhook_secret: SecretRef | None = None
-    square_environment: str = "production"
-    square_base_url: str | None = None
-    square_token: SecretRef | None = None
-    square_signature_key: SecretRef | None = None
-    square_location_ids: list[str] = field(default_factory=list)
     public_url: str | None = None
     port: int = 8787
+    channels: dict[str, ChannelAnswers] = field(default_factory=dict)
+    """The channels to connect, by name, in the order their tables are written."""
 
 
 def render_config(answers: InitAnswers) -> str:
@@ -82,33 +94,14 @@ def render_config(answers: InitAnswers) -> str:
     if answers.public_url:
         lines.append(f"public_url = {json.dumps(answers.public_url)}")
     lines += ["", "[sync]", f"system_of_record = {json.dumps(answers.system_of_record)}"]
-    if answers.woocommerce_url and answers.woocommerce_key and answers.woocommerce_secret:
-        lines += [
-            "",
-            "[channels.woocommerce]",
-            f"url = {json.dumps(answers.woocommerce_url)}",
-            f"consumer_key = {answers.woocommerce_key.toml()}",
-            f"consumer_secret = {answers.woocommerce_secret.toml()}",
-        ]
-        if answers.woocommerce_webhook_secret:
-            lines.append(f"webhook_secret = {answers.woocommerce_webhook_secret.toml()}")
-    if answers.square_token:
-        lines += [
-            "",
-            "[channels.square]",
-            f"environment = {json.dumps(answers.square_environment)}",
-        ]
-        if answers.square_base_url:
-            lines.append(f"base_url = {json.dumps(answers.square_base_url)}")
-        lines.append(f"access_token = {answers.square_token.toml()}")
-        if answers.square_signature_key:
-            lines.append(f"signature_key = {answers.square_signature_key.toml()}")
-        if answers.public_url:
-            lines.append(
-                f"notification_url = {json.dumps(answers.public_url.rstrip('/') + '/webhooks/square')}"
-            )
-        if answers.square_location_ids:
-            lines.append(f"location_ids = {json.dumps(answers.square_location_ids)}")
+    context = ChannelContext(public_url=answers.public_url)
+    for name, channel in answers.channels.items():
+        init = registry.channel(name).init
+        derived = init.derived(context) if init is not None and init.derived is not None else {}
+        lines += ["", f"[channels.{name}]"]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in channel.values.items()]
+        lines += [f"{key} = {ref.toml()}" for key, ref in channel.secrets.items()]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in derived.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -122,10 +115,10 @@ def render_dropin(answers: InitAnswers, instance: str) -> str:
         "# or use LoadCredential= with a plain 0600 file instead.",
         "[Service]",
     ]
-    for field_name in ENV_NAMES:
-        ref = getattr(answers, field_name)
-        if isinstance(ref, SecretRef) and ref.kind == "credential":
-            lines.append(f"LoadCredentialEncrypted={ref.name}:/etc/shopbridge/%i/{ref.name}.cred")
+    for channel in answers.channels.values():
+        for ref in channel.secrets.values():
+            if ref.kind == "credential":
+                lines.append(f"LoadCredentialEncrypted={ref.name}:/etc/shopbridge/%i/{ref.name}.cred")
     return "\n".join(lines) + "\n"
 
 

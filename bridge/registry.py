@@ -87,13 +87,13 @@ class InitSecret:
 @dataclass(frozen=True)
 class ChannelInit:
     """How ``init`` asks for a channel: the yes/no question, then its plain answers (key, prompt,
-    default; each checked by the section's own rule) and its secrets. ``extra`` adds keys that
+    default; each checked by the section's own rule) and its secrets. ``derived`` adds keys that
     follow from the other answers (Square's notification URL from the public URL)."""
 
     question: str
     answers: Sequence[tuple[str, str, str | None]] = ()
     secrets: Sequence[InitSecret] = ()
-    extra: Callable[[ChannelContext], Mapping[str, Any]] | None = None
+    derived: Callable[[ChannelContext], Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
