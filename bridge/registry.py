@@ -96,9 +96,10 @@ class ChannelInit:
     derived: Callable[[ChannelContext], Mapping[str, Any]] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ChannelSpec(Generic[S]):
-    """Everything shopbridge knows about one channel, in one place."""
+    """Everything shopbridge knows about one channel, in one place. (Compared and hashed by
+    identity: two specs are the same channel only if they are the same object.)"""
 
     name: str
     """The channel's name: the ``[channels.<name>]`` key, the ``channel`` of every row and route."""
