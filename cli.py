@@ -103,10 +103,10 @@ class State:
     config_path: Path
     verbosity: int
 
-    def config(self) -> Config:
+    def config(self, *, square_key_pending: bool = False) -> Config:
         """The loaded configuration; on any problem prints one line each and exits 2."""
         try:
-            config = load_config(self.config_path)
+            config = load_config(self.config_path, square_key_pending=square_key_pending)
         except ConfigError as exc:
             _fail(EXIT_USAGE, Failure(tuple(exc.problems)))
         level = {-1: "warning", 0: config.logging.level, 1: "debug"}.get(self.verbosity, "debug")
@@ -822,12 +822,14 @@ app.add_typer(webhooks_app, name="webhooks")
 
 @webhooks_app.command("register")
 def webhooks_register(ctx: typer.Context) -> None:
-    """Create (or repair) our webhooks on WooCommerce, pointing at [server] public_url."""
+    """Create (or repair) our webhooks on WooCommerce and Square, pointing at [server] public_url."""
+    from adapters.square import SquareAdapter
     from adapters.woocommerce import WooCommerceAdapter
     from bridge.channels import build_adapters
+    from bridge.square_webhook_setup import register_square
 
     state: State = ctx.obj
-    config = state.config()
+    config = state.config(square_key_pending=True)  # Square answers the key now
     if not config.server.public_url:
         typer.echo("error: set [server] public_url to the address channels can reach", err=True)
         raise typer.Exit(EXIT_USAGE)
@@ -836,6 +838,12 @@ def webhooks_register(ctx: typer.Context) -> None:
             url = f"{config.server.public_url.rstrip('/')}/webhooks/{name}"
             ids = adapter.register_webhooks(url, WOO_TOPICS)
             typer.echo(f"{name}: {len(ids)} webhooks deliver to {url}")
+        elif isinstance(adapter, SquareAdapter):
+            try:
+                for line in register_square(config, adapter):
+                    typer.echo(line)
+            except AdapterError as exc:
+                _fail(EXIT_FAILURE, Failure.of(f"{name}: {exc}"))
         else:
             typer.echo(f"{name}: register the webhook subscription in the provider's dashboard")
 

@@ -324,10 +324,17 @@ def _source_locations_on_location_channels(config: Config, path: Path) -> list[s
     ]
 
 
-def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+SQUARE_KEY = "channels.square.signature_key"
+
+
+def load_config(
+    path: str | Path, environ: Mapping[str, str] | None = None, *, square_key_pending: bool = False
+) -> Config:
     """Read, validate and resolve the secrets of a configuration file.
 
     Raises :class:`ConfigError` listing every problem found (syntax, unknown keys, types, secrets).
+    ``square_key_pending``: the command is about to obtain Square's signature key (``webhooks
+    register``), so a key that cannot be resolved yet, or none at all, is no problem (it is None).
     """
     path = Path(path)
     env = os.environ if environ is None else environ
@@ -354,7 +361,10 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
             secret.resolve(env, path.parent)
             secret._remember()
         except ValueError as exc:
-            problems.append(f"{path}: {key}: {exc}")
+            if square_key_pending and key == SQUARE_KEY and config.channels.square is not None:
+                config.channels.square.signature_key = None
+            else:
+                problems.append(f"{path}: {key}: {exc}")
     problems.extend(_buffers_on_location_channels(config, path))
     problems.extend(_source_locations_on_location_channels(config, path))
     if not (config.channels.woocommerce or config.channels.square):
@@ -363,7 +373,8 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         )
     else:
         problems += _channel_name_problems(config, path)
-    problems += [f"{path}: {problem}" for problem in _webhook_problems(config)]
+    if not square_key_pending:
+        problems += [f"{path}: {problem}" for problem in _webhook_problems(config)]
     if problems:
         raise ConfigError(problems)
     return config
