@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RunCli
 from square_helpers import call, make_adapter, running_emulator, wait_for
 
 from adapters.square_webhooks import SQUARE_WEBHOOK_EVENTS
@@ -19,6 +18,7 @@ from bridge.server import WebhookServer
 from bridge.store import Store
 from sandbox.seed import generate_catalog
 from sandbox.square import SquareEmulator
+from tests.conftest import RunCli
 
 
 @pytest.fixture
