@@ -102,10 +102,10 @@ class State:
     config_path: Path
     verbosity: int
 
-    def config(self) -> Config:
+    def config(self, *, webhook_keys_pending: bool = False) -> Config:
         """The loaded configuration; on any problem prints one line each and exits 2."""
         try:
-            config = load_config(self.config_path)
+            config = load_config(self.config_path, webhook_keys_pending=webhook_keys_pending)
         except ConfigError as exc:
             _fail(EXIT_USAGE, Failure(tuple(exc.problems)))
         level = {-1: "warning", 0: config.logging.level, 1: "debug"}.get(self.verbosity, "debug")
@@ -878,12 +878,12 @@ app.add_typer(webhooks_app, name="webhooks")
 
 @webhooks_app.command("register")
 def webhooks_register(ctx: typer.Context) -> None:
-    """Create (or repair) our webhooks on each channel that makes them over its API (WooCommerce),
-    pointing at [server] public_url."""
+    """Create (or repair) our webhooks on each channel that makes them over its API (WooCommerce's
+    webhooks, Square's subscription), pointing at [server] public_url."""
     from bridge.channels import build_adapters
 
     state: State = ctx.obj
-    config = state.config()
+    config = state.config(webhook_keys_pending=True)  # Square answers its key now
     if not config.server.public_url:
         typer.echo("error: set [server] public_url to the address channels can reach", err=True)
         raise typer.Exit(EXIT_USAGE)
@@ -891,7 +891,11 @@ def webhooks_register(ctx: typer.Context) -> None:
         register = registry.channel(name).register_webhooks
         if register is not None:
             url = f"{config.server.public_url.rstrip('/')}/webhooks/{name}"
-            typer.echo(f"{name}: {register(adapter, url)}")
+            try:
+                for line in register(adapter, url, config):
+                    typer.echo(f"{name}: {line}")
+            except AdapterError as exc:
+                _fail(EXIT_FAILURE, Failure.of(f"{name}: {exc}"))
         else:
             typer.echo(f"{name}: register the webhook subscription in the provider's dashboard")
 

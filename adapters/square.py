@@ -87,6 +87,7 @@ from adapters.base import (
 )
 from adapters.diagnose import network_reason
 from adapters.issues import ReadIssue
+from adapters.square_webhooks import SubscriptionResult, ensure_subscription
 from adapters.square_wire import change_issue, count_issue, item_issue, unkeyed_issue
 from bridge.models import (
     ChannelCustomer,
@@ -1212,6 +1213,10 @@ class SquareAdapter(ChannelAdapter):
         return batches
 
     # -- webhooks --------------------------------------------------------------------------------
+
+    def ensure_webhook_subscription(self, notification_url: str) -> SubscriptionResult:
+        """Create or update our webhook subscription (see adapters/square_webhooks.py)."""
+        return ensure_subscription(self._request, notification_url, SQUARE_VERSION)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> WebhookEvent:
         lowered = {k.lower(): v for k, v in headers.items()}

@@ -15,6 +15,7 @@ from bridge.registry import ChannelContext, ChannelEmulator, ChannelInit, Channe
 from bridge.settings import ChannelSection, HttpUrl, Secret
 
 if TYPE_CHECKING:
+    from bridge.config import Config
     from sandbox.seed import SeedProduct
 
 __all__ = ["CHANNEL", "SquareChannel"]
@@ -115,6 +116,15 @@ def _sandbox_section(emulator: ChannelEmulator, port: int) -> dict[str, str]:
     }
 
 
+def _register_webhooks(adapter: ChannelAdapter, url: str, config: Config) -> list[str]:
+    """Square's subscription is made over its Webhook Subscriptions API; the key it answers is kept
+    where the config reads it (it delivers to, and signs, ``notification_url`` when that is set)."""
+    from adapters.square_webhook_setup import register_square
+
+    assert isinstance(adapter, SquareAdapter)
+    return register_square(config, adapter)
+
+
 CHANNEL: ChannelSpec[SquareChannel] = ChannelSpec(
     name="square",
     title="Square",
@@ -122,6 +132,7 @@ CHANNEL: ChannelSpec[SquareChannel] = ChannelSpec(
     capabilities=SquareAdapter.capabilities,
     build=_build,
     notification_url=lambda section: section.notification_url,
+    register_webhooks=_register_webhooks,
     problems=_problems,
     warnings=_warnings,
     init=ChannelInit(

@@ -15,6 +15,7 @@ from bridge.registry import ChannelContext, ChannelEmulator, ChannelInit, Channe
 from bridge.settings import ChannelSection, HttpUrl, Secret
 
 if TYPE_CHECKING:
+    from bridge.config import Config
     from sandbox.seed import SeedProduct
 
 __all__ = ["CHANNEL", "WOO_TOPICS", "WooCommerceChannel"]
@@ -47,11 +48,11 @@ def _build(section: WooCommerceChannel, context: ChannelContext) -> ChannelAdapt
     )
 
 
-def _register_webhooks(adapter: ChannelAdapter, url: str) -> str:
+def _register_webhooks(adapter: ChannelAdapter, url: str, config: Config) -> list[str]:
     """WooCommerce's webhooks are made over its REST API (one per topic)."""
     assert isinstance(adapter, WooCommerceAdapter)
     ids = adapter.register_webhooks(url, WOO_TOPICS)
-    return f"{len(ids)} webhooks deliver to {url}"
+    return [f"{len(ids)} webhooks deliver to {url}"]
 
 
 def _emulator() -> ChannelEmulator:

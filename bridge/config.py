@@ -234,10 +234,28 @@ def _source_locations_on_location_channels(config: Config, path: Path) -> list[s
     ]
 
 
-def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+def _webhook_key(config: Config, key: str) -> tuple[ChannelSection, str] | None:
+    """The section and field of ``key`` when it is a webhook signature key (a secret the channel's
+    ``init`` marks as needed only by webhooks), else ``None``."""
+    prefix, _, rest = key.partition(".")
+    name, _, field = rest.partition(".")
+    section = config.channels.section(name) if prefix == "channels" else None
+    spec = registry.channel(name) if section is not None else None
+    if spec is None or spec.init is None:
+        return None
+    webhook_keys = {secret.key for secret in spec.init.secrets if secret.webhook}
+    return (section, field) if section is not None and field in webhook_keys else None
+
+
+def load_config(
+    path: str | Path, environ: Mapping[str, str] | None = None, *, webhook_keys_pending: bool = False
+) -> Config:
     """Read, validate and resolve the secrets of a configuration file.
 
     Raises :class:`ConfigError` listing every problem found (syntax, unknown keys, types, secrets).
+    ``webhook_keys_pending``: the command is about to obtain the channels' webhook signature keys
+    (``webhooks register``: Square answers one with its subscription), so a key that cannot be
+    resolved yet, or none at all, is no problem (it is None).
     """
     path = Path(path)
     env = os.environ if environ is None else environ
@@ -264,7 +282,11 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
             secret.resolve(env, path.parent)
             secret._remember()
         except ValueError as exc:
-            problems.append(f"{path}: {key}: {exc}")
+            pending = _webhook_key(config, key) if webhook_keys_pending else None
+            if pending is not None:
+                setattr(pending[0], pending[1], None)
+            else:
+                problems.append(f"{path}: {key}: {exc}")
     problems.extend(_buffers_on_location_channels(config, path))
     problems.extend(_source_locations_on_location_channels(config, path))
     if not config.channels.sections():
@@ -272,7 +294,8 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         problems.append(f"{path}: channels: no channel configured ({tables})")
     else:
         problems += _channel_name_problems(config, path)
-    problems += [f"{path}: {problem}" for problem in _webhook_problems(config)]
+    if not webhook_keys_pending:
+        problems += [f"{path}: {problem}" for problem in _webhook_problems(config)]
     if problems:
         raise ConfigError(problems)
     return config

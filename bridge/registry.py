@@ -25,6 +25,7 @@ from bridge.settings import ChannelSection
 
 if TYPE_CHECKING:
     from adapters.base import Capabilities, ChannelAdapter
+    from bridge.config import Config
     from sandbox.http import EmulatorServer
     from sandbox.seed import SeedProduct
 
@@ -114,9 +115,10 @@ class ChannelSpec(Generic[S]):
     notification_url: Callable[[S], str | None] = field(default=lambda section: None)
     """The URL the channel was told it delivers webhooks to, when it signs that URL (Square);
     ``None``: ``<public_url>/webhooks/<name>``."""
-    register_webhooks: Callable[[ChannelAdapter, str], str] | None = None
-    """Creates our webhooks on the channel, pointing at the URL; returns what it did. ``None``:
-    the channel's subscriptions are made in its own dashboard."""
+    register_webhooks: Callable[[ChannelAdapter, str, Config], list[str]] | None = None
+    """Creates (or repairs) our webhooks on the channel, pointing at the URL (``<public_url>/webhooks/
+    <name>``), keeping what it answers (a signature key) where the config reads it; returns what it
+    did, a line each (never a secret). ``None``: the subscriptions are made in its own dashboard."""
     problems: Callable[[S, ChannelContext], list[str]] = field(default=lambda section, context: [])
     """Settings of its section that load but cannot work (``config check`` exits 2): ``key: why``."""
     warnings: Callable[[S, ChannelContext], list[str]] = field(default=lambda section, context: [])

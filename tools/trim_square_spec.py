@@ -2,8 +2,8 @@
 
 Usage: python tools/trim_square_spec.py PATH/TO/square/connect-api-specification/api.json
 
-The full spec (about 3 MB, 240 paths, 1,401 schemas) is too big to vendor for the 22 operations
-the Square emulator serves and the 6 webhook events it sends. This keeps the paths carrying those
+The full spec (about 3 MB, 240 paths, 1,401 schemas) is too big to vendor for the 30 operations
+the Square emulator serves and the 7 webhook events it sends. This keeps the paths carrying those
 operations, the webhook event schemas, and every schema either reaches through ``$ref`` (the
 closure), each copied unchanged; everything else under ``components`` except ``securitySchemes``
 goes. Adding a route to the emulator means adding its operation here and running this again (a
@@ -46,6 +46,14 @@ OPERATIONS = frozenset(
         "CreateOrder",
         "SearchOrders",
         "RetrieveOrder",
+        "CreateWebhookSubscription",
+        "ListWebhookSubscriptions",
+        "RetrieveWebhookSubscription",
+        "UpdateWebhookSubscription",
+        "UpdateWebhookSubscriptionSignatureKey",
+        "DeleteWebhookSubscription",
+        "TestWebhookSubscription",
+        "ListWebhookEventTypes",
     }
 )
 
@@ -58,6 +66,7 @@ WEBHOOK_EVENTS = frozenset(
         "customer.updated",
         "customer.deleted",
         "order.created",
+        "order.updated",
     }
 )
 

@@ -11,7 +11,8 @@ What is modelled (see :class:`SquareEmulator`): locations; catalogue list/search
 upsert/retrieve/delete with versions, ``#temp`` ids, all-or-nothing batches and tombstones; the
 inventory change log (counts = last physical count + later adjustments, ordered by ``occurred_at``);
 customers; orders (a COMPLETED order decrements tracked stock as an ``IN_STOCK -> SOLD`` adjustment);
-idempotency keys; bearer auth; Square-shaped errors; signed outgoing webhooks.
+idempotency keys; bearer auth; Square-shaped errors; the Webhook Subscriptions API and signed
+outgoing webhooks to every enabled subscription.
 
 Deliberately not modelled: the per-seller single catalogue writer (concurrent writes are serialised
 by one lock instead of answering 429), search propagation delays, TRANSFER changes, WASTE/SOLD count
@@ -21,9 +22,10 @@ a physical count, order updates/returns, and catalogue object types beyond stori
 Layout: :class:`SquareEmulator` (``emulator``) is a stack of mixins over one state
 (``state.SquareState``), each module one job: ``views`` (the JSON answered), ``locations``,
 ``catalog_search`` (catalogue reads), ``catalog`` (catalogue writes), ``inventory`` (change log and
-counts), ``orders``, ``customers``, ``webhooks`` (subscriptions and deliveries), ``auth`` (bearer
-token, webhook signatures), ``routes`` (the route table, idempotency, recording); ``wire``,
-``errors`` and ``paging`` are the shared formats.
+counts), ``orders``, ``customers``, ``webhooks`` (subscriptions and deliveries),
+``webhook_subscriptions`` (Square's Webhook Subscriptions API over them; ``event_types``, the names
+it accepts), ``auth`` (bearer token, webhook signatures), ``routes`` (the route table, idempotency,
+recording); ``wire``, ``errors`` and ``paging`` are the shared formats.
 """
 
 from __future__ import annotations

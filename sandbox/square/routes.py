@@ -16,10 +16,18 @@ from sandbox.square.errors import SquareError, error_response
 from sandbox.square.locations import SquareLocations
 from sandbox.square.orders import SquareOrders
 from sandbox.square.state import RecordedExchange
+from sandbox.square.webhook_subscriptions import SquareWebhookSubscriptions
 from sandbox.square.wire import JSON
 
 
-class SquareRoutes(SquareLocations, SquareCatalogSearch, SquareCatalog, SquareOrders, SquareCustomers):
+class SquareRoutes(
+    SquareLocations,
+    SquareCatalogSearch,
+    SquareCatalog,
+    SquareOrders,
+    SquareCustomers,
+    SquareWebhookSubscriptions,
+):
     """Register every ``/v2`` operation behind the shared request handling."""
 
     router: Router
@@ -153,3 +161,30 @@ class SquareRoutes(SquareLocations, SquareCatalogSearch, SquareCatalog, SquareOr
         add("POST", r"/v2/orders", "CreateOrder", self._create_order, idempotent=True)
         add("POST", r"/v2/orders/search", "SearchOrders", self._search_orders)
         add("GET", r"/v2/orders/(?P<id>[^/]+)", "RetrieveOrder", self._retrieve_order)
+        self._webhook_routes()
+
+    def _webhook_routes(self) -> None:
+        add = self._add
+        subscription = r"/v2/webhooks/subscriptions/(?P<id>[^/]+)"
+        add("GET", r"/v2/webhooks/event-types", "ListWebhookEventTypes", self._list_webhook_event_types)
+        add(
+            "GET", r"/v2/webhooks/subscriptions", "ListWebhookSubscriptions", self._list_webhook_subscriptions
+        )
+        add(
+            "POST",
+            r"/v2/webhooks/subscriptions",
+            "CreateWebhookSubscription",
+            self._create_webhook_subscription,
+            idempotent=True,
+        )
+        add("GET", subscription, "RetrieveWebhookSubscription", self._retrieve_webhook_subscription)
+        add("PUT", subscription, "UpdateWebhookSubscription", self._update_webhook_subscription)
+        add("DELETE", subscription, "DeleteWebhookSubscription", self._delete_webhook_subscription)
+        add(
+            "POST",
+            subscription + "/signature-key",
+            "UpdateWebhookSubscriptionSignatureKey",
+            self._rotate_signature_key,
+            idempotent=True,
+        )
+        add("POST", subscription + "/test", "TestWebhookSubscription", self._test_webhook_subscription)

@@ -21,12 +21,18 @@ from sandbox.square.wire import JSON
 
 @dataclass(frozen=True)
 class Subscription:
-    """A webhook subscription: where to POST, the key to sign with, and which event types (None: all)."""
+    """A webhook subscription: where to POST, the key to sign with, and which event types (None: all,
+    only for in-process test subscriptions); the rest is what the Webhook Subscriptions API shows."""
 
     id: str
     url: str
     signature_key: str
     event_types: frozenset[str] | None = None
+    name: str | None = None
+    enabled: bool = True
+    api_version: str = "2025-08-20"
+    created_at: str = ""
+    updated_at: str = ""
 
 
 @dataclass(frozen=True)
