@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bridge.models import ChannelProduct, ChannelVariant
-from bridge.staging import Staging
+from bridge.store.staging import Staging
 
 
 def product(channel: str, pid: str, *variants: tuple[str, str | None, str | None]) -> ChannelProduct:

@@ -1,0 +1,22 @@
+"""The store layer: every SQL statement shopbridge runs, behind one import.
+
+* :mod:`bridge.store.sqlite`: the mapping store, one SQLite file that is shopbridge's memory and its
+  durable queues (:class:`Store`).
+* :mod:`bridge.store.staging`: the scratch file beside it that one full read is staged in and
+  planned from chunk by chunk (:class:`Staging`).
+
+Both are SQLite, so both are here: the rest of shopbridge talks to them through methods, never SQL.
+"""
+
+from bridge.store.sqlite import MIGRATIONS, SCHEMA_VERSION, OutboxEntry, SchemaTooNew, Store, utcnow
+from bridge.store.staging import Staging
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "OutboxEntry",
+    "SchemaTooNew",
+    "Staging",
+    "Store",
+    "utcnow",
+]
