@@ -35,6 +35,7 @@ from sqlite_utils.migrations import Migrations
 
 from bridge.ledger import LedgerEntry
 from bridge.models import ChannelProduct, StockEvent, content_hash
+from bridge.store.chunked import KEYS, as_dicts, execute_in, in_chunks, rows_in
 from bridge.unresolved import describe
 
 __all__ = [
@@ -382,12 +383,11 @@ class Store:
         rule are stored at location ``"*"`` and placed only by :func:`bridge.ledger.place` (which
         the sync uses): per-location stock under that rule comes from there, not from here."""
         sql = "SELECT sku, location, sum(delta) FROM stock_events"
-        params: list[Any] = []
-        if skus is not None:
-            sql += f" WHERE sku IN ({','.join('?' * len(skus))})"
-            params = list(skus)
-        sql += " GROUP BY sku, location"
-        return {(r[0], r[1]): int(r[2]) for r in self.db.execute(sql, params).fetchall()}
+        if skus is None:
+            rows = [tuple(r) for r in self.db.execute(f"{sql} GROUP BY sku, location").fetchall()]
+        else:
+            rows = rows_in(self.db.conn, f"{sql} WHERE sku IN {KEYS} GROUP BY sku, location", skus)
+        return {(r[0], r[1]): int(r[2]) for r in rows}
 
     def inbox_put(
         self,
@@ -499,10 +499,7 @@ class Store:
         """Count an attempt *before* sending: after a crash, ``attempts > 0`` on an entry not done means
         "it may have reached the channel", and the adapter checks before sending it again."""
         with self.transaction() as db:
-            for start in range(0, len(entry_ids), 500):
-                chunk = list(entry_ids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                db.execute(f"UPDATE outbox SET attempts = attempts + 1 WHERE id IN ({marks})", chunk)
+            execute_in(db.conn, f"UPDATE outbox SET attempts = attempts + 1 WHERE id IN {KEYS}", entry_ids)
 
     def outbox_stock_in_flight(self) -> set[tuple[str, str, str]]:
         """``(channel, sku, location)`` of stock writes not yet confirmed (queued, or sent with the
@@ -613,17 +610,8 @@ class Store:
 
     def links_by_key(self, entity: str, canonical_keys: Iterable[str]) -> list[dict[str, Any]]:
         """The links of these canonical entities, every channel."""
-        unique = list(dict.fromkeys(canonical_keys))
-        out: list[dict[str, Any]] = []
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            out.extend(
-                self.db.query(
-                    f"SELECT * FROM links WHERE entity = ? AND canonical_key IN ({marks})", [entity, *chunk]
-                )
-            )
-        return out
+        sql = f"SELECT * FROM links WHERE entity = ? AND canonical_key IN {KEYS}"
+        return as_dicts(in_chunks(self.db.conn, sql, canonical_keys, before=[entity]))
 
     def links_of_groups(self, entity: str, members: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         """Every link of the canonical entities that any of ``members`` ``(channel, channel_id)``
@@ -631,19 +619,12 @@ class Store:
         by_channel: dict[str, list[str]] = {}
         for channel, channel_id in dict.fromkeys(members):
             by_channel.setdefault(channel, []).append(channel_id)
-        keys: list[str] = []
-        for channel, ids in by_channel.items():
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                keys.extend(
-                    r[0]
-                    for r in self.db.execute(
-                        "SELECT canonical_key FROM links WHERE channel = ? AND entity = ? "
-                        f"AND channel_id IN ({marks})",
-                        [channel, entity, *chunk],
-                    )
-                )
+        sql = f"SELECT canonical_key FROM links WHERE channel = ? AND entity = ? AND channel_id IN {KEYS}"
+        keys = [
+            r[0]
+            for channel, ids in by_channel.items()
+            for r in rows_in(self.db.conn, sql, ids, before=[channel, entity])
+        ]
         return self.links_by_key(entity, keys)
 
     def delete_link(self, entity: str, canonical_key: str, channel: str) -> bool:
@@ -699,14 +680,9 @@ class Store:
     def forget_projections(self, channel: str, skus: Iterable[str]) -> None:
         """Forget the stock last written (or counted) on ``channel`` for ``skus``: the next count
         there becomes the baseline instead of being judged against it."""
-        wanted = list(dict.fromkeys(skus))
+        sql = f"DELETE FROM projections WHERE channel = ? AND sku IN {KEYS}"
         with self.transaction() as db:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                db.execute(
-                    f"DELETE FROM projections WHERE channel = ? AND sku IN ({marks})", [channel, *chunk]
-                )
+            execute_in(db.conn, sql, skus, before=[channel])
 
     def forget_catalog_cursors(self) -> None:
         """Drop every channel's catalogue cursor, so that the next sync reads the catalogues in full
@@ -741,13 +717,8 @@ class Store:
                     }
                 )
         with self.transaction() as db:
-            for start in range(0, len(product_ids), 500):
-                chunk = product_ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                db.execute(
-                    f"DELETE FROM channel_variants WHERE channel = ? AND product_id IN ({marks})",
-                    [channel, *chunk],
-                )
+            sql = f"DELETE FROM channel_variants WHERE channel = ? AND product_id IN {KEYS}"
+            execute_in(db.conn, sql, product_ids, before=[channel])
             db.table("channel_variants").insert_all(rows, replace=True, batch_size=500)
         return len(rows)
 
@@ -759,18 +730,11 @@ class Store:
                 [channel],
             ).fetchall()
         else:
-            wanted = list(dict.fromkeys(variant_ids))
-            rows = []
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows.extend(
-                    self.db.execute(
-                        "SELECT product_id, product FROM channel_variants "
-                        f"WHERE channel = ? AND variant_id IN ({marks}) GROUP BY product_id",
-                        [channel, *chunk],
-                    ).fetchall()
-                )
+            sql = (
+                "SELECT product_id, product FROM channel_variants "
+                f"WHERE channel = ? AND variant_id IN {KEYS} GROUP BY product_id"
+            )
+            rows = rows_in(self.db.conn, sql, variant_ids, before=[channel])
         unique = {r[0]: r[1] for r in rows}
         return [ChannelProduct.model_validate_json(data) for data in unique.values()]
 
@@ -785,18 +749,12 @@ class Store:
     def snapshot_with_skus(self, skus: Iterable[str]) -> dict[str, list[ChannelProduct]]:
         """Channel -> the products last read holding one of ``skus``, linked or not (a SKU used twice
         in a channel links neither variant, yet both must be seen whenever that SKU is planned)."""
-        wanted = list(dict.fromkeys(skus))
-        rows: list[tuple[str, str, str]] = []
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows.extend(
-                self.db.execute(
-                    "SELECT channel, product_id, product FROM channel_variants "
-                    f"WHERE sku IN ({marks}) GROUP BY channel, product_id",
-                    chunk,
-                ).fetchall()
-            )
+        rows = rows_in(
+            self.db.conn,
+            f"SELECT channel, product_id, product FROM channel_variants WHERE sku IN {KEYS} "
+            "GROUP BY channel, product_id",
+            skus,
+        )
         out: dict[str, list[ChannelProduct]] = {}
         for channel, _, data in {(r[0], r[1]): r for r in rows}.values():
             out.setdefault(channel, []).append(ChannelProduct.model_validate_json(data))
@@ -894,15 +852,7 @@ class Store:
     def _rows_for(self, sql: str, column: str, values: Iterable[str] | None) -> list[tuple[Any, ...]]:
         if values is None:
             return [tuple(r) for r in self.db.execute(sql).fetchall()]
-        wanted = list(dict.fromkeys(values))
-        out: list[tuple[Any, ...]] = []
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            out.extend(
-                tuple(r) for r in self.db.execute(f"{sql} WHERE {column} IN ({marks})", chunk).fetchall()
-            )
-        return out
+        return rows_in(self.db.conn, f"{sql} WHERE {column} IN {KEYS}", values)
 
     # -- stock events not yet in the ledger ---------------------------------------------------
 
@@ -966,16 +916,11 @@ class Store:
         ids = list(dict.fromkeys(source_ids))
         if not ids:
             return
-        now = utcnow()
+        sql = (
+            f"UPDATE unresolved_events SET resolved_at = ? WHERE resolved_at IS NULL AND source_id IN {KEYS}"
+        )
         with self.transaction() as db:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                db.execute(
-                    f"UPDATE unresolved_events SET resolved_at = ? WHERE resolved_at IS NULL "
-                    f"AND source_id IN ({marks})",
-                    [now, *chunk],
-                )
+            execute_in(db.conn, sql, ids, before=[utcnow()])
 
     def open_unresolved(self, limit: int = 100) -> list[dict[str, Any]]:
         """The events still waiting, oldest first (for ``shopbridge status``)."""
