@@ -48,6 +48,7 @@ from bridge.logs import configure_logging
 from bridge.plan import Plan
 from bridge.policy import SyncPolicy
 from bridge.progress import BarProgress, Progress, QuietProgress
+from bridge.storage import StoreFigures
 from bridge.store import SchemaTooNew, Store, utcnow
 from bridge.sync import ChannelReadError, LocationConfigError, RelayReport, SyncRunner, UnsafePlan
 
@@ -470,10 +471,13 @@ def config_check(ctx: typer.Context) -> None:
     )
 
 
-def _render_status(figures: dict[str, Any]) -> str:
+def _render_status(figures: StoreFigures) -> str:
+    catalogue = figures["catalogue"]
     lines = [
         f"store schema v{figures['schema_version']}: {figures['variants']} variants, "
         f"{figures['customers']} customers, {figures['stock_events']} stock events",
+        f"catalogue: {catalogue['products']} products, {catalogue['variants']} variants "
+        f"({catalogue['archived_variants']} archived)",
     ]
     for channel, entities in sorted(figures["linked"].items()):
         parts = [
@@ -835,7 +839,7 @@ def unlink_command(
             raise typer.Exit(EXIT_USAGE)
         with store.transaction():
             store.delete_link("variant", sku, channel)
-            store.forget_projections(channel, [sku])
+            store.forget_baselines(channel, [sku])
             store.audit(channel, "unlink", sku, {"channel_id": links[0]["channel_id"], "by": "user"})
             store.forget_catalog_cursors()
     typer.echo(f"unlinked {sku} from {channel} {links[0]['channel_id']}")

@@ -53,6 +53,20 @@ def test_status_counts_variants_one_way_after_a_hand_link(synced: Synced) -> Non
     assert f"woocommerce: linked {linked['woocommerce']} of the {figures['variants']} variants" in text
 
 
+def test_status_shows_the_agreed_catalogue_grouped_by_the_owners_products(synced: Synced) -> None:
+    figures = json.loads(synced.cli("status", "--json"))
+    catalogue = figures["catalogue"]
+    # Every SKU linked somewhere is a variant of the agreed catalogue, under one of its products.
+    assert catalogue["variants"] == figures["variants"]
+    variable = next(p for p in synced.box.catalogues.woocommerce if not p.is_simple)
+    assert 1 <= catalogue["products"] <= catalogue["variants"] - len(variable.variants) + 1
+    assert catalogue["archived_variants"] == 0
+    text = synced.cli("status").splitlines()
+    assert text[1] == (
+        f"catalogue: {catalogue['products']} products, {catalogue['variants']} variants (0 archived)"
+    )
+
+
 COMMANDS = [[], ["init"], ["status"], ["sync"], ["link"], ["unlink"], ["doctor"], ["daemon"], ["sandbox"]]
 
 

@@ -71,7 +71,7 @@ def test_links_snapshots_and_baselines_for_more_keys_than_sqlite_takes_at_once(s
     assert store.save_snapshot("square", _products()) == N  # replaces the rows of 1,200 products
     assert len(store.snapshot("square", [f"V{i}" for i in range(N)])) == N
     assert len(store.snapshot_with_skus(SKUS)["square"]) == N
-    store.forget_projections("square", SKUS)
+    store.forget_baselines("square", SKUS)
     assert store.projections(SKUS) == []
 
 

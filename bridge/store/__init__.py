@@ -8,6 +8,8 @@
 Both are SQLite, so both are here: the rest of shopbridge talks to them through methods, never SQL.
 """
 
+from typing import TYPE_CHECKING
+
 from bridge.store.sqlite import MIGRATIONS, SCHEMA_VERSION, OutboxEntry, SchemaTooNew, Store, utcnow
 from bridge.store.staging import Staging
 
@@ -20,3 +22,10 @@ __all__ = [
     "Store",
     "utcnow",
 ]
+
+if TYPE_CHECKING:
+    from bridge.storage import Storage
+
+    def _implements_storage(store: Store) -> Storage:
+        """mypy checks here that the SQLite store is a :class:`~bridge.storage.Storage`."""
+        return store

@@ -25,7 +25,6 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,17 @@ from sqlite_utils.migrations import Migrations
 
 from bridge.ledger import LedgerEntry
 from bridge.models import ChannelProduct, StockEvent, content_hash
+from bridge.storage import (
+    BaselineRow,
+    CatalogueFigures,
+    HeldPool,
+    InboxDelivery,
+    LedgerRow,
+    LinkRow,
+    OutboxEntry,
+    SeenVariant,
+    StoreFigures,
+)
 from bridge.store.chunked import KEYS, as_dicts, execute_in, in_chunks, rows_in
 from bridge.unresolved import describe
 
@@ -268,20 +278,6 @@ SCHEMA_VERSION = 5
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""
 
 
-@dataclass(frozen=True)
-class OutboxEntry:
-    """A write waiting to be sent to a channel (``op`` is the JSON of an adapters.base write op)."""
-
-    id: int
-    channel: str
-    idempotency_key: str
-    action: str
-    sku: str | None
-    op: dict[str, Any]
-    reason: str
-    attempts: int
-
-
 class Store:
     """The open mapping store. Create one per process; it is safe to share between threads."""
 
@@ -344,6 +340,11 @@ class Store:
                     self.db.conn.execute("ROLLBACK")
                 raise
             self.db.conn.execute("COMMIT")
+
+    def _records(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """The rows as dicts by column name: the caller's return type names the record they are
+        (a ``TypedDict`` of :mod:`bridge.storage` whose keys are the columns selected)."""
+        return list(self.db.query(sql, params))
 
     def integrity_ok(self) -> bool:
         rows = self.db.execute("PRAGMA integrity_check").fetchall()
@@ -411,11 +412,9 @@ class Store:
             )
             return bool(cursor.rowcount)
 
-    def inbox_pending(self, limit: int = 100) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                "SELECT * FROM inbox WHERE processed_at IS NULL ORDER BY received_at LIMIT ?", [limit]
-            )
+    def inbox_pending(self, limit: int = 100) -> list[InboxDelivery]:
+        return self._records(
+            "SELECT * FROM inbox WHERE processed_at IS NULL ORDER BY received_at LIMIT ?", [limit]
         )
 
     def inbox_mark_processed_through(self, received_by: str) -> None:
@@ -583,7 +582,7 @@ class Store:
 
     # -- links -------------------------------------------------------------------------------
 
-    def upsert_links(self, rows: Iterable[dict[str, Any]]) -> None:
+    def upsert_links(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Create or update links (``entity``, ``canonical_key``, ``channel``, ``channel_id``, ...)."""
         now = utcnow()
         data = [{**r, "updated_at": now} for r in rows]
@@ -603,17 +602,18 @@ class Store:
                     [sku, channel],
                 )
 
-    def links(self, entity: str, channel: str | None = None) -> list[dict[str, Any]]:
+    def links(self, entity: str, channel: str | None = None) -> list[LinkRow]:
         if channel is None:
-            return list(self.db.query("SELECT * FROM links WHERE entity = ?", [entity]))
-        return list(self.db.query("SELECT * FROM links WHERE entity = ? AND channel = ?", [entity, channel]))
+            return self._records("SELECT * FROM links WHERE entity = ?", [entity])
+        return self._records("SELECT * FROM links WHERE entity = ? AND channel = ?", [entity, channel])
 
-    def links_by_key(self, entity: str, canonical_keys: Iterable[str]) -> list[dict[str, Any]]:
+    def links_by_key(self, entity: str, canonical_keys: Iterable[str]) -> list[LinkRow]:
         """The links of these canonical entities, every channel."""
         sql = f"SELECT * FROM links WHERE entity = ? AND canonical_key IN {KEYS}"
-        return as_dicts(in_chunks(self.db.conn, sql, canonical_keys, before=[entity]))
+        rows: list[Any] = as_dicts(in_chunks(self.db.conn, sql, canonical_keys, before=[entity]))
+        return rows  # dicts by column name: the links table's columns are LinkRow's keys
 
-    def links_of_groups(self, entity: str, members: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    def links_of_groups(self, entity: str, members: Iterable[tuple[str, str]]) -> list[LinkRow]:
         """Every link of the canonical entities that any of ``members`` ``(channel, channel_id)``
         is linked to (their other channels' links included, even to variants gone since)."""
         by_channel: dict[str, list[str]] = {}
@@ -636,21 +636,19 @@ class Store:
             )
             return bool(cursor.rowcount)
 
-    def variant_links_in_way(self, sku: str, channel: str, channel_id: str) -> list[dict[str, Any]]:
+    def variant_links_in_way(self, sku: str, channel: str, channel_id: str) -> list[LinkRow]:
         """The links a hand link of ``sku`` to ``channel``'s variant ``channel_id`` would replace:
         ``sku``'s link on ``channel`` to another variant, and that variant's link to another SKU."""
-        return list(
-            self.db.query(
-                "SELECT * FROM links WHERE entity = 'variant' AND channel = ? "
-                "AND ((canonical_key = ? AND channel_id != ?) OR (channel_id = ? AND canonical_key != ?)) "
-                "ORDER BY canonical_key",
-                [channel, sku, channel_id, channel_id, sku],
-            )
+        return self._records(
+            "SELECT * FROM links WHERE entity = 'variant' AND channel = ? "
+            "AND ((canonical_key = ? AND channel_id != ?) OR (channel_id = ? AND canonical_key != ?)) "
+            "ORDER BY canonical_key",
+            [channel, sku, channel_id, channel_id, sku],
         )
 
     def link_variant_by_hand(
         self, sku: str, channel: str, channel_id: str, parent_id: str | None
-    ) -> list[dict[str, Any]]:
+    ) -> list[LinkRow]:
         """Link ``sku`` to ``channel``'s variant ``channel_id`` (``shopbridge link``), replacing the
         links in its way (:meth:`variant_links_in_way`), which are returned; all in one transaction.
 
@@ -674,10 +672,10 @@ class Store:
                     "updated_at": utcnow(),
                 }
             )
-            self.forget_projections(channel, [sku, *(r["canonical_key"] for r in displaced)])
+            self.forget_baselines(channel, [sku, *(r["canonical_key"] for r in displaced)])
         return displaced
 
-    def forget_projections(self, channel: str, skus: Iterable[str]) -> None:
+    def forget_baselines(self, channel: str, skus: Iterable[str]) -> None:
         """Forget the stock last written (or counted) on ``channel`` for ``skus``: the next count
         there becomes the baseline instead of being judged against it."""
         sql = f"DELETE FROM projections WHERE channel = ? AND sku IN {KEYS}"
@@ -769,15 +767,13 @@ class Store:
 
     def snapshot_variants(
         self, channel: str, *, variant_id: str | None = None, product_id: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[SeenVariant]:
         """``variant_id``, ``product_id``, ``sku`` and ``read_at`` of the variants in ``channel``'s
         snapshot with this variant id or this product id (ordered by variant id)."""
-        return list(
-            self.db.query(
-                "SELECT variant_id, product_id, sku, read_at FROM channel_variants WHERE channel = ? "
-                "AND (variant_id = ? OR product_id = ?) ORDER BY variant_id",
-                [channel, variant_id, product_id],
-            )
+        return self._records(
+            "SELECT variant_id, product_id, sku, read_at FROM channel_variants WHERE channel = ? "
+            "AND (variant_id = ? OR product_id = ?) ORDER BY variant_id",
+            [channel, variant_id, product_id],
         )
 
     def save_catalogue(self, entries: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
@@ -820,7 +816,7 @@ class Store:
             r[0]: json.loads(r[1]) for r in self._rows_for("SELECT sku, data FROM canonical", "sku", skus)
         }
 
-    def ledger_rows(self, skus: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    def ledger_rows(self, skus: Iterable[str] | None = None) -> list[LedgerRow]:
         """Ledger rows (all, or for ``skus``), oldest first."""
         rows = self._rows_for(
             "SELECT source_id, channel, kind, sku, location, delta, occurred_at, reason FROM stock_events",
@@ -828,25 +824,29 @@ class Store:
             skus,
         )
         out = [
-            dict(
-                zip(
-                    ("source_id", "channel", "kind", "sku", "location", "delta", "occurred_at", "reason"),
-                    r,
-                    strict=True,
-                )
+            LedgerRow(
+                source_id=r[0],
+                channel=r[1],
+                kind=r[2],
+                sku=r[3],
+                location=r[4],
+                delta=r[5],
+                occurred_at=r[6],
+                reason=r[7],
             )
             for r in rows
         ]
         out.sort(key=lambda r: (r["occurred_at"] or "", r["source_id"]))
         return out
 
-    def projections(self, skus: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """What we last wrote per ``(channel, sku, location)`` (location ``""`` for a single pool)."""
+    def projections(self, skus: Iterable[str] | None = None) -> list[BaselineRow]:
+        """The baselines per ``(channel, sku, location)`` (location ``""`` for a single pool): what
+        we last wrote or read there. (Stored in the ``projections`` table; to be renamed.)"""
         rows = self._rows_for(
             "SELECT channel, sku, location, quantity, written_at FROM projections", "sku", skus
         )
         return [
-            dict(zip(("channel", "sku", "location", "quantity", "written_at"), r, strict=True)) for r in rows
+            BaselineRow(channel=r[0], sku=r[1], location=r[2], quantity=r[3], written_at=r[4]) for r in rows
         ]
 
     def _rows_for(self, sql: str, column: str, values: Iterable[str] | None) -> list[tuple[Any, ...]]:
@@ -952,24 +952,24 @@ class Store:
                 }
             )
 
-    def held_pools(self) -> list[dict[str, Any]]:
+    def held_pools(self) -> list[HeldPool]:
         """Stock pools held for a human (see ``bridge.pools``): open ``stock_pool`` conflicts, with
         ``channel``, ``product_id``, ``skus``, ``expected``, ``shown`` and ``since``."""
-        out = []
+        out: list[HeldPool] = []
         for r in self.db.query(
             "SELECT channel, canonical_key, ours, theirs, detected_at FROM conflicts "
             "WHERE entity = 'stock_pool' AND resolved_at IS NULL ORDER BY channel, canonical_key"
         ):
             ours = json.loads(r["ours"])
             out.append(
-                {
-                    "channel": r["channel"],
-                    "product_id": r["canonical_key"],
-                    "skus": ours["skus"],
-                    "expected": ours["expected"],
-                    "shown": json.loads(r["theirs"]),
-                    "since": r["detected_at"],
-                }
+                HeldPool(
+                    channel=r["channel"],
+                    product_id=r["canonical_key"],
+                    skus=ours["skus"],
+                    expected=ours["expected"],
+                    shown=json.loads(r["theirs"]),
+                    since=r["detected_at"],
+                )
             )
         return out
 
@@ -1035,7 +1035,16 @@ class Store:
         ).fetchone()
         return {"inbox_pending": int(inbox), "outbox_pending": int(outbox)}
 
-    def figures(self) -> dict[str, Any]:
+    def catalogue_figures(self) -> CatalogueFigures:
+        """The agreed catalogue's products and variants (the ``products`` and ``variants`` tables
+        that every sync's commit keeps, grouped by the owning channel's products)."""
+        products, variants, archived = self.db.execute(
+            "SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM variants), "
+            "(SELECT count(*) FROM variants WHERE status = 'archived')"
+        ).fetchone()
+        return CatalogueFigures(products=products, variants=variants, archived_variants=archived)
+
+    def figures(self) -> StoreFigures:
         """What ``shopbridge status`` reports: links per channel, queue depths, last successful polls,
         stock moves kept until they can be placed."""
 
@@ -1054,14 +1063,17 @@ class Store:
                 "WHERE substr(channel, 1, 1) != '_' ORDER BY channel"
             )
         }
+        depths = self.queue_depths()
         return {
             "schema_version": self.schema_version,
             # The SKUs linked on at least one channel: what each channel's "linked" count is out of.
             "variants": scalar("SELECT count(DISTINCT canonical_key) FROM links WHERE entity = 'variant'"),
+            "catalogue": self.catalogue_figures(),
             "customers": scalar("SELECT count(*) FROM customers"),
             "linked": linked,
             "stock_events": scalar("SELECT count(*) FROM stock_events"),
-            **self.queue_depths(),
+            "inbox_pending": depths["inbox_pending"],
+            "outbox_pending": depths["outbox_pending"],
             "outbox_failed": scalar(
                 "SELECT count(*) FROM outbox WHERE done_at IS NOT NULL AND result LIKE '%\"ok\": false%'"
             ),
