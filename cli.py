@@ -44,6 +44,7 @@ from bridge.initfile import (
     render_dropin,
     write_private,
 )
+from bridge.links import LinkRefused, link_by_hand, unlink_by_hand
 from bridge.logs import configure_logging
 from bridge.plan import Plan
 from bridge.policy import SyncPolicy
@@ -719,28 +720,12 @@ def _check_channel(config: Config, channel: str) -> None:
         raise typer.Exit(EXIT_USAGE)
 
 
-def _seen_variant(store: Store, channel: str, channel_id: str) -> dict[str, Any]:
-    """The variant ``channel_id`` in ``channel``'s last read; exit 2, saying why, if it is not there."""
-    read_at = store.snapshot_read_at(channel)
-    if read_at is None:
-        typer.echo(
-            f"error: shopbridge has never read {channel}, so it cannot check variant {channel_id!r}: "
-            "run a first `shopbridge sync` (review it with `shopbridge sync --dry-run`), then link",
-            err=True,
-        )
-        raise typer.Exit(EXIT_USAGE)
-    rows = store.snapshot_variants(channel, variant_id=channel_id, product_id=channel_id)
-    found = [r for r in rows if r["variant_id"] == channel_id]
-    if found:
-        return found[0]
-    typer.echo(
-        f"error: {channel} has no variant {channel_id!r} in its last read ({read_at[:19]}Z): check the id, "
-        "or if the variant is new, let `shopbridge sync` read it first (`sync --dry-run` records nothing)",
-        err=True,
-    )
-    if rows:
-        variants = ", ".join(f"{r['variant_id']} (SKU {r['sku'] or 'none'})" for r in rows)
-        typer.echo(f"  {channel_id} is a product on {channel}; its variants: {variants}", err=True)
+def _refused(refused: LinkRefused) -> NoReturn:
+    """Exit 2 with why ``link``/``unlink`` changed nothing."""
+    for problem in refused.problems:
+        typer.echo(f"error: {problem}", err=True)
+    if refused.hint:
+        typer.echo(f"  {refused.hint}", err=True)
     raise typer.Exit(EXIT_USAGE)
 
 
@@ -775,51 +760,16 @@ def link_command(
     config = state.config()
     _check_channel(config, channel)
     with state.store(config) as store, _exclusive(config.store_path()):
-        seen = _seen_variant(store, channel, channel_id)
-        if product_id is not None and product_id != seen["product_id"]:
-            typer.echo(
-                f"error: {channel} variant {channel_id} belongs to product {seen['product_id']}, "
-                f"not {product_id} (leave out --product-id to use the one last read)",
-                err=True,
-            )
-            raise typer.Exit(EXIT_USAGE)
-        current = [
-            r
-            for r in store.links_by_key("variant", [sku])
-            if r["channel"] == channel and r["channel_id"] == channel_id
-        ]
-        if current:
-            typer.echo(f"{sku} is already linked to {channel} {channel_id}: nothing to change")
-            return
-        in_way = store.variant_links_in_way(sku, channel, channel_id)
-        if in_way and not replace:
-            for r in in_way:
-                if r["canonical_key"] == sku:
-                    what = f"{sku} is already linked to {channel} variant {r['channel_id']}"
-                else:
-                    what = f"{channel} variant {channel_id} is linked to {r['canonical_key']}"
-                typer.echo(
-                    f"error: {what}: run `shopbridge unlink {r['canonical_key']} --channel {channel}` "
-                    "first, or pass --replace",
-                    err=True,
-                )
-            raise typer.Exit(EXIT_USAGE)
-        with store.transaction():
-            displaced = store.link_variant_by_hand(sku, channel, channel_id, seen["product_id"])
-            store.audit(
-                channel,
-                "link",
-                sku,
-                {
-                    "channel_id": channel_id,
-                    "by": "user",
-                    "replaced": [[r["canonical_key"], r["channel_id"]] for r in displaced],
-                },
-            )
-            store.forget_catalog_cursors()
-    for r in displaced:
-        typer.echo(f"unlinked {r['canonical_key']} from {channel} {r['channel_id']}")
-    typer.echo(f"linked {sku} to {channel} {channel_id} (its SKU there: {seen['sku'] or 'none'})")
+        try:
+            linked = link_by_hand(store, sku, channel, channel_id, product_id=product_id, replace=replace)
+        except LinkRefused as refused:
+            _refused(refused)
+    if linked.already:
+        typer.echo(f"{sku} is already linked to {channel} {channel_id}: nothing to change")
+        return
+    for old_sku, old_id in linked.displaced:
+        typer.echo(f"unlinked {old_sku} from {channel} {old_id}")
+    typer.echo(f"linked {sku} to {channel} {channel_id} (its SKU there: {linked.sku_there or 'none'})")
     typer.echo(NEXT_SYNC_REREADS)
 
 
@@ -833,16 +783,11 @@ def unlink_command(
     state: State = ctx.obj
     config = state.config()
     with state.store(config) as store, _exclusive(config.store_path()):
-        links = [r for r in store.links_by_key("variant", [sku]) if r["channel"] == channel]
-        if not links:
-            typer.echo(f"error: {sku} is not linked on {channel}", err=True)
-            raise typer.Exit(EXIT_USAGE)
-        with store.transaction():
-            store.delete_link("variant", sku, channel)
-            store.forget_baselines(channel, [sku])
-            store.audit(channel, "unlink", sku, {"channel_id": links[0]["channel_id"], "by": "user"})
-            store.forget_catalog_cursors()
-    typer.echo(f"unlinked {sku} from {channel} {links[0]['channel_id']}")
+        try:
+            unlinked = unlink_by_hand(store, sku, channel)
+        except LinkRefused as refused:
+            _refused(refused)
+    typer.echo(f"unlinked {sku} from {channel} {unlinked.channel_id}")
     typer.echo(NEXT_SYNC_REREADS)
 
 
