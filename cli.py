@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -853,7 +854,7 @@ def webhooks_register(ctx: typer.Context) -> None:
 def daemon(ctx: typer.Context) -> None:
     """Run continuously: receive webhooks, poll every interval, apply through the outbox."""
     from bridge.channels import notification_urls
-    from bridge.daemon import Daemon
+    from bridge.daemon import Daemon, sync_cycle
     from bridge.server import WebhookServer
     from bridge.watchdog import BeatingProgress, Liveness
 
@@ -873,28 +874,9 @@ def daemon(ctx: typer.Context) -> None:
         except ChannelReadError as exc:
             log.warning("cannot list locations yet; retrying each cycle", extra={"error": str(exc)})
 
-        def cycle() -> str:
-            try:
-                plans, report = runner.run(keep_plans=False)
-            except UnsafePlan as exc:
-                log.error(
-                    "plan refused by a safety limit; nothing applied",
-                    extra={"reasons": list(exc.plan.safety.reasons)},
-                )
-                return "plan refused by a safety limit"
-            summary = f"{report.planned} changes, {sum(report.sent.values())} applied"
-            skipped = list({i.message: i for plan in plans for i in plan.skipped}.values())
-            for issue in skipped:
-                log.warning(issue.message, extra={"channel": issue.channel, "object_id": issue.object_id})
-            if skipped:
-                summary += f"; {len(skipped)} item(s) skipped (see the warnings)"
-            if report.unread:
-                summary += f"; could not read {', '.join(report.unread)}: retrying next cycle"
-            return summary
-
         loop = Daemon(
             store,
-            cycle,
+            partial(sync_cycle, runner),
             interval=config.daemon.poll_interval_seconds,
             debounce=config.daemon.webhook_debounce_seconds,
             liveness=liveness,

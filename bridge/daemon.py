@@ -22,11 +22,36 @@ from types import FrameType
 
 from bridge.notify import sd_notify
 from bridge.store import Store, utcnow
+from bridge.sync import SyncRunner, UnsafePlan
 from bridge.watchdog import DEFAULT_STALL_SECONDS, Liveness, Watchdog
 
-__all__ = ["Daemon", "sd_notify"]
+__all__ = ["Daemon", "sd_notify", "sync_cycle"]
 
 log = logging.getLogger(__name__)
+cycle_log = logging.getLogger("shopbridge")
+"""What a cycle tells the operator is logged as the ``shopbridge`` command's own lines."""
+
+
+def sync_cycle(runner: SyncRunner) -> str:
+    """One cycle of the daemon: sync and relay, log what a human should know (a plan refused by a
+    safety limit, items skipped, channels unread), and return the one-line ``STATUS=`` summary."""
+    try:
+        plans, report = runner.run(keep_plans=False)
+    except UnsafePlan as exc:
+        cycle_log.error(
+            "plan refused by a safety limit; nothing applied",
+            extra={"reasons": list(exc.plan.safety.reasons)},
+        )
+        return "plan refused by a safety limit"
+    summary = f"{report.planned} changes, {sum(report.sent.values())} applied"
+    skipped = list({i.message: i for plan in plans for i in plan.skipped}.values())
+    for issue in skipped:
+        cycle_log.warning(issue.message, extra={"channel": issue.channel, "object_id": issue.object_id})
+    if skipped:
+        summary += f"; {len(skipped)} item(s) skipped (see the warnings)"
+    if report.unread:
+        summary += f"; could not read {', '.join(report.unread)}: retrying next cycle"
+    return summary
 
 
 class Daemon:
