@@ -2,10 +2,14 @@
 
 * :mod:`bridge.store.sqlite`: the mapping store, one SQLite file that is shopbridge's memory and its
   durable queues (:class:`Store`).
+* :mod:`bridge.store.migrations`: its schema, as forward-only migrations.
+* :mod:`bridge.store.chunked`: one statement over any number of keys (``IN (...)`` in chunks).
 * :mod:`bridge.store.staging`: the scratch file beside it that one full read is staged in and
   planned from chunk by chunk (:class:`Staging`).
 
-Both are SQLite, so both are here: the rest of shopbridge talks to them through methods, never SQL.
+Both files are SQLite, so both are here: the rest of shopbridge talks to them through methods,
+never SQL (sync.py's last raw statements are being moved into Store methods). What the core may
+ask of the store is :class:`bridge.storage.Storage`.
 """
 
 from typing import TYPE_CHECKING

@@ -1,0 +1,223 @@
+"""The store's schema, as forward-only migrations applied in order when a store file is opened.
+
+Each migration is a function of ``sqlite_utils``' :class:`~sqlite_utils.migrations.Migrations` set:
+it runs once per file, inside the one immediate transaction that :class:`bridge.store.Store` opens
+for all pending ones. A migration is never edited once released; a change of schema is a new one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+
+MIGRATIONS = Migrations("shopbridge")
+
+
+@MIGRATIONS()
+def m001_initial(db: Database) -> None:
+    """The first schema: catalogue, links, locations, ledger, customers, inbox, outbox, cursors."""
+    db.table("products").create(
+        {"id": int, "name": str, "description": str, "status": str, "updated_at": str}, pk="id"
+    )
+    db.table("variants").create(
+        {
+            "sku": str,
+            "product_id": int,
+            "gtin": str,
+            "name": str,
+            "options": str,
+            "price": str,
+            "currency": str,
+            "status": str,
+            "updated_at": str,
+        },
+        pk="sku",
+        foreign_keys=[("product_id", "products", "id")],
+        not_null={"product_id", "status"},
+    )
+    db.table("links").create(
+        {
+            "entity": str,  # variant | product | customer | location
+            "canonical_key": str,  # sku | product id | customer id | location key
+            "channel": str,
+            "channel_id": str,
+            "parent_id": str,
+            "version": str,
+            "last_written_hash": str,
+            "updated_at": str,
+        },
+        pk=("entity", "canonical_key", "channel"),
+        not_null={"channel_id"},
+    )
+    db.table("links").create_index(["channel", "entity", "channel_id"], unique=True)
+    db.table("locations").create({"key": str, "name": str, "active": int}, pk="key")
+    db.table("stock_events").create(
+        {
+            "source_id": str,
+            "channel": str,
+            "kind": str,
+            "sku": str,
+            "location": str,
+            "delta": int,
+            "occurred_at": str,
+            "recorded_at": str,
+            "reason": str,
+        },
+        pk="source_id",
+        not_null={"channel", "kind", "sku", "location", "delta", "recorded_at"},
+    )
+    db.table("stock_events").create_index(["sku", "location"])
+    db.table("customers").create(
+        {
+            "id": int,
+            "email": str,
+            "phone": str,
+            "given_name": str,
+            "family_name": str,
+            "company": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db.table("customers").create_index(["email"], unique=True)
+    db.table("inbox").create(
+        {
+            "channel": str,
+            "event_id": str,
+            "topic": str,
+            "resource": str,
+            "resource_id": str,
+            "body": bytes,
+            "received_at": str,
+            "processed_at": str,
+            "error": str,
+        },
+        pk=("channel", "event_id"),
+        not_null={"received_at"},
+    )
+    db.table("outbox").create(
+        {
+            "id": int,
+            "channel": str,
+            "idempotency_key": str,
+            "action": str,
+            "sku": str,
+            "op": str,
+            "reason": str,
+            "created_at": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "done_at": str,
+            "result": str,
+        },
+        pk="id",
+        not_null={"channel", "idempotency_key", "op", "created_at"},
+        defaults={"attempts": 0},
+    )
+    db.table("outbox").create_index(["idempotency_key"], unique=True)
+    db.table("cursors").create(
+        {"channel": str, "stream": str, "value": str, "updated_at": str},
+        pk=("channel", "stream"),
+    )
+    db.table("conflicts").create(
+        {
+            "id": int,
+            "channel": str,
+            "entity": str,
+            "canonical_key": str,
+            "field": str,
+            "ours": str,
+            "theirs": str,
+            "detected_at": str,
+            "resolved_at": str,
+        },
+        pk="id",
+    )
+    db.table("audit").create(
+        {"id": int, "at": str, "channel": str, "action": str, "key": str, "detail": str}, pk="id"
+    )
+
+
+@MIGRATIONS()
+def m002_projections_and_queue_indexes(db: Database) -> None:
+    """What we last wrote per channel, SKU and location (manual-change detection needs it), plus
+    indexes that keep the inbox and outbox scans cheap when they grow, and the last successful poll."""
+    db.table("projections").create(
+        {
+            "channel": str,
+            "sku": str,
+            "location": str,
+            "quantity": int,
+            "written_at": str,
+        },
+        pk=("channel", "sku", "location"),
+    )
+    db.table("outbox").create_index(["done_at", "channel", "next_attempt_at"], if_not_exists=True)
+    db.table("inbox").create_index(["processed_at", "received_at"], if_not_exists=True)
+    db.table("cursors").add_column("last_success_at", str)
+
+
+@MIGRATIONS()
+def m003_channel_snapshots(db: Database) -> None:
+    """What each channel held when we last read it, one row per sellable variant.
+
+    Incremental syncs read only what changed on a channel; to reconcile a changed SKU against the
+    other channels without re-reading their whole catalogues, we keep their last-read state here.
+    ``product`` is the JSON of the variant's ``ChannelProduct`` (the group, for creating it elsewhere).
+    """
+    db.table("channel_variants").create(
+        {
+            "channel": str,
+            "variant_id": str,
+            "product_id": str,
+            "sku": str,
+            "gtin": str,
+            "hash": str,
+            "product": str,
+            "read_at": str,
+        },
+        pk=("channel", "variant_id"),
+        not_null={"product_id", "product", "read_at"},
+    )
+    db.table("channel_variants").create_index(["sku"])
+    db.table("channel_variants").create_index(["gtin"])
+    db.table("channel_variants").create_index(["channel", "product_id"])
+    # The agreed catalogue fields per SKU (the owners' values), the base that tells an edit from an echo.
+    db.table("canonical").create({"sku": str, "data": str, "updated_at": str}, pk="sku")
+
+
+@MIGRATIONS()
+def m004_canonical_product_identity(db: Database) -> None:
+    """Canonical products are identified by the owning channel's product (``woocommerce:123``)."""
+    db.table("products").add_column("owner_ref", str)
+    db.table("products").create_index(["owner_ref"], unique=True)
+
+
+@MIGRATIONS()
+def m005_unresolved_events(db: Database) -> None:
+    """Stock events that could not be placed in the ledger (a sale of a variant not linked, or at a
+    location not mapped), kept until they can be: the channel's cursor has moved past them.
+    ``event`` is the JSON of the ``StockEvent``; ``resolved_at`` is set once it is accounted for."""
+    db.table("unresolved_events").create(
+        {
+            "source_id": str,
+            "channel": str,
+            "variant_id": str,
+            "sku": str,
+            "event": str,
+            "why": str,
+            "first_seen_at": str,
+            "resolved_at": str,
+        },
+        pk="source_id",
+        not_null={"channel", "event", "first_seen_at"},
+    )
+    db.table("unresolved_events").create_index(["resolved_at", "channel", "variant_id"])
+    db.table("unresolved_events").create_index(["resolved_at", "sku"])
+
+
+SCHEMA_VERSION = 5
+"""Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""
