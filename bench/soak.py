@@ -29,7 +29,6 @@ import os
 import random
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from typing import Any
 
 import requests
 
+from bridge.store import Store
 from sandbox.launch import DemoCatalogues, Sandbox
 from sandbox.seed import SeedProduct, SeedVariant
 
@@ -400,11 +400,8 @@ def compare(shop: Shop, initial: dict[tuple[str, str], int]) -> tuple[list[str],
 
 def ledger_mismatches(store: Path, shop: Shop, initial: dict[tuple[str, str], int]) -> list[str]:
     _, want = expected(shop, initial)
-    with sqlite3.connect(store) as db:
-        rows = db.execute(
-            "SELECT sku, location, sum(delta) FROM stock_events GROUP BY sku, location"
-        ).fetchall()
-    held = {(sku, loc): int(total) for sku, loc, total in rows}
+    with Store(store) as opened:
+        held = opened.on_hand()
     return [
         f"ledger {sku}@{loc}: {held.get((sku, loc), 0)}, initial - sold gives {qty}"
         for (sku, loc), qty in sorted(want.items())
@@ -413,8 +410,8 @@ def ledger_mismatches(store: Path, shop: Shop, initial: dict[tuple[str, str], in
 
 
 def integrity(store: Path) -> str:
-    with sqlite3.connect(store) as db:
-        return str(db.execute("PRAGMA integrity_check").fetchone()[0])
+    with Store(store) as opened:
+        return "ok" if opened.integrity_ok() else "failed"
 
 
 @dataclass(frozen=True)
