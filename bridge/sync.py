@@ -7,7 +7,7 @@ harmless:
 1. :meth:`SyncRunner.read` reads (catalogue since the cursor, the stock events that tell which SKUs
    moved, their counts, then the stock events again, so that every count is judged against the
    sales read up to its moment; see "the read path" below) into a scratch
-   :class:`~bridge.store.Staging` file; :meth:`StagedRead.chunks` then links, turns events into
+   :class:`~bridge.staging.Staging` file; :meth:`StagedRead.chunks` then links, turns events into
    ledger entries, detects manual count changes and asks :func:`bridge.reconcile.reconcile` for a
    plan, a chunk of products that can only link among themselves at a time, so that memory does
    not grow with the catalogue. Nothing is written to the store. (:meth:`SyncRunner.prepare`
@@ -94,8 +94,8 @@ from bridge.pools import PoolVerdict, find_pools, judge_pools
 from bridge.progress import Progress, QuietProgress
 from bridge.reconcile import ReconcileInput, judge, reconcile
 from bridge.skipped import held_skus, unread_sales
+from bridge.staging import Staging
 from bridge.store import Store, utcnow
-from bridge.store.staging import Staging
 from bridge.unresolved import describe, released, unclaimed, unlinked
 from bridge.vanished import before_takeover, successors, vanished_links
 

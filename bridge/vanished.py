@@ -24,8 +24,8 @@ from typing import Any
 from adapters.base import ChannelAdapter
 from bridge.linking import LinkGroup
 from bridge.models import StockEvent
+from bridge.staging import Staging
 from bridge.store import Store
-from bridge.store.staging import Staging
 
 __all__ = ["before_takeover", "successors", "vanished_links"]
 
