@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import requests
@@ -32,6 +33,7 @@ __all__ = [
     "has_id",
     "listing",
     "product_issue",
+    "server_time",
     "unkeyed_issue",
 ]
 
@@ -161,6 +163,14 @@ def listing(response: requests.Response, endpoint: str) -> list[dict[str, Any]]:
             "proxy may be rewriting the REST API's answers"
         )
     return items
+
+
+def server_time(response: requests.Response) -> datetime | None:
+    """The shop's clock at the time of ``response`` (its ``Date`` header, to the second)."""
+    try:
+        return parsedate_to_datetime(response.headers["Date"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _skus(*items: Mapping[str, Any]) -> tuple[str, ...]:

@@ -1,0 +1,176 @@
+"""The WooCommerce transport: wc/v3 calls with retries and error mapping, and the listings built on them.
+
+The ``woocommerce`` client is used for transport because it signs OAuth 1.0a correctly on http://
+URLs and uses Basic auth on https://, exactly as WooCommerce expects. It has no retries and no
+error mapping, so both are added here (tenacity, honouring ``Retry-After``). Every answer's ``Date``
+header is kept: the shop's clock says which changes a read has seen (the cursor catches up to the
+start of a read) and when a count was served (``ChannelVariant.counted_at``).
+
+:class:`WooCommerceClient` holds the adapter's settings and state; the catalogue, order and write
+parts of :class:`adapters.woocommerce.WooCommerceAdapter` are built on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from woocommerce import API
+
+from adapters.base import (
+    AuthError,
+    Capabilities,
+    PermanentError,
+    TransientError,
+    parse_retry_after,
+    retrying,
+)
+from adapters.woocommerce_cursor import SERVED
+from adapters.woocommerce_since import PER_PAGE, modified_since
+from adapters.woocommerce_wire import listing, server_time
+
+__all__ = ["BY_ID", "CONNECT_TIMEOUT", "PER_PAGE", "TRASH", "WooCommerceClient"]
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a TCP connection: an unreachable shop is reported in seconds, not minutes."""
+BY_ID: dict[str, str] = {"orderby": "id", "order": "asc"}
+"""Listing order for reads that page through a whole collection (stable while it is read)."""
+TRASH: dict[str, str] = {"status": "trash"}
+"""Listing parameter for the trash, which the default ``status=any`` leaves out."""
+
+
+class WooCommerceClient:
+    """A WooCommerce store through wc/v3. Stateless between calls apart from the call counter, the
+    shop's clock and the creates in doubt (``_uncertain``)."""
+
+    name: str
+    capabilities: Capabilities
+
+    def __init__(
+        self,
+        url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        webhook_secret: str,
+        *,
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        default_location: str = "default",
+        currency: str = "USD",
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        overlap_seconds: int = 2,
+        verify_tls: bool = True,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.webhook_secret = webhook_secret
+        self.timeout = timeout
+        self.max_attempts = max(1, max_attempts)
+        self.default_location = default_location
+        self.currency = currency
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.overlap = timedelta(seconds=overlap_seconds)
+        self.calls = 0
+        """HTTP requests made so far (every attempt counts)."""
+        self._read_started: datetime | None = None
+        """The shop's clock at the first answer of the current read (the cursor catches up to it)."""
+        self._last_served: datetime | None = None
+        """The shop's clock (``Date``) in the newest answer received: a moment known to be past
+        before any later request is sent."""
+        self._uncertain: set[str] = set()
+        """Keys of creates that may have reached the shop without our hearing (looked up first)."""
+        self._api = API(
+            url=self.url,
+            consumer_key=consumer_key,
+            consumer_secret=consumer_secret,
+            wp_api=True,
+            version="wc/v3",
+            timeout=(min(CONNECT_TIMEOUT, timeout), timeout),  # a dead host fails fast; a slow shop may read
+            verify_ssl=verify_tls,
+        )
+
+    # -- transport -------------------------------------------------------------------------------
+
+    def _request(
+        self, method: str, endpoint: str, *, params: Mapping[str, Any] | None = None, data: Any = None
+    ) -> requests.Response:
+        """One API call with bounded, jittered retries on network errors, 429 and 5xx."""
+        return retrying(self.max_attempts, self.backoff_base, self.backoff_max)(
+            self._once, method, endpoint, dict(params or {}), data
+        )
+
+    def _once(self, method: str, endpoint: str, params: dict[str, Any], data: Any) -> requests.Response:
+        self.calls += 1
+        try:
+            if method == "GET":
+                response = self._api.get(endpoint, params=params)
+            elif method == "POST":
+                response = self._api.post(endpoint, data, params=params)
+            elif method == "PUT":
+                response = self._api.put(endpoint, data, params=params)
+            else:
+                response = self._api.delete(endpoint, params=params)
+        except requests.RequestException as exc:
+            raise TransientError(f"WooCommerce unreachable: {exc.__class__.__name__}") from exc
+        if not isinstance(response, requests.Response):  # the client is untyped
+            raise TransientError("unexpected answer from the WooCommerce client")
+        status = response.status_code
+        if status < 400:
+            served = server_time(response)
+            if self._read_started is None:
+                self._read_started = served
+            self._last_served = served or self._last_served
+            return response
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        message = str(body.get("message") or response.reason or f"HTTP {status}")
+        code = body.get("code")
+        if status == 429 or status >= 500:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise TransientError(message, code=code, status=status, retry_after=retry_after)
+        if status in (401, 403):
+            raise AuthError(message, code=code, status=status)
+        raise PermanentError(message, code=code, status=status)
+
+    def _get_all(self, endpoint: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every item of a collection (see :meth:`_pages`)."""
+        return [item for items in self._pages(endpoint, params) for item in items]
+
+    def _pages(self, endpoint: str, params: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """A collection a page (one call) at a time, stopping at ``X-WP-TotalPages`` (no wasted
+        empty call)."""
+        page = 1
+        while True:
+            response = self._request("GET", endpoint, params={**params, "per_page": PER_PAGE, "page": page})
+            items = listing(response, endpoint)
+            yield items
+            total_pages = int(response.headers.get("X-WP-TotalPages") or 0)
+            if page >= total_pages or len(items) < PER_PAGE:
+                return
+            page += 1
+
+    _OVERLAP = 5
+    """Items of the previous page that each offset page asks for again (see ``_get_since``)."""
+    _MATCH = 4
+    """How many of them an offset page must open with (so one may have moved away)."""
+
+    def _get_since(self, endpoint: str, params: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """Everything modified after ``params["modified_after"]`` (see :func:`modified_since`)."""
+        return modified_since(
+            lambda query: self._request("GET", endpoint, params=query), endpoint, params, self._last_served
+        )
+
+    def _stamped(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """``item`` with the time its answer was served: called as the answer is read, before the
+        next request (the newest answer is the one that carried it)."""
+        return {**item, SERVED: self._served()}
+
+    def _served(self) -> str | None:
+        return self._last_served.isoformat() if self._last_served else None

@@ -1,0 +1,223 @@
+"""WooCommerce writes: product, variation and stock operations sent in batches of 100.
+
+Stock is absolute only: REST writes set ``stock_quantity``; there is no atomic relative write.
+Variations whose stock is kept on the parent (``manage_stock: "parent"``) are refused, never
+written on the parent (see ``bridge.pools``). Results come back per operation; creates go through
+:mod:`adapters.woocommerce_creates`, which never sends one twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from adapters.base import (
+    AdapterError,
+    AdjustStock,
+    ArchiveProduct,
+    AuthError,
+    CreateProduct,
+    SetStock,
+    TransientError,
+    UpdateProduct,
+    UpdateVariant,
+    WriteOp,
+    WriteResult,
+)
+from adapters.woocommerce_bodies import (
+    STATUS_OUT,
+    batch_body,
+    create_body,
+    marked,
+    product_fields,
+    result_of,
+    variant_fields,
+    variation_body,
+)
+from adapters.woocommerce_creates import WooCommerceCreates
+from bridge.models import ProductStatus
+
+__all__ = ["WooCommerceWrites"]
+
+
+class WooCommerceWrites(WooCommerceCreates):
+    """Writes of :class:`adapters.woocommerce.WooCommerceAdapter`."""
+
+    def apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        results: dict[int, WriteResult] = {}
+        product_items: list[tuple[int, str, dict[str, Any]]] = []
+        variation_items: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+        stock_probe: dict[int, SetStock] = {}
+        for index, op in enumerate(ops):
+            if isinstance(op, CreateProduct):
+                product_items.append((index, "create", create_body(op.product)))
+            elif isinstance(op, UpdateProduct):
+                product_items.append(
+                    (index, "update", {"id": int(op.product_id), **product_fields(op.fields)})
+                )
+            elif isinstance(op, ArchiveProduct):
+                product_items.append(
+                    (
+                        index,
+                        "update",
+                        {"id": int(op.product_id), "status": STATUS_OUT[ProductStatus.ARCHIVED]},
+                    )
+                )
+            elif isinstance(op, UpdateVariant):
+                body = variant_fields(op.fields, simple=op.product_id == op.variant_id)
+                if op.product_id == op.variant_id:
+                    product_items.append((index, "update", {"id": int(op.product_id), **body}))
+                else:
+                    variation_items.setdefault(op.product_id, []).append(
+                        (index, "update", {"id": int(op.variant_id), **body})
+                    )
+            elif isinstance(op, SetStock):
+                if op.product_id == op.variant_id:
+                    body = {"id": int(op.product_id), "manage_stock": True, "stock_quantity": op.quantity}
+                    product_items.append((index, "update", body))
+                else:
+                    # First try the variation as it is; its answer tells us where the stock lives.
+                    stock_probe[index] = op
+                    variation_items.setdefault(op.product_id, []).append(
+                        (index, "update", {"id": int(op.variant_id), "stock_quantity": op.quantity})
+                    )
+            elif isinstance(op, AdjustStock):
+                results[index] = WriteResult(
+                    key=op.key, ok=False, error="WooCommerce has no relative stock write", code="unsupported"
+                )
+        raw = self._run_batches(ops, product_items, variation_items, results)
+        self._follow_up_stock(ops, stock_probe, raw, results)
+        self._create_variations(ops, raw, results)
+        self._uncertain.difference_update(r.key for r in results.values() if not r.retryable)
+        return [results[i] for i in range(len(ops))]
+
+    def _run_batches(
+        self,
+        ops: Sequence[WriteOp],
+        product_items: list[tuple[int, str, dict[str, Any]]],
+        variation_items: Mapping[str, list[tuple[int, str, dict[str, Any]]]],
+        results: dict[int, WriteResult],
+    ) -> dict[int, dict[str, Any]]:
+        """Send items in batches of 100; fill ``results`` and return each op's raw answer."""
+        raw: dict[int, dict[str, Any]] = {}
+        # Creates go in batches of their own (see _post_creates), each carrying our marker.
+        creates = [(i, a, marked(item, ops[i].key)) for i, a, item in product_items if a == "create"]
+        updates = [entry for entry in product_items if entry[1] != "create"]
+        jobs: list[tuple[str, list[tuple[int, str, dict[str, Any]]]]] = [("products/batch", updates)]
+        jobs.append(("products/batch", creates))
+        jobs += [(f"products/{pid}/variations/batch", items) for pid, items in variation_items.items()]
+        for endpoint, items in jobs:
+            for offset in range(0, len(items), self.capabilities.max_batch):
+                chunk = items[offset : offset + self.capabilities.max_batch]
+                self._send_batch(ops, endpoint, chunk, raw, results)
+        return raw
+
+    def _send_batch(
+        self,
+        ops: Sequence[WriteOp],
+        endpoint: str,
+        chunk: list[tuple[int, str, dict[str, Any]]],
+        raw: dict[int, dict[str, Any]],
+        results: dict[int, WriteResult],
+    ) -> None:
+        try:
+            if any(action == "create" for _, action, _ in chunk):
+                answer, chunk = self._post_creates(ops, endpoint, chunk, raw, results)
+            else:
+                answer = self._request("POST", endpoint, data=batch_body(chunk)).json()
+        except AuthError:
+            raise
+        except AdapterError as exc:
+            for index, _, _ in chunk:
+                results[index] = WriteResult(
+                    key=ops[index].key,
+                    ok=False,
+                    retryable=isinstance(exc, TransientError),
+                    error=str(exc),
+                    code=getattr(exc, "code", None),
+                )
+            return
+        order: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for index, action, item in chunk:
+            order.setdefault(action, []).append((index, item))
+        for action, entries in order.items():
+            answers = answer.get(action) or []
+            for (index, sent), got in zip(entries, answers, strict=False):
+                raw[index] = got
+                results[index] = result_of(ops[index], sent, got)
+            for index, _ in entries[len(answers) :]:
+                results[index] = WriteResult(key=ops[index].key, ok=False, retryable=True, error="no answer")
+
+    def _follow_up_stock(
+        self,
+        ops: Sequence[WriteOp],
+        probes: Mapping[int, SetStock],
+        raw: Mapping[int, dict[str, Any]],
+        results: dict[int, WriteResult],
+    ) -> None:
+        """Second pass for variation stock: enable it where the variation does not manage it.
+
+        A variation that draws on its parent's pool (``manage_stock: "parent"``; WooCommerce kept
+        the value on the variation, where nothing shows it) is refused, never written on the parent:
+        the parent holds its siblings' units too. The next read plans the pool (``bridge.pools``)."""
+        own: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+        for index, op in probes.items():
+            got = raw.get(index)
+            if not got or got.get("error"):
+                continue
+            if got.get("manage_stock") == "parent":
+                results[index] = WriteResult(
+                    key=op.key,
+                    ok=False,
+                    error=f"variation {op.variant_id} draws on the stock pool of product {op.product_id}: "
+                    "not written (the pool is written as a whole)",
+                    code="stock_pooled",
+                )
+            elif got.get("manage_stock") is not True:
+                own.setdefault(op.product_id, []).append(
+                    (
+                        index,
+                        "update",
+                        {"id": int(op.variant_id), "manage_stock": True, "stock_quantity": op.quantity},
+                    )
+                )
+        if own:
+            self._run_batches(ops, [], own, results)
+
+    def _create_variations(
+        self, ops: Sequence[WriteOp], raw: Mapping[int, dict[str, Any]], results: dict[int, WriteResult]
+    ) -> None:
+        """Second pass for variable products: their variations, once the parent exists."""
+        for index, op in enumerate(ops):
+            if not isinstance(op, CreateProduct) or op.product.kind != "variable":
+                continue
+            got = raw.get(index)
+            if not got or got.get("error"):
+                continue
+            pid = str(got["id"])
+            # A parent found by lookup (our create's answer was lost) may hold some already.
+            ids = self._variation_ids(pid) if got.get("variations") else {}
+            bodies = [variation_body(v) for v in op.product.variants if v.sku not in ids]
+            errors: list[str] = []
+            transient = False
+            for offset in range(0, len(bodies), self.capabilities.max_batch):
+                try:
+                    errors += self._post_variations(
+                        pid, bodies[offset : offset + self.capabilities.max_batch], ids
+                    )
+                except AuthError:
+                    raise
+                except AdapterError as exc:
+                    errors.append(str(exc))
+                    transient = transient or isinstance(exc, TransientError)
+            results[index] = WriteResult(
+                key=op.key,
+                ok=not errors,
+                retryable=transient,
+                error="; ".join(errors) or None,
+                code="variation_error" if errors else None,
+                channel_id=pid,
+                version=got.get("date_modified_gmt"),
+                ids=ids,
+                written={"name": got.get("name"), "status": got.get("status")},
+            )
