@@ -1,0 +1,104 @@
+"""Square's inventory change log replayed: the change each event made to Square's count when it arrived.
+
+Square's count is the last physical count plus the adjustments after it in ``occurred_at`` order, so
+an event's ``delta`` is count-after minus count-before, the log of its (variation, location) replayed
+(see :mod:`adapters.square_stock`). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from adapters.issues import ReadIssue
+from adapters.square_values import JSON, parse_time, quantity, rfc3339_ms
+from adapters.square_wire import change_issue
+from bridge.models import StockEvent, StockEventKind
+
+__all__ = ["OWN_REFERENCE_PREFIX", "change_part", "just_after", "readable", "square_count", "stock_event"]
+
+OWN_REFERENCE_PREFIX = "shopbridge:"
+"""``reference_id`` prefix of the changes we write: replayed (they move the count), never emitted."""
+CHANNEL = "square"
+_RETURN_STATES = {"UNLINKED_RETURN", "SOLD", "RETURNED_BY_CUSTOMER"}
+
+
+def change_part(change: JSON) -> JSON:
+    part = (
+        change.get("physical_count") if change.get("type") == "PHYSICAL_COUNT" else change.get("adjustment")
+    )
+    return part if isinstance(part, dict) else {}
+
+
+def square_count(changes: Iterable[JSON]) -> Decimal:
+    """Square's rule: the last IN_STOCK physical count (by ``occurred_at``) plus later adjustments."""
+    ordered = sorted(
+        changes,
+        key=lambda c: (
+            parse_time(change_part(c).get("occurred_at")) or datetime.min.replace(tzinfo=UTC),
+            parse_time(change_part(c).get("created_at")) or datetime.min.replace(tzinfo=UTC),
+        ),
+    )
+    qty = Decimal(0)
+    for change in ordered:
+        part = change_part(change)
+        if change.get("type") == "PHYSICAL_COUNT":
+            if part.get("state") == "IN_STOCK":
+                qty = quantity(part.get("quantity"))
+        elif change.get("type") == "ADJUSTMENT":
+            if part.get("to_state") == "IN_STOCK":
+                qty += quantity(part.get("quantity"))
+            if part.get("from_state") == "IN_STOCK":
+                qty -= quantity(part.get("quantity"))
+    return qty
+
+
+def readable(changes: Sequence[JSON], issues: list[ReadIssue]) -> list[JSON]:
+    """The changes whose quantity can be read; each other one goes to ``issues``."""
+    out: list[JSON] = []
+    for change in changes:
+        issue = change_issue(change, change_part(change))
+        if issue is None:
+            out.append(change)
+        else:
+            issues.append(issue)
+    return out
+
+
+def just_after(cursor: str) -> str:
+    """``updated_before`` is exclusive: one millisecond after the cursor includes the cursor itself."""
+    stamp = parse_time(cursor)
+    if stamp is None:
+        return cursor
+    return rfc3339_ms(datetime.fromtimestamp(stamp.timestamp() + 0.001, tz=UTC))
+
+
+def stock_event(change: JSON, part: JSON, delta: int) -> StockEvent:
+    where = part.get("location_id")
+    if change.get("type") == "PHYSICAL_COUNT":
+        kind = StockEventKind.ADJUSTMENT
+        reason = f"square count at {where}: {part.get('quantity')} ({delta:+d})"
+    else:
+        src, dst = part.get("from_state"), part.get("to_state")
+        if src == "IN_STOCK" and dst == "SOLD":
+            kind = StockEventKind.SALE
+            reason = f"square sale at {where} sold {-delta}"
+        elif dst == "IN_STOCK" and src in _RETURN_STATES:
+            kind = StockEventKind.RETURN
+            reason = f"square return at {where}: {delta:+d}"
+        else:
+            kind = StockEventKind.ADJUSTMENT
+            reason = f"square adjustment {src}->{dst} at {where}: {delta:+d}"
+    return StockEvent(
+        source_id=f"square:change:{part.get('id')}",
+        channel=CHANNEL,
+        kind=kind,
+        delta=delta,
+        occurred_at=parse_time(part.get("occurred_at")) or datetime.now(tz=UTC),
+        variant_id=str(part.get("catalog_object_id")),
+        location_id=part.get("location_id"),
+        reason=reason,
+        order_id=str(part["transaction_id"]) if part.get("transaction_id") else None,
+        received_at=parse_time(part.get("created_at")),
+    )

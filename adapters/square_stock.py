@@ -1,0 +1,170 @@
+"""Square stock reads: per-location counts, and stock events from the inventory change log.
+
+Stock events come from ``BatchRetrieveInventoryChanges`` filtered on receipt time
+(``updated_after``), cursor = newest ``created_at`` seen. Every event's ``delta`` is *the change it
+made to Square's count when it arrived* (:mod:`adapters.square_changes`). The older history of a
+key is fetched (one extra call per 100 keys) only when it can matter: when the new changes hold a
+physical count, or an adjustment that occurred before the previous cursor. Our own writes
+(``reference_id = "shopbridge:<op key>"``) are replayed but never emitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from adapters.base import Page
+from adapters.issues import ReadIssue
+from adapters.square_changes import (
+    OWN_REFERENCE_PREFIX,
+    change_part,
+    just_after,
+    readable,
+    square_count,
+    stock_event,
+)
+from adapters.square_client import SquareClient
+from adapters.square_values import JSON, later, parse_time, quantity, rfc3339_ms
+from adapters.square_wire import count_issue
+from bridge.models import StockEvent, StockLevel
+
+__all__ = ["SquareStock"]
+
+
+class SquareStock(SquareClient):
+    """Stock reads of :class:`adapters.square.SquareAdapter`."""
+
+    def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:
+        return list(self._read_counts(variant_ids, []))
+
+    def read_stock_counts(self, variant_ids: Sequence[str]) -> Page[StockLevel]:
+        issues: list[ReadIssue] = []
+        return Page(items=self._read_counts(variant_ids, issues), cursor=None, issues=issues)
+
+    def _read_counts(self, variant_ids: Sequence[str] | None, issues: list[ReadIssue]) -> list[StockLevel]:
+        """IN_STOCK counts; one whose quantity or variation is unreadable goes to ``issues``
+        (holding its SKU back for the round) instead of being read as 0."""
+        levels: list[StockLevel] = []
+        id_chunks: list[list[str] | None] = (
+            [list(variant_ids[i : i + 1000]) for i in range(0, len(variant_ids), 1000)]
+            if variant_ids is not None
+            else [None]
+        )
+        for ids in id_chunks:
+            body: JSON = {"states": ["IN_STOCK"], "limit": 1000}
+            if ids is not None:
+                if not ids:
+                    continue
+                body["catalog_object_ids"] = ids
+            if self.location_ids:
+                body["location_ids"] = self.location_ids
+            cursor: str | None = None
+            while True:
+                page = dict(body, cursor=cursor) if cursor else body
+                data = self._request("POST", "v2/inventory/counts/batch-retrieve", page)
+                for count in data.get("counts") or []:
+                    if count.get("state", "IN_STOCK") != "IN_STOCK":
+                        continue
+                    issue = count_issue(count)
+                    if issue is not None:
+                        issues.append(issue)
+                        continue
+                    levels.append(
+                        StockLevel(
+                            channel=self.name,
+                            variant_id=str(count["catalog_object_id"]),
+                            location_id=count.get("location_id"),
+                            quantity=int(quantity(count.get("quantity"))),
+                            observed_at=parse_time(count.get("calculated_at")) or datetime.now(tz=UTC),
+                        )
+                    )
+                cursor = data.get("cursor")
+                if not cursor:
+                    break
+        return levels
+
+    def events_cursor_at(self, when: datetime) -> str | None:
+        return rfc3339_ms(when)
+
+    def read_stock_events(self, cursor: str | None = None) -> Page[StockEvent]:
+        body: JSON = {"types": ["PHYSICAL_COUNT", "ADJUSTMENT"], "limit": 1000}
+        if self.location_ids:
+            body["location_ids"] = self.location_ids
+        if cursor:
+            body["updated_after"] = cursor
+        new, calls = self._changes(body)
+        issues: list[ReadIssue] = []
+        new = readable(new, issues)
+        if not new:
+            return Page(
+                items=[],
+                cursor=cursor,
+                calls=calls,
+                read_until=parse_time(cursor) if cursor else None,
+                issues=issues,
+            )
+        cursor_time = parse_time(cursor) if cursor else None
+        by_key: dict[tuple[str, str], list[JSON]] = {}
+        for change in new:
+            part = change_part(change)
+            by_key.setdefault((str(part.get("catalog_object_id")), str(part.get("location_id"))), []).append(
+                change
+            )
+        # Older history only where it can change the answer (see module docstring).
+        need: set[tuple[str, str]] = set()
+        if cursor_time is not None:
+            for key, changes in by_key.items():
+                for change in changes:
+                    occurred = parse_time(change_part(change).get("occurred_at"))
+                    if change.get("type") == "PHYSICAL_COUNT" or (
+                        occurred is not None and occurred <= cursor_time
+                    ):
+                        need.add(key)
+                        break
+        old: dict[tuple[str, str], list[JSON]] = {}
+        if need and cursor:
+            variations = sorted({k[0] for k in need})
+            locations = sorted({k[1] for k in need})
+            for start in range(0, len(variations), 100):
+                history, more = self._changes(
+                    {
+                        "types": ["PHYSICAL_COUNT", "ADJUSTMENT"],
+                        "catalog_object_ids": variations[start : start + 100],
+                        "location_ids": locations,
+                        "updated_before": just_after(cursor),
+                        "limit": 1000,
+                    }
+                )
+                calls += more
+                for change in readable(history, []):
+                    part = change_part(change)
+                    key = (str(part.get("catalog_object_id")), str(part.get("location_id")))
+                    if key in need:
+                        old.setdefault(key, []).append(change)
+        events: list[StockEvent] = []
+        newest = cursor
+        for key, changes in by_key.items():
+            received = list(old.get(key, []))
+            changes.sort(
+                key=lambda c: (
+                    change_part(c).get("created_at") or "",
+                    change_part(c).get("occurred_at") or "",
+                )
+            )
+            count = square_count(received)
+            for change in changes:
+                part = change_part(change)
+                # Recounted whole each time: a backdated count can land before earlier changes.
+                received.append(change)
+                before, count = count, square_count(received)
+                delta = int(count - before)
+                created = part.get("created_at")
+                if created and later(str(created), newest):
+                    newest = str(created)
+                if delta == 0 or str(part.get("reference_id") or "").startswith(OWN_REFERENCE_PREFIX):
+                    continue
+                events.append(stock_event(change, part, delta))
+        events.sort(key=lambda e: (e.occurred_at, e.source_id))
+        # Every change received up to the newest one read has been read: a count calculated at or
+        # before it holds only changes of this read or earlier ones.
+        return Page(items=events, cursor=newest, calls=calls, read_until=parse_time(newest), issues=issues)
