@@ -7,16 +7,28 @@ an event's ``delta`` is count-after minus count-before, the log of its (variatio
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from adapters.issues import ReadIssue
-from adapters.square_values import JSON, parse_time, quantity, rfc3339_ms
+from adapters.square_values import JSON, later, parse_time, quantity, rfc3339_ms
 from adapters.square_wire import change_issue
 from bridge.models import StockEvent, StockEventKind
 
-__all__ = ["OWN_REFERENCE_PREFIX", "change_part", "just_after", "readable", "square_count", "stock_event"]
+__all__ = [
+    "OWN_REFERENCE_PREFIX",
+    "Place",
+    "by_place",
+    "change_part",
+    "history_needed",
+    "just_after",
+    "place",
+    "readable",
+    "replay",
+    "square_count",
+    "stock_event",
+]
 
 OWN_REFERENCE_PREFIX = "shopbridge:"
 """``reference_id`` prefix of the changes we write: replayed (they move the count), never emitted."""
@@ -102,3 +114,69 @@ def stock_event(change: JSON, part: JSON, delta: int) -> StockEvent:
         order_id=str(part["transaction_id"]) if part.get("transaction_id") else None,
         received_at=parse_time(part.get("created_at")),
     )
+
+
+Place = tuple[str, str]
+"""``(variation id, location id)``: where a change moved stock, and one replay's scope."""
+
+
+def place(change: JSON) -> Place:
+    part = change_part(change)
+    return str(part.get("catalog_object_id")), str(part.get("location_id"))
+
+
+def by_place(changes: Iterable[JSON]) -> dict[Place, list[JSON]]:
+    """``changes`` grouped by where they moved stock, in the order read."""
+    grouped: dict[Place, list[JSON]] = {}
+    for change in changes:
+        grouped.setdefault(place(change), []).append(change)
+    return grouped
+
+
+def history_needed(by_key: Mapping[Place, Sequence[JSON]], cursor_time: datetime | None) -> set[Place]:
+    """The places whose older changes can alter the new changes' deltas: those where a new change
+    is a physical count, or an adjustment that occurred at or before the previous cursor. (Without
+    a cursor everything was read.)"""
+    need: set[Place] = set()
+    if cursor_time is None:
+        return need
+    for key, changes in by_key.items():
+        for change in changes:
+            occurred = parse_time(change_part(change).get("occurred_at"))
+            if change.get("type") == "PHYSICAL_COUNT" or (occurred is not None and occurred <= cursor_time):
+                need.add(key)
+                break
+    return need
+
+
+def replay(
+    by_key: Mapping[Place, list[JSON]], old: Mapping[Place, Sequence[JSON]], cursor: str | None
+) -> tuple[list[StockEvent], str | None]:
+    """The events the new changes (``by_key``, sorted here in the order Square received them) make
+    on top of the ``old`` ones, in time order, and the newest ``created_at`` read (else ``cursor``).
+    Our own changes and those that move nothing are replayed but not returned."""
+    events: list[StockEvent] = []
+    newest = cursor
+    for key, changes in by_key.items():
+        received = list(old.get(key, []))
+        changes.sort(
+            key=lambda c: (
+                change_part(c).get("created_at") or "",
+                change_part(c).get("occurred_at") or "",
+            )
+        )
+        count = square_count(received)
+        for change in changes:
+            part = change_part(change)
+            # Recounted whole each time: a backdated count can land before earlier changes.
+            received.append(change)
+            before, count = count, square_count(received)
+            delta = int(count - before)
+            created = part.get("created_at")
+            if created and later(str(created), newest):
+                newest = str(created)
+            if delta == 0 or str(part.get("reference_id") or "").startswith(OWN_REFERENCE_PREFIX):
+                continue
+            events.append(stock_event(change, part, delta))
+    events.sort(key=lambda e: (e.occurred_at, e.source_id))
+    return events, newest

@@ -16,15 +16,16 @@ from datetime import UTC, datetime
 from adapters.base import Page
 from adapters.issues import ReadIssue
 from adapters.square_changes import (
-    OWN_REFERENCE_PREFIX,
-    change_part,
+    Place,
+    by_place,
+    history_needed,
     just_after,
+    place,
     readable,
-    square_count,
-    stock_event,
+    replay,
 )
 from adapters.square_client import SquareClient
-from adapters.square_values import JSON, later, parse_time, quantity, rfc3339_ms
+from adapters.square_values import JSON, parse_time, quantity, rfc3339_ms
 from adapters.square_wire import count_issue
 from bridge.models import StockEvent, StockLevel
 
@@ -103,68 +104,38 @@ class SquareStock(SquareClient):
                 read_until=parse_time(cursor) if cursor else None,
                 issues=issues,
             )
-        cursor_time = parse_time(cursor) if cursor else None
-        by_key: dict[tuple[str, str], list[JSON]] = {}
-        for change in new:
-            part = change_part(change)
-            by_key.setdefault((str(part.get("catalog_object_id")), str(part.get("location_id"))), []).append(
-                change
-            )
+        by_key = by_place(new)
         # Older history only where it can change the answer (see module docstring).
-        need: set[tuple[str, str]] = set()
-        if cursor_time is not None:
-            for key, changes in by_key.items():
-                for change in changes:
-                    occurred = parse_time(change_part(change).get("occurred_at"))
-                    if change.get("type") == "PHYSICAL_COUNT" or (
-                        occurred is not None and occurred <= cursor_time
-                    ):
-                        need.add(key)
-                        break
-        old: dict[tuple[str, str], list[JSON]] = {}
+        need = history_needed(by_key, parse_time(cursor) if cursor else None)
+        old: dict[Place, list[JSON]] = {}
         if need and cursor:
-            variations = sorted({k[0] for k in need})
-            locations = sorted({k[1] for k in need})
-            for start in range(0, len(variations), 100):
-                history, more = self._changes(
-                    {
-                        "types": ["PHYSICAL_COUNT", "ADJUSTMENT"],
-                        "catalog_object_ids": variations[start : start + 100],
-                        "location_ids": locations,
-                        "updated_before": just_after(cursor),
-                        "limit": 1000,
-                    }
-                )
-                calls += more
-                for change in readable(history, []):
-                    part = change_part(change)
-                    key = (str(part.get("catalog_object_id")), str(part.get("location_id")))
-                    if key in need:
-                        old.setdefault(key, []).append(change)
-        events: list[StockEvent] = []
-        newest = cursor
-        for key, changes in by_key.items():
-            received = list(old.get(key, []))
-            changes.sort(
-                key=lambda c: (
-                    change_part(c).get("created_at") or "",
-                    change_part(c).get("occurred_at") or "",
-                )
-            )
-            count = square_count(received)
-            for change in changes:
-                part = change_part(change)
-                # Recounted whole each time: a backdated count can land before earlier changes.
-                received.append(change)
-                before, count = count, square_count(received)
-                delta = int(count - before)
-                created = part.get("created_at")
-                if created and later(str(created), newest):
-                    newest = str(created)
-                if delta == 0 or str(part.get("reference_id") or "").startswith(OWN_REFERENCE_PREFIX):
-                    continue
-                events.append(stock_event(change, part, delta))
-        events.sort(key=lambda e: (e.occurred_at, e.source_id))
+            old, more = self._history(need, cursor)
+            calls += more
+        events, newest = replay(by_key, old, cursor)
         # Every change received up to the newest one read has been read: a count calculated at or
         # before it holds only changes of this read or earlier ones.
         return Page(items=events, cursor=newest, calls=calls, read_until=parse_time(newest), issues=issues)
+
+    def _history(self, need: set[Place], cursor: str) -> tuple[dict[Place, list[JSON]], int]:
+        """The changes received up to ``cursor`` (included) at the places ``need`` names, 100
+        variations a call, and the calls it took."""
+        old: dict[Place, list[JSON]] = {}
+        calls = 0
+        variations = sorted({k[0] for k in need})
+        locations = sorted({k[1] for k in need})
+        for start in range(0, len(variations), 100):
+            history, more = self._changes(
+                {
+                    "types": ["PHYSICAL_COUNT", "ADJUSTMENT"],
+                    "catalog_object_ids": variations[start : start + 100],
+                    "location_ids": locations,
+                    "updated_before": just_after(cursor),
+                    "limit": 1000,
+                }
+            )
+            calls += more
+            for change in readable(history, []):
+                key = place(change)
+                if key in need:
+                    old.setdefault(key, []).append(change)
+        return old, calls

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from adapters.base import AdjustStock, AuthError, PermanentError, WriteResult
 from adapters.square_changes import OWN_REFERENCE_PREFIX, change_part
 from adapters.square_client import SquareClient, SquareRequestError
-from adapters.square_values import now_rfc3339, quantity
+from adapters.square_values import JSON, now_rfc3339, quantity
 
 __all__ = ["STOCK_BATCH", "SquareStockWrites"]
 
@@ -66,7 +66,34 @@ class SquareStockWrites(SquareClient):
         return ref[:255]
 
     def _apply_stock(self, batch: list[tuple[int, AdjustStock]]) -> dict[int, WriteResult]:
+        """Send one batch's adjustments, the same body under the same key until Square answers;
+        a change Square blames is taken out and the rest sent again."""
         results: dict[int, WriteResult] = {}
+        pending = self._to_send(batch, results)
+        while pending:
+            key = self.idempotency_key(op.key for _, op in pending)
+            body = self._stock_bodies.get(key)
+            if body is None:
+                body = self._stock_bodies[key] = self._stock_body(key, pending)
+            try:
+                data = self._request("POST", "v2/inventory/changes/batch-create", body)
+            except PermanentError as exc:
+                if isinstance(exc, AuthError):
+                    raise
+                self._stock_bodies.pop(key, None)
+                pending = self._refused(pending, exc, results)
+                continue
+            self._stock_bodies.pop(key, None)
+            self._uncertain.difference_update(op.key for _, op in pending)
+            results.update(_applied(pending, data))
+            pending = []
+        return results
+
+    def _to_send(
+        self, batch: list[tuple[int, AdjustStock]], results: dict[int, WriteResult]
+    ) -> list[tuple[int, AdjustStock]]:
+        """The ops of ``batch`` that must be sent: not those of no change, nor those in doubt that
+        Square's change log shows applied already (both answered into ``results``)."""
         pending = []
         for n, op in batch:
             if op.delta == 0:
@@ -80,69 +107,52 @@ class SquareStockWrites(SquareClient):
                 if op.key in done:
                     results[n] = WriteResult(key=op.key, ok=True, channel_id=op.variant_id)
             pending = [(n, op) for n, op in pending if n not in results]
-        while pending:
-            key = self.idempotency_key(op.key for _, op in pending)
-            body = self._stock_bodies.get(key)
-            if body is None:
-                occurred = now_rfc3339()
-                body = {
-                    "idempotency_key": key,
-                    "ignore_unchanged_counts": True,
-                    "changes": [
-                        {
-                            "type": "ADJUSTMENT",
-                            "adjustment": {
-                                "catalog_object_id": op.variant_id,
-                                "location_id": op.location_id,
-                                "from_state": "NONE" if op.delta > 0 else "IN_STOCK",
-                                "to_state": "IN_STOCK" if op.delta > 0 else "SOLD",
-                                "quantity": str(abs(op.delta)),
-                                "occurred_at": occurred,
-                                "reference_id": self._reference(op.key),
-                            },
-                        }
-                        for _, op in pending
-                    ],
+        return pending
+
+    def _stock_body(self, key: str, pending: Sequence[tuple[int, AdjustStock]]) -> JSON:
+        """The ``BatchChangeInventory`` body of ``pending``, all dated now (kept, so a retry resends
+        it byte for byte)."""
+        occurred = now_rfc3339()
+        return {
+            "idempotency_key": key,
+            "ignore_unchanged_counts": True,
+            "changes": [
+                {
+                    "type": "ADJUSTMENT",
+                    "adjustment": {
+                        "catalog_object_id": op.variant_id,
+                        "location_id": op.location_id,
+                        "from_state": "NONE" if op.delta > 0 else "IN_STOCK",
+                        "to_state": "IN_STOCK" if op.delta > 0 else "SOLD",
+                        "quantity": str(abs(op.delta)),
+                        "occurred_at": occurred,
+                        "reference_id": self._reference(op.key),
+                    },
                 }
-                self._stock_bodies[key] = body
-            try:
-                data = self._request("POST", "v2/inventory/changes/batch-create", body)
-            except PermanentError as exc:
-                if isinstance(exc, AuthError):
-                    raise
-                if exc.code == "IDEMPOTENCY_KEY_REUSED":
-                    # Square keeps a key only for a successful request: these changes were applied
-                    # by an earlier attempt whose body (occurred_at) this process no longer has.
-                    self._uncertain.difference_update(op.key for _, op in pending)
-                    for n, op in pending:
-                        results[n] = WriteResult(key=op.key, ok=True, channel_id=op.variant_id)
-                    self._stock_bodies.pop(key, None)
-                    return results
-                self._stock_bodies.pop(key, None)
-                bad = self._bad_index(exc)
-                if bad is None or len(pending) == 1:
-                    for n, op in pending if bad is None else [pending[0]]:
-                        results[n] = WriteResult(key=op.key, ok=False, error=str(exc), code=exc.code)
-                    if bad is None:
-                        return results
-                    pending = pending[1:]
-                    continue
-                n, op = pending.pop(bad)
-                results[n] = WriteResult(key=op.key, ok=False, error=str(exc), code=exc.code)
-                continue
-            self._stock_bodies.pop(key, None)
+                for _, op in pending
+            ],
+        }
+
+    def _refused(
+        self, pending: list[tuple[int, AdjustStock]], exc: PermanentError, results: dict[int, WriteResult]
+    ) -> list[tuple[int, AdjustStock]]:
+        """Answer the ops a refusal settles into ``results``; returns those to send again."""
+        if exc.code == "IDEMPOTENCY_KEY_REUSED":
+            # Square keeps a key only for a successful request: these changes were applied
+            # by an earlier attempt whose body (occurred_at) this process no longer has.
             self._uncertain.difference_update(op.key for _, op in pending)
-            counts = {
-                (str(c.get("catalog_object_id")), str(c.get("location_id"))): c
-                for c in data.get("counts") or []
-                if c.get("state", "IN_STOCK") == "IN_STOCK"
-            }
             for n, op in pending:
-                count = counts.get((op.variant_id, op.location_id))
-                written = {"quantity": int(quantity(count.get("quantity")))} if count else {}
-                results[n] = WriteResult(key=op.key, ok=True, channel_id=op.variant_id, written=written)
-            pending = []
-        return results
+                results[n] = WriteResult(key=op.key, ok=True, channel_id=op.variant_id)
+            return []
+        bad = self._bad_index(exc)
+        rest = list(pending)
+        if bad is None or len(rest) == 1:
+            failed, rest = rest, []
+        else:
+            failed = [rest.pop(bad)]
+        for n, op in failed:
+            results[n] = WriteResult(key=op.key, ok=False, error=str(exc), code=exc.code)
+        return rest
 
     @staticmethod
     def _bad_index(exc: PermanentError) -> int | None:
@@ -151,3 +161,18 @@ class SquareStockWrites(SquareClient):
             r"changes\[(\d+)\]", (exc.field if isinstance(exc, SquareRequestError) else None) or ""
         )
         return int(match.group(1)) if match else None
+
+
+def _applied(pending: Sequence[tuple[int, AdjustStock]], data: JSON) -> dict[int, WriteResult]:
+    """Each sent op as written, with the count Square answered for its variation and location."""
+    counts = {
+        (str(c.get("catalog_object_id")), str(c.get("location_id"))): c
+        for c in data.get("counts") or []
+        if c.get("state", "IN_STOCK") == "IN_STOCK"
+    }
+    results: dict[int, WriteResult] = {}
+    for n, op in pending:
+        count = counts.get((op.variant_id, op.location_id))
+        written = {"quantity": int(quantity(count.get("quantity")))} if count else {}
+        results[n] = WriteResult(key=op.key, ok=True, channel_id=op.variant_id, written=written)
+    return results

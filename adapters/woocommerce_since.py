@@ -1,8 +1,38 @@
 """WooCommerce's "modified after" listings read while they move, a trusted page at a time.
 
-An item modified while a listing ordered by ``modified`` is read leaves its place for the end, so
-plain offset pages can skip it; :func:`modified_since` reads such a listing without skipping and
-without re-reading most of every page (see its docstring for the rules and their assumptions).
+The list moves while it is read: an item modified meanwhile leaves its place for the end,
+so plain pages skip what moves up across a page boundary. Restarting every page at the last
+date read minus a second (``modified_after`` is strict, to the second) cannot skip, but
+every page then re-reads the items of its last second: after a mass write (50-90 items a
+second) up to most of a page. So pages are asked for by ``offset``, each overlapping the
+previous one by ``_OVERLAP`` items, and a page is trusted only if it picks up where the last
+one stopped (``_continues``): it opens with at least ``_MATCH`` of those items, unchanged and
+in order, and nothing else comes before them. An item that moved away from before the page
+(or out of the overlap) only shifts the page; up to ``_OVERLAP - _MATCH`` of them are absorbed.
+
+An item changed after a page was read sorts after every item of that page, except when it
+is changed within the page's last second: ties are ordered by id, so it may land before the
+next offset, unseen. So a page is followed by an offset page only if its last second was
+over before the page was asked for, judged by a ``Date`` header received before the request
+(``last_served`` seeds it, the newest answer of any earlier call of this adapter: a
+first call of the process has none and pays one restart).
+
+Otherwise, or when a page does not continue the last one, the read restarts at the start of
+the newest second read (``_Window.restart``), which cannot skip anything: everything older has been
+read, anything changed meanwhile sorts after it. When that second is the one the window
+starts with, the same window is read again without the ids already read (``exclude``),
+from offset 0, which needs no tie order at all; the window is left at the end of that second
+(an excluded item changed meanwhile has a later date, so it is read again).
+
+Assumptions: dates come from a clock that does not go backwards. Variations and orders
+order ``modified`` ties by id (the CRUD controller appends ``ID``). The V3 products controller
+lower-cases that to ``"modified id"`` through ``WC_Query::get_catalog_ordering_args`` and
+WP_Query drops a lower-case ``id`` (read from source, not seen on a live store), so tied
+products may come back in a different order on every request. A reorder fails
+``_continues`` and restarts unless it happens to leave ``_MATCH`` overlap items in place and
+in order; only then could it skip a product (simulated with random tie orders: about 2e-5
+per page boundary inside a second of 20 tied products, under 1e-6 for 60). An item may come
+more than once (a restart reads part of the window again): callers keep its latest copy.
 """
 
 from __future__ import annotations
@@ -35,39 +65,7 @@ def modified_since(
     """Everything modified after ``params["modified_after"]``, in ``orderby=modified`` order, a
     page (the part of a call's items that can be trusted) at a time, so nothing is held.
 
-    The list moves while it is read: an item modified meanwhile leaves its place for the end,
-    so plain pages skip what moves up across a page boundary. Restarting every page at the last
-    date read minus a second (``modified_after`` is strict, to the second) cannot skip, but
-    every page then re-reads the items of its last second: after a mass write (50-90 items a
-    second) up to most of a page. So pages are asked for by ``offset``, each overlapping the
-    previous one by ``_OVERLAP`` items, and a page is trusted only if it picks up where the last
-    one stopped (``_continues``): it opens with at least ``_MATCH`` of those items, unchanged and
-    in order, and nothing else comes before them. An item that moved away from before the page
-    (or out of the overlap) only shifts the page; up to ``_OVERLAP - _MATCH`` of them are absorbed.
-
-    An item changed after a page was read sorts after every item of that page, except when it
-    is changed within the page's last second: ties are ordered by id, so it may land before the
-    next offset, unseen. So a page is followed by an offset page only if its last second was
-    over before the page was asked for, judged by a ``Date`` header received before the request
-    (``last_served`` seeds it, the newest answer of any earlier call of this adapter: a
-    first call of the process has none and pays one restart).
-
-    Otherwise, or when a page does not continue the last one, the read restarts at the start of
-    the newest second read (``_Window.restart``), which cannot skip anything: everything older has been
-    read, anything changed meanwhile sorts after it. When that second is the one the window
-    starts with, the same window is read again without the ids already read (``exclude``),
-    from offset 0, which needs no tie order at all; the window is left at the end of that second
-    (an excluded item changed meanwhile has a later date, so it is read again).
-
-    Assumptions: dates come from a clock that does not go backwards. Variations and orders
-    order ``modified`` ties by id (the CRUD controller appends ``ID``). The V3 products controller
-    lower-cases that to ``"modified id"`` through ``WC_Query::get_catalog_ordering_args`` and
-    WP_Query drops a lower-case ``id`` (read from source, not seen on a live store), so tied
-    products may come back in a different order on every request. A reorder fails
-    ``_continues`` and restarts unless it happens to leave ``_MATCH`` overlap items in place and
-    in order; only then could it skip a product (simulated with random tie orders: about 2e-5
-    per page boundary inside a second of 20 tied products, under 1e-6 for 60). An item may come
-    more than once (a restart reads part of the window again): callers keep its latest copy.
+    How a page is trusted, and when the read restarts, is in the module docstring.
     """
     window = _Window(after=str(params["modified_after"]))
     # Any answer so far came before this listing's first request.
