@@ -9,13 +9,13 @@ skipped item is not a deleted one: nothing is archived, created or counted becau
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-__all__ = ["ReadIssue", "validate_item"]
+__all__ = ["ReadIssue", "WireModel", "catalog_item_issue", "validate_item"]
 
 
 @dataclass(frozen=True)
@@ -86,4 +86,49 @@ def validate_item(model: type[BaseModel], raw: Any) -> tuple[str, str] | None:
         model.model_validate(raw)
     except ValidationError as exc:
         return _problem(exc.errors()[0])
+    return None
+
+
+class WireModel(BaseModel):
+    """Base of the channels' payload models: unknown fields are ignored (channels and their
+    extensions add many)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+def catalog_item_issue(
+    channel: str,
+    item: Any,
+    children: Sequence[Any],
+    *,
+    kinds: tuple[str, str],
+    models: tuple[type[BaseModel], type[BaseModel]],
+    object_id: Callable[[Any], str | None],
+    skus: tuple[str, ...],
+    variant_ids: tuple[str, ...],
+    hint: str,
+) -> ReadIssue | None:
+    """Why a catalogue ``item`` with its ``children`` (a product and its variations) cannot be
+    read, or ``None``: the item's own first problem, else its first child's. An item is created and
+    linked whole, so one bad child skips it whole; either way it holds back the SKUs it names.
+    ``kinds`` and ``models`` are the item's and a child's, in that order."""
+    of_item = f"{kinds[0]} {object_id(item)}"
+    checks: list[tuple[str, Any, type[BaseModel], str | None]] = [(kinds[0], item, models[0], None)]
+    checks += [(kinds[1], child, models[1], of_item) for child in children]
+    for kind, obj, model, parent in checks:
+        problem = validate_item(model, obj)
+        if problem is not None:
+            field, what = problem
+            return ReadIssue(
+                channel,
+                kind,
+                object_id(obj),
+                field,
+                what,
+                parent,
+                skus=skus,
+                variant_ids=variant_ids,
+                hint=hint,
+                holds=True,
+            )
     return None

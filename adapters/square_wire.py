@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from adapters.issues import ReadIssue, validate_item
+from adapters.issues import ReadIssue, WireModel, catalog_item_issue
 
 __all__ = ["change_issue", "count_issue", "item_issue", "unkeyed_issue"]
 
@@ -22,29 +22,25 @@ CHANNEL = "square"
 FIX = "fix it in the Square Dashboard; it syncs again once it is saved"
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class _VariationData(_Wire):
+class _VariationData(WireModel):
     sku: str | None = None
     upc: str | None = None
     name: str | None = None
 
 
-class SquareVariation(_Wire):
+class SquareVariation(WireModel):
     id: str = Field(min_length=1)
     item_variation_data: _VariationData = Field(default_factory=_VariationData)
 
 
-class _ItemData(_Wire):
+class _ItemData(WireModel):
     name: str | None = None
     description: str | None = None
     description_plaintext: str | None = None
     variations: list[Any] = Field(default_factory=list)
 
 
-class SquareItem(_Wire):
+class SquareItem(WireModel):
     id: str = Field(min_length=1)
     item_data: _ItemData = Field(default_factory=_ItemData)
 
@@ -65,30 +61,17 @@ def item_issue(item: Any) -> ReadIssue | None:
         if isinstance(sku := (v.get("item_variation_data") or {}).get("sku"), str) and sku.strip()
     )
     ids = tuple(vid for v in variations if (vid := _id(v)))
-    problem = validate_item(SquareItem, item)
-    if problem is not None:
-        field, what = problem
-        return ReadIssue(
-            CHANNEL, "item", _id(item), field, what, skus=skus, variant_ids=ids, hint=FIX, holds=True
-        )
-    for variation in variations:
-        problem = validate_item(SquareVariation, variation)
-        if problem is not None:
-            field, what = problem
-            parent = f"item {_id(item)}"
-            return ReadIssue(
-                CHANNEL,
-                "variation",
-                _id(variation),
-                field,
-                what,
-                parent,
-                skus=skus,
-                variant_ids=ids,
-                hint=FIX,
-                holds=True,
-            )
-    return None
+    return catalog_item_issue(
+        CHANNEL,
+        item,
+        variations,
+        kinds=("item", "variation"),
+        models=(SquareItem, SquareVariation),
+        object_id=_id,
+        skus=skus,
+        variant_ids=ids,
+        hint=FIX,
+    )
 
 
 def unkeyed_issue(obj: Any) -> ReadIssue:

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+from pydantic import BeforeValidator, Field, PositiveInt, model_validator
 
 from adapters.base import PermanentError
-from adapters.issues import ReadIssue, validate_item
+from adapters.issues import ReadIssue, WireModel, catalog_item_issue, validate_item
 
 __all__ = [
     "DATE_FMT",
@@ -41,10 +41,6 @@ DATE_FMT = "%Y-%m-%dT%H:%M:%S"
 """How wc/v3 writes ``*_gmt`` dates (no zone: they are GMT)."""
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
 def _gmt_date(value: Any) -> Any:
     """A ``*_gmt`` date as WooCommerce writes it (``2024-05-01T12:00:00``), or empty."""
     if value in (None, ""):
@@ -55,7 +51,13 @@ def _gmt_date(value: Any) -> Any:
     return value
 
 
-class _Item(_Wire):
+GmtDate = Annotated[str, BeforeValidator(_gmt_date)]
+"""A ``*_gmt`` field: a string in ``DATE_FMT`` (or empty)."""
+MaybeGmtDate = Annotated[str | None, BeforeValidator(_gmt_date)]
+"""A ``*_gmt`` field that may be ``null`` (checked before the union, so a bad date is one error)."""
+
+
+class _Item(WireModel):
     """What a product and a variation share: the fields ``_variant`` reads."""
 
     id: PositiveInt
@@ -64,7 +66,7 @@ class _Item(_Wire):
     manage_stock: bool | Literal["parent"] | None = None
     stock_quantity: int | None = None
     attributes: list[dict[str, Any]] = Field(default_factory=list)
-    date_modified_gmt: str | None = None
+    date_modified_gmt: MaybeGmtDate = None
 
     @model_validator(mode="before")
     @classmethod
@@ -73,11 +75,6 @@ class _Item(_Wire):
         if isinstance(data, dict) and not data.get("manage_stock"):
             return {**data, "stock_quantity": None}
         return data
-
-    @field_validator("date_modified_gmt", mode="before")
-    @classmethod
-    def _date(cls, value: Any) -> Any:
-        return _gmt_date(value)
 
 
 class WooVariation(_Item):
@@ -89,7 +86,7 @@ class WooProduct(_Item):
     variations: list[PositiveInt] = Field(default_factory=list)
 
 
-class WooLineItem(_Wire):
+class WooLineItem(WireModel):
     id: PositiveInt
     quantity: int = 0
     product_id: int | None = None
@@ -97,30 +94,20 @@ class WooLineItem(_Wire):
     sku: str | None = None
 
 
-class WooOrder(_Wire):
+class WooOrder(WireModel):
     id: PositiveInt
     status: str
-    date_created_gmt: str
-    date_paid_gmt: str | None = None
-    date_modified_gmt: str | None = None
+    date_created_gmt: GmtDate
+    date_paid_gmt: MaybeGmtDate = None
+    date_modified_gmt: MaybeGmtDate = None
     line_items: list[dict[str, Any]] = Field(default_factory=list)
     refunds: list[Any] = Field(default_factory=list)
 
-    @field_validator("date_created_gmt", "date_paid_gmt", "date_modified_gmt", mode="before")
-    @classmethod
-    def _date(cls, value: Any) -> Any:
-        return _gmt_date(value)
 
-
-class WooRefund(_Wire):
+class WooRefund(WireModel):
     id: PositiveInt
-    date_created_gmt: str | None = None
+    date_created_gmt: MaybeGmtDate = None
     line_items: list[WooLineItem] = Field(default_factory=list)
-
-    @field_validator("date_created_gmt", mode="before")
-    @classmethod
-    def _date(cls, value: Any) -> Any:
-        return _gmt_date(value)
 
 
 # -- checks: a whole listing, a product with its variations, an order ----------------------------
@@ -128,7 +115,7 @@ class WooRefund(_Wire):
 CHANNEL = "woocommerce"
 
 
-class _Id(_Wire):
+class _Id(WireModel):
     id: PositiveInt
 
 
@@ -173,6 +160,11 @@ def server_time(response: requests.Response) -> datetime | None:
         return None
 
 
+def _object_id(item: Any) -> str | None:
+    """The item's ``id`` as text, when it has a usable one."""
+    return str(item["id"]) if has_id(item) else None
+
+
 def _skus(*items: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(str(i["sku"]) for i in items if isinstance(i.get("sku"), str) and i["sku"].strip())
 
@@ -187,33 +179,22 @@ FIX = "fix it in WooCommerce; it syncs again once it is saved"
 def product_issue(data: Mapping[str, Any], variations: Sequence[Any]) -> ReadIssue | None:
     """Why ``data`` (with its ``variations``) cannot be read as a product, or ``None``. A product
     with one bad variation is skipped whole (a product is created and linked whole)."""
-    pid = str(data["id"]) if has_id(data) else None
+    pid = _object_id(data)
     good = [v for v in variations if isinstance(v, Mapping)]
     skus, ids = _skus(data, *good), (*_ids(*good), *([pid] if pid else []))
-    problem = validate_item(WooProduct, data)
-    if problem is not None:
-        field, what = problem
-        return ReadIssue(
-            CHANNEL, "product", pid, field, what, skus=skus, variant_ids=ids, hint=FIX, holds=True
-        )
-    for variation in variations:
-        problem = validate_item(WooVariation, variation)
-        if problem is not None:
-            field, what = problem
-            vid = str(variation["id"]) if has_id(variation) else None
-            parent = f"product {pid}"
-            return ReadIssue(
-                CHANNEL,
-                "variation",
-                vid,
-                field,
-                what,
-                parent,
-                skus=skus,
-                variant_ids=ids,
-                hint=FIX,
-                holds=True,
-            )
+    issue = catalog_item_issue(
+        CHANNEL,
+        data,
+        variations,
+        kinds=("product", "variation"),
+        models=(WooProduct, WooVariation),
+        object_id=_object_id,
+        skus=skus,
+        variant_ids=ids,
+        hint=FIX,
+    )
+    if issue is not None:
+        return issue
     if data.get("type") == "variable" and not variations and data.get("status") != "trash":
         return ReadIssue(
             CHANNEL,
@@ -252,7 +233,7 @@ def checked_order(order: Any) -> tuple[dict[str, Any] | None, list[ReadIssue]]:
     stock for product lines only): it is reported, never counted against some product."""
     problem = validate_item(WooOrder, order)
     if problem is not None:
-        oid = str(order["id"]) if has_id(order) else None
+        oid = _object_id(order)
         hint = "its sales are not counted until it is fixed in WooCommerce"
         field, what = problem
         return None, [ReadIssue(CHANNEL, "order", oid, field, what, hint=hint)]
@@ -260,7 +241,7 @@ def checked_order(order: Any) -> tuple[dict[str, Any] | None, list[ReadIssue]]:
     lines: list[dict[str, Any]] = []
     for line in order["line_items"]:
         problem = validate_item(WooLineItem, line)
-        lid = str(line["id"]) if has_id(line) else None
+        lid = _object_id(line)
         parent, skus = f"order {order['id']}", _skus(line)
         if problem is not None:
             hint = "its stock is not counted until the order is fixed in WooCommerce"
@@ -294,7 +275,7 @@ def checked_refunds(order_id: Any, refunds: Sequence[Any]) -> tuple[list[dict[st
         if problem is None:
             good.append(refund)
             continue
-        rid = str(refund["id"]) if has_id(refund) else None
+        rid = _object_id(refund)
         hint = "its returned stock is not counted until it is fixed in WooCommerce"
         field, what = problem
         issues.append(ReadIssue(CHANNEL, "refund", rid, field, what, f"order {order_id}", hint=hint))
