@@ -18,6 +18,7 @@ __all__ = [
     "MARKER",
     "STATUS_IN",
     "STATUS_OUT",
+    "BatchEntry",
     "batch_body",
     "create_body",
     "marked",
@@ -57,7 +58,11 @@ def marked(body: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {**body, "meta_data": [{"key": MARKER, "value": key}]}
 
 
-def batch_body(chunk: Sequence[tuple[int, str, dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+BatchEntry = tuple[int, str, dict[str, Any]]
+"""One item of a batch request: the index of its op, the action (``create``/``update``), the item."""
+
+
+def batch_body(chunk: Sequence[BatchEntry]) -> dict[str, list[dict[str, Any]]]:
     body: dict[str, list[dict[str, Any]]] = {}
     for _, action, item in chunk:
         body.setdefault(action, []).append(item)

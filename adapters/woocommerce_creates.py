@@ -16,7 +16,7 @@ from itertools import chain
 from typing import Any
 
 from adapters.base import CreateProduct, WriteOp, WriteResult, retrying
-from adapters.woocommerce_bodies import MARKER, batch_body, result_of
+from adapters.woocommerce_bodies import MARKER, BatchEntry, batch_body, result_of
 from adapters.woocommerce_client import WooCommerceClient
 
 __all__ = ["WooCommerceCreates"]
@@ -33,10 +33,10 @@ class WooCommerceCreates(WooCommerceClient):
         self,
         ops: Sequence[WriteOp],
         endpoint: str,
-        chunk: list[tuple[int, str, dict[str, Any]]],
+        chunk: list[BatchEntry],
         raw: dict[int, dict[str, Any]],
         results: dict[int, WriteResult],
-    ) -> tuple[dict[str, Any], list[tuple[int, str, dict[str, Any]]]]:
+    ) -> tuple[dict[str, Any], list[BatchEntry]]:
         """Send a batch of creates under the usual retry policy, but look each create in doubt up
         before every attempt; those found are answered from what the shop holds. Returns the last
         answer and the creates it answers."""
@@ -65,7 +65,7 @@ class WooCommerceCreates(WooCommerceClient):
     def _adopt(
         self,
         op: WriteOp,
-        entry: tuple[int, str, dict[str, Any]],
+        entry: BatchEntry,
         raw: dict[int, dict[str, Any]],
         results: dict[int, WriteResult],
     ) -> bool:

@@ -26,6 +26,7 @@ from adapters.base import (
 )
 from adapters.woocommerce_bodies import (
     STATUS_OUT,
+    BatchEntry,
     batch_body,
     create_body,
     marked,
@@ -45,8 +46,8 @@ class WooCommerceWrites(WooCommerceCreates):
 
     def apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         results: dict[int, WriteResult] = {}
-        product_items: list[tuple[int, str, dict[str, Any]]] = []
-        variation_items: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+        product_items: list[BatchEntry] = []
+        variation_items: dict[str, list[BatchEntry]] = {}
         stock_probe: dict[int, SetStock] = {}
         for index, op in enumerate(ops):
             if isinstance(op, CreateProduct):
@@ -94,8 +95,8 @@ class WooCommerceWrites(WooCommerceCreates):
     def _run_batches(
         self,
         ops: Sequence[WriteOp],
-        product_items: list[tuple[int, str, dict[str, Any]]],
-        variation_items: Mapping[str, list[tuple[int, str, dict[str, Any]]]],
+        product_items: list[BatchEntry],
+        variation_items: Mapping[str, list[BatchEntry]],
         results: dict[int, WriteResult],
     ) -> dict[int, dict[str, Any]]:
         """Send items in batches of 100; fill ``results`` and return each op's raw answer."""
@@ -103,7 +104,7 @@ class WooCommerceWrites(WooCommerceCreates):
         # Creates go in batches of their own (see _post_creates), each carrying our marker.
         creates = [(i, a, marked(item, ops[i].key)) for i, a, item in product_items if a == "create"]
         updates = [entry for entry in product_items if entry[1] != "create"]
-        jobs: list[tuple[str, list[tuple[int, str, dict[str, Any]]]]] = [("products/batch", updates)]
+        jobs: list[tuple[str, list[BatchEntry]]] = [("products/batch", updates)]
         jobs.append(("products/batch", creates))
         jobs += [(f"products/{pid}/variations/batch", items) for pid, items in variation_items.items()]
         for endpoint, items in jobs:
@@ -116,7 +117,7 @@ class WooCommerceWrites(WooCommerceCreates):
         self,
         ops: Sequence[WriteOp],
         endpoint: str,
-        chunk: list[tuple[int, str, dict[str, Any]]],
+        chunk: list[BatchEntry],
         raw: dict[int, dict[str, Any]],
         results: dict[int, WriteResult],
     ) -> None:
@@ -160,7 +161,7 @@ class WooCommerceWrites(WooCommerceCreates):
         A variation that draws on its parent's pool (``manage_stock: "parent"``; WooCommerce kept
         the value on the variation, where nothing shows it) is refused, never written on the parent:
         the parent holds its siblings' units too. The next read plans the pool (``bridge.pools``)."""
-        own: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+        own: dict[str, list[BatchEntry]] = {}
         for index, op in probes.items():
             got = raw.get(index)
             if not got or got.get("error"):
