@@ -7,8 +7,12 @@ answers but is not the API is :func:`adapters.woocommerce_wire.listing`'s job.)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["network_reason"]
+from adapters.base import PermanentError, TransientError
+
+__all__ = ["naming_url", "network_reason"]
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
@@ -27,3 +31,17 @@ def network_reason(exc: BaseException) -> str:
     else:
         reason = text.rsplit(": ", 1)[-1][:160] or "no answer"
     return f"{type(exc).__name__}: {reason}"
+
+
+@contextmanager
+def naming_url(url: str) -> Iterator[None]:
+    """A check's failure said with the URL it asked: why nothing answered, or the HTTP status and
+    the channel's message (the error keeps its type, so auth failures stay auth failures)."""
+    try:
+        yield
+    except TransientError as exc:
+        if exc.status is None:
+            raise TransientError(f"{url}: unreachable: {network_reason(exc.__cause__ or exc)}") from exc
+        raise type(exc)(f"{url}: HTTP {exc.status}: {exc}", code=exc.code, status=exc.status) from exc
+    except PermanentError as exc:  # AuthError included
+        raise type(exc)(f"{url}: HTTP {exc.status}: {exc}", code=exc.code, status=exc.status) from exc

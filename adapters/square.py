@@ -68,7 +68,6 @@ from adapters.base import (
     ChannelAdapter,
     CreateProduct,
     Page,
-    PermanentError,
     SetStock,
     TransientError,
     UpdateProduct,
@@ -76,7 +75,7 @@ from adapters.base import (
     WriteOp,
     WriteResult,
 )
-from adapters.diagnose import network_reason
+from adapters.diagnose import naming_url
 from adapters.square_catalog_writes import SquareCatalogWrites
 from adapters.square_changes import OWN_REFERENCE_PREFIX
 from adapters.square_client import SQUARE_VERSION
@@ -108,14 +107,8 @@ class SquareAdapter(SquareCatalogWrites, SquareStock, SquareStockWrites, Channel
     def check(self) -> str:
         """One call, no retries (a check answers now); the caller names the channel."""
         url = f"{self._base_url}/v2/locations"
-        try:
+        with naming_url(url):
             data = self._once("GET", "v2/locations", None, None, timeout=CHECK_TIMEOUT)
-        except TransientError as exc:
-            if exc.status is None:
-                raise TransientError(f"{url}: unreachable: {network_reason(exc.__cause__ or exc)}") from exc
-            raise type(exc)(f"{url}: HTTP {exc.status}: {exc}", code=exc.code, status=exc.status) from exc
-        except PermanentError as exc:  # AuthError included
-            raise type(exc)(f"{url}: HTTP {exc.status}: {exc}", code=exc.code, status=exc.status) from exc
         locations = [
             str(loc.get("name") or loc.get("id"))
             for loc in data.get("locations") or []
@@ -145,12 +138,7 @@ class SquareAdapter(SquareCatalogWrites, SquareStock, SquareStockWrites, Channel
         customers: list[ChannelCustomer] = []
         newest = cursor
         start = self.calls
-        page_cursor: str | None = None
-        while True:
-            body: JSON = {"limit": 100, "query": query}
-            if page_cursor:
-                body["cursor"] = page_cursor
-            data = self._request("POST", "v2/customers/search", body)
+        for data in self._paged("v2/customers/search", {"limit": 100, "query": query}):
             for raw in data.get("customers") or []:
                 updated = raw.get("updated_at")
                 if updated and later(str(updated), newest):
@@ -168,9 +156,7 @@ class SquareAdapter(SquareCatalogWrites, SquareStock, SquareStockWrites, Channel
                         modified_at=parse_time(updated),
                     )
                 )
-            page_cursor = data.get("cursor")
-            if not page_cursor:
-                return Page(items=customers, cursor=newest, calls=self.calls - start)
+        return Page(items=customers, cursor=newest, calls=self.calls - start)
 
     # -- writes ----------------------------------------------------------------------------------
 

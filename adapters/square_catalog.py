@@ -100,16 +100,8 @@ class SquareCatalog(SquareClient):
 
     def _search_pages(self, body: JSON) -> Iterator[tuple[list[JSON], str | None]]:
         """A catalogue search a page (one call) at a time, with each page's ``latest_time``."""
-        cursor: str | None = None
-        while True:
-            page_body = dict(body)
-            if cursor:
-                page_body["cursor"] = cursor
-            data = self._request("POST", "v2/catalog/search", page_body)
+        for data in self._paged("v2/catalog/search", body):
             yield list(data.get("objects") or []), data.get("latest_time")
-            cursor = data.get("cursor")
-            if not cursor:
-                return
 
     def _retrieve(self, ids: Sequence[str], include_deleted: bool = True) -> tuple[list[JSON], int]:
         objects: list[JSON] = []

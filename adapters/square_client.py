@@ -15,7 +15,7 @@ of :class:`adapters.square.SquareAdapter` are built on it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -144,17 +144,26 @@ class SquareClient:
             )
         return data
 
-    def _changes(self, body: JSON) -> tuple[list[JSON], int]:
-        changes: list[JSON] = []
-        start = self.calls
+    def _paged(self, path: str, body: JSON) -> Iterator[JSON]:
+        """Each answer of a cursor-paged ``POST`` (one call each), asked for as it is consumed:
+        the body again with the last answer's ``cursor``, until an answer has none."""
         cursor: str | None = None
         while True:
-            page = dict(body, cursor=cursor) if cursor else body
-            data = self._request("POST", "v2/inventory/changes/batch-retrieve", page)
-            changes.extend(data.get("changes") or [])
+            data = self._request("POST", path, dict(body, cursor=cursor) if cursor else body)
+            yield data
             cursor = data.get("cursor")
             if not cursor:
-                return changes, self.calls - start
+                return
+
+    def _changes(self, body: JSON) -> tuple[list[JSON], int]:
+        """Every inventory change ``body`` asks for, and the calls it took."""
+        start = self.calls
+        changes = [
+            c
+            for data in self._paged("v2/inventory/changes/batch-retrieve", body)
+            for c in data.get("changes") or []
+        ]
+        return changes, self.calls - start
 
     @staticmethod
     def idempotency_key(keys: Iterable[str], salt: str = "") -> str:

@@ -59,10 +59,7 @@ class SquareStock(SquareClient):
                 body["catalog_object_ids"] = ids
             if self.location_ids:
                 body["location_ids"] = self.location_ids
-            cursor: str | None = None
-            while True:
-                page = dict(body, cursor=cursor) if cursor else body
-                data = self._request("POST", "v2/inventory/counts/batch-retrieve", page)
+            for data in self._paged("v2/inventory/counts/batch-retrieve", body):
                 for count in data.get("counts") or []:
                     if count.get("state", "IN_STOCK") != "IN_STOCK":
                         continue
@@ -79,9 +76,6 @@ class SquareStock(SquareClient):
                             observed_at=parse_time(count.get("calculated_at")) or datetime.now(tz=UTC),
                         )
                     )
-                cursor = data.get("cursor")
-                if not cursor:
-                    break
         return levels
 
     def events_cursor_at(self, when: datetime) -> str | None:

@@ -46,8 +46,8 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from adapters.base import Capabilities, ChannelAdapter, Page, PermanentError, TransientError
-from adapters.diagnose import network_reason
+from adapters.base import Capabilities, ChannelAdapter, Page
+from adapters.diagnose import naming_url
 from adapters.woocommerce_catalog import WooCommerceCatalog
 from adapters.woocommerce_client import BY_ID
 from adapters.woocommerce_cursor import PollCursor, item_key, parse_gmt
@@ -78,14 +78,8 @@ class WooCommerceAdapter(WooCommerceCatalog, WooCommerceOrders, WooCommerceWrite
     def check(self) -> str:
         """One call, no retries (a check answers now), which must be the REST API's JSON."""
         url = f"{self.url}/wp-json/wc/v3/products"
-        try:
+        with naming_url(url):
             response = self._once("GET", "products", {"per_page": 1, "_fields": "id"}, None)
-        except TransientError as exc:
-            if exc.status is None:
-                raise TransientError(f"{url}: unreachable: {network_reason(exc.__cause__ or exc)}") from exc
-            raise type(exc)(f"{url}: HTTP {exc.status}: {exc}", code=exc.code, status=exc.status) from exc
-        except PermanentError as exc:  # AuthError included
-            raise type(exc)(f"{url}: HTTP {exc.status}: {exc}", code=exc.code, status=exc.status) from exc
         listing(response, "products")  # a web page answering instead of the REST API is no success
         return f"{self.url}: {response.headers.get('X-WP-Total', '?')} products"
 
