@@ -20,7 +20,7 @@ from adapters.base import (
     WriteResult,
 )
 from adapters.square_client import error_info
-from adapters.square_values import JSON
+from adapters.square_values import JSON, object_version
 from bridge.models import ChannelVariant, Money, ProductStatus
 
 __all__ = ["CATALOG_BATCH", "Edit", "created", "edited", "item_id", "new_items", "pack", "versions"]
@@ -81,7 +81,7 @@ def created(batch: Sequence[tuple[int, CreateProduct]], data: JSON) -> dict[int,
             ok=True,
             channel_id=new_id,
             ids=ids,
-            version=str(item.get("version")) if item.get("version") is not None else None,
+            version=object_version(item),
             written={"name": op.product.name},
         )
     return results

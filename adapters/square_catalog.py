@@ -16,7 +16,7 @@ from typing import Any
 from adapters.base import Page
 from adapters.issues import ReadIssue
 from adapters.square_client import SquareClient
-from adapters.square_values import JSON, parse_time
+from adapters.square_values import JSON, object_version, parse_time
 from adapters.square_wire import item_issue, unkeyed_issue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus
 
@@ -66,7 +66,7 @@ class SquareCatalog(SquareClient):
             price=price,
             status=status,
             manage_stock=bool(data.get("track_inventory")),
-            version=str(var.get("version")) if var.get("version") is not None else None,
+            version=object_version(var),
             modified_at=parse_time(var.get("updated_at")),
         )
 
@@ -84,7 +84,7 @@ class SquareCatalog(SquareClient):
             description=data.get("description_plaintext") or data.get("description"),
             status=status,
             variants=variants,
-            version=str(item.get("version")) if item.get("version") is not None else None,
+            version=object_version(item),
             modified_at=parse_time(item.get("updated_at")),
         )
 

@@ -133,14 +133,14 @@ def by_place(changes: Iterable[JSON]) -> dict[Place, list[JSON]]:
     return grouped
 
 
-def history_needed(by_key: Mapping[Place, Sequence[JSON]], cursor_time: datetime | None) -> set[Place]:
+def history_needed(new_by_place: Mapping[Place, Sequence[JSON]], cursor_time: datetime | None) -> set[Place]:
     """The places whose older changes can alter the new changes' deltas: those where a new change
     is a physical count, or an adjustment that occurred at or before the previous cursor. (Without
     a cursor everything was read.)"""
     need: set[Place] = set()
     if cursor_time is None:
         return need
-    for key, changes in by_key.items():
+    for key, changes in new_by_place.items():
         for change in changes:
             occurred = parse_time(change_part(change).get("occurred_at"))
             if change.get("type") == "PHYSICAL_COUNT" or (occurred is not None and occurred <= cursor_time):
@@ -150,15 +150,15 @@ def history_needed(by_key: Mapping[Place, Sequence[JSON]], cursor_time: datetime
 
 
 def replay(
-    by_key: Mapping[Place, list[JSON]], old: Mapping[Place, Sequence[JSON]], cursor: str | None
+    new_by_place: Mapping[Place, list[JSON]], history: Mapping[Place, Sequence[JSON]], cursor: str | None
 ) -> tuple[list[StockEvent], str | None]:
-    """The events the new changes (``by_key``, sorted here in the order Square received them) make
-    on top of the ``old`` ones, in time order, and the newest ``created_at`` read (else ``cursor``).
-    Our own changes and those that move nothing are replayed but not returned."""
+    """The events the new changes (``new_by_place``, sorted here in the order Square received
+    them) make on top of the ``history`` ones, in time order, and the newest ``created_at`` read
+    (else ``cursor``). Our own changes and those that move nothing are replayed, not returned."""
     events: list[StockEvent] = []
     newest = cursor
-    for key, changes in by_key.items():
-        received = list(old.get(key, []))
+    for key, changes in new_by_place.items():
+        received = list(history.get(key, []))
         changes.sort(
             key=lambda c: (
                 change_part(c).get("created_at") or "",

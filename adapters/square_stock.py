@@ -87,10 +87,10 @@ class SquareStock(SquareClient):
             body["location_ids"] = self.location_ids
         if cursor:
             body["updated_after"] = cursor
-        new, calls = self._changes(body)
+        received, calls = self._changes(body)
         issues: list[ReadIssue] = []
-        new = readable(new, issues)
-        if not new:
+        received = readable(received, issues)
+        if not received:
             return Page(
                 items=[],
                 cursor=cursor,
@@ -98,14 +98,14 @@ class SquareStock(SquareClient):
                 read_until=parse_time(cursor) if cursor else None,
                 issues=issues,
             )
-        by_key = by_place(new)
+        new_by_place = by_place(received)
         # Older history only where it can change the answer (see module docstring).
-        need = history_needed(by_key, parse_time(cursor) if cursor else None)
-        old: dict[Place, list[JSON]] = {}
-        if need and cursor:
-            old, more = self._history(need, cursor)
+        needs_history = history_needed(new_by_place, parse_time(cursor) if cursor else None)
+        history: dict[Place, list[JSON]] = {}
+        if needs_history and cursor:
+            history, more = self._history(needs_history, cursor)
             calls += more
-        events, newest = replay(by_key, old, cursor)
+        events, newest = replay(new_by_place, history, cursor)
         # Every change received up to the newest one read has been read: a count calculated at or
         # before it holds only changes of this read or earlier ones.
         return Page(items=events, cursor=newest, calls=calls, read_until=parse_time(newest), issues=issues)

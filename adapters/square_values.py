@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["JSON", "later", "now_rfc3339", "parse_time", "quantity", "rfc3339_ms"]
+__all__ = ["JSON", "later", "now_rfc3339", "object_version", "parse_time", "quantity", "rfc3339_ms"]
 
 JSON = dict[str, Any]
 """A Square payload as read: JSON objects are read as Square documents them, not through SDK models."""
@@ -48,3 +48,9 @@ def quantity(value: Any) -> Decimal:
         return Decimal(str(value))
     except InvalidOperation:
         return Decimal(0)
+
+
+def object_version(obj: JSON) -> str | None:
+    """A catalogue object's ``version``: the integer Square raises on every write and checks on an
+    upsert (``VERSION_MISMATCH``), as text (a WooCommerce item's version is a date)."""
+    return str(obj.get("version")) if obj.get("version") is not None else None

@@ -53,7 +53,7 @@ from adapters.woocommerce_client import BY_ID
 from adapters.woocommerce_cursor import PollCursor, item_key, parse_gmt
 from adapters.woocommerce_orders import WooCommerceOrders
 from adapters.woocommerce_webhooks import verify_webhook
-from adapters.woocommerce_wire import listing
+from adapters.woocommerce_wire import listing, modified_version
 from adapters.woocommerce_writes import WooCommerceWrites
 from bridge.models import ChannelCustomer, ChannelLocation, WebhookEvent, normalise_phone
 
@@ -99,7 +99,7 @@ class WooCommerceAdapter(WooCommerceCatalog, WooCommerceOrders, WooCommerceWrite
             given_name=data.get("first_name") or billing.get("first_name") or None,
             family_name=data.get("last_name") or billing.get("last_name") or None,
             company=billing.get("company") or None,
-            version=data.get("date_modified_gmt"),
+            version=modified_version(data),
             modified_at=parse_gmt(data.get("date_modified_gmt")),
         )
 
@@ -110,17 +110,17 @@ class WooCommerceAdapter(WooCommerceCatalog, WooCommerceOrders, WooCommerceWrite
         ``date_modified_gmt`` and the cursor's seen keys. ``role=all`` includes every account.
         """
         start = self.calls
-        state = PollCursor.load(cursor)
-        floor = (state.t - self.overlap) if state.t else None
+        poll = PollCursor.load(cursor)
+        floor = (poll.newest - self.overlap) if poll.newest else None
         out = []
         for data in self._get_all("customers", {**BY_ID, "role": "all"}):
             when = parse_gmt(data.get("date_modified_gmt"))
             key = item_key("c", data)
-            if floor is not None and (when is None or when < floor or not state.is_new(key)):
+            if floor is not None and (when is None or when < floor or not poll.is_new(key)):
                 continue
             out.append(self.to_customer(data))
-            state.record(key, data.get("date_modified_gmt"))
-        return Page(items=out, cursor=state.dump(self.overlap), calls=self.calls - start)
+            poll.record(key, data.get("date_modified_gmt"))
+        return Page(items=out, cursor=poll.dump(self.overlap), calls=self.calls - start)
 
     # -- webhooks --------------------------------------------------------------------------------
 

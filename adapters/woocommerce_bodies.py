@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.base import CreateProduct, WriteOp, WriteResult
+from adapters.woocommerce_wire import modified_version
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus
 
 __all__ = [
@@ -69,8 +70,8 @@ def batch_body(chunk: Sequence[BatchEntry]) -> dict[str, list[dict[str, Any]]]:
     return body
 
 
-def result_of(op: WriteOp, sent: Mapping[str, Any], got: Mapping[str, Any]) -> WriteResult:
-    error = got.get("error")
+def result_of(op: WriteOp, sent: Mapping[str, Any], answered: Mapping[str, Any]) -> WriteResult:
+    error = answered.get("error")
     if error:
         status = int((error.get("data") or {}).get("status") or 400)
         return WriteResult(
@@ -80,17 +81,17 @@ def result_of(op: WriteOp, sent: Mapping[str, Any], got: Mapping[str, Any]) -> W
             error=str(error.get("message")),
             code=error.get("code"),
             # a duplicate SKU names the holder: the caller can link instead of creating
-            channel_id=str(got.get("id") or (error.get("data") or {}).get("resource_id") or "") or None,
+            channel_id=str(answered.get("id") or (error.get("data") or {}).get("resource_id") or "") or None,
         )
-    written = {k: got.get(k) for k in sent if k not in ("id", "variations", "attributes", "meta_data")}
+    written = {k: answered.get(k) for k in sent if k not in ("id", "variations", "attributes", "meta_data")}
     ids = {}
-    if isinstance(op, CreateProduct) and got.get("sku"):
-        ids[str(got["sku"])] = str(got["id"])
+    if isinstance(op, CreateProduct) and answered.get("sku"):
+        ids[str(answered["sku"])] = str(answered["id"])
     return WriteResult(
         key=op.key,
         ok=True,
-        channel_id=str(got.get("id")),
-        version=got.get("date_modified_gmt"),
+        channel_id=str(answered.get("id")),
+        version=modified_version(answered),
         ids=ids,
         written=written,
     )

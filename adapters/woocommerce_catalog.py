@@ -24,7 +24,7 @@ from adapters.spool import CatalogSpool, SpooledItem
 from adapters.woocommerce_bodies import STATUS_IN
 from adapters.woocommerce_client import BY_ID, PER_PAGE, TRASH, WooCommerceClient
 from adapters.woocommerce_cursor import SERVED, PollCursor, item_key, parse_gmt
-from adapters.woocommerce_wire import DATE_FMT, has_id, product_issue, unkeyed_issue
+from adapters.woocommerce_wire import DATE_FMT, has_id, modified_version, product_issue, unkeyed_issue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, StockLevel
 
 __all__ = ["WooCommerceCatalog"]
@@ -94,7 +94,7 @@ class WooCommerceCatalog(WooCommerceClient):
             stock_managed_by_parent=managed == "parent",
             # A parent-managed variation shows the parent's whole pool: not a count of its own.
             stock=int(stock) if stock is not None and managed is True else None,
-            version=data.get("date_modified_gmt"),
+            version=modified_version(data),
             modified_at=parse_gmt(data.get("date_modified_gmt")),
             counted_at=datetime.fromisoformat(data[SERVED]) if data.get(SERVED) else None,
         )
@@ -107,9 +107,8 @@ class WooCommerceCatalog(WooCommerceClient):
         variants = (
             tuple(self._variant(v, data) for v in variations) if variable else (self._variant(data, None),)
         )
-        modified = [data.get("date_modified_gmt") or ""] + [
-            v.get("date_modified_gmt") or "" for v in variations
-        ]
+        # The product's version: the newest modification date of it and its variations.
+        modified = [modified_version(data) or ""] + [modified_version(v) or "" for v in variations]
         pool = data.get("stock_quantity") if variable and data.get("manage_stock") is True else None
         return ChannelProduct(
             channel=self.name,
@@ -146,9 +145,9 @@ class WooCommerceCatalog(WooCommerceClient):
         one call per product), so products and variations wait in a :class:`CatalogSpool` (on disk,
         not in memory) and are passed on together once read. Without ``/variations``
         (WooCommerce < 10.3), or for a variation added while we read, the product is asked."""
-        state = PollCursor.load(cursor)
-        if state.t is not None:
-            yield from self._iter_catalog_since(state)
+        poll = PollCursor.load(cursor)
+        if poll.newest is not None:
+            yield from self._iter_catalog_since(poll)
             return
         self._read_started = None
         calls = self.calls
@@ -166,7 +165,7 @@ class WooCommerceCatalog(WooCommerceClient):
                             trashed.append(waiting[-1][0])
                     else:
                         ready.extend(self._converted(self._stamped(product), [], issues))
-                        state.record(item_key("p", product), product.get("date_modified_gmt"))
+                        poll.record(item_key("p", product), product.get("date_modified_gmt"))
                 spool.add_products(waiting)
                 variable = variable or bool(waiting)
                 yield Page(items=ready, cursor=None, calls=self.calls - calls, issues=issues)
@@ -182,11 +181,11 @@ class WooCommerceCatalog(WooCommerceClient):
             except PermanentError as exc:
                 if exc.status != 404:
                     raise
-            for products, issues in self._pass_on(spool, state):
+            for products, issues in self._pass_on(spool, poll):
                 yield Page(items=products, cursor=None, calls=self.calls - calls, issues=issues)
                 calls = self.calls
-        state.caught_up(self._read_started)
-        yield Page(items=[], cursor=state.dump(self.overlap), calls=self.calls - calls)
+        poll.caught_up(self._read_started)
+        yield Page(items=[], cursor=poll.dump(self.overlap), calls=self.calls - calls)
 
     def _keyed(self, kind: str, items: Sequence[Any], issues: list[ReadIssue]) -> list[dict[str, Any]]:
         """The items that have a usable ``id``; an issue for each one that has not (validation
@@ -218,7 +217,7 @@ class WooCommerceCatalog(WooCommerceClient):
             for p in trashed
         )
 
-    def _iter_catalog_since(self, state: PollCursor) -> Iterator[Page[ChannelProduct]]:
+    def _iter_catalog_since(self, poll: PollCursor) -> Iterator[Page[ChannelProduct]]:
         """What changed since the cursor: products and variations modified after it (less the
         overlap window), passed on product by product once a product's variations are all in. A
         product is passed on if it or one of its variations is new to the cursor; a changed
@@ -226,10 +225,10 @@ class WooCommerceCatalog(WooCommerceClient):
         the parents of changed variations (whose dates a variation's change does not touch) 100 a
         call from ``/products?include=``. Products trashed since come from ``status=trash`` (trashing
         moves the modified date), a trashed variable product with its trashed variations."""
-        assert state.t is not None
+        assert poll.newest is not None
         self._read_started = None
         calls = self.calls
-        after = (state.t - self.overlap).strftime(DATE_FMT)  # naive GMT + dates_are_gmt (timezone trap)
+        after = (poll.newest - self.overlap).strftime(DATE_FMT)  # naive GMT + dates_are_gmt (timezone trap)
         since = {"modified_after": after, "dates_are_gmt": "true", "orderby": "modified", "order": "asc"}
         product_fields = (*_PRODUCT_FIELDS, *_VARIATION_FIELDS)  # a simple product is its own variant
         with CatalogSpool() as spool:
@@ -240,12 +239,12 @@ class WooCommerceCatalog(WooCommerceClient):
                 spooled = [
                     self._spooled("p", p, product_fields) for p in self._keyed("product", items, unkeyed)
                 ]
-                spool.add_products((item, state.is_new(item.key)) for item in spooled)
+                spool.add_products((item, poll.is_new(item.key)) for item in spooled)
             try:
                 for items in self._get_since("variations", since):
                     keyed = self._keyed("variation", items, unkeyed)
                     spooled = [self._spooled("v", v, _VARIATION_FIELDS) for v in keyed]
-                    spool.add_variations((item, True, state.is_new(item.key)) for item in spooled)
+                    spool.add_variations((item, True, poll.is_new(item.key)) for item in spooled)
             except PermanentError as exc:
                 if exc.status != 404:
                     raise
@@ -266,13 +265,13 @@ class WooCommerceCatalog(WooCommerceClient):
                         for v in self._keyed("variation", page, unkeyed)
                     )
             yield Page(items=[], cursor=None, calls=0, issues=unkeyed)
-            for products, issues in self._pass_on(spool, state):
+            for products, issues in self._pass_on(spool, poll):
                 yield Page(items=products, cursor=None, calls=self.calls - calls, issues=issues)
                 calls = self.calls
             for key, date in spool.changed_variations():
-                state.record(key, date)
-        state.caught_up(self._read_started)
-        yield Page(items=[], cursor=state.dump(self.overlap), calls=self.calls - calls)
+                poll.record(key, date)
+        poll.caught_up(self._read_started)
+        yield Page(items=[], cursor=poll.dump(self.overlap), calls=self.calls - calls)
 
     @staticmethod
     def _including(ids: Sequence[int]) -> dict[str, Any]:
@@ -285,7 +284,7 @@ class WooCommerceCatalog(WooCommerceClient):
         return SpooledItem(data, item_key(kind, item), item.get("date_modified_gmt"))
 
     def _pass_on(
-        self, spool: CatalogSpool, state: PollCursor
+        self, spool: CatalogSpool, poll: PollCursor
     ) -> Iterator[tuple[list[ChannelProduct], list[ReadIssue]]]:
         """The spool's wanted products, 100 at a time, each with its variations, recorded in the
         cursor as they go, and the issues of those that could not be read. A variable product
@@ -305,9 +304,9 @@ class WooCommerceCatalog(WooCommerceClient):
                     products.extend(self._converted(data, fetched, issues))
                 else:
                     products.extend(self._converted(data, [v.data for v in variations], issues))
-                state.record(product.key, product.date)
+                poll.record(product.key, product.date)
                 for key, date in keys:
-                    state.record(key, date)
+                    poll.record(key, date)
             yield products, issues
 
     def missing(self, product_ids: Sequence[str]) -> set[str]:

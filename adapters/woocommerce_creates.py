@@ -34,7 +34,7 @@ class WooCommerceCreates(WooCommerceClient):
         ops: Sequence[WriteOp],
         endpoint: str,
         chunk: list[BatchEntry],
-        raw: dict[int, dict[str, Any]],
+        answers: dict[int, dict[str, Any]],
         results: dict[int, WriteResult],
     ) -> tuple[dict[str, Any], list[BatchEntry]]:
         """Send a batch of creates under the usual retry policy, but look each create in doubt up
@@ -50,7 +50,7 @@ class WooCommerceCreates(WooCommerceClient):
                 for entry in pending
                 if not (
                     (tries or ops[entry[0]].key in self._uncertain)
-                    and self._adopt(ops[entry[0]], entry, raw, results)
+                    and self._adopt(ops[entry[0]], entry, answers, results)
                 )
             ]
             tries += 1
@@ -66,7 +66,7 @@ class WooCommerceCreates(WooCommerceClient):
         self,
         op: WriteOp,
         entry: BatchEntry,
-        raw: dict[int, dict[str, Any]],
+        answers: dict[int, dict[str, Any]],
         results: dict[int, WriteResult],
     ) -> bool:
         """Whether the product ``op`` creates is in the shop already (then its answer is recorded)."""
@@ -74,7 +74,7 @@ class WooCommerceCreates(WooCommerceClient):
         if found is None:
             return False
         index, _, sent = entry
-        raw[index] = found
+        answers[index] = found
         results[index] = result_of(op, sent, found)
         return True
 

@@ -55,11 +55,12 @@ class PollCursor:
     """Polling state: the newest ``date_modified_gmt`` seen and the keys seen near it.
 
     Serialised as JSON; ``seen`` holds ``kind:id@date#hash`` for items whose date is within the
-    overlap window of ``t``, so an item changed in the same second as ``t`` is reported (its hash
+    overlap window of ``newest``, so an item changed in the same second as ``newest`` is reported (its hash
     differs) while one already reported is not.
     """
 
-    t: datetime | None = None
+    newest: datetime | None = None
+    """The newest ``date_modified_gmt`` read (or the start of a read that caught up); ``t`` in JSON."""
     seen: dict[str, str] = field(default_factory=dict)
     #: ``kind:id`` -> its latest key in ``seen``: an item that changes and changes back inside one
     #: second (our write, then our next write restoring what an earlier read saw) has a key seen
@@ -76,31 +77,33 @@ class PollCursor:
             return cls()
         try:
             data = json.loads(raw)
-            return cls(t=parse_gmt(data.get("t")), seen=dict(data.get("seen") or {}))
+            return cls(newest=parse_gmt(data.get("t")), seen=dict(data.get("seen") or {}))
         except (ValueError, TypeError, AttributeError):
             log.warning("unreadable WooCommerce cursor, starting from the beginning")
             return cls()
 
     def dump(self, overlap: timedelta) -> str:
         keep = {}
-        if self.t is not None:
-            floor = (self.t - overlap).strftime(DATE_FMT)
+        if self.newest is not None:
+            floor = (self.newest - overlap).strftime(DATE_FMT)
             keep = {k: d for k, d in self.seen.items() if d >= floor}
-        return json.dumps({"t": self.t.strftime(DATE_FMT) if self.t else None, "seen": keep}, sort_keys=True)
+        return json.dumps(
+            {"t": self.newest.strftime(DATE_FMT) if self.newest else None, "seen": keep}, sort_keys=True
+        )
 
     def is_new(self, key: str) -> bool:
         """Whether ``key`` differs from the last version of its item we read (within the window)."""
         return self.latest.get(_identity(key)) != key
 
     def caught_up(self, server_time: datetime | None) -> None:
-        """Everything modified before the read started has been read: move ``t`` up to then, less a
+        """Everything modified before the read started has been read: move ``newest`` up to then, less a
         second for the dates' resolution, so a quiet shop's poll does not re-read its last burst of
-        changes forever (the overlap window trails ``t``, not the newest change)."""
+        changes forever (the overlap window trails ``newest``, not the newest change)."""
         if server_time is None:
             return
         floor = server_time - timedelta(seconds=1)
-        if self.t is None or floor > self.t:
-            self.t = floor
+        if self.newest is None or floor > self.newest:
+            self.newest = floor
 
     def record(self, key: str, date: str | None) -> None:
         if not date:
@@ -111,5 +114,5 @@ class PollCursor:
         self.seen[key] = date
         self.latest[identity] = key
         when = parse_gmt(date)
-        if when is not None and (self.t is None or when > self.t):
-            self.t = when
+        if when is not None and (self.newest is None or when > self.newest):
+            self.newest = when

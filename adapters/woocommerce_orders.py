@@ -130,21 +130,23 @@ class WooCommerceOrders(WooCommerceClient):
         return out
 
     def events_cursor_at(self, when: datetime) -> str | None:
-        return PollCursor(t=when.astimezone(UTC)).dump(self.overlap)
+        return PollCursor(newest=when.astimezone(UTC)).dump(self.overlap)
 
     def read_stock_events(self, cursor: str | None = None) -> Page[StockEvent]:
         start = self.calls
-        state = PollCursor.load(cursor)
+        poll = PollCursor.load(cursor)
         params: dict[str, Any] = {"orderby": "modified", "order": "asc"}
-        if state.t is not None:
-            params.update(modified_after=(state.t - self.overlap).strftime(DATE_FMT), dates_are_gmt="true")
+        if poll.newest is not None:
+            params.update(
+                modified_after=(poll.newest - self.overlap).strftime(DATE_FMT), dates_are_gmt="true"
+            )
         events: list[StockEvent] = []
         issues: list[ReadIssue] = []
         self._read_started = None
-        pages = self._get_since("orders", params) if state.t else self._pages("orders", params)
+        pages = self._get_since("orders", params) if poll.newest else self._pages("orders", params)
         for raw in (order for page in pages for order in page):
             order, skipped = checked_order(raw)
-            if order is None or not state.is_new(key := item_key("o", raw)):
+            if order is None or not poll.is_new(key := item_key("o", raw)):
                 issues.extend(skipped if order is None else ())
                 continue
             issues.extend(skipped)
@@ -155,13 +157,13 @@ class WooCommerceOrders(WooCommerceClient):
                 )
                 issues.extend(skipped)
             events.extend(self.order_events(order, refunds))
-            state.record(key, order.get("date_modified_gmt"))
-        state.caught_up(self._read_started)
+            poll.record(key, order.get("date_modified_gmt"))
+        poll.caught_up(self._read_started)
         # The counts of the catalogue read before this one were served before its first answer:
         # every sale in them is in this read (or an earlier one).
         return Page(
             items=events,
-            cursor=state.dump(self.overlap),
+            cursor=poll.dump(self.overlap),
             calls=self.calls - start,
             issues=issues,
             read_until=self._read_started,

@@ -32,6 +32,7 @@ __all__ = [
     "checked_refunds",
     "has_id",
     "listing",
+    "modified_version",
     "product_issue",
     "server_time",
     "unkeyed_issue",
@@ -39,6 +40,13 @@ __all__ = [
 
 DATE_FMT = "%Y-%m-%dT%H:%M:%S"
 """How wc/v3 writes ``*_gmt`` dates (no zone: they are GMT)."""
+
+
+def modified_version(item: Mapping[str, Any]) -> str | None:
+    """What stands for an item's version: WooCommerce numbers no versions, so it is the item's
+    ``date_modified_gmt`` (to the second; a Square object's version is an integer)."""
+    version: str | None = item.get("date_modified_gmt")
+    return version
 
 
 def _gmt_date(value: Any) -> Any:

@@ -36,6 +36,7 @@ from adapters.woocommerce_bodies import (
     variation_body,
 )
 from adapters.woocommerce_creates import WooCommerceCreates
+from adapters.woocommerce_wire import modified_version
 from bridge.models import ProductStatus
 
 __all__ = ["WooCommerceWrites"]
@@ -86,9 +87,9 @@ class WooCommerceWrites(WooCommerceCreates):
                 results[index] = WriteResult(
                     key=op.key, ok=False, error="WooCommerce has no relative stock write", code="unsupported"
                 )
-        raw = self._run_batches(ops, product_items, variation_items, results)
-        self._follow_up_stock(ops, stock_probe, raw, results)
-        self._create_variations(ops, raw, results)
+        answers = self._run_batches(ops, product_items, variation_items, results)
+        self._follow_up_stock(ops, stock_probe, answers, results)
+        self._create_variations(ops, answers, results)
         self._uncertain.difference_update(r.key for r in results.values() if not r.retryable)
         return [results[i] for i in range(len(ops))]
 
@@ -99,8 +100,9 @@ class WooCommerceWrites(WooCommerceCreates):
         variation_items: Mapping[str, list[BatchEntry]],
         results: dict[int, WriteResult],
     ) -> dict[int, dict[str, Any]]:
-        """Send items in batches of 100; fill ``results`` and return each op's raw answer."""
-        raw: dict[int, dict[str, Any]] = {}
+        """Send items in batches of 100; fill ``results`` and return each op's answer (the item as
+        the shop holds it after the write)."""
+        answers: dict[int, dict[str, Any]] = {}
         # Creates go in batches of their own (see _post_creates), each carrying our marker.
         creates = [(i, a, marked(item, ops[i].key)) for i, a, item in product_items if a == "create"]
         updates = [entry for entry in product_items if entry[1] != "create"]
@@ -110,20 +112,20 @@ class WooCommerceWrites(WooCommerceCreates):
         for endpoint, items in jobs:
             for offset in range(0, len(items), self.capabilities.max_batch):
                 chunk = items[offset : offset + self.capabilities.max_batch]
-                self._send_batch(ops, endpoint, chunk, raw, results)
-        return raw
+                self._send_batch(ops, endpoint, chunk, answers, results)
+        return answers
 
     def _send_batch(
         self,
         ops: Sequence[WriteOp],
         endpoint: str,
         chunk: list[BatchEntry],
-        raw: dict[int, dict[str, Any]],
+        answers: dict[int, dict[str, Any]],
         results: dict[int, WriteResult],
     ) -> None:
         try:
             if any(action == "create" for _, action, _ in chunk):
-                answer, chunk = self._post_creates(ops, endpoint, chunk, raw, results)
+                answer, chunk = self._post_creates(ops, endpoint, chunk, answers, results)
             else:
                 answer = self._request("POST", endpoint, data=batch_body(chunk)).json()
         except AuthError:
@@ -142,18 +144,18 @@ class WooCommerceWrites(WooCommerceCreates):
         for index, action, item in chunk:
             order.setdefault(action, []).append((index, item))
         for action, entries in order.items():
-            answers = answer.get(action) or []
-            for (index, sent), got in zip(entries, answers, strict=False):
-                raw[index] = got
-                results[index] = result_of(ops[index], sent, got)
-            for index, _ in entries[len(answers) :]:
+            replies = answer.get(action) or []
+            for (index, sent), answered in zip(entries, replies, strict=False):
+                answers[index] = answered
+                results[index] = result_of(ops[index], sent, answered)
+            for index, _ in entries[len(replies) :]:
                 results[index] = WriteResult(key=ops[index].key, ok=False, retryable=True, error="no answer")
 
     def _follow_up_stock(
         self,
         ops: Sequence[WriteOp],
         probes: Mapping[int, SetStock],
-        raw: Mapping[int, dict[str, Any]],
+        answers: Mapping[int, dict[str, Any]],
         results: dict[int, WriteResult],
     ) -> None:
         """Second pass for variation stock: enable it where the variation does not manage it.
@@ -161,12 +163,12 @@ class WooCommerceWrites(WooCommerceCreates):
         A variation that draws on its parent's pool (``manage_stock: "parent"``; WooCommerce kept
         the value on the variation, where nothing shows it) is refused, never written on the parent:
         the parent holds its siblings' units too. The next read plans the pool (``bridge.pools``)."""
-        own: dict[str, list[BatchEntry]] = {}
+        to_manage: dict[str, list[BatchEntry]] = {}
         for index, op in probes.items():
-            got = raw.get(index)
-            if not got or got.get("error"):
+            answered = answers.get(index)
+            if not answered or answered.get("error"):
                 continue
-            if got.get("manage_stock") == "parent":
+            if answered.get("manage_stock") == "parent":
                 results[index] = WriteResult(
                     key=op.key,
                     ok=False,
@@ -174,30 +176,30 @@ class WooCommerceWrites(WooCommerceCreates):
                     "not written (the pool is written as a whole)",
                     code="stock_pooled",
                 )
-            elif got.get("manage_stock") is not True:
-                own.setdefault(op.product_id, []).append(
+            elif answered.get("manage_stock") is not True:
+                to_manage.setdefault(op.product_id, []).append(
                     (
                         index,
                         "update",
                         {"id": int(op.variant_id), "manage_stock": True, "stock_quantity": op.quantity},
                     )
                 )
-        if own:
-            self._run_batches(ops, [], own, results)
+        if to_manage:
+            self._run_batches(ops, [], to_manage, results)
 
     def _create_variations(
-        self, ops: Sequence[WriteOp], raw: Mapping[int, dict[str, Any]], results: dict[int, WriteResult]
+        self, ops: Sequence[WriteOp], answers: Mapping[int, dict[str, Any]], results: dict[int, WriteResult]
     ) -> None:
         """Second pass for variable products: their variations, once the parent exists."""
         for index, op in enumerate(ops):
             if not isinstance(op, CreateProduct) or op.product.kind != "variable":
                 continue
-            got = raw.get(index)
-            if not got or got.get("error"):
+            answered = answers.get(index)
+            if not answered or answered.get("error"):
                 continue
-            pid = str(got["id"])
+            pid = str(answered["id"])
             # A parent found by lookup (our create's answer was lost) may hold some already.
-            ids = self._variation_ids(pid) if got.get("variations") else {}
+            ids = self._variation_ids(pid) if answered.get("variations") else {}
             bodies = [variation_body(v) for v in op.product.variants if v.sku not in ids]
             errors: list[str] = []
             transient = False
@@ -218,7 +220,7 @@ class WooCommerceWrites(WooCommerceCreates):
                 error="; ".join(errors) or None,
                 code="variation_error" if errors else None,
                 channel_id=pid,
-                version=got.get("date_modified_gmt"),
+                version=modified_version(answered),
                 ids=ids,
-                written={"name": got.get("name"), "status": got.get("status")},
+                written={"name": answered.get("name"), "status": answered.get("status")},
             )
