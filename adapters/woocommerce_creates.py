@@ -12,6 +12,7 @@ it is looked up, by SKU for a simple product, by name and marker for a variable 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
@@ -19,7 +20,17 @@ from adapters.base import CreateProduct, WriteOp, WriteResult, retrying
 from adapters.woocommerce_bodies import MARKER, BatchEntry, batch_body, result_of
 from adapters.woocommerce_client import WooCommerceClient
 
-__all__ = ["WooCommerceCreates"]
+__all__ = ["WooCommerceCreates", "WriteRound"]
+
+
+@dataclass
+class WriteRound:
+    """One ``apply`` call as it goes: its ops, and by op index the shop's answer (the item as the
+    shop holds it after the write) and the op's result."""
+
+    ops: Sequence[WriteOp]
+    answers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    results: dict[int, WriteResult] = field(default_factory=dict)
 
 
 class WooCommerceCreates(WooCommerceClient):
@@ -30,16 +41,12 @@ class WooCommerceCreates(WooCommerceClient):
         self._uncertain.update(keys)
 
     def _post_creates(
-        self,
-        ops: Sequence[WriteOp],
-        endpoint: str,
-        chunk: list[BatchEntry],
-        answers: dict[int, dict[str, Any]],
-        results: dict[int, WriteResult],
+        self, run: WriteRound, endpoint: str, chunk: list[BatchEntry]
     ) -> tuple[dict[str, Any], list[BatchEntry]]:
         """Send a batch of creates under the usual retry policy, but look each create in doubt up
         before every attempt; those found are answered from what the shop holds. Returns the last
         answer and the creates it answers."""
+        ops = run.ops
         pending = list(chunk)
         tries = 0
 
@@ -49,8 +56,7 @@ class WooCommerceCreates(WooCommerceClient):
                 entry
                 for entry in pending
                 if not (
-                    (tries or ops[entry[0]].key in self._uncertain)
-                    and self._adopt(ops[entry[0]], entry, answers, results)
+                    (tries or ops[entry[0]].key in self._uncertain) and self._adopt(run, ops[entry[0]], entry)
                 )
             ]
             tries += 1
@@ -62,20 +68,14 @@ class WooCommerceCreates(WooCommerceClient):
         answer: dict[str, Any] = retrying(self.max_attempts, self.backoff_base, self.backoff_max)(attempt)
         return answer, pending
 
-    def _adopt(
-        self,
-        op: WriteOp,
-        entry: BatchEntry,
-        answers: dict[int, dict[str, Any]],
-        results: dict[int, WriteResult],
-    ) -> bool:
+    def _adopt(self, run: WriteRound, op: WriteOp, entry: BatchEntry) -> bool:
         """Whether the product ``op`` creates is in the shop already (then its answer is recorded)."""
         found = self._find_created(op) if isinstance(op, CreateProduct) else None
         if found is None:
             return False
         index, _, sent = entry
-        answers[index] = found
-        results[index] = result_of(op, sent, found)
+        run.answers[index] = found
+        run.results[index] = result_of(op, sent, found)
         return True
 
     def _find_created(self, op: CreateProduct) -> dict[str, Any] | None:

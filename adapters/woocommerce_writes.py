@@ -35,7 +35,7 @@ from adapters.woocommerce_bodies import (
     variant_fields,
     variation_body,
 )
-from adapters.woocommerce_creates import WooCommerceCreates
+from adapters.woocommerce_creates import WooCommerceCreates, WriteRound
 from adapters.woocommerce_wire import modified_version
 from bridge.models import ProductStatus
 
@@ -46,7 +46,8 @@ class WooCommerceWrites(WooCommerceCreates):
     """Writes of :class:`adapters.woocommerce.WooCommerceAdapter`."""
 
     def apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        results: dict[int, WriteResult] = {}
+        run = WriteRound(ops)
+        results = run.results
         product_items: list[BatchEntry] = []
         variation_items: dict[str, list[BatchEntry]] = {}
         stock_probe: dict[int, SetStock] = {}
@@ -87,24 +88,21 @@ class WooCommerceWrites(WooCommerceCreates):
                 results[index] = WriteResult(
                     key=op.key, ok=False, error="WooCommerce has no relative stock write", code="unsupported"
                 )
-        answers = self._run_batches(ops, product_items, variation_items, results)
-        self._follow_up_stock(ops, stock_probe, answers, results)
-        self._create_variations(ops, answers, results)
+        self._run_batches(run, product_items, variation_items)
+        self._follow_up_stock(run, stock_probe)
+        self._create_variations(run)
         self._uncertain.difference_update(r.key for r in results.values() if not r.retryable)
         return [results[i] for i in range(len(ops))]
 
     def _run_batches(
         self,
-        ops: Sequence[WriteOp],
+        run: WriteRound,
         product_items: list[BatchEntry],
         variation_items: Mapping[str, list[BatchEntry]],
-        results: dict[int, WriteResult],
-    ) -> dict[int, dict[str, Any]]:
-        """Send items in batches of 100; fill ``results`` and return each op's answer (the item as
-        the shop holds it after the write)."""
-        answers: dict[int, dict[str, Any]] = {}
+    ) -> None:
+        """Send items in batches of 100, each op's answer and result into ``run``."""
         # Creates go in batches of their own (see _post_creates), each carrying our marker.
-        creates = [(i, a, marked(item, ops[i].key)) for i, a, item in product_items if a == "create"]
+        creates = [(i, a, marked(item, run.ops[i].key)) for i, a, item in product_items if a == "create"]
         updates = [entry for entry in product_items if entry[1] != "create"]
         jobs: list[tuple[str, list[BatchEntry]]] = [("products/batch", updates)]
         jobs.append(("products/batch", creates))
@@ -112,20 +110,13 @@ class WooCommerceWrites(WooCommerceCreates):
         for endpoint, items in jobs:
             for offset in range(0, len(items), self.capabilities.max_batch):
                 chunk = items[offset : offset + self.capabilities.max_batch]
-                self._send_batch(ops, endpoint, chunk, answers, results)
-        return answers
+                self._send_batch(run, endpoint, chunk)
 
-    def _send_batch(
-        self,
-        ops: Sequence[WriteOp],
-        endpoint: str,
-        chunk: list[BatchEntry],
-        answers: dict[int, dict[str, Any]],
-        results: dict[int, WriteResult],
-    ) -> None:
+    def _send_batch(self, run: WriteRound, endpoint: str, chunk: list[BatchEntry]) -> None:
+        ops, answers, results = run.ops, run.answers, run.results
         try:
             if any(action == "create" for _, action, _ in chunk):
-                answer, chunk = self._post_creates(ops, endpoint, chunk, answers, results)
+                answer, chunk = self._post_creates(run, endpoint, chunk)
             else:
                 answer = self._request("POST", endpoint, data=batch_body(chunk)).json()
         except AuthError:
@@ -151,13 +142,7 @@ class WooCommerceWrites(WooCommerceCreates):
             for index, _ in entries[len(replies) :]:
                 results[index] = WriteResult(key=ops[index].key, ok=False, retryable=True, error="no answer")
 
-    def _follow_up_stock(
-        self,
-        ops: Sequence[WriteOp],
-        probes: Mapping[int, SetStock],
-        answers: Mapping[int, dict[str, Any]],
-        results: dict[int, WriteResult],
-    ) -> None:
+    def _follow_up_stock(self, run: WriteRound, probes: Mapping[int, SetStock]) -> None:
         """Second pass for variation stock: enable it where the variation does not manage it.
 
         A variation that draws on its parent's pool (``manage_stock: "parent"``; WooCommerce kept
@@ -165,11 +150,11 @@ class WooCommerceWrites(WooCommerceCreates):
         the parent holds its siblings' units too. The next read plans the pool (``bridge.pools``)."""
         to_manage: dict[str, list[BatchEntry]] = {}
         for index, op in probes.items():
-            answered = answers.get(index)
+            answered = run.answers.get(index)
             if not answered or answered.get("error"):
                 continue
             if answered.get("manage_stock") == "parent":
-                results[index] = WriteResult(
+                run.results[index] = WriteResult(
                     key=op.key,
                     ok=False,
                     error=f"variation {op.variant_id} draws on the stock pool of product {op.product_id}: "
@@ -185,16 +170,14 @@ class WooCommerceWrites(WooCommerceCreates):
                     )
                 )
         if to_manage:
-            self._run_batches(ops, [], to_manage, results)
+            self._run_batches(run, [], to_manage)
 
-    def _create_variations(
-        self, ops: Sequence[WriteOp], answers: Mapping[int, dict[str, Any]], results: dict[int, WriteResult]
-    ) -> None:
+    def _create_variations(self, run: WriteRound) -> None:
         """Second pass for variable products: their variations, once the parent exists."""
-        for index, op in enumerate(ops):
+        for index, op in enumerate(run.ops):
             if not isinstance(op, CreateProduct) or op.product.kind != "variable":
                 continue
-            answered = answers.get(index)
+            answered = run.answers.get(index)
             if not answered or answered.get("error"):
                 continue
             pid = str(answered["id"])
@@ -213,7 +196,7 @@ class WooCommerceWrites(WooCommerceCreates):
                 except AdapterError as exc:
                     errors.append(str(exc))
                     transient = transient or isinstance(exc, TransientError)
-            results[index] = WriteResult(
+            run.results[index] = WriteResult(
                 key=op.key,
                 ok=not errors,
                 retryable=transient,
