@@ -26,15 +26,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from adapters.base import (
-    AdjustStock,
-    ArchiveProduct,
-    Capabilities,
-    CreateProduct,
-    SetStock,
-    UpdateProduct,
-    UpdateVariant,
-)
+from bridge.capabilities import Capabilities
 from bridge.ledger import LedgerEntry, LocationMap, Observation, OnHand, Written, project, projections
 from bridge.linking import LinkGroup, LinkIssue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, content_hash
@@ -42,6 +34,14 @@ from bridge.plan import Action, Change, Plan, Safety, SafetyFigures, change_key
 from bridge.policy import CATALOGUE_FIELDS, CatalogueField, SyncPolicy
 from bridge.pools import PoolVerdict, pool_target
 from bridge.projection import Projection
+from bridge.writes import (
+    AdjustStock,
+    ArchiveProduct,
+    CreateProduct,
+    SetStock,
+    UpdateProduct,
+    UpdateVariant,
+)
 
 __all__ = [
     "PRODUCT_FIELDS",

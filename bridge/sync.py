@@ -61,17 +61,9 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
-from adapters.base import (
-    AdapterError,
-    AuthError,
-    ChannelAdapter,
-    CreateProduct,
-    Page,
-    ReadIssue,
-    WriteOp,
-    WriteResult,
-)
+from adapters.base import AdapterError, AuthError, ChannelAdapter, Page
 from bridge.effects import effect_changes
+from bridge.issues import ReadIssue
 from bridge.ledger import (
     LedgerEntry,
     LocationMap,
@@ -98,6 +90,7 @@ from bridge.staging import Staging
 from bridge.store import Store, utcnow
 from bridge.unresolved import describe, released, unclaimed, unlinked
 from bridge.vanished import before_takeover, successors, vanished_links
+from bridge.writes import CreateProduct, WriteOp, WriteResult
 
 __all__ = [
     "ChannelRead",
