@@ -588,51 +588,74 @@ def judge_counts(
             continue
         mine = [e for e in own[(ob.channel, ob.sku)] if ob.location is None or e.location == ob.location]
         sides = [(e, _side(e, ob.observed_at, step)) for e in mine]
-        later = [e for e, side in sides if side == _OUT]
-        count_certain = all(side != _UNKNOWN for _, side in sides)
-        current = replace(
-            ob,
-            quantity=ob.quantity + sum(e.delta for e in later),
-            observed_at=max([ob.observed_at, *(_moment(e) for e in later)]),
-        )
+        current, baseline = _brought_forward(ob, sides)
         out.current.append(current)
-        # Brought forward only when every own event is placed: else an event of uncertain date must
-        # stay uncertain against the next count's baseline (its moment stays the count's own).
-        baseline = current if count_certain else ob
         base = written.get((ob.channel, ob.sku, ob.location))
         if base is not None and ob.observed_at < base.at:
             continue  # older than the baseline (an earlier read's copy): nothing to judge
         out.baselines.append(baseline)
         if base is None:
             continue
-        certain: list[int] = []
-        maybe: list[int] = []
-        for e, side in sides:
-            before = _side(e, base.at, step)
-            if side == _OUT or before == _IN:
-                continue
-            (certain if side == _IN and before == _OUT else maybe).append(e.delta)
-        diffs = sorted(ob.quantity - (base.quantity + sum(certain) + extra) for extra in _sums(maybe))
-        if 0 in diffs:
-            continue
-        diff = diffs[0]  # of the possible readings, the one that under-promises stock
-        expected = ob.quantity - diff
-        since = len(certain) + len(maybe)
-        digest = content_hash([base.quantity, base.at.isoformat(), ob.quantity, expected, since])[:16]
-        loc = ob.location if ob.location is not None else single_pool_home(ob.channel, policy, locations)
-        out.adjustments.append(
-            LedgerEntry(
-                source_id=f"{ob.channel}:manual:{ob.variant_id}:{ob.location or '-'}:{digest}",
-                channel=ob.channel,
-                kind=StockEventKind.ADJUSTMENT,
-                sku=ob.sku,
-                location=loc,
-                delta=diff,
-                occurred_at=ob.observed_at,
-                reason=f"{ob.channel} count {ob.quantity}, expected {expected}: manual change {diff:+d}",
-            )
-        )
+        adjustment = _manual_change(ob, base, sides, step, policy, locations)
+        if adjustment is not None:
+            out.adjustments.append(adjustment)
     return out
+
+
+def _brought_forward(
+    ob: Observation, sides: Sequence[tuple[LedgerEntry, str]]
+) -> tuple[Observation, Observation]:
+    """Count ``ob`` brought forward to the ledger's moment (its channel's own events after it
+    added), and what to remember as its baseline: the same, only when every own event is placed;
+    else an event of uncertain date must stay uncertain against the next count's baseline (its
+    moment stays the count's own)."""
+    assert ob.quantity is not None
+    later = [e for e, side in sides if side == _OUT]
+    current = replace(
+        ob,
+        quantity=ob.quantity + sum(e.delta for e in later),
+        observed_at=max([ob.observed_at, *(_moment(e) for e in later)]),
+    )
+    count_certain = all(side != _UNKNOWN for _, side in sides)
+    return current, current if count_certain else ob
+
+
+def _manual_change(
+    ob: Observation,
+    base: Written,
+    sides: Sequence[tuple[LedgerEntry, str]],
+    step: timedelta,
+    policy: SyncPolicy,
+    locations: LocationMap,
+) -> LedgerEntry | None:
+    """The manual change count ``ob`` shows against its baseline ``base`` and the channel's own
+    events (``sides``: each placed against the count), or None when one reading explains it."""
+    certain: list[int] = []
+    maybe: list[int] = []
+    for e, side in sides:
+        before = _side(e, base.at, step)
+        if side == _OUT or before == _IN:
+            continue
+        (certain if side == _IN and before == _OUT else maybe).append(e.delta)
+    assert ob.quantity is not None
+    diffs = sorted(ob.quantity - (base.quantity + sum(certain) + extra) for extra in _sums(maybe))
+    if 0 in diffs:
+        return None
+    diff = diffs[0]  # of the possible readings, the one that under-promises stock
+    expected = ob.quantity - diff
+    since = len(certain) + len(maybe)
+    digest = content_hash([base.quantity, base.at.isoformat(), ob.quantity, expected, since])[:16]
+    loc = ob.location if ob.location is not None else single_pool_home(ob.channel, policy, locations)
+    return LedgerEntry(
+        source_id=f"{ob.channel}:manual:{ob.variant_id}:{ob.location or '-'}:{digest}",
+        channel=ob.channel,
+        kind=StockEventKind.ADJUSTMENT,
+        sku=ob.sku,
+        location=loc,
+        delta=diff,
+        occurred_at=ob.observed_at,
+        reason=f"{ob.channel} count {ob.quantity}, expected {expected}: manual change {diff:+d}",
+    )
 
 
 def detect_manual_changes(
