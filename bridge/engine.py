@@ -46,6 +46,7 @@ from bridge.ledger import (
 from bridge.linking import ExistingLink, LinkGroup, LinkResult, link
 from bridge.memory import Memory, Wanted
 from bridge.models import ChannelProduct, StockEvent, StockEventKind, StockLevel
+from bridge.ownership import link_preference, seed_order
 from bridge.plan import Plan, SafetyFigures
 from bridge.policy import SyncPolicy
 from bridge.pools import PoolVerdict, find_pools, judge_pools, pool_key
@@ -151,7 +152,7 @@ def wanted(chunk: Chunk) -> Wanted:
 def decide(chunk: Chunk, memory: Memory, context: Context) -> Outcome:
     """Link, judge and plan one chunk (see the module's docstring)."""
     existing = [ex for ex in chunk.links if (ex.channel, ex.variant_id) not in chunk.gone]
-    linked = link(chunk.products, existing, prefer=[context.policy.system_of_record])
+    linked = link(chunk.products, existing, prefer=link_preference(context.policy))
     members = _member_ids(linked.groups)
     located = set(context.located())
     levels = [lv for lv in chunk.levels if lv.channel in located and lv.variant_id in members[lv.channel]]
@@ -287,7 +288,11 @@ def _seeds(
         if group.sku not in seeded:
             out.extend(
                 initial_entries(
-                    group.sku, counts_by_sku[group.sku], policy=context.policy, locations=context.locations
+                    group.sku,
+                    counts_by_sku[group.sku],
+                    policy=context.policy,
+                    locations=context.locations,
+                    prefer=seed_order(context.capabilities, context.policy),
                 )
             )
             continue

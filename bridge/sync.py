@@ -35,6 +35,7 @@ from bridge.ledger import LedgerEntry, LocationMap
 from bridge.linking import ExistingLink, LinkGroup
 from bridge.memory import ChunkRecord, Conflict, NewLink
 from bridge.models import ChannelProduct, StockEvent, StockLevel
+from bridge.ownership import catalogue_ref
 from bridge.plan import Change, Plan, SafetyFigures
 from bridge.policy import SyncPolicy
 from bridge.progress import Progress, QuietProgress
@@ -204,7 +205,7 @@ class SyncRunner:
         plan = prepared.plan
         if not plan.safety.safe and not force:
             raise UnsafePlan(plan)
-        queued, kept = self.store.record_chunk(chunk_record(prepared, self.policy.system_of_record))
+        queued, kept = self.store.record_chunk(chunk_record(prepared, self.policy))
         if kept:
             log.warning("stock moves kept out of the ledger (see status)", extra={"count": kept})
         return queued
@@ -415,15 +416,11 @@ def merge_prepared(parts: Sequence[PreparedSync], policy: SyncPolicy) -> Prepare
     )
 
 
-def chunk_record(prepared: PreparedSync, owner: str) -> ChunkRecord:
-    """What the store records of ``prepared``, in one transaction. The agreed catalogue of a SKU
-    is filed under the object of ``owner`` (the system of record) where it has one."""
+def chunk_record(prepared: PreparedSync, policy: SyncPolicy) -> ChunkRecord:
+    """What the store records of ``prepared``, in one transaction (the agreed catalogue of a SKU
+    filed under :func:`bridge.ownership.catalogue_ref`)."""
     outcome, plan = prepared.outcome, prepared.plan
-    refs: dict[str, str] = {}
-    for g in outcome.groups:
-        member = g.members.get(owner) or next(iter(g.members.values()))
-        channel = owner if owner in g.members else next(iter(g.members))
-        refs[g.sku] = f"{channel}:{member.product_id or member.variant_id}"
+    refs = {g.sku: catalogue_ref(g, policy) for g in outcome.groups}
     pending = {(c.channel, c.sku) for c in plan.changes if c.op is not None}
     cursors = [
         (name, stream, value)

@@ -12,6 +12,7 @@ ENGINE = [
     "bridge.memory",
     "bridge.takeover",
     "bridge.effects",
+    "bridge.ownership",
     "bridge.ledger",
     "bridge.linking",
     "bridge.plan",
