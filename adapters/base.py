@@ -1,13 +1,13 @@
-"""The channel interface: what every adapter offers the engine, and the write operations it accepts.
+"""The channel interface: what every adapter offers the sync, and the errors it raises.
 
 An adapter translates between one channel's API and :mod:`bridge.models`. It paginates, batches
 within the channel's limits, retries transient failures (bounded, jittered, honouring
 ``Retry-After``) and verifies webhook signatures. It knows nothing of the store, the engine or other
 adapters: the daemon hands it cursors and write operations and records what comes back.
 
-Write operations carry an idempotency ``key`` derived from the outbox entry that produced them, so
-a retried write is recognised (by the channel where it supports keys, e.g. Square; by our outbox
-otherwise). Results come back per operation: one bad item never sinks a batch.
+The write operations it accepts (:mod:`bridge.writes`) and the capabilities it declares
+(:mod:`bridge.capabilities`) belong to the bridge, which plans them without importing adapters;
+they are re-exported here for the adapters' convenience.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import abc
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from datetime import datetime
+from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from adapters.issues import ReadIssue
+from bridge.capabilities import Capabilities
 from bridge.models import (
     ChannelCustomer,
     ChannelLocation,
@@ -30,6 +30,16 @@ from bridge.models import (
     StockEvent,
     StockLevel,
     WebhookEvent,
+)
+from bridge.writes import (
+    AdjustStock,
+    ArchiveProduct,
+    CreateProduct,
+    SetStock,
+    UpdateProduct,
+    UpdateVariant,
+    WriteOp,
+    WriteResult,
 )
 
 __all__ = [
@@ -133,100 +143,6 @@ class WebhookRejected(AdapterError):
 
 
 # ---------------------------------------------------------------------------------------------
-# Write operations
-# ---------------------------------------------------------------------------------------------
-
-
-class _Op(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    key: str
-    """Deterministic idempotency key (from the outbox entry): the same change always has the same key."""
-
-
-class CreateProduct(_Op):
-    """Create ``product`` (ids in it are ignored). The result maps each variant SKU to its new id."""
-
-    op: Literal["create_product"] = "create_product"
-    product: ChannelProduct
-
-
-class UpdateProduct(_Op):
-    """Sparse update of group-level fields (``name``, ``description``, ``status``)."""
-
-    op: Literal["update_product"] = "update_product"
-    product_id: str
-    fields: dict[str, Any]
-    version: str | None = None
-
-
-class UpdateVariant(_Op):
-    """Sparse update of variant fields (``sku``, ``gtin``, ``price`` as Money, ``name``, ``status``)."""
-
-    op: Literal["update_variant"] = "update_variant"
-    product_id: str
-    variant_id: str
-    fields: dict[str, Any]
-    version: str | None = None
-
-
-class ArchiveProduct(_Op):
-    """Hide a product from sale without deleting it (WooCommerce: not published; Square: archived)."""
-
-    op: Literal["archive_product"] = "archive_product"
-    product_id: str
-
-
-class SetStock(_Op):
-    """Absolute on-hand write, for channels without relative adjustments (WooCommerce).
-
-    ``product_id`` is the parent when the variant's stock is managed by its parent product.
-    """
-
-    op: Literal["set_stock"] = "set_stock"
-    product_id: str
-    variant_id: str
-    quantity: int
-
-
-class AdjustStock(_Op):
-    """Relative change of on-hand at a location (Square ``ADJUSTMENT``); ``delta`` may be negative."""
-
-    op: Literal["adjust_stock"] = "adjust_stock"
-    variant_id: str
-    location_id: str
-    delta: int
-
-
-WriteOp = Annotated[
-    CreateProduct | UpdateProduct | UpdateVariant | ArchiveProduct | SetStock | AdjustStock,
-    Field(discriminator="op"),
-]
-
-
-class WriteResult(BaseModel):
-    """What became of one write operation.
-
-    ``ok`` False with ``retryable`` True means "keep it queued"; False/False means the channel refused
-    it (``error`` holds the channel's message, ``code`` its error code).  ``ids`` maps SKU to the
-    channel id created for it (for :class:`CreateProduct`); ``version`` is the entity's new version.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    ok: bool
-    retryable: bool = False
-    error: str | None = None
-    code: str | None = None
-    channel_id: str | None = None
-    version: str | None = None
-    ids: dict[str, str] = Field(default_factory=dict)
-    written: dict[str, Any] = Field(default_factory=dict)
-    """What the channel now holds for the fields we wrote, for the echo-suppression hash."""
-
-
-# ---------------------------------------------------------------------------------------------
 # Reads
 # ---------------------------------------------------------------------------------------------
 
@@ -259,34 +175,6 @@ class Page(Generic[T]):
             issues=[issue for page in collected for issue in page.issues],
             read_until=collected[-1].read_until,
         )
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What the engine must know about a channel to plan writes for it."""
-
-    stock_mode: Literal["absolute", "relative"]
-    has_locations: bool
-    max_batch: int
-    date_resolution: timedelta = timedelta(0)
-    """How coarsely the channel dates its events against its counts: 0 when each event carries
-    the exact time it reached the counts (Square's ``created_at`` against ``calculated_at``);
-    WooCommerce dates orders and answers to the second."""
-    write_version: Literal["counter", "modified_date"] = "counter"
-    """What the ``version`` of a write's answer is: an object version that says nothing of time
-    (Square's counter), or when the channel applied the write (WooCommerce's ``date_modified_gmt``)."""
-
-    def written_at(self, version: str | None) -> str | None:
-        """When the channel applied a write, as our ISO UTC text, if its answer's ``version`` says
-        (only a ``modified_date`` version does; a counter is never read as a date)."""
-        if self.write_version != "modified_date" or not version:
-            return None
-        try:
-            value = datetime.fromisoformat(version.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class ChannelAdapter(abc.ABC):

@@ -400,17 +400,21 @@ def projections(
     return {None: Projection(max(0, total), parts, buffer, total < 0, left_out)}
 
 
-def choose_seed_channel(available: Iterable[str]) -> str:
-    """Which channel's counts seed the ledger on first link: Square (per location) if present, else
-    WooCommerce, else the alphabetically first channel.
+SEED_PREFERENCE = ("square", "woocommerce")
+"""The seed order when the caller gives none (the engine gives :func:`bridge.ownership.seed_order`)."""
 
-    Square is preferred because it counts per physical location, where the stock really is; a
-    web shop's single number says nothing about where its units sit.
+
+def choose_seed_channel(available: Iterable[str], prefer: Sequence[str] = SEED_PREFERENCE) -> str:
+    """Which channel's counts seed the ledger on first link: the first of ``prefer`` present, else
+    the alphabetically first channel.
+
+    A channel counting per location (Square) is preferred because it counts where the stock
+    really is; a web shop's single number says nothing about where its units sit.
     """
     chans = sorted(set(available))
     if not chans:
         raise ValueError("no channel to seed stock from")
-    for preferred in ("square", "woocommerce"):
+    for preferred in prefer:
         if preferred in chans:
             return preferred
     return chans[0]
@@ -423,19 +427,20 @@ def initial_entries(
     policy: SyncPolicy,
     locations: LocationMap,
     seed_from: str | None = None,
+    prefer: Sequence[str] = SEED_PREFERENCE,
 ) -> list[LedgerEntry]:
     """INITIAL entries seeding a newly linked SKU's on-hand from one channel's counts.
 
     ``counts`` are observations of ``sku`` on any channels; only ``seed_from``'s are used (default:
-    :func:`choose_seed_channel` over the channels present).  Per-location counts go to their
-    location; a single pool's count goes to :func:`single_pool_home`.  Unknown counts (None) seed 0,
-    so the SKU is marked as seeded either way.  The source id ``<channel>:initial:<sku>:<location>``
-    is stable, so seeding twice adds nothing.
+    :func:`choose_seed_channel` over the channels present, in the order ``prefer``).  Per-location
+    counts go to their location; a single pool's count goes to :func:`single_pool_home`.  Unknown
+    counts (None) seed 0, so the SKU is marked as seeded either way.  The source id
+    ``<channel>:initial:<sku>:<location>`` is stable, so seeding twice adds nothing.
     """
     mine = [c for c in counts if c.sku == sku]
     if not mine:
         return []
-    channel = seed_from or choose_seed_channel(c.channel for c in mine)
+    channel = seed_from or choose_seed_channel((c.channel for c in mine), prefer)
     out: list[LedgerEntry] = []
     for c in sorted(
         (c for c in mine if c.channel == channel), key=lambda c: (c.location or "", c.variant_id)
@@ -588,51 +593,74 @@ def judge_counts(
             continue
         mine = [e for e in own[(ob.channel, ob.sku)] if ob.location is None or e.location == ob.location]
         sides = [(e, _side(e, ob.observed_at, step)) for e in mine]
-        later = [e for e, side in sides if side == _OUT]
-        count_certain = all(side != _UNKNOWN for _, side in sides)
-        current = replace(
-            ob,
-            quantity=ob.quantity + sum(e.delta for e in later),
-            observed_at=max([ob.observed_at, *(_moment(e) for e in later)]),
-        )
+        current, baseline = _brought_forward(ob, sides)
         out.current.append(current)
-        # Brought forward only when every own event is placed: else an event of uncertain date must
-        # stay uncertain against the next count's baseline (its moment stays the count's own).
-        baseline = current if count_certain else ob
         base = written.get((ob.channel, ob.sku, ob.location))
         if base is not None and ob.observed_at < base.at:
             continue  # older than the baseline (an earlier read's copy): nothing to judge
         out.baselines.append(baseline)
         if base is None:
             continue
-        certain: list[int] = []
-        maybe: list[int] = []
-        for e, side in sides:
-            before = _side(e, base.at, step)
-            if side == _OUT or before == _IN:
-                continue
-            (certain if side == _IN and before == _OUT else maybe).append(e.delta)
-        diffs = sorted(ob.quantity - (base.quantity + sum(certain) + extra) for extra in _sums(maybe))
-        if 0 in diffs:
-            continue
-        diff = diffs[0]  # of the possible readings, the one that under-promises stock
-        expected = ob.quantity - diff
-        since = len(certain) + len(maybe)
-        digest = content_hash([base.quantity, base.at.isoformat(), ob.quantity, expected, since])[:16]
-        loc = ob.location if ob.location is not None else single_pool_home(ob.channel, policy, locations)
-        out.adjustments.append(
-            LedgerEntry(
-                source_id=f"{ob.channel}:manual:{ob.variant_id}:{ob.location or '-'}:{digest}",
-                channel=ob.channel,
-                kind=StockEventKind.ADJUSTMENT,
-                sku=ob.sku,
-                location=loc,
-                delta=diff,
-                occurred_at=ob.observed_at,
-                reason=f"{ob.channel} count {ob.quantity}, expected {expected}: manual change {diff:+d}",
-            )
-        )
+        adjustment = _manual_change(ob, base, sides, step, policy, locations)
+        if adjustment is not None:
+            out.adjustments.append(adjustment)
     return out
+
+
+def _brought_forward(
+    ob: Observation, sides: Sequence[tuple[LedgerEntry, str]]
+) -> tuple[Observation, Observation]:
+    """Count ``ob`` brought forward to the ledger's moment (its channel's own events after it
+    added), and what to remember as its baseline: the same, only when every own event is placed;
+    else an event of uncertain date must stay uncertain against the next count's baseline (its
+    moment stays the count's own)."""
+    assert ob.quantity is not None
+    later = [e for e, side in sides if side == _OUT]
+    current = replace(
+        ob,
+        quantity=ob.quantity + sum(e.delta for e in later),
+        observed_at=max([ob.observed_at, *(_moment(e) for e in later)]),
+    )
+    count_certain = all(side != _UNKNOWN for _, side in sides)
+    return current, current if count_certain else ob
+
+
+def _manual_change(
+    ob: Observation,
+    base: Written,
+    sides: Sequence[tuple[LedgerEntry, str]],
+    step: timedelta,
+    policy: SyncPolicy,
+    locations: LocationMap,
+) -> LedgerEntry | None:
+    """The manual change count ``ob`` shows against its baseline ``base`` and the channel's own
+    events (``sides``: each placed against the count), or None when one reading explains it."""
+    certain: list[int] = []
+    maybe: list[int] = []
+    for e, side in sides:
+        before = _side(e, base.at, step)
+        if side == _OUT or before == _IN:
+            continue
+        (certain if side == _IN and before == _OUT else maybe).append(e.delta)
+    assert ob.quantity is not None
+    diffs = sorted(ob.quantity - (base.quantity + sum(certain) + extra) for extra in _sums(maybe))
+    if 0 in diffs:
+        return None
+    diff = diffs[0]  # of the possible readings, the one that under-promises stock
+    expected = ob.quantity - diff
+    since = len(certain) + len(maybe)
+    digest = content_hash([base.quantity, base.at.isoformat(), ob.quantity, expected, since])[:16]
+    loc = ob.location if ob.location is not None else single_pool_home(ob.channel, policy, locations)
+    return LedgerEntry(
+        source_id=f"{ob.channel}:manual:{ob.variant_id}:{ob.location or '-'}:{digest}",
+        channel=ob.channel,
+        kind=StockEventKind.ADJUSTMENT,
+        sku=ob.sku,
+        location=loc,
+        delta=diff,
+        occurred_at=ob.observed_at,
+        reason=f"{ob.channel} count {ob.quantity}, expected {expected}: manual change {diff:+d}",
+    )
 
 
 def detect_manual_changes(

@@ -18,17 +18,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from adapters.base import (
+from bridge.issues import ReadIssue
+from bridge.models import content_hash
+from bridge.projection import Projection
+from bridge.writes import (
     AdjustStock,
     ArchiveProduct,
     CreateProduct,
-    ReadIssue,
     SetStock,
     UpdateProduct,
     UpdateVariant,
 )
-from bridge.models import content_hash
-from bridge.projection import Projection
 
 __all__ = ["Action", "Change", "Op", "Plan", "Safety", "SafetyFigures", "change_key"]
 

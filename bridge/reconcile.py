@@ -26,22 +26,23 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from adapters.base import (
+from bridge.capabilities import Capabilities
+from bridge.ledger import LedgerEntry, LocationMap, Observation, OnHand, Written, project, projections
+from bridge.linking import LinkGroup, LinkIssue
+from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, content_hash
+from bridge.ownership import creator, owner_of
+from bridge.plan import Action, Change, Plan, Safety, SafetyFigures, change_key
+from bridge.policy import CATALOGUE_FIELDS, CatalogueField, SyncPolicy
+from bridge.pools import PoolVerdict, pool_target
+from bridge.projection import Projection
+from bridge.writes import (
     AdjustStock,
     ArchiveProduct,
-    Capabilities,
     CreateProduct,
     SetStock,
     UpdateProduct,
     UpdateVariant,
 )
-from bridge.ledger import LedgerEntry, LocationMap, Observation, OnHand, Written, project, projections
-from bridge.linking import LinkGroup, LinkIssue
-from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, content_hash
-from bridge.plan import Action, Change, Plan, Safety, SafetyFigures, change_key
-from bridge.policy import CATALOGUE_FIELDS, CatalogueField, SyncPolicy
-from bridge.pools import PoolVerdict, pool_target
-from bridge.projection import Projection
 
 __all__ = [
     "PRODUCT_FIELDS",
@@ -206,7 +207,7 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
     base = b.inp.canonical.get(group.sku)
     target: Snapshot = dict(base or {})
     for f in CATALOGUE_FIELDS:
-        owner = policy.owner_of(f)
+        owner = owner_of(policy, f)
         if owner in snaps:
             target[f] = snaps[owner][f]
     b.canonical[group.sku] = dict(target)
@@ -216,7 +217,7 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
         variant_fields: dict[str, tuple[Any, Any, str, str]] = {}
         conflicted = False
         for f in CATALOGUE_FIELDS:
-            owner = policy.owner_of(f)
+            owner = owner_of(policy, f)
             if ch == owner or f not in target or snap[f] == target[f]:
                 continue
             edited_here = not echo and base is not None and snap[f] != base.get(f)
@@ -325,7 +326,7 @@ def _flush_product_updates(b: _Builder) -> None:
 def _creations(b: _Builder) -> None:
     """Owner products with variants missing on another channel: create them there (never partially)."""
     policy = b.inp.policy
-    owner = policy.system_of_record
+    owner = creator(policy)
     if owner not in b.inp.products:
         return
     linked: dict[str, set[str]] = defaultdict(set)  # channel -> skus present

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from adapters.issues import ReadIssue
+from bridge.issues import ReadIssue
 from bridge.store import Store
 
 __all__ = ["held_skus", "unread_sales"]

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypedDict
 
 from bridge.ledger import LedgerEntry
+from bridge.memory import ChunkRecord, Memory, Wanted, WriteRecord
 from bridge.models import ChannelProduct, StockEvent
 
 __all__ = [
@@ -228,6 +229,17 @@ class Storage(Protocol):
         self, entry_id: int, error: str, next_attempt_at: str, *, attempted: bool = True
     ) -> None: ...
     def outbox_failed(self, entry_id: int, error: str) -> None: ...
+
+    # -- the engine's memory and its outcome (bridge/memory.py) ---------------------------------
+
+    def memory(self, wanted: Wanted) -> Memory:
+        """What the store remembers about the SKUs, variants and pools ``wanted``, in one call."""
+
+    def record_chunk(self, record: ChunkRecord) -> tuple[int, int]:
+        """One chunk's outcome in one transaction: (writes queued, stock moves kept out)."""
+
+    def record_write(self, record: WriteRecord) -> None:
+        """What a write the channel confirmed did, in one call."""
 
     # -- conflicts, pools, audit, figures --------------------------------------------------------
 

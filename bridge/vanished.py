@@ -15,19 +15,15 @@ merely absent from an incremental read is left alone.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from datetime import datetime
 from itertools import islice
-from typing import Any
 
 from adapters.base import ChannelAdapter
-from bridge.linking import LinkGroup
-from bridge.models import StockEvent
-from bridge.staging import Staging
 from bridge.store import Store
+from bridge.store.staging import Staging
 
-__all__ = ["before_takeover", "successors", "vanished_links"]
+__all__ = ["vanished_links"]
 
 Guard = Callable[[str], AbstractContextManager[None]]
 
@@ -55,41 +51,6 @@ def vanished_links(
                 missing = adapters[channel].missing(sorted(by_product))
         gone |= {(channel, vid) for pid in missing for vid in by_product.get(pid, ())}
     return gone
-
-
-def successors(links: Iterable[Mapping[str, Any]], groups: Iterable[LinkGroup]) -> set[tuple[str, str]]:
-    """``(channel, variant id)`` of the variants taking over a link (``links``: the store's rows for
-    the chunk) from another object of the same channel (deleted, trashed or archived)."""
-    before = {(r["channel"], r["canonical_key"]): r["channel_id"] for r in links}
-    return {
-        (ch, m.variant_id)
-        for g in groups
-        for ch, m in g.members.items()
-        if before.get((ch, g.sku), m.variant_id) != m.variant_id
-    }
-
-
-def before_takeover(
-    events: Iterable[StockEvent], taking_over: Collection[tuple[str, str]], counted_at: Mapping[str, datetime]
-) -> tuple[list[StockEvent], set[str]]:
-    """``events`` without those of a variant taking over a link (``taking_over``) on a channel
-    counted per location, up to that channel's count read (``counted_at``, per channel), and the
-    source ids left out. Such a variant's change log starts from nothing, not from the ledger: a
-    till item deleted and made again with the 7 units on the shelf counted in shows +7. Its history
-    before the take-over is in the count it is judged by instead."""
-    kept: list[StockEvent] = []
-    in_count: set[str] = set()
-    for ev in events:
-        counted = counted_at.get(ev.channel)
-        if (
-            (ev.channel, ev.variant_id or "") in taking_over
-            and counted is not None
-            and ev.occurred_at <= counted
-        ):
-            in_count.add(ev.source_id)
-        else:
-            kept.append(ev)
-    return kept, in_count
 
 
 def _batched(

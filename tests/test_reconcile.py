@@ -1,8 +1,10 @@
-"""Reconciliation: catalogue ownership, echo suppression, stock projections, safety, idempotence.
+"""The engine: catalogue ownership, echo suppression, stock projections, safety, idempotence.
 
 A tiny in-memory "world" (a WooCommerce shop and a Square account with one or two locations)
-receives the plan's write operations the way the adapters would apply them, so each test can
-check what a user would see after a sync, and that syncing again changes nothing.
+is planned by the engine's one entry point (:func:`bridge.engine.decide`, plain data in, an
+outcome out) and receives the plan's write operations the way the adapters would apply them,
+remembering what the store would remember, so each test can check what a user would see after a
+sync, and that syncing again changes nothing.
 """
 
 from __future__ import annotations
@@ -15,15 +17,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.base import (
-    AdjustStock,
-    ArchiveProduct,
-    Capabilities,
-    CreateProduct,
-    SetStock,
-    UpdateProduct,
-    UpdateVariant,
-)
+from bridge.capabilities import Capabilities
+from bridge.engine import Chunk, Context, Outcome, decide
 from bridge.ledger import (
     LedgerEntry,
     LocationMap,
@@ -34,10 +29,27 @@ from bridge.ledger import (
     resolve_events,
 )
 from bridge.linking import LinkGroup, LinkMember, link
-from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, StockEvent, StockEventKind
+from bridge.memory import Memory
+from bridge.models import (
+    ChannelProduct,
+    ChannelVariant,
+    Money,
+    ProductStatus,
+    StockEvent,
+    StockEventKind,
+    StockLevel,
+)
 from bridge.plan import Plan
 from bridge.policy import SyncPolicy
 from bridge.reconcile import ReconcileInput, reconcile, snapshot, snapshot_hash
+from bridge.writes import (
+    AdjustStock,
+    ArchiveProduct,
+    CreateProduct,
+    SetStock,
+    UpdateProduct,
+    UpdateVariant,
+)
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 CAPS = {
@@ -76,9 +88,12 @@ class World:
     canonical: dict[str, Any] = field(default_factory=dict)
     last_written: dict[tuple[str, str], str] = field(default_factory=dict)
     written_stock: dict[tuple[str, str, str | None], Written] = field(default_factory=dict)
+    """The store's baselines: what we last wrote, or the last count read."""
     policy: SyncPolicy = field(default_factory=lambda: SyncPolicy(default_location="main"))
     first_sync: bool = False
     in_flight: set[tuple[str, str, str]] = field(default_factory=set)
+    decided: Outcome | None = None
+    """The engine's last outcome (its ledger entries and baselines are recorded with its plan)."""
 
     def products(self) -> dict[str, list[ChannelProduct]]:
         return {"woocommerce": self.woo, "square": self.square}
@@ -99,7 +114,41 @@ class World:
                     )
         return out
 
+    def levels(self, at: datetime) -> list[StockLevel]:
+        """Square's counts as read at ``at`` (a count not listed is not read)."""
+        return [
+            StockLevel(channel="square", variant_id=vid, location_id=lid, quantity=qty, observed_at=at)
+            for (vid, lid), qty in sorted(self.counts.items())
+        ]
+
+    def decide(self, at: datetime = T0) -> Outcome:
+        """One sync's engine run over the whole world, every channel read at ``at``."""
+        self.decided = decide(
+            Chunk(products=self.products(), levels=self.levels(at)),
+            Memory(
+                ledger=list(self.ledger),
+                baselines=dict(self.written_stock),
+                catalogue=dict(self.canonical),
+                echo_hashes=dict(self.last_written),
+            ),
+            Context(
+                policy=self.policy,
+                capabilities=CAPS,
+                locations=LOCS,
+                counted_at={name: at for name in CAPS},
+                events_read_until={name: at for name in CAPS},
+                first_sync=self.first_sync,
+                in_flight=frozenset(self.in_flight),
+            ),
+        )
+        return self.decided
+
     def plan(self, at: datetime = T0) -> Plan:
+        return self.decide(at).plan
+
+    def reconcile_alone(self, at: datetime = T0) -> Plan:
+        """Reconciliation by itself, given the ledger and counts as they are (no seeding, no
+        judging of counts): what :func:`bridge.reconcile.reconcile` does with an unseeded SKU."""
         groups = self.groups()
         return reconcile(
             ReconcileInput(
@@ -120,7 +169,15 @@ class World:
         )
 
     def apply(self, plan: Plan, at: datetime = T0) -> None:
-        """Perform the ops as the adapters would, and remember what the store would remember."""
+        """Perform the ops as the adapters would, and remember what the store would remember:
+        the engine's ledger entries and baselines, then what each write left."""
+        if self.decided is not None and self.decided.plan is plan:
+            self.record(*self.decided.new_entries)
+            for o in self.decided.observed:
+                if o.quantity is not None:
+                    self.written_stock[(o.channel, o.sku, o.location)] = Written(
+                        o.channel, o.sku, o.location, o.quantity, o.observed_at
+                    )
         for change in plan.changes:
             op = change.op
             if isinstance(op, SetStock):
@@ -276,7 +333,7 @@ def test_buffer_is_held_back_from_the_web_shop_only() -> None:
 
 def test_unseeded_sku_gets_no_stock_write_and_a_warning() -> None:
     w = World([woo_product("10", "TEE", stock=4)], [square_product("I1", "V1", "TEE")], {("V1", "LMAIN"): 9})
-    plan = w.plan()
+    plan = w.reconcile_alone()  # the engine seeds a SKU from its counts before reconciling it
     assert [c for c in plan.changes if c.action in ("set_stock", "adjust_stock")] == []
     assert any("no stock in the ledger" in warning for warning in plan.warnings)
 
@@ -290,15 +347,21 @@ def test_missing_square_count_is_warned_not_guessed() -> None:
 
 
 def test_stock_with_a_write_in_flight_is_left_alone_without_a_warning() -> None:
-    """Our last write to Square's main location is unconfirmed, so the sync leaves its count out
-    (see ``SyncRunner._plan``): nothing is written there and nothing is reported missing; the web
-    shop, whose count is wrong, is still corrected."""
+    """Our last write to Square's main location is unconfirmed, so the engine leaves its count out
+    (see ``bridge.engine._counts``): nothing is written there and nothing is reported missing; the
+    web shop, whose count the ledger has moved away from (the till sold 6 meanwhile), is still
+    corrected."""
     w = in_sync_world(10)
     del w.counts[("V1", "LMAIN")]
-    w.woo = [_set_variant(p, "10", stock=4) for p in w.woo]
+    w.record(
+        LedgerEntry(
+            "square:change:S6", "square", StockEventKind.SALE, "TEE", "main", -6, T0 + timedelta(minutes=1)
+        )
+    )
     w.in_flight = {("square", "TEE", "main")}
-    plan = w.plan()
+    plan = w.plan(T0 + timedelta(minutes=2))
     assert [(c.channel, c.action) for c in plan.changes] == [("woocommerce", "set_stock")]
+    assert plan.changes[0].after == 4
     assert plan.warnings == ()
 
 

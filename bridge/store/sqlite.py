@@ -31,8 +31,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bridge.ledger import LedgerEntry
-from bridge.models import ChannelProduct, StockEvent, content_hash
+from bridge.ledger import LedgerEntry, Observation, Written
+from bridge.memory import ChunkRecord, Conflict, Memory, NewLink, StockWritten, Wanted, WriteRecord
+from bridge.models import ChannelProduct, StockEvent, StockEventKind, content_hash
 from bridge.storage import (
     BaselineRow,
     CatalogueFigures,
@@ -874,3 +875,201 @@ class Store:
             "stock_pools_held": self.held_pools(),
             "last_poll": polls,
         }
+
+    # ==========================================================================================
+    # The engine's side of the store (types in bridge.memory): what it remembers about a chunk's
+    # SKUs in one call, what a chunk decided recorded in one transaction, a confirmed write's
+    # result in one call. Added whole by the engine restructuring (issue 11); keep it together.
+    # ==========================================================================================
+
+    def memory(self, wanted: Wanted) -> Memory:
+        """What the store remembers about ``wanted`` (see :class:`bridge.memory.Memory`)."""
+        skus = sorted(wanted.skus)
+        baselines: dict[tuple[str, str, str | None], Written] = {}
+        for row in self.projections([*skus, *sorted(wanted.pool_keys)]):
+            location = row["location"] or None
+            baselines[(row["channel"], row["sku"], location)] = Written(
+                row["channel"], row["sku"], location, row["quantity"], Store.parse_time(row["written_at"])
+            )
+        return Memory(
+            ledger=[Store.ledger_entry(r) for r in self.ledger_rows(skus)],
+            baselines=baselines,
+            catalogue=self.canonical(skus),
+            echo_hashes={
+                (r["channel"], r["canonical_key"]): r["last_written_hash"]
+                for r in self.links_by_key("variant", skus)
+                if r["last_written_hash"]
+            },
+            kept=self.held_unresolved(sorted(wanted.members), skus),
+            creating=frozenset(self.outbox_creates_in_flight()),
+        )
+
+    def record_chunk(self, record: ChunkRecord) -> tuple[int, int]:
+        """Record one chunk of a sync in one transaction: (writes queued, stock moves newly kept
+        out of the ledger). The cursors are set last, with everything they move past."""
+        now = utcnow()
+        with self.transaction() as db:
+            self.set_cursor(*record.planned_mark, now)
+            for name, products in record.snapshots.items():
+                self.save_snapshot(name, products)
+            self.forget_snapshot(record.vanished)
+            self._record_links(record.links)
+            db.table("locations").upsert_all(
+                [{"key": key, "name": key, "active": 1} for key in record.locations], pk="key"
+            )
+            self.record_stock_events(record.entries)
+            kept = self.hold_unresolved(record.unresolved)
+            self.release_unresolved(record.released)
+            self.save_catalogue(record.catalogue)
+            db.table("canonical").upsert_all(
+                [
+                    {"sku": sku, "data": json.dumps(data, sort_keys=True, default=str), "updated_at": now}
+                    for sku, data in record.canonical.items()
+                ],
+                pk="sku",
+            )
+            self._record_baselines(record.baselines)
+            if record.synced_mark is not None:
+                self.set_cursor(*record.synced_mark, now)
+            for channel, stream, value in record.cursors:
+                self.set_cursor(channel, stream, value)
+            self._record_pools(record)
+            for conflict in record.conflicts:
+                self._record_conflict(conflict)
+            queued = self.outbox_enqueue(record.outbox)
+            for channel, sku, digest in record.echo_hashes:
+                db.execute(
+                    "UPDATE links SET last_written_hash = ? WHERE entity = 'variant' "
+                    "AND canonical_key = ? AND channel = ?",
+                    [digest, sku, channel],
+                )
+        return queued, kept
+
+    def record_write(self, record: WriteRecord) -> None:
+        """Remember what a write the channel confirmed did: new links (a create), the hash of what
+        it wrote with the channel's new version, the counts it left (the next baselines)."""
+        now = utcnow()
+        with self.transaction() as db:
+            if record.op == "create_product":
+                self._record_stock_written(record.channel, record.stock, now)
+                self.upsert_links(
+                    {
+                        "entity": "variant",
+                        "canonical_key": link.sku,
+                        "channel": link.channel,
+                        "channel_id": link.variant_id,
+                        "parent_id": link.product_id,
+                    }
+                    for link in record.created
+                )
+                return
+            if record.sku and record.written_hash:
+                db.execute(
+                    "UPDATE links SET last_written_hash = ?, version = coalesce(?, version) "
+                    "WHERE entity = 'variant' AND canonical_key = ? AND channel = ?",
+                    [record.written_hash, record.version, record.sku, record.channel],
+                )
+            self._record_stock_written(record.channel, record.stock, now)
+            self.audit(
+                record.channel, record.op, record.sku or "", {"key": record.key, "version": record.version}
+            )
+
+    def _record_stock_written(self, channel: str, stock: Iterable[StockWritten], now: str) -> None:
+        for written in stock:
+            self.db.table("projections").upsert(
+                {
+                    "channel": channel,
+                    "sku": written.sku,
+                    "location": written.location,
+                    "quantity": written.quantity,
+                    "written_at": written.at or now,
+                },
+                pk=("channel", "sku", "location"),
+            )
+
+    def _record_links(self, links: Sequence[NewLink]) -> None:
+        """The links not recorded yet, and those that followed their SKU to another object (what
+        we wrote to the old one is moot)."""
+        known = {
+            (r["canonical_key"], r["channel"]): r["channel_id"]
+            for r in self.links_by_key("variant", list(dict.fromkeys(link.sku for link in links)))
+        }
+        self.upsert_links(
+            {
+                "entity": "variant",
+                "canonical_key": link.sku,
+                "channel": link.channel,
+                "channel_id": link.variant_id,
+                "parent_id": link.product_id,
+            }
+            for link in links
+            if known.get((link.sku, link.channel)) != link.variant_id
+        )
+        self.forget_written(
+            (link.sku, link.channel)
+            for link in links
+            if known.get((link.sku, link.channel), link.variant_id) != link.variant_id
+        )
+
+    def _record_baselines(self, baselines: Iterable[Observation]) -> None:
+        """Every count read becomes its channel's baseline for spotting the next manual change."""
+        self.db.table("projections").upsert_all(
+            [
+                {
+                    "channel": o.channel,
+                    "sku": o.sku,
+                    "location": o.location or "",
+                    "quantity": o.quantity,
+                    "written_at": o.observed_at.isoformat(timespec="microseconds"),
+                }
+                for o in baselines
+                if o.quantity is not None
+            ],
+            pk=("channel", "sku", "location"),
+        )
+
+    def _record_pools(self, record: ChunkRecord) -> None:
+        """Holds of pools judged different; those of pools that agree again, or of products read
+        without a pool any more, are closed."""
+        open_ = {(h["channel"], h["product_id"]) for h in self.held_pools()}
+        self.record_pool_holds(record.pools_held, sorted((open_ & record.products_read) - record.pools_kept))
+
+    def _record_conflict(self, conflict: Conflict) -> None:
+        """A conflict, unless the same one (same field, same value on the channel) is open."""
+        theirs = json.dumps(conflict.theirs, sort_keys=True, default=str)
+        exists = self.db.execute(
+            "SELECT 1 FROM conflicts WHERE channel = ? AND canonical_key = ? AND field = ? AND theirs = ? "
+            "AND resolved_at IS NULL",
+            [conflict.channel, conflict.sku, conflict.field, theirs],
+        ).fetchone()
+        if not exists:
+            self.add_conflict(
+                channel=conflict.channel,
+                entity="variant",
+                canonical_key=conflict.sku,
+                field=conflict.field,
+                ours=json.dumps(conflict.ours, sort_keys=True, default=str),
+                theirs=theirs,
+            )
+
+    @staticmethod
+    def parse_time(text: str | None) -> datetime:
+        """A stored moment (ISO text; naive means UTC; empty means the epoch)."""
+        if not text:
+            return datetime(1970, 1, 1, tzinfo=UTC)
+        value = datetime.fromisoformat(text)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    @staticmethod
+    def ledger_entry(row: Mapping[str, Any]) -> LedgerEntry:
+        """A ``stock_events`` row as the engine's :class:`LedgerEntry`."""
+        return LedgerEntry(
+            source_id=row["source_id"],
+            channel=row["channel"],
+            kind=StockEventKind(row["kind"]),
+            sku=row["sku"],
+            location=row["location"],
+            delta=row["delta"],
+            occurred_at=Store.parse_time(row["occurred_at"]),
+            reason=row["reason"] or "",
+        )

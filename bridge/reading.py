@@ -1,0 +1,348 @@
+"""Reading the channels into a scratch staging file, for a sync to plan chunk by chunk.
+
+:meth:`Reader.read` reads the catalogue (since the cursor, or all of it), the stock events that
+tell which SKUs moved, their counts, then the stock events again, so that every count is judged
+against the sales read up to its moment, into a :class:`~bridge.store.staging.Staging` file. Nothing is
+written to the store. :mod:`bridge.sync` then plans what was staged, chunk by chunk.
+
+Incremental syncs read only the SKUs something happened to (changed on a channel, or with new
+stock events); the other channels' side of those SKUs comes from the snapshots of earlier reads.
+
+The read path is one design: what moment each count describes, which events are known up to it,
+and what a cursor may move past.
+
+* **A count is dated by the moment it describes**, in the channel's own clock: Square's
+  ``calculated_at`` (the receipt of the last change it holds); for WooCommerce, the ``Date`` of the
+  answer that carried it (``ChannelVariant.counted_at``), never when we started reading.
+* **An event is placed against a count by when it reached the counts**: Square exactly (each
+  change's ``created_at``, ``StockEvent.received_at``); WooCommerce to the second (an order dated in
+  the count's second or the one before may be on either side: ``Capabilities.date_resolution``).
+* **An events read says how far it is complete** (``Page.read_until``). A count newer than that
+  holds a change not read yet: nothing is judged or written from it this round; that change, read
+  next round, brings its SKU back.
+* **A count is brought forward to the ledger's moment**: the channel's own events read after the
+  count's moment are added to it. Stock writes are computed from that (a till sale between the
+  counts and the events read is not taken off the till a second time), and it is the baseline the
+  next count is judged against (:func:`bridge.ledger.judge_counts`: a count is compared with the
+  events around *that* count and its baseline; an event of uncertain date is weighed both ways,
+  and a difference no reading explains is the manual change that under-promises stock).
+* **No event is consumed unrecorded**: the SKUs that only the last events read touched are staged
+  then, with their counts, and planned in the same round, before the cursors move past them.
+* **Initial counts are per (SKU, location)**: a location's first count holds its own past, not
+  the sales made elsewhere since the last sync.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from adapters.base import AdapterError, ChannelAdapter, Page
+from bridge.engine import NEVER_COUNTED
+from bridge.issues import ReadIssue
+from bridge.ledger import LocationMap
+from bridge.models import ChannelProduct, StockEvent, StockLevel
+from bridge.policy import SyncPolicy
+from bridge.progress import Progress
+from bridge.store import Store
+from bridge.store.staging import Staging
+from bridge.vanished import vanished_links
+
+__all__ = [
+    "COUNT_BATCH",
+    "FIRST_SYNC_EVENTS_MARGIN",
+    "ChannelRead",
+    "ChannelReadError",
+    "LocationConfigError",
+    "Reader",
+    "Staged",
+]
+
+COUNT_BATCH = 10_000
+"""Variations whose counts a full read asks for at once (a multiple of the channels' page sizes)."""
+FIRST_SYNC_EVENTS_MARGIN = timedelta(seconds=60)
+"""A first sync reads stock events from this long before its counts on: enough for clock drift
+between us and a channel (a sale inside it is dropped as already counted, see
+``bridge.engine._before_seed``)."""
+T = TypeVar("T")
+
+
+class ChannelReadError(Exception):
+    """A channel could not be read. Nothing is planned that round: a plan made without one channel's
+    side would miss its sales and take what it holds for gone. Writes already queued for every
+    channel are still sent, and the next round (or daemon cycle) reads again."""
+
+    def __init__(self, channel: str, error: Exception) -> None:
+        super().__init__(f"{channel}: read failed: {error}")
+        self.channel = channel
+        self.error = error
+
+
+class LocationConfigError(ValueError):
+    """``default_location``, ``allocation_priority`` or ``source_locations`` names a location that
+    no channel has: stock placed there would be shown nowhere (a web sale would vanish from the
+    counts instead of reducing one)."""
+
+
+@contextmanager
+def reading(channel: str) -> Iterator[None]:
+    """Any adapter error inside is ``channel``'s read failing (:class:`ChannelReadError`)."""
+    try:
+        yield
+    except AdapterError as exc:
+        raise ChannelReadError(channel, exc) from exc
+
+
+@dataclass
+class ChannelRead:
+    """What one channel told us in this sync.
+
+    ``counted_at`` is our clock when its counts were asked for (a single pool's counts carry their
+    own moment, ``ChannelVariant.counted_at``); ``events_read_at`` is, in the channel's clock, how far
+    its events read is complete (``Page.read_until``; our clock at the read when it cannot say)."""
+
+    products: list[ChannelProduct]
+    catalog_cursor: str | None
+    levels: list[StockLevel]
+    events: list[StockEvent]
+    events_cursor: str | None
+    counted_at: datetime
+    events_read_at: datetime
+    issues: list[ReadIssue] = field(default_factory=list)
+    """Items skipped because they could not be read (reported; see :mod:`bridge.skipped`)."""
+
+
+@dataclass
+class Staged:
+    """A read staged on disk: the staging file, what each channel told us, the locations, and the
+    links whose product was deleted for good while another took its SKU (``bridge.vanished``)."""
+
+    staging: Staging
+    reads: dict[str, ChannelRead]
+    first: bool
+    full: bool
+    locations: LocationMap
+    gone: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Reader:
+    """Reads ``adapters`` into staging, looking up in ``store`` what an incremental read needs."""
+
+    def __init__(
+        self, store: Store, adapters: Mapping[str, ChannelAdapter], policy: SyncPolicy, progress: Progress
+    ) -> None:
+        self.store = store
+        self.adapters = dict(adapters)
+        self.policy = policy
+        self.progress = progress
+
+    def locations(self) -> LocationMap:
+        """Canonical locations are the channels' physical locations (Square's); a shop without any gets
+        one ``default`` location."""
+        keys: list[str] = []
+        channel_ids: dict[tuple[str, str], str] = {}
+        names: dict[str, str] = {}
+        for name, adapter in self._located():
+            with reading(name):
+                listed = adapter.list_locations()
+            for loc in listed:
+                if not loc.active:
+                    continue
+                keys.append(loc.channel_id)
+                channel_ids[(name, loc.channel_id)] = loc.channel_id
+                names[loc.channel_id] = loc.name
+        if not keys:
+            keys = ["default"]
+        self._check_location_names(keys)
+        return LocationMap(tuple(keys), channel_ids, names)
+
+    def _check_location_names(self, keys: Sequence[str]) -> None:
+        policy = self.policy
+        named = [("default_location", policy.default_location)]
+        named += [("allocation_priority", key) for key in policy.allocation_priority]
+        named += [(f"source_locations.{ch}", key) for ch, ks in policy.source_locations.items() for key in ks]
+        unknown = [f"{where} = {key!r}" for where, key in named if key is not None and key not in keys]
+        if unknown:
+            raise LocationConfigError(
+                f"unknown location in [sync]: {', '.join(unknown)}; known locations: {', '.join(keys)}"
+            )
+
+    def _located(self) -> list[tuple[str, ChannelAdapter]]:
+        """The channels that count per location, in order."""
+        return [(n, a) for n, a in sorted(self.adapters.items()) if a.capabilities.has_locations]
+
+    @contextmanager
+    def read(
+        self, *, full: bool, first: bool, planned_at: str | None, locations: LocationMap
+    ) -> Iterator[Staged]:
+        """Read the channels into a :class:`Staging` file, to be planned chunk by chunk.
+
+        ``full`` reads every product; otherwise what changed since the cursors, plus the other
+        channels' side of the same SKUs from the snapshots of earlier reads (and of the SKUs of
+        our stock writes settled since ``planned_at``). Then the counts (per location, after the
+        catalogue) and the stock events (after the counts), so every count is judged against the
+        sales read up to its moment."""
+        with Staging(self.store.path) as staging:
+            # Catalogue first: for a single-pool channel its stock is part of it (its count's moment).
+            reads = self._read_catalogues(staging, full)
+            gone = vanished_links(self.store, staging, self.adapters, full=full, guard=reading)
+            staged = Staged(staging, reads, first, full, locations, gone)
+            if not full:
+                # The events since the last sync tell which SKUs moved: their other channels' side
+                # is needed too, and (for a channel with locations) their counts.
+                self._read_moves(reads)
+                self._stage_neighbours(staged, planned_at)
+            counted: dict[str, set[str]] = defaultdict(set)
+            for name, adapter in self._located():
+                reads[name].counted_at = _now()
+                self._stage_counts(staged, name, adapter, counted[name])
+            self._read_events_after_counts(staged)
+            if not full:
+                # The cursors are about to move past every event read, and an event is consumed
+                # only once it is in the ledger: the SKUs only this last read touched are planned
+                # too, with their counts (a count newer than the events read is not written from).
+                self._stage_neighbours(staged, planned_at)
+                for name, adapter in self._located():
+                    self._stage_counts(staged, name, adapter, counted[name])
+            self._link_staged(staging)
+            yield staged
+
+    def _read_catalogues(self, staging: Staging, full: bool) -> dict[str, ChannelRead]:
+        reads: dict[str, ChannelRead] = {}
+        for name, adapter in sorted(self.adapters.items()):
+            self.progress.start(f"reading {name} products")
+            read = ChannelRead([], None, [], [], None, _now(), _now())
+            cursor = None if full else self.store.get_cursor(name, "catalog")
+            with reading(name):
+                self._stage_catalog(adapter, staging, name, read, cursor)
+            reads[name] = read
+        return reads
+
+    def _read_moves(self, reads: Mapping[str, ChannelRead]) -> None:
+        """An incremental read's stock events since the cursors (before any count is read)."""
+        for name, adapter in sorted(self.adapters.items()):
+            self.progress.start(f"reading {name} stock events")
+            read = reads[name]
+            started = _now()
+            with reading(name):
+                page_e = adapter.read_stock_events(self.store.get_cursor(name, "events"))
+            read.events, read.events_cursor = list(page_e.items), page_e.cursor
+            read.issues.extend(page_e.issues)
+            read.events_read_at = page_e.read_until or started
+            self.progress.advance(len(page_e.items))
+
+    def _read_events_after_counts(self, staged: Staged) -> None:
+        """The stock events up to (and after) the counts just read: a first sync's from the counts
+        on (earlier sales are in them), a full read's from the cursor, an incremental read's on from
+        where its first events read stopped (a single pool's events were read after its counts)."""
+        for name, adapter in sorted(self.adapters.items()):
+            if not staged.full and not adapter.capabilities.has_locations:
+                continue  # a single pool's events were read after its counts already
+            self.progress.start(f"reading {name} stock events")
+            read = staged.reads[name]
+            started = _now()
+            if staged.first:
+                cursor = adapter.events_cursor_at(read.counted_at - FIRST_SYNC_EVENTS_MARGIN)
+            elif staged.full:
+                cursor = self.store.get_cursor(name, "events")
+            else:
+                cursor = read.events_cursor
+            with reading(name):
+                page_e = adapter.read_stock_events(cursor)
+            read.events = read.events + list(page_e.items)
+            read.issues.extend(page_e.issues)
+            read.events_cursor = page_e.cursor or read.events_cursor
+            read.events_read_at = page_e.read_until or started
+            self.progress.advance(len(page_e.items))
+
+    def _link_staged(self, staging: Staging) -> None:
+        """The staged variants' existing links (their members must stay together in one chunk)."""
+        for batch in _batched(staging.variants(), 500):
+            links = self.store.links_of_groups("variant", [(ch, vid) for ch, vid, _ in batch])
+            staging.add_links((r["channel"], r["channel_id"], r["canonical_key"]) for r in links)
+
+    def _stage_counts(self, staged: Staged, name: str, adapter: ChannelAdapter, counted: set[str]) -> None:
+        """Counts of the staged variants of ``name`` not counted yet in this read (``counted``)."""
+        wanted = [vid for vid in staged.staging.variant_ids(name) if vid not in counted]
+        if not wanted:
+            return
+        self.progress.start(f"reading {name} stock counts", len(wanted))
+        for ids in _batched(wanted, COUNT_BATCH):
+            with reading(name):
+                staged.staging.add_levels(self._counts(name, adapter, ids, staged))
+            counted.update(ids)
+            self.progress.advance(len(ids))
+
+    def _stage_catalog(
+        self, adapter: ChannelAdapter, staging: Staging, name: str, read: ChannelRead, cursor: str | None
+    ) -> None:
+        """Page by page into ``staging`` (in a function of its own: no page outlives the loop)."""
+        for page in adapter.iter_catalog(cursor):
+            staging.add_products(name, page.items)
+            read.issues.extend(page.issues)
+            read.catalog_cursor = page.cursor
+            self.progress.advance(len(page.items))
+
+    def _stage_neighbours(self, staged: Staged, planned_at: str | None) -> None:
+        """For an incremental read: the SKUs something happened to (changed on a channel, moved by
+        an event, or with one of our stock writes settled or still in doubt), and every channel's
+        last-read products holding them."""
+        store, staging, gone = self.store, staged.staging, staged.gone
+        touched = {sku for _, sku, _ in store.outbox_stock_in_flight()} | store.outbox_skus_settled_since(
+            planned_at
+        )
+        for batch in _batched(staging.variants(), 500):
+            touched.update(sku for _, _, sku in batch if sku)
+            touched.update(
+                r["canonical_key"] for r in store.links_of_groups("variant", [(c, v) for c, v, _ in batch])
+            )
+        for name, read in staged.reads.items():
+            touched.update(ev.sku for ev in read.events if ev.sku)
+            moved = [(name, ev.variant_id) for ev in read.events if ev.variant_id]
+            touched.update(r["canonical_key"] for r in store.links_of_groups("variant", moved))
+        for skus in _batched(sorted(touched), 500):
+            members: dict[str, list[str]] = defaultdict(list)
+            for r in store.links_by_key("variant", skus):
+                if (r["channel"], r["channel_id"]) not in gone:
+                    members[r["channel"]].append(r["channel_id"])
+            for name, ids in members.items():
+                staging.add_products(name, store.snapshot(name, ids), replace=False)
+            for name, held in store.snapshot_with_skus(skus).items():  # unlinked ones too
+                alive = [p for p in held if not any((name, v.channel_id) in gone for v in p.variants)]
+                staging.add_products(name, alive, replace=False)
+
+    def _counts(
+        self, name: str, adapter: ChannelAdapter, ids: Sequence[str], staged: Staged
+    ) -> list[StockLevel]:
+        """Counts of ``ids`` at each of the channel's locations; never counted there means 0, as of
+        before anything happened there (so any events read are read up to it). An unreadable count
+        goes to the read's issues, which hold its SKU back."""
+        page = adapter.read_stock_counts(ids) if ids else Page(items=[], cursor=None)
+        levels = list(page.items)
+        staged.reads[name].issues.extend(page.issues)
+        seen = {(lv.variant_id, lv.location_id) for lv in levels}
+        return levels + [
+            StockLevel(channel=name, variant_id=vid, location_id=loc, quantity=0, observed_at=NEVER_COUNTED)
+            for vid in ids
+            for _, loc in staged.locations.of_channel(name)
+            if (vid, loc) not in seen
+        ]
+
+
+def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,193 @@
+"""Relaying the outbox: send due writes per channel in its batch sizes, record what each did.
+
+Every write a sync plans is queued first (under its deterministic idempotency key) and sent from
+here, so a crash between queueing and sending loses nothing, and a write sent twice is applied once.
+:meth:`Relay.send` sends due outbox entries per channel, and records per entry what happened (links
+for created products, the hash of what we wrote for echo suppression, the stock we wrote for
+manual-change detection). A channel that fails keeps its entries queued and does not stop the
+others; refused credentials keep them queued without using up their attempts.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from adapters.base import AuthError, ChannelAdapter
+from bridge.capabilities import Capabilities
+from bridge.memory import NewLink, StockWritten, WriteRecord
+from bridge.progress import Progress
+from bridge.store import OutboxEntry, Store
+from bridge.writes import CreateProduct, WriteOp, WriteResult
+
+__all__ = ["AUTH_RETRY", "Relay", "RelayReport"]
+
+log = logging.getLogger(__name__)
+
+_OP: TypeAdapter[WriteOp] = TypeAdapter(WriteOp)
+AUTH_RETRY = timedelta(seconds=60)
+"""How soon writes refused for bad credentials are tried again (they are never given up on)."""
+
+
+@dataclass
+class RelayReport:
+    """Outcome of sending the outbox, per channel."""
+
+    sent: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    failed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    deferred: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    errors: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)
+    """Channels whose read failed (see :class:`bridge.reading.ChannelReadError`)."""
+    planned: int = 0
+    """Changes planned (by :meth:`bridge.sync.SyncRunner.run`, whether or not the plans were kept)."""
+
+    def merge(self, other: RelayReport) -> None:
+        for mine, theirs in (
+            (self.sent, other.sent),
+            (self.failed, other.failed),
+            (self.deferred, other.deferred),
+        ):
+            for key, value in theirs.items():
+                mine[key] += value
+        self.errors.extend(other.errors)
+        self.unread.extend(other.unread)
+        self.planned += other.planned
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Relay:
+    """Sends ``store``'s outbox through ``adapters``; an entry is given up on after ``max_attempts``."""
+
+    def __init__(
+        self, store: Store, adapters: Mapping[str, ChannelAdapter], progress: Progress, max_attempts: int
+    ) -> None:
+        self.store = store
+        self.adapters = dict(adapters)
+        self.progress = progress
+        self.max_attempts = max_attempts
+
+    def send(self, channels: Iterable[str] | None = None) -> RelayReport:
+        """Send due outbox entries; each channel on its own, so one failing channel blocks nothing."""
+        report = RelayReport()
+        for name in sorted(channels or self.adapters):
+            total = self.store.outbox_due_count(name)
+            if total:
+                self.progress.start(f"writing changes to {name}", total)
+            while True:
+                due = self.store.outbox_due(name, limit=1000)
+                if not due or not self._send_batch(name, due, report):
+                    break
+        return report
+
+    def _send_batch(self, name: str, due: Sequence[OutboxEntry], report: RelayReport) -> bool:
+        """Send one batch of ``name``'s due entries; whether any of them was settled (sent, or
+        refused for good), i.e. whether another batch may make progress."""
+        adapter = self.adapters[name]
+        ops = [_OP.validate_python(entry.op["op"]) for entry in due]
+        adapter.mark_uncertain(entry.idempotency_key for entry in due if entry.attempts > 0)
+        self.store.outbox_claim([entry.id for entry in due])
+        try:
+            results = adapter.apply(ops)
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the entries stay accounted for
+            # Refused credentials reached nothing: keep the writes queued, without using up
+            # their attempts, until someone fixes the credentials.
+            auth = isinstance(exc, AuthError)
+            for entry in due:
+                if self._defer(entry.id, entry.attempts, str(exc), auth=auth):
+                    report.deferred[name] += 1
+                else:
+                    report.failed[name] += 1
+            report.errors.append(f"{name}: {exc}")
+            log.warning("channel write failed; kept queued", extra={"channel": name, "error": str(exc)})
+            return False
+        progressed = False
+        for entry, result in zip(due, results, strict=True):
+            if result.ok:
+                self._applied(name, entry.sku, entry.op, result)
+                self.store.outbox_done(entry.id, result.model_dump(mode="json"))
+                report.sent[name] += 1
+                progressed = True
+            elif result.retryable:
+                if self._defer(entry.id, entry.attempts, result.error or "retryable failure"):
+                    report.deferred[name] += 1
+                else:
+                    report.failed[name] += 1
+                    report.errors.append(f"{name} {entry.action} {entry.sku or ''}: gave up: {result.error}")
+            else:
+                self.store.outbox_failed(entry.id, f"{result.code or 'error'}: {result.error}")
+                report.failed[name] += 1
+                report.errors.append(f"{name} {entry.action} {entry.sku or ''}: {result.error}")
+                progressed = True
+        self.progress.advance(len(due))
+        return progressed
+
+    def _defer(self, entry_id: int, attempts: int, error: str, *, auth: bool = False) -> bool:
+        """Schedule another attempt with jittered backoff; False when giving up (parked as failed).
+        ``auth``: the channel refused our credentials; retried every minute, never given up on."""
+        if auth:
+            self.store.outbox_retry_later(
+                entry_id, error, (_now() + AUTH_RETRY).isoformat(timespec="microseconds"), attempted=False
+            )
+            return True
+        if attempts + 1 >= self.max_attempts:
+            self.store.outbox_failed(entry_id, error)
+            return False
+        delay = min(3600.0, 5.0 * 2**attempts) * (0.5 + random.random() / 2)
+        when = (_now() + timedelta(seconds=delay)).isoformat(timespec="microseconds")
+        self.store.outbox_retry_later(entry_id, error, when)
+        return True
+
+    def _applied(self, channel: str, sku: str | None, stored: Mapping[str, Any], result: WriteResult) -> None:
+        """Remember what a successful write did: new links, the written hash, the stock written."""
+        capabilities = self.adapters[channel].capabilities
+        self.store.record_write(write_record(channel, capabilities, sku, stored, result))
+
+
+def write_record(
+    channel: str, capabilities: Capabilities, sku: str | None, stored: Mapping[str, Any], result: WriteResult
+) -> WriteRecord:
+    """What to remember of a write ``channel`` confirmed (``stored``: its outbox entry's op and meta)."""
+    op = _OP.validate_python(stored["op"])
+    meta = stored.get("meta", {})
+    if isinstance(op, CreateProduct):
+        created = [v for v in op.product.variants if v.sku and v.sku in result.ids]
+        return WriteRecord(
+            channel=channel,
+            op=op.op,
+            key=op.key,
+            sku=sku,
+            version=result.version,
+            created=[
+                NewLink(v.sku or "", channel, result.ids[v.sku or ""], result.channel_id) for v in created
+            ],
+            stock=[StockWritten(v.sku or "", "", v.stock, None) for v in created if v.stock is not None],
+        )
+    stock: list[StockWritten] = []
+    if sku and op.op in ("set_stock", "adjust_stock") and meta.get("after") is not None:
+        # The baseline moment: for a relative write, the count it was computed from; for an
+        # absolute one, when the channel applied it (if its write version is a date).
+        if op.op == "adjust_stock" and meta.get("counted_at"):
+            at = meta["counted_at"]
+        else:
+            at = capabilities.written_at(result.version)
+        stock.append(StockWritten(sku, meta.get("location") or "", int(meta["after"]), at))
+    return WriteRecord(
+        channel=channel,
+        op=op.op,
+        key=op.key,
+        sku=sku,
+        version=result.version,
+        written_hash=meta.get("written_hash") if sku else None,
+        stock=stock,
+    )

@@ -1,0 +1,119 @@
+"""The write operations the engine plans and the adapters perform, and what became of each.
+
+They belong to the bridge, not to any adapter: the engine (:mod:`bridge.plan`,
+:mod:`bridge.reconcile`) builds them and the outbox stores them, while each adapter only translates
+them to its channel's calls. Keeping them here lets the engine stay free of ``adapters/`` (and of
+what the adapters carry: HTTP clients, retries, randomness).
+
+Write operations carry an idempotency ``key`` derived from the outbox entry that produced them, so
+a retried write is recognised (by the channel where it supports keys, e.g. Square; by our outbox
+otherwise). Results come back per operation: one bad item never sinks a batch.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bridge.models import ChannelProduct
+
+__all__ = [
+    "AdjustStock",
+    "ArchiveProduct",
+    "CreateProduct",
+    "SetStock",
+    "UpdateProduct",
+    "UpdateVariant",
+    "WriteOp",
+    "WriteResult",
+]
+
+
+class _Op(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    """Deterministic idempotency key (from the outbox entry): the same change always has the same key."""
+
+
+class CreateProduct(_Op):
+    """Create ``product`` (ids in it are ignored). The result maps each variant SKU to its new id."""
+
+    op: Literal["create_product"] = "create_product"
+    product: ChannelProduct
+
+
+class UpdateProduct(_Op):
+    """Sparse update of group-level fields (``name``, ``description``, ``status``)."""
+
+    op: Literal["update_product"] = "update_product"
+    product_id: str
+    fields: dict[str, Any]
+    version: str | None = None
+
+
+class UpdateVariant(_Op):
+    """Sparse update of variant fields (``sku``, ``gtin``, ``price`` as Money, ``name``, ``status``)."""
+
+    op: Literal["update_variant"] = "update_variant"
+    product_id: str
+    variant_id: str
+    fields: dict[str, Any]
+    version: str | None = None
+
+
+class ArchiveProduct(_Op):
+    """Hide a product from sale without deleting it (WooCommerce: not published; Square: archived)."""
+
+    op: Literal["archive_product"] = "archive_product"
+    product_id: str
+
+
+class SetStock(_Op):
+    """Absolute on-hand write, for channels without relative adjustments (WooCommerce).
+
+    ``product_id`` is the parent when the variant's stock is managed by its parent product.
+    """
+
+    op: Literal["set_stock"] = "set_stock"
+    product_id: str
+    variant_id: str
+    quantity: int
+
+
+class AdjustStock(_Op):
+    """Relative change of on-hand at a location (Square ``ADJUSTMENT``); ``delta`` may be negative."""
+
+    op: Literal["adjust_stock"] = "adjust_stock"
+    variant_id: str
+    location_id: str
+    delta: int
+
+
+WriteOp = Annotated[
+    CreateProduct | UpdateProduct | UpdateVariant | ArchiveProduct | SetStock | AdjustStock,
+    Field(discriminator="op"),
+]
+
+
+class WriteResult(BaseModel):
+    """What became of one write operation.
+
+    ``ok`` False with ``retryable`` True means "keep it queued"; False/False means the channel refused
+    it (``error`` holds the channel's message, ``code`` its error code).  ``ids`` maps SKU to the
+    channel id created for it (for :class:`CreateProduct`); ``version`` is the entity's new version.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    ok: bool
+    retryable: bool = False
+    error: str | None = None
+    code: str | None = None
+    channel_id: str | None = None
+    version: str | None = None
+    ids: dict[str, str] = Field(default_factory=dict)
+    written: dict[str, Any] = Field(default_factory=dict)
+    """What the channel now holds for the fields we wrote, for the echo-suppression hash."""
