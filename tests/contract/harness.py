@@ -17,13 +17,35 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from adapters.base import ChannelAdapter
 from sandbox.http import FaultInjector
 from sandbox.seed import SeedProduct
 
-__all__ = ["ChannelHarness", "Delivery", "wait_until"]
+__all__ = ["ChannelHarness", "Delivery", "EmulatorBeside", "wait_until"]
+
+
+class EmulatorBeside:
+    """What every harness running one emulator beside a webhook receiver does the same way: start
+    both, stop both (the receiver first), and reach the emulator's fault injector. A harness sets
+    ``emulator`` (started, stopped, with a ``server.faults``) and ``receiver`` in ``__init__``."""
+
+    emulator: Any
+    receiver: Any
+
+    def start(self) -> None:
+        self.emulator.start()
+        self.receiver.start()
+
+    def stop(self) -> None:
+        self.receiver.stop()
+        self.emulator.stop()
+
+    @property
+    def faults(self) -> FaultInjector:
+        faults: FaultInjector = self.emulator.server.faults
+        return faults
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ import requests
 
 from adapters.base import ChannelAdapter
 from adapters.woocommerce import WooCommerceAdapter
-from sandbox.http import FaultInjector, FaultRule
+from sandbox.http import FaultRule
 from sandbox.seed import SeedProduct, SeedVariant
 from sandbox.woocommerce import PREFIX, WooCommerceEmulator
-from tests.contract.harness import ChannelHarness, Delivery, wait_until
+from tests.contract.harness import ChannelHarness, Delivery, EmulatorBeside, wait_until
 from tests.webhook_receiver import Receiver
 
 __all__ = ["HARNESS", "WooCommerceHarness"]
@@ -21,7 +21,7 @@ __all__ = ["HARNESS", "WooCommerceHarness"]
 _PROBE = SeedProduct("Webhook Probe", (SeedVariant("HOOK-PROBE", Decimal("1.00"), stock=1),))
 
 
-class WooCommerceHarness:
+class WooCommerceHarness(EmulatorBeside):
     """A fresh :class:`WooCommerceEmulator` per test, driven over its REST API where a shop owner
     or a customer would act (orders, trash), straight in its state where wp-admin would."""
 
@@ -33,18 +33,6 @@ class WooCommerceHarness:
     def __init__(self) -> None:
         self.emulator = WooCommerceEmulator()
         self.receiver = Receiver()
-
-    def start(self) -> None:
-        self.emulator.start()
-        self.receiver.start()
-
-    def stop(self) -> None:
-        self.receiver.stop()
-        self.emulator.stop()
-
-    @property
-    def faults(self) -> FaultInjector:
-        return self.emulator.server.faults
 
     def adapter(self, *, max_attempts: int = 5, valid_credentials: bool = True) -> ChannelAdapter:
         info = self.emulator.connection_info()

@@ -7,15 +7,15 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.base import ChannelAdapter
-from sandbox.http import FaultInjector, FaultRule
+from sandbox.http import FaultRule
 from sandbox.seed import SeedProduct
-from tests.contract.harness import ChannelHarness, Delivery, wait_until
+from tests.contract.harness import ChannelHarness, Delivery, EmulatorBeside, wait_until
 from tests.toy.adapter import ToyAdapter
 from tests.toy.emulator import ToyEmulator
 from tests.webhook_receiver import Receiver
 
 
-class ToyHarness:
+class ToyHarness(EmulatorBeside):
     """A fresh :class:`ToyEmulator` per test, driven in its state as its owner's tools would."""
 
     name = "toy"
@@ -26,18 +26,6 @@ class ToyHarness:
     def __init__(self) -> None:
         self.emulator = ToyEmulator()
         self.receiver = Receiver()
-
-    def start(self) -> None:
-        self.emulator.start()
-        self.receiver.start()
-
-    def stop(self) -> None:
-        self.receiver.stop()
-        self.emulator.stop()
-
-    @property
-    def faults(self) -> FaultInjector:
-        return self.emulator.server.faults
 
     def adapter(self, *, max_attempts: int = 5, valid_credentials: bool = True) -> ChannelAdapter:
         token = self.emulator.token if valid_credentials else "toy_wrong"
