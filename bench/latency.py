@@ -40,8 +40,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import requests
-
+from bench.clients import EmulatorClients
 from bridge.demo.processes import run_command
 from sandbox.launch import Sandbox
 
@@ -52,18 +51,8 @@ OVERLAP_WAIT = 4.0
 window, as polls minutes apart would be (bench/sync_bench.py does the same)."""
 
 
-class Owner:
+class Owner(EmulatorClients):
     """The shop's owner and staff making a mass change through the emulators' public APIs."""
-
-    def __init__(self, box: Sandbox) -> None:
-        wc, sq = box.woocommerce.connection_info(), box.square.connection_info()
-        self.woo_url = wc["url"] + "/wp-json/wc/v3"
-        self.woo = requests.Session()
-        self.woo.auth = (wc["consumer_key"], wc["consumer_secret"])
-        self.square_url = sq["base_url"]
-        self.square = requests.Session()
-        self.square.headers["Authorization"] = f"Bearer {sq['access_token']}"
-        self.location = box.square.location_ids()[0]
 
     def _woo(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
         answer = self.woo.request(method, self.woo_url + path, json=body, params=params, timeout=60)

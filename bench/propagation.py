@@ -48,6 +48,7 @@ from typing import Any
 
 import requests
 
+from bench.clients import EmulatorClients
 from bench.figures import cpu_seconds, fmt, peak_rss_mb, summary_ms
 from bench.soak import free_port
 from bridge.demo.processes import DaemonProcess, run_command
@@ -86,18 +87,11 @@ class Sale:
         return self.seen - self.acked
 
 
-class Channels:
+class Channels(EmulatorClients):
     """Both emulators as customers, staff and an onlooker use them: over their public HTTP APIs."""
 
     def __init__(self, box: Sandbox) -> None:
-        wc, sq = box.woocommerce.connection_info(), box.square.connection_info()
-        self.woo_url = wc["url"] + "/wp-json/wc/v3"
-        self.woo = requests.Session()
-        self.woo.auth = (wc["consumer_key"], wc["consumer_secret"])
-        self.square_url = sq["base_url"]
-        self.square = requests.Session()
-        self.square.headers["Authorization"] = f"Bearer {sq['access_token']}"
-        self.location = box.square.location_ids()[0]  # where web sales are taken from (the default)
+        super().__init__(box)
         self.woo_ids: dict[str, int] = {}
         for product in self._woo_get("/products", per_page=100):
             self.woo_ids[product["sku"]] = product["id"]
