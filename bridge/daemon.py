@@ -75,6 +75,7 @@ class Daemon:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.cycles = 0
+        self.stopped_by: int | None = None  # the signal that stopped the loop, if one did
 
     def wake(self, channel: str = "") -> None:
         """A webhook arrived: sync soon."""
@@ -86,9 +87,12 @@ class Daemon:
 
     def install_signal_handlers(self) -> None:
         def handle(signum: int, frame: FrameType | None) -> None:
-            log.info("stopping", extra={"signal": signum})
-            sd_notify("STOPPING=1")
+            # Stop first and log nothing here: the handler runs between two bytecodes of the main
+            # thread, and if that was writing a log line, another write raises "reentrant call"
+            # (so would logging's own error report), which would end the handler before the stop.
+            self.stopped_by = signum
             self.stop()
+            sd_notify("STOPPING=1")
 
         signal.signal(signal.SIGTERM, handle)
         signal.signal(signal.SIGINT, handle)
@@ -110,7 +114,7 @@ class Daemon:
         finally:
             if watchdog is not None:
                 watchdog.stop()
-        log.info("daemon stopped", extra={"cycles": self.cycles})
+        log.info("daemon stopped", extra={"cycles": self.cycles, "signal": self.stopped_by})
 
     def _loop(self) -> None:
         sd_notify("READY=1")
