@@ -17,14 +17,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
-
-PROPAGATION_BUCKETS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
-"""Seconds; the issue's targets (300 ms with webhooks, a poll interval without) fall on bucket edges."""
 
 
 class _StoreFigures(Collector):
@@ -71,25 +68,6 @@ class Metrics:
             "shopbridge_webhooks_rejected",
             "Deliveries refused, by reason (operation): signature, unknown_channel, too_large, inbox.",
             ["channel", "operation"],
-            registry=self.registry,
-        )
-        self.events_processed = Counter(
-            "shopbridge_events_processed",
-            "Stock events newly recorded in the ledger from each channel.",
-            ["channel"],
-            registry=self.registry,
-        )
-        self.writes = Counter(
-            "shopbridge_writes",
-            "Writes sent to each channel, by outcome (operation): applied, failed, retried.",
-            ["channel", "operation"],
-            registry=self.registry,
-        )
-        self.propagation = Histogram(
-            "shopbridge_propagation_seconds",
-            "From a stock event on its channel to our write of it acknowledged on another channel.",
-            ["channel"],
-            buckets=PROPAGATION_BUCKETS,
             registry=self.registry,
         )
 

@@ -50,13 +50,7 @@ class SquareCustomers(SquareWebhooks):
         rows = sorted(self._customers.values(), key=lambda c: (c["created_at"], c["id"]))
         if request.arg("sort_order", "ASC") == "DESC":
             rows.reverse()
-        page = rows[offset : offset + limit]
-        out: JSON = {}
-        if page:
-            out["customers"] = [dict(c) for c in page]
-        cursor = next_cursor(offset, limit, len(rows))
-        if cursor:
-            out["cursor"] = cursor
+        out = _page(rows, offset, limit)
         return out
 
     def _create_customer(self, request: Request) -> JSON:
@@ -143,13 +137,7 @@ class SquareCustomers(SquareWebhooks):
             rows.sort(key=lambda c: (c.get("given_name", ""), c.get("family_name", ""), c["created_at"]))
         if sort.get("order") == "DESC":
             rows.reverse()
-        page = rows[offset : offset + limit]
-        out: JSON = {}
-        if page:
-            out["customers"] = [dict(c) for c in page]
-        cursor = next_cursor(offset, limit, len(rows))
-        if cursor:
-            out["cursor"] = cursor
+        out = _page(rows, offset, limit)
         if body.get("count"):
             out["count"] = len(rows)
         return out
@@ -185,3 +173,16 @@ class SquareCustomers(SquareWebhooks):
             if time_range.get("end_at") and stamp > parse_ms(str(time_range["end_at"])):
                 return False
         return True
+
+
+def _page(rows: list[JSON], offset: int, limit: int) -> JSON:
+    """One page of customers as ListCustomers and SearchCustomers answer it: ``customers`` only
+    when there are some, ``cursor`` only when more follow."""
+    out: JSON = {}
+    page = rows[offset : offset + limit]
+    if page:
+        out["customers"] = [dict(c) for c in page]
+    cursor = next_cursor(offset, limit, len(rows))
+    if cursor:
+        out["cursor"] = cursor
+    return out
