@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import abc
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -49,6 +51,7 @@ __all__ = [
     "AuthError",
     "Capabilities",
     "ChannelAdapter",
+    "ChannelGate",
     "CreateProduct",
     "Page",
     "PermanentError",
@@ -60,6 +63,7 @@ __all__ = [
     "WebhookRejected",
     "WriteOp",
     "WriteResult",
+    "hold_for",
     "parse_retry_after",
     "retrying",
 ]
@@ -130,6 +134,52 @@ def retrying(max_attempts: int, base: float, cap: float) -> Retrying:
     )
 
 
+class ChannelGate:
+    """One per channel: every request passes it before it is sent, and a 429/503 closes it.
+
+    When the channel tells one request to wait (``Retry-After``), it means the channel, not that
+    request: the other workers' requests wait too instead of each collecting a 429 of its own.
+    Requests already in flight cannot be called back; their own answers, if refused, hold the
+    gate again. ``clock``/``sleep`` are injectable so a test can drive the gate without waiting."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._open_at = 0.0
+
+    def hold(self, seconds: float) -> None:
+        """Close the gate for ``seconds`` from now (never shortening a longer hold already set)."""
+        with self._lock:
+            self._open_at = max(self._open_at, self._clock() + max(0.0, seconds))
+
+    def wait(self) -> float:
+        """Block until the gate is open; returns how long it waited (0 when it was open)."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                remaining = self._open_at - self._clock()
+            if remaining <= 0:
+                return waited
+            self._sleep(remaining)
+            waited += remaining
+
+
+def hold_for(exc: TransientError, default: float, cap: float) -> float | None:
+    """How long a refusal closes the whole channel: ``Retry-After`` when the channel sent one,
+    else ``default`` for a rate limit (429) or an unavailable server (503); ``None`` for other
+    transient failures (a dropped connection or a 500 says nothing about the others' requests)."""
+    if exc.retry_after is not None:
+        return min(exc.retry_after, cap)
+    if exc.status in (429, 503):
+        return default
+    return None
+
+
 class PermanentError(AdapterError):
     """The channel refused the request; repeating it unchanged will fail the same way."""
 
@@ -183,6 +233,10 @@ class ChannelAdapter(abc.ABC):
 
     name: str
     capabilities: Capabilities
+    concurrency: int = 1
+    """How many requests this channel may have in flight at once: its writes' batches (see
+    :mod:`bridge.relay`) and, where its paging allows, its read pages. Set from the section's
+    ``concurrency`` by :func:`bridge.channels.build_adapters`; safe to call from that many threads."""
 
     @abc.abstractmethod
     def check(self) -> str:

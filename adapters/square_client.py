@@ -15,6 +15,7 @@ of :class:`adapters.square.SquareAdapter` are built on it.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -25,8 +26,10 @@ from square.core.http_client import HttpClient
 from adapters.base import (
     AuthError,
     Capabilities,
+    ChannelGate,
     PermanentError,
     TransientError,
+    hold_for,
     parse_retry_after,
     retrying,
 )
@@ -70,10 +73,12 @@ def map_status_error(status: int, body: Any, headers: Mapping[str, str] | None =
 
 
 class SquareClient:
-    """Square POS through ``/v2``: settings, the call counter and what writes keep between calls."""
+    """Square POS through ``/v2``: settings, the call counter and what writes keep between calls.
+    Safe to call from several threads (the relay's workers), which share one :class:`ChannelGate`."""
 
     name: str
     capabilities: Capabilities
+    concurrency: int
 
     def __init__(
         self,
@@ -87,6 +92,7 @@ class SquareClient:
         max_attempts: int = 5,
         backoff: float = 0.5,
         backoff_cap: float = 30.0,
+        concurrency: int = 1,
     ) -> None:
         self.sdk = Square(
             token=access_token, base_url=base_url.rstrip("/"), timeout=timeout, version=SQUARE_VERSION
@@ -99,6 +105,10 @@ class SquareClient:
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
         self.backoff_cap = backoff_cap
+        self.concurrency = concurrency
+        self.gate = ChannelGate()
+        """Closed for the whole account while Square has told one request to wait (429/503)."""
+        self._lock = threading.Lock()
         self.calls = 0
         """HTTP requests sent (retries included), counted by ``_once``; each read reports in
         ``Page.calls`` how far this moved during it, so a refused and retried attempt is counted."""
@@ -120,7 +130,9 @@ class SquareClient:
         self, method: str, path: str, body: JSON | None, params: JSON | None, *, timeout: float | None = None
     ) -> JSON:
         """One request, no SDK retries; ``timeout`` overrides the client's for this request only."""
-        self.calls += 1
+        self.gate.wait()
+        with self._lock:
+            self.calls += 1
         options: Any = dict(_NO_SDK_RETRIES)
         if timeout is not None:
             options["timeout_in_seconds"] = timeout
@@ -137,7 +149,15 @@ class SquareClient:
         except ValueError:
             data = response.text
         if response.status_code >= 400:
-            raise map_status_error(response.status_code, data, dict(response.headers))
+            refused = map_status_error(response.status_code, data, dict(response.headers))
+            held = (
+                hold_for(refused, self.backoff, self.backoff_cap)
+                if isinstance(refused, TransientError)
+                else None
+            )
+            if held is not None:
+                self.gate.hold(held)
+            raise refused
         if not isinstance(data, dict):
             raise TransientError(
                 f"unexpected Square response: {str(data)[:200]}", status=response.status_code

@@ -12,6 +12,7 @@ parts of :class:`adapters.woocommerce.WooCommerceAdapter` are built on it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,8 +23,10 @@ from woocommerce import API
 from adapters.base import (
     AuthError,
     Capabilities,
+    ChannelGate,
     PermanentError,
     TransientError,
+    hold_for,
     parse_retry_after,
     retrying,
 )
@@ -43,10 +46,12 @@ TRASH: dict[str, str] = {"status": "trash"}
 
 class WooCommerceClient:
     """A WooCommerce store through wc/v3. Stateless between calls apart from the call counter, the
-    shop's clock and the creates in doubt (``_uncertain``)."""
+    shop's clock and the creates in doubt (``_uncertain``); safe to call from several threads (the
+    relay's workers), which share one :class:`ChannelGate`."""
 
     name: str
     capabilities: Capabilities
+    concurrency: int
 
     def __init__(
         self,
@@ -63,8 +68,13 @@ class WooCommerceClient:
         backoff_max: float = 30.0,
         overlap_seconds: int = 2,
         verify_tls: bool = True,
+        concurrency: int = 1,
     ) -> None:
         self.url = url.rstrip("/")
+        self.concurrency = concurrency
+        self.gate = ChannelGate()
+        """Closed for the whole shop while it has told one request to wait (429/503)."""
+        self._lock = threading.Lock()
         self.webhook_secret = webhook_secret
         self.timeout = timeout
         self.max_attempts = max(1, max_attempts)
@@ -103,7 +113,9 @@ class WooCommerceClient:
         )
 
     def _once(self, method: str, endpoint: str, params: dict[str, Any], data: Any) -> requests.Response:
-        self.calls += 1
+        self.gate.wait()
+        with self._lock:
+            self.calls += 1
         try:
             if method == "GET":
                 response = self._api.get(endpoint, params=params)
@@ -119,10 +131,7 @@ class WooCommerceClient:
             raise TransientError("unexpected answer from the WooCommerce client")
         status = response.status_code
         if status < 400:
-            served = server_time(response)
-            if self._read_started is None:
-                self._read_started = served
-            self._last_served = served or self._last_served
+            self._served_at(server_time(response))
             return response
         try:
             body = response.json()
@@ -134,10 +143,21 @@ class WooCommerceClient:
         code = body.get("code")
         if status == 429 or status >= 500:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise TransientError(message, code=code, status=status, retry_after=retry_after)
+            refused = TransientError(message, code=code, status=status, retry_after=retry_after)
+            held = hold_for(refused, self.backoff_base, self.backoff_max)
+            if held is not None:
+                self.gate.hold(held)
+            raise refused
         if status in (401, 403):
             raise AuthError(message, code=code, status=status)
         raise PermanentError(message, code=code, status=status)
+
+    def _served_at(self, served: datetime | None) -> None:
+        """Keep the shop's clock from an answer (under the lock: the relay's workers answer too)."""
+        with self._lock:
+            if self._read_started is None:
+                self._read_started = served
+            self._last_served = served or self._last_served
 
     def _get_all(self, endpoint: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Every item of a collection (see :meth:`_pages`)."""

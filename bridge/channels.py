@@ -15,12 +15,14 @@ __all__ = ["build_adapters", "notification_urls"]
 
 
 def build_adapters(config: Config) -> dict[str, ChannelAdapter]:
-    """The enabled channels' adapters, keyed by channel name."""
+    """The enabled channels' adapters, keyed by channel name, each with its section's concurrency."""
     context = config.channel_context()
-    return {
-        name: registry.channel(name).build(section, context)
-        for name, section in config.channels.enabled().items()
-    }
+    adapters: dict[str, ChannelAdapter] = {}
+    for name, section in config.channels.enabled().items():
+        adapter = registry.channel(name).build(section, context)
+        adapter.concurrency = section.concurrency
+        adapters[name] = adapter
+    return adapters
 
 
 def notification_urls(config: Config) -> dict[str, str]:

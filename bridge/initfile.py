@@ -19,6 +19,7 @@ from typing import Any
 
 from bridge import registry
 from bridge.registry import ChannelContext
+from bridge.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 __all__ = [
     "CREDENTIAL_NAMES",
@@ -102,6 +103,9 @@ def render_config(answers: InitAnswers) -> str:
         lines += [f"{key} = {json.dumps(value)}" for key, value in channel.values.items()]
         lines += [f"{key} = {ref.toml()}" for key, ref in channel.secrets.items()]
         lines += [f"{key} = {json.dumps(value)}" for key, value in derived.items()]
+        lines.append(
+            f"concurrency = {DEFAULT_CONCURRENCY}  # requests in flight at once (1-{MAX_CONCURRENCY})"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -1,5 +1,9 @@
 """Relaying the outbox: send due writes per channel in its batch sizes, record what each did.
 
+Each channel's writes go out in lanes, up to its ``concurrency`` at once (:mod:`bridge.lanes`:
+two writes of one SKU never in flight together, and applied in outbox order); only the relay's own
+thread records results in the store.
+
 Every write a sync plans is queued first (under its deterministic idempotency key) and sent from
 here, so a crash between queueing and sending loses nothing, and a write sent twice is applied once.
 :meth:`Relay.send` sends due outbox entries per channel, and records per entry what happened (links
@@ -14,6 +18,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +27,7 @@ from pydantic import TypeAdapter
 
 from adapters.base import AuthError, ChannelAdapter
 from bridge.capabilities import Capabilities
+from bridge.lanes import split_lanes
 from bridge.memory import NewLink, StockWritten, WriteRecord
 from bridge.progress import Progress
 from bridge.store import OutboxEntry, Store
@@ -84,33 +90,64 @@ class Relay:
             total = self.store.outbox_due_count(name)
             if total:
                 self.progress.start(f"writing changes to {name}", total)
-            while True:
-                due = self.store.outbox_due(name, limit=1000)
-                if not due or not self._send_batch(name, due, report):
-                    break
+            workers = max(1, self.adapters[name].concurrency)
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"relay-{name}") as pool:
+                while True:
+                    due = self.store.outbox_due(name, limit=1000)
+                    if not due or not self._send_round(name, due, pool, workers, report):
+                        break
         return report
 
-    def _send_batch(self, name: str, due: Sequence[OutboxEntry], report: RelayReport) -> bool:
-        """Send one batch of ``name``'s due entries; whether any of them was settled (sent, or
-        refused for good), i.e. whether another batch may make progress."""
+    def _send_round(
+        self,
+        name: str,
+        due: Sequence[OutboxEntry],
+        pool: ThreadPoolExecutor,
+        workers: int,
+        report: RelayReport,
+    ) -> bool:
+        """Send ``due`` in lanes, up to ``workers`` at once (:mod:`bridge.lanes`: a SKU's writes in
+        one lane, in outbox order); whether another round may make progress (something settled,
+        and no lane's call failed as a whole). Only this thread touches the store: the workers
+        call the channel and nothing else."""
         adapter = self.adapters[name]
         ops = [_OP.validate_python(entry.op["op"]) for entry in due]
         adapter.mark_uncertain(entry.idempotency_key for entry in due if entry.attempts > 0)
         self.store.outbox_claim([entry.id for entry in due])
-        try:
-            results = adapter.apply(ops)
-        except Exception as exc:  # noqa: BLE001 - whatever failed, the entries stay accounted for
-            # Refused credentials reached nothing: keep the writes queued, without using up
-            # their attempts, until someone fixes the credentials.
-            auth = isinstance(exc, AuthError)
-            for entry in due:
-                if self._defer(entry.id, entry.attempts, str(exc), auth=auth):
-                    report.deferred[name] += 1
-                else:
-                    report.failed[name] += 1
-            report.errors.append(f"{name}: {exc}")
-            log.warning("channel write failed; kept queued", extra={"channel": name, "error": str(exc)})
-            return False
+        lanes = split_lanes(due, ops, [entry.sku for entry in due], workers)
+        sent = {pool.submit(adapter.apply, lane.ops): lane for lane in lanes}
+        progressed, failed = False, False
+        for future in as_completed(sent):
+            lane = sent[future]
+            try:
+                results = future.result()
+            except Exception as exc:  # noqa: BLE001 - whatever failed, the entries stay accounted for
+                self._lane_failed(name, lane.entries, exc, report)
+                failed = True
+                continue
+            progressed = self._settle(name, lane.entries, results, report) or progressed
+        return progressed and not failed
+
+    def _lane_failed(
+        self, name: str, due: Sequence[OutboxEntry], exc: Exception, report: RelayReport
+    ) -> None:
+        """A lane's call failed as a whole: nothing of it is known to have happened."""
+        # Refused credentials reached nothing: keep the writes queued, without using up
+        # their attempts, until someone fixes the credentials.
+        auth = isinstance(exc, AuthError)
+        for entry in due:
+            if self._defer(entry.id, entry.attempts, str(exc), auth=auth):
+                report.deferred[name] += 1
+            else:
+                report.failed[name] += 1
+        report.errors.append(f"{name}: {exc}")
+        log.warning("channel write failed; kept queued", extra={"channel": name, "error": str(exc)})
+        self.progress.advance(len(due))
+
+    def _settle(
+        self, name: str, due: Sequence[OutboxEntry], results: Sequence[WriteResult], report: RelayReport
+    ) -> bool:
+        """Record what each entry's write did; whether any was settled (sent, or refused for good)."""
         progressed = False
         for entry, result in zip(due, results, strict=True):
             if result.ok:

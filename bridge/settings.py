@@ -19,11 +19,17 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr, SecretStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from bridge.logs import register_secret
 
-__all__ = ["ChannelSection", "HttpUrl", "Secret", "Section"]
+__all__ = ["DEFAULT_CONCURRENCY", "MAX_CONCURRENCY", "ChannelSection", "HttpUrl", "Secret", "Section"]
+
+DEFAULT_CONCURRENCY = 4
+"""Requests in flight at once per channel unless its section says otherwise: a few, as a shop's
+API answers them side by side without its rate limits (or its PHP workers) taking offence."""
+MAX_CONCURRENCY = 32
+"""More is refused: beyond it a channel only answers 429s, and a typo (400) would be a flood."""
 
 
 def _http_url(value: str) -> str:
@@ -114,3 +120,6 @@ class ChannelSection(Section):
     """What every ``[channels.<name>]`` table has; each channel's own section extends it."""
 
     enabled: bool = True
+    concurrency: int = Field(DEFAULT_CONCURRENCY, ge=1, le=MAX_CONCURRENCY)
+    """Requests sent to the channel at once: write batches (never two writes of one SKU) and, where
+    the channel's paging allows, read pages. 1 sends one call at a time."""

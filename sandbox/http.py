@@ -10,6 +10,9 @@ Run-time control, for tests, benchmarks and the demo, is both a Python API
 
 * ``POST /__sandbox/faults`` with a :class:`FaultRule` body adds a rule; ``DELETE`` clears them.
 * ``GET /__sandbox/stats`` returns call counts per ``METHOD route``; ``DELETE`` resets them.
+* ``GET /__sandbox/in-flight`` returns the requests being handled now and the most handled at
+  once since the stats were reset (``server.in_flight``, ``server.peak_in_flight``): what a
+  client's bounded concurrency is checked against.
 """
 
 from __future__ import annotations
@@ -228,6 +231,10 @@ class EmulatorServer:
         self.before = before
         self.faults = FaultInjector()
         self.stats: Counter[str] = Counter()
+        self.in_flight = 0
+        """Requests being handled right now (injected latency included; control routes not)."""
+        self.peak_in_flight = 0
+        """The most requests handled at the same time since the stats were last reset."""
         self._stats_lock = threading.Lock()
         self._server = ServerThread(self._handler_class(), host=host, port=port, name="emulator")
 
@@ -258,6 +265,7 @@ class EmulatorServer:
     def reset_stats(self) -> None:
         with self._stats_lock:
             self.stats.clear()
+            self.peak_in_flight = self.in_flight
 
     # -- request handling --------------------------------------------------------------------
 
@@ -265,6 +273,16 @@ class EmulatorServer:
         """Handle one request; returns the response (``None`` means reset the connection)."""
         if request.path.startswith("/__sandbox/"):
             return self._control(request), False
+        with self._stats_lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return self._dispatch(request)
+        finally:
+            with self._stats_lock:
+                self.in_flight -= 1
+
+    def _dispatch(self, request: Request) -> tuple[Response | None, bool]:
         faults = self.faults.take(request.method, request.path)
         for rule in faults:
             if rule.kind == "latency":
@@ -327,6 +345,9 @@ class EmulatorServer:
                 self.reset_stats()
             with self._stats_lock:
                 return json_response(dict(self.stats))
+        if request.path == "/__sandbox/in-flight":
+            with self._stats_lock:
+                return json_response({"in_flight": self.in_flight, "peak": self.peak_in_flight})
         return json_response({"error": "unknown control route"}, 404)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
