@@ -3,7 +3,7 @@ one, against the floor that the number of calls sets.
 
     python -m bench.latency                                       # `make bench-latency`: 10k variants
     python -m bench.latency --variants 1000 --woo-latency 0.3 --square-latency 0.1 --concurrency 4
-    python -m bench.latency --set channels.woocommerce.concurrency=4   # a config key, when there is one
+    python -m bench.latency --set channels.woocommerce.concurrency=8   # one channel's own setting
 
 Both emulators run in this process, seeded with the same N variants (Square with two locations),
 and answer every call after an injected latency (WooCommerce 300 ms, Square 100 ms by default: a
@@ -19,9 +19,10 @@ The changes are made through the emulators' APIs with the latency off, and they 
 For each phase: wall time, calls per channel (counted by the emulators), the sequential floor
 (calls x latency, one call at a time) and the concurrent floor (that divided by ``--concurrency``,
 channel by channel), and wall time over each floor. The issue's target is within 1.3x of the
-concurrent floor. Today's shopbridge sends one call at a time (there is no concurrency setting), so
-its floor is the sequential one; ``--concurrency`` only sets the floor printed beside it, and
-``--set`` passes a config key to the syncs once there is one. The wall time includes starting the
+concurrent floor. ``--concurrency`` is each channel's ``concurrency`` in the syncs' config (how many
+calls shopbridge sends at once) and the divisor of the concurrent floor; the most calls each
+emulator saw in flight at once is printed too. ``--set`` passes any other config key to the syncs
+(or a channel's concurrency of its own). The wall time includes starting the
 ``shopbridge`` process, measured apart (``config check``) and printed.
 """
 
@@ -174,7 +175,10 @@ def run(
     emulators = {"woocommerce": box.woocommerce.server, "square": box.square.server}
     try:
         config = workdir / "shopbridge.toml"
-        config.write_text(config_text(box, settings))
+        given = {setting.partition("=")[0] for setting in settings}
+        configured = [f"channels.{name}.concurrency={concurrency}" for name in emulators]
+        configured = [s for s in configured if s.partition("=")[0] not in given] + settings
+        config.write_text(config_text(box, configured))
         config.chmod(0o600)
         startup, _, checked = timed_cli(config, "config", "check")
         if checked.returncode != 0:
@@ -202,6 +206,7 @@ def run(
             for server in emulators.values():
                 server.faults.clear()
             calls = {name: server.calls() for name, server in emulators.items()}
+            peaks = {name: server.peak_in_flight for name, server in emulators.items()}
             sequential, concurrent = floors(calls, latency, concurrency)
             out["phases"][phase] = {
                 "changed_on_channel": changed,
@@ -209,6 +214,7 @@ def run(
                 "seconds": round(wall, 2),
                 "sync_cpu_s": round(cpu, 2),
                 "calls": calls,
+                "peak_in_flight": peaks,
                 "routes": {name: dict(server.stats) for name, server in emulators.items()},
                 "sequential_floor_s": round(sequential, 2),
                 "concurrent_floor_s": round(concurrent, 2),
@@ -240,8 +246,8 @@ def render(result: dict[str, Any]) -> list[str]:
         f"== {result['variants']:,} variants; latency per call: woocommerce "
         f"{lat['woocommerce'] * 1000:.0f} ms, square {lat['square'] * 1000:.0f} ms; "
         f"shopbridge process start {result['process_start_s']} s",
-        f"   concurrency: today's shopbridge sends one call at a time (no setting); concurrent floor "
-        f"for {c} in flight per channel{configured}",
+        f"   concurrency: the syncs send up to {c} calls at once per channel ([channels.<name>] "
+        f"concurrency); concurrent floor for {c} in flight per channel{configured}",
     ]
     for phase, p in result["phases"].items():
         calls = ", ".join(f"{ch} {n}" for ch, n in sorted(p["calls"].items()))
@@ -256,6 +262,8 @@ def render(result: dict[str, Any]) -> list[str]:
             f"target <= x1.3: {target})  "
             f"writes: {writes}  sync CPU {p['sync_cpu_s']} s  exit {p['exit_status']}"
         )
+        peaks = ", ".join(f"{ch} {n}" for ch, n in sorted(p["peak_in_flight"].items()))
+        out.append(f"    most calls in flight at once: {peaks}")
         if p["exit_status"] != 0:
             out.append(f"    sync failed: {p.get('stderr', '')[-500:]} {p['result']}")
     return out
@@ -267,7 +275,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--woo-latency", type=float, default=0.3, help="seconds per WooCommerce call")
     parser.add_argument("--square-latency", type=float, default=0.1, help="seconds per Square call")
     parser.add_argument(
-        "--concurrency", type=int, default=4, help="calls in flight per channel, for the floor"
+        "--concurrency",
+        type=int,
+        default=4,
+        help="calls in flight per channel: each channel's concurrency in the syncs' config, and the floor",
     )
     parser.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES))
     parser.add_argument(

@@ -21,7 +21,7 @@ def test_latency_bench_prints_floors_for_the_first_sync_and_both_mass_changes() 
     )
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
-    assert "one call at a time" in out and "concurrent floor for 3 in flight" in out, out
+    assert "send up to 3 calls at once" in out and "concurrent floor for 3 in flight" in out, out
     phase = (
         r"^  {name}.*: +[\d.]+ s  calls: square (\d+), woocommerce (\d+)  floors: sequential [\d.]+ s "
         r"\(x[\d.]+\), concurrent/3 [\d.]+ s \(x[\d.]+; target <= x1.3: (met|MISSED)\)  writes: (.*?)  "
@@ -36,4 +36,9 @@ def test_latency_bench_prints_floors_for_the_first_sync_and_both_mass_changes() 
     # The mass changes reach the other channel: prices are Square's writes, counts WooCommerce's.
     assert writes["prices"].startswith("square 60"), writes
     assert writes["counts"].startswith("woocommerce 60"), writes
+    peaks = re.findall(
+        r"^    most calls in flight at once: square (\d+), woocommerce (\d+)$", out, flags=re.M
+    )
+    assert len(peaks) == 3, out
+    assert all(1 <= int(n) <= 3 for pair in peaks for n in pair), peaks
     assert re.search(r"prices \(60 changed\)", out) and re.search(r"counts \(60 changed\)", out), out
