@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -165,16 +166,33 @@ class WooCommerceClient:
 
     def _pages(self, endpoint: str, params: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
         """A collection a page (one call) at a time, stopping at ``X-WP-TotalPages`` (no wasted
-        empty call)."""
-        page = 1
-        while True:
-            response = self._request("GET", endpoint, params={**params, "per_page": PER_PAGE, "page": page})
-            items = listing(response, endpoint)
-            yield items
-            total_pages = int(response.headers.get("X-WP-TotalPages") or 0)
-            if page >= total_pages or len(items) < PER_PAGE:
-                return
-            page += 1
+        empty call). The first page says how many there are; the next ones are fetched up to
+        ``concurrency`` at once (``page=N`` allows it), in waves, and passed on in page order."""
+        query = {**params, "per_page": PER_PAGE}
+        first = self._request("GET", endpoint, params={**query, "page": 1})
+        items = listing(first, endpoint)
+        yield items
+        page, total = 1, _total_pages(first)
+        while page < total and len(items) >= PER_PAGE:
+            wave = range(page + 1, min(total, page + max(1, self.concurrency)) + 1)
+            for response in self._fetch_pages(endpoint, query, wave):
+                page, total, items = page + 1, _total_pages(response), listing(response, endpoint)
+                # Each page's items are stamped with the clock of the answer that carried them
+                # (see _stamped): no request is in flight while a wave is passed on.
+                with self._lock:
+                    self._last_served = server_time(response) or self._last_served
+                yield items
+                if page >= total or len(items) < PER_PAGE:
+                    return
+
+    def _fetch_pages(self, endpoint: str, query: Mapping[str, Any], pages: range) -> list[requests.Response]:
+        """These pages' answers, in page order, asked for at the same time (one thread per page)."""
+        if len(pages) <= 1:
+            return [self._request("GET", endpoint, params={**query, "page": n}) for n in pages]
+        with ThreadPoolExecutor(max_workers=len(pages), thread_name_prefix=f"{endpoint}-pages") as pool:
+            return list(
+                pool.map(lambda n: self._request("GET", endpoint, params={**query, "page": n}), pages)
+            )
 
     _OVERLAP = 5
     """Items of the previous page that each offset page asks for again (see ``_get_since``)."""
@@ -194,3 +212,7 @@ class WooCommerceClient:
 
     def _served(self) -> str | None:
         return self._last_served.isoformat() if self._last_served else None
+
+
+def _total_pages(response: requests.Response) -> int:
+    return int(response.headers.get("X-WP-TotalPages") or 0)

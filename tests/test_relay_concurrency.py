@@ -190,3 +190,36 @@ def test_the_gate_makes_every_caller_wait_out_the_longest_hold() -> None:
     assert gate.wait() == pytest.approx(5.0)
     assert now[0] == pytest.approx(105.0)
     assert gate.wait() == 0, "once the hold has passed, requests go again"
+
+
+def _simple_shop(emu: WooCommerceEmulator, products: int) -> None:
+    emu.seed(
+        SeedProduct(f"Mug {n}", (SeedVariant(f"MUG-{n}", Decimal("5.00"), stock=n),)) for n in range(products)
+    )
+
+
+def test_read_pages_are_fetched_side_by_side_and_each_count_keeps_its_own_pages_moment(store: Store) -> None:
+    """WooCommerce pages by ``page=N``: after the first page says how many there are, the next
+    ones go out together. Each count is still dated by the answer that carried it (a later
+    page's ``Date`` would claim the count saw sales it never saw)."""
+    with WooCommerceEmulator() as emu:
+        _simple_shop(emu, 450)  # five pages of 100
+        served = iter(range(1_000_000))
+        emu.server.clock = lambda: 1_800_000_000 + 3600 * next(served)  # every answer an hour later
+        emu.server.faults.add(kind="latency", seconds=0.05, times=None)
+        together = make_adapter(emu, concurrency=3).read_catalog()
+        calls_together, peak = emu.server.calls("GET "), emu.server.peak_in_flight
+        emu.server.reset_stats()
+        alone = make_adapter(emu, concurrency=1).read_catalog()
+
+    def stock(page: Any) -> dict[str, int | None]:
+        return {v.sku or "": v.stock for p in page.items for v in p.variants}
+
+    assert stock(together) == stock(alone) and len(stock(together)) == 450
+    assert calls_together == emu.server.calls("GET "), "no page asked for twice, none past the end"
+    assert 2 <= peak <= 3
+    products_by_id = sorted(together.items, key=lambda p: int(p.channel_id))
+    pages = [products_by_id[i : i + 100] for i in range(0, 450, 100)]
+    stamps = [{p.variants[0].counted_at for p in page} for page in pages]
+    assert all(len(s) == 1 for s in stamps), "one page, one answer, one moment"
+    assert len({next(iter(s)) for s in stamps}) == 5, "no page dated by another page's answer"
