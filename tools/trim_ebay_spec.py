@@ -78,7 +78,9 @@ def main(argv: list[str]) -> int:
         target = OUTPUT / name
         target.write_text(json.dumps(trimmed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         meta = trimmed["x-shopbridge-trimmed"]
-        print(f"wrote {target}: {meta['paths']} paths, {meta['schemas']} schemas, {target.stat().st_size} bytes")
+        print(
+            f"wrote {target}: {meta['paths']} paths, {meta['schemas']} schemas, {target.stat().st_size} bytes"
+        )
     return 0
 
 
