@@ -1,7 +1,7 @@
 """The eBay adapter's auth and transport against the emulator over loopback: the access token is
 renewed from the refresh token before it expires (and once more after an early 401), never logged,
 the tokens come from secrets like every channel's, and a refused refresh token is an AuthError that
-says to consent again."""
+says to consent again; and the listings read into the channel models."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ebay_helpers import catalogue, running_emulator
 
 from adapters.base import AuthError, TransientError
 from adapters.ebay_auth import EbayAuth, consent_url
+from adapters.ebay_catalog import read_listings
 from adapters.ebay_client import EbayClient, EbayRequestError
 from adapters.ebay_settings import EbaySection, client_from
 from bridge.logs import configure_logging
@@ -135,3 +136,19 @@ def test_the_consent_url_asks_for_the_channel_scopes() -> None:
     url = consent_url("ShopBrid-app", "ShopBrid-RuName", environment="sandbox", state="s1")
     assert url.startswith("https://auth.sandbox.ebay.com/oauth2/authorize?")
     assert "sell.inventory" in url and "sell.fulfillment" in url and "redirect_uri=ShopBrid-RuName" in url
+
+
+def test_listings_read_into_channel_models_with_the_listed_quantity(emulator: EbayEmulator) -> None:
+    emulator.seed(catalogue(5), unlisted=["MUG-004"])
+    client = make_client(emulator)
+    offer_id = emulator.offer_of("MUG-001")["offerId"]
+    capped = {"sku": "MUG-001", "offers": [{"offerId": offer_id, "availableQuantity": 3}]}
+    client.request("POST", "/sell/inventory/v1/bulk_update_price_quantity", body={"requests": [capped]})
+    calls = client.calls
+    found = read_listings(client)
+    stock = {p.channel_id: p.variants[0].stock for p in found.products}
+    assert stock == {"MUG-000": 10, "MUG-001": 3, "MUG-002": 10, "MUG-003": 10}
+    assert found.unlisted == ["MUG-004"]
+    assert found.offer_ids["MUG-001"] == [offer_id]
+    assert found.products[0].variants[0].price is not None
+    assert client.calls - calls == 1 + 5  # one items page, one getOffers per SKU
