@@ -11,7 +11,6 @@ emulator invents or misspells fails the test that produced it.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ import requests
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from adapters.ebay_notifications import challenge_answer
 from bridge.httpd import ServerThread
 from sandbox.ebay import EbayEmulator, RecordedExchange
 from sandbox.seed import SeedProduct, SeedVariant
@@ -183,7 +183,8 @@ class Api:
 
 @dataclass
 class NotificationEndpoint:
-    """A loopback endpoint as the adapter's receiver will be: answers the challenge, records POSTs."""
+    """A loopback endpoint as the adapter's receiver will be: answers the challenge with the
+    adapter's :func:`challenge_answer` (so the emulator's check tests it), records POSTs."""
 
     verification_token: str = "shopbridge-verification-token-0123456789abcdef"
     path: str = "/webhooks/ebay"
@@ -207,8 +208,7 @@ class NotificationEndpoint:
             def do_GET(self) -> None:
                 code = parse_qs(urlsplit(self.path).query).get("challenge_code", [""])[0]
                 token = endpoint.verification_token + ("x" if endpoint.answer_wrong else "")
-                digest = hashlib.sha256((code + token + endpoint.url).encode()).hexdigest()
-                body = json.dumps({"challengeResponse": digest}).encode()
+                body = json.dumps(challenge_answer(code, token, endpoint.url)).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
