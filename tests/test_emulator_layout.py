@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 SANDBOX = Path(__file__).resolve().parents[1] / "sandbox"
-EMULATORS = ("woocommerce", "square")
+EMULATORS = ("woocommerce", "square", "ebay")
 MAX_LINES = 500
 
 

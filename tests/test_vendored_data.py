@@ -14,7 +14,13 @@ def test_readme_names_every_vendored_file() -> None:
     files = [p.relative_to(DATA) for p in DATA.rglob("*") if p.is_file() and p.name != "README.md"]
     assert len(files) >= 19
     assert [str(f) for f in files if f.name not in readme] == []
-    for heading in ("square/api.json", "woocommerce/*.json", "woocommerce/derived-from-source/*.json"):
+    for heading in (
+        "square/api.json",
+        "ebay/*.json",
+        "ebay/derived-from-docs/*.schema.json",
+        "woocommerce/*.json",
+        "woocommerce/derived-from-source/*.json",
+    ):
         section = readme.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
         assert "Origin:" in section and "Licence" in section, heading
 

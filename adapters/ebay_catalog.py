@@ -1,0 +1,108 @@
+"""Reading eBay's side of the catalogue: inventory items by SKU and the offers that list them, as
+channel models.
+
+eBay is never the system of record: what it has is linked by SKU to the catalogue. An item with a
+published offer is a listed variant whose ``stock`` is what the listing shows buyers, the smaller of
+the item's ship-to-home quantity and the offer's ``availableQuantity`` (eBay's bulk-updates guide);
+an item with no published offer is not on eBay and comes back apart, in ``Listings.unlisted``. The
+offers found are kept (SKU -> offer ids) because a quantity write must name them.
+
+Calls: one ``getInventoryItems`` page per 200 items (the limit's maximum) and one ``getOffers`` per
+SKU, since eBay has no bulk read of offers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from adapters.ebay_client import EbayClient, EbayRequestError
+from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus
+
+__all__ = ["ITEMS_PAGE", "Listings", "read_listings"]
+
+INVENTORY = "/sell/inventory/v1"
+ITEMS_PAGE = 200
+
+
+@dataclass
+class Listings:
+    """The listed SKUs as products, the SKUs with no live listing, and each SKU's published offers."""
+
+    products: list[ChannelProduct] = field(default_factory=list)
+    unlisted: list[str] = field(default_factory=list)
+    offer_ids: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _price(offer: dict[str, Any]) -> Money | None:
+    price = (offer.get("pricingSummary") or {}).get("price") or {}
+    try:
+        return Money(amount=Decimal(str(price["value"])), currency=str(price["currency"]))
+    except (KeyError, InvalidOperation, ValueError):
+        return None
+
+
+def _item_quantity(item: dict[str, Any]) -> int:
+    ship = (item.get("availability") or {}).get("shipToLocationAvailability") or {}
+    quantity = ship.get("quantity")
+    return quantity if isinstance(quantity, int) else 0
+
+
+def listed_quantity(item_quantity: int, offer: dict[str, Any]) -> int:
+    """What a listing shows: the item's quantity, capped by the offer's own when it has one."""
+    cap = offer.get("availableQuantity")
+    return max(0, min(item_quantity, cap) if isinstance(cap, int) else item_quantity)
+
+
+def _published(client: EbayClient, sku: str) -> list[dict[str, Any]]:
+    try:
+        offers = [o for page in client.pages(INVENTORY + "/offer", {"sku": sku}, "offers") for o in page]
+    except EbayRequestError as exc:
+        if exc.code == "25713":  # no offer for this SKU at all
+            return []
+        raise
+    return [o for o in offers if o.get("status") == "PUBLISHED" and o.get("listing")]
+
+
+def _product(item: dict[str, Any], offers: list[dict[str, Any]]) -> ChannelProduct:
+    sku = str(item["sku"])
+    title = str((item.get("product") or {}).get("title") or sku)
+    first = offers[0]
+    variant = ChannelVariant(
+        channel_id=sku,
+        sku=sku,
+        name=title,
+        price=_price(first),
+        manage_stock=True,
+        stock=listed_quantity(_item_quantity(item), first),
+        version=str(first.get("offerId")),
+    )
+    return ChannelProduct(
+        channel="ebay",
+        channel_id=sku,
+        kind="simple",
+        name=title,
+        status=ProductStatus.ACTIVE,
+        variants=(variant,),
+    )
+
+
+def read_listings(client: EbayClient, items: Iterable[dict[str, Any]] | None = None) -> Listings:
+    """Every inventory item and its live listing (``items`` given: only those)."""
+    found = Listings()
+    if items is None:
+        pages = client.pages(INVENTORY + "/inventory_item", {"limit": ITEMS_PAGE}, "inventoryItems")
+        items = (item for page in pages for item in page)
+    for item in items:
+        sku = str(item.get("sku") or "")
+        if not sku:
+            continue
+        offers = _published(client, sku)
+        if not offers:
+            found.unlisted.append(sku)
+            continue
+        found.offer_ids[sku] = [str(o["offerId"]) for o in offers]
+        found.products.append(_product(item, offers))
+    return found
