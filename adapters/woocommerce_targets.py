@@ -16,6 +16,7 @@ from typing import Any
 from adapters.base import PermanentError
 from adapters.woocommerce_catalog import WooCommerceCatalog
 from adapters.woocommerce_orders import WooCommerceOrders
+from adapters.woocommerce_since import PER_PAGE
 from adapters.woocommerce_wire import checked_order, checked_refunds
 from bridge.targets import TargetRef, Targets
 
@@ -38,8 +39,7 @@ class WooCommerceTargets(WooCommerceCatalog, WooCommerceOrders):
                 self._target_order(ref, out)
             else:  # a product, a variation (its parent holds it), or a variant to count again
                 products.setdefault(ref.parent_id or ref.resource_id, ref)
-        for pid, ref in sorted(products.items()):
-            self._target_product(pid, ref, out)
+        self._target_products(products, out)
         out.calls = self.calls - start
         return out
 
@@ -66,14 +66,26 @@ class WooCommerceTargets(WooCommerceCatalog, WooCommerceOrders):
         out.events.extend(events)
         out.variant_ids.update(ev.variant_id for ev in events if ev.variant_id)
 
-    def _target_product(self, pid: str, ref: TargetRef, out: Targets) -> None:
-        data = self._get_one(f"products/{pid}")
-        if data is not None and data.get("type") == "variation" and data.get("parent_id"):
-            data = self._get_one(f"products/{data['parent_id']}")  # a variation's webhook
-        if data is None:
-            out.missing.append(ref)
-            return
-        variations = [self._stamped(v) for v in self._variations_of(data)]
-        products = self._converted(data, variations, [])
-        out.products.extend(products)
-        out.variant_ids.update(v.channel_id for p in products for v in p.variants)
+    def _target_products(self, wanted: dict[str, TargetRef], out: Targets) -> None:
+        """The products by id, 100 a call (``include=``), each variable one with its variations; a
+        variation's id (a variation's webhook) is followed to its parent."""
+        found: dict[str, dict[str, Any]] = {}
+        parents: dict[str, str] = {}
+        ids = sorted(pid for pid in wanted if pid.isdigit())
+        while ids:
+            batch, ids = ids[:PER_PAGE], ids[PER_PAGE:]
+            for item in self._get_all("products", self._including([int(pid) for pid in batch])):
+                found[str(item["id"])] = self._stamped(item)
+            for pid in batch:
+                if pid not in found and (variation := self._get_one(f"products/{pid}")) is not None:
+                    parents[pid] = str(variation.get("parent_id") or "")
+            ids += sorted({p for p in parents.values() if p and p not in found and p not in wanted})
+        for pid, ref in sorted(wanted.items()):
+            data = found.get(pid) or found.get(parents.get(pid, ""))
+            if data is None:
+                out.missing.append(ref)
+                continue
+            variations = [self._stamped(v) for v in self._variations_of(data)]
+            products = self._converted(data, variations, [])
+            out.products.extend(p for p in products if p not in out.products)
+            out.variant_ids.update(v.channel_id for p in products for v in p.variants)

@@ -76,7 +76,7 @@ class DaemonSettings(_Section):
         0.02, ge=0.0, description="How long a webhook waits to be taken with others after a quiet spell"
     )
     webhook_debounce_seconds: float = Field(
-        0.5, ge=0.0, description="The longest that window grows to while webhooks keep coming (a burst)"
+        0.1, ge=0.0, description="The longest that window grows to while webhooks keep coming (a burst)"
     )
     outbox_max_attempts: int = Field(12, ge=1)
 

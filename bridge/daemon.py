@@ -135,9 +135,12 @@ class Daemon:
         # Deliveries a previous run committed but did not process are taken first.
         events_due = self.events is not None and self.events.pending()
         window = self.window.floor
+        after_events = False  # a poll cycle that is due goes next: webhooks never starve the poll
         while not self._stop.is_set():
             self.liveness.beat()
-            if events_due and self.events is not None:
+            poll_due = time.monotonic() >= poll_at
+            if events_due and self.events is not None and not (poll_due and after_events):
+                after_events = True
                 with self.liveness.idle():
                     self._stop.wait(window)  # let a burst gather
                 if self._stop.is_set():
@@ -151,7 +154,8 @@ class Daemon:
                 else:
                     events_due = report.more or self._wake.is_set()
                 continue
-            if time.monotonic() >= poll_at:
+            after_events = False
+            if poll_due:
                 self._wake.clear()
                 self._poll_cycle()
                 poll_at = time.monotonic() + self.interval

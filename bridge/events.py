@@ -45,7 +45,7 @@ class Window:
     window, up to ``cap``, so a burst is taken in a few large batches instead of one sync each."""
 
     floor: float = 0.02
-    cap: float = 0.5
+    cap: float = 0.1
 
     def next(self, current: float, deliveries: int) -> float:
         """The window after one that took ``deliveries`` deliveries."""
