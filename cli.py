@@ -855,6 +855,7 @@ def daemon(ctx: typer.Context) -> None:
     """Run continuously: receive webhooks, poll every interval, apply through the outbox."""
     from bridge.channels import notification_urls
     from bridge.daemon import Daemon, sync_cycle
+    from bridge.events import EventPath, Window
     from bridge.server import WebhookServer
     from bridge.watchdog import BeatingProgress, Liveness
 
@@ -874,12 +875,14 @@ def daemon(ctx: typer.Context) -> None:
         except ChannelReadError as exc:
             log.warning("cannot list locations yet; retrying each cycle", extra={"error": str(exc)})
 
+        settings = config.daemon
         loop = Daemon(
             store,
             partial(sync_cycle, runner),
-            interval=config.daemon.poll_interval_seconds,
-            debounce=config.daemon.webhook_debounce_seconds,
+            interval=settings.poll_interval_seconds,
             liveness=liveness,
+            events=EventPath(store, runner),
+            window=Window(settings.webhook_window_seconds, settings.webhook_debounce_seconds),
         )
         try:
             server = WebhookServer(

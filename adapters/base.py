@@ -33,6 +33,7 @@ from bridge.models import (
     StockLevel,
     WebhookEvent,
 )
+from bridge.targets import TargetRef, Targets
 from bridge.writes import (
     AdjustStock,
     ArchiveProduct,
@@ -57,6 +58,8 @@ __all__ = [
     "PermanentError",
     "ReadIssue",
     "SetStock",
+    "TargetRef",
+    "Targets",
     "TransientError",
     "UpdateProduct",
     "UpdateVariant",
@@ -275,6 +278,27 @@ class ChannelAdapter(abc.ABC):
         A first sync seeds stock from counts taken at ``when``: every earlier sale is already in
         them, so reading the channel's whole order history (years, in a real shop) would cost
         calls and memory for nothing. ``None`` (the default) means from the beginning."""
+        return None
+
+    def read_stock_events_of(self, variant_ids: Sequence[str], cursor: str | None) -> Page[StockEvent]:
+        """:meth:`read_stock_events` since ``cursor`` for just these variants (the event path's
+        targeted read; the cursor is not moved). Its ``read_until`` holds for these variants.
+        By default the whole read, filtered; a channel that can filter on its side overrides it."""
+        page = self.read_stock_events(cursor)
+        wanted = set(variant_ids)
+        return Page(
+            items=[ev for ev in page.items if ev.variant_id in wanted],
+            cursor=page.cursor,
+            calls=page.calls,
+            issues=page.issues,
+            read_until=page.read_until,
+        )
+
+    def read_targets(self, refs: Sequence[TargetRef]) -> Targets | None:
+        """Re-read just these resources (a webhook's order, product or inventory count, or
+        ``variant`` refs: the products holding those variants). ``None``: some cannot be read one
+        by one (the daemon runs a poll cycle instead), the default. A resource the channel no
+        longer has goes to ``Targets.missing``, never raises."""
         return None
 
     @abc.abstractmethod

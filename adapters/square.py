@@ -82,6 +82,7 @@ from adapters.square_client import SQUARE_VERSION
 from adapters.square_deliveries import verify_webhook
 from adapters.square_stock import SquareStock
 from adapters.square_stock_writes import STOCK_BATCH, SquareStockWrites
+from adapters.square_targets import SquareTargets
 from adapters.square_values import JSON, later, parse_time
 from adapters.square_webhooks import SubscriptionResult, ensure_subscription
 from bridge.models import ChannelCustomer, ChannelLocation, WebhookEvent, normalise_phone
@@ -92,7 +93,7 @@ CHECK_TIMEOUT = 5.0
 """Seconds a check (``doctor``) waits for Square: it should answer now, not after a read's timeout."""
 
 
-class SquareAdapter(SquareCatalogWrites, SquareStock, SquareStockWrites, ChannelAdapter):
+class SquareAdapter(SquareTargets, SquareCatalogWrites, SquareStock, SquareStockWrites, ChannelAdapter):
     """Square POS as a channel. See the module docstring for the representation choices."""
 
     name = "square"

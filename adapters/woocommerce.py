@@ -52,6 +52,7 @@ from adapters.woocommerce_catalog import WooCommerceCatalog
 from adapters.woocommerce_client import BY_ID
 from adapters.woocommerce_cursor import PollCursor, item_key, parse_gmt
 from adapters.woocommerce_orders import WooCommerceOrders
+from adapters.woocommerce_targets import WooCommerceTargets
 from adapters.woocommerce_webhooks import verify_webhook
 from adapters.woocommerce_wire import listing, modified_version
 from adapters.woocommerce_writes import WooCommerceWrites
@@ -63,7 +64,9 @@ _Cursor = PollCursor
 """The cursor under the name it had here before it got a module of its own."""
 
 
-class WooCommerceAdapter(WooCommerceCatalog, WooCommerceOrders, WooCommerceWrites, ChannelAdapter):
+class WooCommerceAdapter(
+    WooCommerceTargets, WooCommerceCatalog, WooCommerceOrders, WooCommerceWrites, ChannelAdapter
+):
     """A WooCommerce store through wc/v3 (see the module docstring for how it behaves)."""
 
     name = "woocommerce"

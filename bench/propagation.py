@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import signal
 import sys
 import tempfile
@@ -48,6 +49,7 @@ from typing import Any
 
 import requests
 
+from adapters.square_webhook_setup import KEY_FILE
 from bench.clients import EmulatorClients
 from bench.figures import cpu_seconds, fmt, peak_rss_mb, summary_ms
 from bench.soak import free_port
@@ -272,6 +274,16 @@ def config_for(box: Sandbox, port: int, settings: Settings) -> str:
     )
 
 
+def use_registered_key(config: Path) -> None:
+    """What ``webhooks register`` tells the user to do when it made Square's subscription: verify
+    deliveries with the key Square answered (written beside the config), not the one configured."""
+    key_file = config.parent / KEY_FILE
+    if key_file.exists():
+        text = config.read_text(encoding="utf-8")
+        text = re.sub(r"(?m)^signature_key = .*$", f'signature_key = {{ file = "{KEY_FILE}" }}', text)
+        config.write_text(text, encoding="utf-8")
+
+
 def cli(config: Path, *args: str) -> str:
     done = run_command(config, *args)
     if done.returncode != 0:
@@ -358,6 +370,7 @@ def run_mode(mode: str, settings: Settings, workdir: Path) -> dict[str, Any]:
         cli(config, "sync", "--force")
         if mode == "webhooks":
             cli(config, "webhooks", "register")
+            use_registered_key(config)
             url = f"http://127.0.0.1:{port}/webhooks/square"
             if not any(sub.url == url for sub in getattr(box.square, "subscriptions", [])):
                 box.square.subscribe(url)  # what Square's dashboard does

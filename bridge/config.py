@@ -72,7 +72,12 @@ class DaemonSettings(_Section):
     poll_interval_seconds: float = Field(
         300.0, ge=1.0, description="Polling is the backbone; webhooks are hints"
     )
-    webhook_debounce_seconds: float = Field(2.0, ge=0.0)
+    webhook_window_seconds: float = Field(
+        0.02, ge=0.0, description="How long a webhook waits to be taken with others after a quiet spell"
+    )
+    webhook_debounce_seconds: float = Field(
+        0.1, ge=0.0, description="The longest that window grows to while webhooks keep coming (a burst)"
+    )
     outbox_max_attempts: int = Field(12, ge=1)
 
 

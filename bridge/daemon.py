@@ -1,10 +1,15 @@
-"""The long-running loop: poll on a timer, sync sooner when a webhook arrives, stop cleanly.
+"""The long-running loop: poll on a timer, take webhooks through the event path, stop cleanly.
 
-Polling is the backbone (WooCommerce never retries a failed webhook delivery); a webhook only wakes
-the loop early, after a short debounce so a burst of deliveries costs one sync. Inbox rows received
-before a cycle started are marked processed only after that cycle succeeded: its reads happened
-after the deliveries, so they saw what the deliveries announced. If the process dies first, the rows
-stay pending and the next cycle covers them.
+Polling is the backbone (WooCommerce never retries a failed webhook delivery). A webhook wakes the
+loop: after a short coalescing window (:class:`bridge.events.Window`, growing under load) the event
+path re-reads just what the pending deliveries name and propagates it (:mod:`bridge.events`),
+marking them processed once their effects are recorded. Both paths run on this one thread, one
+after the other, over one ledger and one outbox. Deliveries the event path cannot cover bring the
+next poll cycle forward. Inbox rows received before a cycle started are marked processed after that
+cycle succeeded: its reads happened after the deliveries, so they saw what the deliveries
+announced. If the process dies first, the rows stay pending and are taken at the next start.
+Without an event path (``events=None``) a webhook only brings the cycle forward, after
+``debounce`` seconds.
 
 Under systemd (``Type=notify``) it reports ``READY=1`` once serving, ``STATUS=`` after each cycle,
 ``WATCHDOG=1`` while it is alive (bridge/watchdog.py: idle, or busy and making progress; a wedged
@@ -20,6 +25,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
+from bridge.events import EventPath, EventReport, Window
 from bridge.notify import sd_notify
 from bridge.store import Store, utcnow
 from bridge.sync import SyncRunner, UnsafePlan
@@ -55,7 +61,8 @@ def sync_cycle(runner: SyncRunner) -> str:
 
 
 class Daemon:
-    """Runs ``cycle()`` every ``interval`` seconds, or ``debounce`` seconds after :meth:`wake`."""
+    """Runs ``cycle()`` every ``interval`` seconds; after :meth:`wake`, the ``events`` path (or,
+    without one, the cycle ``debounce`` seconds later)."""
 
     def __init__(
         self,
@@ -66,19 +73,24 @@ class Daemon:
         debounce: float = 2.0,
         stall_seconds: float = DEFAULT_STALL_SECONDS,
         liveness: Liveness | None = None,
+        events: EventPath | None = None,
+        window: Window | None = None,
     ) -> None:
         self.store = store
         self.liveness = liveness or Liveness(stall_seconds)
         self.cycle = cycle
         self.interval = interval
         self.debounce = debounce
+        self.events = events
+        self.window = window or Window()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.cycles = 0
+        self.event_passes = 0
         self.stopped_by: int | None = None  # the signal that stopped the loop, if one did
 
     def wake(self, channel: str = "") -> None:
-        """A webhook arrived: sync soon."""
+        """A webhook was committed to the inbox: take it soon."""
         self._wake.set()
 
     def stop(self) -> None:
@@ -119,25 +131,72 @@ class Daemon:
     def _loop(self) -> None:
         sd_notify("READY=1")
         log.info("daemon started", extra={"interval": self.interval})
+        poll_at = time.monotonic()  # a cycle at once
+        # Deliveries a previous run committed but did not process are taken first.
+        events_due = self.events is not None and self.events.pending()
+        window = self.window.floor
+        after_events = False  # a poll cycle that is due goes next: webhooks never starve the poll
         while not self._stop.is_set():
             self.liveness.beat()
-            started = time.monotonic()
-            # Cleared *before* the cycle: a webhook (or stop()) arriving while it runs stays
-            # set, so the wait below returns at once instead of sleeping through it.
-            self._wake.clear()
-            try:
-                summary = self.run_once()
-                sd_notify(f"STATUS={summary}")
-                sd_notify("WATCHDOG=1")
-                log.info(
-                    "sync cycle done",
-                    extra={"summary": summary, "seconds": round(time.monotonic() - started, 3)},
-                )
-            except Exception:
-                log.exception("sync cycle failed")
-                sd_notify("STATUS=last cycle failed; retrying")
+            poll_due = time.monotonic() >= poll_at
+            if events_due and self.events is not None and not (poll_due and after_events):
+                after_events = True
+                with self.liveness.idle():
+                    self._stop.wait(window)  # let a burst gather
+                if self._stop.is_set():
+                    break
+                # Cleared before the pass: a delivery committed while it runs wakes the next one.
+                self._wake.clear()
+                report = self._event_pass(self.events)
+                window = self.window.next(window, report.deliveries)
+                if report.needs_poll:
+                    poll_at, events_due = time.monotonic(), False  # the cycle marks them processed
+                else:
+                    events_due = report.more or self._wake.is_set()
+                continue
+            after_events = False
+            if poll_due:
+                self._wake.clear()
+                self._poll_cycle()
+                poll_at = time.monotonic() + self.interval
+                events_due = self._wake.is_set() and self.events is not None
+                continue
             with self.liveness.idle():
-                woken = self._wake.wait(self.interval)
-                if woken and not self._stop.is_set() and self.debounce:
-                    # Let a burst of webhooks settle into one cycle.
-                    self._stop.wait(self.debounce)
+                woken = self._wake.wait(max(0.0, poll_at - time.monotonic()))
+            if not woken or self._stop.is_set():
+                continue
+            if self.events is not None:
+                events_due = True
+            else:
+                self._stop.wait(self.debounce)  # let a burst of webhooks settle into one cycle
+                poll_at = time.monotonic()
+
+    def _poll_cycle(self) -> None:
+        started = time.monotonic()
+        try:
+            summary = self.run_once()
+            sd_notify(f"STATUS={summary}")
+            sd_notify("WATCHDOG=1")
+            log.info(
+                "sync cycle done",
+                extra={"summary": summary, "seconds": round(time.monotonic() - started, 3)},
+            )
+        except Exception:
+            log.exception("sync cycle failed")
+            sd_notify("STATUS=last cycle failed; retrying")
+
+    def _event_pass(self, events: EventPath) -> EventReport:
+        """One pass of the event path; a failure leaves the deliveries to the next poll cycle."""
+        started = time.monotonic()
+        try:
+            report = events.process()
+        except Exception:
+            log.exception("event path failed; the next poll cycle covers its webhooks")
+            return EventReport(needs_poll=True)
+        self.event_passes += 1
+        if report.processed:
+            log.info(
+                "webhooks processed",
+                extra={"summary": report.summary, "seconds": round(time.monotonic() - started, 3)},
+            )
+        return report

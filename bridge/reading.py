@@ -50,6 +50,7 @@ from bridge.policy import SyncPolicy
 from bridge.progress import Progress
 from bridge.store import Store
 from bridge.store.staging import Staging
+from bridge.targets import TargetRef, Targets
 from bridge.vanished import vanished_links
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "ChannelRead",
     "ChannelReadError",
     "LocationConfigError",
+    "NeedsPoll",
     "Reader",
     "Staged",
 ]
@@ -86,6 +88,11 @@ class LocationConfigError(ValueError):
     """``default_location``, ``allocation_priority`` or ``source_locations`` names a location that
     no channel has: stock placed there would be shown nowhere (a web sale would vanish from the
     counts instead of reducing one)."""
+
+
+class NeedsPoll(Exception):
+    """A targeted read cannot cover what was asked (a resource a channel cannot re-read by id, a
+    neighbour gone since it was last read): a poll cycle must, and the deliveries wait for it."""
 
 
 @contextmanager
@@ -215,6 +222,119 @@ class Reader:
             self._link_staged(staging)
             yield staged
 
+    @contextmanager
+    def read_targets(
+        self, refs: Mapping[str, Sequence[TargetRef]], *, locations: LocationMap
+    ) -> Iterator[Staged | None]:
+        """Stage just what these resources touch, for the event path (``None``: nothing known).
+
+        Each channel re-reads its named resources (``read_targets``: the payload is a hint, never
+        state); their SKUs' products on every channel come from the last reads, then, as a poll
+        reads them, the counts (per location; a single pool's products re-read by id), and after
+        the counts each channel's stock events of those variants since its cursor
+        (``read_stock_events_of``), so every count is judged against the sales read up to its
+        moment. Cursors are never moved: the poll reads the same events again, and their source
+        ids make that harmless. Raises :class:`NeedsPoll` when a poll must do it instead."""
+        targets = {name: self._targeted(name, wanted) for name, wanted in sorted(refs.items())}
+        touched = self._skus_touched(targets)
+        if not touched:
+            yield None
+            return
+        with Staging(self.store.path) as staging:
+            reads = {
+                name: ChannelRead([], None, [], [], None, _now(), _now()) for name in sorted(self.adapters)
+            }
+            staged = Staged(staging, reads, False, False, locations)
+            for name, got in targets.items():
+                staging.add_products(name, got.products)
+            self._stage_skus(staged, touched)
+            self._refresh_pools(staged, touched, targets)
+            for name, adapter in self._located():
+                reads[name].counted_at = _now()
+                self._stage_counts(staged, name, adapter, set())
+            for name, adapter in sorted(self.adapters.items()):
+                self._targeted_events(staged, name, adapter, targets.get(name))
+            self._link_staged(staging)
+            yield staged
+
+    def _targeted(self, name: str, refs: Sequence[TargetRef]) -> Targets:
+        """``name``'s resources re-read; a product webhook naming a known variant names its product."""
+        parents = {
+            r["channel_id"]: r["parent_id"]
+            for r in self.store.links_of_groups("variant", [(name, ref.resource_id) for ref in refs])
+        }
+        wanted = [
+            TargetRef(ref.resource, ref.resource_id, ref.parent_id or parents.get(ref.resource_id))
+            if ref.resource == "product" and parents.get(ref.resource_id) not in (None, ref.resource_id)
+            else ref
+            for ref in refs
+        ]
+        with reading(name):
+            got = self.adapters[name].read_targets(wanted)
+        if got is None:
+            raise NeedsPoll(f"{name} cannot re-read {', '.join(sorted({r.resource for r in refs}))} by id")
+        return got
+
+    def _skus_touched(self, targets: Mapping[str, Targets]) -> set[str]:
+        """The SKUs of the variants the targets touch: linked, or as last read (or read now)."""
+        touched: set[str] = set()
+        for name, got in targets.items():
+            ids = sorted(got.variant_ids | {ev.variant_id for ev in got.events if ev.variant_id})
+            touched.update(ev.sku for ev in got.events if ev.sku)
+            touched.update(v.sku for p in got.products for v in p.variants if v.sku)
+            touched.update(
+                r["canonical_key"] for r in self.store.links_of_groups("variant", [(name, i) for i in ids])
+            )
+            touched.update(
+                v.sku
+                for p in self.store.snapshot(name, ids)
+                for v in p.variants
+                if v.sku and v.channel_id in ids
+            )
+        return touched
+
+    def _refresh_pools(self, staged: Staged, touched: set[str], targets: Mapping[str, Targets]) -> None:
+        """A channel without locations keeps its stock in its catalogue: its products holding the
+        touched SKUs are re-read by id (a count from the last read may predate our last write)."""
+        for name, adapter in sorted(self.adapters.items()):
+            if adapter.capabilities.has_locations:
+                continue
+            fresh = (
+                {v.channel_id for p in targets[name].products for v in p.variants}
+                if name in targets
+                else set()
+            )
+            refs = [
+                TargetRef("variant", r["channel_id"], r["parent_id"])
+                for r in self.store.links_by_key("variant", sorted(touched))
+                if r["channel"] == name
+                and r["channel_id"] not in fresh
+                and (name, r["channel_id"]) not in staged.gone
+            ]
+            if not refs:
+                continue
+            with reading(name):
+                got = adapter.read_targets(refs)
+            if got is None or got.missing:
+                raise NeedsPoll(f"{name}: a product of the touched SKUs cannot be re-read")
+            staged.staging.add_products(name, got.products)
+
+    def _targeted_events(
+        self, staged: Staged, name: str, adapter: ChannelAdapter, got: Targets | None
+    ) -> None:
+        """``name``'s stock events of the staged variants since its cursor (after the counts)."""
+        read = staged.reads[name]
+        ids = list(staged.staging.variant_ids(name))
+        events = {ev.source_id: ev for ev in (got.events if got else [])}
+        started = _now()
+        if ids:
+            with reading(name):
+                page = adapter.read_stock_events_of(ids, self.store.get_cursor(name, "events"))
+            events.update((ev.source_id, ev) for ev in page.items)
+            read.issues.extend(page.issues)
+            read.events_read_at = page.read_until or started
+        read.events = sorted(events.values(), key=lambda ev: (ev.occurred_at, ev.source_id))
+
     def _read_catalogues(self, staging: Staging, full: bool) -> dict[str, ChannelRead]:
         reads: dict[str, ChannelRead] = {}
         for name, adapter in sorted(self.adapters.items()):
@@ -295,7 +415,7 @@ class Reader:
         """For an incremental read: the SKUs something happened to (changed on a channel, moved by
         an event, or with one of our stock writes settled or still in doubt), and every channel's
         last-read products holding them."""
-        store, staging, gone = self.store, staged.staging, staged.gone
+        store, staging = self.store, staged.staging
         touched = {sku for _, sku, _ in store.outbox_stock_in_flight()} | store.outbox_skus_settled_since(
             planned_at
         )
@@ -308,6 +428,11 @@ class Reader:
             touched.update(ev.sku for ev in read.events if ev.sku)
             moved = [(name, ev.variant_id) for ev in read.events if ev.variant_id]
             touched.update(r["canonical_key"] for r in store.links_of_groups("variant", moved))
+        self._stage_skus(staged, touched)
+
+    def _stage_skus(self, staged: Staged, touched: Iterable[str]) -> None:
+        """Every channel's last-read products holding these SKUs (linked, or by SKU), unless gone."""
+        store, staging, gone = self.store, staged.staging, staged.gone
         for skus in _batched(sorted(touched), 500):
             members: dict[str, list[str]] = defaultdict(list)
             for r in store.links_by_key("variant", skus):

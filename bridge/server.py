@@ -3,8 +3,9 @@
 Webhooks are hints. WooCommerce never retries a failed delivery and Square retries for a while, so
 what matters is that an acknowledged delivery is never lost (it is committed in the inbox before the
 2xx goes out) and that a repeated one does nothing (the inbox is keyed by the channel's event id).
-Processing is asynchronous: the receiver only wakes the daemon's sync loop, which re-reads the
-changed resources from the channel (the payload itself is never trusted as state).
+Processing is asynchronous: the receiver only wakes the daemon, whose event path
+(:mod:`bridge.events`) re-reads the named resources from the channel at once (the payload itself
+is never trusted as state).
 
 Answers:
 
@@ -39,7 +40,7 @@ class WebhookServer:
 
     ``public_url`` is the externally visible base URL (Square signs the full notification URL, so
     the URL we verify against must be the one registered with Square, not our bind address).
-    ``on_event`` is called after each newly committed event (the daemon wakes its sync loop).
+    ``on_event`` is called after each newly committed event (the daemon wakes its event path).
     """
 
     def __init__(

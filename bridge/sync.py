@@ -39,17 +39,19 @@ from bridge.ownership import catalogue_ref
 from bridge.plan import Change, Plan, SafetyFigures
 from bridge.policy import SyncPolicy
 from bridge.progress import Progress, QuietProgress
-from bridge.reading import ChannelRead, ChannelReadError, LocationConfigError, Reader, Staged
+from bridge.reading import ChannelRead, ChannelReadError, LocationConfigError, NeedsPoll, Reader, Staged
 from bridge.reconcile import judge
 from bridge.relay import Relay, RelayReport
 from bridge.skipped import held_skus, unread_sales
 from bridge.store import Store
+from bridge.targets import TargetRef
 from bridge.unresolved import unclaimed, unlinked
 
 __all__ = [
     "ChannelRead",
     "ChannelReadError",
     "LocationConfigError",
+    "NeedsPoll",
     "PreparedSync",
     "RelayReport",
     "StagedRead",
@@ -62,6 +64,9 @@ log = logging.getLogger(__name__)
 
 PLANNED_MARK = ("_shopbridge", "planned")
 """When a chunk was last committed: the SKUs of stock writes settled since are read again."""
+EVENT_PLANNED_MARK = ("_shopbridge", "planned_by_event")
+"""When the event path last committed (kept apart from ``PLANNED_MARK``: a poll still reads the
+SKUs of the writes settled since *it* planned, whatever the event path did in between)."""
 SYNCED_MARK = ("_shopbridge", "synced")
 """Set when a sync's last chunk commits: from then on no sync is a first sync (links made by hand
 before it do not count, nor do catalogue cursors cleared to force a full read)."""
@@ -256,6 +261,40 @@ class SyncRunner:
             if not created or report.deferred or report.failed:
                 break
         return plans, report
+
+    def run_targets(self, refs: Mapping[str, Sequence[TargetRef]], *, force: bool = False) -> RelayReport:
+        """The event path's sync: just what these resources touch (per channel, what its webhooks
+        named) read again, planned by the same engine, committed and relayed like a poll's, but
+        with no cursor moved and no snapshot kept (polling stays the backbone and reads it all
+        again; the ledger's source ids and the outbox's keys make that harmless).
+
+        Raises :class:`NeedsPoll` when a poll cycle must cover them instead, :class:`UnsafePlan`
+        (recording nothing) when the plan trips a safety limit, :class:`ChannelReadError` when
+        a channel could not be read."""
+        report = RelayReport()
+        with self._reader().read_targets(refs, locations=self.locations()) as staged:
+            if staged is None:
+                return report  # nothing we know of: a deleted resource, an unlinked product
+            parts = list(StagedRead(self, staged).chunks())
+            figures = SafetyFigures()
+            for part in parts:
+                figures = figures + part.plan.safety.figures
+            if not force and not judge(figures, self.policy).safe:
+                raise UnsafePlan(merge_prepared(parts, self.policy).plan)
+            for part in parts:
+                record = replace(
+                    chunk_record(part, self.policy),
+                    planned_mark=EVENT_PLANNED_MARK,
+                    snapshots={},
+                    vanished=set(),
+                    products_read=set(),
+                    cursors=[],
+                    synced_mark=None,
+                )
+                self.store.record_chunk(record)
+                report.planned += len(part.plan.changes)
+        report.merge(self.relay())
+        return report
 
     def _run_chunks(self, force: bool, *, full: bool, keep: bool) -> tuple[list[Plan], int, bool]:
         """Plan and commit one read, chunk by chunk: (the plans, or their warnings only unless

@@ -32,7 +32,6 @@ from sandbox.launch import Sandbox
 __all__ = ["DemoFailed", "DemoOptions", "DemoRun"]
 
 POLL_SECONDS = 10.0
-DEBOUNCE_SECONDS = 0.5
 QUIET_SECONDS = 3.0
 
 
@@ -112,10 +111,7 @@ class DemoRun:
             extra={
                 "server": {"public_url": public},
                 "sync": {"default_location": locations[0]},
-                "daemon": {
-                    "poll_interval_seconds": POLL_SECONDS,
-                    "webhook_debounce_seconds": DEBOUNCE_SECONDS,
-                },
+                "daemon": {"poll_interval_seconds": POLL_SECONDS},
             },
         )
         names = ", ".join(catalogue.locations.values())
@@ -127,7 +123,7 @@ class DemoRun:
         pid = self.daemon.start()
         say(
             f"$ shopbridge daemon  (pid {pid}; webhooks at {public}; polls every {POLL_SECONDS:.0f} s; "
-            f"a webhook wakes it after {DEBOUNCE_SECONDS} s)"
+            "each webhook re-read and propagated as it comes)"
         )
         return catalogue
 

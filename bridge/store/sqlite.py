@@ -218,6 +218,17 @@ class Store:
                 [utcnow(), received_by],
             )
 
+    def inbox_mark_processed(self, deliveries: Iterable[tuple[str, str]]) -> None:
+        """Mark processed these ``(channel, event id)`` deliveries (the event path recorded their
+        effects first)."""
+        now = utcnow()
+        with self.transaction() as db:
+            db.conn.executemany(
+                "UPDATE inbox SET processed_at = ? "
+                "WHERE channel = ? AND event_id = ? AND processed_at IS NULL",
+                [(now, channel, event_id) for channel, event_id in deliveries],
+            )
+
     # -- outbox ------------------------------------------------------------------------------
 
     def outbox_enqueue(self, entries: Iterable[dict[str, Any]]) -> int:

@@ -1,0 +1,120 @@
+"""The daemon's event path: what a webhook names, re-read and propagated as soon as it is committed.
+
+A verified delivery is committed to the inbox before it is acknowledged (:mod:`bridge.server`),
+then wakes the daemon. Its loop waits a short coalescing window (:class:`Window`: tens of
+milliseconds, growing under load up to a cap, so a burst costs a few targeted syncs, not one
+each), then :meth:`EventPath.process` takes the pending deliveries and hands their resources, per
+channel, to :meth:`bridge.sync.SyncRunner.run_targets`: each channel re-reads just those resources
+(the payload is a hint, never state), their stock events go into the same ledger with the same
+source ids as polling, the same engine plans just the touched SKUs, and the writes go through the
+same outbox and relay.
+
+Polling stays the backbone. The event path never moves a cursor, so the poll reads everything it
+read again (harmless: ledger source ids and outbox keys), and a delivery is marked processed only
+after its effects are recorded: killed in between, it is still pending at the next start and is
+processed then. A delivery the event path cannot cover (a catalogue change with no object named,
+a customer) is left to a poll cycle, which the daemon then runs at once and which marks it
+processed as every cycle does. A resource the channel no longer has does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bridge.reading import ChannelReadError, NeedsPoll
+from bridge.storage import InboxDelivery
+from bridge.store import Store
+from bridge.sync import SyncRunner, UnsafePlan
+from bridge.targets import TargetRef
+
+__all__ = ["BATCH", "EventPath", "EventReport", "Window", "targets_of"]
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+"""Deliveries one targeted sync takes at most (the rest wait for the next, at once)."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """How long the daemon waits after a wake-up before taking the deliveries: ``floor`` after a
+    quiet spell; while deliveries keep coming in batches (more than one each time), twice the last
+    window, up to ``cap``, so a burst is taken in a few large batches instead of one sync each."""
+
+    floor: float = 0.02
+    cap: float = 0.1
+
+    def next(self, current: float, deliveries: int) -> float:
+        """The window after one that took ``deliveries`` deliveries."""
+        if deliveries <= 1:
+            return self.floor
+        return min(self.cap, max(self.floor, current * 2))
+
+
+@dataclass(frozen=True)
+class EventReport:
+    """What one pass of the event path did: deliveries taken (and marked processed), changes
+    planned, writes sent; ``needs_poll`` when a poll cycle must cover them; ``more`` when
+    deliveries were left for the next pass."""
+
+    deliveries: int = 0
+    processed: int = 0
+    planned: int = 0
+    sent: int = 0
+    needs_poll: bool = False
+    more: bool = False
+
+    @property
+    def summary(self) -> str:
+        return f"{self.processed} webhook(s): {self.planned} changes, {self.sent} applied"
+
+
+def targets_of(deliveries: Sequence[InboxDelivery]) -> dict[str, list[TargetRef]] | None:
+    """The resources the deliveries name, per channel (each once); ``None`` when one names none
+    that can be re-read (no id, or a kind with no single resource)."""
+    refs: dict[str, dict[TargetRef, None]] = defaultdict(dict)
+    for row in deliveries:
+        if not row["resource"] or not row["resource_id"] or row["resource"] in ("other", "customer"):
+            return None
+        refs[row["channel"]][TargetRef(row["resource"], row["resource_id"])] = None
+    return {name: list(found) for name, found in refs.items()}
+
+
+class EventPath:
+    """Processes ``store``'s pending inbox through ``runner``'s targeted sync."""
+
+    def __init__(self, store: Store, runner: SyncRunner, *, batch: int = BATCH) -> None:
+        self.store = store
+        self.runner = runner
+        self.batch = batch
+
+    def pending(self) -> bool:
+        return bool(self.store.inbox_pending(limit=1))
+
+    def process(self) -> EventReport:
+        """One targeted sync of the pending deliveries, then (only then) mark them processed."""
+        rows = self.store.inbox_pending(limit=self.batch)
+        if not rows:
+            return EventReport()
+        more = len(rows) == self.batch
+        refs = targets_of(rows)
+        if refs is None:
+            return EventReport(deliveries=len(rows), needs_poll=True, more=more)
+        try:
+            report = self.runner.run_targets(refs)
+        except (NeedsPoll, ChannelReadError, UnsafePlan) as exc:
+            # The poll covers them (and says why, if it fails too); the rows stay pending.
+            log.info("event path handing over to a poll cycle", extra={"reason": str(exc)})
+            return EventReport(deliveries=len(rows), needs_poll=True, more=more)
+        self.store.inbox_mark_processed((row["channel"], row["event_id"]) for row in rows)
+        return EventReport(
+            deliveries=len(rows),
+            processed=len(rows),
+            planned=report.planned,
+            sent=sum(report.sent.values()),
+            needs_poll=bool(report.unread),
+            more=more,
+        )
