@@ -47,11 +47,13 @@ from bridge.initfile import (
 )
 from bridge.links import LinkRefused, link_by_hand, unlink_by_hand
 from bridge.logs import configure_logging
+from bridge.metrics import Metrics
 from bridge.plan import Plan
 from bridge.policy import SyncPolicy
 from bridge.progress import BarProgress, Progress, QuietProgress
 from bridge.storage import StoreFigures
 from bridge.store import SchemaTooNew, Store, utcnow
+from bridge.store.flow import FlowFigures
 from bridge.sync import ChannelReadError, LocationConfigError, RelayReport, SyncRunner, UnsafePlan
 
 PROG = "shopbridge"
@@ -507,19 +509,43 @@ def _render_status(figures: StoreFigures) -> str:
     return "\n".join(lines)
 
 
+def _render_flow(flow: FlowFigures) -> str:
+    """Per channel what came in, went out and waits; how long a stock event took to reach each
+    other channel (what ``/metrics`` exports, as the store holds it)."""
+    lines = []
+    for channel in sorted({*flow["events_processed"], *flow["writes"], *flow["queues"]}):
+        events = flow["events_processed"].get(channel, {})
+        writes = flow["writes"].get(channel, {})
+        queues = flow["queues"].get(channel, {})
+        lines.append(
+            f"  {channel}: processed {events.get('stock', 0)} stock events, {events.get('webhook', 0)} "
+            f"webhooks; writes applied {writes.get('applied', 0)}, failed {writes.get('failed', 0)}, "
+            f"queued {writes.get('queued', 0)} (retrying {writes.get('retrying', 0)}, due now "
+            f"{queues.get('outbox_due', 0)}); inbox pending {queues.get('inbox', 0)}"
+        )
+    for channel, took in flow["propagation"].items():
+        lines.append(
+            f"  propagation to {channel} (stock event -> write acknowledged, latest {took['count']} "
+            f"writes): p50 {took['p50']:.3f} s, p95 {took['p95']:.3f} s, p99 {took['p99']:.3f} s, "
+            f"max {took['max']:.3f} s"
+        )
+    return "\n" + "\n".join(["per channel:", *lines]) if lines else ""
+
+
 @app.command()
 def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for machines.")] = False,
 ) -> None:
-    """Store figures: links per channel, queue depths, last successful poll per channel, and the
-    stock moves kept out of the ledger until their variant is linked."""
+    """Store figures: links per channel, queue depths, last successful poll per channel, the
+    stock moves kept out of the ledger until their variant is linked; per channel the events
+    processed, writes by outcome and queues, and how long stock events took to reach each channel."""
     OUTPUT.json_errors = as_json
     state: State = ctx.obj
     config = state.config()
     with state.store(config) as store:
-        figures = store.figures()
-    typer.echo(json.dumps(figures) if as_json else _render_status(figures))
+        figures, flow = store.figures(), store.flow_figures()
+    typer.echo(json.dumps({**figures, **flow}) if as_json else _render_status(figures) + _render_flow(flow))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -555,7 +581,7 @@ def _exclusive(store_path: Path) -> Iterator[None]:
         yield
 
 
-def _runner(config: Config, store: Store, progress: Progress) -> SyncRunner:
+def _runner(config: Config, store: Store, progress: Progress, metrics: Metrics | None = None) -> SyncRunner:
     from bridge.channels import build_adapters
 
     return SyncRunner(
@@ -564,6 +590,7 @@ def _runner(config: Config, store: Store, progress: Progress) -> SyncRunner:
         config.sync,
         progress=progress,
         max_attempts=config.daemon.outbox_max_attempts,
+        metrics=metrics,
     )
 
 
@@ -861,8 +888,9 @@ def daemon(ctx: typer.Context) -> None:
     state: State = ctx.obj
     config = state.config()
     liveness = Liveness()
+    metrics = Metrics(config.channels.sections())
     with state.store(config) as store:
-        runner = _runner(config, store, BeatingProgress(liveness))
+        runner = _runner(config, store, BeatingProgress(liveness), metrics)
         adapters = runner.adapters
         if runner.first_sync():
             typer.echo(
@@ -891,6 +919,7 @@ def daemon(ctx: typer.Context) -> None:
                 max_body_bytes=config.server.max_body_bytes,
                 notification_urls=notification_urls(config),
                 on_event=loop.wake,
+                metrics=metrics,
             ).start()
         except ListenError as exc:
             _fail(

@@ -38,7 +38,8 @@ def scrape(server: WebhookServer) -> dict[tuple[str, tuple[tuple[str, str], ...]
 
 def test_deliveries_move_the_counters_and_the_inbox_depth(server: WebhookServer) -> None:
     before = scrape(server)
-    assert before[("shopbridge_queue_depth", (("operation", "inbox"),))] == 0
+    inbox = ("shopbridge_queue_depth", (("channel", "woocommerce"), ("operation", "inbox")))
+    assert before[inbox] == 0
     body = json.dumps({"id": 42}).encode()
     url = server.notification_url("woocommerce")
     assert requests.post(url, data=body, headers=woo_delivery(body), timeout=5).status_code == 200
@@ -50,6 +51,6 @@ def test_deliveries_move_the_counters_and_the_inbox_depth(server: WebhookServer)
     rejected = "shopbridge_webhooks_rejected_total"
     assert after[(rejected, (("channel", "woocommerce"), ("operation", "signature")))] == 1
     assert after[(rejected, (("channel", "unknown"), ("operation", "unknown_channel")))] == 1
-    assert after[("shopbridge_queue_depth", (("operation", "inbox"),))] == 1
+    assert after[inbox] == 1
     labels = {value for _name, pairs in after for key, value in pairs if key == "channel"}
     assert labels <= {"woocommerce", "unknown"}, labels
