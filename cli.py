@@ -6,12 +6,12 @@ configuration error (bad flag, bad config file, missing secret).
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
-import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -37,7 +37,6 @@ from bridge.config import (
 from bridge.failure import Failure
 from bridge.httpd import ListenError
 from bridge.initfile import (
-    CREDENTIAL_NAMES,
     ChannelAnswers,
     InitAnswers,
     SecretRef,
@@ -45,13 +44,24 @@ from bridge.initfile import (
     render_dropin,
     write_private,
 )
+from bridge.initflags import (
+    InitFlag,
+    InitRefused,
+    channels_from_flags,
+    check_answers,
+    check_instance,
+    init_flags,
+    refuse_ignored,
+)
 from bridge.links import LinkRefused, link_by_hand, unlink_by_hand
 from bridge.logs import configure_logging
+from bridge.metrics import Metrics
 from bridge.plan import Plan
 from bridge.policy import SyncPolicy
 from bridge.progress import BarProgress, Progress, QuietProgress
 from bridge.storage import StoreFigures
 from bridge.store import SchemaTooNew, Store, utcnow
+from bridge.store.flow import FlowFigures
 from bridge.sync import ChannelReadError, LocationConfigError, RelayReport, SyncRunner, UnsafePlan
 
 PROG = "shopbridge"
@@ -60,6 +70,10 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 log = logging.getLogger("shopbridge")
+
+_CHANNELS = " or ".join(registry.channel_names())
+"""The registered channels, as help texts name them (a plug-in registered before this module is
+imported is among them)."""
 
 app = typer.Typer(
     name="shopbridge",
@@ -207,36 +221,6 @@ def _usage_error(message: str) -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
-CHANNEL_FLAGS = {("woocommerce", "url"): "--wc-url", ("square", "environment"): "--square-environment"}
-"""The flags of ``init --non-interactive`` that set a channel's plain answer (for its errors)."""
-
-
-def _check_flags(answers: InitAnswers) -> None:
-    """``init``'s flags by the config's own rules, before anything is written."""
-    checks: list[tuple[type[BaseModel], str, Any, str]] = [
-        (SyncPolicy, "system_of_record", answers.system_of_record, "--system-of-record"),
-        (ServerSettings, "public_url", answers.public_url, "--public-url"),
-    ]
-    for name, channel in answers.channels.items():
-        section = registry.channel(name).section
-        checks += [
-            (section, key, value, CHANNEL_FLAGS.get((name, key), f"{name} {key}"))
-            for key, value in channel.values.items()
-        ]
-    for model, field, value, flag in checks:
-        if value is not None:
-            try:
-                check_answer(model, field, value)
-            except ValueError as exc:
-                _usage_error(f"{flag}: {exc}")
-    square = answers.channels.get("square")
-    if square and answers.public_url and "signature_key" not in square.secrets:
-        _usage_error(
-            "--public-url with Square needs --square-signature-key-env: Square's webhooks are "
-            "verified with the subscription's signature key"
-        )
-
-
 def _offered() -> list[registry.ChannelSpec[Any]]:
     """The channels ``init`` offers to connect, in registry order."""
     return [spec for spec in registry.channels().values() if spec.init is not None]
@@ -274,80 +258,6 @@ def _ask_interactively(answers: InitAnswers, config_dir: Path, systemd: bool) ->
     )
 
 
-def _credentials(name: str, values: dict[str, Any], webhooks: bool) -> ChannelAnswers:
-    """``name``'s answers with every secret a systemd credential of the naming scheme; the webhook
-    secrets only when webhooks are received."""
-    init = registry.channel(name).init
-    assert init is not None
-    secrets = {
-        s.key: SecretRef("credential", CREDENTIAL_NAMES[f"{name}.{s.key}"])
-        for s in init.secrets
-        if webhooks or not s.webhook
-    }
-    return ChannelAnswers(values=values, secrets=secrets)
-
-
-def _systemd_answers(answers: InitAnswers, wc_url: str | None, square: bool, environment: str) -> None:
-    """``init --systemd --non-interactive``: the chosen channels, every secret a credential of the
-    naming scheme; the webhook secrets only when webhooks are received (``--public-url``)."""
-    webhooks = answers.public_url is not None
-    if wc_url:
-        answers.channels["woocommerce"] = _credentials("woocommerce", {"url": wc_url}, webhooks)
-    if square:
-        answers.channels["square"] = _credentials("square", {"environment": environment}, webhooks)
-
-
-def _env_answers(answers: InitAnswers, flags: InitFlags) -> None:
-    """``init --non-interactive``: the channels whose flags are given, secrets from the environment."""
-    if flags.wc_url and flags.wc_key_env and flags.wc_secret_env:
-        woo = ChannelAnswers(
-            values={"url": flags.wc_url},
-            secrets={
-                "consumer_key": SecretRef("env", flags.wc_key_env),
-                "consumer_secret": SecretRef("env", flags.wc_secret_env),
-            },
-        )
-        if flags.wc_webhook_secret_env:
-            woo.secrets["webhook_secret"] = SecretRef("env", flags.wc_webhook_secret_env)
-        answers.channels["woocommerce"] = woo
-    elif flags.wc_url or flags.wc_key_env or flags.wc_secret_env:
-        _usage_error("WooCommerce needs --wc-url, --wc-key-env and --wc-secret-env together")
-    if flags.square_token_env:
-        square = ChannelAnswers(
-            values={"environment": flags.square_environment},
-            secrets={"access_token": SecretRef("env", flags.square_token_env)},
-        )
-        if flags.square_signature_key_env:
-            square.secrets["signature_key"] = SecretRef("env", flags.square_signature_key_env)
-        answers.channels["square"] = square
-
-
-@dataclass(frozen=True)
-class InitFlags:
-    """The channel flags of ``init --non-interactive``."""
-
-    wc_url: str | None
-    wc_key_env: str | None
-    wc_secret_env: str | None
-    wc_webhook_secret_env: str | None
-    square_token_env: str | None
-    square_environment: str
-    square_signature_key_env: str | None
-
-
-def _refuse_ignored_flags(systemd: str | None, square: bool, env_flags: dict[str, str | None]) -> None:
-    """Exit 2 on a flag this ``init`` would ignore: ``*-env`` names with ``--systemd`` (every
-    secret is then a credential of the scheme), ``--square`` without it."""
-    given = [flag for flag, value in env_flags.items() if value]
-    if systemd is not None and given:
-        _usage_error(
-            "with --systemd every secret is a systemd credential of the naming scheme: "
-            f"drop {', '.join(given)}"
-        )
-    if square and systemd is None:
-        _usage_error("--square is for --systemd; otherwise name the token with --square-token-env")
-
-
 def _write_dropin(answers: InitAnswers, config_path: Path, instance: str) -> None:
     """The unit's drop-in beside the config, and how to install both."""
     dropin = config_path.parent / f"shopbridge@{instance}.service.d" / "credentials.conf"
@@ -366,7 +276,35 @@ def _write_dropin(answers: InitAnswers, config_path: Path, instance: str) -> Non
             )
 
 
+def _flag_annotation(flag: InitFlag) -> Any:
+    """A channel's ``init`` flag as typer reads it from a parameter's annotation."""
+    shown = flag.help + (f" [default: {flag.default}]" if flag.default else "")
+    if flag.kind == "switch":
+        return Annotated[bool, typer.Option(flag.option, help=shown)]
+    return Annotated[str | None, typer.Option(flag.option, help=shown)]
+
+
+def _with_channel_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with every offered channel's ``init`` flags in place of its ``**flags``: typer
+    reads the signature, so the flags are those each channel's registry entry describes
+    (bridge/initflags.py), not a list kept here."""
+    signature = inspect.signature(command, eval_str=True)
+    fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    flags = [
+        inspect.Parameter(
+            flag.param,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=False if flag.kind == "switch" else None,
+            annotation=_flag_annotation(flag),
+        )
+        for flag in init_flags()
+    ]
+    command.__signature__ = signature.replace(parameters=[*fixed, *flags])  # type: ignore[attr-defined]
+    return command
+
+
 @app.command()
+@_with_channel_flags
 def init(
     ctx: typer.Context,
     non_interactive: Annotated[
@@ -375,21 +313,8 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     store_path: Annotated[str, typer.Option(help="SQLite file for the mapping store.")] = "shopbridge.db",
     system_of_record: Annotated[
-        str, typer.Option(help="Which channel owns catalogue data: woocommerce or square.")
+        str, typer.Option(help=f"Which channel owns catalogue data: {_CHANNELS}.")
     ] = "woocommerce",
-    wc_url: Annotated[str | None, typer.Option(help="WooCommerce shop URL.")] = None,
-    wc_key_env: Annotated[str | None, typer.Option(help="Env var holding the consumer key.")] = None,
-    wc_secret_env: Annotated[str | None, typer.Option(help="Env var holding the consumer secret.")] = None,
-    wc_webhook_secret_env: Annotated[
-        str | None, typer.Option(help="Env var holding the webhook secret.")
-    ] = None,
-    square_token_env: Annotated[
-        str | None, typer.Option(help="Env var holding the Square access token.")
-    ] = None,
-    square_environment: Annotated[str, typer.Option(help="production or sandbox.")] = "production",
-    square_signature_key_env: Annotated[
-        str | None, typer.Option(help="Env var holding the Square webhook signature key.")
-    ] = None,
     public_url: Annotated[
         str | None, typer.Option(help="Public URL where channels deliver webhooks.")
     ] = None,
@@ -402,51 +327,28 @@ def init(
             "drop-in naming them.",
         ),
     ] = None,
-    square: Annotated[
-        bool, typer.Option("--square", help="With --systemd --non-interactive: connect Square.")
-    ] = False,
+    **flags: Any,
 ) -> None:
-    """Write a configuration file (mode 0600) with secret references, never secret values."""
+    """Write a configuration file (mode 0600) with secret references, never secret values. Each
+    channel's flags are its own: its answers, the environment variables holding its secrets, and
+    with --systemd a switch for a channel that needs no answer."""
     state: State = ctx.obj
     path = state.config_path
     if path.exists() and not force:
         typer.echo(f"error: {path} exists; use --force to overwrite it", err=True)
         raise typer.Exit(EXIT_USAGE)
     answers = InitAnswers(store_path=store_path, system_of_record=system_of_record, public_url=public_url)
-    if systemd is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", systemd):
-        _usage_error(f"--systemd: {systemd!r} is not an instance name (letters, digits, _ . -)")
-    _refuse_ignored_flags(
-        systemd,
-        square,
-        {
-            "--wc-key-env": wc_key_env,
-            "--wc-secret-env": wc_secret_env,
-            "--wc-webhook-secret-env": wc_webhook_secret_env,
-            "--square-token-env": square_token_env,
-            "--square-signature-key-env": square_signature_key_env,
-        },
-    )
-    if non_interactive and systemd is not None:
-        _systemd_answers(answers, wc_url, square, square_environment)
-        if not answers.channels:
-            _usage_error("configure at least one channel (--wc-url ... or --square)")
-        _check_flags(answers)
-    elif non_interactive:
-        flags = InitFlags(
-            wc_url,
-            wc_key_env,
-            wc_secret_env,
-            wc_webhook_secret_env,
-            square_token_env,
-            square_environment,
-            square_signature_key_env,
-        )
-        _env_answers(answers, flags)
-        if not answers.channels:
-            _usage_error("configure at least one channel (--wc-url ... or --square-token-env ...)")
-        _check_flags(answers)
-    else:
-        _check_flags(answers)
+    try:
+        check_instance(systemd)
+        if non_interactive:
+            webhooks = public_url is not None
+            answers.channels = channels_from_flags(flags, systemd=systemd is not None, webhooks=webhooks)
+        else:
+            refuse_ignored(flags, systemd is not None)
+        check_answers(answers)
+    except InitRefused as refused:
+        _usage_error(str(refused))
+    if not non_interactive:
         _ask_interactively(answers, path.parent, systemd is not None)
     write_private(path, render_config(answers))
     typer.echo(f"wrote {path} (mode 0600). Next: shopbridge config check, then shopbridge sync --dry-run")
@@ -507,19 +409,43 @@ def _render_status(figures: StoreFigures) -> str:
     return "\n".join(lines)
 
 
+def _render_flow(flow: FlowFigures) -> str:
+    """Per channel what came in, went out and waits; how long a stock event took to reach each
+    other channel (what ``/metrics`` exports, as the store holds it)."""
+    lines = []
+    for channel in sorted({*flow["events_processed"], *flow["writes"], *flow["queues"]}):
+        events = flow["events_processed"].get(channel, {})
+        writes = flow["writes"].get(channel, {})
+        queues = flow["queues"].get(channel, {})
+        lines.append(
+            f"  {channel}: processed {events.get('stock', 0)} stock events, {events.get('webhook', 0)} "
+            f"webhooks; writes applied {writes.get('applied', 0)}, failed {writes.get('failed', 0)}, "
+            f"queued {writes.get('queued', 0)} (retrying {writes.get('retrying', 0)}, due now "
+            f"{queues.get('outbox_due', 0)}); inbox pending {queues.get('inbox', 0)}"
+        )
+    for channel, took in flow["propagation"].items():
+        lines.append(
+            f"  propagation to {channel} (stock event -> write acknowledged, latest {took['count']} "
+            f"writes): p50 {took['p50']:.3f} s, p95 {took['p95']:.3f} s, p99 {took['p99']:.3f} s, "
+            f"max {took['max']:.3f} s"
+        )
+    return "\n" + "\n".join(["per channel:", *lines]) if lines else ""
+
+
 @app.command()
 def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for machines.")] = False,
 ) -> None:
-    """Store figures: links per channel, queue depths, last successful poll per channel, and the
-    stock moves kept out of the ledger until their variant is linked."""
+    """Store figures: links per channel, queue depths, last successful poll per channel, the
+    stock moves kept out of the ledger until their variant is linked; per channel the events
+    processed, writes by outcome and queues, and how long stock events took to reach each channel."""
     OUTPUT.json_errors = as_json
     state: State = ctx.obj
     config = state.config()
     with state.store(config) as store:
-        figures = store.figures()
-    typer.echo(json.dumps(figures) if as_json else _render_status(figures))
+        figures, flow = store.figures(), store.flow_figures()
+    typer.echo(json.dumps({**figures, **flow}) if as_json else _render_status(figures) + _render_flow(flow))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -555,7 +481,7 @@ def _exclusive(store_path: Path) -> Iterator[None]:
         yield
 
 
-def _runner(config: Config, store: Store, progress: Progress) -> SyncRunner:
+def _runner(config: Config, store: Store, progress: Progress, metrics: Metrics | None = None) -> SyncRunner:
     from bridge.channels import build_adapters
 
     return SyncRunner(
@@ -564,6 +490,7 @@ def _runner(config: Config, store: Store, progress: Progress) -> SyncRunner:
         config.sync,
         progress=progress,
         max_attempts=config.daemon.outbox_max_attempts,
+        metrics=metrics,
     )
 
 
@@ -739,7 +666,7 @@ again, and an incremental read would find nothing changed, so both drop the cata
 def link_command(
     ctx: typer.Context,
     sku: Annotated[str, typer.Argument(help="The canonical SKU to link.")],
-    channel: Annotated[str, typer.Option("--channel", help="woocommerce or square.")],
+    channel: Annotated[str, typer.Option("--channel", help=f"The channel: {_CHANNELS}.")],
     channel_id: Annotated[str, typer.Option("--id", help="The channel's id of the variant.")],
     product_id: Annotated[
         str | None,
@@ -778,7 +705,7 @@ def link_command(
 def unlink_command(
     ctx: typer.Context,
     sku: Annotated[str, typer.Argument(help="The canonical SKU.")],
-    channel: Annotated[str, typer.Option("--channel", help="woocommerce or square.")],
+    channel: Annotated[str, typer.Option("--channel", help=f"The channel: {_CHANNELS}.")],
 ) -> None:
     """Forget a link (the products on the channel are not touched)."""
     state: State = ctx.obj
@@ -862,8 +789,9 @@ def daemon(ctx: typer.Context) -> None:
     state: State = ctx.obj
     config = state.config()
     liveness = Liveness()
+    metrics = Metrics(config.channels.sections())
     with state.store(config) as store:
-        runner = _runner(config, store, BeatingProgress(liveness))
+        runner = _runner(config, store, BeatingProgress(liveness), metrics)
         adapters = runner.adapters
         if runner.first_sync():
             typer.echo(
@@ -894,6 +822,7 @@ def daemon(ctx: typer.Context) -> None:
                 max_body_bytes=config.server.max_body_bytes,
                 notification_urls=notification_urls(config),
                 on_event=loop.wake,
+                metrics=metrics,
             ).start()
         except ListenError as exc:
             _fail(

@@ -139,9 +139,13 @@ CHANNEL: ChannelSpec[SquareChannel] = ChannelSpec(
         question="Connect Square?",
         answers=(("environment", "  environment (production/sandbox)", "production"),),
         secrets=(
-            InitSecret("access_token", "  access token", "SHOPBRIDGE_SQUARE_TOKEN"),
+            InitSecret("access_token", "  access token", "SHOPBRIDGE_SQUARE_TOKEN", flag="token"),
             InitSecret(
-                "signature_key", "  webhook signature key", "SHOPBRIDGE_SQUARE_SIGNATURE_KEY", webhook=True
+                "signature_key",
+                "  webhook signature key",
+                "SHOPBRIDGE_SQUARE_SIGNATURE_KEY",
+                webhook=True,
+                needed_for_webhooks=True,  # a subscription's deliveries are signed with it
             ),
         ),
         derived=_init_derived,

@@ -89,10 +89,11 @@ CHANNEL: ChannelSpec[WooCommerceChannel] = ChannelSpec(
         question="Connect a WooCommerce shop?",
         answers=(("url", "  shop URL (https://...)", None),),
         secrets=(
-            InitSecret("consumer_key", "  consumer key", "SHOPBRIDGE_WC_KEY"),
-            InitSecret("consumer_secret", "  consumer secret", "SHOPBRIDGE_WC_SECRET"),
+            InitSecret("consumer_key", "  consumer key", "SHOPBRIDGE_WC_KEY", flag="key"),
+            InitSecret("consumer_secret", "  consumer secret", "SHOPBRIDGE_WC_SECRET", flag="secret"),
             InitSecret("webhook_secret", "  webhook secret", "SHOPBRIDGE_WC_WEBHOOK_SECRET", webhook=True),
         ),
+        flag_prefix="wc",
     ),
     emulator=_emulator,
     seed=_seed,

@@ -6,50 +6,92 @@ SKU, an object id or anything a customer typed: the number of series stays bound
 data leaves through a scrape. A label taken from a request (the channel in a delivery's path) is
 only used when it names a configured channel, else it is ``unknown``.
 
-Counters live in the daemon's process; what the store knows (queue depths, each channel's last
-successful poll) is read from it at scrape time, so it is never stale and costs nothing between
-scrapes.
+What the store knows is read from it at scrape time (bridge/store/flow.py), so it is never stale,
+costs nothing between scrapes, and is what ``shopbridge status`` shows: events processed per
+channel (stock events in the ledger, webhook deliveries processed; both tables only grow, so these
+are counters that survive a restart), queue depths per channel, each channel's last successful
+poll. What only the daemon sees lives in its process: webhooks received and rejected, writes per
+target channel by outcome (counted by the relay as each is settled), and the propagation histogram:
+from a stock event's time on its own channel (an order's, a count's) to our write of it
+acknowledged by each other channel (label: the target channel).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+__all__ = ["CONTENT_TYPE_LATEST", "PROPAGATION_BUCKETS", "WRITE_OUTCOMES", "Metrics"]
+
+PROPAGATION_BUCKETS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
+"""Seconds; issue 12's targets (300 ms with webhooks, 1 s at worst, a poll interval without) fall on
+bucket edges."""
+
+WRITE_OUTCOMES = ("applied", "deferred", "failed")
+"""What the relay makes of a write: applied (the channel confirmed it), deferred (kept queued for
+another attempt: a retryable failure, refused credentials), failed (refused for good, or given up on)."""
+
+QUEUES = ("inbox", "outbox", "outbox_due")
+"""Deliveries not processed yet, writes not done yet, and of those the ones due now."""
 
 
 class _StoreFigures(Collector):
-    """Gauges read from the store's figures at each scrape."""
+    """Series read from the store at each scrape (``flow``: :meth:`bridge.store.Store.flow_figures`;
+    ``figures``: :meth:`bridge.store.Store.figures`, for the last polls), a zero for each
+    configured channel that has nothing yet."""
 
-    def __init__(self, figures: Callable[[], Mapping[str, Any]]) -> None:
+    def __init__(
+        self,
+        channels: Iterable[str],
+        flow: Callable[[], Mapping[str, Any]],
+        figures: Callable[[], Mapping[str, Any]],
+    ) -> None:
+        self._channels = sorted(channels)
+        self._flow = flow
         self._figures = figures
 
     def collect(self) -> Iterator[Metric]:
-        figures = self._figures()
+        flow = self._flow()
+        processed = CounterMetricFamily(
+            "shopbridge_events_processed",
+            "Events taken in from each channel (operation): stock events recorded in the ledger, "
+            "webhook deliveries processed.",
+            labels=["channel", "operation"],
+        )
+        events = flow["events_processed"]
+        for channel in sorted({*self._channels, *events}):
+            for operation in ("stock", "webhook"):
+                processed.add_metric([channel, operation], events.get(channel, {}).get(operation, 0))
+        yield processed
         depth = GaugeMetricFamily(
             "shopbridge_queue_depth",
-            "Deliveries not yet processed and writes not yet done.",
-            labels=["operation"],
+            "Per channel: deliveries not processed yet (inbox), writes not done yet (outbox), of "
+            "which due now (outbox_due).",
+            labels=["channel", "operation"],
         )
-        depth.add_metric(["inbox"], figures["inbox_pending"])
-        depth.add_metric(["outbox"], figures["outbox_pending"])
+        queues = flow["queues"]
+        for channel in sorted({*self._channels, *queues}):
+            for operation in QUEUES:
+                depth.add_metric([channel, operation], queues.get(channel, {}).get(operation, 0))
         yield depth
+        yield self._polls()
+
+    def _polls(self) -> Metric:
         polled = GaugeMetricFamily(
             "shopbridge_last_successful_poll_timestamp_seconds",
             "When each channel's stream was last read to its end (Unix time).",
             labels=["channel", "operation"],
         )
-        for key, at in sorted(figures.get("last_poll", {}).items()):
+        for key, at in sorted(self._figures().get("last_poll", {}).items()):
             if at:
                 channel, _, stream = key.partition(":")
                 polled.add_metric([channel, stream], datetime.fromisoformat(at).timestamp())
-        yield polled
+        return polled
 
 
 class Metrics:
@@ -70,14 +112,43 @@ class Metrics:
             ["channel", "operation"],
             registry=self.registry,
         )
+        self.writes = Counter(
+            "shopbridge_writes",
+            "Writes the relay settled per target channel, by outcome (operation): applied, deferred, failed.",
+            ["channel", "operation"],
+            registry=self.registry,
+        )
+        self.propagation = Histogram(
+            "shopbridge_propagation_seconds",
+            "From a stock event's time on its channel to our write of it acknowledged on another "
+            "channel (the target).",
+            ["channel"],
+            buckets=PROPAGATION_BUCKETS,
+            registry=self.registry,
+        )
+        for channel in sorted(self.channels):  # every series from the first scrape: rate() needs a start
+            self.propagation.labels(channel)
+            for outcome in WRITE_OUTCOMES:
+                self.writes.labels(channel, outcome)
 
     def channel_label(self, channel: str) -> str:
         """``channel`` when it is configured, else ``unknown`` (a request's path is not trusted)."""
         return channel if channel in self.channels else "unknown"
 
-    def read_store(self, figures: Callable[[], Mapping[str, Any]]) -> None:
-        """Report the store's queue depths and last polls, read at each scrape through ``figures``."""
-        self.registry.register(_StoreFigures(figures))
+    def write_settled(self, channel: str, outcome: str, event_at: str | None = None) -> None:
+        """The relay settled a write to ``channel`` (one of :data:`WRITE_OUTCOMES`); an applied one
+        carrying the time of the stock event it propagates (ISO text) is timed from that event."""
+        self.writes.labels(self.channel_label(channel), outcome).inc()
+        if outcome == "applied" and event_at:
+            at = datetime.fromisoformat(event_at)
+            took = datetime.now(UTC) - (at if at.tzinfo else at.replace(tzinfo=UTC))
+            self.propagation.labels(self.channel_label(channel)).observe(max(0.0, took.total_seconds()))
+
+    def read_store(
+        self, flow: Callable[[], Mapping[str, Any]], figures: Callable[[], Mapping[str, Any]]
+    ) -> None:
+        """Report the store's events processed, queue depths and last polls, read at each scrape."""
+        self.registry.register(_StoreFigures(self.channels, flow, figures))
 
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes."""

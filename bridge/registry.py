@@ -83,18 +83,28 @@ class InitSecret:
     label: str
     env: str
     webhook: bool = False
+    flag: str | None = None
+    """The word of its ``init --non-interactive`` flag, ``--<prefix>-<flag>-env`` (default: the key
+    with dashes)."""
+    needed_for_webhooks: bool = False
+    """Webhooks cannot be verified without it: ``init --public-url`` refuses to go without it."""
 
 
 @dataclass(frozen=True)
 class ChannelInit:
     """How ``init`` asks for a channel: the yes/no question, then its plain answers (key, prompt,
     default; each checked by the section's own rule) and its secrets. ``derived`` adds keys that
-    follow from the other answers (Square's notification URL from the public URL)."""
+    follow from the other answers (Square's notification URL from the public URL). The flags of
+    ``init --non-interactive`` are made from the same answers and secrets (bridge/initflags.py)."""
 
     question: str
     answers: Sequence[tuple[str, str, str | None]] = ()
     secrets: Sequence[InitSecret] = ()
     derived: Callable[[ChannelContext], Mapping[str, Any]] | None = None
+    flag_prefix: str | None = None
+    """What its flags of ``init --non-interactive`` start with (``--wc-url``; default: its name):
+    ``--<prefix>-<key>`` for each plain answer, ``--<prefix>-<secret flag>-env`` for each secret,
+    and ``--<name>`` to choose it with ``--systemd`` when no answer needs giving."""
 
 
 @dataclass(frozen=True, eq=False)

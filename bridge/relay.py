@@ -29,6 +29,7 @@ from adapters.base import AuthError, ChannelAdapter
 from bridge.capabilities import Capabilities
 from bridge.lanes import split_lanes
 from bridge.memory import NewLink, StockWritten, WriteRecord
+from bridge.metrics import Metrics
 from bridge.progress import Progress
 from bridge.store import OutboxEntry, Store
 from bridge.writes import CreateProduct, WriteOp, WriteResult
@@ -73,15 +74,22 @@ def _now() -> datetime:
 
 
 class Relay:
-    """Sends ``store``'s outbox through ``adapters``; an entry is given up on after ``max_attempts``."""
+    """Sends ``store``'s outbox through ``adapters``; an entry is given up on after ``max_attempts``.
+    ``metrics`` (the daemon's) hears how each write was settled (:meth:`Metrics.write_settled`)."""
 
     def __init__(
-        self, store: Store, adapters: Mapping[str, ChannelAdapter], progress: Progress, max_attempts: int
+        self,
+        store: Store,
+        adapters: Mapping[str, ChannelAdapter],
+        progress: Progress,
+        max_attempts: int,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.adapters = dict(adapters)
         self.progress = progress
         self.max_attempts = max_attempts
+        self.metrics = metrics
 
     def send(self, channels: Iterable[str] | None = None) -> RelayReport:
         """Send due outbox entries; each channel on its own, so one failing channel blocks nothing."""
@@ -138,8 +146,10 @@ class Relay:
         for entry in due:
             if self._defer(entry.id, entry.attempts, str(exc), auth=auth):
                 report.deferred[name] += 1
+                self._settled(name, "deferred", entry)
             else:
                 report.failed[name] += 1
+                self._settled(name, "failed", entry)
         report.errors.append(f"{name}: {exc}")
         log.warning("channel write failed; kept queued", extra={"channel": name, "error": str(exc)})
         self.progress.advance(len(due))
@@ -154,20 +164,30 @@ class Relay:
                 self._applied(name, entry.sku, entry.op, result)
                 self.store.outbox_done(entry.id, result.model_dump(mode="json"))
                 report.sent[name] += 1
+                self._settled(name, "applied", entry)
                 progressed = True
             elif result.retryable:
                 if self._defer(entry.id, entry.attempts, result.error or "retryable failure"):
                     report.deferred[name] += 1
+                    self._settled(name, "deferred", entry)
                 else:
                     report.failed[name] += 1
+                    self._settled(name, "failed", entry)
                     report.errors.append(f"{name} {entry.action} {entry.sku or ''}: gave up: {result.error}")
             else:
                 self.store.outbox_failed(entry.id, f"{result.code or 'error'}: {result.error}")
                 report.failed[name] += 1
+                self._settled(name, "failed", entry)
                 report.errors.append(f"{name} {entry.action} {entry.sku or ''}: {result.error}")
                 progressed = True
         self.progress.advance(len(due))
         return progressed
+
+    def _settled(self, channel: str, outcome: str, entry: OutboxEntry) -> None:
+        """Tell the metrics (if any) how a write was settled, with the time of the stock event it
+        carries (its meta's ``event_at``), which an applied write's propagation time runs from."""
+        if self.metrics is not None:
+            self.metrics.write_settled(channel, outcome, (entry.op.get("meta") or {}).get("event_at"))
 
     def _defer(self, entry_id: int, attempts: int, error: str, *, auth: bool = False) -> bool:
         """Schedule another attempt with jittered backoff; False when giving up (parked as failed).

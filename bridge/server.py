@@ -62,7 +62,7 @@ class WebhookServer:
         # connections work at once; a write waits at most the busy timeout for the other's.
         self.store = Store(store.path)
         self.metrics = metrics or Metrics(adapters)
-        self.metrics.read_store(self.store.figures)
+        self.metrics.read_store(self.store.flow_figures, self.store.figures)
         self.adapters = dict(adapters)
         self.max_body_bytes = max_body_bytes
         self.on_event = on_event

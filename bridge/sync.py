@@ -26,6 +26,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from adapters.base import ChannelAdapter
@@ -34,7 +35,8 @@ from bridge.engine import Chunk, Context, Outcome
 from bridge.ledger import LedgerEntry, LocationMap
 from bridge.linking import ExistingLink, LinkGroup
 from bridge.memory import ChunkRecord, Conflict, NewLink
-from bridge.models import ChannelProduct, StockEvent, StockLevel
+from bridge.metrics import Metrics
+from bridge.models import ChannelProduct, StockEvent, StockEventKind, StockLevel
 from bridge.ownership import catalogue_ref
 from bridge.plan import Change, Plan, SafetyFigures
 from bridge.policy import SyncPolicy
@@ -110,7 +112,8 @@ class PreparedSync:
 class SyncRunner:
     """Syncs the given adapters through ``store`` under ``policy``.
 
-    ``progress`` hears of each long read or write and how far it got (a bar on a terminal).
+    ``progress`` hears of each long read or write and how far it got (a bar on a terminal);
+    ``metrics`` (the daemon's) how each write was settled.
     """
 
     def __init__(
@@ -122,8 +125,10 @@ class SyncRunner:
         progress: Progress | None = None,
         max_attempts: int = 12,
         chunk_size: int = 2_000,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics
         self.chunk_size = chunk_size
         self.adapters = dict(adapters)
         self.policy = policy
@@ -221,7 +226,7 @@ class SyncRunner:
 
     def relay(self, channels: Iterable[str] | None = None) -> RelayReport:
         """Send due outbox entries; each channel on its own, so one failing channel blocks nothing."""
-        return Relay(self.store, self.adapters, self.progress, self.max_attempts).send(channels)
+        return Relay(self.store, self.adapters, self.progress, self.max_attempts, self.metrics).send(channels)
 
     # ------------------------------------------------------------------------------------------
     # the whole thing
@@ -510,6 +515,7 @@ def _outbox_entry(change: Change, prepared: PreparedSync) -> dict[str, Any]:
     """A planned write as its outbox entry: the op, and what recording its result needs (``meta``)."""
     assert change.op is not None
     counted_at = prepared.outcome.counted_at.get((change.channel, change.sku or "", change.location))
+    event_at = _first_event_elsewhere(prepared.new_entries, change)
     return {
         "channel": change.channel,
         "idempotency_key": change.key,
@@ -522,7 +528,22 @@ def _outbox_entry(change: Change, prepared: PreparedSync) -> dict[str, Any]:
                 "after": change.after,
                 "written_hash": prepared.plan.written_hashes.get((change.channel, change.sku or "")),
                 "counted_at": None if counted_at is None else counted_at.isoformat(timespec="microseconds"),
+                "event_at": None if event_at is None else event_at.isoformat(timespec="microseconds"),
             },
         },
         "reason": change.reason,
     }
+
+
+def _first_event_elsewhere(entries: Iterable[LedgerEntry], change: Change) -> datetime | None:
+    """For a stock write, the time (on its own channel) of the earliest stock event this sync newly
+    recorded for its SKU on another channel: what the propagation time of the write runs from
+    (bridge/metrics.py). ``None`` for other writes, and for a count written without such an event."""
+    if change.action not in ("set_stock", "adjust_stock") or not change.sku:
+        return None
+    times = [
+        e.occurred_at
+        for e in entries
+        if e.sku == change.sku and e.channel != change.channel and e.kind is not StockEventKind.INITIAL
+    ]
+    return min(times, default=None)

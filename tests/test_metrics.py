@@ -12,8 +12,11 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.woocommerce import WooCommerceAdapter
+from bridge.metrics import Metrics
 from bridge.server import WebhookServer
 from bridge.store import Store
+from sandbox.launch import Sandbox
+from tests.sync_helpers import make_runner
 from tests.test_server import WOO_SECRET, woo_delivery
 
 
@@ -38,7 +41,8 @@ def scrape(server: WebhookServer) -> dict[tuple[str, tuple[tuple[str, str], ...]
 
 def test_deliveries_move_the_counters_and_the_inbox_depth(server: WebhookServer) -> None:
     before = scrape(server)
-    assert before[("shopbridge_queue_depth", (("operation", "inbox"),))] == 0
+    inbox = ("shopbridge_queue_depth", (("channel", "woocommerce"), ("operation", "inbox")))
+    assert before[inbox] == 0
     body = json.dumps({"id": 42}).encode()
     url = server.notification_url("woocommerce")
     assert requests.post(url, data=body, headers=woo_delivery(body), timeout=5).status_code == 200
@@ -50,6 +54,41 @@ def test_deliveries_move_the_counters_and_the_inbox_depth(server: WebhookServer)
     rejected = "shopbridge_webhooks_rejected_total"
     assert after[(rejected, (("channel", "woocommerce"), ("operation", "signature")))] == 1
     assert after[(rejected, (("channel", "unknown"), ("operation", "unknown_channel")))] == 1
-    assert after[("shopbridge_queue_depth", (("operation", "inbox"),))] == 1
+    assert after[inbox] == 1
     labels = {value for _name, pairs in after for key, value in pairs if key == "channel"}
     assert labels <= {"woocommerce", "unknown"}, labels
+
+
+def test_the_relay_counts_each_write_by_outcome_and_times_the_applied_ones(
+    box: Sandbox, store: Store
+) -> None:
+    """A web sale's write to Square: kept queued while Square answers 503 (deferred, not timed),
+    applied once it answers (timed from the sale), and given up on when attempts run out (failed)."""
+    metrics = Metrics(["woocommerce", "square"])
+    runner = make_runner(box, store)
+    runner.run()
+    runner.metrics = metrics
+
+    def count(name: str, **labels: str) -> float:
+        return metrics.registry.get_sample_value(name, labels) or 0.0
+
+    sku, other = box.catalogues.shared_skus[:2]
+    box.woocommerce.simulate_sale([(sku, 1)])
+    box.square.server.faults.add(kind="status", status=503, path="changes/batch-create", times=None)
+    runner.run()
+    assert count("shopbridge_writes_total", channel="square", operation="deferred") == 1
+    assert count("shopbridge_writes_total", channel="square", operation="applied") == 0
+    assert count("shopbridge_propagation_seconds_count", channel="square") == 0
+    box.square.server.faults.clear()
+    store.db.execute("UPDATE outbox SET next_attempt_at = '' WHERE done_at IS NULL")
+    runner.relay()
+    assert count("shopbridge_writes_total", channel="square", operation="applied") == 1
+    assert count("shopbridge_propagation_seconds_count", channel="square") == 1
+    assert count("shopbridge_writes_total", channel="woocommerce", operation="applied") == 0
+
+    runner.max_attempts = 1
+    box.woocommerce.simulate_sale([(other, 1)])
+    box.square.server.faults.add(kind="status", status=503, path="changes/batch-create", times=None)
+    runner.run()
+    assert count("shopbridge_writes_total", channel="square", operation="failed") == 1
+    assert count("shopbridge_propagation_seconds_count", channel="square") == 1

@@ -46,6 +46,7 @@ from bridge.storage import (
     StoreFigures,
 )
 from bridge.store.chunked import KEYS, as_dicts, execute_in, in_chunks, rows_in
+from bridge.store.flow import FlowFigures, flow_figures
 from bridge.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from bridge.unresolved import describe
 
@@ -846,6 +847,11 @@ class Store:
             "(SELECT count(*) FROM variants WHERE status = 'archived')"
         ).fetchone()
         return CatalogueFigures(products=products, variants=variants, archived_variants=archived)
+
+    def flow_figures(self) -> FlowFigures:
+        """Per channel: events processed, writes by outcome, queue depths, propagation times
+        (:mod:`bridge.store.flow`): what ``status`` shows and ``/metrics`` exports."""
+        return flow_figures(self.db.conn, utcnow())
 
     def figures(self) -> StoreFigures:
         """What ``shopbridge status`` reports: links per channel, queue depths, last successful polls,

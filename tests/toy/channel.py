@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from adapters.base import ChannelAdapter
-from bridge.registry import ChannelContext, ChannelEmulator, ChannelSpec, register
+from bridge.registry import ChannelContext, ChannelEmulator, ChannelInit, ChannelSpec, InitSecret, register
 from bridge.settings import ChannelSection, HttpUrl, Secret
 from sandbox.seed import SeedProduct
 from tests.toy.adapter import ToyAdapter
@@ -60,5 +60,13 @@ CHANNEL: ChannelSpec[ToyChannel] = register(
         emulator=ToyEmulator,
         seed=_seed,
         sandbox_section=_sandbox_section,
+        init=ChannelInit(
+            question="Connect a toy shop?",
+            answers=(("url", "  toy shop URL", None),),
+            secrets=(
+                InitSecret("token", "  API token", "SHOPBRIDGE_TOY_TOKEN"),
+                InitSecret("webhook_secret", "  webhook secret", "SHOPBRIDGE_TOY_WEBHOOK_SECRET"),
+            ),
+        ),
     )
 )
