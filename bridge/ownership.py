@@ -3,8 +3,9 @@
 Every "whose value wins" question of the engine is answered here, from the policy and the
 channels' capabilities, never from a channel's name:
 
-* a catalogue field's value: its owner (:func:`owner_of`: ``field_owners``, else the system of
-  record); a non-owner's different value is an edit to revert or a conflict;
+* a catalogue field's value: its owner's (:func:`owner_of`: ``field_owners``, else the system of
+  record), which makes a SKU's agreed catalogue (:func:`agreed_catalogue`); a non-owner's
+  different value is an edit to revert or a conflict;
 * where a channel keeps each field, on the product or on each variant, and whether it keeps it
   at all (:func:`field_split`, declared in its capabilities);
 * products missing on a channel are created from the system of record's (:func:`creator`), each
@@ -23,9 +24,9 @@ Pure: used by :mod:`bridge.engine`, :mod:`bridge.reconcile`, :mod:`bridge.sync` 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bridge.capabilities import Capabilities, CatalogueField, FieldSplit
+from bridge.capabilities import CATALOGUE_FIELDS, Capabilities, CatalogueField, FieldSplit
 from bridge.registry import unknown_channel
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from bridge.policy import SyncPolicy
 
 __all__ = [
+    "agreed_catalogue",
     "catalogue_ref",
     "creation_source",
     "creator",
@@ -49,6 +51,23 @@ _COMMON_SPLIT = FieldSplit()
 def owner_of(policy: SyncPolicy, field: CatalogueField) -> str:
     """The channel whose value of ``field`` wins: its ``field_owners`` entry, else the system of record."""
     return policy.field_owners.get(field, policy.system_of_record)
+
+
+def agreed_catalogue(
+    policy: SyncPolicy,
+    capabilities: Mapping[str, Capabilities],
+    shown: Mapping[str, Mapping[str, Any]],
+    agreed_before: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """A SKU's agreed catalogue fields, from what each channel holding it ``shown`` (channel ->
+    its catalogue snapshot): each field as its owner shows it, where the owner holds the SKU and
+    keeps the field; else as agreed before (``agreed_before``, None at first), or absent."""
+    agreed = dict(agreed_before or {})
+    for field in CATALOGUE_FIELDS:
+        owner = owner_of(policy, field)
+        if owner in shown and field_split(capabilities, owner).holds(field):
+            agreed[field] = shown[owner][field]
+    return agreed
 
 
 def creator(policy: SyncPolicy) -> str:

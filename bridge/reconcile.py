@@ -3,12 +3,15 @@
 Two questions per linked SKU, answered without I/O:
 
 * **Catalogue.**  Each field (name, description, price, gtin, status) has an owner channel.  The
-  owner's value is the target.  A channel showing something else either lags behind an owner edit
-  (propagate), or was edited itself (a non-owner edit: revert it or record a conflict, per policy).
-  Which one is decided against the canonical state the store remembers; a channel whose content
-  hash equals what we last wrote there is showing our own echo, never an edit.  Products missing on
-  a channel are created when the policy says so; an owner archival archives elsewhere; nothing is
-  ever deleted.
+  owner's value is the target (:func:`bridge.ownership.agreed_catalogue`), written on the product
+  or on the variant as each channel declares it keeps the field, and never to a channel that does
+  not keep it (:class:`bridge.capabilities.FieldSplit`).  A channel showing something else either
+  lags behind an owner edit (propagate), or was edited itself (a non-owner edit: revert it or
+  record a conflict, per policy).  Which one is decided against the canonical state the store
+  remembers; a channel whose content hash equals what we last wrote there is showing our own
+  echo, never an edit.  Products missing on a channel are created when the policy says so, each
+  field from its owner where the owner holds the SKU; an owner archival archives elsewhere;
+  nothing is ever deleted.
 * **Stock.**  Each channel should show its projection of the ledger (:func:`bridge.ledger.project`).
   If it shows something else, write the projection: absolute (``SetStock``) where the channel only
   takes absolutes, a relative ``AdjustStock`` per location where it takes deltas.
@@ -30,7 +33,7 @@ from bridge.capabilities import Capabilities
 from bridge.ledger import LedgerEntry, LocationMap, Observation, OnHand, Written, project, projections
 from bridge.linking import LinkGroup, LinkIssue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, content_hash
-from bridge.ownership import creation_source, creator, field_split, owner_of
+from bridge.ownership import agreed_catalogue, creation_source, creator, field_split, owner_of
 from bridge.plan import Action, Change, Plan, Safety, SafetyFigures, change_key
 from bridge.policy import CATALOGUE_FIELDS, CatalogueField, SyncPolicy
 from bridge.pools import PoolVerdict, pool_target
@@ -210,11 +213,7 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
     if not snaps:
         return
     base = b.inp.canonical.get(group.sku)
-    target: Snapshot = dict(base or {})
-    for f in CATALOGUE_FIELDS:
-        owner = owner_of(policy, f)
-        if owner in snaps and field_split(b.inp.capabilities, owner).holds(f):
-            target[f] = snaps[owner][f]
+    target: Snapshot = agreed_catalogue(policy, b.inp.capabilities, snaps, base)
     b.canonical[group.sku] = dict(target)
     for ch, snap in sorted(snaps.items()):
         after = dict(snap)
