@@ -422,6 +422,8 @@ def _composed(
             if source != product.channel and source in found:
                 theirs[f] = getattr(found[source].variant, f)
         variants.append(variant.model_copy(update=theirs) if theirs else variant)
+    if not own and all(new is old for new, old in zip(variants, product.variants, strict=True)):
+        return product  # every field is the creator's (the common case): no copy per product
     return product.model_copy(update={**own, "variants": tuple(variants)})
 
 
