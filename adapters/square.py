@@ -76,6 +76,7 @@ from adapters.base import (
     WriteResult,
 )
 from adapters.diagnose import naming_url
+from adapters.square_bodies import FIELD_SPLIT
 from adapters.square_catalog_writes import SquareCatalogWrites
 from adapters.square_changes import OWN_REFERENCE_PREFIX
 from adapters.square_client import SQUARE_VERSION
@@ -101,6 +102,7 @@ class SquareAdapter(SquareTargets, SquareCatalogWrites, SquareStock, SquareStock
         stock_mode="relative",
         has_locations=True,
         max_batch=STOCK_BATCH,
+        fields=FIELD_SPLIT,
     )
 
     # -- basic reads -----------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 A create sends new ``ITEM`` objects with their variations under temporary ``#`` ids, answered by
 ``id_mappings``; an update edits the retrieved item in place (Square upserts replace whole
-objects) and is answered with the objects' new versions.
+objects) and is answered with the objects' new versions. :data:`FIELD_SPLIT` declares which
+catalogue fields live on the ``ITEM`` and which on each ``ITEM_VARIATION``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,29 @@ from adapters.base import (
 )
 from adapters.square_client import error_info
 from adapters.square_values import JSON, object_version
+from bridge.capabilities import FieldSplit
 from bridge.models import ChannelVariant, Money, ProductStatus
 
-__all__ = ["CATALOG_BATCH", "Edit", "created", "edited", "item_id", "new_items", "pack", "versions"]
+__all__ = [
+    "CATALOG_BATCH",
+    "FIELD_SPLIT",
+    "Edit",
+    "created",
+    "edited",
+    "item_id",
+    "new_items",
+    "pack",
+    "versions",
+]
+
+FIELD_SPLIT = FieldSplit(
+    product=frozenset({"name", "description", "status"}),
+    variant=frozenset({"price", "gtin"}),
+)
+"""Where Square keeps the catalogue fields: the ``ITEM``'s ``name``, ``description`` and
+``is_archived`` (:func:`_edit_item`); each ``ITEM_VARIATION``'s ``price_money`` and ``upc``
+(:func:`_edit_variation`). A variation's ``name`` is its option label ("Regular", "Large"), not
+the product's name: a name written on the variation would rename the wrong thing."""
 
 CATALOG_BATCH = 1000
 """Objects one ``BatchUpsertCatalogObjects`` may carry (an item counts with its variations)."""

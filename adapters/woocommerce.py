@@ -48,6 +48,7 @@ from typing import Any
 
 from adapters.base import Capabilities, ChannelAdapter, Page
 from adapters.diagnose import naming_url
+from adapters.woocommerce_bodies import FIELD_SPLIT
 from adapters.woocommerce_catalog import WooCommerceCatalog
 from adapters.woocommerce_client import BY_ID
 from adapters.woocommerce_cursor import PollCursor, item_key, parse_gmt
@@ -76,6 +77,7 @@ class WooCommerceAdapter(
         max_batch=100,
         date_resolution=timedelta(seconds=1),
         write_version="modified_date",
+        fields=FIELD_SPLIT,
     )
 
     def check(self) -> str:

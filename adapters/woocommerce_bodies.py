@@ -2,7 +2,8 @@
 
 Canonical products, variants and sparse field updates become wc/v3 request bodies (decimals as
 JSON strings, statuses mapped both ways), and a batch answer's item becomes a
-:class:`~adapters.base.WriteResult`.
+:class:`~adapters.base.WriteResult`. :data:`FIELD_SPLIT` declares which catalogue fields live on
+the product and which on each variation (the adapter's capabilities carry it to the engine).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any
 
 from adapters.base import CreateProduct, WriteOp, WriteResult
 from adapters.woocommerce_wire import modified_version
+from bridge.capabilities import FieldSplit
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus
 
 __all__ = [
+    "FIELD_SPLIT",
     "MARKER",
     "STATUS_IN",
     "STATUS_OUT",
@@ -45,6 +48,16 @@ STATUS_OUT = {
     ProductStatus.DRAFT: "draft",
     ProductStatus.ARCHIVED: "private",
 }
+FIELD_SPLIT = FieldSplit(
+    product=frozenset({"name", "description", "status"}),
+    variant=frozenset({"price", "gtin"}),
+)
+"""Where WooCommerce keeps the catalogue fields: a product's ``name``, ``description`` and
+``status`` (``publish``/``private``...) once per product, written by :func:`product_fields`; each
+variation's ``regular_price`` and ``global_unique_id``, written by :func:`variant_fields` (a
+simple product is its own variation: both land on the product). A variation's own description
+and status exist too, but the product's are what the shop shows and what we read."""
+
 MARKER = "_shopbridge_key"
 """Meta key of the products we create: the outbox key of the create (see ``_post_creates``)."""
 

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from bridge import registry
+from bridge.ownership import owner_problems
 from bridge.policy import SyncPolicy
 from bridge.registry import ChannelContext
 from bridge.settings import ChannelSection, HttpUrl, Secret
@@ -170,6 +171,8 @@ class ConfigError(Exception):
 def _dotted(loc: tuple[int | str, ...]) -> str:
     parts: list[str] = []
     for part in loc:
+        if part == "[key]":
+            continue  # pydantic's mark of a dict key that is wrong: the key itself is the part before
         if isinstance(part, int):
             parts[-1:] = [f"{parts[-1]}[{part}]"] if parts else [f"[{part}]"]
         else:
@@ -186,6 +189,8 @@ def _describe(error: Mapping[str, Any]) -> str:
         return "unknown key"
     if kind == "missing":
         return "required key is missing"
+    if loc and loc[-1] == "[key]":
+        return f"unknown key {error.get('input')!r}: {error.get('msg', 'not allowed')}"
     message = str(error.get("msg", "invalid value"))
     return message.removeprefix("Value error, ")
 
@@ -194,16 +199,18 @@ def _channel_name_problems(config: Config, path: Path) -> list[str]:
     """Every key of ``[sync]`` that names a channel, checked against the channels in the file.
 
     A misspelt name would be accepted and silently do nothing (``field_owners = { price =
-    "sqaure" }`` stops prices syncing). A disabled channel is still a known one. (``system_of_record``
+    "sqaure" }`` stops prices syncing), and an owner must keep the field it owns
+    (:func:`bridge.ownership.owner_problems`). A disabled channel is still a known one. (``system_of_record``
     is one of the channels shopbridge has by its type; it may name one the file does not configure:
     ``init`` writes ``woocommerce`` for a Square-only shop, where it changes nothing.)
     """
     policy = config.sync
     known = sorted(config.channels.sections())
-    named = [(f"sync.field_owners.{field}", owner) for field, owner in policy.field_owners.items()]
-    named += [(f"sync.buffers.{channel}", channel) for channel in policy.buffers]
+    capabilities = {name: registry.channel(name).capabilities for name in known}
+    problems = [f"{path}: {key}: {why}" for key, why in owner_problems(policy, capabilities)]
+    named = [(f"sync.buffers.{channel}", channel) for channel in policy.buffers]
     named += [(f"sync.source_locations.{channel}", channel) for channel in policy.source_locations]
-    return [
+    return problems + [
         f"{path}: {key}: {registry.unknown_channel(name, known)}" for key, name in named if name not in known
     ]
 

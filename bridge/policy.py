@@ -15,11 +15,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bridge import registry
+from bridge.capabilities import CATALOGUE_FIELDS, CatalogueField
 
 __all__ = ["CATALOGUE_FIELDS", "CatalogueField", "ChannelName", "SyncPolicy"]
-
-CatalogueField = Literal["name", "description", "price", "gtin", "status"]
-CATALOGUE_FIELDS: tuple[CatalogueField, ...] = ("name", "description", "price", "gtin", "status")
 
 
 def _registered(name: str) -> str:
@@ -34,6 +32,17 @@ ChannelName = Annotated[str, AfterValidator(_registered)]
 """The name of a registered channel (:mod:`bridge.registry`)."""
 
 
+def _registered_owner(name: str) -> str:
+    """A field owner: a registered channel (whether the file configures it and whether it keeps
+    the field is checked against the file, :func:`bridge.ownership.owner_problems`)."""
+    if name not in registry.channels():
+        raise ValueError(registry.unknown_channel(name, registry.channel_names()))
+    return name
+
+
+FieldOwner = Annotated[str, AfterValidator(_registered_owner)]
+
+
 class SyncPolicy(BaseModel):
     """The ``[sync]`` section: ownership, allocation, projections and safety limits."""
 
@@ -43,7 +52,7 @@ class SyncPolicy(BaseModel):
         "woocommerce",
         description="The channel that owns the catalogue: its edits propagate.",
     )
-    field_owners: dict[CatalogueField, str] = Field(
+    field_owners: dict[CatalogueField, FieldOwner] = Field(
         default_factory=dict,
         description="Per-field owner overrides, e.g. {price = 'square'}; others follow system_of_record.",
     )
@@ -121,10 +130,6 @@ class SyncPolicy(BaseModel):
         if self.online_allocation == "priority" and not self.allocation_priority:
             raise ValueError("online_allocation = 'priority' needs allocation_priority")
         return self
-
-    def owner_of(self, field: CatalogueField) -> str:
-        """The channel whose value of ``field`` wins."""
-        return self.field_owners.get(field, self.system_of_record)
 
     def buffer_for(self, channel: str) -> int:
         """Units ``channel`` holds back from sale."""

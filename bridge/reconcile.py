@@ -3,12 +3,15 @@
 Two questions per linked SKU, answered without I/O:
 
 * **Catalogue.**  Each field (name, description, price, gtin, status) has an owner channel.  The
-  owner's value is the target.  A channel showing something else either lags behind an owner edit
-  (propagate), or was edited itself (a non-owner edit: revert it or record a conflict, per policy).
-  Which one is decided against the canonical state the store remembers; a channel whose content
-  hash equals what we last wrote there is showing our own echo, never an edit.  Products missing on
-  a channel are created when the policy says so; an owner archival archives elsewhere; nothing is
-  ever deleted.
+  owner's value is the target (:func:`bridge.ownership.agreed_catalogue`), written on the product
+  or on the variant as each channel declares it keeps the field, and never to a channel that does
+  not keep it (:class:`bridge.capabilities.FieldSplit`).  A channel showing something else either
+  lags behind an owner edit (propagate), or was edited itself (a non-owner edit: revert it or
+  record a conflict, per policy).  Which one is decided against the canonical state the store
+  remembers; a channel whose content hash equals what we last wrote there is showing our own
+  echo, never an edit.  Products missing on a channel are created when the policy says so, each
+  field from its owner where the owner holds the SKU; an owner archival archives elsewhere;
+  nothing is ever deleted.
 * **Stock.**  Each channel should show its projection of the ledger (:func:`bridge.ledger.project`).
   If it shows something else, write the projection: absolute (``SetStock``) where the channel only
   takes absolutes, a relative ``AdjustStock`` per location where it takes deltas.
@@ -30,7 +33,7 @@ from bridge.capabilities import Capabilities
 from bridge.ledger import LedgerEntry, LocationMap, Observation, OnHand, Written, project, projections
 from bridge.linking import LinkGroup, LinkIssue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, content_hash
-from bridge.ownership import creator, owner_of
+from bridge.ownership import agreed_catalogue, creation_source, creator, field_split, owner_of
 from bridge.plan import Action, Change, Plan, Safety, SafetyFigures, change_key
 from bridge.policy import CATALOGUE_FIELDS, CatalogueField, SyncPolicy
 from bridge.pools import PoolVerdict, pool_target
@@ -46,6 +49,7 @@ from bridge.writes import (
 
 __all__ = [
     "PRODUCT_FIELDS",
+    "VARIANT_FIELDS",
     "ReconcileInput",
     "reconcile",
     "snapshot",
@@ -53,6 +57,10 @@ __all__ = [
 ]
 
 PRODUCT_FIELDS: tuple[CatalogueField, ...] = ("name", "description", "status")
+"""The catalogue fields the canonical model keeps on :class:`~bridge.models.ChannelProduct` (the
+others on each :class:`~bridge.models.ChannelVariant`). Where a channel keeps them, and so which
+write carries them, is its own declaration (:class:`bridge.capabilities.FieldSplit`)."""
+VARIANT_FIELDS: tuple[CatalogueField, ...] = ("price", "gtin")
 
 Snapshot = dict[str, Any]
 
@@ -205,20 +213,17 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
     if not snaps:
         return
     base = b.inp.canonical.get(group.sku)
-    target: Snapshot = dict(base or {})
-    for f in CATALOGUE_FIELDS:
-        owner = owner_of(policy, f)
-        if owner in snaps:
-            target[f] = snaps[owner][f]
+    target: Snapshot = agreed_catalogue(policy, b.inp.capabilities, snaps, base)
     b.canonical[group.sku] = dict(target)
     for ch, snap in sorted(snaps.items()):
         after = dict(snap)
         echo = b.inp.last_written.get((ch, group.sku)) == snapshot_hash(snap)
+        split = field_split(b.inp.capabilities, ch)
         variant_fields: dict[str, tuple[Any, Any, str, str]] = {}
         conflicted = False
         for f in CATALOGUE_FIELDS:
             owner = owner_of(policy, f)
-            if ch == owner or f not in target or snap[f] == target[f]:
+            if ch == owner or not split.holds(f) or f not in target or snap[f] == target[f]:
                 continue
             edited_here = not echo and base is not None and snap[f] != base.get(f)
             owner_moved = base is None or target[f] != base.get(f)
@@ -239,7 +244,7 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
                 how, reason = "propagate", f"{owner} changed {f}"
             after[f] = target[f]
             entry = (snap[f], target[f], reason, how)
-            if f in PRODUCT_FIELDS:
+            if split.on_product(f):
                 key = (ch, group.members[ch].product_id or group.members[ch].variant_id)
                 b.product_updates.setdefault(key, {}).setdefault(f, entry)
                 b.product_sku.setdefault(key, group.sku)
@@ -336,9 +341,13 @@ def _creations(b: _Builder) -> None:
     targets = sorted(ch for ch in b.inp.products if ch != owner)
     # A SKU used twice anywhere is ambiguous everywhere: creating it would add one more copy.
     ambiguous = {ref[2] for i in b.inp.issues if i.kind == "duplicate_sku" for ref in i.variants if ref[2]}
+    holders = _holders(b)
     for product in sorted(b.inp.products[owner], key=lambda p: p.channel_id):
         skus = [v.sku for v in product.variants if v.sku and v.sku in linked[owner]]
-        if not skus or product.status is ProductStatus.ARCHIVED:
+        if not skus:
+            continue
+        made = _composed(b, product, holders)
+        if made.status is ProductStatus.ARCHIVED:
             continue
         if ambiguous.intersection(skus):
             b.warnings.append(
@@ -375,7 +384,47 @@ def _creations(b: _Builder) -> None:
                     f"add {', '.join(missing)} there by hand"
                 )
                 continue
-            _create(b, ch, product)
+            _create(b, ch, made)
+
+
+def _holders(b: _Builder) -> dict[str, dict[str, _Held]]:
+    """SKU -> channel -> what that channel holds of it (linked and read this sync)."""
+    out: dict[str, dict[str, _Held]] = {}
+    for g in b.inp.groups:
+        for ch, m in g.members.items():
+            held = b.held.get((ch, m.variant_id))
+            if held is not None:
+                out.setdefault(g.sku, {})[ch] = held
+    return out
+
+
+def _composed(
+    b: _Builder, product: ChannelProduct, holders: Mapping[str, Mapping[str, _Held]]
+) -> ChannelProduct:
+    """The creator's ``product`` as it is created elsewhere: each catalogue field from that
+    field's owner where the owner holds the SKU (:func:`bridge.ownership.creation_source`), so the
+    copy starts as the agreed catalogue instead of being corrected by the next sync. A product
+    field comes from the owner's product holding the first of its SKUs that the owner holds."""
+    policy, caps = b.inp.policy, b.inp.capabilities
+    held_by = [holders.get(v.sku, {}) if v.sku else {} for v in product.variants]
+    own: dict[str, Any] = {}
+    for f in PRODUCT_FIELDS:
+        for found in held_by:
+            source = creation_source(policy, caps, f, found)
+            if source != product.channel and source in found:
+                own[f] = getattr(found[source].product, f)
+                break
+    variants = []
+    for variant, found in zip(product.variants, held_by, strict=True):
+        theirs: dict[str, Any] = {}
+        for f in VARIANT_FIELDS:
+            source = creation_source(policy, caps, f, found)
+            if source != product.channel and source in found:
+                theirs[f] = getattr(found[source].variant, f)
+        variants.append(variant.model_copy(update=theirs) if theirs else variant)
+    if not own and all(new is old for new, old in zip(variants, product.variants, strict=True)):
+        return product  # every field is the creator's (the common case): no copy per product
+    return product.model_copy(update={**own, "variants": tuple(variants)})
 
 
 def _create(b: _Builder, ch: str, product: ChannelProduct) -> None:

@@ -6,9 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bridge.config import ConfigError, load_config
 from bridge.logs import redact
+from bridge.ownership import owner_of
+from bridge.policy import SyncPolicy
 from tests.conftest import REPO, RunCli
 
 EXAMPLE_ENV = {
@@ -205,6 +208,60 @@ def test_a_channel_name_that_is_not_configured_is_exit_2(
     assert repr(name) in line and "known channels: square, woocommerce" in line
 
 
+@pytest.mark.parametrize(
+    ("text", "env", "key", "says"),
+    [
+        (
+            BOTH + '\n[sync]\nfield_owners = { colour = "square" }\n',
+            BOTH_ENV,
+            "sync.field_owners.colour",
+            ["'colour'", "'name', 'description', 'price', 'gtin' or 'status'"],
+        ),
+        (
+            MINIMAL + '\n[sync]\nfield_owners = { price = "square" }\n',
+            {"WC_KEY": "a", "WC_SECRET": "b"},
+            "sync.field_owners.price",
+            ["'square'", "known channels: woocommerce"],
+        ),
+        (
+            BOTH + '\n[sync]\nfield_owners = { price = "ebay" }\n',
+            BOTH_ENV,
+            "sync.field_owners.price",
+            ["'ebay'", "known channels: square, woocommerce"],
+        ),
+    ],
+    ids=["not-a-catalogue-field", "owner-not-configured", "owner-not-a-channel"],
+)
+@pytest.mark.parametrize("command", [("config", "check"), ("sync", "--dry-run")], ids=["check", "sync"])
+def test_a_field_owner_that_cannot_work_is_exit_2_naming_the_key(
+    tmp_path: Path,
+    run_cli: RunCli,
+    text: str,
+    env: dict[str, str],
+    key: str,
+    says: list[str],
+    command: tuple[str, ...],
+) -> None:
+    """Each ``field_owners`` key must be a catalogue field and each owner a channel the file
+    configures: anything else would leave the field unowned, silently. Every command refuses it
+    before it talks to any channel, naming the file and the key."""
+    path = write(tmp_path, text)
+    result = run_cli("--config", str(path), *command, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if key in line]
+    assert line.startswith(f"error: {path}: {key}: ")
+    assert all(part in line for part in says), line
+
+
+def test_a_policy_made_in_code_refuses_an_owner_that_is_no_channel() -> None:
+    with pytest.raises(ValidationError) as caught:
+        SyncPolicy(field_owners={"price": "sqaure"})
+    [error] = caught.value.errors()
+    assert error["loc"] == ("field_owners", "price")
+    assert "unknown channel 'sqaure'" in error["msg"]
+
+
 def test_channel_names_of_configured_channels_pass(tmp_path: Path) -> None:
     """Every key naming a channel, spelt right (a disabled channel is still a configured one)."""
     text = BOTH.replace('environment = "sandbox"', 'environment = "sandbox"\nenabled = false') + (
@@ -212,4 +269,4 @@ def test_channel_names_of_configured_channels_pass(tmp_path: Path) -> None:
         'buffers = { woocommerce = 2, square = 0 }\nsource_locations = { woocommerce = ["L1"] }\n'
     )
     config = load_config(write(tmp_path, text), environ=BOTH_ENV)
-    assert config.sync.owner_of("price") == "square"
+    assert owner_of(config.sync, "price") == "square"

@@ -35,6 +35,7 @@ from bridge.models import (
     StockEvent,
     StockEventKind,
 )
+from bridge.reconcile import snapshot
 from sandbox.seed import SeedProduct, SeedVariant
 from tests.contract.harness import ChannelHarness
 
@@ -186,6 +187,71 @@ def test_a_full_read_equals_the_last_one_with_an_incremental_read_on_top(harness
     assert merged == comparable(full.items)
     # Read again from its own cursor, nothing has changed.
     assert read_all(adapter, since.cursor).items == []
+
+
+# -- each catalogue field is written where the channel declares it lives -------------------------
+
+WRITTEN: dict[str, dict[str, Any]] = {
+    "CT-MUG": {
+        "name": "Contract Mug Renamed",
+        "description": "Glazed by the contract.",
+        "status": ProductStatus.ARCHIVED,
+        "price": Money(amount=Decimal("11.25"), currency="USD"),
+        "gtin": "5012345678900",
+    },
+    "CT-TEE-S": {
+        "name": "Contract Tee Renamed",
+        "description": "Printed by the contract.",
+        "status": ProductStatus.ARCHIVED,
+        "price": Money(amount=Decimal("21.00"), currency="USD"),
+        "gtin": "4006381333931",
+    },
+}
+
+
+def test_each_catalogue_field_is_written_where_the_channel_declares_it_and_read_back(
+    harness: ChannelHarness,
+) -> None:
+    """The engine sends a field with ``UpdateProduct`` or ``UpdateVariant`` as the channel's
+    capabilities declare (:class:`bridge.capabilities.FieldSplit`); the adapter must write it
+    there, so that reading back shows it (on a simple product and on a variation)."""
+    harness.seed([MUG, TEE])
+    adapter = harness.adapter()
+    split = adapter.capabilities.fields
+    before = read_all(adapter)
+    ops: list[WriteOp] = []
+    for sku, values in WRITTEN.items():
+        product, variant = holding(before.items, sku)
+        on_product = {f: v for f, v in values.items() if split.on_product(f)}
+        on_variant = {f: v for f, v in values.items() if split.holds(f) and not split.on_product(f)}
+        ops.append(UpdateProduct(key=f"contract:p:{sku}", product_id=product.channel_id, fields=on_product))
+        ops.append(
+            UpdateVariant(
+                key=f"contract:v:{sku}",
+                product_id=product.channel_id,
+                variant_id=variant.channel_id,
+                fields=on_variant,
+            )
+        )
+    results = adapter.apply(
+        [op for op in ops if not isinstance(op, UpdateProduct | UpdateVariant) or op.fields]
+    )
+    assert all(r.ok for r in results), results
+
+    since = read_all(adapter, before.cursor)
+    for sku, values in WRITTEN.items():
+        shown = snapshot(*holding(since.items, sku))
+        wanted = snapshot(*holding(before.items, sku)) | {
+            f: snapshot_value(f, v) for f, v in values.items() if split.holds(f)
+        }
+        assert shown == wanted, sku
+
+
+def snapshot_value(field: str, value: Any) -> Any:
+    """A written value as :func:`bridge.reconcile.snapshot` shows it."""
+    if isinstance(value, Money):
+        return f"{format(value.amount.normalize(), 'f')} {value.currency}"
+    return value.value if isinstance(value, ProductStatus) else value
 
 
 # -- a deleted object comes back archived -------------------------------------------------------

@@ -35,6 +35,7 @@ from adapters.base import (
     parse_retry_after,
 )
 from adapters.issues import ReadIssue, validate_item
+from bridge.capabilities import FieldSplit
 from bridge.models import (
     ChannelCustomer,
     ChannelLocation,
@@ -73,7 +74,16 @@ class ToyAdapter(ChannelAdapter):
     """The toy shop. One count per variant (absolute writes), no locations."""
 
     name = "toy"
-    capabilities = Capabilities(stock_mode="absolute", has_locations=False, max_batch=50)
+    capabilities = Capabilities(
+        stock_mode="absolute",
+        has_locations=False,
+        max_batch=50,
+        fields=FieldSplit(
+            product=frozenset({"name", "description", "status"}), variant=frozenset({"price", "gtin"})
+        ),
+    )
+    """Its products carry name, description and status; its variants price and GTIN (what its
+    ``PUT /api/products/<id>`` and ``PUT /api/variants/<id>`` take)."""
 
     def __init__(
         self, url: str, token: str, webhook_secret: str, *, max_attempts: int = 5, currency: str = "USD"
