@@ -236,6 +236,11 @@ class ChannelAdapter(abc.ABC):
         A channel that never lists some identities (WooCommerce guests, known only from orders)
         includes them here as ``guest`` customers."""
 
+    def iter_customers(self, cursor: str | None = None) -> Iterator[Page[ChannelCustomer]]:
+        """:meth:`read_customers` a page at a time, so a full read need not be held in memory; the
+        last page carries the read's cursor. By default, one page holding everything."""
+        yield self.read_customers(cursor)
+
     def read_customers_by_id(self, customer_ids: Sequence[str]) -> Page[ChannelCustomer]:
         """These customers as the channel holds them now: what a customer webhook hints at.
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from pydantic import Field
@@ -133,41 +133,47 @@ class SquareCustomers(SquareClient):
         return None
 
     def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:
+        return Page.concat(self.iter_customers(cursor))
+
+    def iter_customers(self, cursor: str | None = None) -> Iterator[Page[ChannelCustomer]]:
+        """:meth:`read_customers` one search page (100 profiles) at a time, so a full read of any
+        size holds one page; the pages before the last carry ``cursor`` unchanged, the last the
+        next one. Only the marks of the overlap window below the newest change are kept."""
         state = json.loads(cursor) if cursor else {}
-        newest: str | None = state.get("newest")
         seen: set[str] = set(state.get("seen") or [])
+        top = parse_time(state.get("newest"))
         query: JSON = {"sort": {"field": "CREATED_AT", "order": "ASC"}}
-        if newest:
-            since = parse_time(newest)
-            assert since is not None
-            query["filter"] = {"updated_at": {"start_at": rfc3339_ms(since - self.customer_overlap)}}
-        start = self.calls
-        out: list[ChannelCustomer] = []
-        issues: list[ReadIssue] = []
-        stamps: dict[str, str] = {}
+        if top is not None:
+            query["filter"] = {"updated_at": {"start_at": rfc3339_ms(top - self.customer_overlap)}}
+        marks: dict[str, datetime] = {}
+        counted = self.calls
         for data in self._paged("v2/customers/search", {"limit": 100, "query": query}):
+            calls, counted = self.calls - counted, self.calls
+            out: list[ChannelCustomer] = []
+            issues: list[ReadIssue] = []
             for raw in data.get("customers") or []:
                 readable = self._readable(raw, issues)
-                if readable is None:
+                updated = parse_time(readable["updated_at"]) if readable else None
+                if readable is None or updated is None:
                     continue
                 mark = f"{readable['id']}@{readable['updated_at']}"
-                stamps[mark] = str(readable["updated_at"])
+                marks[mark] = updated
+                top = updated if top is None or updated > top else top
                 if mark not in seen:
                     out.append(self.to_customer(readable))
-        return Page(
-            items=out, cursor=self._next_cursor(newest, seen, stamps), calls=self.calls - start, issues=issues
-        )
+            if top is not None:  # what falls out of the window can go now
+                marks = {m: t for m, t in marks.items() if t >= top - self.customer_overlap}
+            yield Page(items=out, cursor=cursor, calls=calls, issues=issues)
+        yield Page(items=[], cursor=self._next_cursor(top, seen, marks))
 
-    def _next_cursor(self, newest: str | None, seen: set[str], stamps: dict[str, str]) -> str | None:
-        """The newest ``updated_at`` read, and the changes of the overlap window before it."""
-        times = [t for t in (parse_time(s) for s in stamps.values()) if t is not None]
-        old = parse_time(newest) if newest else None
-        top = max([*times, *([old] if old else [])], default=None)
+    def _next_cursor(self, top: datetime | None, seen: set[str], marks: dict[str, datetime]) -> str | None:
+        """The newest ``updated_at`` read, and the changes of the overlap window below it."""
         if top is None:
             return None
         floor = top - self.customer_overlap
-        marks = {m for m in seen | set(stamps) if (t := parse_time(m.split("@", 1)[1])) and t >= floor}
-        return json.dumps({"newest": rfc3339_ms(top), "seen": sorted(marks)})
+        kept = {m for m, t in marks.items() if t >= floor}
+        kept |= {m for m in seen if (t := parse_time(m.split("@", 1)[1])) is not None and t >= floor}
+        return json.dumps({"newest": rfc3339_ms(top), "seen": sorted(kept)})
 
     def read_customers_by_id(self, customer_ids: Sequence[str]) -> Page[ChannelCustomer]:
         start = self.calls

@@ -20,8 +20,8 @@ a read is made of three parts, cheapest first (see the README's customers sectio
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -123,33 +123,48 @@ class WooCommerceCustomers(WooCommerceClient):
         return None
 
     def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:
-        start = self.calls
+        return Page.concat(self.iter_customers(cursor))
+
+    def iter_customers(self, cursor: str | None = None) -> Iterator[Page[ChannelCustomer]]:
+        """:meth:`read_customers` a listing page (100 orders or accounts) at a time; the pages
+        before the last carry ``cursor`` unchanged, the last the next one."""
         state = json.loads(cursor) if cursor else {}
         orders, accounts = PollCursor.load(state.get("orders")), PollCursor.load(state.get("accounts"))
-        out: dict[str, ChannelCustomer] = {}
-        issues: list[ReadIssue] = []
-        account_ids = self._guests_from_orders(orders, out)
+        max_id, counted = int(state.get("max_id") or 0), self.calls
+        account_ids: set[int] = set()
+
+        def page(out: dict[str, ChannelCustomer], issues: list[ReadIssue]) -> Page[ChannelCustomer]:
+            nonlocal max_id, counted
+            calls, counted = self.calls - counted, self.calls
+            max_id = max([max_id, *(int(i) for i in out if i.isdigit())])
+            return Page(items=list(out.values()), cursor=cursor, calls=calls, issues=issues)
+
+        for guests in self._guests_from_orders(orders, account_ids):
+            yield page(guests, [])
         last_full = parse_gmt(state.get("full_at"))
-        self._read_started = None
         if last_full is None or (self._last_served or last_full) - last_full >= self.full_pass_every:
-            full_at = self._full_pass(accounts, out, issues)
+            for out, issues in self._full_pass(accounts):
+                yield page(out, issues)
+            full_at = self._read_started
         else:
-            full_at = last_full
+            out, issues = {}, []
             self._accounts(sorted(account_ids), out, issues)
-            self._new_accounts(int(state.get("max_id") or 0), out, issues)
-        known = [int(c.channel_id) for c in out.values() if c.channel_id.isdigit()]
+            self._new_accounts(max_id, out, issues)
+            yield page(out, issues)
+            full_at = last_full
         next_state = {
-            "max_id": max([int(state.get("max_id") or 0), *known]),
+            "max_id": max_id,
             "orders": orders.dump(self.overlap),
             "accounts": accounts.dump(self.overlap),
             "full_at": full_at.strftime(DATE_FMT) if full_at else None,
         }
-        return Page(
-            items=list(out.values()), cursor=json.dumps(next_state), calls=self.calls - start, issues=issues
-        )
+        yield Page(items=[], cursor=json.dumps(next_state), calls=self.calls - counted)
 
-    def _guests_from_orders(self, poll: PollCursor, out: dict[str, ChannelCustomer]) -> set[int]:
-        """Guests from the orders changed since ``poll`` (into ``out``); the accounts they name."""
+    def _guests_from_orders(
+        self, poll: PollCursor, accounts: set[int]
+    ) -> Iterator[dict[str, ChannelCustomer]]:
+        """Guests from the orders changed since ``poll``, a page at a time; the accounts those
+        orders name into ``accounts``."""
         params: dict[str, Any] = {"orderby": "modified", "order": "asc", "_fields": _ORDER_FIELDS}
         self._read_started = None
         if poll.newest is not None:
@@ -157,26 +172,28 @@ class WooCommerceCustomers(WooCommerceClient):
                 modified_after=(poll.newest - self.overlap).strftime(DATE_FMT), dates_are_gmt="true"
             )
         pages = self._get_since("orders", params) if poll.newest else self._pages("orders", params)
-        accounts: set[int] = set()
-        for order in (o for page in pages for o in page):
-            if not isinstance(order, Mapping) or not poll.is_new(key := item_key("oc", order)):
-                continue
-            poll.record(key, order.get("date_modified_gmt"))
-            if int(order.get("customer_id") or 0):
-                accounts.add(int(order["customer_id"]))
-            elif (guest := self._guest(order)) is not None:
-                out[guest.channel_id] = guest
+        for page in pages:
+            out: dict[str, ChannelCustomer] = {}
+            for order in page:
+                if not isinstance(order, Mapping) or not poll.is_new(key := item_key("oc", order)):
+                    continue
+                poll.record(key, order.get("date_modified_gmt"))
+                if int(order.get("customer_id") or 0):
+                    accounts.add(int(order["customer_id"]))
+                elif (guest := self._guest(order)) is not None:
+                    out[guest.channel_id] = guest
+            yield out
         poll.caught_up(self._read_started)
-        return accounts
 
-    def _full_pass(
-        self, poll: PollCursor, out: dict[str, ChannelCustomer], issues: list[ReadIssue]
-    ) -> datetime | None:
-        """Every account by id; those changed since the last pass into ``out``. Returns the shop
-        time the pass started (the next one is due ``full_pass_every`` after it)."""
+    def _full_pass(self, poll: PollCursor) -> Iterator[tuple[dict[str, ChannelCustomer], list[ReadIssue]]]:
+        """Every account by id, a page at a time: those changed since the last pass, and the
+        unreadable. ``_read_started`` is then the shop time the pass started (the next is due
+        ``full_pass_every`` after it)."""
         self._read_started = None
         floor = (poll.newest - self.overlap) if poll.newest else None
         for page in self._pages("customers", {**BY_ID, "role": "all"}):
+            out: dict[str, ChannelCustomer] = {}
+            issues: list[ReadIssue] = []
             for raw in page:
                 data = self._readable(raw, issues)
                 if data is None:
@@ -187,7 +204,7 @@ class WooCommerceCustomers(WooCommerceClient):
                     continue
                 out[str(data["id"])] = self.to_customer(data)
                 poll.record(key, data.get("date_modified_gmt"))
-        return self._read_started
+            yield out, issues
 
     def _new_accounts(self, max_id: int, out: dict[str, ChannelCustomer], issues: list[ReadIssue]) -> None:
         """Accounts with an id above ``max_id`` (signed up since), newest first, into ``out``."""

@@ -149,6 +149,27 @@ class SquareCustomers(SquareWebhooks):
             "customer.deleted", {"type": "customer", "id": customer["id"], "deleted": True, "object": obj}
         )
 
+    def add_customer(self, email: str | None, given_name: str = "", phone: str | None = None) -> str:
+        """A profile added at the till or in the Dashboard (no HTTP; fires ``customer.created``)."""
+        with self.lock:
+            now = fmt_ms(self._tick())
+            data = {"email_address": email, "given_name": given_name or None, "phone_number": phone}
+            customer: JSON = {
+                "id": new_id()[:26],
+                "created_at": now,
+                "updated_at": now,
+                **{k: v for k, v in data.items() if v},
+                "preferences": {"email_unsubscribed": False},
+                "creation_source": "DIRECTORY",
+                "version": 0,
+            }
+            self._customers[customer["id"]] = customer
+            self._emit(
+                "customer.created",
+                {"type": "customer", "id": customer["id"], "object": {"customer": dict(customer)}},
+            )
+            return str(customer["id"])
+
     def merge_customers(self, customer_ids: list[str]) -> str:
         """Merge these profiles as a seller does in the Dashboard; returns the new profile's id.
 
