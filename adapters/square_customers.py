@@ -3,9 +3,12 @@ customer's orders, and the create/update writes.
 
 Square's SearchCustomers filters on ``updated_at`` but cannot sort on it, and a changed profile can
 take up to a minute to show in search ("in well under 30 seconds. Occasionally ... closer to one
-minute"). So the read asks for everything updated since the newest ``updated_at`` seen less an
-overlap window (:attr:`SquareCustomers.customer_overlap`), and the cursor remembers which
-``id@updated_at`` of that window it already returned: a profile is returned once per change.
+minute"). So a read begun when Square's clock said T has seen every change up to T less that lag; the
+next one asks for everything updated since T (or the newest change read, if later) less an overlap
+window (:attr:`SquareCustomers.customer_overlap`, longer than the lag), and the cursor remembers
+which ``id@updated_at`` of that window it already returned: a profile is returned once per change,
+and once the shop has been quiet for the window a read is one call (the window trails the read's
+time, not the last change, so a bulk import is not paged through again on every poll).
 
 A merge (made in the Dashboard: the API has none) retires the old ids; retrieving an old id answers
 the new profile, which :meth:`SquareCustomers.read_customers_by_id` reports with ``merged_from``.
@@ -18,6 +21,7 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 
 from pydantic import Field
 
@@ -141,14 +145,18 @@ class SquareCustomers(SquareClient):
         next one. Only the marks of the overlap window below the newest change are kept."""
         state = json.loads(cursor) if cursor else {}
         seen: set[str] = set(state.get("seen") or [])
-        top = parse_time(state.get("newest"))
+        since = parse_time(state.get("from"))
         query: JSON = {"sort": {"field": "CREATED_AT", "order": "ASC"}}
-        if top is not None:
-            query["filter"] = {"updated_at": {"start_at": rfc3339_ms(top - self.customer_overlap)}}
+        if since is not None:
+            query["filter"] = {"updated_at": {"start_at": rfc3339_ms(since)}}
         marks: dict[str, datetime] = {}
+        newest: datetime | None = None
+        read_at: datetime | None = None
         counted = self.calls
         for data in self._paged("v2/customers/search", {"limit": 100, "query": query}):
             calls, counted = self.calls - counted, self.calls
+            if read_at is None and self.served_at:
+                read_at = parsedate_to_datetime(self.served_at)
             out: list[ChannelCustomer] = []
             issues: list[ReadIssue] = []
             for raw in data.get("customers") or []:
@@ -158,22 +166,27 @@ class SquareCustomers(SquareClient):
                     continue
                 mark = f"{readable['id']}@{readable['updated_at']}"
                 marks[mark] = updated
-                top = updated if top is None or updated > top else top
+                newest = updated if newest is None or updated > newest else newest
                 if mark not in seen:
                     out.append(self.to_customer(readable))
-            if top is not None:  # what falls out of the window can go now
-                marks = {m: t for m, t in marks.items() if t >= top - self.customer_overlap}
+            if newest is not None:  # what falls out of the window can go now
+                marks = {m: t for m, t in marks.items() if t >= newest - self.customer_overlap}
             yield Page(items=out, cursor=cursor, calls=calls, issues=issues)
-        yield Page(items=[], cursor=self._next_cursor(top, seen, marks))
+        yield Page(items=[], cursor=self._next_cursor(since, newest, read_at, seen | set(marks)))
 
-    def _next_cursor(self, top: datetime | None, seen: set[str], marks: dict[str, datetime]) -> str | None:
-        """The newest ``updated_at`` read, and the changes of the overlap window below it."""
-        if top is None:
+    def _next_cursor(
+        self, since: datetime | None, newest: datetime | None, read_at: datetime | None, marks: set[str]
+    ) -> str | None:
+        """Where the next read starts: the overlap window below the later of the newest change
+        read and Square's clock when the read began (never before this read's start), with the
+        changes of that window already returned."""
+        starts = [since, *(t - self.customer_overlap for t in (newest, read_at) if t is not None)]
+        known = [t for t in starts if t is not None]
+        if not known:
             return None
-        floor = top - self.customer_overlap
-        kept = {m for m, t in marks.items() if t >= floor}
-        kept |= {m for m in seen if (t := parse_time(m.split("@", 1)[1])) is not None and t >= floor}
-        return json.dumps({"newest": rfc3339_ms(top), "seen": sorted(kept)})
+        start = max(known)
+        kept = {m for m in marks if (t := parse_time(m.split("@", 1)[1])) is not None and t >= start}
+        return json.dumps({"from": rfc3339_ms(start), "seen": sorted(kept)})
 
     def read_customers_by_id(self, customer_ids: Sequence[str]) -> Page[ChannelCustomer]:
         start = self.calls

@@ -4,7 +4,9 @@ their orders found by email, a duplicate email linked instead of created. Over l
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from square_helpers import call, make_adapter, running_emulator
@@ -101,3 +103,21 @@ def test_woocommerce_duplicate_email_links_the_existing_account(woo: WooCommerce
     (result,) = adapter.apply([CreateCustomer(key="customer:p-9:woocommerce", customer=person)])
     assert (result.ok, result.code, result.channel_id) == (True, "EXISTING", str(ann))
     assert len(woo.customers) == 1 and woo.customers[ann]["first_name"] == "Ann"  # linked, not overwritten
+
+
+def test_square_quiet_reads_cost_one_call_once_the_window_has_passed(square: SquareEmulator) -> None:
+    """The overlap window trails Square's clock at the read, not the last change: a burst of changes
+    (a bulk import) is paged through again only while it is inside the window."""
+    adapter = make_adapter(square)
+    adapter.customer_overlap = timedelta(seconds=1)
+    for n in range(250):
+        square.add_customer(f"c{n}@shop.test", f"C{n}")
+    first = adapter.read_customers(None)
+    assert (len(first.items), first.calls) == (250, 3)
+    time.sleep(2.1)  # Square's Date header is to the second
+    moved = adapter.read_customers(first.cursor)
+    assert moved.items == []
+    quiet = adapter.read_customers(moved.cursor)
+    assert (quiet.items, quiet.calls) == ([], 1)
+    square.add_customer("late@shop.test", "Late")
+    assert [c.email for c in adapter.read_customers(quiet.cursor).items] == ["late@shop.test"]
