@@ -66,10 +66,11 @@ from adapters.base import (
     ArchiveProduct,
     Capabilities,
     ChannelAdapter,
+    CreateCustomer,
     CreateProduct,
-    Page,
     SetStock,
     TransientError,
+    UpdateCustomer,
     UpdateProduct,
     UpdateVariant,
     WriteOp,
@@ -80,13 +81,13 @@ from adapters.square_bodies import FIELD_SPLIT
 from adapters.square_catalog_writes import SquareCatalogWrites
 from adapters.square_changes import OWN_REFERENCE_PREFIX
 from adapters.square_client import SQUARE_VERSION
+from adapters.square_customers import SquareCustomers
 from adapters.square_deliveries import verify_webhook
 from adapters.square_stock import SquareStock
 from adapters.square_stock_writes import STOCK_BATCH, SquareStockWrites
 from adapters.square_targets import SquareTargets
-from adapters.square_values import JSON, later, parse_time
 from adapters.square_webhooks import SubscriptionResult, ensure_subscription
-from bridge.models import ChannelCustomer, ChannelLocation, WebhookEvent, normalise_phone
+from bridge.models import ChannelLocation, WebhookEvent
 
 __all__ = ["CHECK_TIMEOUT", "OWN_REFERENCE_PREFIX", "SquareAdapter"]
 
@@ -94,7 +95,9 @@ CHECK_TIMEOUT = 5.0
 """Seconds a check (``doctor``) waits for Square: it should answer now, not after a read's timeout."""
 
 
-class SquareAdapter(SquareTargets, SquareCatalogWrites, SquareStock, SquareStockWrites, ChannelAdapter):
+class SquareAdapter(
+    SquareTargets, SquareCatalogWrites, SquareStock, SquareStockWrites, SquareCustomers, ChannelAdapter
+):
     """Square POS as a channel. See the module docstring for the representation choices."""
 
     name = "square"
@@ -103,6 +106,7 @@ class SquareAdapter(SquareTargets, SquareCatalogWrites, SquareStock, SquareStock
         has_locations=True,
         max_batch=STOCK_BATCH,
         fields=FIELD_SPLIT,
+        customers=True,
     )
 
     # -- basic reads -----------------------------------------------------------------------------
@@ -132,35 +136,6 @@ class SquareAdapter(SquareTargets, SquareCatalogWrites, SquareStock, SquareStock
             if self.location_ids is None or loc["id"] in self.location_ids
         ]
 
-    # -- customers -------------------------------------------------------------------------------
-
-    def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:
-        query: JSON = {"sort": {"field": "CREATED_AT", "order": "ASC"}}
-        if cursor:
-            query["filter"] = {"updated_at": {"start_at": cursor}}
-        customers: list[ChannelCustomer] = []
-        newest = cursor
-        start = self.calls
-        for data in self._paged("v2/customers/search", {"limit": 100, "query": query}):
-            for raw in data.get("customers") or []:
-                updated = raw.get("updated_at")
-                if updated and later(str(updated), newest):
-                    newest = str(updated)
-                customers.append(
-                    ChannelCustomer(
-                        channel=self.name,
-                        channel_id=str(raw["id"]),
-                        email=raw.get("email_address"),
-                        phone=normalise_phone(raw.get("phone_number")),
-                        given_name=raw.get("given_name"),
-                        family_name=raw.get("family_name"),
-                        company=raw.get("company_name"),
-                        version=str(raw.get("version", 0)),
-                        modified_at=parse_time(updated),
-                    )
-                )
-        return Page(items=customers, cursor=newest, calls=self.calls - start)
-
     # -- writes ----------------------------------------------------------------------------------
 
     def apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
@@ -172,7 +147,12 @@ class SquareAdapter(SquareTargets, SquareCatalogWrites, SquareStock, SquareStock
             if isinstance(op, CreateProduct | UpdateProduct | UpdateVariant | ArchiveProduct)
         ]
         for n, op in enumerate(ops):
-            if isinstance(op, SetStock):
+            if isinstance(op, CreateCustomer | UpdateCustomer):
+                try:
+                    results[n] = self.apply_customer_op(op)
+                except TransientError as exc:
+                    results.update(self._retryable([(n, op)], exc))
+            elif isinstance(op, SetStock):
                 results[n] = WriteResult(
                     key=op.key,
                     ok=False,

@@ -116,6 +116,8 @@ class SquareClient:
         """Variation id -> location id -> price, from ``location_overrides`` seen by the last reads."""
         self._stock_bodies: dict[str, JSON] = {}
         self._uncertain: set[str] = set()
+        self.served_at: str | None = None
+        """The ``Date`` header of the last answer: Square's clock, for reads that need it."""
 
     # -- transport -------------------------------------------------------------------------------
 
@@ -148,6 +150,7 @@ class SquareClient:
             data = response.json() if response.content else {}
         except ValueError:
             data = response.text
+        self.served_at = response.headers.get("date") or self.served_at
         if response.status_code >= 400:
             refused = map_status_error(response.status_code, data, dict(response.headers))
             held = (

@@ -37,27 +37,35 @@ The adapter is assembled from modules of one job each: :mod:`adapters.woocommerc
 :mod:`adapters.woocommerce_cursor` (the poll cursor), :mod:`adapters.woocommerce_catalog`,
 :mod:`adapters.woocommerce_orders` (stock effects), :mod:`adapters.woocommerce_writes` with
 :mod:`adapters.woocommerce_creates` and :mod:`adapters.woocommerce_bodies`, and
-:mod:`adapters.woocommerce_webhooks`; customers and the checks are here.
+:mod:`adapters.woocommerce_webhooks`; customers are in
+:mod:`adapters.woocommerce_customers`; the checks are here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
 
-from adapters.base import Capabilities, ChannelAdapter, Page
+from adapters.base import (
+    Capabilities,
+    ChannelAdapter,
+    CreateCustomer,
+    TransientError,
+    UpdateCustomer,
+    WriteOp,
+    WriteResult,
+)
 from adapters.diagnose import naming_url
 from adapters.woocommerce_bodies import FIELD_SPLIT
 from adapters.woocommerce_catalog import WooCommerceCatalog
-from adapters.woocommerce_client import BY_ID
-from adapters.woocommerce_cursor import PollCursor, item_key, parse_gmt
+from adapters.woocommerce_cursor import PollCursor
+from adapters.woocommerce_customers import WooCommerceCustomers
 from adapters.woocommerce_orders import WooCommerceOrders
 from adapters.woocommerce_targets import WooCommerceTargets
 from adapters.woocommerce_webhooks import verify_webhook
-from adapters.woocommerce_wire import listing, modified_version
+from adapters.woocommerce_wire import listing
 from adapters.woocommerce_writes import WooCommerceWrites
-from bridge.models import ChannelCustomer, ChannelLocation, WebhookEvent, normalise_phone
+from bridge.models import ChannelLocation, WebhookEvent
 
 __all__ = ["WooCommerceAdapter"]
 
@@ -66,7 +74,12 @@ _Cursor = PollCursor
 
 
 class WooCommerceAdapter(
-    WooCommerceTargets, WooCommerceCatalog, WooCommerceOrders, WooCommerceWrites, ChannelAdapter
+    WooCommerceTargets,
+    WooCommerceCatalog,
+    WooCommerceOrders,
+    WooCommerceWrites,
+    WooCommerceCustomers,
+    ChannelAdapter,
 ):
     """A WooCommerce store through wc/v3 (see the module docstring for how it behaves)."""
 
@@ -78,6 +91,7 @@ class WooCommerceAdapter(
         date_resolution=timedelta(seconds=1),
         write_version="modified_date",
         fields=FIELD_SPLIT,
+        customers=True,
     )
 
     def check(self) -> str:
@@ -91,41 +105,26 @@ class WooCommerceAdapter(
     def list_locations(self) -> list[ChannelLocation]:
         return [ChannelLocation(channel=self.name, channel_id=self.default_location, name="Online store")]
 
-    # -- customers -------------------------------------------------------------------------------
+    # -- writes --------------------------------------------------------------------------------
 
-    def to_customer(self, data: Mapping[str, Any]) -> ChannelCustomer:
-        billing = data.get("billing") or {}
-        region = str(billing.get("country") or "US")
-        return ChannelCustomer(
-            channel=self.name,
-            channel_id=str(data["id"]),
-            email=data.get("email") or billing.get("email") or None,
-            phone=normalise_phone(billing.get("phone") or (data.get("shipping") or {}).get("phone"), region),
-            given_name=data.get("first_name") or billing.get("first_name") or None,
-            family_name=data.get("last_name") or billing.get("last_name") or None,
-            company=billing.get("company") or None,
-            version=modified_version(data),
-            modified_at=parse_gmt(data.get("date_modified_gmt")),
+    def apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Customer writes one call each (:mod:`adapters.woocommerce_customers`), the rest in
+        batches (:mod:`adapters.woocommerce_writes`); one result per op, in order."""
+        customer_ops = [
+            (n, op) for n, op in enumerate(ops) if isinstance(op, CreateCustomer | UpdateCustomer)
+        ]
+        if not customer_ops:
+            return super().apply(ops)
+        rest = [(n, op) for n, op in enumerate(ops) if not isinstance(op, CreateCustomer | UpdateCustomer)]
+        results = dict(
+            zip((n for n, _ in rest), super().apply([op for _, op in rest]) if rest else [], strict=True)
         )
-
-    def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:
-        """Customers changed since ``cursor``.
-
-        ``/customers`` has no ``modified_after``, so every customer is listed and filtered here on
-        ``date_modified_gmt`` and the cursor's seen keys. ``role=all`` includes every account.
-        """
-        start = self.calls
-        poll = PollCursor.load(cursor)
-        floor = (poll.newest - self.overlap) if poll.newest else None
-        out = []
-        for data in self._get_all("customers", {**BY_ID, "role": "all"}):
-            when = parse_gmt(data.get("date_modified_gmt"))
-            key = item_key("c", data)
-            if floor is not None and (when is None or when < floor or not poll.is_new(key)):
-                continue
-            out.append(self.to_customer(data))
-            poll.record(key, data.get("date_modified_gmt"))
-        return Page(items=out, cursor=poll.dump(self.overlap), calls=self.calls - start)
+        for n, op in customer_ops:
+            try:
+                results.update(self.apply_customer_ops([(n, op)]))
+            except TransientError as exc:
+                results[n] = WriteResult(key=op.key, ok=False, retryable=True, error=str(exc), code=exc.code)
+        return [results[n] for n in range(len(ops))]
 
     # -- webhooks --------------------------------------------------------------------------------
 

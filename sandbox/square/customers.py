@@ -1,4 +1,9 @@
-"""The customer directory: create, retrieve, update with versions, delete, list and search."""
+"""The customer directory: create, retrieve, update with versions, delete, list and search, and
+the merges a seller makes in the Dashboard (Square has no merge endpoint: :meth:`merge_customers` is
+the emulator's control, as a seller's click would be). A merge creates a NEW profile from the old
+ones (``creation_source`` ``MERGE``), fires ``customer.created`` for it and ``customer.deleted`` for
+each old one, both with ``event_context.merge``; RetrieveCustomer of an old id answers the new
+profile ("For merged profiles, use the new profile's id")."""
 
 from __future__ import annotations
 
@@ -29,6 +34,12 @@ class SquareCustomers(SquareWebhooks):
     )
 
     def _check_customer(self, data: JSON) -> None:
+        birthday = data.get("birthday")
+        if birthday is not None:
+            if not re.fullmatch(r"(\d{4}-)?\d{2}-\d{2}", str(birthday)):
+                raise SquareError(400, "INVALID_TIME", "Invalid birthday.", field="birthday")
+            if len(str(birthday)) == 5:
+                data["birthday"] = "0000-" + str(birthday)  # returned as 0000-MM-DD without a year
         email = data.get("email_address")
         if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", str(email)):
             raise SquareError(400, "INVALID_EMAIL_ADDRESS", "Invalid email address.", field="email_address")
@@ -83,14 +94,18 @@ class SquareCustomers(SquareWebhooks):
         )
         return {"customer": dict(customer)}
 
-    def _customer(self, customer_id: str) -> JSON:
+    def _customer(self, customer_id: str, *, merged: bool = False) -> JSON:
+        """The customer ``customer_id``; with ``merged``, the profile an old id was merged into."""
+        if merged:
+            while customer_id in self._merged_into:
+                customer_id = self._merged_into[customer_id]
         customer = self._customers.get(customer_id)
         if customer is None:
             raise SquareError(404, "NOT_FOUND", f"Customer with ID `{customer_id}` not found.")
         return customer
 
     def _retrieve_customer(self, request: Request) -> JSON:
-        return {"customer": dict(self._customer(request.params["id"]))}
+        return {"customer": dict(self._customer(request.params["id"], merged=True))}
 
     def _update_customer(self, request: Request) -> JSON:
         customer = self._customer(request.params["id"])
@@ -120,8 +135,79 @@ class SquareCustomers(SquareWebhooks):
         if version is not None and int(version) != int(customer["version"]):
             raise SquareError(400, "VERSION_MISMATCH", "Customer version does not match.", field="version")
         del self._customers[customer["id"]]
-        self._emit("customer.deleted", {"type": "customer", "id": customer["id"], "deleted": True})
+        self._emit_deleted(customer, None)
         return {}
+
+    def _emit_deleted(self, customer: JSON, merge: JSON | None) -> None:
+        """``customer.deleted`` as Square sends it: the deleted profile without ``group_ids`` and
+        ``segment_ids``, and the merge that deleted it, if one did."""
+        shown = {k: v for k, v in customer.items() if k not in ("group_ids", "segment_ids")}
+        obj: JSON = {"customer": shown}
+        if merge is not None:
+            obj["event_context"] = {"merge": merge}
+        self._emit(
+            "customer.deleted", {"type": "customer", "id": customer["id"], "deleted": True, "object": obj}
+        )
+
+    def add_customer(self, email: str | None, given_name: str = "", phone: str | None = None) -> str:
+        """A profile added at the till or in the Dashboard (no HTTP; fires ``customer.created``)."""
+        with self.lock:
+            now = fmt_ms(self._tick())
+            data = {"email_address": email, "given_name": given_name or None, "phone_number": phone}
+            customer: JSON = {
+                "id": new_id()[:26],
+                "created_at": now,
+                "updated_at": now,
+                **{k: v for k, v in data.items() if v},
+                "preferences": {"email_unsubscribed": False},
+                "creation_source": "DIRECTORY",
+                "version": 0,
+            }
+            self._customers[customer["id"]] = customer
+            self._emit(
+                "customer.created",
+                {"type": "customer", "id": customer["id"], "object": {"customer": dict(customer)}},
+            )
+            return str(customer["id"])
+
+    def merge_customers(self, customer_ids: list[str]) -> str:
+        """Merge these profiles as a seller does in the Dashboard; returns the new profile's id.
+
+        The newest non-empty value of each field wins (the profiles ordered by ``updated_at``);
+        the new profile starts at version 0."""
+        with self.lock:
+            old = [self._customer(cid) for cid in customer_ids]
+            if len(old) < 2:
+                raise ValueError("a merge takes two or more customers")
+            data: JSON = {}
+            for customer in sorted(old, key=lambda c: (c["updated_at"], c["id"])):
+                data.update({k: customer[k] for k in self._CUSTOMER_FIELDS if customer.get(k) is not None})
+            now = fmt_ms(self._tick())
+            unsubscribed = any((c.get("preferences") or {}).get("email_unsubscribed") for c in old)
+            new: JSON = {
+                "id": new_id()[:26],
+                "created_at": now,
+                "updated_at": now,
+                **data,
+                "preferences": {"email_unsubscribed": unsubscribed},
+                "creation_source": "MERGE",
+                "version": 0,
+            }
+            merge: JSON = {"from_customer_ids": list(customer_ids), "to_customer_id": new["id"]}
+            self._customers[new["id"]] = new
+            self._emit(
+                "customer.created",
+                {
+                    "type": "customer",
+                    "id": new["id"],
+                    "object": {"customer": dict(new), "event_context": {"merge": merge}},
+                },
+            )
+            for customer in old:
+                del self._customers[customer["id"]]
+                self._merged_into[customer["id"]] = new["id"]
+                self._emit_deleted(customer, merge)
+            return str(new["id"])
 
     def _search_customers(self, request: Request) -> JSON:
         body: JSON = request.json()
@@ -129,6 +215,14 @@ class SquareCustomers(SquareWebhooks):
         offset = page_offset(body.get("cursor"))
         query = body.get("query") or {}
         flt = query.get("filter") or {}
+        for name in ("email_address", "phone_number", "reference_id"):
+            if {"exact", "fuzzy"} <= set(flt.get(name) or {}):
+                raise SquareError(
+                    400,
+                    "INVALID_VALUE",
+                    "exact and fuzzy are mutually exclusive.",
+                    field=f"query.filter.{name}",
+                )
         rows = [c for c in self._customers.values() if self._customer_matches(c, flt)]
         sort = query.get("sort") or {}
         if sort.get("field") == "CREATED_AT":

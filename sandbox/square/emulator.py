@@ -203,10 +203,18 @@ class SquareEmulator(SquareRoutes, SquareAuth):
             raise RuntimeError(f"emulator call failed: {answer.status_code} {result}")
         return result
 
-    def simulate_sale(self, variation_id: str, quantity: int = 1, *, location_id: str | None = None) -> JSON:
-        """A POS sale: a COMPLETED order created through the API (stock drops by ``quantity``)."""
+    def simulate_sale(
+        self,
+        variation_id: str,
+        quantity: int = 1,
+        *,
+        location_id: str | None = None,
+        customer_id: str | None = None,
+    ) -> JSON:
+        """A POS sale: a COMPLETED order created through the API (stock drops by ``quantity``),
+        to ``customer_id`` when the till names the customer."""
         loc = location_id or self.location_ids()[0]
-        body = {
+        body: JSON = {
             "idempotency_key": uuid.uuid4().hex,
             "order": {
                 "location_id": loc,
@@ -215,6 +223,8 @@ class SquareEmulator(SquareRoutes, SquareAuth):
                 "line_items": [{"catalog_object_id": variation_id, "quantity": str(quantity)}],
             },
         }
+        if customer_id:
+            body["order"]["customer_id"] = customer_id
         order: JSON = self._call("POST", "/v2/orders", body)["order"]
         return order
 

@@ -169,11 +169,21 @@ class SquareOrders(SquareInventory):
                     400, "INVALID_VALUE", f"Sort by {name} when filtering on it.", field="query.sort"
                 )
         states = set((flt.get("state_filter") or {}).get("states") or [])
+        customers = set((flt.get("customer_filter") or {}).get("customer_ids") or [])
+        if len(customers) > 10:
+            raise SquareError(
+                400,
+                "ARRAY_LENGTH_TOO_LONG",
+                "At most 10 customer ids.",
+                field="query.filter.customer_filter.customer_ids",
+            )
 
         def keep(order: JSON) -> bool:
             if locs and order["location_id"] not in locs:
                 return False
             if states and order["state"] not in states:
+                return False
+            if customers and order.get("customer_id") not in customers:
                 return False
             for name, rng in time_filter.items():
                 if name not in order:

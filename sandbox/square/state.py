@@ -82,6 +82,8 @@ class SquareState:
         self._changes_by_key: dict[tuple[str, str], list[JSON]] = {}
         self._counts: dict[tuple[str, str], tuple[Decimal, int]] = {}
         self._customers: dict[str, JSON] = {}
+        self._merged_into: dict[str, str] = {}
+        """Customer ids a merge retired -> the profile it created."""
         self._orders: dict[str, JSON] = {}
         self._idempotency: dict[tuple[str, str], tuple[str, Response]] = {}
 

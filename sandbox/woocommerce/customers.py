@@ -20,7 +20,7 @@ class WooCustomers(WooWebhooks):
             raise WooApiError(
                 "registration-error-invalid-email", "Please provide a valid email address.", 400
             )
-        if any(c["email"].lower() == email.lower() for c in self.customers.values()):
+        if email.lower() in self.customer_emails:
             raise WooApiError(
                 "registration-error-email-exists",
                 'An account is already registered with your email address. <a href="#" class="showlogin">'
@@ -44,6 +44,7 @@ class WooCustomers(WooWebhooks):
         }
         self._apply_customer(record, {k: v for k, v in data.items() if k not in ("email", "username")})
         self.customers[record["id"]] = record
+        self.customer_emails[email.lower()] = record["id"]
         self._emit("customer", "created", record["id"], self._customer_json(record))
         return record
 
@@ -68,10 +69,10 @@ class WooCustomers(WooWebhooks):
             raise WooApiError("woocommerce_rest_customer_invalid_argument", "Username isn't editable.", 400)
         if "email" in data:
             email = data["email"]
-            if any(
-                c["email"].lower() == str(email).lower() and c["id"] != cid for c in self.customers.values()
-            ):
+            if self.customer_emails.get(str(email).lower(), cid) != cid:
                 raise WooApiError("woocommerce_rest_customer_invalid_email", "Email address is invalid.", 400)
+            self.customer_emails.pop(record["email"].lower(), None)
+            self.customer_emails[str(email).lower()] = cid
             record["email"] = email
         self._apply_customer(record, data)
         self._touch(record)
@@ -84,6 +85,7 @@ class WooCustomers(WooWebhooks):
             raise WooApiError("woocommerce_rest_invalid_id", "Invalid resource id.", 404)
         before = self._customer_json(record)
         del self.customers[cid]
+        self.customer_emails.pop(record["email"].lower(), None)
         self._emit("customer", "deleted", cid, {"id": cid})
         return before
 
@@ -91,7 +93,8 @@ class WooCustomers(WooWebhooks):
         items = list(self.customers.values())
         email = self._arg(request, "email")
         if email:
-            items = [c for c in items if c["email"].lower() == email.lower()]
+            found = self.customer_emails.get(email.lower())
+            items = [self.customers[found]] if found is not None else []
         items = self._filter_ids(request, items)
         self._sort(request, items, "name", "asc")
         chunk, headers = self._paginate(request, items, "customers")

@@ -156,9 +156,16 @@ class WooCommerceEmulator(WooRoutes, WooAuth):
             return int(record["id"])
 
     def simulate_sale(
-        self, items: list[tuple[str, int]], *, status: str = "processing", email: str = "shopper@example.com"
+        self,
+        items: list[tuple[str, int]],
+        *,
+        status: str = "processing",
+        email: str = "shopper@example.com",
+        customer_id: int = 0,
+        billing: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """A checkout on the shop front: a paid order for ``[(sku, qty), ...]``, made via the REST API.
+        """A checkout on the shop front: a paid order for ``[(sku, qty), ...]``, made via the REST API,
+        by a guest (``customer_id`` 0, known only by the order's billing details) or a customer.
 
         Goes through HTTP (so it is counted, signed and fires webhooks like any order) and
         returns the order JSON. Raises :class:`WooApiError` when WooCommerce would refuse it.
@@ -167,8 +174,9 @@ class WooCommerceEmulator(WooRoutes, WooAuth):
 
         body = {
             "status": status,
-            "billing": {"email": email, "first_name": "Shop", "last_name": "Per"},
+            "billing": {"email": email, "first_name": "Shop", "last_name": "Per", **(billing or {})},
             "line_items": [{"sku": sku, "quantity": qty} for sku, qty in items],
+            "customer_id": customer_id,
         }
         answer = requests.post(
             f"{self.url}{PREFIX}/orders",

@@ -56,6 +56,9 @@ class WooOrders(WooStockRules):
         }
 
     def _create_order(self, data: dict[str, Any]) -> dict[str, Any]:
+        customer_id = int(data.get("customer_id") or 0)
+        if customer_id and customer_id not in self.customers:  # 0 is a guest
+            raise WooApiError("woocommerce_rest_invalid_customer_id", "Customer ID is invalid.", 400)
         lines = [self._order_line(i) for i in data.get("line_items") or []]
         now = self.now()
         oid = self._post_id()
@@ -66,7 +69,7 @@ class WooOrders(WooStockRules):
             "created_via": "rest-api",
             "status": "pending",
             "currency": data.get("currency") or self.currency,
-            "customer_id": int(data.get("customer_id") or 0),
+            "customer_id": customer_id,
             "customer_note": data.get("customer_note", ""),
             "billing": {**dict.fromkeys(BILLING_KEYS, ""), **(data.get("billing") or {})},
             "shipping": {
@@ -130,9 +133,24 @@ class WooOrders(WooStockRules):
         else:
             items = [o for o in items if o["status"] != "trash"]
         items = self._filter_modified(request, self._filter_ids(request, items))
+        items = self._filter_customer(request, items)
         self._sort(request, items, "date", "desc")
         chunk, headers = self._paginate(request, items, "orders")
         return json_response([self._fields(request, self._order_json(o)) for o in chunk], 200, headers)
+
+    def _filter_customer(self, request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``customer`` (the ``_customer_user`` id; 0 lists guest orders) and ``search`` as
+        ``wc_order_search`` runs it: a ``LIKE %term%`` on the billing and shipping address indexes
+        (every billing field, the email and phone among them) and the line items' names."""
+        customer = self._arg(request, "customer")
+        if customer is not None:
+            if not is_int(customer):
+                raise invalid_param("customer", "customer is not of type integer.", "rest_invalid_type")
+            items = [o for o in items if o["customer_id"] == int(customer)]
+        term = (self._arg(request, "search") or "").strip().lower()
+        if term:
+            items = [o for o in items if term in _search_index(o)]
+        return items
 
     def _get_order(self, request: Request) -> dict[str, Any]:
         return self._fields(request, self._order_json(self._order(int(request.params["id"]))))
@@ -218,3 +236,10 @@ class WooOrders(WooStockRules):
         if refund is None or refund["order_id"] != int(request.params["pid"]):
             raise WooApiError("woocommerce_rest_invalid_id", "Invalid resource ID.", 404)
         return self._refund_json(refund)
+
+
+def _search_index(order: dict[str, Any]) -> str:
+    """What ``wc_order_search`` matches an order's ``search`` against, lower-cased."""
+    parts = [*order["billing"].values(), *order["shipping"].values()]
+    parts += [line.get("name", "") for line in order["line_items"]]
+    return " ".join(str(part) for part in parts).lower()

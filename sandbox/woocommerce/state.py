@@ -64,6 +64,8 @@ class WooState:
         self.orders: dict[int, dict[str, Any]] = {}
         self.refunds: dict[int, dict[str, Any]] = {}
         self.customers: dict[int, dict[str, Any]] = {}
+        self.customer_emails: dict[str, int] = {}
+        """Lower-cased ``user_email`` -> customer id (WordPress's unique email, looked up at once)."""
         self.webhooks: dict[int, dict[str, Any]] = {}
         self._nonces: dict[str, float] = {}
         self.webhook_log: list[dict[str, Any]] = []

@@ -23,7 +23,7 @@ from adapters.base import ChannelAdapter
 from sandbox.http import FaultInjector
 from sandbox.seed import SeedProduct
 
-__all__ = ["ChannelHarness", "Delivery", "EmulatorBeside", "wait_until"]
+__all__ = ["ChannelHarness", "CustomerHarness", "Delivery", "EmulatorBeside", "wait_until"]
 
 
 class EmulatorBeside:
@@ -121,6 +121,43 @@ class ChannelHarness(Protocol):
     def signed_delivery(self) -> Delivery:
         """Make a change that the channel announces by webhook and return the delivery it sent, signed
         with the secret the adapter from :meth:`adapter` is configured with."""
+        ...
+
+
+class CustomerHarness(ChannelHarness, Protocol):
+    """What a channel whose adapter declares customer capability adds for the customer contract
+    (tests/contract/test_contract_customers.py)."""
+
+    customer_create_path: str
+    """Regex of the path of the request that creates a customer (faults are injected on it)."""
+
+    def watch_customers(self) -> None:
+        """From now on the channel announces customer changes by webhook to the harness."""
+        ...
+
+    def add_customer(self, email: str, given_name: str, phone: str = "") -> str:
+        """A customer signs up / is added by staff with the channel's own tools; returns its id."""
+        ...
+
+    def edit_customer(self, customer_id: str, given_name: str) -> None:
+        """Staff change the customer's first name with the channel's own tools."""
+        ...
+
+    def delete_customer(self, customer_id: str) -> None:
+        """Staff delete the customer for good (a GDPR erasure)."""
+        ...
+
+    def sell_to(self, customer_id: str, sku: str, quantity: int) -> None:
+        """The customer buys ``quantity`` of ``sku`` (the till naming them, or their account)."""
+        ...
+
+    def corrupt_customer(self, customer_id: str) -> str:
+        """From now on the channel serves this customer in a form the adapter cannot read; returns
+        the field it broke, as the adapter's read issue names it."""
+        ...
+
+    def customer_deliveries(self) -> list[Delivery]:
+        """Every webhook delivery received so far."""
         ...
 
 

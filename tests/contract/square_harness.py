@@ -112,6 +112,44 @@ class SquareHarness:
         self.faults.add(FaultRule(kind="rewrite", path=self.catalog_read_path, times=None, rewrite=rewrite))
         return "id"
 
+    # -- customers -----------------------------------------------------------------------------
+
+    customer_create_path = r"/v2/customers$"
+
+    def watch_customers(self) -> None:
+        """Subscribed to every event from the start."""
+
+    def add_customer(self, email: str, given_name: str, phone: str = "") -> str:
+        body = {
+            "given_name": given_name,
+            "email_address": email,
+            **({"phone_number": phone} if phone else {}),
+        }
+        return str(self._api("POST", "/v2/customers", body)["customer"]["id"])
+
+    def edit_customer(self, customer_id: str, given_name: str) -> None:
+        version = self._api("GET", f"/v2/customers/{customer_id}")["customer"]["version"]
+        self._api("PUT", f"/v2/customers/{customer_id}", {"given_name": given_name, "version": version})
+
+    def delete_customer(self, customer_id: str) -> None:
+        self._api("DELETE", f"/v2/customers/{customer_id}")
+
+    def sell_to(self, customer_id: str, sku: str, quantity: int) -> None:
+        self.emulator.simulate_sale(self._variation_id(sku), quantity, customer_id=customer_id)
+
+    def corrupt_customer(self, customer_id: str) -> str:
+        def rewrite(body: Any) -> Any:
+            for customer in body.get("customers") or []:
+                if customer.get("id") == customer_id:
+                    customer["email_address"] = 42
+            return body
+
+        self.faults.add(FaultRule(kind="rewrite", path=r"/v2/customers/search$", times=None, rewrite=rewrite))
+        return "email_address"
+
+    def customer_deliveries(self) -> list[Delivery]:
+        return [Delivery(h, b, self.receiver.url) for h, b in list(self.receiver.deliveries)]
+
     def signed_delivery(self) -> Delivery:
         self._api(
             "POST",

@@ -81,6 +81,48 @@ class WooCommerceHarness(EmulatorBeside):
         self.faults.add(FaultRule(kind="rewrite", path=listings, times=None, rewrite=rewrite))
         return "stock_quantity"
 
+    # -- customers -----------------------------------------------------------------------------
+
+    customer_create_path = r"/wc/v3/customers$"
+
+    def watch_customers(self) -> None:
+        for topic in ("customer.created", "customer.updated", "customer.deleted"):
+            hook = {"topic": topic, "delivery_url": self.receiver.url, "secret": self.emulator.webhook_secret}
+            self._rest("POST", "webhooks", hook)
+
+    def add_customer(self, email: str, given_name: str, phone: str = "") -> str:
+        return str(self.emulator.add_customer(email, given_name, phone=phone))
+
+    def edit_customer(self, customer_id: str, given_name: str) -> None:
+        self.emulator.advance(2)  # a later second than the last read (dates to the second)
+        self._rest("PUT", f"customers/{customer_id}", {"first_name": given_name})
+
+    def delete_customer(self, customer_id: str) -> None:
+        requests.delete(
+            f"{self.emulator.url}{PREFIX}/customers/{customer_id}",
+            params={"force": "true"},
+            auth=(self.emulator.consumer_key, self.emulator.consumer_secret),
+            timeout=10,
+        ).raise_for_status()
+
+    def sell_to(self, customer_id: str, sku: str, quantity: int) -> None:
+        email = self.emulator.customers[int(customer_id)]["email"]
+        self.emulator.simulate_sale([(sku, quantity)], email=email, customer_id=int(customer_id))
+
+    def corrupt_customer(self, customer_id: str) -> str:
+        def rewrite(items: Any) -> Any:
+            for item in items if isinstance(items, list) else ():
+                if str(item.get("id")) == customer_id:
+                    item["email"] = 42
+            return items
+
+        self.faults.add(FaultRule(kind="rewrite", path=r"/wc/v3/customers$", times=None, rewrite=rewrite))
+        return "email"
+
+    def customer_deliveries(self) -> list[Delivery]:
+        signed = [(h, b) for h, b in list(self.receiver.deliveries) if "x-wc-webhook-signature" in h]
+        return [Delivery(h, b, self.receiver.url) for h, b in signed]
+
     def signed_delivery(self) -> Delivery:
         self.emulator.seed([_PROBE])
         self._rest(

@@ -1,0 +1,308 @@
+"""Square customers: the incremental read, the look-ups behind webhooks and before creates, one
+customer's orders, and the create/update writes.
+
+Square's SearchCustomers filters on ``updated_at`` but cannot sort on it, and a changed profile can
+take up to a minute to show in search ("in well under 30 seconds. Occasionally ... closer to one
+minute"). So a read begun when Square's clock said T has seen every change up to T less that lag; the
+next one asks for everything updated since T (or the newest change read, if later) less an overlap
+window (:attr:`SquareCustomers.customer_overlap`, longer than the lag), and the cursor remembers
+which ``id@updated_at`` of that window it already returned: a profile is returned once per change,
+and once the shop has been quiet for the window a read is one call (the window trails the read's
+time, not the last change, so a bulk import is not paged through again on every poll).
+
+A merge (made in the Dashboard: the API has none) retires the old ids; retrieving an old id answers
+the new profile, which :meth:`SquareCustomers.read_customers_by_id` reports with ``merged_from``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+
+from pydantic import Field
+
+from adapters.base import CreateCustomer, Page, PermanentError, UpdateCustomer, WriteResult
+from adapters.issues import ReadIssue, WireModel, validate_item
+from adapters.square_client import SquareClient
+from adapters.square_values import JSON, parse_time, quantity, rfc3339_ms
+from bridge.models import (
+    ChannelCustomer,
+    ChannelOrder,
+    CustomerAddress,
+    Money,
+    OrderItem,
+    normalise_email,
+    normalise_phone,
+)
+
+__all__ = ["SquareCustomers", "customer_body"]
+
+_ADDRESS_IN = {
+    "line1": "address_line_1",
+    "line2": "address_line_2",
+    "city": "locality",
+    "region": "administrative_district_level_1",
+    "postcode": "postal_code",
+    "country": "country",
+}
+_FIELDS_OUT = {
+    "email": "email_address",
+    "phone": "phone_number",
+    "given_name": "given_name",
+    "family_name": "family_name",
+    "company": "company_name",
+    "note": "note",
+    "birthday": "birthday",
+}
+
+
+class _CustomerWire(WireModel):
+    """The parts of a Square ``Customer`` we rely on, as the spec types them."""
+
+    id: str = Field(min_length=1)
+    updated_at: str = Field(min_length=1)
+    version: int = 0
+    email_address: str | None = None
+    phone_number: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+
+
+def customer_body(customer: ChannelCustomer | None, fields: dict[str, object] | None = None) -> JSON:
+    """A Create/UpdateCustomer body from a customer (create) or sparse ``fields`` (update; None
+    clears, as Square documents). Marketing preferences are never sent: they are read-only."""
+    values: dict[str, object] = dict(fields or {})
+    if customer is not None:
+        values = {name: getattr(customer, name) for name in (*_FIELDS_OUT, "address")}
+        values = {k: v for k, v in values.items() if v is not None}
+    body: JSON = {_FIELDS_OUT[k]: v for k, v in values.items() if k in _FIELDS_OUT}
+    if "address" in values:
+        address = values["address"]
+        if isinstance(address, dict):
+            address = CustomerAddress(**address)
+        body["address"] = (
+            {wire: getattr(address, ours) for ours, wire in _ADDRESS_IN.items() if getattr(address, ours)}
+            if isinstance(address, CustomerAddress)
+            else None
+        )
+    return body
+
+
+class SquareCustomers(SquareClient):
+    """The customer side of :class:`adapters.square.SquareAdapter`."""
+
+    customer_overlap = timedelta(minutes=2)
+    """How far back each incremental read looks again (Square's search lags up to a minute)."""
+    default_country = "US"
+    """Region for phone numbers written without a country code (the profile's address country first)."""
+
+    def to_customer(self, raw: JSON, merged_from: tuple[str, ...] = ()) -> ChannelCustomer:
+        address = raw.get("address") or {}
+        region = str(address.get("country") or self.default_country)
+        return ChannelCustomer(
+            channel=self.name,
+            channel_id=str(raw["id"]),
+            email=raw.get("email_address"),
+            phone=normalise_phone(raw.get("phone_number"), region),
+            given_name=raw.get("given_name"),
+            family_name=raw.get("family_name"),
+            company=raw.get("company_name"),
+            note=raw.get("note"),
+            birthday=raw.get("birthday"),
+            address=CustomerAddress(
+                **{ours: address.get(wire) or None for ours, wire in _ADDRESS_IN.items()}
+            ),
+            email_unsubscribed=(raw.get("preferences") or {}).get("email_unsubscribed"),
+            merged_from=merged_from,
+            version=str(raw.get("version", 0)),
+            created_at=parse_time(raw.get("created_at")),
+            modified_at=parse_time(raw.get("updated_at")),
+        )
+
+    def _readable(self, raw: object, issues: list[ReadIssue]) -> JSON | None:
+        """``raw`` when it is a readable customer; else None, with the issue reported."""
+        problem = validate_item(_CustomerWire, raw)
+        if problem is None and isinstance(raw, dict):
+            return raw
+        field, what = problem or ("(the item)", "is unreadable")
+        object_id = raw.get("id") if isinstance(raw, dict) else None
+        hint = "fix the customer profile in the Square Dashboard"
+        issues.append(
+            ReadIssue(self.name, "customer", str(object_id) if object_id else None, field, what, hint=hint)
+        )
+        return None
+
+    def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:
+        return Page.concat(self.iter_customers(cursor))
+
+    def iter_customers(self, cursor: str | None = None) -> Iterator[Page[ChannelCustomer]]:
+        """:meth:`read_customers` one search page (100 profiles) at a time, so a full read of any
+        size holds one page; the pages before the last carry ``cursor`` unchanged, the last the
+        next one. Only the marks of the overlap window below the newest change are kept."""
+        state = json.loads(cursor) if cursor else {}
+        seen: set[str] = set(state.get("seen") or [])
+        since = parse_time(state.get("from"))
+        query: JSON = {"sort": {"field": "CREATED_AT", "order": "ASC"}}
+        if since is not None:
+            query["filter"] = {"updated_at": {"start_at": rfc3339_ms(since)}}
+        marks: dict[str, datetime] = {}
+        newest: datetime | None = None
+        read_at: datetime | None = None
+        counted = self.calls
+        for data in self._paged("v2/customers/search", {"limit": 100, "query": query}):
+            calls, counted = self.calls - counted, self.calls
+            if read_at is None and self.served_at:
+                read_at = parsedate_to_datetime(self.served_at)
+            out: list[ChannelCustomer] = []
+            issues: list[ReadIssue] = []
+            for raw in data.get("customers") or []:
+                readable = self._readable(raw, issues)
+                updated = parse_time(readable["updated_at"]) if readable else None
+                if readable is None or updated is None:
+                    continue
+                mark = f"{readable['id']}@{readable['updated_at']}"
+                marks[mark] = updated
+                newest = updated if newest is None or updated > newest else newest
+                if mark not in seen:
+                    out.append(self.to_customer(readable))
+            if newest is not None:  # what falls out of the window can go now
+                marks = {m: t for m, t in marks.items() if t >= newest - self.customer_overlap}
+            yield Page(items=out, cursor=cursor, calls=calls, issues=issues)
+        yield Page(items=[], cursor=self._next_cursor(since, newest, read_at, seen | set(marks)))
+
+    def _next_cursor(
+        self, since: datetime | None, newest: datetime | None, read_at: datetime | None, marks: set[str]
+    ) -> str | None:
+        """Where the next read starts: the overlap window below the later of the newest change
+        read and Square's clock when the read began (never before this read's start), with the
+        changes of that window already returned."""
+        starts = [since, *(t - self.customer_overlap for t in (newest, read_at) if t is not None)]
+        known = [t for t in starts if t is not None]
+        if not known:
+            return None
+        start = max(known)
+        kept = {m for m in marks if (t := parse_time(m.split("@", 1)[1])) is not None and t >= start}
+        return json.dumps({"from": rfc3339_ms(start), "seen": sorted(kept)})
+
+    def read_customers_by_id(self, customer_ids: Sequence[str]) -> Page[ChannelCustomer]:
+        start = self.calls
+        out: list[ChannelCustomer] = []
+        issues: list[ReadIssue] = []
+        for customer_id in customer_ids:
+            try:
+                raw = self._request("GET", f"v2/customers/{customer_id}").get("customer")
+            except PermanentError as exc:
+                if exc.status != 404:
+                    raise
+                out.append(ChannelCustomer(channel=self.name, channel_id=customer_id, deleted=True))
+                continue
+            readable = self._readable(raw, issues)
+            if readable is not None:
+                merged = (customer_id,) if readable["id"] != customer_id else ()
+                out.append(self.to_customer(readable, merged))
+        return Page(items=out, cursor=None, calls=self.calls - start, issues=issues)
+
+    def find_customers(self, email: str | None = None, phone: str | None = None) -> list[ChannelCustomer]:
+        found: dict[str, ChannelCustomer] = {}
+        filters: list[JSON] = []
+        if normalise_email(email):
+            filters.append({"email_address": {"exact": normalise_email(email)}})
+        if phone:
+            filters.append({"phone_number": {"exact": phone}})
+        for flt in filters:
+            for data in self._paged("v2/customers/search", {"limit": 100, "query": {"filter": flt}}):
+                for raw in data.get("customers") or []:
+                    readable = self._readable(raw, [])
+                    if readable is not None:
+                        found[str(readable["id"])] = self.to_customer(readable)
+        return [
+            c for c in found.values() if c.email == normalise_email(email) or (phone and c.phone == phone)
+        ]
+
+    def read_customer_orders(self, customer_id: str, email: str | None = None) -> Page[ChannelOrder]:
+        """SearchOrders with ``customer_filter`` over every location (ten to a call), newest first.
+        Square orders name customers by id only: ``email`` adds nothing here."""
+        start = self.calls
+        locations = {
+            str(loc["id"]): str(loc.get("name") or loc["id"])
+            for loc in self._request("GET", "v2/locations").get("locations") or []
+            if self.location_ids is None or loc["id"] in self.location_ids
+        }
+        ids = sorted(locations)
+        orders: list[ChannelOrder] = []
+        for offset in range(0, len(ids), 10):
+            body: JSON = {
+                "location_ids": ids[offset : offset + 10],
+                "limit": 500,
+                "query": {
+                    "filter": {"customer_filter": {"customer_ids": [customer_id]}},
+                    "sort": {"sort_field": "CREATED_AT", "sort_order": "DESC"},
+                },
+            }
+            for data in self._paged("v2/orders/search", body):
+                orders += [self._order(raw, locations) for raw in data.get("orders") or []]
+        orders.sort(key=lambda o: (o.placed_at, o.order_id), reverse=True)
+        return Page(items=orders, cursor=None, calls=self.calls - start)
+
+    def _order(self, raw: JSON, locations: dict[str, str]) -> ChannelOrder:
+        def money(value: JSON | None) -> Money | None:
+            if not value or value.get("amount") is None:
+                return None
+            return Money.from_minor_units(int(value["amount"]), str(value.get("currency") or "USD"))
+
+        items = tuple(
+            OrderItem(
+                name=" ".join(p for p in (line.get("name"), line.get("variation_name")) if p)
+                or "Custom amount",
+                quantity=quantity(line.get("quantity")) or Decimal(0),
+                total=money(line.get("total_money")),
+            )
+            for line in raw.get("line_items") or []
+        )
+        placed = parse_time(raw.get("created_at"))
+        assert placed is not None
+        location = str(raw.get("location_id") or "") or None
+        return ChannelOrder(
+            channel=self.name,
+            order_id=str(raw["id"]),
+            placed_at=placed,
+            customer_id=raw.get("customer_id"),
+            location_id=location,
+            location_name=locations.get(location or ""),
+            items=items,
+            total=money(raw.get("total_money")),
+            status=raw.get("state"),
+            modified_at=parse_time(raw.get("updated_at")),
+        )
+
+    def apply_customer_op(self, op: CreateCustomer | UpdateCustomer) -> WriteResult:
+        """One customer write; a refusal is a result, a transient failure raises (keep it queued)."""
+        try:
+            if isinstance(op, CreateCustomer):
+                body = {"idempotency_key": customer_idempotency_key(op.key), **customer_body(op.customer)}
+                answer = self._request("POST", "v2/customers", body)
+            else:
+                body = customer_body(None, op.fields)
+                if op.version is not None:
+                    body["version"] = int(op.version)
+                answer = self._request("PUT", f"v2/customers/{op.customer_id}", body)
+        except PermanentError as exc:
+            return WriteResult(key=op.key, ok=False, error=str(exc), code=exc.code)
+        customer = answer.get("customer") or {}
+        return WriteResult(
+            key=op.key,
+            ok=True,
+            channel_id=str(customer.get("id")),
+            version=str(customer.get("version", 0)),
+            written={k: customer.get(k) for k in body if k not in ("idempotency_key", "version")},
+        )
+
+
+def customer_idempotency_key(key: str) -> str:
+    """Square's idempotency key for a create: the op's key (derived from the person), hashed to a
+    fixed length, so the same person always sends the same key."""
+    return "sbc-" + hashlib.sha256(key.encode()).hexdigest()[:40]
