@@ -28,6 +28,7 @@ from bridge.capabilities import Capabilities
 from bridge.models import (
     ChannelCustomer,
     ChannelLocation,
+    ChannelOrder,
     ChannelProduct,
     StockEvent,
     StockLevel,
@@ -36,8 +37,10 @@ from bridge.models import (
 from bridge.writes import (
     AdjustStock,
     ArchiveProduct,
+    CreateCustomer,
     CreateProduct,
     SetStock,
+    UpdateCustomer,
     UpdateProduct,
     UpdateVariant,
     WriteOp,
@@ -52,12 +55,14 @@ __all__ = [
     "Capabilities",
     "ChannelAdapter",
     "ChannelGate",
+    "CreateCustomer",
     "CreateProduct",
     "Page",
     "PermanentError",
     "ReadIssue",
     "SetStock",
     "TransientError",
+    "UpdateCustomer",
     "UpdateProduct",
     "UpdateVariant",
     "WebhookRejected",
@@ -279,7 +284,30 @@ class ChannelAdapter(abc.ABC):
 
     @abc.abstractmethod
     def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:
-        """Customers changed since ``cursor``."""
+        """Customers changed since ``cursor`` (all of them when ``None``), email and phone
+        normalised; the next cursor in the page. Overlapping reads may repeat a customer (dedupe on
+        ``channel_id`` + ``modified_at``); a malformed record is skipped and reported in ``issues``.
+        A channel that never lists some identities (WooCommerce guests, known only from orders)
+        includes them here as ``guest`` customers."""
+
+    def read_customers_by_id(self, customer_ids: Sequence[str]) -> Page[ChannelCustomer]:
+        """These customers as the channel holds them now: what a customer webhook hints at.
+
+        An id the channel no longer has comes back as a ``deleted`` tombstone with that id; an id a
+        merge retired comes back as the surviving profile (its ``merged_from`` naming the old id).
+        By default none (a channel without customer capability)."""
+        return Page(items=[], cursor=None)
+
+    def find_customers(self, email: str | None = None, phone: str | None = None) -> list[ChannelCustomer]:
+        """Customers with exactly this normalised email, or this E.164 phone: the search made before
+        creating one (duplicates come mostly from creating without searching). By default none."""
+        return []
+
+    def read_customer_orders(self, customer_id: str, email: str | None = None) -> Page[ChannelOrder]:
+        """Every order of one customer (``customer_id`` as :meth:`read_customers` gave it; for a
+        guest, or to include guest orders placed with the same address, ``email``), newest first,
+        channel-neutral: for the purchase history. By default none."""
+        return Page(items=[], cursor=None)
 
     @abc.abstractmethod
     def apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:

@@ -24,6 +24,10 @@ class Capabilities:
     """How coarsely the channel dates its events against its counts: 0 when each event carries
     the exact time it reached the counts (Square's ``created_at`` against ``calculated_at``);
     WooCommerce dates orders and answers to the second."""
+    customers: bool = False
+    """The adapter reads and writes customers (``read_customers``, ``read_customers_by_id``,
+    ``find_customers``, ``read_customer_orders``, :class:`bridge.writes.CreateCustomer` and
+    :class:`bridge.writes.UpdateCustomer`)."""
     write_version: Literal["counter", "modified_date"] = "counter"
     """What the ``version`` of a write's answer is: an object version that says nothing of time
     (Square's counter), or when the channel applied the write (WooCommerce's ``date_modified_gmt``)."""

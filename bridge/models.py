@@ -11,7 +11,8 @@ Identity rules worth knowing:
   unit (a WooCommerce product id for a simple product, a variation id otherwise; a Square
   ``ITEM_VARIATION`` id).
 * Money is ``Decimal`` in major units with an ISO 4217 currency: never a float.
-* Emails are compared lower-cased and trimmed; phones in E.164.
+* Emails are compared trimmed and case-folded; phones in E.164 (the adapter parses them with the
+  configured default country).
 """
 
 from __future__ import annotations
@@ -29,10 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 __all__ = [
     "ChannelCustomer",
     "ChannelLocation",
+    "ChannelOrder",
     "ChannelProduct",
     "ChannelVariant",
+    "CustomerAddress",
     "Effect",
     "Money",
+    "OrderItem",
     "ProductStatus",
     "StockEvent",
     "StockEventKind",
@@ -92,10 +96,10 @@ def normalise_sku(sku: str | None) -> str | None:
 
 
 def normalise_email(email: str | None) -> str | None:
-    """Lower-cased, trimmed email; ``None`` for empty."""
+    """Trimmed, case-folded email (how two spellings of one address are compared); ``None`` for empty."""
     if email is None:
         return None
-    email = email.strip().lower()
+    email = email.strip().casefold()
     return email or None
 
 
@@ -250,8 +254,37 @@ class StockEvent(Frozen):
     a count calculated at C holds exactly the changes received up to C."""
 
 
+class CustomerAddress(Frozen):
+    """A postal address as both channels can hold it (Square's ``address``, WooCommerce's billing
+    block without the contact fields). Empty strings are read as ``None``."""
+
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    """State, county or province (Square ``administrative_district_level_1``, Woo ``state``)."""
+    postcode: str | None = None
+    country: str | None = None
+    """ISO 3166-1 alpha-2."""
+
+    def is_empty(self) -> bool:
+        return not any(self.model_dump().values())
+
+
 class ChannelCustomer(Frozen):
-    """A customer record as a channel holds it; email and phone normalised by the adapter."""
+    """A customer record as a channel holds it, email and phone normalised by the adapter.
+
+    ``channel_id`` is the channel's own id; a WooCommerce guest (who exists only on orders) has the
+    id ``guest:<normalised email>`` and ``guest`` True. ``None`` in a field means the channel holds
+    nothing there (an empty value, which never overwrites a filled one). ``modified_at`` is the
+    channel's own modification time of the record (Square ``updated_at``, Woo ``date_modified_gmt``,
+    a guest's order ``date_modified_gmt``): what decides which side's change is the more recent.
+
+    ``email_unsubscribed`` is the channel's marketing opt-out where it has one (Square
+    ``preferences.email_unsubscribed``, read-only through Square's API), ``None`` where it has none.
+    ``merged_from`` are ids the channel retired into this one (a Square merge); ``deleted`` marks a
+    tombstone (the channel no longer has ``channel_id``; every other field empty).
+    """
 
     channel: str
     channel_id: str
@@ -260,7 +293,64 @@ class ChannelCustomer(Frozen):
     given_name: str | None = None
     family_name: str | None = None
     company: str | None = None
+    note: str | None = None
+    birthday: str | None = None
+    """``YYYY-MM-DD``, or ``0000-MM-DD`` when the year is unknown (Square's convention)."""
+    address: CustomerAddress | None = None
+    email_unsubscribed: bool | None = None
+    guest: bool = False
+    merged_from: tuple[str, ...] = ()
+    deleted: bool = False
     version: str | None = None
+    created_at: datetime | None = None
+    modified_at: datetime | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return normalise_email(value)
+
+    @field_validator("given_name", "family_name", "company", "note", "birthday")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.strip() or None
+
+    @field_validator("address")
+    @classmethod
+    def _empty_address(cls, value: CustomerAddress | None) -> CustomerAddress | None:
+        return None if value is None or value.is_empty() else value
+
+
+class OrderItem(Frozen):
+    """One line of a customer's order, as the purchase history shows it."""
+
+    name: str
+    quantity: Decimal
+    sku: str | None = None
+    total: Money | None = None
+
+
+class ChannelOrder(Frozen):
+    """One order of a customer on a channel, channel-neutral, for the purchase history only (never
+    written to another channel: that would move stock).
+
+    ``customer_id`` is the channel's customer id (``guest:<email>`` for a WooCommerce guest order);
+    ``email`` the order's normalised billing email when it has one. ``location_id``/``location_name``
+    say where it was bought (a Square location); both ``None`` means on the web.
+    """
+
+    channel: str
+    order_id: str
+    placed_at: datetime
+    customer_id: str | None = None
+    email: str | None = None
+    location_id: str | None = None
+    location_name: str | None = None
+    items: tuple[OrderItem, ...] = ()
+    total: Money | None = None
+    status: str | None = None
     modified_at: datetime | None = None
 
     @field_validator("email")

@@ -16,13 +16,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridge.models import ChannelProduct
+from bridge.models import ChannelCustomer, ChannelProduct
 
 __all__ = [
     "AdjustStock",
     "ArchiveProduct",
+    "CreateCustomer",
     "CreateProduct",
     "SetStock",
+    "UpdateCustomer",
     "UpdateProduct",
     "UpdateVariant",
     "WriteOp",
@@ -91,8 +93,50 @@ class AdjustStock(_Op):
     delta: int
 
 
+class CreateCustomer(_Op):
+    """Create ``customer`` on the channel (its ``channel``/``channel_id`` are ignored).
+
+    ``key`` must be derived from the person (e.g. ``customer:<person id>:<channel>``): Square gets
+    it as the ``idempotency_key``, so a retry after a lost answer returns the same customer. A
+    channel that refuses a second account for the email (WooCommerce ``registration-error-email-
+    exists``) is looked up by that email and the existing customer returned: the result is then
+    ``ok`` with ``code="EXISTING"`` and that customer's ``channel_id`` (link it, do not create).
+    Marketing consent is never sent (Square's ``email_unsubscribed`` is read-only).
+    """
+
+    op: Literal["create_customer"] = "create_customer"
+    customer: ChannelCustomer
+
+
+class UpdateCustomer(_Op):
+    """Sparse update of a customer's contact fields.
+
+    ``fields`` maps :class:`bridge.models.ChannelCustomer` field names (``email``, ``phone``,
+    ``given_name``, ``family_name``, ``company``, ``note``, ``birthday``, ``address`` as a
+    ``CustomerAddress`` or its dict) to new values. ``version`` is the channel's version we last read:
+    Square refuses a stale one (result ``ok`` False, ``code="VERSION_MISMATCH"``, not retryable: read
+    again and re-plan). The result's ``version`` is the record's new version.
+    """
+
+    op: Literal["update_customer"] = "update_customer"
+    customer_id: str
+    fields: dict[str, Any]
+    version: str | None = None
+
+
+CUSTOMER_OPS = (CreateCustomer, UpdateCustomer)
+"""The customer write operations (what a channel without customer capability refuses)."""
+
+
 WriteOp = Annotated[
-    CreateProduct | UpdateProduct | UpdateVariant | ArchiveProduct | SetStock | AdjustStock,
+    CreateProduct
+    | UpdateProduct
+    | UpdateVariant
+    | ArchiveProduct
+    | SetStock
+    | AdjustStock
+    | CreateCustomer
+    | UpdateCustomer,
     Field(discriminator="op"),
 ]
 
