@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bridge.customers.fields import changed_at, field_values, opted_out
 from bridge.customers.matching import Ambiguous, Index, Linked, match
@@ -33,6 +34,8 @@ class SourceState:
     guest: bool = False
     opted_out: bool = False
     retired: tuple[str, ...] = ()
+    modified_at: datetime | None = None
+    """The channel's modification time of the record as last read (an older read is stale)."""
 
 
 @dataclass(frozen=True)
@@ -136,11 +139,16 @@ class _Book:
         person = self.persons.get(person_id, Person(person_id, {}))
         sources = dict(person.sources)
         before = sources.get(source)
+        when = changed_at(record)
+        last = before.modified_at if before else None
+        if last is not None and when < last:
+            return  # a stale read (overlapping page, late delivery): what we hold is newer
         old_ids = set(before.retired if before else ())
         for old in retired:
             old_ids |= self._detach(old, into=person_id, sources=sources)
         state = SourceState(
-            fields=observe(before.fields if before else {}, values, changed_at(record)),
+            fields=observe(before.fields if before else {}, values, when, last),
+            modified_at=when,
             version=record.version,
             guest=record.guest,
             opted_out=opted_out(record),

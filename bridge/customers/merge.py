@@ -45,15 +45,20 @@ class Merged:
 
 
 def observe(
-    before: Mapping[str, Observed], values: Mapping[str, Any], changed_at: datetime
+    before: Mapping[str, Observed],
+    values: Mapping[str, Any],
+    changed_at: datetime,
+    last_read: datetime | None = None,
 ) -> dict[str, Observed]:
     """A source's fields after reading ``values`` from it at ``changed_at``: a field keeps its
-    change time when its value is what we saw before (and when the new read is older than what we
-    know, which an out-of-order read can be)."""
+    change time when its value is what we saw before. A read older than the source's ``last_read``
+    (an out-of-order delivery or an overlapping page) is stale and changes nothing."""
+    if last_read is not None and changed_at < last_read:
+        return dict(before)
     after: dict[str, Observed] = {}
     for name in FIELDS:
         value, seen = values.get(name), before.get(name)
-        if seen is not None and (seen.value == value or seen.changed_at > changed_at):
+        if seen is not None and seen.value == value:
             after[name] = seen
         else:
             after[name] = Observed(value, changed_at)

@@ -40,6 +40,7 @@ def m006_customers(db: Database) -> None:
             "opted_out": int,
             "version": str,
             "retired_into": str,  # the channel id this one was merged into (Square merge), else NULL
+            "modified_at": str,  # the channel's modification time of the record as last read
             "updated_at": str,
         },
         pk=("channel", "channel_id"),
@@ -132,7 +133,7 @@ class CustomerStore:
         wanted = sorted({int(i) for i in ids})
         links = rows_in(
             self.db.conn,
-            "SELECT person_id, channel, channel_id, guest, opted_out, version, retired_into "
+            "SELECT person_id, channel, channel_id, guest, opted_out, version, retired_into, modified_at "
             f"FROM person_links WHERE person_id IN {KEYS}",
             wanted,
         )
@@ -148,11 +149,16 @@ class CustomerStore:
                     json.loads(value), datetime.fromisoformat(when)
                 )
         sources: dict[int, dict[Source, SourceState]] = {i: {} for i in wanted}
-        for pid, channel, cid, guest, opted, version, into in links:
+        for pid, channel, cid, guest, opted, version, into, modified in links:
             if into is None:
                 retired = tuple(sorted(r[2] for r in links if r[1] == channel and r[6] == cid))
                 sources[pid][(channel, cid)] = SourceState(
-                    fields.get((channel, cid), {}), version, bool(guest), bool(opted), retired
+                    fields.get((channel, cid), {}),
+                    version,
+                    bool(guest),
+                    bool(opted),
+                    retired,
+                    datetime.fromisoformat(modified) if modified else None,
                 )
         return {str(pid): Person(str(pid), found) for pid, found in sources.items()}
 
@@ -219,10 +225,22 @@ class CustomerStore:
             )
         for (channel, channel_id), state in person.sources.items():
             rows: list[tuple[Any, ...]] = [
-                (channel, channel_id, pid, int(state.guest), int(state.opted_out), state.version, None, now)
+                (
+                    channel,
+                    channel_id,
+                    pid,
+                    int(state.guest),
+                    int(state.opted_out),
+                    state.version,
+                    None,
+                    state.modified_at.isoformat() if state.modified_at else None,
+                    now,
+                )
             ]
-            rows += [(channel, old, pid, 0, 0, None, channel_id, now) for old in state.retired]
-            db.conn.executemany("INSERT OR REPLACE INTO person_links VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            rows += [(channel, old, pid, 0, 0, None, channel_id, None, now) for old in state.retired]
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO person_links VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
             db.conn.executemany(
                 "INSERT OR REPLACE INTO customer_fields VALUES (?, ?, ?, ?, ?)",
                 [
