@@ -34,6 +34,8 @@ from bridge.config import (
     config_warnings,
     load_config,
 )
+from bridge.customer_render import render_conflicts, render_person
+from bridge.customer_view import ConflictNotFound, find_persons, open_conflicts, person_view, resolve_conflict
 from bridge.failure import Failure
 from bridge.httpd import ListenError
 from bridge.initfile import (
@@ -790,6 +792,85 @@ def unlink_command(
             _refused(refused)
     typer.echo(f"unlinked {sku} from {channel} {unlinked.channel_id}")
     typer.echo(NEXT_SYNC_REREADS)
+
+
+# ------------------------------------------------------------------------------------------------
+# customer show, conflicts
+# ------------------------------------------------------------------------------------------------
+
+customer_app = typer.Typer(
+    help="One person across the channels: contact details and purchases.", no_args_is_help=True
+)
+app.add_typer(customer_app, name="customer")
+conflicts_app = typer.Typer(
+    help="Open conflicts (customers and catalogue), and settling one.", invoke_without_command=True
+)
+app.add_typer(conflicts_app, name="conflicts")
+
+
+@customer_app.command("show")
+def customer_show(
+    ctx: typer.Context,
+    who: Annotated[
+        str, typer.Argument(help="An email, a phone number, a person id or a channel's customer id.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for machines.")] = False,
+) -> None:
+    """The person: each channel's id, contact details and where each came from, open conflicts,
+    purchases newest first. The only command that prints contact details."""
+    OUTPUT.json_errors = as_json
+    state: State = ctx.obj
+    config = state.config()
+    with state.store(config) as store:
+        found = find_persons(store, who, config.customers.default_country)
+        if not found:
+            _fail(EXIT_FAILURE, Failure.of(f"no customer matches {who!r}"))
+        views = [person_view(store, person) for person in found]
+    if as_json:
+        typer.echo(json.dumps(views[0] if len(views) == 1 else {"persons": views}, default=str))
+        return
+    typer.echo("\n\n".join(render_person(view) for view in views))
+
+
+@conflicts_app.callback()
+def conflicts_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for machines.")] = False,
+) -> None:
+    """Every open conflict: customer records several persons could be, and catalogue conflicts."""
+    if ctx.invoked_subcommand is not None:
+        return
+    OUTPUT.json_errors = as_json
+    state: State = ctx.obj
+    config = state.config()
+    with state.store(config) as store:
+        found = open_conflicts(store)
+    if as_json:
+        typer.echo(json.dumps({"conflicts": found}, default=str))
+        return
+    typer.echo(render_conflicts(found))
+
+
+@conflicts_app.command("resolve")
+def conflicts_resolve(
+    ctx: typer.Context,
+    conflict_id: Annotated[str, typer.Argument(metavar="ID", help="As `shopbridge conflicts` lists it.")],
+    keep: Annotated[
+        str,
+        typer.Option(
+            "--keep", help="A customer conflict: a person id or `new`; a catalogue one: a channel or a value."
+        ),
+    ],
+) -> None:
+    """Settle one conflict; the next sync applies it."""
+    state: State = ctx.obj
+    config = state.config()
+    with state.store(config) as store, _exclusive(config.store_path()):
+        try:
+            kind = resolve_conflict(store, conflict_id, keep)
+        except ConflictNotFound as exc:
+            _fail(EXIT_USAGE, Failure.of(str(exc)))
+    typer.echo(f"{conflict_id} settled ({kind}): keeping {keep}; the next sync applies it")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from bridge.storage import (
     StoreFigures,
 )
 from bridge.store.chunked import KEYS, as_dicts, execute_in, in_chunks, rows_in
+from bridge.store.conflicts import CatalogueConflicts
 from bridge.store.customers import CustomerStore
 from bridge.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from bridge.unresolved import describe
@@ -126,6 +127,11 @@ class Store:
     def customers(self) -> CustomerStore:
         """The customer tables (:mod:`bridge.store.customers`)."""
         return CustomerStore(self)
+
+    @property
+    def catalogue_conflicts(self) -> CatalogueConflicts:
+        """The catalogue's open conflicts (:mod:`bridge.store.conflicts`)."""
+        return CatalogueConflicts(self)
 
     @property
     def schema_version(self) -> int:
