@@ -60,28 +60,38 @@ class CustomerSync:
         self.adapters = {name: a for name, a in adapters.items() if a.capabilities.customers}
         self.settings = settings
         self.writable = {name: a.capabilities.customer_fields for name, a in self.adapters.items()}
+        self._read_sources: dict[tuple[str, str], str] = {}
 
     def run(self, *, dry_run: bool = False, full: bool = False) -> CustomerReport:
+        """Read every channel, record what it changed, then plan each changed person's writes
+        against every channel's record as now read (not a record another channel's read left
+        stale), queue them, and only then move the cursors."""
         report = CustomerReport()
-        self._chunk(self.store.customers.resolved_records(), report, dry_run)
+        touched: dict[str, None] = {}
+        cursors: dict[str, str] = {}
+        touched.update(self._chunk(self.store.customers.resolved_records(), report, dry_run))
         for name, adapter in self.adapters.items():
             cursor = None if full else self.store.get_cursor(name, CUSTOMER_CURSOR)
             page = adapter.read_customers(cursor)
             report.issues.extend(f"{name}: {issue}" for issue in page.issues)
             for chunk in _chunks(page.items, CHUNK):
                 report.read += len(chunk)
-                self._chunk(chunk, report, dry_run)
-            if not dry_run and page.cursor is not None:
-                self.store.set_cursor(name, CUSTOMER_CURSOR, page.cursor)
-        log.info(
-            "customers synced",
-            extra={k: v for k, v in vars(report).items() if isinstance(v, int)},
-        )
+                touched.update(self._chunk(chunk, report, dry_run))
+            if page.cursor is not None:
+                cursors[name] = page.cursor
+        if not dry_run:
+            self._queue_writes(list(touched), report)
+            for name, cursor in cursors.items():
+                self.store.set_cursor(name, CUSTOMER_CURSOR, cursor)
+        log.info("customers synced", extra={k: v for k, v in vars(report).items() if isinstance(v, int)})
         return report
 
-    def _chunk(self, records: Sequence[ChannelCustomer], report: CustomerReport, dry_run: bool) -> None:
+    def _chunk(
+        self, records: Sequence[ChannelCustomer], report: CustomerReport, dry_run: bool
+    ) -> dict[str, None]:
+        """Decide and record one chunk; the persons it changed (by stored id) and the records read."""
         if not records:
-            return
+            return {}
         outcome = self.decide(records)
         report.conflicts += len(outcome.conflicts)
         report.erased += len(outcome.erased)
@@ -89,12 +99,17 @@ class CustomerSync:
         if dry_run:
             for person in outcome.persons.values():
                 report.writes.extend(_described(self._writes(person)))
-            return
+            return {}
         ids = self.store.customers.record(outcome, utcnow())
-        persons = self.store.customers.persons(ids.values())
-        entries = [entry for person in persons.values() for entry in self._outbox(person, report)]
-        report.queued += self.store.outbox_enqueue(entries)
-        report.orders += self._history(persons.values(), outcome)
+        self._read_sources.update(outcome.linked_by)
+        return dict.fromkeys(ids.values())
+
+    def _queue_writes(self, person_ids: Sequence[str], report: CustomerReport) -> None:
+        for start in range(0, len(person_ids), CHUNK):
+            persons = self.store.customers.persons(person_ids[start : start + CHUNK])
+            entries = [entry for person in persons.values() for entry in self._outbox(person, report)]
+            report.queued += self.store.outbox_enqueue(entries)
+            report.orders += self._history(persons.values())
 
     def decide(self, records: Sequence[ChannelCustomer]) -> CustomerOutcome:
         """The pure decision for ``records`` given what the store remembers of them."""
@@ -120,9 +135,9 @@ class CustomerSync:
                 "reason": f"customer {person.person_id}: one person on every channel",
             }
 
-    def _history(self, persons: Iterable[Person], outcome: CustomerOutcome) -> int:
-        """The orders of each record read this chunk, into the purchase history."""
-        read = set(outcome.linked_by)
+    def _history(self, persons: Iterable[Person]) -> int:
+        """The orders of each record read this sync, into the purchase history."""
+        read = self._read_sources
         count = 0
         for person in persons:
             email = person.merged().get("email")
