@@ -158,7 +158,8 @@ class _Book:
         self._keep(Person(person_id, sources))
 
     def _detach(self, old: Source, *, into: str, sources: dict[Source, SourceState]) -> set[str]:
-        """Take the retired record ``old`` (and what was retired into it) off whichever person had it."""
+        """Take the retired record ``old`` (and what was retired into it) off whichever person had
+        it; that person's other records join ``into`` (the channel says they are one person)."""
         moved = {old[1]}
         if old in sources:
             moved |= set(sources.pop(old).retired)
@@ -167,7 +168,8 @@ class _Book:
             if person.person_id != into and old in person.sources:
                 rest = dict(person.sources)
                 moved |= set(rest.pop(old).retired)
-                self._keep(Person(person.person_id, rest))
+                sources.update(rest)
+                self._keep(Person(person.person_id, {}))
         return moved
 
     def _erase(self, source: Source) -> None:

@@ -29,7 +29,7 @@ class Linked:
 @dataclass(frozen=True)
 class Ambiguous:
     candidates: tuple[str, ...]
-    by: str  # email | phone | retired
+    by: str  # email | phone
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,18 @@ def match(
         return NoMatch() if kept == NEW else Linked(kept, "resolved")
     by_retired = {index.sources[old] for old in retired if old in index.sources}
     if by_retired:
-        return _one(by_retired, "retired")
+        # The channel itself says these records are one person: the persons they were are folded
+        # into the first (their records move to it), no human needed.
+        return Linked(min(by_retired, key=_order), "retired")
     for key, table, by in ((email, index.emails, "email"), (phone, index.phones, "phone")):
         found = set(table.get(key, ())) if key else set()
         if found:
             return _one(found, by)
     return NoMatch()
+
+
+def _order(person_id: str) -> tuple[int, str]:
+    return (int(person_id), "") if person_id.isdigit() else (1 << 62, person_id)
 
 
 def _one(candidates: Set[str], by: str) -> Match:
