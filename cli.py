@@ -566,6 +566,7 @@ def _runner(config: Config, store: Store, progress: Progress) -> SyncRunner:
         config.sync,
         progress=progress,
         max_attempts=config.daemon.outbox_max_attempts,
+        customers=config.customers,
     )
 
 

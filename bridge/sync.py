@@ -30,6 +30,8 @@ from typing import Any
 
 from adapters.base import ChannelAdapter
 from bridge import engine
+from bridge.config import CustomerSettings
+from bridge.customer_sync import CustomerReport, CustomerSync
 from bridge.engine import Chunk, Context, Outcome
 from bridge.ledger import LedgerEntry, LocationMap
 from bridge.linking import ExistingLink, LinkGroup
@@ -117,8 +119,10 @@ class SyncRunner:
         progress: Progress | None = None,
         max_attempts: int = 12,
         chunk_size: int = 2_000,
+        customers: CustomerSettings | None = None,
     ) -> None:
         self.store = store
+        self.customers = customers or CustomerSettings()
         self.chunk_size = chunk_size
         self.adapters = dict(adapters)
         self.policy = policy
@@ -255,7 +259,15 @@ class SyncRunner:
             # otherwise the next sync reads our writes back as echoes and finds nothing to do.
             if not created or report.deferred or report.failed:
                 break
+        if not report.unread:
+            self.sync_customers()
+            report.merge(self.relay())
         return plans, report
+
+    def sync_customers(self) -> CustomerReport:
+        """The customers stage (:mod:`bridge.customer_sync`), after the catalogue and stock: the
+        channels that keep customers read, their persons recorded, their writes queued."""
+        return CustomerSync(self.store, self.adapters, self.customers).run()
 
     def _run_chunks(self, force: bool, *, full: bool, keep: bool) -> tuple[list[Plan], int, bool]:
         """Plan and commit one read, chunk by chunk: (the plans, or their warnings only unless
