@@ -594,10 +594,11 @@ def sync(
             try:
                 with _progress(not as_json) as runner.progress:
                     plan = runner.prepare(full=full).plan
+                customer_writes = runner.sync_customers(dry_run=True).writes
             except ChannelReadError as exc:
                 _fail(EXIT_FAILURE, Failure.of_channels(_unreadable(runner, {exc.channel: str(exc)})))
             store.set_cursor(*DRY_RUN_MARK, utcnow())
-            typer.echo(plan.dumps() if as_json else plan.render())
+            typer.echo(_dry_run_output(plan, customer_writes, as_json))
             return
         if runner.first_sync() and store.get_cursor(*DRY_RUN_MARK) is None and not force:
             _fail(
@@ -624,6 +625,17 @@ def sync(
     _render_sync_result(plans, report, as_json, unread, skipped, forced=force)
     if report.failed or report.deferred or unread or skipped:
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _dry_run_output(plan: Plan, customer_writes: list[tuple[str, str, str]], as_json: bool) -> str:
+    """The plan, and the customer writes the customers stage would queue (when there are any)."""
+    if not customer_writes:
+        return plan.dumps() if as_json else plan.render()
+    if as_json:
+        writes = [{"channel": c, "op": op, "customer_id": cid} for c, op, cid in customer_writes]
+        return json.dumps({**json.loads(plan.dumps()), "customer_writes": writes})
+    lines = [f"  {channel}: {op} {cid}" for channel, op, cid in customer_writes]
+    return "\n".join([plan.render(), f"customers: {len(lines)} writes", *lines])
 
 
 def _read_failures(report: RelayReport) -> dict[str, str]:

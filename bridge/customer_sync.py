@@ -61,6 +61,8 @@ class CustomerSync:
         self.settings = settings
         self.writable = {name: a.capabilities.customer_fields for name, a in self.adapters.items()}
         self._read_sources: dict[tuple[str, str], str] = {}
+        self._dry: dict[str, Person] = {}
+        """A dry run's persons as decided so far (it records nothing; its size grows with the read)."""
 
     def run(self, *, dry_run: bool = False, full: bool = False) -> CustomerReport:
         """Read every channel, record what it changed, then plan each changed person's writes
@@ -79,7 +81,10 @@ class CustomerSync:
                 touched.update(self._chunk(chunk, report, dry_run))
             if page.cursor is not None:
                 cursors[name] = page.cursor
-        if not dry_run:
+        if dry_run:
+            for person in self._dry.values():
+                report.writes.extend(_described(self._writes(person)))
+        else:
             self._queue_writes(list(touched), report)
             for name, cursor in cursors.items():
                 self.store.set_cursor(name, CUSTOMER_CURSOR, cursor)
@@ -96,9 +101,8 @@ class CustomerSync:
         report.conflicts += len(outcome.conflicts)
         report.erased += len(outcome.erased)
         report.persons_changed += len(outcome.persons)
-        if dry_run:
-            for person in outcome.persons.values():
-                report.writes.extend(_described(self._writes(person)))
+        if dry_run:  # nothing recorded: later chunks are decided against what earlier ones decided
+            self._dry.update(outcome.persons)
             return {}
         ids = self.store.customers.record(outcome, utcnow())
         self._read_sources.update(outcome.linked_by)
@@ -117,7 +121,7 @@ class CustomerSync:
         values = [field_values(r, country) for r in records if not r.deleted]
         emails = [v["email"] for v in values if v["email"]]
         phones = [v["phone"] for v in values if v["phone"]]
-        remembered = self.store.customers.remembered(records, emails, phones)
+        remembered = {**self.store.customers.remembered(records, emails, phones), **self._dry}
         return decide(records, remembered, pinned=self.store.customers.pinned(), default_country=country)
 
     def _writes(self, person: Person) -> list[tuple[str, CreateCustomer | UpdateCustomer]]:

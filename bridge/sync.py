@@ -264,10 +264,11 @@ class SyncRunner:
             report.merge(self.relay())
         return plans, report
 
-    def sync_customers(self) -> CustomerReport:
+    def sync_customers(self, *, dry_run: bool = False) -> CustomerReport:
         """The customers stage (:mod:`bridge.customer_sync`), after the catalogue and stock: the
-        channels that keep customers read, their persons recorded, their writes queued."""
-        return CustomerSync(self.store, self.adapters, self.customers).run()
+        channels that keep customers read, their persons recorded, their writes queued (with
+        ``dry_run``: only what it would write, nothing recorded)."""
+        return CustomerSync(self.store, self.adapters, self.customers).run(dry_run=dry_run)
 
     def _run_chunks(self, force: bool, *, full: bool, keep: bool) -> tuple[list[Plan], int, bool]:
         """Plan and commit one read, chunk by chunk: (the plans, or their warnings only unless

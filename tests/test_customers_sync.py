@@ -314,3 +314,20 @@ def test_no_email_or_phone_in_the_logs_of_a_whole_run(
     assert "customers synced" in err
     for personal in ("ann@example.com", "7700 900123", "447700900123", "Lee"):
         assert personal not in err
+
+
+def test_a_dry_run_shows_the_customer_writes_and_changes_nothing(world: World) -> None:
+    world.woo.put("7", email="ann@example.com", given_name="Ann")
+    world.square.put("SQ1", email="ann@example.com", family_name="Lee")
+    with Store(world.db) as store:
+        shown = CustomerSync(store, world.channels(), world.settings).run(dry_run=True)
+        recorded = store.db.execute(
+            "SELECT (SELECT count(*) FROM people), (SELECT count(*) FROM outbox)"
+        ).fetchone()
+        cursor = store.get_cursor("square", "customers")
+    assert sorted(shown.writes) == [
+        ("square", "update_customer", "SQ1"),
+        ("woocommerce", "update_customer", "7"),
+    ]
+    assert tuple(recorded) == (0, 0) and cursor is None
+    assert (world.woo.customers["7"].version, world.square.customers["SQ1"].version) == ("1", "1")
