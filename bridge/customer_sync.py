@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.base import ChannelAdapter
+from adapters.base import AdapterError, ChannelAdapter
 from bridge.config import CustomerSettings
 from bridge.customers.decide import CustomerOutcome, Person, decide
 from bridge.customers.fields import field_values
@@ -74,7 +74,12 @@ class CustomerSync:
         touched.update(self._chunk(self.store.customers.resolved_records(), report, dry_run))
         for name, adapter in self.adapters.items():
             cursor = None if full else self.store.get_cursor(name, CUSTOMER_CURSOR)
-            page = adapter.read_customers(cursor)
+            try:
+                page = adapter.read_customers(cursor)
+            except AdapterError as exc:  # this channel's customers wait for the next sync; others go on
+                report.issues.append(f"{name}: customers not read: {exc}")
+                log.warning("customers not read", extra={"channel": name, "error": str(exc)})
+                continue
             report.issues.extend(f"{name}: {issue}" for issue in page.issues)
             for chunk in _chunks(page.items, CHUNK):
                 report.read += len(chunk)

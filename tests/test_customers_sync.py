@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from adapters.base import TransientError
 from bridge.config import CustomerSettings
 from bridge.customer_sync import CustomerReport, CustomerSync
 from bridge.logs import configure_logging
@@ -331,3 +332,20 @@ def test_a_dry_run_shows_the_customer_writes_and_changes_nothing(world: World) -
     ]
     assert tuple(recorded) == (0, 0) and cursor is None
     assert (world.woo.customers["7"].version, world.square.customers["SQ1"].version) == ("1", "1")
+
+
+def test_a_channel_whose_customers_cannot_be_read_waits_and_the_other_goes_on(world: World) -> None:
+    world.woo.put("7", email="ann@example.com")
+    world.square.put("SQ1", email="bob@example.com")
+
+    def refuse(cursor: str | None = None) -> Any:
+        raise TransientError("503 from the shop")
+
+    world.woo.read_customers = refuse  # type: ignore[method-assign]
+    report = world.sync()
+    assert report.issues == ["woocommerce: customers not read: 503 from the shop"]
+    assert world.show("bob@example.com")["channels"] == [
+        {"channel": "square", "id": "SQ1", "guest": False, "retired_ids": []}
+    ]
+    with Store(world.db) as store:
+        assert store.get_cursor("woocommerce", "customers") is None  # read again next time
