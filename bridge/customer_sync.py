@@ -93,7 +93,8 @@ class CustomerSync:
             self._queue_writes(list(touched), report)
             for name, cursor in cursors.items():
                 self.store.set_cursor(name, CUSTOMER_CURSOR, cursor)
-        log.info("customers synced", extra={k: v for k, v in vars(report).items() if isinstance(v, int)})
+        if self.adapters:
+            log.info("customers synced", extra={k: v for k, v in vars(report).items() if isinstance(v, int)})
         return report
 
     def _chunk(

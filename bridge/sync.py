@@ -259,8 +259,7 @@ class SyncRunner:
             # otherwise the next sync reads our writes back as echoes and finds nothing to do.
             if not created or report.deferred or report.failed:
                 break
-        if not report.unread:
-            self.sync_customers()
+        if not report.unread and self.sync_customers().queued:
             report.merge(self.relay())
         return plans, report
 
