@@ -34,6 +34,8 @@ from bridge.config import (
     config_warnings,
     load_config,
 )
+from bridge.customer_render import render_conflicts, render_person
+from bridge.customer_view import ConflictNotFound, find_persons, open_conflicts, person_view, resolve_conflict
 from bridge.failure import Failure
 from bridge.httpd import ListenError
 from bridge.initfile import (
@@ -491,6 +493,7 @@ def _runner(config: Config, store: Store, progress: Progress, metrics: Metrics |
         progress=progress,
         max_attempts=config.daemon.outbox_max_attempts,
         metrics=metrics,
+        customers=config.customers,
     )
 
 
@@ -518,10 +521,11 @@ def sync(
             try:
                 with _progress(not as_json) as runner.progress:
                     plan = runner.prepare(full=full).plan
+                customer_writes = runner.sync_customers(dry_run=True).writes
             except ChannelReadError as exc:
                 _fail(EXIT_FAILURE, Failure.of_channels(_unreadable(runner, {exc.channel: str(exc)})))
             store.set_cursor(*DRY_RUN_MARK, utcnow())
-            typer.echo(plan.dumps() if as_json else plan.render())
+            typer.echo(_dry_run_output(plan, customer_writes, as_json))
             return
         if runner.first_sync() and store.get_cursor(*DRY_RUN_MARK) is None and not force:
             _fail(
@@ -548,6 +552,17 @@ def sync(
     _render_sync_result(plans, report, as_json, unread, skipped, forced=force)
     if report.failed or report.deferred or unread or skipped:
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _dry_run_output(plan: Plan, customer_writes: list[tuple[str, str, str]], as_json: bool) -> str:
+    """The plan, and the customer writes the customers stage would queue (when there are any)."""
+    if not customer_writes:
+        return plan.dumps() if as_json else plan.render()
+    if as_json:
+        writes = [{"channel": c, "op": op, "customer_id": cid} for c, op, cid in customer_writes]
+        return json.dumps({**json.loads(plan.dumps()), "customer_writes": writes})
+    lines = [f"  {channel}: {op} {cid}" for channel, op, cid in customer_writes]
+    return "\n".join([plan.render(), f"customers: {len(lines)} writes", *lines])
 
 
 def _read_failures(report: RelayReport) -> dict[str, str]:
@@ -717,6 +732,85 @@ def unlink_command(
             _refused(refused)
     typer.echo(f"unlinked {sku} from {channel} {unlinked.channel_id}")
     typer.echo(NEXT_SYNC_REREADS)
+
+
+# ------------------------------------------------------------------------------------------------
+# customer show, conflicts
+# ------------------------------------------------------------------------------------------------
+
+customer_app = typer.Typer(
+    help="One person across the channels: contact details and purchases.", no_args_is_help=True
+)
+app.add_typer(customer_app, name="customer")
+conflicts_app = typer.Typer(
+    help="Open conflicts (customers and catalogue), and settling one.", invoke_without_command=True
+)
+app.add_typer(conflicts_app, name="conflicts")
+
+
+@customer_app.command("show")
+def customer_show(
+    ctx: typer.Context,
+    who: Annotated[
+        str, typer.Argument(help="An email, a phone number, a person id or a channel's customer id.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for machines.")] = False,
+) -> None:
+    """The person: each channel's id, contact details and where each came from, open conflicts,
+    purchases newest first. The only command that prints contact details."""
+    OUTPUT.json_errors = as_json
+    state: State = ctx.obj
+    config = state.config()
+    with state.store(config) as store:
+        found = find_persons(store, who, config.customers.default_country)
+        if not found:
+            _fail(EXIT_FAILURE, Failure.of(f"no customer matches {who!r}"))
+        views = [person_view(store, person) for person in found]
+    if as_json:
+        typer.echo(json.dumps(views[0] if len(views) == 1 else {"persons": views}, default=str))
+        return
+    typer.echo("\n\n".join(render_person(view) for view in views))
+
+
+@conflicts_app.callback()
+def conflicts_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for machines.")] = False,
+) -> None:
+    """Every open conflict: customer records several persons could be, and catalogue conflicts."""
+    if ctx.invoked_subcommand is not None:
+        return
+    OUTPUT.json_errors = as_json
+    state: State = ctx.obj
+    config = state.config()
+    with state.store(config) as store:
+        found = open_conflicts(store)
+    if as_json:
+        typer.echo(json.dumps({"conflicts": found}, default=str))
+        return
+    typer.echo(render_conflicts(found))
+
+
+@conflicts_app.command("resolve")
+def conflicts_resolve(
+    ctx: typer.Context,
+    conflict_id: Annotated[str, typer.Argument(metavar="ID", help="As `shopbridge conflicts` lists it.")],
+    keep: Annotated[
+        str,
+        typer.Option(
+            "--keep", help="A customer conflict: a person id or `new`; a catalogue one: a channel or a value."
+        ),
+    ],
+) -> None:
+    """Settle one conflict; the next sync applies it."""
+    state: State = ctx.obj
+    config = state.config()
+    with state.store(config) as store, _exclusive(config.store_path()):
+        try:
+            kind = resolve_conflict(store, conflict_id, keep)
+        except ConflictNotFound as exc:
+            _fail(EXIT_USAGE, Failure.of(str(exc)))
+    typer.echo(f"{conflict_id} settled ({kind}): keeping {keep}; the next sync applies it")
 
 
 # ------------------------------------------------------------------------------------------------

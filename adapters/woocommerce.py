@@ -92,6 +92,8 @@ class WooCommerceAdapter(
         write_version="modified_date",
         fields=FIELD_SPLIT,
         customers=True,
+        # A WooCommerce account has no note and no birthday: never send them there.
+        customer_fields=frozenset(("given_name", "family_name", "email", "phone", "company", "address")),
     )
 
     def check(self) -> str:

@@ -66,6 +66,11 @@ class Capabilities:
     """The adapter reads and writes customers (``read_customers``, ``read_customers_by_id``,
     ``find_customers``, ``read_customer_orders``, :class:`bridge.writes.CreateCustomer` and
     :class:`bridge.writes.UpdateCustomer`)."""
+    customer_fields: frozenset[str] = frozenset(
+        ("given_name", "family_name", "email", "phone", "company", "note", "birthday", "address")
+    )
+    """The person's fields the channel's customers hold (what an update may send there): a channel
+    without a note or a birthday declares the fields it has, so the sync never keeps sending them."""
     write_version: Literal["counter", "modified_date"] = "counter"
     """What the ``version`` of a write's answer is: an object version that says nothing of time
     (Square's counter), or when the channel applied the write (WooCommerce's ``date_modified_gmt``)."""

@@ -22,7 +22,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import phonenumbers
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Field,
     PrivateAttr,
@@ -43,6 +45,7 @@ __all__ = [
     "Channels",
     "Config",
     "ConfigError",
+    "CustomerSettings",
     "DaemonSettings",
     "LoggingSettings",
     "Secret",
@@ -80,6 +83,28 @@ class DaemonSettings(_Section):
         0.1, ge=0.0, description="The longest that window grows to while webhooks keep coming (a burst)"
     )
     outbox_max_attempts: int = Field(12, ge=1)
+
+
+def _country(value: str) -> str:
+    """An ISO 3166-1 alpha-2 country that phone numbers can be read in (``GB``, ``US``)."""
+    code = value.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"must be an ISO 3166-1 alpha-2 country code such as GB or US (got {value!r})")
+    return code
+
+
+class CustomerSettings(_Section):
+    """``[customers]``: one person record across the channels (issue 13)."""
+
+    create_missing: bool = Field(
+        False, description="Create a customer on a channel that has none for the person (off by default)"
+    )
+    default_country: Annotated[str, AfterValidator(_country)] = Field(
+        "US", description="Country a phone number written without a country code is read in"
+    )
+    propagate_deletions: bool = Field(
+        False, description="A customer deleted on one channel is not deleted elsewhere unless this is on"
+    )
 
 
 class LoggingSettings(_Section):
@@ -122,6 +147,7 @@ class Config(_Section):
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     sync: SyncPolicy = Field(default_factory=SyncPolicy)
+    customers: CustomerSettings = Field(default_factory=CustomerSettings)
     channels: Channels = Field(default_factory=lambda: channels_model()())
     source: Path | None = Field(None, exclude=True)
 

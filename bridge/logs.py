@@ -10,7 +10,13 @@ Redaction happens in the handler, for every record, whatever the caller passed:
   ``signature``, ``key`` …) are replaced by ``"[redacted]"``, recursively in dicts;
 * every secret value registered with :func:`register_secret` (the config registers each one it
   resolves) is replaced wherever it appears in the message or any field: this also catches a key
-  that a third-party library puts in a URL it logs.
+  that a third-party library puts in a URL it logs;
+* personal data (customers', issue 13) is masked too: fields named like contact details (``email``,
+  ``phone``, ``address``, ``billing`` …) become ``"[personal]"``, and in any text an email address,
+  a phone number (``+`` and digits, or digit groups such as ``(415) 555-0123``) and a street line
+  (``12 High Street``) are replaced by ``[email]``, ``[phone]`` and ``[address]``. A bare run of digits
+  is left alone (it is far more often an id or a GTIN); phones reach us from the channels with
+  ``+`` or grouped, and the adapters normalise them to E.164 before anything logs them.
 """
 
 from __future__ import annotations
@@ -31,6 +37,21 @@ _SECRET_NAME = re.compile(
     r"(secret|token|password|passwd|authori[sz]ation|signature|api[_-]?key|consumer[_-]?key|credential|cookie)",
     re.IGNORECASE,
 )
+_PERSONAL_NAME = re.compile(
+    r"^(e-?mail|phone|mobile|telephone|address(_line_?\d)?|line[12]|street|postcode|postal_code|zip|"
+    r"billing|shipping|given_name|family_name|first_name|last_name|birthday)$",
+    re.IGNORECASE,
+)
+PERSONAL = "[personal]"
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_PHONE = re.compile(
+    r"(?<![\w/#:.-])(?:\+\d[\d ().-]{5,18}\d|\(?\d{2,5}\)?(?:[ .-]\(?\d{2,6}\)?){1,4})(?![\w/:-])"
+)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
+_STREET = re.compile(
+    r"\b\d{1,5}[A-Za-z]?,? (?:[A-Z][\w'-]* ){1,4}"
+    r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Close|Way|Place|Pl|Court|Ct|Boulevard|Blvd|Terrace|Square|Sq)\b\.?"
+)
 _STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 _secrets: set[str] = set()
@@ -50,13 +71,32 @@ def _scrub_text(text: str) -> str:
     for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return text
+    return _mask_personal(text)
+
+
+def _mask_personal(text: str) -> str:
+    """``text`` with emails, phone numbers and street lines masked."""
+    text = _EMAIL.sub("[email]", text)
+    text = _STREET.sub("[address]", text)
+    return _PHONE.sub(_phone_or_not, text)
+
+
+def _phone_or_not(found: re.Match[str]) -> str:
+    """A phone has 7 to 15 digits and is not a date (``2026-03-01``, ``01.03.2026``)."""
+    number = found.group(0)
+    digits = sum(ch.isdigit() for ch in number)
+    if not 7 <= digits <= 15 or _DATE.match(number):
+        return number
+    return "[phone]"
 
 
 def redact(value: Any, name: str = "") -> Any:
-    """``value`` with secret-named fields and registered secret values replaced by ``[redacted]``."""
+    """``value`` with secret-named fields and registered secret values replaced by ``[redacted]``,
+    contact-named fields by ``[personal]`` and contact details in text masked."""
     if name and _SECRET_NAME.search(name):
         return REDACTED
+    if name and _PERSONAL_NAME.match(name) and value not in (None, ""):
+        return PERSONAL
     if isinstance(value, dict):
         return {k: redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

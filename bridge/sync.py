@@ -31,6 +31,8 @@ from typing import Any
 
 from adapters.base import ChannelAdapter
 from bridge import engine
+from bridge.config import CustomerSettings
+from bridge.customer_sync import CustomerReport, CustomerSync
 from bridge.engine import Chunk, Context, Outcome
 from bridge.ledger import LedgerEntry, LocationMap
 from bridge.linking import ExistingLink, LinkGroup
@@ -126,9 +128,11 @@ class SyncRunner:
         max_attempts: int = 12,
         chunk_size: int = 2_000,
         metrics: Metrics | None = None,
+        customers: CustomerSettings | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
+        self.customers = customers or CustomerSettings()
         self.chunk_size = chunk_size
         self.adapters = dict(adapters)
         self.policy = policy
@@ -265,6 +269,8 @@ class SyncRunner:
             # otherwise the next sync reads our writes back as echoes and finds nothing to do.
             if not created or report.deferred or report.failed:
                 break
+        if not report.unread and self.sync_customers().queued:
+            report.merge(self.relay())
         return plans, report
 
     def run_targets(self, refs: Mapping[str, Sequence[TargetRef]], *, force: bool = False) -> RelayReport:
@@ -300,6 +306,12 @@ class SyncRunner:
                 report.planned += len(part.plan.changes)
         report.merge(self.relay())
         return report
+
+    def sync_customers(self, *, dry_run: bool = False) -> CustomerReport:
+        """The customers stage (:mod:`bridge.customer_sync`), after the catalogue and stock: the
+        channels that keep customers read, their persons recorded, their writes queued (with
+        ``dry_run``: only what it would write, nothing recorded)."""
+        return CustomerSync(self.store, self.adapters, self.customers).run(dry_run=dry_run)
 
     def _run_chunks(self, force: bool, *, full: bool, keep: bool) -> tuple[list[Plan], int, bool]:
         """Plan and commit one read, chunk by chunk: (the plans, or their warnings only unless

@@ -10,6 +10,8 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from bridge.store.customers import m006_customers
+
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
 MIGRATIONS = Migrations("shopbridge")
@@ -219,5 +221,7 @@ def m005_unresolved_events(db: Database) -> None:
     db.table("unresolved_events").create_index(["resolved_at", "sku"])
 
 
-SCHEMA_VERSION = 5
+MIGRATIONS()(m006_customers)  # persons, links, field provenance, purchases, customer conflicts
+
+SCHEMA_VERSION = 6
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""

@@ -21,6 +21,7 @@ Why it is set up the way it is (see the SQLite notes in the reliability referenc
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -46,6 +47,8 @@ from bridge.storage import (
     StoreFigures,
 )
 from bridge.store.chunked import KEYS, as_dicts, execute_in, in_chunks, rows_in
+from bridge.store.conflicts import CatalogueConflicts
+from bridge.store.customers import CustomerStore
 from bridge.store.flow import FlowFigures, flow_figures
 from bridge.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from bridge.unresolved import describe
@@ -67,6 +70,17 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def _private(path: Path) -> None:
+    """The store file readable by its owner only (0600): it holds customers' personal data. SQLite
+    gives its ``-wal`` and ``-shm`` files the same mode."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 class SchemaTooNew(RuntimeError):
     """The file was migrated by a newer shopbridge; opening it with this one could corrupt it."""
 
@@ -77,6 +91,7 @@ class Store:
     def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private(self.path)
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL")
@@ -108,6 +123,16 @@ class Store:
                     "upgrade shopbridge before opening it"
                 )
             MIGRATIONS.apply(self.db)
+
+    @property
+    def customers(self) -> CustomerStore:
+        """The customer tables (:mod:`bridge.store.customers`)."""
+        return CustomerStore(self)
+
+    @property
+    def catalogue_conflicts(self) -> CatalogueConflicts:
+        """The catalogue's open conflicts (:mod:`bridge.store.conflicts`)."""
+        return CatalogueConflicts(self)
 
     @property
     def schema_version(self) -> int:
@@ -878,7 +903,7 @@ class Store:
             # The SKUs linked on at least one channel: what each channel's "linked" count is out of.
             "variants": scalar("SELECT count(DISTINCT canonical_key) FROM links WHERE entity = 'variant'"),
             "catalogue": self.catalogue_figures(),
-            "customers": scalar("SELECT count(*) FROM customers"),
+            "customers": scalar("SELECT count(*) FROM people"),
             "linked": linked,
             "stock_events": scalar("SELECT count(*) FROM stock_events"),
             "inbox_pending": depths["inbox_pending"],

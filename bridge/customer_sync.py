@@ -1,0 +1,172 @@
+"""The customers stage of a sync (issue 13): read each channel's changed customers, link them to
+persons, keep what the store must remember, queue the writes that bring every channel to the person.
+
+It runs after the catalogue and stock stages (:meth:`bridge.sync.SyncRunner.run`). Per channel,
+the customers changed since its cursor are read (:meth:`adapters.base.ChannelAdapter.read_customers`),
+then decided chunk by chunk (:func:`bridge.customers.decide.decide`, pure) against what the store
+remembers of the persons those records could be; each chunk is recorded in one transaction with the
+writes it needs queued in the outbox under keys derived from the person. Only once every chunk of a
+channel is recorded does its cursor move. Records a human assigned to a person
+(``shopbridge conflicts resolve``) are applied first. The orders of each person changed are read
+into the purchase history (never written to another channel).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.base import AdapterError, ChannelAdapter
+from bridge.config import CustomerSettings
+from bridge.customers.decide import CustomerOutcome, Person, decide
+from bridge.customers.fields import field_values
+from bridge.customers.writes import plan_writes
+from bridge.models import ChannelCustomer
+from bridge.store import Store, utcnow
+from bridge.writes import CreateCustomer, UpdateCustomer
+
+__all__ = ["CUSTOMER_CURSOR", "CustomerReport", "CustomerSync"]
+
+log = logging.getLogger(__name__)
+
+CUSTOMER_CURSOR = "customers"
+"""The cursor stream of each channel's customer reads."""
+CHUNK = 1_000
+
+
+@dataclass
+class CustomerReport:
+    """What one customers stage did (counts only: no personal data)."""
+
+    read: int = 0
+    persons_changed: int = 0
+    conflicts: int = 0
+    erased: int = 0
+    queued: int = 0
+    orders: int = 0
+    writes: list[tuple[str, str, str]] = field(default_factory=list)  # (channel, op, customer id)
+    issues: list[str] = field(default_factory=list)
+
+
+class CustomerSync:
+    """Syncs the customers of ``adapters`` (the channels with customer capability) through ``store``."""
+
+    def __init__(
+        self, store: Store, adapters: Mapping[str, ChannelAdapter], settings: CustomerSettings
+    ) -> None:
+        self.store = store
+        self.adapters = {name: a for name, a in adapters.items() if a.capabilities.customers}
+        self.settings = settings
+        self.writable = {name: a.capabilities.customer_fields for name, a in self.adapters.items()}
+        self._read_sources: dict[tuple[str, str], str] = {}
+        self._dry: dict[str, Person] = {}
+        """A dry run's persons as decided so far (it records nothing; its size grows with the read)."""
+
+    def run(self, *, dry_run: bool = False, full: bool = False) -> CustomerReport:
+        """Read every channel, record what it changed, then plan each changed person's writes
+        against every channel's record as now read (not a record another channel's read left
+        stale), queue them, and only then move the cursors."""
+        report = CustomerReport()
+        touched: dict[str, None] = {}
+        cursors: dict[str, str] = {}
+        touched.update(self._chunk(self.store.customers.resolved_records(), report, dry_run))
+        for name, adapter in self.adapters.items():
+            cursor = None if full else self.store.get_cursor(name, CUSTOMER_CURSOR)
+            try:
+                page = adapter.read_customers(cursor)
+            except AdapterError as exc:  # this channel's customers wait for the next sync; others go on
+                report.issues.append(f"{name}: customers not read: {exc}")
+                log.warning("customers not read", extra={"channel": name, "error": str(exc)})
+                continue
+            report.issues.extend(f"{name}: {issue}" for issue in page.issues)
+            for chunk in _chunks(page.items, CHUNK):
+                report.read += len(chunk)
+                touched.update(self._chunk(chunk, report, dry_run))
+            if page.cursor is not None:
+                cursors[name] = page.cursor
+        if dry_run:
+            for person in self._dry.values():
+                report.writes.extend(_described(self._writes(person)))
+        else:
+            self._queue_writes(list(touched), report)
+            for name, cursor in cursors.items():
+                self.store.set_cursor(name, CUSTOMER_CURSOR, cursor)
+        if self.adapters:
+            log.info("customers synced", extra={k: v for k, v in vars(report).items() if isinstance(v, int)})
+        return report
+
+    def _chunk(
+        self, records: Sequence[ChannelCustomer], report: CustomerReport, dry_run: bool
+    ) -> dict[str, None]:
+        """Decide and record one chunk; the persons it changed (by stored id) and the records read."""
+        if not records:
+            return {}
+        outcome = self.decide(records)
+        report.conflicts += len(outcome.conflicts)
+        report.erased += len(outcome.erased)
+        report.persons_changed += len(outcome.persons)
+        if dry_run:  # nothing recorded: later chunks are decided against what earlier ones decided
+            self._dry.update(outcome.persons)
+            return {}
+        ids = self.store.customers.record(outcome, utcnow())
+        self._read_sources.update(outcome.linked_by)
+        return dict.fromkeys(ids.values())
+
+    def _queue_writes(self, person_ids: Sequence[str], report: CustomerReport) -> None:
+        for start in range(0, len(person_ids), CHUNK):
+            persons = self.store.customers.persons(person_ids[start : start + CHUNK])
+            entries = [entry for person in persons.values() for entry in self._outbox(person, report)]
+            report.queued += self.store.outbox_enqueue(entries)
+            report.orders += self._history(persons.values())
+
+    def decide(self, records: Sequence[ChannelCustomer]) -> CustomerOutcome:
+        """The pure decision for ``records`` given what the store remembers of them."""
+        country = self.settings.default_country
+        values = [field_values(r, country) for r in records if not r.deleted]
+        emails = [v["email"] for v in values if v["email"]]
+        phones = [v["phone"] for v in values if v["phone"]]
+        remembered = {**self.store.customers.remembered(records, emails, phones), **self._dry}
+        return decide(records, remembered, pinned=self.store.customers.pinned(), default_country=country)
+
+    def _writes(self, person: Person) -> list[tuple[str, CreateCustomer | UpdateCustomer]]:
+        return plan_writes(person, self.writable, create_missing=self.settings.create_missing)
+
+    def _outbox(self, person: Person, report: CustomerReport) -> Iterator[dict[str, Any]]:
+        for channel, op in self._writes(person):
+            report.writes.extend(_described([(channel, op)]))
+            yield {
+                "channel": channel,
+                "idempotency_key": op.key,
+                "action": op.op,
+                "sku": None,
+                "op": {"op": op.model_dump(mode="json"), "meta": {"person": person.person_id}},
+                "reason": f"customer {person.person_id}: one person on every channel",
+            }
+
+    def _history(self, persons: Iterable[Person]) -> int:
+        """The orders of each record read this sync, into the purchase history."""
+        read = self._read_sources
+        count = 0
+        for person in persons:
+            email = person.merged().get("email")
+            for (channel, channel_id), state in person.sources.items():
+                if (channel, channel_id) not in read or channel not in self.adapters:
+                    continue
+                page = self.adapters[channel].read_customer_orders(
+                    channel_id, str(email) if email and state.guest else None
+                )
+                count += self.store.customers.record_orders(page.items)
+        return count
+
+
+def _described(ops: Iterable[tuple[str, CreateCustomer | UpdateCustomer]]) -> list[tuple[str, str, str]]:
+    return [
+        (channel, op.op, op.customer_id if isinstance(op, UpdateCustomer) else "(new)") for channel, op in ops
+    ]
+
+
+def _chunks(items: Sequence[ChannelCustomer], size: int) -> Iterator[Sequence[ChannelCustomer]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,383 @@
+"""The store's customer tables: persons, their links to each channel's records, each field as each
+record last held it (with when the channel changed it), purchase history and customer conflicts.
+
+Every SQL statement about customers is here; :class:`CustomerStore` is reached as
+``Store.customers``. The tables hold personal data: the store file is created 0600, and an erasure
+on a channel deletes what we kept from that channel's record, leaving only an audit entry that
+names the record, never its data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from sqlite_utils import Database
+
+from bridge.customers.decide import CustomerConflict, CustomerOutcome, Person, SourceState
+from bridge.customers.merge import Observed, Source
+from bridge.models import ChannelCustomer, ChannelOrder
+from bridge.store.chunked import KEYS, rows_in
+
+if TYPE_CHECKING:
+    from bridge.store.sqlite import Store
+
+__all__ = ["ConflictRow", "CustomerStore", "PurchaseRow", "m006_customers"]
+
+
+def m006_customers(db: Database) -> None:
+    """Persons, their channel links (with ids a channel retired into another), field provenance,
+    purchase history and customer conflicts (issue 13)."""
+    db.table("people").create({"id": int, "created_at": str, "updated_at": str}, pk="id")
+    db.table("person_links").create(
+        {
+            "channel": str,
+            "channel_id": str,
+            "person_id": int,
+            "guest": int,
+            "opted_out": int,
+            "version": str,
+            "retired_into": str,  # the channel id this one was merged into (Square merge), else NULL
+            "modified_at": str,  # the channel's modification time of the record as last read
+            "updated_at": str,
+        },
+        pk=("channel", "channel_id"),
+        not_null={"person_id"},
+    )
+    db.table("person_links").create_index(["person_id"])
+    db.table("customer_fields").create(
+        {"channel": str, "channel_id": str, "field": str, "value": str, "changed_at": str},
+        pk=("channel", "channel_id", "field"),
+    )
+    db.table("customer_fields").create_index(["field", "value"])
+    db.table("purchases").create(
+        {
+            "channel": str,
+            "order_id": str,
+            "channel_customer_id": str,
+            "placed_at": str,
+            "location": str,
+            "items": str,
+            "total": str,
+        },
+        pk=("channel", "order_id"),
+    )
+    db.table("purchases").create_index(["channel", "channel_customer_id"])
+    db.table("customer_conflicts").create(
+        {
+            "id": int,
+            "channel": str,
+            "channel_id": str,
+            "candidates": str,
+            "matched_by": str,
+            "record": str,
+            "detected_at": str,
+            "resolved_at": str,
+            "keep": str,
+            "applied_at": str,
+        },
+        pk="id",
+    )
+
+
+class ConflictRow(TypedDict):
+    id: int
+    channel: str
+    channel_id: str
+    candidates: list[str]
+    matched_by: str
+    detected_at: str
+
+
+class PurchaseRow(TypedDict):
+    channel: str
+    order_id: str
+    placed_at: str
+    location: str
+    items: list[dict[str, Any]]
+    total: str | None
+
+
+class CustomerStore:
+    """The customer tables of one open :class:`~bridge.store.Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+
+    # -- what the matcher needs --------------------------------------------------------------
+
+    def remembered(
+        self, records: Sequence[ChannelCustomer], emails: Iterable[str], phones: Iterable[str]
+    ) -> dict[str, Person]:
+        """Every person any of ``records`` could belong to: by its link (or an id it retired), its
+        email or its phone."""
+        ids: set[int] = set()
+        conn = self.db.conn
+        for channel in {r.channel for r in records}:
+            keys = [r.channel_id for r in records if r.channel == channel]
+            keys += [old for r in records if r.channel == channel for old in r.merged_from]
+            sql = f"SELECT person_id FROM person_links WHERE channel = ? AND channel_id IN {KEYS}"
+            ids |= {row[0] for row in rows_in(conn, sql, keys, before=[channel])}
+        for name, values in (("email", emails), ("phone", phones)):
+            sql = (
+                "SELECT l.person_id FROM customer_fields f JOIN person_links l "
+                "USING (channel, channel_id) WHERE f.field = ? AND f.value IN " + KEYS
+            )
+            ids |= {row[0] for row in rows_in(conn, sql, [json.dumps(v) for v in values], before=[name])}
+        return self.persons(ids)
+
+    def persons(self, ids: Iterable[int | str]) -> dict[str, Person]:
+        wanted = sorted({int(i) for i in ids})
+        links = rows_in(
+            self.db.conn,
+            "SELECT person_id, channel, channel_id, guest, opted_out, version, retired_into, modified_at "
+            f"FROM person_links WHERE person_id IN {KEYS}",
+            wanted,
+        )
+        fields: dict[Source, dict[str, Observed]] = {}
+        for channel in {row[1] for row in links}:
+            live = [row[2] for row in links if row[1] == channel and row[6] is None]
+            sql = (
+                "SELECT channel_id, field, value, changed_at FROM customer_fields "
+                f"WHERE channel = ? AND channel_id IN {KEYS}"
+            )
+            for cid, name, value, when in rows_in(self.db.conn, sql, live, before=[channel]):
+                fields.setdefault((channel, cid), {})[name] = Observed(
+                    json.loads(value), datetime.fromisoformat(when)
+                )
+        sources: dict[int, dict[Source, SourceState]] = {i: {} for i in wanted}
+        for pid, channel, cid, guest, opted, version, into, modified in links:
+            if into is None:
+                retired = tuple(sorted(r[2] for r in links if r[1] == channel and r[6] == cid))
+                sources[pid][(channel, cid)] = SourceState(
+                    fields.get((channel, cid), {}),
+                    version,
+                    bool(guest),
+                    bool(opted),
+                    retired,
+                    datetime.fromisoformat(modified) if modified else None,
+                )
+        return {str(pid): Person(str(pid), found) for pid, found in sources.items()}
+
+    def pinned(self) -> dict[Source, str]:
+        """Records a human assigned to a person whose assignment a sync has not applied yet."""
+        rows = self.db.execute(
+            "SELECT channel, channel_id, keep FROM customer_conflicts "
+            "WHERE resolved_at IS NOT NULL AND applied_at IS NULL"
+        ).fetchall()
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    def resolved_records(self) -> list[ChannelCustomer]:
+        """The records of conflicts a human settled that the next sync is to apply."""
+        rows = self.db.execute(
+            "SELECT record FROM customer_conflicts WHERE resolved_at IS NOT NULL AND applied_at IS NULL"
+        ).fetchall()
+        return [ChannelCustomer.model_validate_json(r[0]) for r in rows]
+
+    # -- what a sync decided -----------------------------------------------------------------
+
+    def record(self, outcome: CustomerOutcome, now: str) -> dict[str, str]:
+        """Keep ``outcome`` in one transaction; returns each person's id as stored (provisional
+        ``new:<n>`` ids replaced by the new rows' ids)."""
+        ids: dict[str, str] = {}
+        with self.store.transaction() as db:
+            for person in outcome.persons.values():
+                self._forget_links(person)
+            for ref, person in outcome.persons.items():
+                ids[ref] = self._save_person(db, person, now)
+            for person_id, (channel, channel_id) in outcome.erased:
+                self._erase(channel, channel_id)
+                self.store.audit(
+                    channel,
+                    "customer_erased",
+                    f"{channel}:{channel_id}",
+                    {"person": ids.get(person_id, person_id)},
+                )
+            for conflict in outcome.conflicts:
+                self._add_conflict(conflict, now)
+            self.db.execute(
+                "UPDATE customer_conflicts SET applied_at = ? "
+                "WHERE resolved_at IS NOT NULL AND applied_at IS NULL",
+                [now],
+            )
+        return ids
+
+    def _forget_links(self, person: Person) -> None:
+        """A person's link rows go before any is written again (a retired id moves between persons)."""
+        if person.person_id.isdigit():
+            self.db.execute("DELETE FROM person_links WHERE person_id = ?", [int(person.person_id)])
+        for channel, channel_id in person.sources:
+            self.db.execute(
+                "DELETE FROM person_links WHERE channel = ? AND channel_id = ?", [channel, channel_id]
+            )
+
+    def _save_person(self, db: Database, person: Person, now: str) -> str:
+        if person.person_id.isdigit():
+            pid = int(person.person_id)
+            db.execute("UPDATE people SET updated_at = ? WHERE id = ?", [now, pid])
+        else:
+            pid = int(
+                db.execute("INSERT INTO people (created_at, updated_at) VALUES (?, ?)", [now, now]).lastrowid
+                or 0
+            )
+        for (channel, channel_id), state in person.sources.items():
+            rows: list[tuple[Any, ...]] = [
+                (
+                    channel,
+                    channel_id,
+                    pid,
+                    int(state.guest),
+                    int(state.opted_out),
+                    state.version,
+                    None,
+                    state.modified_at.isoformat() if state.modified_at else None,
+                    now,
+                )
+            ]
+            rows += [(channel, old, pid, 0, 0, None, channel_id, None, now) for old in state.retired]
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO person_links VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO customer_fields VALUES (?, ?, ?, ?, ?)",
+                [
+                    (channel, channel_id, name, json.dumps(seen.value), seen.changed_at.isoformat())
+                    for name, seen in state.fields.items()
+                ],
+            )
+            for old in state.retired:
+                self._erase_fields(channel, old)
+        return str(pid)
+
+    def _erase_fields(self, channel: str, channel_id: str) -> None:
+        self.db.execute(
+            "DELETE FROM customer_fields WHERE channel = ? AND channel_id = ?", [channel, channel_id]
+        )
+
+    def _erase(self, channel: str, channel_id: str) -> None:
+        """Everything we kept from a record its channel erased: fields, link, orders, conflicts."""
+        self._erase_fields(channel, channel_id)
+        for table, column in (
+            ("person_links", "channel_id"),
+            ("purchases", "channel_customer_id"),
+            ("customer_conflicts", "channel_id"),
+        ):
+            self.db.execute(f"DELETE FROM {table} WHERE channel = ? AND {column} = ?", [channel, channel_id])
+
+    def _add_conflict(self, conflict: CustomerConflict, now: str) -> None:
+        channel, channel_id = conflict.source
+        candidates = json.dumps(list(conflict.candidates))
+        open_ = self.db.execute(
+            "SELECT id FROM customer_conflicts WHERE channel = ? AND channel_id = ? AND resolved_at IS NULL",
+            [channel, channel_id],
+        ).fetchone()
+        if open_ is not None:
+            self.db.execute(
+                "UPDATE customer_conflicts SET candidates = ?, matched_by = ?, record = ? WHERE id = ?",
+                [candidates, conflict.by, conflict.record.model_dump_json(), open_[0]],
+            )
+            return
+        self.db.table("customer_conflicts").insert(
+            {
+                "channel": channel,
+                "channel_id": channel_id,
+                "candidates": candidates,
+                "matched_by": conflict.by,
+                "record": conflict.record.model_dump_json(),
+                "detected_at": now,
+            }
+        )
+
+    # -- purchase history --------------------------------------------------------------------
+
+    def record_orders(self, orders: Iterable[ChannelOrder]) -> int:
+        """Keep orders as history (never written anywhere); an order read again replaces itself."""
+        rows = [
+            (
+                o.channel,
+                o.order_id,
+                o.customer_id or (f"guest:{o.email}" if o.email else None),
+                o.placed_at.isoformat(),
+                o.location_name or o.location_id or "web",
+                json.dumps([item.model_dump(mode="json") for item in o.items]),
+                f"{o.total.amount} {o.total.currency}" if o.total else None,
+            )
+            for o in orders
+        ]
+        with self.store.transaction() as db:
+            db.conn.executemany("INSERT OR REPLACE INTO purchases VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def purchases(self, person_id: str) -> list[PurchaseRow]:
+        """The person's orders on every channel it is linked on, newest first."""
+        rows = self.db.execute(
+            "SELECT p.channel, p.order_id, p.placed_at, p.location, p.items, p.total FROM purchases p "
+            "JOIN person_links l ON l.channel = p.channel AND l.channel_id = p.channel_customer_id "
+            "WHERE l.person_id = ? ORDER BY p.placed_at DESC, p.channel, p.order_id",
+            [int(person_id)],
+        ).fetchall()
+        return [
+            PurchaseRow(
+                channel=r[0], order_id=r[1], placed_at=r[2], location=r[3], items=json.loads(r[4]), total=r[5]
+            )
+            for r in rows
+        ]
+
+    # -- finding a person and its conflicts --------------------------------------------------
+
+    def find(self, query: str, emails: Sequence[str], phones: Sequence[str]) -> list[str]:
+        """Persons ``query`` names: a person id, a channel id, or (given normalised) an email or phone."""
+        found: set[int] = set()
+        if query.isdigit() and self.db.execute("SELECT 1 FROM people WHERE id = ?", [int(query)]).fetchone():
+            found.add(int(query))
+        found |= {
+            r[0] for r in self.db.execute("SELECT person_id FROM person_links WHERE channel_id = ?", [query])
+        }
+        for name, values in (("email", emails), ("phone", phones)):
+            sql = (
+                "SELECT l.person_id FROM customer_fields f JOIN person_links l "
+                "USING (channel, channel_id) WHERE f.field = ? AND f.value IN " + KEYS
+            )
+            found |= {
+                row[0] for row in rows_in(self.db.conn, sql, [json.dumps(v) for v in values], before=[name])
+            }
+        return [str(i) for i in sorted(found)]
+
+    def open_conflicts(self, person_id: str | None = None) -> list[ConflictRow]:
+        rows = self.db.execute(
+            "SELECT id, channel, channel_id, candidates, matched_by, detected_at FROM customer_conflicts "
+            "WHERE resolved_at IS NULL ORDER BY id"
+        ).fetchall()
+        out = [
+            ConflictRow(
+                id=r[0],
+                channel=r[1],
+                channel_id=r[2],
+                candidates=json.loads(r[3]),
+                matched_by=r[4],
+                detected_at=r[5],
+            )
+            for r in rows
+        ]
+        return [c for c in out if person_id is None or person_id in c["candidates"]]
+
+    def conflict(self, conflict_id: int) -> ConflictRow | None:
+        found = [c for c in self.open_conflicts() if c["id"] == conflict_id]
+        return found[0] if found else None
+
+    def resolve_conflict(self, conflict_id: int, keep: str, now: str) -> bool:
+        """Settle an open conflict: the record is ``keep``'s (a person id, or ``new``). The next sync
+        applies it. False when there is no such open conflict."""
+        with self.store.transaction() as db:
+            changed = db.execute(
+                "UPDATE customer_conflicts SET resolved_at = ?, keep = ? "
+                "WHERE id = ? AND resolved_at IS NULL",
+                [now, keep, conflict_id],
+            ).rowcount
+        return bool(changed)
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM people").fetchone()[0])
