@@ -72,7 +72,7 @@ def test_links_snapshots_and_baselines_for_more_keys_than_sqlite_takes_at_once(s
     assert len(store.snapshot("square", [f"V{i}" for i in range(N)])) == N
     assert len(store.snapshot_with_skus(SKUS)["square"]) == N
     store.forget_baselines("square", SKUS)
-    assert store.projections(SKUS) == []
+    assert store.baselines(SKUS) == []
 
 
 def test_queues_for_more_entries_than_sqlite_takes_at_once(store: Store) -> None:

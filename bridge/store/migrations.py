@@ -219,5 +219,15 @@ def m005_unresolved_events(db: Database) -> None:
     db.table("unresolved_events").create_index(["resolved_at", "sku"])
 
 
-SCHEMA_VERSION = 5
+@MIGRATIONS()
+def m006_baselines(db: Database) -> None:
+    """The ``projections`` table held what each channel should show, the count we last wrote *or
+    read* there (manual-change detection judges the next count against it): a baseline, not the
+    projection we compute from the ledger. It becomes ``baselines``, and its ``written_at`` (also
+    set for a count read) ``held_at``: when the channel held that count."""
+    db.execute("ALTER TABLE projections RENAME TO baselines")
+    db.execute("ALTER TABLE baselines RENAME COLUMN written_at TO held_at")
+
+
+SCHEMA_VERSION = 6
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""

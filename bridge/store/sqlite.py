@@ -470,7 +470,7 @@ class Store:
     def forget_baselines(self, channel: str, skus: Iterable[str]) -> None:
         """Forget the stock last written (or counted) on ``channel`` for ``skus``: the next count
         there becomes the baseline instead of being judged against it."""
-        sql = f"DELETE FROM projections WHERE channel = ? AND sku IN {KEYS}"
+        sql = f"DELETE FROM baselines WHERE channel = ? AND sku IN {KEYS}"
         with self.transaction() as db:
             execute_in(db.conn, sql, skus, before=[channel])
 
@@ -631,15 +631,11 @@ class Store:
         out.sort(key=lambda r: (r["occurred_at"] or "", r["source_id"]))
         return out
 
-    def projections(self, skus: Iterable[str] | None = None) -> list[BaselineRow]:
+    def baselines(self, skus: Iterable[str] | None = None) -> list[BaselineRow]:
         """The baselines per ``(channel, sku, location)`` (location ``""`` for a single pool): what
-        we last wrote or read there. (Stored in the ``projections`` table; to be renamed.)"""
-        rows = self._rows_for(
-            "SELECT channel, sku, location, quantity, written_at FROM projections", "sku", skus
-        )
-        return [
-            BaselineRow(channel=r[0], sku=r[1], location=r[2], quantity=r[3], written_at=r[4]) for r in rows
-        ]
+        we last wrote or read there, and when the channel held it."""
+        rows = self._rows_for("SELECT channel, sku, location, quantity, held_at FROM baselines", "sku", skus)
+        return [BaselineRow(channel=r[0], sku=r[1], location=r[2], quantity=r[3], held_at=r[4]) for r in rows]
 
     def _rows_for(self, sql: str, column: str, values: Iterable[str] | None) -> list[tuple[Any, ...]]:
         if values is None:
@@ -886,10 +882,10 @@ class Store:
         """What the store remembers about ``wanted`` (see :class:`bridge.memory.Memory`)."""
         skus = sorted(wanted.skus)
         baselines: dict[tuple[str, str, str | None], Written] = {}
-        for row in self.projections([*skus, *sorted(wanted.pool_keys)]):
+        for row in self.baselines([*skus, *sorted(wanted.pool_keys)]):
             location = row["location"] or None
             baselines[(row["channel"], row["sku"], location)] = Written(
-                row["channel"], row["sku"], location, row["quantity"], Store.parse_time(row["written_at"])
+                row["channel"], row["sku"], location, row["quantity"], Store.parse_time(row["held_at"])
             )
         return Memory(
             ledger=[Store.ledger_entry(r) for r in self.ledger_rows(skus)],
@@ -976,13 +972,13 @@ class Store:
 
     def _record_stock_written(self, channel: str, stock: Iterable[StockWritten], now: str) -> None:
         for written in stock:
-            self.db.table("projections").upsert(
+            self.db.table("baselines").upsert(
                 {
                     "channel": channel,
                     "sku": written.sku,
                     "location": written.location,
                     "quantity": written.quantity,
-                    "written_at": written.at or now,
+                    "held_at": written.at or now,
                 },
                 pk=("channel", "sku", "location"),
             )
@@ -1013,14 +1009,14 @@ class Store:
 
     def _record_baselines(self, baselines: Iterable[Observation]) -> None:
         """Every count read becomes its channel's baseline for spotting the next manual change."""
-        self.db.table("projections").upsert_all(
+        self.db.table("baselines").upsert_all(
             [
                 {
                     "channel": o.channel,
                     "sku": o.sku,
                     "location": o.location or "",
                     "quantity": o.quantity,
-                    "written_at": o.observed_at.isoformat(timespec="microseconds"),
+                    "held_at": o.observed_at.isoformat(timespec="microseconds"),
                 }
                 for o in baselines
                 if o.quantity is not None
