@@ -526,7 +526,7 @@ def status(
 # sync, link, unlink
 # ------------------------------------------------------------------------------------------------
 
-DRY_RUN_MARK = ("_shopbridge", "dry_run")
+DRY_RUN_MARK = "dry_run"
 
 
 @contextmanager
@@ -593,10 +593,10 @@ def sync(
                     plan = runner.prepare(full=full).plan
             except ChannelReadError as exc:
                 _fail(EXIT_FAILURE, Failure.of_channels(_unreadable(runner, {exc.channel: str(exc)})))
-            store.set_cursor(*DRY_RUN_MARK, utcnow())
+            store.set_mark(DRY_RUN_MARK, utcnow())
             typer.echo(plan.dumps() if as_json else plan.render())
             return
-        if runner.first_sync() and store.get_cursor(*DRY_RUN_MARK) is None and not force:
+        if runner.first_sync() and store.get_mark(DRY_RUN_MARK) is None and not force:
             _fail(
                 EXIT_USAGE,
                 Failure.of(

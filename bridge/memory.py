@@ -74,7 +74,7 @@ class ChunkRecord:
     what was read (snapshots, links, ledger entries, baselines), the agreed catalogue, what the
     plan queues, and last the cursors (so no cursor moves past what is not recorded)."""
 
-    planned_mark: tuple[str, str]
+    planned_mark: str
     snapshots: Mapping[str, Sequence[ChannelProduct]]
     vanished: set[tuple[str, str]]
     links: Sequence[NewLink]
@@ -96,7 +96,7 @@ class ChunkRecord:
     echo_hashes: Sequence[tuple[str, str, str]]
     """``(channel, sku, hash)`` of links already showing what the plan wants (nothing queued)."""
     cursors: Sequence[tuple[str, str, str]]
-    synced_mark: tuple[str, str] | None = None
+    synced_mark: str | None = None
 
 
 @dataclass(frozen=True)

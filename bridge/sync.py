@@ -60,9 +60,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PLANNED_MARK = ("_shopbridge", "planned")
+PLANNED_MARK = "planned"
 """When a chunk was last committed: the SKUs of stock writes settled since are read again."""
-SYNCED_MARK = ("_shopbridge", "synced")
+SYNCED_MARK = "synced"
 """Set when a sync's last chunk commits: from then on no sync is a first sync (links made by hand
 before it do not count, nor do catalogue cursors cleared to force a full read)."""
 KEEP_PLANNED_CHANGES = 5_000
@@ -148,7 +148,7 @@ class SyncRunner:
         """Whether no sync has committed to the end yet: the first-sync safety limits apply, and
         stock history starts at the counts. (A store from before ``SYNCED_MARK`` has cursors.)"""
         store = self.store
-        if store.get_cursor(*SYNCED_MARK) is not None:
+        if store.get_mark(SYNCED_MARK) is not None:
             return False
         return not any(
             store.get_cursor(name, stream) is not None
@@ -171,7 +171,7 @@ class SyncRunner:
         chunk by chunk."""
         first = self.first_sync()
         locations = self.locations(refresh=True)
-        planned_at = self.store.get_cursor(*PLANNED_MARK)
+        planned_at = self.store.get_mark(PLANNED_MARK)
         with self._reader().read(
             full=full, first=first, planned_at=planned_at, locations=locations
         ) as staged:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from bridge.policy import SyncPolicy
 from bridge.storage import BaselineRow
 from bridge.store import MIGRATIONS, Store
+from bridge.sync import PLANNED_MARK, SYNCED_MARK, SyncRunner
 
 
 def _old_store(path: Path, *, before: str) -> Database:
@@ -50,3 +52,51 @@ def test_the_projections_of_an_old_store_are_its_baselines(tmp_path: Path) -> No
         ]
         store.forget_baselines("square", ["TEE"])
         assert [r["channel"] for r in store.baselines()] == ["woocommerce"]
+
+
+def test_the_engine_marks_of_an_old_store_leave_the_cursors_for_their_own_table(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = _old_store(path, before="m007_marks")
+    old["cursors"].insert_all(
+        [
+            {"channel": "_shopbridge", "stream": "synced", "value": "2026-01-01T00:00:00", "updated_at": "x"},
+            {
+                "channel": "_shopbridge",
+                "stream": "dry_run",
+                "value": "2026-01-02T00:00:00",
+                "updated_at": "x",
+            },
+            {
+                "channel": "square",
+                "stream": "catalog",
+                "value": "c7",
+                "updated_at": "x",
+                "last_success_at": "y",
+            },
+        ]
+    )
+    old.close()
+
+    with Store(path) as store:
+        assert store.get_mark(SYNCED_MARK) == "2026-01-01T00:00:00"
+        assert store.get_mark("dry_run") == "2026-01-02T00:00:00"
+        assert store.get_mark(PLANNED_MARK) is None
+        assert store.get_cursor("square", "catalog") == "c7"
+        assert store.get_cursor("_shopbridge", "synced") is None
+        assert store.figures()["last_poll"] == {"square:catalog": "y"}
+
+
+def test_a_store_whose_sync_committed_is_not_at_its_first_sync_after_the_marks_move(tmp_path: Path) -> None:
+    """The mark is what says so once catalogue cursors are cleared (a link changed by hand)."""
+    path = tmp_path / "old.db"
+    old = _old_store(path, before="m007_marks")
+    old["cursors"].insert(
+        {"channel": "_shopbridge", "stream": "synced", "value": "2026-01-01", "updated_at": "x"}
+    )
+    old.close()
+
+    with Store(path) as store:
+        runner = SyncRunner(store, {}, SyncPolicy())
+        assert runner.first_sync() is False
+        store.db.execute("DELETE FROM marks")
+        assert runner.first_sync() is True

@@ -229,5 +229,18 @@ def m006_baselines(db: Database) -> None:
     db.execute("ALTER TABLE baselines RENAME COLUMN written_at TO held_at")
 
 
-SCHEMA_VERSION = 6
+@MIGRATIONS()
+def m007_marks(db: Database) -> None:
+    """The engine's own marks (when a chunk was last planned, that a sync committed to the end,
+    that a dry run was shown) were rows of ``cursors`` under the pseudo-channel ``_shopbridge``:
+    they move to a ``marks`` table of their own, and ``cursors`` holds only channels' read cursors."""
+    db.table("marks").create({"name": str, "value": str, "updated_at": str}, pk="name")
+    db.execute(
+        "INSERT INTO marks (name, value, updated_at) "
+        "SELECT stream, value, updated_at FROM cursors WHERE channel = '_shopbridge'"
+    )
+    db.execute("DELETE FROM cursors WHERE channel = '_shopbridge'")
+
+
+SCHEMA_VERSION = 7
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""

@@ -2,8 +2,8 @@
 
 It holds the canonical catalogue, the links between canonical entities and each channel's ids
 (with the channel's version and the hash of what we last wrote, for echo suppression), locations,
-the stock ledger, customers, the webhook inbox, the outbox of pending writes, polling cursors,
-conflicts for a human and an audit trail of what was pushed where.
+the stock ledger, customers, the webhook inbox, the outbox of pending writes, the channels' read
+cursors, the engine's marks, conflicts for a human and an audit trail of what was pushed where.
 
 Why it is set up the way it is (see the SQLite notes in the reliability reference):
 
@@ -371,6 +371,17 @@ class Store:
                 },
                 pk=("channel", "stream"),
             )
+
+    # -- marks -------------------------------------------------------------------------------
+
+    def get_mark(self, name: str) -> str | None:
+        """The engine's mark ``name`` (a moment, as text), or None if never set."""
+        row = self.db.execute("SELECT value FROM marks WHERE name = ?", [name]).fetchone()
+        return None if row is None else row[0]
+
+    def set_mark(self, name: str, value: str) -> None:
+        with self.transaction() as db:
+            db.table("marks").upsert({"name": name, "value": value, "updated_at": utcnow()}, pk="name")
 
     # -- links -------------------------------------------------------------------------------
 
@@ -846,10 +857,7 @@ class Store:
             linked.setdefault(channel, {})[entity] = count
         polls = {
             f"{r['channel']}:{r['stream']}": r["last_success_at"]
-            for r in self.db.query(
-                "SELECT channel, stream, last_success_at FROM cursors "
-                "WHERE substr(channel, 1, 1) != '_' ORDER BY channel"
-            )
+            for r in self.db.query("SELECT channel, stream, last_success_at FROM cursors ORDER BY channel")
         }
         depths = self.queue_depths()
         return {
@@ -905,7 +913,7 @@ class Store:
         out of the ledger). The cursors are set last, with everything they move past."""
         now = utcnow()
         with self.transaction() as db:
-            self.set_cursor(*record.planned_mark, now)
+            self.set_mark(record.planned_mark, now)
             for name, products in record.snapshots.items():
                 self.save_snapshot(name, products)
             self.forget_snapshot(record.vanished)
@@ -926,7 +934,7 @@ class Store:
             )
             self._record_baselines(record.baselines)
             if record.synced_mark is not None:
-                self.set_cursor(*record.synced_mark, now)
+                self.set_mark(record.synced_mark, now)
             for channel, stream, value in record.cursors:
                 self.set_cursor(channel, stream, value)
             self._record_pools(record)
