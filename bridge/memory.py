@@ -119,7 +119,8 @@ class WriteRecord:
     op: str
     key: str
     sku: str | None
-    version: str | None
+    channel_version: str | None
+    """The channel's version of the object after the write: opaque, as its answer gave it."""
     created: Sequence[NewLink] = ()
     written_hash: str | None = None
     stock: Sequence[StockWritten] = ()

@@ -50,7 +50,9 @@ class LinkRow(TypedDict):
     channel: str
     channel_id: str
     parent_id: str | None
-    version: str | None  # the channel's version of the object when last read or written
+    channel_version: str | None
+    """The channel's own version of the object when we last wrote it: opaque text (a modification
+    date on one channel, a counter on another), only ever compared for equality."""
     last_written_hash: str | None  # hash of what we last wrote there (echo suppression)
     updated_at: str | None
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from bridge.memory import WriteRecord
 from bridge.policy import SyncPolicy
 from bridge.storage import BaselineRow
 from bridge.store import MIGRATIONS, Store
@@ -100,3 +101,48 @@ def test_a_store_whose_sync_committed_is_not_at_its_first_sync_after_the_marks_m
         assert runner.first_sync() is False
         store.db.execute("DELETE FROM marks")
         assert runner.first_sync() is True
+
+
+def test_the_version_of_an_old_link_is_its_channel_version_as_opaque_text(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = _old_store(path, before="m008_links_channel_version")
+    old.execute(
+        "INSERT INTO links (entity, canonical_key, channel, channel_id, version, last_written_hash) VALUES "
+        "('variant', 'TEE', 'woocommerce', '12', '2026-01-01T10:00:00', 'h1'), "
+        "('variant', 'TEE', 'square', 'SQ1', 1733045200000, 'h2')"
+    )
+    old.conn.commit()
+    old.close()
+
+    with Store(path) as store:
+        by_channel = {r["channel"]: r for r in store.links_by_key("variant", ["TEE"])}
+        assert by_channel["woocommerce"]["channel_version"] == "2026-01-01T10:00:00"
+        assert by_channel["square"]["channel_version"] == "1733045200000"  # text, never a number
+        assert "version" not in store.db["links"].columns_dict
+        store.record_write(
+            WriteRecord(
+                channel="square",
+                op="update",
+                key="k",
+                sku="TEE",
+                channel_version="1733045200001",
+                written_hash="h3",
+            )
+        )
+        store.record_write(
+            WriteRecord(
+                channel="woocommerce",
+                op="update",
+                key="k2",
+                sku="TEE",
+                channel_version=None,
+                written_hash="h4",
+            )
+        )
+        by_channel = {r["channel"]: r for r in store.links_by_key("variant", ["TEE"])}
+        assert (by_channel["square"]["channel_version"], by_channel["square"]["last_written_hash"]) == (
+            "1733045200001",
+            "h3",
+        )
+        # An answer without a version keeps the one known.
+        assert by_channel["woocommerce"]["channel_version"] == "2026-01-01T10:00:00"

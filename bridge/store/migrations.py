@@ -44,7 +44,7 @@ def m001_initial(db: Database) -> None:
             "channel": str,
             "channel_id": str,
             "parent_id": str,
-            "version": str,
+            "version": str,  # renamed channel_version (m008)
             "last_written_hash": str,
             "updated_at": str,
         },
@@ -242,5 +242,16 @@ def m007_marks(db: Database) -> None:
     db.execute("DELETE FROM cursors WHERE channel = '_shopbridge'")
 
 
-SCHEMA_VERSION = 7
+@MIGRATIONS()
+def m008_links_channel_version(db: Database) -> None:
+    """A link's ``version`` is the channel's own version of the object, a modification date on
+    WooCommerce and a counter on Square: ``channel_version``, opaque text, never compared as a
+    date or a number (only kept and compared for equality)."""
+    db.execute("ALTER TABLE links RENAME COLUMN version TO channel_version")
+    db.execute(
+        "UPDATE links SET channel_version = CAST(channel_version AS TEXT) WHERE channel_version IS NOT NULL"
+    )
+
+
+SCHEMA_VERSION = 8
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""

@@ -395,12 +395,12 @@ class Store:
             db.table("links").upsert_all(data, pk=("entity", "canonical_key", "channel"), batch_size=500)
 
     def forget_written(self, keys: Iterable[tuple[str, str]]) -> None:
-        """Drop the echo hash and version of these ``(sku, channel)`` variant links (they now point
+        """Drop the echo hash and channel version of these ``(sku, channel)`` variant links (they now point
         at another object than the one those described)."""
         with self.transaction() as db:
             for sku, channel in keys:
                 db.execute(
-                    "UPDATE links SET last_written_hash = NULL, version = NULL "
+                    "UPDATE links SET last_written_hash = NULL, channel_version = NULL "
                     "WHERE entity = 'variant' AND canonical_key = ? AND channel = ?",
                     [sku, channel],
                 )
@@ -969,13 +969,16 @@ class Store:
                 return
             if record.sku and record.written_hash:
                 db.execute(
-                    "UPDATE links SET last_written_hash = ?, version = coalesce(?, version) "
+                    "UPDATE links SET last_written_hash = ?, channel_version = coalesce(?, channel_version) "
                     "WHERE entity = 'variant' AND canonical_key = ? AND channel = ?",
-                    [record.written_hash, record.version, record.sku, record.channel],
+                    [record.written_hash, record.channel_version, record.sku, record.channel],
                 )
             self._record_stock_written(record.channel, record.stock, now)
             self.audit(
-                record.channel, record.op, record.sku or "", {"key": record.key, "version": record.version}
+                record.channel,
+                record.op,
+                record.sku or "",
+                {"key": record.key, "version": record.channel_version},
             )
 
     def _record_stock_written(self, channel: str, stock: Iterable[StockWritten], now: str) -> None:
