@@ -98,13 +98,13 @@ def unlink_by_hand(store: Storage, sku: str, channel: str) -> Unlinked:
 
 def _seen_variant(store: Storage, channel: str, channel_id: str) -> SeenVariant:
     """The variant ``channel_id`` in ``channel``'s last read, or why it cannot be linked."""
-    read_at = store.snapshot_read_at(channel)
+    read_at = store.last_read_at(channel)
     if read_at is None:
         raise LinkRefused(
             f"shopbridge has never read {channel}, so it cannot check variant {channel_id!r}: "
             "run a first `shopbridge sync` (review it with `shopbridge sync --dry-run`), then link"
         )
-    rows = store.snapshot_variants(channel, variant_id=channel_id, product_id=channel_id)
+    rows = store.last_read_variants(channel, variant_id=channel_id, product_id=channel_id)
     found = [r for r in rows if r["variant_id"] == channel_id]
     if found:
         return found[0]

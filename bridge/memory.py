@@ -71,11 +71,12 @@ class Conflict:
 @dataclass
 class ChunkRecord:
     """Everything one chunk of a sync records, in one transaction, in this order of meaning:
-    what was read (snapshots, links, ledger entries, baselines), the agreed catalogue, what the
+    what was read (last-read products, links, ledger entries, baselines), the agreed catalogue, what the
     plan queues, and last the cursors (so no cursor moves past what is not recorded)."""
 
     planned_mark: str
-    snapshots: Mapping[str, Sequence[ChannelProduct]]
+    last_read: Mapping[str, Sequence[ChannelProduct]]
+    """Per channel, the products just read: what it held when last read (the ``channel_variants`` rows)."""
     vanished: set[tuple[str, str]]
     links: Sequence[NewLink]
     locations: Sequence[str]

@@ -12,7 +12,7 @@ that ``--dry-run`` is the first step alone and a crash between steps is harmless
    does not grow with the catalogue. Nothing is written to the store. (:meth:`SyncRunner.prepare`
    merges the chunks into one plan, for ``--dry-run``.)
 2. **commit**: :meth:`SyncRunner.commit` records, in one transaction per chunk
-   (:meth:`~bridge.store.Store.record_chunk`), what was read (snapshots, links, ledger entries,
+   (:meth:`~bridge.store.Store.record_chunk`), what was read (last-read products, links, ledger entries,
    baselines, the agreed catalogue), queues the plan's writes in the outbox, each under its
    deterministic idempotency key (a plan computed twice queues each write once), and last moves the
    cursors.
@@ -87,7 +87,7 @@ class PreparedSync:
     reads: dict[str, ChannelRead]
     locations: LocationMap
     vanished: set[tuple[str, str]] = field(default_factory=set)
-    """``(channel, variant id)`` deleted for good: their last-read snapshot is forgotten."""
+    """``(channel, variant id)`` deleted for good: what they were when last read is forgotten."""
 
     @property
     def plan(self) -> Plan:
@@ -430,7 +430,7 @@ def chunk_record(prepared: PreparedSync, policy: SyncPolicy) -> ChunkRecord:
     ]
     return ChunkRecord(
         planned_mark=PLANNED_MARK,
-        snapshots={name: read.products for name, read in prepared.reads.items()},
+        last_read={name: read.products for name, read in prepared.reads.items()},
         vanished=prepared.vanished,
         links=[
             NewLink(g.sku, ch, m.variant_id, m.product_id)

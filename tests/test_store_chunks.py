@@ -67,10 +67,10 @@ def test_links_snapshots_and_baselines_for_more_keys_than_sqlite_takes_at_once(s
     )
     assert len(store.links_by_key("variant", SKUS)) == N
     assert len(store.links_of_groups("variant", [("square", f"V{i}") for i in range(N)])) == N
-    assert store.save_snapshot("square", _products()) == N
-    assert store.save_snapshot("square", _products()) == N  # replaces the rows of 1,200 products
-    assert len(store.snapshot("square", [f"V{i}" for i in range(N)])) == N
-    assert len(store.snapshot_with_skus(SKUS)["square"]) == N
+    assert store.save_last_read("square", _products()) == N
+    assert store.save_last_read("square", _products()) == N  # replaces the rows of 1,200 products
+    assert len(store.last_read("square", [f"V{i}" for i in range(N)])) == N
+    assert len(store.last_read_with_skus(SKUS)["square"]) == N
     store.forget_baselines("square", SKUS)
     assert store.baselines(SKUS) == []
 

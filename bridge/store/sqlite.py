@@ -492,9 +492,9 @@ class Store:
         with self.transaction() as db:
             db.execute("DELETE FROM cursors WHERE stream = 'catalog'")
 
-    # -- channel snapshots -------------------------------------------------------------------
+    # -- what each channel held when last read (table channel_variants) ------------------------
 
-    def save_snapshot(self, channel: str, products: Iterable[ChannelProduct]) -> int:
+    def save_last_read(self, channel: str, products: Iterable[ChannelProduct]) -> int:
         """Remember what ``channel`` holds for these products (replacing their previous rows)."""
         now = utcnow()
         rows: list[dict[str, Any]] = []
@@ -523,7 +523,7 @@ class Store:
             db.table("channel_variants").insert_all(rows, replace=True, batch_size=500)
         return len(rows)
 
-    def snapshot(self, channel: str, variant_ids: Iterable[str] | None = None) -> list[ChannelProduct]:
+    def last_read(self, channel: str, variant_ids: Iterable[str] | None = None) -> list[ChannelProduct]:
         """The products last read from ``channel`` (only those holding one of ``variant_ids`` if given)."""
         if variant_ids is None:
             rows = self.db.execute(
@@ -539,7 +539,7 @@ class Store:
         unique = {r[0]: r[1] for r in rows}
         return [ChannelProduct.model_validate_json(data) for data in unique.values()]
 
-    def forget_snapshot(self, variants: Iterable[tuple[str, str]]) -> None:
+    def forget_last_read(self, variants: Iterable[tuple[str, str]]) -> None:
         """Forget the last-read state of these ``(channel, variant id)`` (gone from the channel)."""
         with self.transaction() as db:
             for channel, variant_id in variants:
@@ -547,7 +547,7 @@ class Store:
                     "DELETE FROM channel_variants WHERE channel = ? AND variant_id = ?", [channel, variant_id]
                 )
 
-    def snapshot_with_skus(self, skus: Iterable[str]) -> dict[str, list[ChannelProduct]]:
+    def last_read_with_skus(self, skus: Iterable[str]) -> dict[str, list[ChannelProduct]]:
         """Channel -> the products last read holding one of ``skus``, linked or not (a SKU used twice
         in a channel links neither variant, yet both must be seen whenever that SKU is planned)."""
         rows = rows_in(
@@ -561,18 +561,18 @@ class Store:
             out.setdefault(channel, []).append(ChannelProduct.model_validate_json(data))
         return out
 
-    def snapshot_read_at(self, channel: str) -> str | None:
-        """When a product of ``channel`` was last read into its snapshot (``None``: never read)."""
+    def last_read_at(self, channel: str) -> str | None:
+        """When a product of ``channel`` was last read (``None``: never read)."""
         row = self.db.execute(
             "SELECT max(read_at) FROM channel_variants WHERE channel = ?", [channel]
         ).fetchone()
         return None if row is None else row[0]
 
-    def snapshot_variants(
+    def last_read_variants(
         self, channel: str, *, variant_id: str | None = None, product_id: str | None = None
     ) -> list[SeenVariant]:
         """``variant_id``, ``product_id``, ``sku`` and ``read_at`` of the variants in ``channel``'s
-        snapshot with this variant id or this product id (ordered by variant id)."""
+        last read with this variant id or this product id (ordered by variant id)."""
         return self._records(
             "SELECT variant_id, product_id, sku, read_at FROM channel_variants WHERE channel = ? "
             "AND (variant_id = ? OR product_id = ?) ORDER BY variant_id",
@@ -914,9 +914,9 @@ class Store:
         now = utcnow()
         with self.transaction() as db:
             self.set_mark(record.planned_mark, now)
-            for name, products in record.snapshots.items():
-                self.save_snapshot(name, products)
-            self.forget_snapshot(record.vanished)
+            for name, products in record.last_read.items():
+                self.save_last_read(name, products)
+            self.forget_last_read(record.vanished)
             self._record_links(record.links)
             db.table("locations").upsert_all(
                 [{"key": key, "name": key, "active": 1} for key in record.locations], pk="key"
