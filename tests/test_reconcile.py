@@ -41,7 +41,7 @@ from bridge.models import (
 )
 from bridge.plan import Plan
 from bridge.policy import SyncPolicy
-from bridge.reconcile import ReconcileInput, reconcile, snapshot, snapshot_hash
+from bridge.reconcile import ReconcileInput, catalogue_fields, catalogue_fields_hash, reconcile
 from bridge.writes import (
     AdjustStock,
     ArchiveProduct,
@@ -585,5 +585,7 @@ def test_same_change_planned_twice_has_the_same_key_and_a_later_one_a_new_key() 
 def test_snapshot_hash_ignores_trailing_zeroes_in_prices() -> None:
     a = woo_product("10", "TEE", price="20.00")
     b = woo_product("10", "TEE", price="20")
-    assert snapshot_hash(snapshot(a, a.variants[0])) == snapshot_hash(snapshot(b, b.variants[0]))
+    assert catalogue_fields_hash(catalogue_fields(a, a.variants[0])) == catalogue_fields_hash(
+        catalogue_fields(b, b.variants[0])
+    )
     assert replace(LinkMember("x"), product_id="p").product_id == "p"

@@ -580,7 +580,7 @@ class Store:
         )
 
     def save_catalogue(self, entries: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
-        """Record the agreed catalogue: ``(owner product ref, sku, snapshot)`` with the snapshot's
+        """Record the agreed catalogue: ``(owner product ref, sku, fields)`` with the fields'
         ``name``, ``description``, ``status``, ``gtin`` and ``price`` (``"12.5 USD"``)."""
         rows = list(entries)
         if not rows:
@@ -588,26 +588,32 @@ class Store:
         now = utcnow()
         with self.transaction() as db:
             ids: dict[str, int] = {}
-            for ref, _, snap in rows:
+            for ref, _, fields in rows:
                 ids[ref] = db.execute(
                     "INSERT INTO products (owner_ref, name, description, status, updated_at) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (owner_ref) DO UPDATE SET name = excluded.name, "
                     "description = excluded.description, status = excluded.status, "
                     "updated_at = excluded.updated_at RETURNING id",
-                    [ref, snap.get("name"), snap.get("description"), snap.get("status") or "active", now],
+                    [
+                        ref,
+                        fields.get("name"),
+                        fields.get("description"),
+                        fields.get("status") or "active",
+                        now,
+                    ],
                 ).fetchone()[0]
             variants = []
-            for ref, sku, snap in rows:
-                amount, _, currency = (snap.get("price") or "").partition(" ")
+            for ref, sku, fields in rows:
+                amount, _, currency = (fields.get("price") or "").partition(" ")
                 variants.append(
                     {
                         "sku": sku,
                         "product_id": ids[ref],
-                        "gtin": snap.get("gtin"),
-                        "name": snap.get("name"),
+                        "gtin": fields.get("gtin"),
+                        "name": fields.get("name"),
                         "price": amount or None,
                         "currency": currency or None,
-                        "status": snap.get("status") or "active",
+                        "status": fields.get("status") or "active",
                         "updated_at": now,
                     }
                 )
