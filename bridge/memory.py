@@ -85,7 +85,7 @@ class ChunkRecord:
     released: Sequence[str]
     catalogue: Sequence[tuple[str, str, Mapping[str, Any]]]
     """``(reference of the owning object, sku, agreed fields)``."""
-    canonical: Mapping[str, Mapping[str, Any]]
+    agreed: Mapping[str, Mapping[str, Any]]
     """The agreed fields per SKU (what the next sync tells an owner edit from a non-owner one by)."""
     baselines: Sequence[Observation]
     pools_held: Sequence[tuple[str, str, list[str], int, int]]

@@ -5,7 +5,7 @@ Two questions per linked SKU, answered without I/O:
 * **Catalogue.**  Each field (name, description, price, gtin, status) has an owner channel.  The
   owner's value is the target.  A channel showing something else either lags behind an owner edit
   (propagate), or was edited itself (a non-owner edit: revert it or record a conflict, per policy).
-  Which one is decided against the canonical state the store remembers; a channel whose content
+  Which one is decided against the agreed catalogue the store remembers; a channel whose content
   hash equals what we last wrote there is showing our own echo, never an edit.  Products missing on
   a channel are created when the policy says so; an owner archival archives elsewhere; nothing is
   ever deleted.
@@ -65,7 +65,7 @@ class ReconcileInput:
     * ``products``: channel → its products (the channels being synced; each was read).
     * ``groups``: link groups from :func:`bridge.linking.link`; ``issues`` its issues (as warnings).
     * ``capabilities``: channel → its adapter's :class:`~adapters.base.Capabilities`.
-    * ``canonical``: SKU → the agreed catalogue :func:`catalogue_fields` the store remembers (empty at first).
+    * ``agreed``: SKU → the agreed :func:`catalogue_fields` the store remembers (empty at first).
     * ``last_written``: ``(channel, sku)`` → :func:`catalogue_fields_hash` of what we last wrote there.
     * ``on_hand``: the ledger's on-hand per ``(sku, location)``; ``seeded``: SKUs that have ledger
       events (default: the SKUs in ``on_hand``); unseeded SKUs get no stock writes.
@@ -82,7 +82,7 @@ class ReconcileInput:
     policy: SyncPolicy
     capabilities: Mapping[str, Capabilities]
     locations: LocationMap
-    canonical: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    agreed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     last_written: Mapping[tuple[str, str], str] = field(default_factory=dict)
     on_hand: OnHand = field(default_factory=dict)
     seeded: Collection[str] | None = None
@@ -161,7 +161,7 @@ class _Builder:
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     written: dict[tuple[str, str], str] = field(default_factory=dict)
-    canonical: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    agreed: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     product_updates: dict[tuple[str, str], dict[str, tuple[Any, Any, str, str]]] = field(default_factory=dict)
     product_sku: dict[tuple[str, str], str] = field(default_factory=dict)
     stock_targets: int = 0
@@ -190,7 +190,7 @@ def reconcile(inp: ReconcileInput) -> Plan:
     _flush_product_updates(b)
     _creations(b)
     safety = _safety(b)
-    return Plan.build(b.changes, b.warnings, safety, written_hashes=b.written, canonical=b.canonical)
+    return Plan.build(b.changes, b.warnings, safety, written_hashes=b.written, agreed=b.agreed)
 
 
 # -- catalogue -------------------------------------------------------------------------------
@@ -205,13 +205,13 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
             fields_on[ch] = catalogue_fields(held.product, held.variant)
     if not fields_on:
         return
-    base = b.inp.canonical.get(group.sku)
+    base = b.inp.agreed.get(group.sku)
     target: CatalogueFields = dict(base or {})
     for f in CATALOGUE_FIELDS:
         owner = owner_of(policy, f)
         if owner in fields_on:
             target[f] = fields_on[owner][f]
-    b.canonical[group.sku] = dict(target)
+    b.agreed[group.sku] = dict(target)
     for ch, shown in sorted(fields_on.items()):
         after = dict(shown)
         echo = b.inp.last_written.get((ch, group.sku)) == catalogue_fields_hash(shown)

@@ -441,8 +441,8 @@ def chunk_record(prepared: PreparedSync, policy: SyncPolicy) -> ChunkRecord:
         entries=outcome.new_entries,
         unresolved=outcome.unresolved,
         released=outcome.released,
-        catalogue=[(refs[sku], sku, data) for sku, data in plan.canonical.items() if sku in refs],
-        canonical=plan.canonical,
+        catalogue=[(refs[sku], sku, data) for sku, data in plan.agreed.items() if sku in refs],
+        agreed=plan.agreed,
         baselines=outcome.observed,
         pools_held=[
             (v.pool.channel, v.pool.product_id, v.pool.skus, v.expected or 0, v.pool.quantity or 0)

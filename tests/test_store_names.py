@@ -3,12 +3,13 @@ the schema before it opens with its data where the new name says it is."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from bridge.memory import WriteRecord
+from bridge.memory import Wanted, WriteRecord
 from bridge.policy import SyncPolicy
 from bridge.storage import BaselineRow
 from bridge.store import MIGRATIONS, Store
@@ -146,3 +147,17 @@ def test_the_version_of_an_old_link_is_its_channel_version_as_opaque_text(tmp_pa
         )
         # An answer without a version keeps the one known.
         assert by_channel["woocommerce"]["channel_version"] == "2026-01-01T10:00:00"
+
+
+def test_the_canonical_table_of_an_old_store_is_its_agreed_catalogue(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = _old_store(path, before="m009_agreed_catalogue")
+    fields = {"name": "Tee", "description": "", "price": "12.5 USD", "gtin": None, "status": "active"}
+    old["canonical"].insert({"sku": "TEE", "data": json.dumps(fields, sort_keys=True), "updated_at": "x"})
+    old.close()
+
+    with Store(path) as store:
+        assert "canonical" not in store.db.table_names()
+        assert store.agreed_catalogue(["TEE"]) == {"TEE": fields}
+        memory = store.memory(Wanted(skus=frozenset({"TEE"}), members=frozenset()))
+        assert memory.catalogue == {"TEE": fields}  # what the engine tells an edit from an echo by

@@ -253,5 +253,12 @@ def m008_links_channel_version(db: Database) -> None:
     )
 
 
-SCHEMA_VERSION = 8
+@MIGRATIONS()
+def m009_agreed_catalogue(db: Database) -> None:
+    """The ``canonical`` table holds the agreed catalogue fields per SKU (each its owner's value):
+    ``agreed_catalogue``. ("Canonical" is kept for the key of a link, ``canonical_key``.)"""
+    db.execute("ALTER TABLE canonical RENAME TO agreed_catalogue")
+
+
+SCHEMA_VERSION = 9
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""

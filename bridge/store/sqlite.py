@@ -1,6 +1,6 @@
 """The mapping store: one SQLite file that is shopbridge's memory and its durable queues.
 
-It holds the canonical catalogue, the links between canonical entities and each channel's ids
+It holds the agreed catalogue, the links between canonical entities and each channel's ids
 (with the channel's version and the hash of what we last wrote, for echo suppression), locations,
 the stock ledger, customers, the webhook inbox, the outbox of pending writes, the channels' read
 cursors, the engine's marks, conflicts for a human and an audit trail of what was pushed where.
@@ -619,10 +619,11 @@ class Store:
                 )
             db.table("variants").upsert_all(variants, pk="sku", batch_size=500)
 
-    def canonical(self, skus: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-        """The agreed catalogue snapshot per SKU (all SKUs, or only ``skus``)."""
+    def agreed_catalogue(self, skus: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """The agreed catalogue fields per SKU (all SKUs, or only ``skus``)."""
         return {
-            r[0]: json.loads(r[1]) for r in self._rows_for("SELECT sku, data FROM canonical", "sku", skus)
+            r[0]: json.loads(r[1])
+            for r in self._rows_for("SELECT sku, data FROM agreed_catalogue", "sku", skus)
         }
 
     def ledger_rows(self, skus: Iterable[str] | None = None) -> list[LedgerRow]:
@@ -904,7 +905,7 @@ class Store:
         return Memory(
             ledger=[Store.ledger_entry(r) for r in self.ledger_rows(skus)],
             baselines=baselines,
-            catalogue=self.canonical(skus),
+            catalogue=self.agreed_catalogue(skus),
             echo_hashes={
                 (r["channel"], r["canonical_key"]): r["last_written_hash"]
                 for r in self.links_by_key("variant", skus)
@@ -931,10 +932,10 @@ class Store:
             kept = self.hold_unresolved(record.unresolved)
             self.release_unresolved(record.released)
             self.save_catalogue(record.catalogue)
-            db.table("canonical").upsert_all(
+            db.table("agreed_catalogue").upsert_all(
                 [
                     {"sku": sku, "data": json.dumps(data, sort_keys=True, default=str), "updated_at": now}
-                    for sku, data in record.canonical.items()
+                    for sku, data in record.agreed.items()
                 ],
                 pk="sku",
             )
