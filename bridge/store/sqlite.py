@@ -45,7 +45,7 @@ from bridge.storage import (
     SeenVariant,
     StoreFigures,
 )
-from bridge.store.chunked import KEYS, as_dicts, execute_in, in_chunks, rows_in
+from bridge.store.chunked import KEYS, as_dicts, by_first, execute_in, in_chunks, rows_in
 from bridge.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from bridge.unresolved import describe
 
@@ -397,13 +397,13 @@ class Store:
     def forget_written(self, keys: Iterable[tuple[str, str]]) -> None:
         """Drop the echo hash and channel version of these ``(sku, channel)`` variant links (they now point
         at another object than the one those described)."""
+        sql = (
+            "UPDATE links SET last_written_hash = NULL, channel_version = NULL "
+            f"WHERE entity = 'variant' AND channel = ? AND canonical_key IN {KEYS}"
+        )
         with self.transaction() as db:
-            for sku, channel in keys:
-                db.execute(
-                    "UPDATE links SET last_written_hash = NULL, channel_version = NULL "
-                    "WHERE entity = 'variant' AND canonical_key = ? AND channel = ?",
-                    [sku, channel],
-                )
+            for channel, skus in by_first((channel, sku) for sku, channel in keys).items():
+                execute_in(db.conn, sql, skus, before=[channel])
 
     def links(self, entity: str, channel: str | None = None) -> list[LinkRow]:
         if channel is None:
@@ -419,13 +419,10 @@ class Store:
     def links_of_groups(self, entity: str, members: Iterable[tuple[str, str]]) -> list[LinkRow]:
         """Every link of the canonical entities that any of ``members`` ``(channel, channel_id)``
         is linked to (their other channels' links included, even to variants gone since)."""
-        by_channel: dict[str, list[str]] = {}
-        for channel, channel_id in dict.fromkeys(members):
-            by_channel.setdefault(channel, []).append(channel_id)
         sql = f"SELECT canonical_key FROM links WHERE channel = ? AND entity = ? AND channel_id IN {KEYS}"
         keys = [
             r[0]
-            for channel, ids in by_channel.items()
+            for channel, ids in by_first(members).items()
             for r in rows_in(self.db.conn, sql, ids, before=[channel, entity])
         ]
         return self.links_by_key(entity, keys)
@@ -541,11 +538,10 @@ class Store:
 
     def forget_last_read(self, variants: Iterable[tuple[str, str]]) -> None:
         """Forget the last-read state of these ``(channel, variant id)`` (gone from the channel)."""
+        sql = f"DELETE FROM channel_variants WHERE channel = ? AND variant_id IN {KEYS}"
         with self.transaction() as db:
-            for channel, variant_id in variants:
-                db.execute(
-                    "DELETE FROM channel_variants WHERE channel = ? AND variant_id = ?", [channel, variant_id]
-                )
+            for channel, variant_ids in by_first(variants).items():
+                execute_in(db.conn, sql, variant_ids, before=[channel])
 
     def last_read_with_skus(self, skus: Iterable[str]) -> dict[str, list[ChannelProduct]]:
         """Channel -> the products last read holding one of ``skus``, linked or not (a SKU used twice
