@@ -29,7 +29,7 @@ def held_skus(store: Store, issues: Iterable[ReadIssue]) -> dict[str, set[str]]:
         variants = set(issue.variant_ids)
         for object_id in issue.variant_ids:
             rows = store.last_read_variants(issue.channel, variant_id=object_id, product_id=object_id)
-            variants.update(str(r["variant_id"]) for r in rows)
+            variants.update(r.variant_id for r in rows)
         links = store.links_of_groups("variant", [(issue.channel, v) for v in sorted(variants)])
         held[issue.channel].update(r["canonical_key"] for r in links)
     return dict(held)

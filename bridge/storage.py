@@ -6,10 +6,10 @@ is a record typed here, never a database row. The SQLite store (:class:`bridge.s
 one implementation; a PostgreSQL one, for hosting many shops, would be another, written against
 this file without touching the engine.
 
-The rows sync.py reads today are ``TypedDict`` records: typed for mypy, plain dicts at run time,
-so that sync.py's ``row["channel_id"]`` keeps working while it is being split up (other changes
-are moving it); they can become frozen dataclasses once nothing indexes them by name.
-:class:`OutboxEntry` already is one.
+Records read by attribute are frozen dataclasses (:class:`OutboxEntry`, :class:`BaselineRow`,
+:class:`SeenVariant`). Those still indexed by name somewhere (``row["channel_id"]``: links, ledger
+rows, inbox deliveries, held pools, the figures ``status`` renders and prints as JSON) are
+``TypedDict`` records, typed for mypy and plain dicts at run time, until their readers move.
 
 Deliberately not here: the store's ``db`` handle (raw SQL is the store's own business) and the
 staging scratch file (found beside the store file, ``path``, until staging has an interface of
@@ -70,7 +70,8 @@ class LedgerRow(TypedDict):
     reason: str | None
 
 
-class BaselineRow(TypedDict):
+@dataclass(frozen=True)
+class BaselineRow:
     """What a channel should show for a SKU at a location (``""``: its single pool): the count we
     last wrote or read there, and when. A count that differs later, unexplained by events, is a
     manual change."""
@@ -82,7 +83,8 @@ class BaselineRow(TypedDict):
     held_at: str | None
 
 
-class SeenVariant(TypedDict):
+@dataclass(frozen=True)
+class SeenVariant:
     """A variant as last read from a channel (its ``last_read`` row), for checking an id a user typed."""
 
     variant_id: str

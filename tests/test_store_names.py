@@ -48,12 +48,12 @@ def test_the_projections_of_an_old_store_are_its_baselines(tmp_path: Path) -> No
 
     with Store(path) as store:
         assert "projections" not in store.db.table_names()
-        assert sorted(store.baselines(["TEE"]), key=lambda r: r["channel"]) == [
+        assert sorted(store.baselines(["TEE"]), key=lambda r: r.channel) == [
             BaselineRow(channel="square", sku="TEE", location="north", quantity=3, held_at="2026-01-02"),
             BaselineRow(channel="woocommerce", sku="TEE", location="", quantity=7, held_at="2026-01-01"),
         ]
         store.forget_baselines("square", ["TEE"])
-        assert [r["channel"] for r in store.baselines()] == ["woocommerce"]
+        assert [r.channel for r in store.baselines()] == ["woocommerce"]
 
 
 def test_the_engine_marks_of_an_old_store_leave_the_cursors_for_their_own_table(tmp_path: Path) -> None:

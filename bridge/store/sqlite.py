@@ -569,11 +569,12 @@ class Store:
     ) -> list[SeenVariant]:
         """``variant_id``, ``product_id``, ``sku`` and ``read_at`` of the variants in ``channel``'s
         last read with this variant id or this product id (ordered by variant id)."""
-        return self._records(
+        rows = self.db.execute(
             "SELECT variant_id, product_id, sku, read_at FROM channel_variants WHERE channel = ? "
             "AND (variant_id = ? OR product_id = ?) ORDER BY variant_id",
             [channel, variant_id, product_id],
         )
+        return [SeenVariant(*row) for row in rows]
 
     def save_catalogue(self, entries: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
         """Record the agreed catalogue: ``(owner product ref, sku, fields)`` with the fields'
@@ -894,9 +895,9 @@ class Store:
         skus = sorted(wanted.skus)
         baselines: dict[tuple[str, str, str | None], Written] = {}
         for row in self.baselines([*skus, *sorted(wanted.pool_keys)]):
-            location = row["location"] or None
-            baselines[(row["channel"], row["sku"], location)] = Written(
-                row["channel"], row["sku"], location, row["quantity"], Store.parse_time(row["held_at"])
+            location = row.location or None
+            baselines[(row.channel, row.sku, location)] = Written(
+                row.channel, row.sku, location, row.quantity, Store.parse_time(row.held_at)
             )
         return Memory(
             ledger=[Store.ledger_entry(r) for r in self.ledger_rows(skus)],
