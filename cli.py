@@ -454,7 +454,7 @@ def status(
 # sync, link, unlink
 # ------------------------------------------------------------------------------------------------
 
-DRY_RUN_MARK = ("_shopbridge", "dry_run")
+DRY_RUN_MARK = "dry_run"
 
 
 @contextmanager
@@ -524,10 +524,10 @@ def sync(
                 customer_writes = runner.sync_customers(dry_run=True).writes
             except ChannelReadError as exc:
                 _fail(EXIT_FAILURE, Failure.of_channels(_unreadable(runner, {exc.channel: str(exc)})))
-            store.set_cursor(*DRY_RUN_MARK, utcnow())
+            store.set_mark(DRY_RUN_MARK, utcnow())
             typer.echo(_dry_run_output(plan, customer_writes, as_json))
             return
-        if runner.first_sync() and store.get_cursor(*DRY_RUN_MARK) is None and not force:
+        if runner.first_sync() and store.get_mark(DRY_RUN_MARK) is None and not force:
             _fail(
                 EXIT_USAGE,
                 Failure.of(

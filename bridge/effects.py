@@ -97,9 +97,9 @@ def effect_changes(
             latest[key] = ev
     entries = list(recorded)
     out: list[StockEvent] = []
-    canonical = set(skus.values())
+    linked_skus = set(skus.values())
     for _key, ev in sorted(latest.items()):
-        sku = skus.get((ev.channel, ev.variant_id or "")) or (ev.sku if ev.sku in canonical else None)
+        sku = skus.get((ev.channel, ev.variant_id or "")) or (ev.sku if ev.sku in linked_skus else None)
         if sku is None:
             if ev.delta:  # its variant is not linked: passed on as a plain move, to be reported
                 out.append(ev.model_copy(update={"effect": None}))

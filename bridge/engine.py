@@ -366,7 +366,7 @@ def _before_seed(
     in the SKU's first initial count."""
     sku = skus.get((event.channel, event.variant_id or "")) or event.sku or ""
     if event.location_id is not None:
-        place_key = locations.canonical(event.channel, event.location_id) or ""
+        place_key = locations.canonical_key(event.channel, event.location_id) or ""
         seeded_at = initial_at.get((sku, place_key))
     else:
         seeded_at = first_seeded.get(sku)
@@ -437,7 +437,7 @@ def _reconcile(
             policy=context.policy,
             capabilities=context.capabilities,
             locations=context.locations,
-            canonical={sku: data for sku, data in memory.catalogue.items() if sku in mine},
+            agreed={sku: data for sku, data in memory.catalogue.items() if sku in mine},
             last_written={k: h for k, h in memory.echo_hashes.items() if k[1] in mine},
             on_hand=on_hand(placed),
             seeded=seeded,
@@ -498,7 +498,7 @@ def merge(outcomes: Sequence[Outcome], policy: SyncPolicy) -> Outcome:
         [w for o in outcomes for w in o.plan.warnings],
         judge(figures, policy),
         written_hashes={k: v for o in outcomes for k, v in o.plan.written_hashes.items()},
-        canonical={k: v for o in outcomes for k, v in o.plan.canonical.items()},
+        agreed={k: v for o in outcomes for k, v in o.plan.agreed.items()},
         skipped=[i for o in outcomes for i in o.plan.skipped],
     )
     return Outcome(

@@ -120,7 +120,7 @@ class LocationMap:
         """What to call location ``key`` in words meant for people: its name, else its key."""
         return self.names.get(key) or key
 
-    def canonical(self, channel: str, location_id: str) -> str | None:
+    def canonical_key(self, channel: str, location_id: str) -> str | None:
         """The canonical key of ``channel``'s location ``location_id``, or None if unmapped."""
         for (ch, key), cid in self.channel_ids.items():
             if ch == channel and cid == location_id:
@@ -319,10 +319,10 @@ def resolve_events(
             unique[ev.source_id] = ev
     entries: list[LedgerEntry] = []
     unresolved: list[tuple[StockEvent, str]] = []
-    canonical = set(skus.values())
+    linked_skus = set(skus.values())
     for ev in sorted(unique.values(), key=lambda e: (e.occurred_at, e.source_id)):
         sku = skus.get((ev.channel, ev.variant_id)) if ev.variant_id else None
-        if sku is None and ev.sku in canonical:
+        if sku is None and ev.sku in linked_skus:
             sku = ev.sku
         if sku is None:
             unresolved.append((ev, "variant not linked"))
@@ -330,7 +330,7 @@ def resolve_events(
         if ev.location_id is None:
             loc = ALLOCATED if policy.online_allocation == "priority" else default_location(policy, locations)
         else:
-            mapped = locations.canonical(ev.channel, ev.location_id)
+            mapped = locations.canonical_key(ev.channel, ev.location_id)
             if mapped is None:
                 unresolved.append((ev, f"location {ev.location_id} of {ev.channel} is not mapped"))
                 continue
@@ -475,7 +475,7 @@ def observations(
             continue
         loc: str | None = None
         if lv.location_id is not None:
-            loc = locations.canonical(lv.channel, lv.location_id)
+            loc = locations.canonical_key(lv.channel, lv.location_id)
             if loc is None:
                 continue
         out.append(Observation(lv.channel, sku, lv.variant_id, loc, lv.quantity, lv.observed_at))

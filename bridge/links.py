@@ -55,21 +55,21 @@ def link_by_hand(
     """Link ``sku`` to ``channel``'s variant ``channel_id`` (of ``product_id``, default: as last
     read), replacing the links in the way only with ``replace``; raises :class:`LinkRefused`."""
     seen = _seen_variant(store, channel, channel_id)
-    if product_id is not None and product_id != seen["product_id"]:
+    if product_id is not None and product_id != seen.product_id:
         raise LinkRefused(
-            f"{channel} variant {channel_id} belongs to product {seen['product_id']}, "
+            f"{channel} variant {channel_id} belongs to product {seen.product_id}, "
             f"not {product_id} (leave out --product-id to use the one last read)"
         )
     if any(
         r["channel"] == channel and r["channel_id"] == channel_id
         for r in store.links_by_key("variant", [sku])
     ):
-        return Linked(sku, channel, channel_id, seen["sku"], already=True)
+        return Linked(sku, channel, channel_id, seen.sku, already=True)
     in_way = store.variant_links_in_way(sku, channel, channel_id)
     if in_way and not replace:
         raise LinkRefused(*(_in_way(sku, channel, channel_id, r) for r in in_way))
     with store.transaction():
-        displaced = store.link_variant_by_hand(sku, channel, channel_id, seen["product_id"])
+        displaced = store.link_variant_by_hand(sku, channel, channel_id, seen.product_id)
         replaced = tuple((r["canonical_key"], r["channel_id"]) for r in displaced)
         store.audit(
             channel,
@@ -78,7 +78,7 @@ def link_by_hand(
             {"channel_id": channel_id, "by": "user", "replaced": [list(pair) for pair in replaced]},
         )
         store.forget_catalog_cursors()
-    return Linked(sku, channel, channel_id, seen["sku"], displaced=replaced)
+    return Linked(sku, channel, channel_id, seen.sku, displaced=replaced)
 
 
 def unlink_by_hand(store: Storage, sku: str, channel: str) -> Unlinked:
@@ -98,19 +98,19 @@ def unlink_by_hand(store: Storage, sku: str, channel: str) -> Unlinked:
 
 def _seen_variant(store: Storage, channel: str, channel_id: str) -> SeenVariant:
     """The variant ``channel_id`` in ``channel``'s last read, or why it cannot be linked."""
-    read_at = store.snapshot_read_at(channel)
+    read_at = store.last_read_at(channel)
     if read_at is None:
         raise LinkRefused(
             f"shopbridge has never read {channel}, so it cannot check variant {channel_id!r}: "
             "run a first `shopbridge sync` (review it with `shopbridge sync --dry-run`), then link"
         )
-    rows = store.snapshot_variants(channel, variant_id=channel_id, product_id=channel_id)
-    found = [r for r in rows if r["variant_id"] == channel_id]
+    rows = store.last_read_variants(channel, variant_id=channel_id, product_id=channel_id)
+    found = [r for r in rows if r.variant_id == channel_id]
     if found:
         return found[0]
     hint = None
     if rows:
-        variants = ", ".join(f"{r['variant_id']} (SKU {r['sku'] or 'none'})" for r in rows)
+        variants = ", ".join(f"{r.variant_id} (SKU {r.sku or 'none'})" for r in rows)
         hint = f"{channel_id} is a product on {channel}; its variants: {variants}"
     raise LinkRefused(
         f"{channel} has no variant {channel_id!r} in its last read ({read_at[:19]}Z): check the id, "

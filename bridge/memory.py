@@ -71,11 +71,12 @@ class Conflict:
 @dataclass
 class ChunkRecord:
     """Everything one chunk of a sync records, in one transaction, in this order of meaning:
-    what was read (snapshots, links, ledger entries, baselines), the agreed catalogue, what the
+    what was read (last-read products, links, ledger entries, baselines), the agreed catalogue, what the
     plan queues, and last the cursors (so no cursor moves past what is not recorded)."""
 
-    planned_mark: tuple[str, str]
-    snapshots: Mapping[str, Sequence[ChannelProduct]]
+    planned_mark: str
+    last_read: Mapping[str, Sequence[ChannelProduct]]
+    """Per channel, the products just read: what it held when last read (the ``channel_variants`` rows)."""
     vanished: set[tuple[str, str]]
     links: Sequence[NewLink]
     locations: Sequence[str]
@@ -84,7 +85,7 @@ class ChunkRecord:
     released: Sequence[str]
     catalogue: Sequence[tuple[str, str, Mapping[str, Any]]]
     """``(reference of the owning object, sku, agreed fields)``."""
-    canonical: Mapping[str, Mapping[str, Any]]
+    agreed: Mapping[str, Mapping[str, Any]]
     """The agreed fields per SKU (what the next sync tells an owner edit from a non-owner one by)."""
     baselines: Sequence[Observation]
     pools_held: Sequence[tuple[str, str, list[str], int, int]]
@@ -96,7 +97,7 @@ class ChunkRecord:
     echo_hashes: Sequence[tuple[str, str, str]]
     """``(channel, sku, hash)`` of links already showing what the plan wants (nothing queued)."""
     cursors: Sequence[tuple[str, str, str]]
-    synced_mark: tuple[str, str] | None = None
+    synced_mark: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ class WriteRecord:
     op: str
     key: str
     sku: str | None
-    version: str | None
+    channel_version: str | None
+    """The channel's version of the object after the write: opaque, as its answer gave it."""
     created: Sequence[NewLink] = ()
     written_hash: str | None = None
     stock: Sequence[StockWritten] = ()

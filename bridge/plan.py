@@ -173,8 +173,9 @@ class Plan:
     written_hashes: Mapping[tuple[str, str], str] = field(default_factory=dict)
     """``(channel, sku)`` → content hash the channel holds once this plan's writes are applied: store
     as the link's last-written hash (echo suppression)."""
-    canonical: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """SKU → the agreed catalogue snapshot after this plan: store it as the canonical state."""
+    agreed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """SKU → the agreed catalogue fields after this plan (each field its owner's value): the store
+    keeps them as the base the next plan tells an edit from an echo by."""
     skipped: tuple[ReadIssue, ...] = ()
     """Items a channel served that could not be read: skipped (each is also a warning)."""
     unresolved: tuple[Mapping[str, Any], ...] = ()
@@ -189,7 +190,7 @@ class Plan:
         safety: Safety | None = None,
         *,
         written_hashes: Mapping[tuple[str, str], str] | None = None,
-        canonical: Mapping[str, Mapping[str, Any]] | None = None,
+        agreed: Mapping[str, Mapping[str, Any]] | None = None,
         skipped: Iterable[ReadIssue] = (),
     ) -> Plan:
         """A plan with changes de-duplicated by key and sorted (channel, action, sku)."""
@@ -200,7 +201,7 @@ class Plan:
             tuple(dict.fromkeys(warnings)),
             safety or Safety(),
             dict(written_hashes or {}),
-            dict(canonical or {}),
+            dict(agreed or {}),
             tuple({i.message: i for i in skipped}.values()),
         )
 

@@ -6,7 +6,7 @@ against the sales read up to its moment, into a :class:`~bridge.store.staging.St
 written to the store. :mod:`bridge.sync` then plans what was staged, chunk by chunk.
 
 Incremental syncs read only the SKUs something happened to (changed on a channel, or with new
-stock events); the other channels' side of those SKUs comes from the snapshots of earlier reads.
+stock events); the other channels' side of those SKUs comes from the store's last read of them.
 
 The read path is one design: what moment each count describes, which events are known up to it,
 and what a cursor may move past.
@@ -193,7 +193,7 @@ class Reader:
         """Read the channels into a :class:`Staging` file, to be planned chunk by chunk.
 
         ``full`` reads every product; otherwise what changed since the cursors, plus the other
-        channels' side of the same SKUs from the snapshots of earlier reads (and of the SKUs of
+        channels' side of the same SKUs from what earlier reads left (and of the SKUs of
         our stock writes settled since ``planned_at``). Then the counts (per location, after the
         catalogue) and the stock events (after the counts), so every count is judged against the
         sales read up to its moment."""
@@ -287,7 +287,7 @@ class Reader:
             )
             touched.update(
                 v.sku
-                for p in self.store.snapshot(name, ids)
+                for p in self.store.last_read(name, ids)
                 for v in p.variants
                 if v.sku and v.channel_id in ids
             )
@@ -439,8 +439,8 @@ class Reader:
                 if (r["channel"], r["channel_id"]) not in gone:
                     members[r["channel"]].append(r["channel_id"])
             for name, ids in members.items():
-                staging.add_products(name, store.snapshot(name, ids), replace=False)
-            for name, held in store.snapshot_with_skus(skus).items():  # unlinked ones too
+                staging.add_products(name, store.last_read(name, ids), replace=False)
+            for name, held in store.last_read_with_skus(skus).items():  # unlinked ones too
                 alive = [p for p in held if not any((name, v.channel_id) in gone for v in p.variants)]
                 staging.add_products(name, alive, replace=False)
 

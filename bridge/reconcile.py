@@ -7,7 +7,7 @@ Two questions per linked SKU, answered without I/O:
   or on the variant as each channel declares it keeps the field, and never to a channel that does
   not keep it (:class:`bridge.capabilities.FieldSplit`).  A channel showing something else either
   lags behind an owner edit (propagate), or was edited itself (a non-owner edit: revert it or
-  record a conflict, per policy).  Which one is decided against the canonical state the store
+  record a conflict, per policy).  Which one is decided against the agreed catalogue the store
   remembers; a channel whose content hash equals what we last wrote there is showing our own
   echo, never an edit.  Products missing on a channel are created when the policy says so, each
   field from its owner where the owner holds the SKU; an owner archival archives elsewhere;
@@ -51,9 +51,9 @@ __all__ = [
     "PRODUCT_FIELDS",
     "VARIANT_FIELDS",
     "ReconcileInput",
+    "catalogue_fields",
+    "catalogue_fields_hash",
     "reconcile",
-    "snapshot",
-    "snapshot_hash",
 ]
 
 PRODUCT_FIELDS: tuple[CatalogueField, ...] = ("name", "description", "status")
@@ -62,7 +62,8 @@ others on each :class:`~bridge.models.ChannelVariant`). Where a channel keeps th
 write carries them, is its own declaration (:class:`bridge.capabilities.FieldSplit`)."""
 VARIANT_FIELDS: tuple[CatalogueField, ...] = ("price", "gtin")
 
-Snapshot = dict[str, Any]
+CatalogueFields = dict[str, Any]
+"""One variant's catalogue fields by name, as JSON-able values (what :func:`catalogue_fields` gives)."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,8 @@ class ReconcileInput:
     * ``products``: channel → its products (the channels being synced; each was read).
     * ``groups``: link groups from :func:`bridge.linking.link`; ``issues`` its issues (as warnings).
     * ``capabilities``: channel → its adapter's :class:`~adapters.base.Capabilities`.
-    * ``canonical``: SKU → the agreed catalogue :func:`snapshot` the store remembers (empty at first).
-    * ``last_written``: ``(channel, sku)`` → :func:`snapshot_hash` of what we last wrote there.
+    * ``agreed``: SKU → the agreed :func:`catalogue_fields` the store remembers (empty at first).
+    * ``last_written``: ``(channel, sku)`` → :func:`catalogue_fields_hash` of what we last wrote there.
     * ``on_hand``: the ledger's on-hand per ``(sku, location)``; ``seeded``: SKUs that have ledger
       events (default: the SKUs in ``on_hand``); unseeded SKUs get no stock writes.
     * ``observed``: per-location counts (:func:`bridge.ledger.observations`); a single-pool channel
@@ -89,7 +90,7 @@ class ReconcileInput:
     policy: SyncPolicy
     capabilities: Mapping[str, Capabilities]
     locations: LocationMap
-    canonical: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    agreed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     last_written: Mapping[tuple[str, str], str] = field(default_factory=dict)
     on_hand: OnHand = field(default_factory=dict)
     seeded: Collection[str] | None = None
@@ -122,7 +123,7 @@ def _money(text: str | None) -> Money | None:
     return Money(amount=Decimal(amount), currency=currency)
 
 
-def snapshot(product: ChannelProduct, variant: ChannelVariant) -> Snapshot:
+def catalogue_fields(product: ChannelProduct, variant: ChannelVariant) -> CatalogueFields:
     """The catalogue fields of one variant as JSON-able values (price as ``"12.5 USD"``)."""
     return {
         "name": product.name,
@@ -133,9 +134,9 @@ def snapshot(product: ChannelProduct, variant: ChannelVariant) -> Snapshot:
     }
 
 
-def snapshot_hash(snap: Mapping[str, Any]) -> str:
-    """Content hash of a :func:`snapshot`: stored as last-written, compared for echo suppression."""
-    return content_hash(dict(snap))
+def catalogue_fields_hash(fields: Mapping[str, Any]) -> str:
+    """Content hash of :func:`catalogue_fields`: stored as last-written, compared for echo suppression."""
+    return content_hash(dict(fields))
 
 
 def _op_value(name: str, value: Any) -> Any:
@@ -168,7 +169,7 @@ class _Builder:
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     written: dict[tuple[str, str], str] = field(default_factory=dict)
-    canonical: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    agreed: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     product_updates: dict[tuple[str, str], dict[str, tuple[Any, Any, str, str]]] = field(default_factory=dict)
     product_sku: dict[tuple[str, str], str] = field(default_factory=dict)
     stock_targets: int = 0
@@ -197,7 +198,7 @@ def reconcile(inp: ReconcileInput) -> Plan:
     _flush_product_updates(b)
     _creations(b)
     safety = _safety(b)
-    return Plan.build(b.changes, b.warnings, safety, written_hashes=b.written, canonical=b.canonical)
+    return Plan.build(b.changes, b.warnings, safety, written_hashes=b.written, agreed=b.agreed)
 
 
 # -- catalogue -------------------------------------------------------------------------------
@@ -205,31 +206,31 @@ def reconcile(inp: ReconcileInput) -> Plan:
 
 def _catalogue(b: _Builder, group: LinkGroup) -> None:
     policy = b.inp.policy
-    snaps: dict[str, Snapshot] = {}
+    fields_on: dict[str, CatalogueFields] = {}
     for ch, m in group.members.items():
         held = b.held.get((ch, m.variant_id))
         if held is not None:
-            snaps[ch] = snapshot(held.product, held.variant)
-    if not snaps:
+            fields_on[ch] = catalogue_fields(held.product, held.variant)
+    if not fields_on:
         return
-    base = b.inp.canonical.get(group.sku)
-    target: Snapshot = agreed_catalogue(policy, b.inp.capabilities, snaps, base)
-    b.canonical[group.sku] = dict(target)
-    for ch, snap in sorted(snaps.items()):
-        after = dict(snap)
-        echo = b.inp.last_written.get((ch, group.sku)) == snapshot_hash(snap)
+    base = b.inp.agreed.get(group.sku)
+    target: CatalogueFields = agreed_catalogue(policy, b.inp.capabilities, fields_on, base)
+    b.agreed[group.sku] = dict(target)
+    for ch, shown in sorted(fields_on.items()):
+        after = dict(shown)
+        echo = b.inp.last_written.get((ch, group.sku)) == catalogue_fields_hash(shown)
         split = field_split(b.inp.capabilities, ch)
         variant_fields: dict[str, tuple[Any, Any, str, str]] = {}
         conflicted = False
         for f in CATALOGUE_FIELDS:
             owner = owner_of(policy, f)
-            if ch == owner or not split.holds(f) or f not in target or snap[f] == target[f]:
+            if ch == owner or not split.holds(f) or f not in target or shown[f] == target[f]:
                 continue
-            edited_here = not echo and base is not None and snap[f] != base.get(f)
+            edited_here = not echo and base is not None and shown[f] != base.get(f)
             owner_moved = base is None or target[f] != base.get(f)
             if edited_here and not owner_moved:
                 if policy.on_non_owner_change == "conflict":
-                    _conflict(b, ch, group, f, snap[f], target[f], owner)
+                    _conflict(b, ch, group, f, shown[f], target[f], owner)
                     conflicted = True
                     continue
                 how, reason = "revert", f"{ch} edit of {f} reverted: {owner} owns it"
@@ -243,7 +244,7 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
             else:
                 how, reason = "propagate", f"{owner} changed {f}"
             after[f] = target[f]
-            entry = (snap[f], target[f], reason, how)
+            entry = (shown[f], target[f], reason, how)
             if split.on_product(f):
                 key = (ch, group.members[ch].product_id or group.members[ch].variant_id)
                 b.product_updates.setdefault(key, {}).setdefault(f, entry)
@@ -255,7 +256,7 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
         if not conflicted:
             # A conflicting value left in place is not ours: remembered as written, the next read
             # would take it for our own echo and push the owner's value over it unasked.
-            b.written[(ch, group.sku)] = snapshot_hash(after)
+            b.written[(ch, group.sku)] = catalogue_fields_hash(after)
 
 
 def _conflict(b: _Builder, ch: str, group: LinkGroup, f: str, theirs: Any, ours: Any, owner: str) -> None:
@@ -441,7 +442,12 @@ def _create(b: _Builder, ch: str, product: ChannelProduct) -> None:
         variants.append(v.model_copy(update={"stock": stock, "manage_stock": True, "version": None}))
     body = product.model_copy(update={"channel": ch, "variants": tuple(variants), "version": None})
     skus = sorted(v.sku or "" for v in variants)
-    key = change_key(ch, "create", product.channel_id, [skus, snapshot_hash(snapshot(product, variants[0]))])
+    key = change_key(
+        ch,
+        "create",
+        product.channel_id,
+        [skus, catalogue_fields_hash(catalogue_fields(product, variants[0]))],
+    )
     b.changes.append(
         Change(
             channel=ch,

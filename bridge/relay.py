@@ -224,7 +224,7 @@ def write_record(
             op=op.op,
             key=op.key,
             sku=sku,
-            version=result.version,
+            channel_version=result.version,
             created=[
                 NewLink(v.sku or "", channel, result.ids[v.sku or ""], result.channel_id) for v in created
             ],
@@ -244,7 +244,7 @@ def write_record(
         op=op.op,
         key=op.key,
         sku=sku,
-        version=result.version,
+        channel_version=result.version,
         written_hash=meta.get("written_hash") if sku else None,
         stock=stock,
     )

@@ -19,8 +19,8 @@ __all__ = ["held_skus", "unread_sales"]
 
 def held_skus(store: Store, issues: Iterable[ReadIssue]) -> dict[str, set[str]]:
     """Per channel, the SKUs held back by its skipped catalogue items: the SKUs still readable in
-    them, and the canonical SKUs linked to their variants (the ids read, and the variants the last
-    snapshot holds under a product id read)."""
+    them, and the canonical SKUs linked to their variants (the ids read, and the variants the store's
+    last read holds under a product id read)."""
     held: dict[str, set[str]] = defaultdict(set)
     for issue in issues:
         if not issue.holds:
@@ -28,8 +28,8 @@ def held_skus(store: Store, issues: Iterable[ReadIssue]) -> dict[str, set[str]]:
         held[issue.channel].update(issue.skus)
         variants = set(issue.variant_ids)
         for object_id in issue.variant_ids:
-            rows = store.snapshot_variants(issue.channel, variant_id=object_id, product_id=object_id)
-            variants.update(str(r["variant_id"]) for r in rows)
+            rows = store.last_read_variants(issue.channel, variant_id=object_id, product_id=object_id)
+            variants.update(r.variant_id for r in rows)
         links = store.links_of_groups("variant", [(issue.channel, v) for v in sorted(variants)])
         held[issue.channel].update(r["canonical_key"] for r in links)
     return dict(held)

@@ -6,10 +6,10 @@ is a record typed here, never a database row. The SQLite store (:class:`bridge.s
 one implementation; a PostgreSQL one, for hosting many shops, would be another, written against
 this file without touching the engine.
 
-The rows sync.py reads today are ``TypedDict`` records: typed for mypy, plain dicts at run time,
-so that sync.py's ``row["channel_id"]`` keeps working while it is being split up (other changes
-are moving it); they can become frozen dataclasses once nothing indexes them by name.
-:class:`OutboxEntry` already is one.
+Records read by attribute are frozen dataclasses (:class:`OutboxEntry`, :class:`BaselineRow`,
+:class:`SeenVariant`). Those still indexed by name somewhere (``row["channel_id"]``: links, ledger
+rows, inbox deliveries, held pools, the figures ``status`` renders and prints as JSON) are
+``TypedDict`` records, typed for mypy and plain dicts at run time, until their readers move.
 
 Deliberately not here: the store's ``db`` handle (raw SQL is the store's own business) and the
 staging scratch file (found beside the store file, ``path``, until staging has an interface of
@@ -50,7 +50,9 @@ class LinkRow(TypedDict):
     channel: str
     channel_id: str
     parent_id: str | None
-    version: str | None  # the channel's version of the object when last read or written
+    channel_version: str | None
+    """The channel's own version of the object when we last wrote it: opaque text (a modification
+    date on one channel, a counter on another), only ever compared for equality."""
     last_written_hash: str | None  # hash of what we last wrote there (echo suppression)
     updated_at: str | None
 
@@ -68,7 +70,8 @@ class LedgerRow(TypedDict):
     reason: str | None
 
 
-class BaselineRow(TypedDict):
+@dataclass(frozen=True)
+class BaselineRow:
     """What a channel should show for a SKU at a location (``""``: its single pool): the count we
     last wrote or read there, and when. A count that differs later, unexplained by events, is a
     manual change."""
@@ -77,11 +80,12 @@ class BaselineRow(TypedDict):
     sku: str
     location: str
     quantity: int
-    written_at: str | None
+    held_at: str | None
 
 
-class SeenVariant(TypedDict):
-    """A variant as last read from a channel (its snapshot), for checking an id a user typed."""
+@dataclass(frozen=True)
+class SeenVariant:
+    """A variant as last read from a channel (its ``last_read`` row), for checking an id a user typed."""
 
     variant_id: str
     product_id: str
@@ -170,7 +174,7 @@ class Storage(Protocol):
     def record_stock_events(self, entries: Iterable[LedgerEntry]) -> int: ...
     def ledger_rows(self, skus: Iterable[str] | None = None) -> list[LedgerRow]: ...
     def on_hand(self, skus: Sequence[str] | None = None) -> dict[tuple[str, str], int]: ...
-    def projections(self, skus: Iterable[str] | None = None) -> list[BaselineRow]: ...
+    def baselines(self, skus: Iterable[str] | None = None) -> list[BaselineRow]: ...
     def forget_baselines(self, channel: str, skus: Iterable[str]) -> None: ...
     def hold_unresolved(self, held: Iterable[tuple[StockEvent, str]]) -> int: ...
     def held_unresolved(
@@ -193,22 +197,27 @@ class Storage(Protocol):
 
     # -- what the channels held when last read, and the agreed catalogue -------------------------
 
-    def save_snapshot(self, channel: str, products: Iterable[ChannelProduct]) -> int: ...
-    def snapshot(self, channel: str, variant_ids: Iterable[str] | None = None) -> list[ChannelProduct]: ...
-    def snapshot_with_skus(self, skus: Iterable[str]) -> dict[str, list[ChannelProduct]]: ...
-    def forget_snapshot(self, variants: Iterable[tuple[str, str]]) -> None: ...
-    def snapshot_read_at(self, channel: str) -> str | None: ...
-    def snapshot_variants(
+    def save_last_read(self, channel: str, products: Iterable[ChannelProduct]) -> int: ...
+    def last_read(self, channel: str, variant_ids: Iterable[str] | None = None) -> list[ChannelProduct]: ...
+    def last_read_with_skus(self, skus: Iterable[str]) -> dict[str, list[ChannelProduct]]: ...
+    def forget_last_read(self, variants: Iterable[tuple[str, str]]) -> None: ...
+    def last_read_at(self, channel: str) -> str | None: ...
+    def last_read_variants(
         self, channel: str, *, variant_id: str | None = None, product_id: str | None = None
     ) -> list[SeenVariant]: ...
     def save_catalogue(self, entries: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None: ...
-    def canonical(self, skus: Iterable[str] | None = None) -> dict[str, dict[str, Any]]: ...
+    def agreed_catalogue(self, skus: Iterable[str] | None = None) -> dict[str, dict[str, Any]]: ...
 
     # -- cursors ---------------------------------------------------------------------------------
 
     def get_cursor(self, channel: str, stream: str) -> str | None: ...
     def set_cursor(self, channel: str, stream: str, value: str | None) -> None: ...
     def forget_catalog_cursors(self) -> None: ...
+
+    # -- the engine's marks (moments of its own, not of a channel) --------------------------------
+
+    def get_mark(self, name: str) -> str | None: ...
+    def set_mark(self, name: str, value: str) -> None: ...
 
     # -- inbox and outbox ------------------------------------------------------------------------
 

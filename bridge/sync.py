@@ -12,7 +12,7 @@ that ``--dry-run`` is the first step alone and a crash between steps is harmless
    does not grow with the catalogue. Nothing is written to the store. (:meth:`SyncRunner.prepare`
    merges the chunks into one plan, for ``--dry-run``.)
 2. **commit**: :meth:`SyncRunner.commit` records, in one transaction per chunk
-   (:meth:`~bridge.store.Store.record_chunk`), what was read (snapshots, links, ledger entries,
+   (:meth:`~bridge.store.Store.record_chunk`), what was read (last-read products, links, ledger entries,
    baselines, the agreed catalogue), queues the plan's writes in the outbox, each under its
    deterministic idempotency key (a plan computed twice queues each write once), and last moves the
    cursors.
@@ -66,12 +66,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PLANNED_MARK = ("_shopbridge", "planned")
+PLANNED_MARK = "planned"
 """When a chunk was last committed: the SKUs of stock writes settled since are read again."""
-EVENT_PLANNED_MARK = ("_shopbridge", "planned_by_event")
+EVENT_PLANNED_MARK = "planned_by_event"
 """When the event path last committed (kept apart from ``PLANNED_MARK``: a poll still reads the
 SKUs of the writes settled since *it* planned, whatever the event path did in between)."""
-SYNCED_MARK = ("_shopbridge", "synced")
+SYNCED_MARK = "synced"
 """Set when a sync's last chunk commits: from then on no sync is a first sync (links made by hand
 before it do not count, nor do catalogue cursors cleared to force a full read)."""
 KEEP_PLANNED_CHANGES = 5_000
@@ -96,7 +96,7 @@ class PreparedSync:
     reads: dict[str, ChannelRead]
     locations: LocationMap
     vanished: set[tuple[str, str]] = field(default_factory=set)
-    """``(channel, variant id)`` deleted for good: their last-read snapshot is forgotten."""
+    """``(channel, variant id)`` deleted for good: what they were when last read is forgotten."""
 
     @property
     def plan(self) -> Plan:
@@ -162,7 +162,7 @@ class SyncRunner:
         """Whether no sync has committed to the end yet: the first-sync safety limits apply, and
         stock history starts at the counts. (A store from before ``SYNCED_MARK`` has cursors.)"""
         store = self.store
-        if store.get_cursor(*SYNCED_MARK) is not None:
+        if store.get_mark(SYNCED_MARK) is not None:
             return False
         return not any(
             store.get_cursor(name, stream) is not None
@@ -185,7 +185,7 @@ class SyncRunner:
         chunk by chunk."""
         first = self.first_sync()
         locations = self.locations(refresh=True)
-        planned_at = self.store.get_cursor(*PLANNED_MARK)
+        planned_at = self.store.get_mark(PLANNED_MARK)
         with self._reader().read(
             full=full, first=first, planned_at=planned_at, locations=locations
         ) as staged:
@@ -296,7 +296,7 @@ class SyncRunner:
                 record = replace(
                     chunk_record(part, self.policy),
                     planned_mark=EVENT_PLANNED_MARK,
-                    snapshots={},
+                    last_read={},
                     vanished=set(),
                     products_read=set(),
                     cursors=[],
@@ -486,7 +486,7 @@ def chunk_record(prepared: PreparedSync, policy: SyncPolicy) -> ChunkRecord:
     ]
     return ChunkRecord(
         planned_mark=PLANNED_MARK,
-        snapshots={name: read.products for name, read in prepared.reads.items()},
+        last_read={name: read.products for name, read in prepared.reads.items()},
         vanished=prepared.vanished,
         links=[
             NewLink(g.sku, ch, m.variant_id, m.product_id)
@@ -497,8 +497,8 @@ def chunk_record(prepared: PreparedSync, policy: SyncPolicy) -> ChunkRecord:
         entries=outcome.new_entries,
         unresolved=outcome.unresolved,
         released=outcome.released,
-        catalogue=[(refs[sku], sku, data) for sku, data in plan.canonical.items() if sku in refs],
-        canonical=plan.canonical,
+        catalogue=[(refs[sku], sku, data) for sku, data in plan.agreed.items() if sku in refs],
+        agreed=plan.agreed,
         baselines=outcome.observed,
         pools_held=[
             (v.pool.channel, v.pool.product_id, v.pool.skus, v.expected or 0, v.pool.quantity or 0)

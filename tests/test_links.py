@@ -26,7 +26,7 @@ class FailingAudit(Store):
 def _read(store: Store) -> None:
     """Square was read once: item P1 with variations V1 (SKU A) and V2 (SKU B)."""
     variants = (ChannelVariant(channel_id="V1", sku="A"), ChannelVariant(channel_id="V2", sku="B"))
-    store.save_snapshot(
+    store.save_last_read(
         "square", [ChannelProduct(channel="square", channel_id="P1", name="Mug", variants=variants)]
     )
     store.set_cursor("square", "catalog", "after-first-read")

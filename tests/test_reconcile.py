@@ -41,7 +41,7 @@ from bridge.models import (
 )
 from bridge.plan import Plan
 from bridge.policy import SyncPolicy
-from bridge.reconcile import ReconcileInput, reconcile, snapshot, snapshot_hash
+from bridge.reconcile import ReconcileInput, catalogue_fields, catalogue_fields_hash, reconcile
 from bridge.writes import (
     AdjustStock,
     ArchiveProduct,
@@ -85,7 +85,7 @@ class World:
     square: list[ChannelProduct]
     counts: dict[tuple[str, str], int]  # Square (variant id, location id) -> count
     ledger: list[LedgerEntry] = field(default_factory=list)
-    canonical: dict[str, Any] = field(default_factory=dict)
+    agreed: dict[str, Any] = field(default_factory=dict)
     last_written: dict[tuple[str, str], str] = field(default_factory=dict)
     written_stock: dict[tuple[str, str, str | None], Written] = field(default_factory=dict)
     """The store's baselines: what we last wrote, or the last count read."""
@@ -128,7 +128,7 @@ class World:
             Memory(
                 ledger=list(self.ledger),
                 baselines=dict(self.written_stock),
-                catalogue=dict(self.canonical),
+                catalogue=dict(self.agreed),
                 echo_hashes=dict(self.last_written),
             ),
             Context(
@@ -157,7 +157,7 @@ class World:
                 policy=self.policy,
                 capabilities=CAPS,
                 locations=LOCS,
-                canonical=self.canonical,
+                agreed=self.agreed,
                 last_written=self.last_written,
                 on_hand=on_hand(self.ledger),
                 observed=self.observed(groups, at),
@@ -217,7 +217,7 @@ class World:
                     change.channel, change.sku or "", change.location, change.after, at
                 )
         self.last_written.update(plan.written_hashes)
-        self.canonical.update(plan.canonical)
+        self.agreed.update(plan.agreed)
 
     def _edit(self, channel: str, fn: Any) -> None:
         if channel == "woocommerce":
@@ -385,7 +385,7 @@ def test_echo_of_our_write_is_not_taken_for_a_non_owner_edit() -> None:
     w.woo = [_set_variant(p, "10", price=usd("25.00")) for p in w.woo]
     plan = w.plan()
     w.apply(plan)
-    w.canonical["TEE"] = {**w.canonical["TEE"], "price": "20 USD"}  # store lagging: canonical not updated
+    w.agreed["TEE"] = {**w.agreed["TEE"], "price": "20 USD"}  # store lagging: agreed catalogue not updated
     assert w.plan().changes == ()  # Square shows exactly what we wrote: our echo
 
 
@@ -585,5 +585,7 @@ def test_same_change_planned_twice_has_the_same_key_and_a_later_one_a_new_key() 
 def test_snapshot_hash_ignores_trailing_zeroes_in_prices() -> None:
     a = woo_product("10", "TEE", price="20.00")
     b = woo_product("10", "TEE", price="20")
-    assert snapshot_hash(snapshot(a, a.variants[0])) == snapshot_hash(snapshot(b, b.variants[0]))
+    assert catalogue_fields_hash(catalogue_fields(a, a.variants[0])) == catalogue_fields_hash(
+        catalogue_fields(b, b.variants[0])
+    )
     assert replace(LinkMember("x"), product_id="p").product_id == "p"

@@ -37,7 +37,7 @@ def test_fresh_store_is_at_the_current_schema_in_wal_mode(tmp_path: Path) -> Non
             "cursors",
             "conflicts",
             "audit",
-            "projections",
+            "baselines",
         } <= set(store.db.table_names())
 
 
@@ -49,9 +49,9 @@ def test_migrates_forward_from_an_older_schema_keeping_data(tmp_path: Path) -> N
     old.close()
 
     with Store(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 6
+        assert store.schema_version == SCHEMA_VERSION == 10
         assert store.get_cursor("woocommerce", "catalog") == "c1"
-        assert "projections" in store.db.table_names()
+        assert "baselines" in store.db.table_names()
         assert "last_success_at" in store.db["cursors"].columns_dict
 
 

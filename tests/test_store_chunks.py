@@ -67,12 +67,12 @@ def test_links_snapshots_and_baselines_for_more_keys_than_sqlite_takes_at_once(s
     )
     assert len(store.links_by_key("variant", SKUS)) == N
     assert len(store.links_of_groups("variant", [("square", f"V{i}") for i in range(N)])) == N
-    assert store.save_snapshot("square", _products()) == N
-    assert store.save_snapshot("square", _products()) == N  # replaces the rows of 1,200 products
-    assert len(store.snapshot("square", [f"V{i}" for i in range(N)])) == N
-    assert len(store.snapshot_with_skus(SKUS)["square"]) == N
+    assert store.save_last_read("square", _products()) == N
+    assert store.save_last_read("square", _products()) == N  # replaces the rows of 1,200 products
+    assert len(store.last_read("square", [f"V{i}" for i in range(N)])) == N
+    assert len(store.last_read_with_skus(SKUS)["square"]) == N
     store.forget_baselines("square", SKUS)
-    assert store.projections(SKUS) == []
+    assert store.baselines(SKUS) == []
 
 
 def test_queues_for_more_entries_than_sqlite_takes_at_once(store: Store) -> None:
@@ -99,3 +99,23 @@ def test_queues_for_more_entries_than_sqlite_takes_at_once(store: Store) -> None
     )
     store.outbox_claim([e.id for e in store.outbox_due("square", limit=N)])
     assert {e.attempts for e in store.outbox_due("square", limit=N)} == {1}
+
+
+def test_forgetting_what_was_written_or_read_for_more_keys_than_sqlite_takes_at_once(store: Store) -> None:
+    store.upsert_links(
+        {
+            "entity": "variant",
+            "canonical_key": sku,
+            "channel": ch,
+            "channel_id": f"{ch}-{i}",
+            "last_written_hash": "h",
+        }
+        for i, sku in enumerate(SKUS)
+        for ch in ("square", "woocommerce")
+    )
+    store.forget_written((sku, "square") for sku in SKUS)
+    hashes = {(r["channel"], r["last_written_hash"]) for r in store.links_by_key("variant", SKUS)}
+    assert hashes == {("square", None), ("woocommerce", "h")}  # only the channel named is forgotten
+    store.save_last_read("square", _products())
+    store.forget_last_read(("square", f"V{i}") for i in range(N - 1))
+    assert [p.channel_id for p in store.last_read("square")] == [f"P{N - 1}"]

@@ -1,7 +1,13 @@
 """The store layer: every SQL statement shopbridge runs, behind one import.
 
 * :mod:`bridge.store.sqlite`: the mapping store, one SQLite file that is shopbridge's memory and its
-  durable queues (:class:`Store`).
+  durable queues (:class:`Store`): opening and migrating it, its figures, the engine's three calls.
+  Its parts, one module each owning its tables' SQL, on :mod:`bridge.store.base`:
+  :mod:`~bridge.store.ledger` (stock events, and those waiting to be placed),
+  :mod:`~bridge.store.queues` (inbox, outbox), :mod:`~bridge.store.cursors` (read cursors, the
+  engine's marks), :mod:`~bridge.store.baselines`, :mod:`~bridge.store.links`,
+  :mod:`~bridge.store.catalogue` (last reads, the agreed catalogue), :mod:`~bridge.store.conflicts`
+  (conflicts, held pools, audit).
 * :mod:`bridge.store.migrations`: its schema, as forward-only migrations.
 * :mod:`bridge.store.chunked`: one statement over any number of keys (``IN (...)`` in chunks).
 * :mod:`bridge.store.staging`: the scratch file beside it that one full read is staged in and

@@ -4,18 +4,23 @@ SQLite refuses a statement with more ``?`` than its build allows (999 before 3.3
 a catalogue has more SKUs than that. Every lookup or update of the store by a list of keys goes
 through :func:`in_chunks`, which runs the statement once per chunk of at most :data:`CHUNK` keys
 (duplicates dropped, order kept), so no caller writes the loop or the placeholders by hand.
+Keys of two parts (``(channel, variant id)``) are grouped by their first part with
+:func:`by_first`: one chunked statement per channel, not one statement per key.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["CHUNK", "KEYS", "as_dicts", "execute_in", "in_chunks", "rows_in"]
+__all__ = ["CHUNK", "KEYS", "as_dicts", "by_first", "execute_in", "in_chunks", "rows_in"]
 
 CHUNK = 500
 """Keys per statement: under the oldest limit (999) with room for the statement's other ``?``."""
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 KEYS = "{keys}"
 """Where a statement given to :func:`in_chunks` wants its list: ``... AND sku IN {keys}``."""
@@ -42,6 +47,15 @@ def rows_in(
 def execute_in(conn: sqlite3.Connection, sql: str, keys: Iterable[Any], *, before: Sequence[Any] = ()) -> int:
     """Run an ``UPDATE`` or ``DELETE`` over every chunk of ``keys``; returns the rows it changed."""
     return sum(cursor.rowcount for cursor in in_chunks(conn, sql, keys, before=before))
+
+
+def by_first(pairs: Iterable[tuple[A, B]]) -> dict[A, list[B]]:
+    """Two-part keys grouped by their first part (duplicates dropped, order kept), for one
+    :func:`in_chunks` statement per group with the first part among its ``before`` values."""
+    groups: dict[A, list[B]] = {}
+    for first, second in dict.fromkeys(pairs):
+        groups.setdefault(first, []).append(second)
+    return groups
 
 
 def as_dicts(cursors: Iterable[sqlite3.Cursor]) -> list[dict[str, Any]]:

@@ -46,7 +46,7 @@ def m001_initial(db: Database) -> None:
             "channel": str,
             "channel_id": str,
             "parent_id": str,
-            "version": str,
+            "version": str,  # renamed channel_version (m008)
             "last_written_hash": str,
             "updated_at": str,
         },
@@ -223,5 +223,47 @@ def m005_unresolved_events(db: Database) -> None:
 
 MIGRATIONS()(m006_customers)  # persons, links, field provenance, purchases, customer conflicts
 
-SCHEMA_VERSION = 6
+
+@MIGRATIONS()
+def m007_baselines(db: Database) -> None:
+    """The ``projections`` table held what each channel should show, the count we last wrote *or
+    read* there (manual-change detection judges the next count against it): a baseline, not the
+    projection we compute from the ledger. It becomes ``baselines``, and its ``written_at`` (also
+    set for a count read) ``held_at``: when the channel held that count."""
+    db.execute("ALTER TABLE projections RENAME TO baselines")
+    db.execute("ALTER TABLE baselines RENAME COLUMN written_at TO held_at")
+
+
+@MIGRATIONS()
+def m008_marks(db: Database) -> None:
+    """The engine's own marks (when a chunk was last planned, that a sync committed to the end,
+    that a dry run was shown) were rows of ``cursors`` under the pseudo-channel ``_shopbridge``:
+    they move to a ``marks`` table of their own, and ``cursors`` holds only channels' read cursors."""
+    db.table("marks").create({"name": str, "value": str, "updated_at": str}, pk="name")
+    db.execute(
+        "INSERT INTO marks (name, value, updated_at) "
+        "SELECT stream, value, updated_at FROM cursors WHERE channel = '_shopbridge'"
+    )
+    db.execute("DELETE FROM cursors WHERE channel = '_shopbridge'")
+
+
+@MIGRATIONS()
+def m009_links_channel_version(db: Database) -> None:
+    """A link's ``version`` is the channel's own version of the object, a modification date on
+    WooCommerce and a counter on Square: ``channel_version``, opaque text, never compared as a
+    date or a number (only kept and compared for equality)."""
+    db.execute("ALTER TABLE links RENAME COLUMN version TO channel_version")
+    db.execute(
+        "UPDATE links SET channel_version = CAST(channel_version AS TEXT) WHERE channel_version IS NOT NULL"
+    )
+
+
+@MIGRATIONS()
+def m010_agreed_catalogue(db: Database) -> None:
+    """The ``canonical`` table holds the agreed catalogue fields per SKU (each its owner's value):
+    ``agreed_catalogue``. ("Canonical" is kept for the key of a link, ``canonical_key``.)"""
+    db.execute("ALTER TABLE canonical RENAME TO agreed_catalogue")
+
+
+SCHEMA_VERSION = 10
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""

@@ -72,7 +72,7 @@ class Staging:
         """Stage one page of ``channel``'s products; returns how many were new.
 
         A product staged twice keeps its last copy, or its first with ``replace=False`` (an earlier
-        read's snapshot never overrides what was just read)."""
+        read's last-read copy never overrides what was just read)."""
         count = 0
         with self.db:
             self.db.execute("BEGIN")

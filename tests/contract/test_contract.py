@@ -35,7 +35,7 @@ from bridge.models import (
     StockEvent,
     StockEventKind,
 )
-from bridge.reconcile import snapshot
+from bridge.reconcile import catalogue_fields
 from sandbox.seed import SeedProduct, SeedVariant
 from tests.contract.harness import ChannelHarness
 
@@ -240,15 +240,15 @@ def test_each_catalogue_field_is_written_where_the_channel_declares_it_and_read_
 
     since = read_all(adapter, before.cursor)
     for sku, values in WRITTEN.items():
-        shown = snapshot(*holding(since.items, sku))
-        wanted = snapshot(*holding(before.items, sku)) | {
+        shown = catalogue_fields(*holding(since.items, sku))
+        wanted = catalogue_fields(*holding(before.items, sku)) | {
             f: snapshot_value(f, v) for f, v in values.items() if split.holds(f)
         }
         assert shown == wanted, sku
 
 
 def snapshot_value(field: str, value: Any) -> Any:
-    """A written value as :func:`bridge.reconcile.snapshot` shows it."""
+    """A written value as :func:`bridge.reconcile.catalogue_fields` shows it."""
     if isinstance(value, Money):
         return f"{format(value.amount.normalize(), 'f')} {value.currency}"
     return value.value if isinstance(value, ProductStatus) else value

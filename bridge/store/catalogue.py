@@ -1,0 +1,165 @@
+"""The store's catalogue: what each channel held when last read (``channel_variants``, one row per
+variant with its product), the agreed catalogue fields per SKU (``agreed_catalogue``, what the
+next plan tells an edit from an echo by), and the agreed catalogue grouped as the owner groups it
+(``products``, ``variants``: what ``status`` counts).
+
+Part of :class:`bridge.store.Store` (a mixin: every SQL statement on these tables is here).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from bridge.models import ChannelProduct, content_hash
+from bridge.storage import CatalogueFigures, SeenVariant
+from bridge.store.base import StoreBase, utcnow
+from bridge.store.chunked import KEYS, by_first, execute_in, rows_in
+
+__all__ = ["CatalogueTables"]
+
+
+class CatalogueTables(StoreBase):
+    """What the channels held when last read, and the agreed catalogue."""
+
+    def save_last_read(self, channel: str, products: Iterable[ChannelProduct]) -> int:
+        """Remember what ``channel`` holds for these products (replacing their previous rows)."""
+        now = utcnow()
+        rows: list[dict[str, Any]] = []
+        product_ids: list[str] = []
+        for product in products:
+            product_ids.append(product.channel_id)
+            data = product.model_dump_json()
+            for variant in product.variants:
+                rows.append(
+                    {
+                        "channel": channel,
+                        "variant_id": variant.channel_id,
+                        "product_id": product.channel_id,
+                        "sku": variant.sku,
+                        "gtin": variant.gtin,
+                        "hash": content_hash(
+                            variant.model_dump(mode="json", exclude={"modified_at", "version", "counted_at"})
+                        ),
+                        "product": data,
+                        "read_at": now,
+                    }
+                )
+        with self.transaction() as db:
+            sql = f"DELETE FROM channel_variants WHERE channel = ? AND product_id IN {KEYS}"
+            execute_in(db.conn, sql, product_ids, before=[channel])
+            db.table("channel_variants").insert_all(rows, replace=True, batch_size=500)
+        return len(rows)
+
+    def last_read(self, channel: str, variant_ids: Iterable[str] | None = None) -> list[ChannelProduct]:
+        """The products last read from ``channel`` (only those holding one of ``variant_ids`` if given)."""
+        if variant_ids is None:
+            rows = self.db.execute(
+                "SELECT product_id, product FROM channel_variants WHERE channel = ? GROUP BY product_id",
+                [channel],
+            ).fetchall()
+        else:
+            sql = (
+                "SELECT product_id, product FROM channel_variants "
+                f"WHERE channel = ? AND variant_id IN {KEYS} GROUP BY product_id"
+            )
+            rows = rows_in(self.db.conn, sql, variant_ids, before=[channel])
+        unique = {r[0]: r[1] for r in rows}
+        return [ChannelProduct.model_validate_json(data) for data in unique.values()]
+
+    def forget_last_read(self, variants: Iterable[tuple[str, str]]) -> None:
+        """Forget the last-read state of these ``(channel, variant id)`` (gone from the channel)."""
+        sql = f"DELETE FROM channel_variants WHERE channel = ? AND variant_id IN {KEYS}"
+        with self.transaction() as db:
+            for channel, variant_ids in by_first(variants).items():
+                execute_in(db.conn, sql, variant_ids, before=[channel])
+
+    def last_read_with_skus(self, skus: Iterable[str]) -> dict[str, list[ChannelProduct]]:
+        """Channel -> the products last read holding one of ``skus``, linked or not (a SKU used twice
+        in a channel links neither variant, yet both must be seen whenever that SKU is planned)."""
+        rows = rows_in(
+            self.db.conn,
+            f"SELECT channel, product_id, product FROM channel_variants WHERE sku IN {KEYS} "
+            "GROUP BY channel, product_id",
+            skus,
+        )
+        out: dict[str, list[ChannelProduct]] = {}
+        for channel, _, data in {(r[0], r[1]): r for r in rows}.values():
+            out.setdefault(channel, []).append(ChannelProduct.model_validate_json(data))
+        return out
+
+    def last_read_at(self, channel: str) -> str | None:
+        """When a product of ``channel`` was last read (``None``: never read)."""
+        row = self.db.execute(
+            "SELECT max(read_at) FROM channel_variants WHERE channel = ?", [channel]
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def last_read_variants(
+        self, channel: str, *, variant_id: str | None = None, product_id: str | None = None
+    ) -> list[SeenVariant]:
+        """``variant_id``, ``product_id``, ``sku`` and ``read_at`` of the variants in ``channel``'s
+        last read with this variant id or this product id (ordered by variant id)."""
+        rows = self.db.execute(
+            "SELECT variant_id, product_id, sku, read_at FROM channel_variants WHERE channel = ? "
+            "AND (variant_id = ? OR product_id = ?) ORDER BY variant_id",
+            [channel, variant_id, product_id],
+        )
+        return [SeenVariant(*row) for row in rows]
+
+    def save_catalogue(self, entries: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
+        """Record the agreed catalogue: ``(owner product ref, sku, fields)`` with the fields'
+        ``name``, ``description``, ``status``, ``gtin`` and ``price`` (``"12.5 USD"``)."""
+        rows = list(entries)
+        if not rows:
+            return
+        now = utcnow()
+        with self.transaction() as db:
+            ids: dict[str, int] = {}
+            for ref, _, fields in rows:
+                ids[ref] = db.execute(
+                    "INSERT INTO products (owner_ref, name, description, status, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (owner_ref) DO UPDATE SET name = excluded.name, "
+                    "description = excluded.description, status = excluded.status, "
+                    "updated_at = excluded.updated_at RETURNING id",
+                    [
+                        ref,
+                        fields.get("name"),
+                        fields.get("description"),
+                        fields.get("status") or "active",
+                        now,
+                    ],
+                ).fetchone()[0]
+            variants = []
+            for ref, sku, fields in rows:
+                amount, _, currency = (fields.get("price") or "").partition(" ")
+                variants.append(
+                    {
+                        "sku": sku,
+                        "product_id": ids[ref],
+                        "gtin": fields.get("gtin"),
+                        "name": fields.get("name"),
+                        "price": amount or None,
+                        "currency": currency or None,
+                        "status": fields.get("status") or "active",
+                        "updated_at": now,
+                    }
+                )
+            db.table("variants").upsert_all(variants, pk="sku", batch_size=500)
+
+    def agreed_catalogue(self, skus: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """The agreed catalogue fields per SKU (all SKUs, or only ``skus``)."""
+        return {
+            r[0]: json.loads(r[1])
+            for r in self._rows_for("SELECT sku, data FROM agreed_catalogue", "sku", skus)
+        }
+
+    def catalogue_figures(self) -> CatalogueFigures:
+        """The agreed catalogue's products and variants (the ``products`` and ``variants`` tables
+        that every sync's commit keeps, grouped by the owning channel's products)."""
+        products, variants, archived = self.db.execute(
+            "SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM variants), "
+            "(SELECT count(*) FROM variants WHERE status = 'archived')"
+        ).fetchone()
+        return CatalogueFigures(products=products, variants=variants, archived_variants=archived)
