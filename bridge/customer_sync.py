@@ -93,7 +93,7 @@ class CustomerSync:
             self._queue_writes(list(touched), report)
             for name, cursor in cursors.items():
                 self.store.set_cursor(name, CUSTOMER_CURSOR, cursor)
-        if self.adapters:
+        if self.adapters and not dry_run:  # a dry run synced nothing: its plan says what it would
             log.info("customers synced", extra={k: v for k, v in vars(report).items() if isinstance(v, int)})
         return report
 
