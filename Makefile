@@ -21,8 +21,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite on pytest-xdist workers: most tests wait on loopback HTTP, subprocesses and sleeps, so more
+# workers than cores keep both cores busy; worksteal rebalances the long tests. TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 4
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 test: lint typecheck unit
 

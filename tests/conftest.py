@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from bridge.store import Store
 from sandbox.launch import Sandbox
@@ -18,6 +19,13 @@ from sandbox.launch import Sandbox
 REPO = Path(__file__).resolve().parents[1]
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under pytest-xdist (`make test`) the workers would share one .hypothesis/ example database and
+    # replay each other's examples nondeterministically: off there, and every failure prints the blob
+    # that reproduces it (@reproduce_failure). A serial run keeps the default database.
+    settings.register_profile("xdist", database=None, print_blob=True)
+    settings.load_profile("xdist")
 
 
 @pytest.fixture
