@@ -26,6 +26,11 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # that reproduces it (@reproduce_failure). A serial run keeps the default database.
     settings.register_profile("xdist", database=None, print_blob=True)
     settings.load_profile("xdist")
+    # xdist workers get COLUMNS=80 and LINES=24 in their environment, which a serial run does not have;
+    # copied into a CLI under a pty they would override its real size (rich reads them first), so the
+    # demo drew an 80x24 screen in a 180x60 terminal (tests/test_demo.py). Workers run as serial runs do.
+    for inherited in ("COLUMNS", "LINES"):
+        os.environ.pop(inherited, None)
 
 
 @pytest.fixture
