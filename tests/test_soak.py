@@ -1,5 +1,5 @@
 """The reduced soak of the running daemon (bench/soak.py; `make soak` runs the long one): the real
-``shopbridge daemon`` subprocess SIGKILLed and restarted 20 times while sales stream in on both
+``shopbridge daemon`` subprocess SIGKILLed and restarted 10 times while sales stream in on both
 channels (several on one SKU at the same instant, till sales at both locations) and products are added
 on the owner; after settling, every channel shows initial - sold, nothing was applied twice, nothing
 created twice, and the store passes ``PRAGMA integrity_check``.
@@ -21,15 +21,16 @@ from bench.soak import SoakSettings, soak
 
 
 @pytest.mark.slow
-def test_daemon_killed_20_times_under_a_sales_stream_settles_on_initial_minus_sold(tmp_path: Path) -> None:
+def test_daemon_killed_10_times_under_a_sales_stream_settles_on_initial_minus_sold(tmp_path: Path) -> None:
+    # CI's size (each kill restarts the daemon: ~4 s of two cores); `make soak` kills it 40 times.
     lines: list[str] = []
     figures = soak(
-        SoakSettings(kills=20, bursts=25, seed=5, simple_products=5, new_products=3, kill_every=(0.0, 1.5)),
+        SoakSettings(kills=10, bursts=12, seed=5, simple_products=5, new_products=3, kill_every=(0.0, 1.5)),
         workdir=tmp_path,
         echo=lines.append,
     )
     report = "\n".join(lines)
     print(report)
-    assert figures.kills >= 20, report
+    assert figures.kills >= 10, report
     assert figures.web_sales and figures.till_sales, report
     assert figures.ok, report + "\ndaemon log:\n" + figures.daemon_log_tail

@@ -70,7 +70,7 @@ RACY: set[str] = set()
 strict (a family under such a race fails some runs, not every run)."""
 
 PROFILES = {
-    "ci": {"max_examples": 10, "stateful_step_count": 10},
+    "ci": {"max_examples": 5, "stateful_step_count": 10},  # CI: `make model` runs the long profile
     "long": {"max_examples": 500, "stateful_step_count": 30},
 }
 SLOW_FAMILIES = {"woo_manual": {"max_examples": 3, "stateful_step_count": 8}}
