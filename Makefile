@@ -23,9 +23,10 @@ typecheck: $(STAMP)
 
 # The suite on pytest-xdist workers: most tests wait on loopback HTTP, subprocesses and sleeps, so more
 # workers than cores keep both cores busy; worksteal rebalances the long tests. TEST_WORKERS=0 runs serially.
+# The 15 slowest tests are listed at the end, so a CI log shows where its time goes.
 TEST_WORKERS ?= 4
 unit: $(STAMP)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 test: lint typecheck unit
 
