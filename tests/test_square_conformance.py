@@ -40,7 +40,7 @@ from adapters.base import AdjustStock, CreateProduct, UpdateVariant
 from bridge.models import ChannelProduct, ChannelVariant, Money
 from sandbox.seed import generate_catalog
 from sandbox.square import SquareEmulator, fmt_ms
-from tools.trim_square_spec import refs_in, schema_closure
+from tools.openapi_trim import refs_in, schema_closure
 
 # The operations shopbridge uses, in an order where each example has what it needs.
 EXAMPLE_OPERATIONS = [
