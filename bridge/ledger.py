@@ -575,36 +575,64 @@ def judge_counts(
     expected value or event count, so it gets a new id.
     """
     resolution = resolution or {}
+    own = _own_events(entries, policy, locations)
+    out = CountJudgement()
+    for ob in observed:
+        if ob.quantity is None:
+            out.current.append(ob)
+        elif not _events_read_past(ob, events_read_until):
+            out.current.append(ob)
+            out.unsettled.add((ob.channel, ob.sku, ob.location or ""))
+        else:
+            base = written.get((ob.channel, ob.sku, ob.location))
+            step = resolution.get(ob.channel, timedelta(0))
+            _judge_read_count(ob, base, own.get((ob.channel, ob.sku), []), step, policy, locations, out)
+    return out
+
+
+def _own_events(
+    entries: Iterable[LedgerEntry], policy: SyncPolicy, locations: LocationMap
+) -> dict[tuple[str, str], list[LedgerEntry]]:
+    """Each ``(channel, sku)``'s own events, placed at their locations: the changes a count of that
+    channel may hold. INITIAL entries are not among them: a seed is a count, not a change to one."""
     own: dict[tuple[str, str], list[LedgerEntry]] = defaultdict(list)
     for e in place(entries, policy, locations):
         if e.kind is not StockEventKind.INITIAL:
             own[(e.channel, e.sku)].append(e)
-    out = CountJudgement()
-    for ob in observed:
-        key = (ob.channel, ob.sku, ob.location or "")
-        step = resolution.get(ob.channel, timedelta(0))
-        read_until = events_read_until.get(ob.channel)
-        if ob.quantity is None:
-            out.current.append(ob)
-            continue
-        if read_until is None or ob.observed_at > read_until:
-            out.current.append(ob)
-            out.unsettled.add(key)
-            continue
-        mine = [e for e in own[(ob.channel, ob.sku)] if ob.location is None or e.location == ob.location]
-        sides = [(e, _side(e, ob.observed_at, step)) for e in mine]
-        current, baseline = _brought_forward(ob, sides)
-        out.current.append(current)
-        base = written.get((ob.channel, ob.sku, ob.location))
-        if base is not None and ob.observed_at < base.at:
-            continue  # older than the baseline (an earlier read's copy): nothing to judge
-        out.baselines.append(baseline)
-        if base is None:
-            continue
-        adjustment = _manual_change(ob, base, sides, step, policy, locations)
-        if adjustment is not None:
-            out.adjustments.append(adjustment)
-    return out
+    return own
+
+
+def _events_read_past(ob: Observation, events_read_until: Mapping[str, datetime]) -> bool:
+    """Whether the channel's events have been read up to count ``ob``'s moment (in its clock), so
+    that every change the count holds is known; else judging it would count a sale twice."""
+    read_until = events_read_until.get(ob.channel)
+    return read_until is not None and ob.observed_at <= read_until
+
+
+def _judge_read_count(
+    ob: Observation,
+    base: Written | None,
+    own: Sequence[LedgerEntry],
+    step: timedelta,
+    policy: SyncPolicy,
+    locations: LocationMap,
+    out: CountJudgement,
+) -> None:
+    """Judge one count whose channel's events are read past it, into ``out``: bring it forward;
+    remember it as the baseline unless it is older than the baseline ``base`` (an earlier read's
+    copy); against a baseline, record the manual change it reveals, if any."""
+    mine = [e for e in own if ob.location is None or e.location == ob.location]
+    sides = [(e, _side(e, ob.observed_at, step)) for e in mine]
+    current, baseline = _brought_forward(ob, sides)
+    out.current.append(current)
+    if base is not None and ob.observed_at < base.at:
+        return  # older than the baseline: nothing to judge, nothing to remember
+    out.baselines.append(baseline)
+    if base is None:
+        return  # the first count: it becomes the baseline
+    adjustment = _manual_change(ob, base, sides, step, policy, locations)
+    if adjustment is not None:
+        out.adjustments.append(adjustment)
 
 
 def _brought_forward(
