@@ -400,16 +400,12 @@ def projections(
     return {None: Projection(max(0, total), parts, buffer, total < 0, left_out)}
 
 
-SEED_PREFERENCE = ("square", "woocommerce")
-"""The seed order when the caller gives none (the engine gives :func:`bridge.ownership.seed_order`)."""
-
-
-def choose_seed_channel(available: Iterable[str], prefer: Sequence[str] = SEED_PREFERENCE) -> str:
+def choose_seed_channel(available: Iterable[str], prefer: Sequence[str]) -> str:
     """Which channel's counts seed the ledger on first link: the first of ``prefer`` present, else
     the alphabetically first channel.
 
-    A channel counting per location (Square) is preferred because it counts where the stock
-    really is; a web shop's single number says nothing about where its units sit.
+    The order is the caller's (the engine's is :func:`bridge.ownership.seed_order`: channels counting
+    per location first, since they count where the stock really is); the ledger names no channel.
     """
     chans = sorted(set(available))
     if not chans:
@@ -426,21 +422,20 @@ def initial_entries(
     *,
     policy: SyncPolicy,
     locations: LocationMap,
-    seed_from: str | None = None,
-    prefer: Sequence[str] = SEED_PREFERENCE,
+    prefer: Sequence[str],
 ) -> list[LedgerEntry]:
     """INITIAL entries seeding a newly linked SKU's on-hand from one channel's counts.
 
-    ``counts`` are observations of ``sku`` on any channels; only ``seed_from``'s are used (default:
-    :func:`choose_seed_channel` over the channels present, in the order ``prefer``).  Per-location
-    counts go to their location; a single pool's count goes to :func:`single_pool_home`.  Unknown
-    counts (None) seed 0, so the SKU is marked as seeded either way.  The source id
+    ``counts`` are observations of ``sku`` on any channels; only those of the channel
+    :func:`choose_seed_channel` picks in the order ``prefer`` are used.  Per-location counts go to
+    their location; a single pool's count goes to :func:`single_pool_home`.  Unknown counts (None)
+    seed 0, so the SKU is marked as seeded either way.  The source id
     ``<channel>:initial:<sku>:<location>`` is stable, so seeding twice adds nothing.
     """
     mine = [c for c in counts if c.sku == sku]
     if not mine:
         return []
-    channel = seed_from or choose_seed_channel((c.channel for c in mine), prefer)
+    channel = choose_seed_channel((c.channel for c in mine), prefer)
     out: list[LedgerEntry] = []
     for c in sorted(
         (c for c in mine if c.channel == channel), key=lambda c: (c.location or "", c.variant_id)
