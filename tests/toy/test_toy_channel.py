@@ -8,15 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import requests
 
 from bridge import registry
 from bridge.config import ConfigError, load_config
 from sandbox.launch import Sandbox
-from sandbox.woocommerce import PREFIX
 from tests.sync_helpers import square_stock
 from tests.toy.adapter import ToyAdapter
 from tests.toy.helpers import runner_for, three_channels, toy  # noqa: F401 - three_channels: the fixture
+from tests.woo_helpers import woo_rest
 
 
 def test_the_toy_channel_is_linked_and_synced_with_woocommerce_and_square(
@@ -67,13 +66,7 @@ def reprice_on_woocommerce(box: Sandbox, sku: str, price: Decimal) -> None:
         if held.get("parent_id")
         else f"products/{held['id']}"
     )
-    answer = requests.put(
-        f"{box.woocommerce.url}{PREFIX}/{path}",
-        json={"regular_price": str(price)},
-        auth=(box.woocommerce.consumer_key, box.woocommerce.consumer_secret),
-        timeout=10,
-    )
-    answer.raise_for_status()
+    woo_rest(box.woocommerce, "PUT", path, {"regular_price": str(price)})
 
 
 def test_a_toy_section_is_validated_by_its_own_model(three: Sandbox, tmp_path: Path) -> None:
