@@ -71,6 +71,21 @@ def _web_sale_of_an_unlinked_tote(box: Sandbox) -> tuple[dict[str, Any], dict[st
     return product, order
 
 
+def _link_the_tote_and_sync(
+    box: Sandbox, cli: Callable[..., str], product: dict[str, Any]
+) -> tuple[int, int]:
+    """Link the web shop's tote bag ``product`` to the till's TILL-TOTE by hand, then sync twice;
+    the till's count before and after."""
+    tote = box.square.variation_by_sku("TILL-TOTE")
+    assert tote is not None
+    location = box.square.location_ids()[0]
+    before = box.square.count(tote["id"], location)
+    cli("link", "TILL-TOTE", "--channel", "woocommerce", "--id", str(product["id"]))
+    cli("sync")
+    cli("sync")
+    return before, box.square.count(tote["id"], location)
+
+
 def test_a_sale_of_an_unlinked_variant_is_reported_kept_and_counted_once_linked(
     tmp_path: Path, run_cli: RunCli
 ) -> None:
@@ -95,14 +110,8 @@ def test_a_sale_of_an_unlinked_variant_is_reported_kept_and_counted_once_linked(
         cli("sync")  # read again: still one, not two
         assert len(json.loads(cli("status", "--json"))["unresolved"]) == 1
 
-        tote = box.square.variation_by_sku("TILL-TOTE")
-        assert tote is not None
-        till_before = box.square.count(tote["id"], box.square.location_ids()[0])
-        cli("link", "TILL-TOTE", "--channel", "woocommerce", "--id", str(product["id"]))
-        cli("sync")
-        cli("sync")
-        # The web sale now counts against the tote bag's stock, once.
-        assert box.square.count(tote["id"], box.square.location_ids()[0]) == till_before - 2
+        till_before, till_after = _link_the_tote_and_sync(box, cli, product)
+        assert till_after == till_before - 2  # the web sale now counts against the tote bag's stock, once
         assert json.loads(cli("status", "--json"))["unresolved"] == []
         with sqlite3.connect(tmp_path / "shopbridge.db") as db:
             sales = db.execute(
@@ -154,10 +163,5 @@ def test_a_kept_web_sale_follows_its_order_to_the_end_a_cancel_before_linking_co
         cli("sync")
         assert json.loads(cli("status", "--json"))["unresolved"] == []  # nothing left to count
 
-        tote = box.square.variation_by_sku("TILL-TOTE")
-        assert tote is not None
-        till_before = box.square.count(tote["id"], box.square.location_ids()[0])
-        cli("link", "TILL-TOTE", "--channel", "woocommerce", "--id", str(product["id"]))
-        cli("sync")
-        cli("sync")
-        assert box.square.count(tote["id"], box.square.location_ids()[0]) == till_before
+        till_before, till_after = _link_the_tote_and_sync(box, cli, product)
+        assert till_after == till_before
