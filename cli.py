@@ -137,6 +137,13 @@ class State:
         except SchemaTooNew as exc:
             _fail(EXIT_FAILURE, Failure.of(str(exc)))
 
+    @contextmanager
+    def writer(self, config: Config) -> Iterator[Store]:
+        """The store for a command that changes it by hand (link, unlink, conflicts resolve): held
+        under the one-writer lock (:func:`_exclusive`), so it never interleaves with a sync."""
+        with self.store(config) as store, _exclusive(config.store_path()):
+            yield store
+
 
 def _version(value: bool) -> None:
     if value:
@@ -702,7 +709,7 @@ def link_command(
     state: State = ctx.obj
     config = state.config()
     _check_channel(config, channel)
-    with state.store(config) as store, _exclusive(config.store_path()):
+    with state.writer(config) as store:
         try:
             linked = link_by_hand(store, sku, channel, channel_id, product_id=product_id, replace=replace)
         except LinkRefused as refused:
@@ -725,7 +732,7 @@ def unlink_command(
     """Forget a link (the products on the channel are not touched)."""
     state: State = ctx.obj
     config = state.config()
-    with state.store(config) as store, _exclusive(config.store_path()):
+    with state.writer(config) as store:
         try:
             unlinked = unlink_by_hand(store, sku, channel)
         except LinkRefused as refused:
@@ -805,7 +812,7 @@ def conflicts_resolve(
     """Settle one conflict; the next sync applies it."""
     state: State = ctx.obj
     config = state.config()
-    with state.store(config) as store, _exclusive(config.store_path()):
+    with state.writer(config) as store:
         try:
             kind = resolve_conflict(store, conflict_id, keep)
         except ConflictNotFound as exc:

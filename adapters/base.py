@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
@@ -71,7 +71,9 @@ __all__ = [
     "WebhookRejected",
     "WriteOp",
     "WriteResult",
+    "answer_body",
     "hold_for",
+    "json_object",
     "parse_retry_after",
     "retrying",
 ]
@@ -175,6 +177,35 @@ class ChannelGate:
                 return waited
             self._sleep(remaining)
             waited += remaining
+
+
+class HttpAnswer(Protocol):
+    """What an HTTP answer offers whichever library fetched it (requests, or httpx under an SDK)."""
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
+
+def answer_body(answer: HttpAnswer) -> Any:
+    """An answer's body: its JSON, ``{}`` when it is empty, else its text (a proxy's error page, a
+    maintenance page), kept so that the error made of it says what came back."""
+    try:
+        return answer.json() if answer.content else {}
+    except ValueError:
+        return answer.text
+
+
+def json_object(body: Any, channel: str, status: int) -> dict[str, Any]:
+    """``body`` of a successful answer, which these APIs always make a JSON object; anything else
+    (a web page served with 200 by something in the way) is transient and names what came back."""
+    if not isinstance(body, dict):
+        raise TransientError(f"unexpected {channel} answer: {str(body)[:200]}", status=status)
+    return body
 
 
 def hold_for(exc: TransientError, default: float, cap: float) -> float | None:

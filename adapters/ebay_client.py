@@ -14,7 +14,15 @@ from typing import Any
 
 import requests
 
-from adapters.base import AuthError, PermanentError, TransientError, parse_retry_after, retrying
+from adapters.base import (
+    AuthError,
+    PermanentError,
+    TransientError,
+    answer_body,
+    json_object,
+    parse_retry_after,
+    retrying,
+)
 from adapters.ebay_auth import EbayAuth
 
 __all__ = ["EbayClient", "EbayRequestError", "map_status_error"]
@@ -102,15 +110,10 @@ class EbayClient:
             raise TransientError("eBay timed out") from None
         except requests.RequestException as exc:
             raise TransientError(f"eBay unreachable: {type(exc).__name__}") from None
-        try:
-            data = answer.json() if answer.content else {}
-        except ValueError:
-            data = answer.text
+        data = answer_body(answer)
         if answer.status_code >= 400:
             raise map_status_error(answer.status_code, data, answer.headers)
-        if not isinstance(data, dict):
-            raise TransientError(f"unexpected eBay answer: {str(data)[:200]}", status=answer.status_code)
-        return data
+        return json_object(data, "eBay", answer.status_code)
 
     def pages(self, path: str, params: JSON, key: str) -> Iterator[list[JSON]]:
         """Each page's ``key`` list, following the ``next`` links eBay answers until there are none."""

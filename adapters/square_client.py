@@ -29,7 +29,9 @@ from adapters.base import (
     ChannelGate,
     PermanentError,
     TransientError,
+    answer_body,
     hold_for,
+    json_object,
     parse_retry_after,
     retrying,
 )
@@ -146,10 +148,7 @@ class SquareClient:
             raise TransientError(f"Square timed out: {exc}") from exc
         except httpx.TransportError as exc:
             raise TransientError(f"Square unreachable: {exc}") from exc
-        try:
-            data = response.json() if response.content else {}
-        except ValueError:
-            data = response.text
+        data = answer_body(response)
         self.served_at = response.headers.get("date") or self.served_at
         if response.status_code >= 400:
             refused = map_status_error(response.status_code, data, dict(response.headers))
@@ -161,11 +160,7 @@ class SquareClient:
             if held is not None:
                 self.gate.hold(held)
             raise refused
-        if not isinstance(data, dict):
-            raise TransientError(
-                f"unexpected Square response: {str(data)[:200]}", status=response.status_code
-            )
-        return data
+        return json_object(data, "Square", response.status_code)
 
     def _paged(self, path: str, body: JSON) -> Iterator[JSON]:
         """Each answer of a cursor-paged ``POST`` (one call each), asked for as it is consumed:

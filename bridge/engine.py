@@ -304,7 +304,7 @@ def _seeds(
         for o in fresh_places:
             out.extend(
                 initial_entries(
-                    o.sku, [o], policy=context.policy, locations=context.locations, seed_from=o.channel
+                    o.sku, [o], policy=context.policy, locations=context.locations, prefer=(o.channel,)
                 )
             )
     return out

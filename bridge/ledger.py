@@ -400,16 +400,12 @@ def projections(
     return {None: Projection(max(0, total), parts, buffer, total < 0, left_out)}
 
 
-SEED_PREFERENCE = ("square", "woocommerce")
-"""The seed order when the caller gives none (the engine gives :func:`bridge.ownership.seed_order`)."""
-
-
-def choose_seed_channel(available: Iterable[str], prefer: Sequence[str] = SEED_PREFERENCE) -> str:
+def choose_seed_channel(available: Iterable[str], prefer: Sequence[str]) -> str:
     """Which channel's counts seed the ledger on first link: the first of ``prefer`` present, else
     the alphabetically first channel.
 
-    A channel counting per location (Square) is preferred because it counts where the stock
-    really is; a web shop's single number says nothing about where its units sit.
+    The order is the caller's (the engine's is :func:`bridge.ownership.seed_order`: channels counting
+    per location first, since they count where the stock really is); the ledger names no channel.
     """
     chans = sorted(set(available))
     if not chans:
@@ -426,21 +422,20 @@ def initial_entries(
     *,
     policy: SyncPolicy,
     locations: LocationMap,
-    seed_from: str | None = None,
-    prefer: Sequence[str] = SEED_PREFERENCE,
+    prefer: Sequence[str],
 ) -> list[LedgerEntry]:
     """INITIAL entries seeding a newly linked SKU's on-hand from one channel's counts.
 
-    ``counts`` are observations of ``sku`` on any channels; only ``seed_from``'s are used (default:
-    :func:`choose_seed_channel` over the channels present, in the order ``prefer``).  Per-location
-    counts go to their location; a single pool's count goes to :func:`single_pool_home`.  Unknown
-    counts (None) seed 0, so the SKU is marked as seeded either way.  The source id
+    ``counts`` are observations of ``sku`` on any channels; only those of the channel
+    :func:`choose_seed_channel` picks in the order ``prefer`` are used.  Per-location counts go to
+    their location; a single pool's count goes to :func:`single_pool_home`.  Unknown counts (None)
+    seed 0, so the SKU is marked as seeded either way.  The source id
     ``<channel>:initial:<sku>:<location>`` is stable, so seeding twice adds nothing.
     """
     mine = [c for c in counts if c.sku == sku]
     if not mine:
         return []
-    channel = seed_from or choose_seed_channel((c.channel for c in mine), prefer)
+    channel = choose_seed_channel((c.channel for c in mine), prefer)
     out: list[LedgerEntry] = []
     for c in sorted(
         (c for c in mine if c.channel == channel), key=lambda c: (c.location or "", c.variant_id)
@@ -575,36 +570,64 @@ def judge_counts(
     expected value or event count, so it gets a new id.
     """
     resolution = resolution or {}
+    own = _own_events(entries, policy, locations)
+    out = CountJudgement()
+    for ob in observed:
+        if ob.quantity is None:
+            out.current.append(ob)
+        elif not _events_read_past(ob, events_read_until):
+            out.current.append(ob)
+            out.unsettled.add((ob.channel, ob.sku, ob.location or ""))
+        else:
+            base = written.get((ob.channel, ob.sku, ob.location))
+            step = resolution.get(ob.channel, timedelta(0))
+            _judge_read_count(ob, base, own.get((ob.channel, ob.sku), []), step, policy, locations, out)
+    return out
+
+
+def _own_events(
+    entries: Iterable[LedgerEntry], policy: SyncPolicy, locations: LocationMap
+) -> dict[tuple[str, str], list[LedgerEntry]]:
+    """Each ``(channel, sku)``'s own events, placed at their locations: the changes a count of that
+    channel may hold. INITIAL entries are not among them: a seed is a count, not a change to one."""
     own: dict[tuple[str, str], list[LedgerEntry]] = defaultdict(list)
     for e in place(entries, policy, locations):
         if e.kind is not StockEventKind.INITIAL:
             own[(e.channel, e.sku)].append(e)
-    out = CountJudgement()
-    for ob in observed:
-        key = (ob.channel, ob.sku, ob.location or "")
-        step = resolution.get(ob.channel, timedelta(0))
-        read_until = events_read_until.get(ob.channel)
-        if ob.quantity is None:
-            out.current.append(ob)
-            continue
-        if read_until is None or ob.observed_at > read_until:
-            out.current.append(ob)
-            out.unsettled.add(key)
-            continue
-        mine = [e for e in own[(ob.channel, ob.sku)] if ob.location is None or e.location == ob.location]
-        sides = [(e, _side(e, ob.observed_at, step)) for e in mine]
-        current, baseline = _brought_forward(ob, sides)
-        out.current.append(current)
-        base = written.get((ob.channel, ob.sku, ob.location))
-        if base is not None and ob.observed_at < base.at:
-            continue  # older than the baseline (an earlier read's copy): nothing to judge
-        out.baselines.append(baseline)
-        if base is None:
-            continue
-        adjustment = _manual_change(ob, base, sides, step, policy, locations)
-        if adjustment is not None:
-            out.adjustments.append(adjustment)
-    return out
+    return own
+
+
+def _events_read_past(ob: Observation, events_read_until: Mapping[str, datetime]) -> bool:
+    """Whether the channel's events have been read up to count ``ob``'s moment (in its clock), so
+    that every change the count holds is known; else judging it would count a sale twice."""
+    read_until = events_read_until.get(ob.channel)
+    return read_until is not None and ob.observed_at <= read_until
+
+
+def _judge_read_count(
+    ob: Observation,
+    base: Written | None,
+    own: Sequence[LedgerEntry],
+    step: timedelta,
+    policy: SyncPolicy,
+    locations: LocationMap,
+    out: CountJudgement,
+) -> None:
+    """Judge one count whose channel's events are read past it, into ``out``: bring it forward;
+    remember it as the baseline unless it is older than the baseline ``base`` (an earlier read's
+    copy); against a baseline, record the manual change it reveals, if any."""
+    mine = [e for e in own if ob.location is None or e.location == ob.location]
+    sides = [(e, _side(e, ob.observed_at, step)) for e in mine]
+    current, baseline = _brought_forward(ob, sides)
+    out.current.append(current)
+    if base is not None and ob.observed_at < base.at:
+        return  # older than the baseline: nothing to judge, nothing to remember
+    out.baselines.append(baseline)
+    if base is None:
+        return  # the first count: it becomes the baseline
+    adjustment = _manual_change(ob, base, sides, step, policy, locations)
+    if adjustment is not None:
+        out.adjustments.append(adjustment)
 
 
 def _brought_forward(

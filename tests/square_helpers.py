@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 import requests
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
@@ -116,6 +117,13 @@ def running_emulator() -> Iterator[SquareEmulator]:
     finally:
         em.stop()
     check_recorded(em)
+
+
+@pytest.fixture(name="emulator")
+def square_emulator() -> Iterator[SquareEmulator]:
+    """The ``emulator`` fixture of the Square tests: one definition, imported by each test module
+    that uses it (``from square_helpers import square_emulator``), since conftest.py is not ours."""
+    yield from running_emulator()
 
 
 def make_adapter(em: SquareEmulator, **kwargs: Any) -> SquareAdapter:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from adapters.square import SquareAdapter
 from adapters.woocommerce import WooCommerceAdapter
 from bridge.policy import SyncPolicy
 from bridge.store import Store
 from bridge.sync import SyncRunner
+from sandbox.http import Request
 from sandbox.launch import Sandbox
 
 
@@ -28,3 +31,23 @@ def square_stock(box: Sandbox, sku: str) -> int:
     variation = box.square.variation_by_sku(sku)
     assert variation is not None, sku
     return box.square.count(variation["id"], box.square.location_ids()[0])
+
+
+def sync_while_selling(
+    runner: SyncRunner,
+    box: Sandbox,
+    *,
+    on_woocommerce: Callable[[Request], None],
+    on_square: Callable[[str], None],
+    runs: int = 10,
+) -> None:
+    """``runs`` syncs with the hooks called after every request each emulator answers (so sales
+    land between any two requests of a sync), taken off afterwards even when a sync fails."""
+    box.woocommerce.after_request = on_woocommerce
+    box.square.after_request = on_square
+    try:
+        for _ in range(runs):
+            runner.run()
+    finally:
+        box.woocommerce.after_request = None
+        box.square.after_request = None

@@ -115,3 +115,24 @@ def test_sync_refuses_while_another_process_holds_the_store(tmp_path: Path, run_
         result = run_cli("sync", "--force", env=ENV)
     assert result.returncode == 1
     assert "another shopbridge is syncing" in result.stderr
+
+
+def test_hand_changes_are_refused_while_another_process_holds_the_store(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """link, unlink and conflicts resolve change the store by hand: like sync, each is refused
+    while another shopbridge holds the store's lock."""
+    import fcntl
+
+    run_cli("init", "--non-interactive", "--square-token-env", "SQ_TOKEN")
+    commands = [
+        ("link", "MUG-1", "--channel", "square", "--id", "VAR1"),
+        ("unlink", "MUG-1", "--channel", "square"),
+        ("conflicts", "resolve", "c1", "--keep", "new"),
+    ]
+    with open(tmp_path / "shopbridge.db.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        for command in commands:
+            result = run_cli(*command, env=ENV)
+            assert (result.returncode, command[0]) == (1, command[0]), result.stderr
+            assert "another shopbridge is syncing" in result.stderr

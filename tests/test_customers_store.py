@@ -4,21 +4,18 @@ schema, and the file holding them readable by its owner only."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import stat
 from pathlib import Path
 
-from sqlite_utils import Database
-
-from bridge.store import MIGRATIONS, Store
+from bridge.store import Store
+from tests.store_helpers import old_store
 
 CUSTOMER_TABLES = {"people", "person_links", "customer_fields", "purchases", "customer_conflicts"}
 
 
 def test_an_older_store_gains_the_customer_tables_and_keeps_its_data(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = Database(sqlite3.connect(path))
-    MIGRATIONS.apply(old, stop_before="m006_customers")
+    old = old_store(path, before="m006_customers")
     old["cursors"].insert({"channel": "square", "stream": "catalog", "value": "c1", "updated_at": "x"})
     old.close()
     with Store(path) as store:

@@ -29,6 +29,19 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("SHOPBRIDGE_")}
 
 
+def _forever(tmp_path: Path) -> subprocess.Popen[str]:
+    """``shopbridge demo --forever`` started in ``tmp_path`` as a user starts it (seed 5, for the
+    same story each time), its output and errors on one pipe for the test to read as it goes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", "demo", "--forever", "--seed", "5"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def test_the_piped_demo_runs_the_daemon_and_every_change_reaches_every_channel(run_cli: RunCli) -> None:
     done = run_cli("demo", timeout=120)
     lines = done.stdout.splitlines()
@@ -80,14 +93,7 @@ def test_on_a_terminal_the_final_screen_shows_the_table_and_the_summary(tmp_path
 def test_forever_plays_until_ctrl_c_then_settles_and_ends_with_the_verdict(tmp_path: Path) -> None:
     """Ctrl-C stops the actions, lets them settle, and the exit status is the verdict's: 0 when every
     channel agrees, 1 when a change was lost (the daemon's fault, reported, never hidden)."""
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "cli", "demo", "--forever", "--seed", "5"],
-        cwd=tmp_path,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    demo = _forever(tmp_path)
     assert demo.stdout is not None
     seen: list[str] = []
     deadline = time.monotonic() + 90
@@ -146,14 +152,7 @@ def test_a_change_that_never_reaches_a_channel_fails_the_demo_naming_what_each_s
 
 
 def test_a_second_ctrl_c_quits_at_once_with_130_and_leaves_no_daemon_behind(tmp_path: Path) -> None:
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "cli", "demo", "--forever", "--seed", "5"],
-        cwd=tmp_path,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    demo = _forever(tmp_path)
     assert demo.stdout is not None
     daemon_pid = None
     for line in demo.stdout:

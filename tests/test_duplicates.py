@@ -24,6 +24,7 @@ from bridge.store import Store
 from bridge.sync import SyncRunner
 from sandbox.launch import DemoCatalogues, Sandbox
 from sandbox.seed import SeedProduct, SeedVariant
+from tests.woo_helpers import woo_rest
 
 MUG = SeedProduct("Mug", (SeedVariant("MUG-1", Decimal("12.50"), stock=7),))
 CAP = SeedProduct("Cap", (SeedVariant("CAP-1", Decimal("15.00"), stock=4),))
@@ -305,12 +306,7 @@ def test_a_sku_used_twice_in_square_is_never_created_a_third_time(store: Store) 
         # An edit of the owner's product (an incremental read) does not create it either.
         pid = box.woocommerce.product_by_sku("STICKER")["id"]
         box.woocommerce.server.faults.clear()
-        requests.put(
-            f"{box.woocommerce.url}/wp-json/wc/v3/products/{pid}",
-            json={"regular_price": "1.25"},
-            auth=(box.woocommerce.consumer_key, box.woocommerce.consumer_secret),
-            timeout=10,
-        ).raise_for_status()
+        woo_rest(box.woocommerce, "PUT", f"products/{pid}", {"regular_price": "1.25"})
         plans, report = run.run()
         assert square_skus(box) == {"MUG-1": 1, "STICKER": 2}
         warnings = "\n".join(w for p in plans for w in p.warnings)
@@ -330,28 +326,16 @@ def test_a_product_deleted_for_good_and_made_again_takes_over_its_sku(
         run = runner(box, store)
         run.run()
         wc = box.woocommerce
-        auth = (wc.consumer_key, wc.consumer_secret)
         old = wc.product_by_sku("MUG-1")["id"]
-        requests.delete(
-            f"{wc.url}/wp-json/wc/v3/products/{old}",
-            params={"force": str(force).lower()},
-            auth=auth,
-            timeout=10,
-        ).raise_for_status()
-        made = requests.post(
-            f"{wc.url}/wp-json/wc/v3/products",
-            json={
-                "name": "Mug",
-                "sku": "MUG-1",
-                "regular_price": "12.50",
-                "manage_stock": True,
-                "stock_quantity": 7,
-            },
-            auth=auth,
-            timeout=10,
-        )
-        made.raise_for_status()
-        new = made.json()["id"]
+        woo_rest(wc, "DELETE", f"products/{old}", params={"force": str(force).lower()})
+        made = {
+            "name": "Mug",
+            "sku": "MUG-1",
+            "regular_price": "12.50",
+            "manage_stock": True,
+            "stock_quantity": 7,
+        }
+        new = woo_rest(wc, "POST", "products", made)["id"]
         plans, report = run.run(full=full)
         assert not report.failed and not report.errors
         assert links(store, "woocommerce")["MUG-1"] == str(new)

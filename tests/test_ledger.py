@@ -266,26 +266,33 @@ def obs(channel: str, qty: int | None, loc: str | None, minute: int = 0) -> Obse
     return Observation(channel, "TEE", "VAR1" if channel == "square" else "10", loc, qty, at(minute))
 
 
+SEED_ORDER = ("square", "woocommerce")  # as bridge.ownership.seed_order gives it: per-location counts first
+
+
 def test_initial_count_is_seeded_from_square_locations_when_square_is_present() -> None:
     counts = [obs("woocommerce", 12, None), obs("square", 4, "main"), obs("square", 6, "north")]
-    seeded = initial_entries("TEE", counts, policy=POLICY, locations=LOCS)
+    seeded = initial_entries("TEE", counts, policy=POLICY, locations=LOCS, prefer=SEED_ORDER)
     assert [(e.source_id, e.location, e.delta) for e in seeded] == [
         ("square:initial:TEE:main", "main", 4),
         ("square:initial:TEE:north", "north", 6),
     ]
     assert all(e.kind is StockEventKind.INITIAL for e in seeded)
-    assert initial_entries("TEE", counts, policy=POLICY, locations=LOCS) == seeded  # stable ids
+    again = initial_entries("TEE", counts, policy=POLICY, locations=LOCS, prefer=SEED_ORDER)
+    assert again == seeded  # stable ids
 
 
 def test_initial_count_from_woocommerce_goes_to_the_default_location() -> None:
-    seeded = initial_entries("TEE", [obs("woocommerce", 12, None)], policy=POLICY, locations=LOCS)
+    seeded = initial_entries(
+        "TEE", [obs("woocommerce", 12, None)], policy=POLICY, locations=LOCS, prefer=SEED_ORDER
+    )
     assert [(e.location, e.delta) for e in seeded] == [("main", 12)]
     forced = initial_entries(
         "TEE", [obs("woocommerce", 12, None), obs("square", 1, "main")], policy=POLICY, locations=LOCS,
-        seed_from="woocommerce",
+        prefer=("woocommerce",),
     )  # fmt: skip
     assert [(e.channel, e.delta) for e in forced] == [("woocommerce", 12)]
-    assert choose_seed_channel(["woocommerce", "ebay"]) == "woocommerce"
+    assert choose_seed_channel(["woocommerce", "ebay"], SEED_ORDER) == "woocommerce"
+    assert choose_seed_channel(["woocommerce", "ebay"], ()) == "ebay"  # none preferred: the first by name
 
 
 def test_observations_translate_stock_levels() -> None:

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
-
-import pytest
 
 from bridge.store import Store
 from sandbox.launch import Sandbox
 from sandbox.seed import SeedProduct, SeedVariant
 from sandbox.square import SquareEmulator, fmt_ms
-from tests.square_helpers import call, running_emulator
+from tests.square_helpers import (
+    call,
+    square_emulator,  # noqa: F401 - the emulator fixture
+)
 from tests.sync_helpers import make_runner
 
 
@@ -98,12 +98,6 @@ def test_a_square_oversell_stays_negative_and_the_next_shelf_count_is_honoured(
     assert box.square.count(var_id, loc) == 5
     assert box.woocommerce.stock_of(sku) == 5
     assert not _manual_entries(store, sku, "woocommerce")
-
-
-@pytest.fixture
-def emulator() -> Iterator[SquareEmulator]:
-    """An emulator whose every answer is checked against Square's OpenAPI spec at teardown."""
-    yield from running_emulator()
 
 
 def test_the_square_emulator_sells_below_zero_as_square_does(emulator: SquareEmulator) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from bridge.store import Store
 from sandbox.launch import Sandbox
-from tests.sync_helpers import make_runner, square_stock
+from tests.sync_helpers import make_runner, square_stock, sync_while_selling
 
 WEB_SKU = "SB-00003-S"  # a variation: its WooCommerce count comes from the /variations listing
 TILL_SKU = "SB-00007"
@@ -239,14 +239,7 @@ def test_sales_landing_between_any_two_requests_of_the_syncs_are_each_counted_on
         if operation.startswith("BatchRetrieve") and rng.random() < 0.3 and (sku := sell()):
             box.square.simulate_sale(variations[sku], 1)
 
-    box.woocommerce.after_request = on_woocommerce
-    box.square.after_request = on_square
-    try:
-        for _ in range(10):
-            runner.run()
-    finally:
-        box.woocommerce.after_request = None
-        box.square.after_request = None
+    sync_while_selling(runner, box, on_woocommerce=on_woocommerce, on_square=on_square)
     runner.run()
     runner.run()
     assert initial - sum(truth.values()) >= 10  # sales did land during the syncs

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from square_helpers import call, make_adapter, running_emulator, wait_for
-from webhook_receiver import Receiver, running_receiver
+from square_helpers import (
+    call,
+    make_adapter,
+    square_emulator,  # noqa: F401 - the emulator fixture
+    wait_for,
+)
+from webhook_receiver import (
+    Receiver,
+    webhook_receiver,  # noqa: F401 - the receiver fixture
+)
 
 from adapters.base import (
     AdjustStock,
@@ -30,16 +37,6 @@ from adapters.square import SquareAdapter
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, StockEventKind
 from sandbox.seed import SeedProduct, SeedVariant, generate_catalog
 from sandbox.square import SquareEmulator, fmt_ms
-
-
-@pytest.fixture
-def emulator() -> Iterator[SquareEmulator]:
-    yield from running_emulator()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from running_receiver()
 
 
 def small_catalog() -> list[SeedProduct]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -29,18 +28,21 @@ from square_helpers import (
     make_adapter,
     operations,
     request_schema_name,
-    running_emulator,
     spec,
+    square_emulator,  # noqa: F401 - the emulator fixture
     validate,
     wait_for,
 )
-from webhook_receiver import Receiver, running_receiver
+from webhook_receiver import (
+    Receiver,
+    webhook_receiver,  # noqa: F401 - the receiver fixture
+)
 
 from adapters.base import AdjustStock, CreateProduct, UpdateVariant
 from bridge.models import ChannelProduct, ChannelVariant, Money
 from sandbox.seed import generate_catalog
 from sandbox.square import SquareEmulator, fmt_ms
-from tools.trim_square_spec import refs_in, schema_closure
+from tools.openapi_trim import refs_in, schema_closure
 
 # The operations shopbridge uses, in an order where each example has what it needs.
 EXAMPLE_OPERATIONS = [
@@ -61,16 +63,6 @@ EXAMPLE_OPERATIONS = [
 
 EXAMPLE_VARIATION_IDS = ["W62UWFY35CWMYGVWK6TWJDNI", "AA27W3M2GGTF3H6AVPNB77CK", "BEMYCSMIJL46OCDV4KYIKXIB"]
 EXAMPLE_LOCATION_IDS = ["C6W5YS5QM06F5", "59TNP9SA8VGDA", "057P5VYJ4A5X1", "18YC4JDH91E1H"]
-
-
-@pytest.fixture
-def emulator() -> Iterator[SquareEmulator]:
-    yield from running_emulator()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from running_receiver()
 
 
 def substitute(value: Any, ids: dict[str, str], now: str) -> Any:

@@ -5,26 +5,21 @@ spec at teardown (``running_emulator``); the webhook bodies against the spec's e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import requests
-from square_helpers import call, running_emulator, validate
-from webhook_receiver import Receiver, running_receiver
+from square_helpers import (
+    call,
+    square_emulator,  # noqa: F401 - the emulator fixture
+    validate,
+)
+from webhook_receiver import (
+    Receiver,
+    webhook_receiver,  # noqa: F401 - the receiver fixture
+)
 
 from sandbox.seed import generate_catalog
 from sandbox.square import SquareEmulator
-
-
-@pytest.fixture
-def emulator() -> Iterator[SquareEmulator]:
-    yield from running_emulator()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from running_receiver()
 
 
 def create(em: SquareEmulator, **fields: Any) -> dict[str, Any]:

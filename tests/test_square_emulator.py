@@ -12,28 +12,21 @@ import hashlib
 import hmac
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import requests
-from square_helpers import running_emulator
-from webhook_receiver import Receiver, running_receiver
+from square_helpers import (
+    square_emulator,  # noqa: F401 - the emulator fixture
+)
+from webhook_receiver import (
+    Receiver,
+    webhook_receiver,  # noqa: F401 - the receiver fixture
+)
 
 from sandbox.seed import SeedProduct, SeedVariant, generate_catalog
 from sandbox.square import SquareEmulator, fmt_ms
-
-
-@pytest.fixture
-def emulator() -> Iterator[SquareEmulator]:
-    yield from running_emulator()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from running_receiver()
 
 
 def call(

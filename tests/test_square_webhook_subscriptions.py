@@ -8,13 +8,21 @@ Every answer here is also validated against the spec's response schemas by the e
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-from square_helpers import call, request_schema_name, running_emulator, spec, wait_for
-from webhook_receiver import Receiver, running_receiver
+from square_helpers import (
+    call,
+    request_schema_name,
+    spec,
+    square_emulator,  # noqa: F401 - the emulator fixture
+    wait_for,
+)
+from webhook_receiver import (
+    Receiver,
+    webhook_receiver,  # noqa: F401 - the receiver fixture
+)
 
 from adapters.square import SquareAdapter
 from bridge.server import WebhookServer
@@ -24,16 +32,6 @@ from sandbox.square import SquareEmulator
 from sandbox.square.auth import webhook_signature
 
 OUR_EVENTS = ["catalog.version.updated", "inventory.count.updated", "order.created", "order.updated"]
-
-
-@pytest.fixture
-def emulator() -> Iterator[SquareEmulator]:
-    yield from running_emulator()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from running_receiver()
 
 
 def send(em: SquareEmulator, method: str, path: str, body: Any = None) -> requests.Response:

@@ -9,7 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from square_helpers import call, make_adapter, running_emulator, wait_for
+from square_helpers import (
+    call,
+    make_adapter,
+    square_emulator,  # noqa: F401 - the emulator fixture
+    wait_for,
+)
 
 from adapters.square_webhooks import SQUARE_WEBHOOK_EVENTS
 from bridge.channels import build_adapters
@@ -19,11 +24,6 @@ from bridge.store import Store
 from sandbox.seed import generate_catalog
 from sandbox.square import SquareEmulator
 from tests.conftest import RunCli
-
-
-@pytest.fixture
-def emulator() -> Iterator[SquareEmulator]:
-    yield from running_emulator()
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import requests
-
 from bridge.policy import SyncPolicy
 from bridge.store import Store
 from bridge.sync import SyncRunner
@@ -21,6 +19,7 @@ from sandbox.launch import Sandbox
 from sandbox.seed import SeedProduct, SeedVariant
 from tests.conftest import RunCli
 from tests.sync_helpers import make_runner, square_stock
+from tests.woo_helpers import woo_rest
 
 SIZES = {"PT-S": 34, "PT-M": 6, "PT-L": 23}
 TEE = SeedProduct(
@@ -192,13 +191,8 @@ def test_giving_the_variations_their_own_stock_ends_the_pool_and_its_hold(box: S
 
     for sku in SIZES:  # wp-admin: "Manage stock?" ticked on each variation (its hidden _stock shows)
         variation = box.woocommerce.product_by_sku(sku)
-        answer = requests.put(
-            f"{box.woocommerce.url}/wp-json/wc/v3/products/{pid}/variations/{variation['id']}",
-            json={"manage_stock": True},
-            auth=(box.woocommerce.consumer_key, box.woocommerce.consumer_secret),
-            timeout=10,
-        )
-        assert answer.json()["manage_stock"] is True
+        path = f"products/{pid}/variations/{variation['id']}"
+        assert woo_rest(box.woocommerce, "PUT", path, {"manage_stock": True})["manage_stock"] is True
     _plans, report = runner.run()
     assert not report.failed and store.held_pools() == []
     assert {sku: box.woocommerce.stock_of(sku) for sku in SIZES} == SIZES

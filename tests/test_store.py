@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from bridge.ledger import LedgerEntry
 from bridge.models import StockEventKind
 from bridge.store import MIGRATIONS, SCHEMA_VERSION, SchemaTooNew, Store
+from tests.store_helpers import old_store
 
 
 def test_fresh_store_is_at_the_current_schema_in_wal_mode(tmp_path: Path) -> None:
@@ -43,8 +44,7 @@ def test_fresh_store_is_at_the_current_schema_in_wal_mode(tmp_path: Path) -> Non
 
 def test_migrates_forward_from_an_older_schema_keeping_data(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = Database(sqlite3.connect(path))
-    MIGRATIONS.apply(old, stop_before="m002_projections_and_queue_indexes")
+    old = old_store(path, before="m002_projections_and_queue_indexes")
     old["cursors"].insert({"channel": "woocommerce", "stream": "catalog", "value": "c1", "updated_at": "x"})
     old.close()
 

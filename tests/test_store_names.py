@@ -4,28 +4,19 @@ the schema before it opens with its data where the new name says it is."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
-
-from sqlite_utils import Database
 
 from bridge.memory import Wanted, WriteRecord
 from bridge.policy import SyncPolicy
 from bridge.storage import BaselineRow
-from bridge.store import MIGRATIONS, Store
+from bridge.store import Store
 from bridge.sync import PLANNED_MARK, SYNCED_MARK, SyncRunner
-
-
-def _old_store(path: Path, *, before: str) -> Database:
-    """A store file as the shopbridge before migration ``before`` left it."""
-    db = Database(sqlite3.connect(path))
-    MIGRATIONS.apply(db, stop_before=before)
-    return db
+from tests.store_helpers import old_store
 
 
 def test_the_projections_of_an_old_store_are_its_baselines(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = _old_store(path, before="m007_baselines")
+    old = old_store(path, before="m007_baselines")
     old["projections"].insert_all(
         [
             {
@@ -58,7 +49,7 @@ def test_the_projections_of_an_old_store_are_its_baselines(tmp_path: Path) -> No
 
 def test_the_engine_marks_of_an_old_store_leave_the_cursors_for_their_own_table(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = _old_store(path, before="m008_marks")
+    old = old_store(path, before="m008_marks")
     old["cursors"].insert_all(
         [
             {"channel": "_shopbridge", "stream": "synced", "value": "2026-01-01T00:00:00", "updated_at": "x"},
@@ -91,7 +82,7 @@ def test_the_engine_marks_of_an_old_store_leave_the_cursors_for_their_own_table(
 def test_a_store_whose_sync_committed_is_not_at_its_first_sync_after_the_marks_move(tmp_path: Path) -> None:
     """The mark is what says so once catalogue cursors are cleared (a link changed by hand)."""
     path = tmp_path / "old.db"
-    old = _old_store(path, before="m008_marks")
+    old = old_store(path, before="m008_marks")
     old["cursors"].insert(
         {"channel": "_shopbridge", "stream": "synced", "value": "2026-01-01", "updated_at": "x"}
     )
@@ -106,7 +97,7 @@ def test_a_store_whose_sync_committed_is_not_at_its_first_sync_after_the_marks_m
 
 def test_the_version_of_an_old_link_is_its_channel_version_as_opaque_text(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = _old_store(path, before="m009_links_channel_version")
+    old = old_store(path, before="m009_links_channel_version")
     old.execute(
         "INSERT INTO links (entity, canonical_key, channel, channel_id, version, last_written_hash) VALUES "
         "('variant', 'TEE', 'woocommerce', '12', '2026-01-01T10:00:00', 'h1'), "
@@ -151,7 +142,7 @@ def test_the_version_of_an_old_link_is_its_channel_version_as_opaque_text(tmp_pa
 
 def test_the_canonical_table_of_an_old_store_is_its_agreed_catalogue(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = _old_store(path, before="m010_agreed_catalogue")
+    old = old_store(path, before="m010_agreed_catalogue")
     fields = {"name": "Tee", "description": "", "price": "12.5 USD", "gtin": None, "status": "active"}
     old["canonical"].insert({"sku": "TEE", "data": json.dumps(fields, sort_keys=True), "updated_at": "x"})
     old.close()

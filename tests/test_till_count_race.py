@@ -27,7 +27,7 @@ from bridge.policy import SyncPolicy
 from bridge.store import Store
 from bridge.sync import SyncRunner
 from sandbox.launch import Sandbox
-from tests.sync_helpers import make_runner
+from tests.sync_helpers import make_runner, sync_while_selling
 
 SKU = "SB-00007"
 
@@ -237,14 +237,7 @@ def test_till_counts_and_sales_landing_between_any_requests_are_each_recorded_on
         if rng.random() < 0.1 and all(box.square.count(variations[sku], loc) > 1 for loc in locations):
             _web_order(box, sku)
 
-    box.square.after_request = on_square
-    box.woocommerce.after_request = on_woocommerce
-    try:
-        for _ in range(10):
-            runner.run()
-    finally:
-        box.square.after_request = None
-        box.woocommerce.after_request = None
+    sync_while_selling(runner, box, on_woocommerce=on_woocommerce, on_square=on_square)
     runner.run()
     runner.run()
     assert len(counts) >= 3

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,31 +37,60 @@ def _woo(box: Sandbox, path: str, body: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def test_a_sale_of_an_unlinked_variant_is_reported_kept_and_counted_once_linked(
-    tmp_path: Path, run_cli: RunCli
-) -> None:
+@contextmanager
+def _synced_sandbox(tmp_path: Path, run_cli: RunCli) -> Iterator[tuple[Sandbox, Callable[..., str]]]:
+    """A sandbox the CLI has synced once (reviewed, then forced), and the CLI on its config
+    (every command must succeed; its output)."""
     config = tmp_path / "sandbox.toml"
     with Sandbox(products=12, locations=1) as box:
         box.write_config(config)
 
-        def cli(*args: str) -> Any:
+        def cli(*args: str) -> str:
             result = run_cli("-c", str(config), *args)
             assert result.returncode == 0, result.stdout + result.stderr
             return result.stdout
 
         cli("sync", "--dry-run")
         cli("sync", "--force")
-        # The shop adds the till's tote bag to the web shop, but without its SKU; a customer buys 2.
-        product = _woo(
-            box,
-            "products",
-            {"name": "Tote bag", "regular_price": "4.00", "manage_stock": True, "stock_quantity": 8},
-        )
-        order = _woo(
-            box,
-            "orders",
-            {"status": "processing", "line_items": [{"product_id": product["id"], "quantity": 2}]},
-        )
+        yield box, cli
+
+
+def _web_sale_of_an_unlinked_tote(box: Sandbox) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The shop adds the till's tote bag to the web shop, but without its SKU (so it links to
+    nothing); a customer buys 2. The product and the order."""
+    product = _woo(
+        box,
+        "products",
+        {"name": "Tote bag", "regular_price": "4.00", "manage_stock": True, "stock_quantity": 8},
+    )
+    order = _woo(
+        box,
+        "orders",
+        {"status": "processing", "line_items": [{"product_id": product["id"], "quantity": 2}]},
+    )
+    return product, order
+
+
+def _link_the_tote_and_sync(
+    box: Sandbox, cli: Callable[..., str], product: dict[str, Any]
+) -> tuple[int, int]:
+    """Link the web shop's tote bag ``product`` to the till's TILL-TOTE by hand, then sync twice;
+    the till's count before and after."""
+    tote = box.square.variation_by_sku("TILL-TOTE")
+    assert tote is not None
+    location = box.square.location_ids()[0]
+    before = box.square.count(tote["id"], location)
+    cli("link", "TILL-TOTE", "--channel", "woocommerce", "--id", str(product["id"]))
+    cli("sync")
+    cli("sync")
+    return before, box.square.count(tote["id"], location)
+
+
+def test_a_sale_of_an_unlinked_variant_is_reported_kept_and_counted_once_linked(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    with _synced_sandbox(tmp_path, run_cli) as (box, cli):
+        product, order = _web_sale_of_an_unlinked_tote(box)
         line = order["line_items"][0]
 
         plan = json.loads(cli("sync", "--dry-run", "--json"))
@@ -79,14 +110,8 @@ def test_a_sale_of_an_unlinked_variant_is_reported_kept_and_counted_once_linked(
         cli("sync")  # read again: still one, not two
         assert len(json.loads(cli("status", "--json"))["unresolved"]) == 1
 
-        tote = box.square.variation_by_sku("TILL-TOTE")
-        assert tote is not None
-        till_before = box.square.count(tote["id"], box.square.location_ids()[0])
-        cli("link", "TILL-TOTE", "--channel", "woocommerce", "--id", str(product["id"]))
-        cli("sync")
-        cli("sync")
-        # The web sale now counts against the tote bag's stock, once.
-        assert box.square.count(tote["id"], box.square.location_ids()[0]) == till_before - 2
+        till_before, till_after = _link_the_tote_and_sync(box, cli, product)
+        assert till_after == till_before - 2  # the web sale now counts against the tote bag's stock, once
         assert json.loads(cli("status", "--json"))["unresolved"] == []
         with sqlite3.connect(tmp_path / "shopbridge.db") as db:
             sales = db.execute(
@@ -123,27 +148,8 @@ def test_a_kept_web_sale_follows_its_order_to_the_end_a_cancel_before_linking_co
     tmp_path: Path, run_cli: RunCli
 ) -> None:
     """What is kept is the order line's latest reading: cancelled while unlinked, it takes nothing."""
-    config = tmp_path / "sandbox.toml"
-    with Sandbox(products=12, locations=1) as box:
-        box.write_config(config)
-
-        def cli(*args: str) -> Any:
-            result = run_cli("-c", str(config), *args)
-            assert result.returncode == 0, result.stdout + result.stderr
-            return result.stdout
-
-        cli("sync", "--dry-run")
-        cli("sync", "--force")
-        product = _woo(
-            box,
-            "products",
-            {"name": "Tote bag", "regular_price": "4.00", "manage_stock": True, "stock_quantity": 8},
-        )
-        order = _woo(
-            box,
-            "orders",
-            {"status": "processing", "line_items": [{"product_id": product["id"], "quantity": 2}]},
-        )
+    with _synced_sandbox(tmp_path, run_cli) as (box, cli):
+        product, order = _web_sale_of_an_unlinked_tote(box)
         cli("sync")
         assert [u["delta"] for u in json.loads(cli("status", "--json"))["unresolved"]] == [-2]
         info = box.woocommerce.connection_info()
@@ -157,10 +163,5 @@ def test_a_kept_web_sale_follows_its_order_to_the_end_a_cancel_before_linking_co
         cli("sync")
         assert json.loads(cli("status", "--json"))["unresolved"] == []  # nothing left to count
 
-        tote = box.square.variation_by_sku("TILL-TOTE")
-        assert tote is not None
-        till_before = box.square.count(tote["id"], box.square.location_ids()[0])
-        cli("link", "TILL-TOTE", "--channel", "woocommerce", "--id", str(product["id"]))
-        cli("sync")
-        cli("sync")
-        assert box.square.count(tote["id"], box.square.location_ids()[0]) == till_before
+        till_before, till_after = _link_the_tote_and_sync(box, cli, product)
+        assert till_after == till_before

@@ -15,7 +15,10 @@ from typing import Any
 
 import pytest
 import requests
-from webhook_receiver import Receiver, running_receiver
+from webhook_receiver import (
+    Receiver,
+    webhook_receiver,  # noqa: F401 - the receiver fixture
+)
 from woo_helpers import small_catalog
 
 from sandbox.woocommerce import WooCommerceEmulator
@@ -27,11 +30,6 @@ P = "/wp-json/wc/v3"
 def emulator() -> Iterator[WooCommerceEmulator]:
     with WooCommerceEmulator() as emu:
         yield emu
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from running_receiver()
 
 
 def rest(

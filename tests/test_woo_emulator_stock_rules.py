@@ -26,12 +26,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
-from woo_helpers import small_catalog
+from woo_helpers import small_catalog, woo_rest
 
 from sandbox.woocommerce import WooCommerceEmulator
-
-P = "/wp-json/wc/v3"
 
 
 @pytest.fixture
@@ -41,31 +38,23 @@ def emu() -> Iterator[WooCommerceEmulator]:
         yield emulator
 
 
-def _call(emu: WooCommerceEmulator, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    answer = requests.request(
-        method, f"{emu.url}{P}/{path}", json=body, auth=(emu.consumer_key, emu.consumer_secret), timeout=10
-    )
-    assert answer.status_code < 400, answer.text
-    return answer.json()
-
-
 def _order(emu: WooCommerceEmulator, qty: int = 3, **extra: Any) -> dict[str, Any]:
-    return _call(emu, "POST", "orders", {"line_items": [{"sku": "MUG-1", "quantity": qty}], **extra})  # type: ignore[no-any-return]
+    return woo_rest(emu, "POST", "orders", {"line_items": [{"sku": "MUG-1", "quantity": qty}], **extra})  # type: ignore[no-any-return]
 
 
 def _meta(emu: WooCommerceEmulator, order: dict[str, Any]) -> dict[str, str]:
-    line = _call(emu, "GET", f"orders/{order['id']}")["line_items"][0]
+    line = woo_rest(emu, "GET", f"orders/{order['id']}")["line_items"][0]
     return {m["key"]: m["value"] for m in line["meta_data"]}
 
 
 def _status(emu: WooCommerceEmulator, order: dict[str, Any], status: str) -> None:
-    _call(emu, "PUT", f"orders/{order['id']}", {"status": status})
+    woo_rest(emu, "PUT", f"orders/{order['id']}", {"status": status})
 
 
 def _refund(emu: WooCommerceEmulator, order: dict[str, Any], qty: int, **extra: Any) -> dict[str, Any]:
     line = order["line_items"][0]["id"]
     body = {"amount": "1.00", "line_items": [{"id": line, "quantity": qty, "refund_total": "1.00"}], **extra}
-    return _call(emu, "POST", f"orders/{order['id']}/refunds", body)  # type: ignore[no-any-return]
+    return woo_rest(emu, "POST", f"orders/{order['id']}/refunds", body)  # type: ignore[no-any-return]
 
 
 def test_reduction_is_once_per_order_and_shown_in_line_meta(emu: WooCommerceEmulator) -> None:
@@ -76,7 +65,7 @@ def test_reduction_is_once_per_order_and_shown_in_line_meta(emu: WooCommerceEmul
     _status(emu, order, "processing")
     _status(emu, order, "completed")
     assert emu.stock_of("MUG-1") == 4  # _order_stock_reduced: no second reduction
-    shown = _call(emu, "GET", f"orders/{order['id']}")
+    shown = woo_rest(emu, "GET", f"orders/{order['id']}")
     item = shown["line_items"][0]["meta_data"][0]
     assert item["display_key"] == "_reduced_stock" and item["display_value"] == "3"
     assert not any(m["key"] == "_order_stock_reduced" for m in shown["meta_data"])
@@ -89,7 +78,7 @@ def test_failed_and_refunded_restore_nothing_pending_and_cancelled_do(emu: WooCo
     assert emu.stock_of("MUG-1") == 4
     _status(emu, order, "refunded")
     assert emu.stock_of("MUG-1") == 4
-    refunds = _call(emu, "GET", f"orders/{order['id']}/refunds")
+    refunds = woo_rest(emu, "GET", f"orders/{order['id']}/refunds")
     assert [(r["reason"], r["line_items"]) for r in refunds] == [("Order fully refunded.", [])]
     _status(emu, order, "pending")
     assert emu.stock_of("MUG-1") == 7 and _meta(emu, order) == {}

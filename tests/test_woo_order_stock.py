@@ -13,25 +13,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
-
 from bridge.ledger import LedgerEntry, on_hand
 from bridge.models import StockEventKind
 from bridge.store import Store
 from bridge.sync import SyncRunner
 from sandbox.launch import Sandbox
 from tests.sync_helpers import make_runner, square_stock
-
-P = "/wp-json/wc/v3"
+from tests.woo_helpers import woo_rest
 
 
 def _woo(box: Sandbox, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    emu = box.woocommerce
-    answer = requests.request(
-        method, f"{emu.url}{P}/{path}", json=body, auth=(emu.consumer_key, emu.consumer_secret), timeout=10
-    )
-    assert answer.status_code < 400, answer.text
-    data: dict[str, Any] = answer.json()
+    data: dict[str, Any] = woo_rest(box.woocommerce, method, path, body)
     return data
 
 

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+import pytest
+
 from bridge.httpd import ServerThread
 
-__all__ = ["Receiver", "running_receiver"]
+__all__ = ["Receiver", "running_receiver", "webhook_receiver"]
 
 
 @dataclass
@@ -76,3 +78,10 @@ def running_receiver() -> Iterator[Receiver]:
         yield r
     finally:
         r.stop()
+
+
+@pytest.fixture(name="receiver")
+def webhook_receiver() -> Iterator[Receiver]:
+    """The ``receiver`` fixture of the emulator tests: one definition, imported by each test module
+    that uses it (``from webhook_receiver import webhook_receiver``)."""
+    yield from running_receiver()

@@ -7,13 +7,16 @@ Kept out of conftest.py (owned elsewhere) so the WooCommerce tests stay self-con
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from adapters.woocommerce import WooCommerceAdapter
 from sandbox.seed import SeedProduct, SeedVariant
-from sandbox.woocommerce import WooCommerceEmulator
+from sandbox.woocommerce import PREFIX, WooCommerceEmulator
 
 # Documented examples and bodies rebuilt from source (origin, version, licence: tests/data/README.md).
 FIXTURES = Path(__file__).resolve().parent / "data" / "woocommerce"
@@ -46,3 +49,26 @@ def make_adapter(emu: WooCommerceEmulator, **kwargs: Any) -> WooCommerceAdapter:
     return WooCommerceAdapter(
         info["url"], info["consumer_key"], info["consumer_secret"], info["webhook_secret"], **options
     )
+
+
+def woo_rest(
+    emu: WooCommerceEmulator,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    params: Mapping[str, str] | None = None,
+) -> Any:
+    """What the shop's owner does with a script or a plugin: ``method`` on ``/wp-json/wc/v3/<path>``
+    with the REST keys (basic auth), which WooCommerce must accept; its JSON answer. One place for
+    how the tests act as the owner, so a failure there says what WooCommerce answered."""
+    answer = requests.request(
+        method,
+        f"{emu.url}{PREFIX}/{path}",
+        json=body,
+        params=params,
+        auth=(emu.consumer_key, emu.consumer_secret),
+        timeout=10,
+    )
+    assert answer.status_code < 400, f"{method} {path}: {answer.status_code} {answer.text}"
+    return answer.json()

@@ -31,6 +31,20 @@ class LinkTables(BaselineTables):
         with self.transaction() as db:
             db.table("links").upsert_all(data, pk=("entity", "canonical_key", "channel"), batch_size=500)
 
+    def upsert_variant_links(self, links: Iterable[NewLink]) -> None:
+        """Create or update these variant links: the one translation of a :class:`NewLink` (what a
+        read linked, or a create made) into a row of ``links``."""
+        self.upsert_links(
+            {
+                "entity": "variant",
+                "canonical_key": link.sku,
+                "channel": link.channel,
+                "channel_id": link.variant_id,
+                "parent_id": link.product_id,
+            }
+            for link in links
+        )
+
     def forget_written(self, keys: Iterable[tuple[str, str]]) -> None:
         """Drop the echo hash and channel version of these ``(sku, channel)`` variant links (they now point
         at another object than the one those described)."""
@@ -119,17 +133,8 @@ class LinkTables(BaselineTables):
             (r["canonical_key"], r["channel"]): r["channel_id"]
             for r in self.links_by_key("variant", list(dict.fromkeys(link.sku for link in links)))
         }
-        self.upsert_links(
-            {
-                "entity": "variant",
-                "canonical_key": link.sku,
-                "channel": link.channel,
-                "channel_id": link.variant_id,
-                "parent_id": link.product_id,
-            }
-            for link in links
-            if known.get((link.sku, link.channel)) != link.variant_id
-        )
+        new_or_moved = [link for link in links if known.get((link.sku, link.channel)) != link.variant_id]
+        self.upsert_variant_links(new_or_moved)
         self.forget_written(
             (link.sku, link.channel)
             for link in links

@@ -251,16 +251,7 @@ class Store(LedgerTables, QueueTables, CursorTables, LinkTables, CatalogueTables
         with self.transaction() as db:
             if record.op == "create_product":
                 self._record_stock_written(record.channel, record.stock, now)
-                self.upsert_links(
-                    {
-                        "entity": "variant",
-                        "canonical_key": link.sku,
-                        "channel": link.channel,
-                        "channel_id": link.variant_id,
-                        "parent_id": link.product_id,
-                    }
-                    for link in record.created
-                )
+                self.upsert_variant_links(record.created)
                 return
             if record.sku and record.written_hash:
                 db.execute(

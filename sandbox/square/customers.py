@@ -8,6 +8,7 @@ profile ("For merged profiles, use the new profile's id")."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from sandbox.http import Request
 from sandbox.square.errors import SquareError
@@ -77,22 +78,31 @@ class SquareCustomers(SquareWebhooks):
                 "At least one of name, company, email or phone is required.",
             )
         self._check_customer(data)
+        return {"customer": dict(self._new_profile(data, "THIRD_PARTY"))}
+
+    def _new_profile(
+        self, data: JSON, source: str, *, unsubscribed: bool = False, merged_from: Sequence[str] = ()
+    ) -> JSON:
+        """A new profile of ``data`` made by ``source`` (``creation_source``), stored, and announced by
+        ``customer.created`` (with the merge of ``merged_from`` that made it, if one did). One place
+        for what every new profile starts with (an id, both times the same, version 0), whichever
+        way it is made: CreateCustomer, the till, or a merge."""
         now = fmt_ms(self._tick())
         customer: JSON = {
             "id": new_id()[:26],
             "created_at": now,
             "updated_at": now,
             **data,
-            "preferences": {"email_unsubscribed": False},
-            "creation_source": "THIRD_PARTY",
+            "preferences": {"email_unsubscribed": unsubscribed},
+            "creation_source": source,
             "version": 0,
         }
         self._customers[customer["id"]] = customer
-        self._emit(
-            "customer.created",
-            {"type": "customer", "id": customer["id"], "object": {"customer": dict(customer)}},
-        )
-        return {"customer": dict(customer)}
+        obj: JSON = {"customer": dict(customer)}
+        if merged_from:
+            obj["event_context"] = {"merge": _merge(merged_from, customer["id"])}
+        self._emit("customer.created", {"type": "customer", "id": customer["id"], "object": obj})
+        return customer
 
     def _customer(self, customer_id: str, *, merged: bool = False) -> JSON:
         """The customer ``customer_id``; with ``merged``, the profile an old id was merged into."""
@@ -152,22 +162,8 @@ class SquareCustomers(SquareWebhooks):
     def add_customer(self, email: str | None, given_name: str = "", phone: str | None = None) -> str:
         """A profile added at the till or in the Dashboard (no HTTP; fires ``customer.created``)."""
         with self.lock:
-            now = fmt_ms(self._tick())
             data = {"email_address": email, "given_name": given_name or None, "phone_number": phone}
-            customer: JSON = {
-                "id": new_id()[:26],
-                "created_at": now,
-                "updated_at": now,
-                **{k: v for k, v in data.items() if v},
-                "preferences": {"email_unsubscribed": False},
-                "creation_source": "DIRECTORY",
-                "version": 0,
-            }
-            self._customers[customer["id"]] = customer
-            self._emit(
-                "customer.created",
-                {"type": "customer", "id": customer["id"], "object": {"customer": dict(customer)}},
-            )
+            customer = self._new_profile({k: v for k, v in data.items() if v}, "DIRECTORY")
             return str(customer["id"])
 
     def merge_customers(self, customer_ids: list[str]) -> str:
@@ -182,31 +178,12 @@ class SquareCustomers(SquareWebhooks):
             data: JSON = {}
             for customer in sorted(old, key=lambda c: (c["updated_at"], c["id"])):
                 data.update({k: customer[k] for k in self._CUSTOMER_FIELDS if customer.get(k) is not None})
-            now = fmt_ms(self._tick())
             unsubscribed = any((c.get("preferences") or {}).get("email_unsubscribed") for c in old)
-            new: JSON = {
-                "id": new_id()[:26],
-                "created_at": now,
-                "updated_at": now,
-                **data,
-                "preferences": {"email_unsubscribed": unsubscribed},
-                "creation_source": "MERGE",
-                "version": 0,
-            }
-            merge: JSON = {"from_customer_ids": list(customer_ids), "to_customer_id": new["id"]}
-            self._customers[new["id"]] = new
-            self._emit(
-                "customer.created",
-                {
-                    "type": "customer",
-                    "id": new["id"],
-                    "object": {"customer": dict(new), "event_context": {"merge": merge}},
-                },
-            )
+            new = self._new_profile(data, "MERGE", unsubscribed=unsubscribed, merged_from=customer_ids)
             for customer in old:
                 del self._customers[customer["id"]]
                 self._merged_into[customer["id"]] = new["id"]
-                self._emit_deleted(customer, merge)
+                self._emit_deleted(customer, _merge(customer_ids, new["id"]))
             return str(new["id"])
 
     def _search_customers(self, request: Request) -> JSON:
@@ -267,6 +244,12 @@ class SquareCustomers(SquareWebhooks):
             if time_range.get("end_at") and stamp > parse_ms(str(time_range["end_at"])):
                 return False
         return True
+
+
+def _merge(from_ids: Sequence[str], to_id: str) -> JSON:
+    """The ``event_context.merge`` every event of one merge carries (the new profile's
+    ``customer.created`` and each old one's ``customer.deleted``)."""
+    return {"from_customer_ids": list(from_ids), "to_customer_id": to_id}
 
 
 def _page(rows: list[JSON], offset: int, limit: int) -> JSON:

@@ -6,15 +6,14 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-import requests
-
 from adapters.base import ChannelAdapter
 from adapters.woocommerce import WooCommerceAdapter
 from sandbox.http import FaultRule
 from sandbox.seed import SeedProduct, SeedVariant
-from sandbox.woocommerce import PREFIX, WooCommerceEmulator
+from sandbox.woocommerce import WooCommerceEmulator
 from tests.contract.harness import ChannelHarness, Delivery, EmulatorBeside, wait_until
 from tests.webhook_receiver import Receiver
+from tests.woo_helpers import woo_rest
 
 __all__ = ["HARNESS", "WooCommerceHarness"]
 
@@ -42,15 +41,7 @@ class WooCommerceHarness(EmulatorBeside):
         )
 
     def _rest(self, method: str, path: str, body: Any = None) -> Any:
-        answer = requests.request(
-            method,
-            f"{self.emulator.url}{PREFIX}/{path}",
-            json=body,
-            auth=(self.emulator.consumer_key, self.emulator.consumer_secret),
-            timeout=10,
-        )
-        answer.raise_for_status()
-        return answer.json()
+        return woo_rest(self.emulator, method, path, body)
 
     def seed(self, products: Sequence[SeedProduct]) -> None:
         self.emulator.seed(products)
@@ -98,12 +89,7 @@ class WooCommerceHarness(EmulatorBeside):
         self._rest("PUT", f"customers/{customer_id}", {"first_name": given_name})
 
     def delete_customer(self, customer_id: str) -> None:
-        requests.delete(
-            f"{self.emulator.url}{PREFIX}/customers/{customer_id}",
-            params={"force": "true"},
-            auth=(self.emulator.consumer_key, self.emulator.consumer_secret),
-            timeout=10,
-        ).raise_for_status()
+        woo_rest(self.emulator, "DELETE", f"customers/{customer_id}", params={"force": "true"})
 
     def sell_to(self, customer_id: str, sku: str, quantity: int) -> None:
         email = self.emulator.customers[int(customer_id)]["email"]

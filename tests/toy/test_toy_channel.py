@@ -4,46 +4,18 @@ registry, and the engine plans for it from its capabilities like for any other c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import requests
 
 from bridge import registry
-from bridge.channels import build_adapters
 from bridge.config import ConfigError, load_config
-from bridge.store import Store
-from bridge.sync import SyncRunner
 from sandbox.launch import Sandbox
-from sandbox.woocommerce import PREFIX
 from tests.sync_helpers import square_stock
 from tests.toy.adapter import ToyAdapter
-from tests.toy.emulator import ToyEmulator
-
-CHANNELS = ("woocommerce", "square", "toy")
-
-
-@pytest.fixture
-def three() -> Iterator[Sandbox]:
-    with Sandbox(products=6, locations=1, channels=CHANNELS) as sandbox:
-        yield sandbox
-
-
-def toy(box: Sandbox) -> ToyEmulator:
-    emulator = box.emulators["toy"]
-    assert isinstance(emulator, ToyEmulator)
-    return emulator
-
-
-def runner_for(box: Sandbox, tmp_path: Path) -> tuple[SyncRunner, Store]:
-    """A runner as the CLI builds it: from the sandbox's config file, through the registry."""
-    path = tmp_path / "shopbridge.toml"
-    box.write_config(path)
-    config = load_config(path)
-    store = Store(config.store_path())
-    return SyncRunner(store, build_adapters(config), config.sync), store
+from tests.toy.helpers import runner_for, three_channels, toy  # noqa: F401 - three_channels: the fixture
+from tests.woo_helpers import woo_rest
 
 
 def test_the_toy_channel_is_linked_and_synced_with_woocommerce_and_square(
@@ -94,13 +66,7 @@ def reprice_on_woocommerce(box: Sandbox, sku: str, price: Decimal) -> None:
         if held.get("parent_id")
         else f"products/{held['id']}"
     )
-    answer = requests.put(
-        f"{box.woocommerce.url}{PREFIX}/{path}",
-        json={"regular_price": str(price)},
-        auth=(box.woocommerce.consumer_key, box.woocommerce.consumer_secret),
-        timeout=10,
-    )
-    answer.raise_for_status()
+    woo_rest(box.woocommerce, "PUT", path, {"regular_price": str(price)})
 
 
 def test_a_toy_section_is_validated_by_its_own_model(three: Sandbox, tmp_path: Path) -> None:

@@ -6,42 +6,12 @@ to correct."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
-from bridge.channels import build_adapters
-from bridge.config import load_config
-from bridge.store import Store
-from bridge.sync import SyncRunner
 from sandbox.launch import Sandbox
 from tests.square_helpers import call
-from tests.toy.emulator import ToyEmulator
-
-CHANNELS = ("woocommerce", "square", "toy")
-
-
-@pytest.fixture
-def three() -> Iterator[Sandbox]:
-    with Sandbox(products=6, locations=1, channels=CHANNELS) as sandbox:
-        yield sandbox
-
-
-def toy(box: Sandbox) -> ToyEmulator:
-    emulator = box.emulators["toy"]
-    assert isinstance(emulator, ToyEmulator)
-    return emulator
-
-
-def runner_for(box: Sandbox, tmp_path: Path, sync: str) -> tuple[SyncRunner, Store]:
-    """A runner as the CLI builds it, from the sandbox's config file with ``sync`` added to [sync]."""
-    path = tmp_path / "shopbridge.toml"
-    path.write_text(box.config_text().replace("[sync]\n", f"[sync]\n{sync}\n", 1))
-    config = load_config(path)
-    store = Store(config.store_path())
-    return SyncRunner(store, build_adapters(config), config.sync), store
+from tests.toy.helpers import runner_for, three_channels, toy  # noqa: F401 - three_channels: the fixture
 
 
 def never_on_toy(box: Sandbox, sku: str) -> None:
