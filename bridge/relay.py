@@ -144,12 +144,7 @@ class Relay:
         # their attempts, until someone fixes the credentials.
         auth = isinstance(exc, AuthError)
         for entry in due:
-            if self._defer(entry.id, entry.attempts, str(exc), auth=auth):
-                report.deferred[name] += 1
-                self._settled(name, "deferred", entry)
-            else:
-                report.failed[name] += 1
-                self._settled(name, "failed", entry)
+            self._retry_or_give_up(name, entry, str(exc), report, auth=auth)
         report.errors.append(f"{name}: {exc}")
         log.warning("channel write failed; kept queued", extra={"channel": name, "error": str(exc)})
         self.progress.advance(len(due))
@@ -167,12 +162,7 @@ class Relay:
                 self._settled(name, "applied", entry)
                 progressed = True
             elif result.retryable:
-                if self._defer(entry.id, entry.attempts, result.error or "retryable failure"):
-                    report.deferred[name] += 1
-                    self._settled(name, "deferred", entry)
-                else:
-                    report.failed[name] += 1
-                    self._settled(name, "failed", entry)
+                if not self._retry_or_give_up(name, entry, result.error or "retryable failure", report):
                     report.errors.append(f"{name} {entry.action} {entry.sku or ''}: gave up: {result.error}")
             else:
                 self.store.outbox_failed(entry.id, f"{result.code or 'error'}: {result.error}")
@@ -182,6 +172,17 @@ class Relay:
                 progressed = True
         self.progress.advance(len(due))
         return progressed
+
+    def _retry_or_give_up(
+        self, name: str, entry: OutboxEntry, error: str, report: RelayReport, *, auth: bool = False
+    ) -> bool:
+        """Keep ``entry`` queued for another attempt (``deferred``), or, its attempts used up, park
+        it as ``failed``; counted in ``report`` and the metrics either way. Whether it was kept."""
+        kept = self._defer(entry.id, entry.attempts, error, auth=auth)
+        outcome = "deferred" if kept else "failed"
+        (report.deferred if kept else report.failed)[name] += 1
+        self._settled(name, outcome, entry)
+        return kept
 
     def _settled(self, channel: str, outcome: str, entry: OutboxEntry) -> None:
         """Tell the metrics (if any) how a write was settled, with the time of the stock event it
