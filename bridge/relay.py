@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 _OP: TypeAdapter[WriteOp] = TypeAdapter(WriteOp)
 AUTH_RETRY = timedelta(seconds=60)
 """How soon writes refused for bad credentials are tried again (they are never given up on)."""
+LANES_PER_WORKER = 4
+"""A round's writes are split into this many lanes per worker, taken by whichever worker is free:
+a slow call holds up its own lane only, and the round does not wait for one long lane at its end."""
 
 
 @dataclass
@@ -114,15 +117,16 @@ class Relay:
         workers: int,
         report: RelayReport,
     ) -> bool:
-        """Send ``due`` in lanes, up to ``workers`` at once (:mod:`bridge.lanes`: a SKU's writes in
-        one lane, in outbox order); whether another round may make progress (something settled,
+        """Send ``due`` in lanes, ``workers`` at once, each taken by the next free worker
+        (:mod:`bridge.lanes`: a SKU's writes in one lane, in outbox order); whether another round may make progress (something settled,
         and no lane's call failed as a whole). Only this thread touches the store: the workers
         call the channel and nothing else."""
         adapter = self.adapters[name]
         ops = [_OP.validate_python(entry.op["op"]) for entry in due]
         adapter.mark_uncertain(entry.idempotency_key for entry in due if entry.attempts > 0)
         self.store.outbox_claim([entry.id for entry in due])
-        lanes = split_lanes(due, ops, [entry.sku for entry in due], workers)
+        parts = 1 if workers == 1 else workers * LANES_PER_WORKER  # one worker: one call, full batches
+        lanes = split_lanes(due, ops, [entry.sku for entry in due], parts)
         sent = {pool.submit(adapter.apply, lane.ops): lane for lane in lanes}
         progressed, failed = False, False
         for future in as_completed(sent):
