@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +37,8 @@ from bridge.watchdog import DEFAULT_STALL_SECONDS, Liveness, Watchdog
 __all__ = ["Daemon", "sd_notify", "sync_cycle"]
 
 log = logging.getLogger(__name__)
+SWITCH_INTERVAL = 0.0005
+"""Seconds a thread runs before the interpreter lets another take over (Python's default 0.005)."""
 cycle_log = logging.getLogger("shopbridge")
 """What a cycle tells the operator is logged as the ``shopbridge`` command's own lines."""
 
@@ -129,6 +132,10 @@ class Daemon:
         return summary
 
     def run(self) -> None:
+        if self.events is not None:
+            # The event path's thread waits for the interpreter lock after each socket call; behind
+            # a poll cycle busy planning, by default up to 5 ms each time, dozens of times a pass.
+            sys.setswitchinterval(SWITCH_INTERVAL)
         events = self._start_events()
         watchdog = Watchdog.from_environment(self.liveness)
         if watchdog is not None:
