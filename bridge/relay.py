@@ -118,9 +118,9 @@ class Relay:
         report: RelayReport,
     ) -> bool:
         """Send ``due`` in lanes, ``workers`` at once, each taken by the next free worker
-        (:mod:`bridge.lanes`: a SKU's writes in one lane, in outbox order); whether another round may make progress (something settled,
-        and no lane's call failed as a whole). Only this thread touches the store: the workers
-        call the channel and nothing else."""
+        (:mod:`bridge.lanes`: a SKU's writes in one lane, in outbox order); whether another round
+        may make progress (something settled, and no lane's call failed as a whole). Only this
+        thread touches the store: the workers call the channel and nothing else."""
         adapter = self.adapters[name]
         ops = [_OP.validate_python(entry.op["op"]) for entry in due]
         adapter.mark_uncertain(entry.idempotency_key for entry in due if entry.attempts > 0)
