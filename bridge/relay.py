@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from math import ceil
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -42,8 +43,12 @@ _OP: TypeAdapter[WriteOp] = TypeAdapter(WriteOp)
 AUTH_RETRY = timedelta(seconds=60)
 """How soon writes refused for bad credentials are tried again (they are never given up on)."""
 LANES_PER_WORKER = 4
-"""A round's writes are split into this many lanes per worker, taken by whichever worker is free:
-a slow call holds up its own lane only, and the round does not wait for one long lane at its end."""
+"""A round's writes are split into at least this many lanes per worker, taken by whichever worker
+is free: a slow call holds up its own lane only, and the round does not wait for one long lane."""
+LANE_ENTRIES = 100
+"""About how many writes a lane holds at most (a full batch of the channels' batch endpoints)."""
+ROUND = 5_000
+"""Due writes taken per round: each round ends waiting for its last lane, so few rounds."""
 
 
 @dataclass
@@ -104,7 +109,7 @@ class Relay:
             workers = max(1, self.adapters[name].concurrency)
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"relay-{name}") as pool:
                 while True:
-                    due = self.store.outbox_due(name, limit=1000)
+                    due = self.store.outbox_due(name, limit=ROUND)
                     if not due or not self._send_round(name, due, pool, workers, report):
                         break
         return report
@@ -125,7 +130,8 @@ class Relay:
         ops = [_OP.validate_python(entry.op["op"]) for entry in due]
         adapter.mark_uncertain(entry.idempotency_key for entry in due if entry.attempts > 0)
         self.store.outbox_claim([entry.id for entry in due])
-        parts = 1 if workers == 1 else workers * LANES_PER_WORKER  # one worker: one call, full batches
+        # One worker: one call, batches as full as they can be.
+        parts = 1 if workers == 1 else max(workers * LANES_PER_WORKER, ceil(len(due) / LANE_ENTRIES))
         lanes = split_lanes(due, ops, [entry.sku for entry in due], parts)
         sent = {pool.submit(adapter.apply, lane.ops): lane for lane in lanes}
         progressed, failed = False, False
