@@ -55,6 +55,19 @@ class Recorder:
             check()
         return "stand-in cycle"
 
+    def slow_polls(self) -> tuple[threading.Event, threading.Event]:
+        """From now on a cycle does not end until the test lets it (a slow channel): the first
+        event is set once one is under way, the second lets it end (then ``poll ended``)."""
+        polling, release = threading.Event(), threading.Event()
+
+        def slow_poll() -> None:
+            polling.set()
+            release.wait(WAIT)
+            self.ops.append("poll ended")
+
+        self.at_poll.append(slow_poll)
+        return polling, release
+
     def recording(self, path: EventPath) -> EventPath:
         process = path.process
 
@@ -151,14 +164,7 @@ def test_a_till_sale_reaches_the_web_shop_while_a_poll_cycle_is_in_progress(runn
     """The event path has a thread of its own: a poll cycle that takes long (a slow channel) holds
     no webhook back. The stand-in cycle here does not end until the test lets it."""
     box = running.box
-    polling, release = threading.Event(), threading.Event()
-
-    def slow_poll() -> None:
-        polling.set()
-        release.wait(WAIT)
-        running.recorder.ops.append("poll ended")
-
-    running.recorder.at_poll.append(slow_poll)
+    polling, release = running.recorder.slow_polls()
     running.start_daemon()
     wait_for(polling.is_set, "the start-up cycle under way")
     sku = box.catalogues.shared_skus[3]
@@ -241,14 +247,7 @@ def test_a_delivery_only_a_poll_can_cover_holds_back_no_sale_while_that_poll_run
     box = running.box
     running.start_daemon()
     wait_for(lambda: running.recorder.ops == ["poll"], "the start-up cycle")
-    polling, release = threading.Event(), threading.Event()
-
-    def slow_poll() -> None:
-        polling.set()
-        release.wait(WAIT)
-        running.recorder.ops.append("poll ended")
-
-    running.recorder.at_poll.append(slow_poll)
+    polling, release = running.recorder.slow_polls()
     secret = box.woocommerce.connection_info()["webhook_secret"]
     body = json.dumps({"id": 5, "code": "spring"}).encode()
     answer = requests.post(
