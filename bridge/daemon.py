@@ -190,6 +190,12 @@ class Daemon:
         """The event path, on its own thread: wait for a wake-up, let a burst gather for the
         window, take the pending deliveries; hand to the poll what it cannot cover. Deliveries a
         previous run committed but did not process are taken first, before the first poll."""
+        try:
+            self._take_events(events)
+        finally:
+            self._events_ready.set()  # the poll never waits on a thread that has ended
+
+    def _take_events(self, events: EventPath) -> None:
         window = self.window.floor
         due = True
         while not self._stop.is_set():
@@ -211,7 +217,6 @@ class Daemon:
             if report.needs_poll:
                 self._poll_now.set()  # the cycle marks them processed
             due = report.more or self._wake.is_set()
-        self._events_ready.set()
 
     def _poll_cycle(self) -> None:
         started = time.monotonic()
