@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
@@ -891,7 +891,7 @@ def daemon(ctx: typer.Context) -> None:
     config = state.config()
     liveness = Liveness()
     metrics = Metrics(config.channels.sections())
-    with state.store(config) as store:
+    with state.store(config) as store, ExitStack() as stack:
         runner = _runner(config, store, BeatingProgress(liveness), metrics)
         adapters = runner.adapters
         if runner.first_sync():
@@ -905,13 +905,17 @@ def daemon(ctx: typer.Context) -> None:
             log.warning("cannot list locations yet; retrying each cycle", extra={"error": str(exc)})
 
         settings = config.daemon
+        # The event path runs on its own thread: its own store connection, the poll's adapters.
+        event_store = stack.enter_context(Store(store.path))
+        event_liveness = Liveness()
         loop = Daemon(
             store,
             partial(sync_cycle, runner),
             interval=settings.poll_interval_seconds,
             liveness=liveness,
-            events=EventPath(store, runner),
+            events=EventPath(event_store, runner.sibling(event_store, BeatingProgress(event_liveness))),
             window=Window(settings.webhook_window_seconds, settings.webhook_debounce_seconds),
+            event_liveness=event_liveness,
         )
         try:
             server = WebhookServer(

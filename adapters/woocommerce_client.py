@@ -86,11 +86,9 @@ class WooCommerceClient:
         self.overlap = timedelta(seconds=overlap_seconds)
         self.calls = 0
         """HTTP requests made so far (every attempt counts)."""
-        self._read_started: datetime | None = None
-        """The shop's clock at the first answer of the current read (the cursor catches up to it)."""
-        self._last_served: datetime | None = None
-        """The shop's clock (``Date``) in the newest answer received: a moment known to be past
-        before any later request is sent."""
+        self._clock = threading.local()
+        """The shop's clock as this thread's answers told it (``_read_started``, ``_last_served``):
+        the daemon's poll and event path read the same adapter at once, each its own read."""
         self._uncertain: set[str] = set()
         """Keys of creates that may have reached the shop without our hearing (looked up first)."""
         self._api = API(
@@ -102,6 +100,26 @@ class WooCommerceClient:
             timeout=(min(CONNECT_TIMEOUT, timeout), timeout),  # a dead host fails fast; a slow shop may read
             verify_ssl=verify_tls,
         )
+
+    @property
+    def _read_started(self) -> datetime | None:
+        """The shop's clock at the first answer of this thread's current read (the cursor
+        catches up to it)."""
+        return getattr(self._clock, "read_started", None)
+
+    @_read_started.setter
+    def _read_started(self, value: datetime | None) -> None:
+        self._clock.read_started = value
+
+    @property
+    def _last_served(self) -> datetime | None:
+        """The shop's clock (``Date``) in the newest answer this thread received: a moment known
+        to be past before its next request is sent, and the moment of what that answer carried."""
+        return getattr(self._clock, "last_served", None)
+
+    @_last_served.setter
+    def _last_served(self, value: datetime | None) -> None:
+        self._clock.last_served = value
 
     # -- transport -------------------------------------------------------------------------------
 

@@ -3,13 +3,15 @@
 Polling is the backbone (WooCommerce never retries a failed webhook delivery). A webhook wakes the
 loop: after a short coalescing window (:class:`bridge.events.Window`, growing under load) the event
 path re-reads just what the pending deliveries name and propagates it (:mod:`bridge.events`),
-marking them processed once their effects are recorded. Both paths run on this one thread, one
-after the other, over one ledger and one outbox. Deliveries the event path cannot cover bring the
-next poll cycle forward. Inbox rows received before a cycle started are marked processed after that
-cycle succeeded: its reads happened after the deliveries, so they saw what the deliveries
-announced. If the process dies first, the rows stay pending and are taken at the next start.
-Without an event path (``events=None``) a webhook only brings the cycle forward, after
-``debounce`` seconds.
+marking them processed once their effects are recorded. The event path runs on a thread of its own
+with its own store connection, so a poll cycle in progress never holds a webhook back; both paths
+share one ledger and one outbox, and take turns to plan, commit and send
+(:attr:`bridge.sync.SyncRunner.serial`), while their reads overlap. Deliveries the event path
+cannot cover bring the next poll cycle forward. Inbox rows received before a cycle started are
+marked processed after that cycle succeeded: its reads happened after the deliveries, so they saw
+what the deliveries announced. If the process dies first, the rows stay pending and are taken at
+the next start, before the first cycle. Without an event path (``events=None``) a webhook only
+brings the cycle forward, after ``debounce`` seconds.
 
 Under systemd (``Type=notify``) it reports ``READY=1`` once serving, ``STATUS=`` after each cycle,
 ``WATCHDOG=1`` while it is alive (bridge/watchdog.py: idle, or busy and making progress; a wedged
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +37,8 @@ from bridge.watchdog import DEFAULT_STALL_SECONDS, Liveness, Watchdog
 __all__ = ["Daemon", "sd_notify", "sync_cycle"]
 
 log = logging.getLogger(__name__)
+SWITCH_INTERVAL = 0.0005
+"""Seconds a thread runs before the interpreter lets another take over (Python's default 0.005)."""
 cycle_log = logging.getLogger("shopbridge")
 """What a cycle tells the operator is logged as the ``shopbridge`` command's own lines."""
 
@@ -61,8 +66,12 @@ def sync_cycle(runner: SyncRunner) -> str:
 
 
 class Daemon:
-    """Runs ``cycle()`` every ``interval`` seconds; after :meth:`wake`, the ``events`` path (or,
-    without one, the cycle ``debounce`` seconds later)."""
+    """Runs ``cycle()`` every ``interval`` seconds; after :meth:`wake`, the ``events`` path on its
+    own thread (or, without one, the cycle ``debounce`` seconds later).
+
+    ``events`` must have a store connection of its own (SQLite: one connection per thread) and a
+    runner sharing the poll's ``serial`` lock (:meth:`bridge.sync.SyncRunner.sibling`).
+    ``event_liveness`` is what its runner's progress beats (``liveness`` watches it)."""
 
     def __init__(
         self,
@@ -75,15 +84,19 @@ class Daemon:
         liveness: Liveness | None = None,
         events: EventPath | None = None,
         window: Window | None = None,
+        event_liveness: Liveness | None = None,
     ) -> None:
         self.store = store
         self.liveness = liveness or Liveness(stall_seconds)
+        self.event_liveness = event_liveness or Liveness(self.liveness.stall_seconds)
         self.cycle = cycle
         self.interval = interval
         self.debounce = debounce
         self.events = events
         self.window = window or Window()
         self._wake = threading.Event()
+        self._poll_now = threading.Event()
+        self._events_ready = threading.Event()
         self._stop = threading.Event()
         self.cycles = 0
         self.event_passes = 0
@@ -96,6 +109,7 @@ class Daemon:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        self._poll_now.set()
 
     def install_signal_handlers(self) -> None:
         def handle(signum: int, frame: FrameType | None) -> None:
@@ -118,58 +132,91 @@ class Daemon:
         return summary
 
     def run(self) -> None:
+        if self.events is not None:
+            # The event path's thread waits for the interpreter lock after each socket call; behind
+            # a poll cycle busy planning, by default up to 5 ms each time, dozens of times a pass.
+            sys.setswitchinterval(SWITCH_INTERVAL)
+        events = self._start_events()
         watchdog = Watchdog.from_environment(self.liveness)
         if watchdog is not None:
             watchdog.start()
         try:
             self._loop()
         finally:
+            self.stop()
+            if events is not None:
+                events.join(timeout=60)
             if watchdog is not None:
                 watchdog.stop()
         log.info("daemon stopped", extra={"cycles": self.cycles, "signal": self.stopped_by})
 
+    def _start_events(self) -> threading.Thread | None:
+        """The event path's thread (none without an event path), watched by the liveness."""
+        if self.events is None:
+            self._events_ready.set()
+            return None
+        thread = threading.Thread(target=self._event_loop, args=(self.events,), name="events", daemon=True)
+        self.liveness.watch("event path", lambda: thread.is_alive() and self.event_liveness.problem() is None)
+        thread.start()
+        return thread
+
     def _loop(self) -> None:
+        """The poll: a cycle at once (after the event path took what a previous run left pending),
+        then every ``interval``, or sooner when the event path hands deliveries over."""
         sd_notify("READY=1")
         log.info("daemon started", extra={"interval": self.interval})
+        with self.liveness.idle():
+            while not self._stop.is_set() and not self._events_ready.wait(1.0):
+                pass
         poll_at = time.monotonic()  # a cycle at once
-        # Deliveries a previous run committed but did not process are taken first.
-        events_due = self.events is not None and self.events.pending()
-        window = self.window.floor
-        after_events = False  # a poll cycle that is due goes next: webhooks never starve the poll
         while not self._stop.is_set():
             self.liveness.beat()
-            poll_due = time.monotonic() >= poll_at
-            if events_due and self.events is not None and not (poll_due and after_events):
-                after_events = True
-                with self.liveness.idle():
-                    self._stop.wait(window)  # let a burst gather
-                if self._stop.is_set():
-                    break
-                # Cleared before the pass: a delivery committed while it runs wakes the next one.
-                self._wake.clear()
-                report = self._event_pass(self.events)
-                window = self.window.next(window, report.deliveries)
-                if report.needs_poll:
-                    poll_at, events_due = time.monotonic(), False  # the cycle marks them processed
-                else:
-                    events_due = report.more or self._wake.is_set()
-                continue
-            after_events = False
-            if poll_due:
-                self._wake.clear()
+            if time.monotonic() >= poll_at or self._poll_now.is_set():
+                self._poll_now.clear()
                 self._poll_cycle()
                 poll_at = time.monotonic() + self.interval
-                events_due = self._wake.is_set() and self.events is not None
                 continue
             with self.liveness.idle():
+                if self.events is not None:
+                    self._poll_now.wait(max(0.0, poll_at - time.monotonic()))
+                    continue
                 woken = self._wake.wait(max(0.0, poll_at - time.monotonic()))
-            if not woken or self._stop.is_set():
-                continue
-            if self.events is not None:
-                events_due = True
-            else:
+            if woken and not self._stop.is_set():
+                self._wake.clear()
                 self._stop.wait(self.debounce)  # let a burst of webhooks settle into one cycle
                 poll_at = time.monotonic()
+
+    def _event_loop(self, events: EventPath) -> None:
+        """The event path, on its own thread: wait for a wake-up, let a burst gather for the
+        window, take the pending deliveries; hand to the poll what it cannot cover. Deliveries a
+        previous run committed but did not process are taken first, before the first poll."""
+        try:
+            self._take_events(events)
+        finally:
+            self._events_ready.set()  # the poll never waits on a thread that has ended
+
+    def _take_events(self, events: EventPath) -> None:
+        window = self.window.floor
+        due = True
+        while not self._stop.is_set():
+            self.event_liveness.beat()
+            if not due:
+                with self.event_liveness.idle():
+                    self._wake.wait()
+                due = True
+                continue
+            with self.event_liveness.idle():
+                self._stop.wait(window)  # let a burst gather
+            if self._stop.is_set():
+                break
+            # Cleared before the pass: a delivery committed while it runs wakes the next one.
+            self._wake.clear()
+            report = self._event_pass(events)
+            self._events_ready.set()
+            window = self.window.next(window, report.deliveries)
+            if report.needs_poll:
+                self._poll_now.set()  # the cycle marks them processed
+            due = report.more or self._wake.is_set()
 
     def _poll_cycle(self) -> None:
         started = time.monotonic()

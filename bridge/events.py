@@ -30,7 +30,7 @@ from bridge.store import Store
 from bridge.sync import SyncRunner, UnsafePlan
 from bridge.targets import TargetRef
 
-__all__ = ["BATCH", "EventPath", "EventReport", "Window", "targets_of"]
+__all__ = ["BATCH", "EventPath", "EventReport", "Window", "coverable", "targets_of"]
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +77,20 @@ def targets_of(deliveries: Sequence[InboxDelivery]) -> dict[str, list[TargetRef]
     that can be re-read (no id, or a kind with no single resource)."""
     refs: dict[str, dict[TargetRef, None]] = defaultdict(dict)
     for row in deliveries:
-        if not row["resource"] or not row["resource_id"] or row["resource"] in ("other", "customer"):
+        resource, resource_id = row["resource"], row["resource_id"]
+        if not resource or not resource_id or not coverable(row):
             return None
-        refs[row["channel"]][TargetRef(row["resource"], row["resource_id"])] = None
+        refs[row["channel"]][TargetRef(resource, resource_id)] = None
     return {name: list(found) for name, found in refs.items()}
+
+
+def coverable(row: InboxDelivery) -> bool:
+    """Whether the delivery names one resource the event path can re-read."""
+    return bool(row["resource"] and row["resource_id"]) and row["resource"] not in ("other", "customer")
+
+
+def _key(row: InboxDelivery) -> tuple[str, str]:
+    return (row["channel"], row["event_id"])
 
 
 class EventPath:
@@ -90,31 +100,42 @@ class EventPath:
         self.store = store
         self.runner = runner
         self.batch = batch
+        self._handed: set[tuple[str, str]] = set()
+        """Deliveries handed to the poll (it marks them processed): not taken again meanwhile, so
+        one the event path cannot cover holds back none of the others while the poll runs."""
 
     def pending(self) -> bool:
         return bool(self.store.inbox_pending(limit=1))
 
     def process(self) -> EventReport:
-        """One targeted sync of the pending deliveries, then (only then) mark them processed."""
-        rows = self.store.inbox_pending(limit=self.batch)
+        """One targeted sync of the pending deliveries it can cover, then (only then) mark them
+        processed; the others are handed to a poll cycle (``needs_poll``), which marks them."""
+        limit = self.batch + len(self._handed)
+        pending = self.store.inbox_pending(limit=limit)
+        self._handed &= {_key(row) for row in pending}  # the poll has processed the others
+        rows = [row for row in pending if _key(row) not in self._handed][: self.batch]
         if not rows:
             return EventReport()
-        more = len(rows) == self.batch
-        refs = targets_of(rows)
-        if refs is None:
+        more = len(pending) == limit
+        taken = [row for row in rows if coverable(row)]
+        handed = len(taken) < len(rows)
+        self._handed.update(_key(row) for row in rows if not coverable(row))
+        if not taken:
             return EventReport(deliveries=len(rows), needs_poll=True, more=more)
+        refs = targets_of(taken) or {}
         try:
             report = self.runner.run_targets(refs)
         except (NeedsPoll, ChannelReadError, UnsafePlan) as exc:
             # The poll covers them (and says why, if it fails too); the rows stay pending.
             log.info("event path handing over to a poll cycle", extra={"reason": str(exc)})
+            self._handed.update(_key(row) for row in taken)
             return EventReport(deliveries=len(rows), needs_poll=True, more=more)
-        self.store.inbox_mark_processed((row["channel"], row["event_id"]) for row in rows)
+        self.store.inbox_mark_processed(_key(row) for row in taken)
         return EventReport(
             deliveries=len(rows),
-            processed=len(rows),
+            processed=len(taken),
             planned=report.planned,
             sent=sum(report.sent.values()),
-            needs_poll=bool(report.unread),
+            needs_poll=handed or bool(report.unread),
             more=more,
         )

@@ -35,10 +35,12 @@ and what a cursor may move past.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 from adapters.base import AdapterError, ChannelAdapter, Page
@@ -235,7 +237,10 @@ class Reader:
         (``read_stock_events_of``), so every count is judged against the sales read up to its
         moment. Cursors are never moved: the poll reads the same events again, and their source
         ids make that harmless. Raises :class:`NeedsPoll` when a poll must do it instead."""
-        targets = {name: self._targeted(name, wanted) for name, wanted in sorted(refs.items())}
+        wanted = {name: self._wanted(name, refs[name]) for name in sorted(refs)}
+        targets = _side_by_side(
+            {name: partial(self._targeted, name, asked) for name, asked in wanted.items()}
+        )
         touched = self._skus_touched(targets)
         if not touched:
             yield None
@@ -252,13 +257,12 @@ class Reader:
             for name, adapter in self._located():
                 reads[name].counted_at = _now()
                 self._stage_counts(staged, name, adapter, set())
-            for name, adapter in sorted(self.adapters.items()):
-                self._targeted_events(staged, name, adapter, targets.get(name))
+            self._targeted_events(staged, targets)
             self._link_staged(staging)
             yield staged
 
-    def _targeted(self, name: str, refs: Sequence[TargetRef]) -> Targets:
-        """``name``'s resources re-read; a product webhook naming a known variant names its product."""
+    def _wanted(self, name: str, refs: Sequence[TargetRef]) -> list[TargetRef]:
+        """What to re-read on ``name``: a product webhook naming a known variant names its product."""
         parents = {
             r["channel_id"]: r["parent_id"]
             for r in self.store.links_of_groups("variant", [(name, ref.resource_id) for ref in refs])
@@ -269,10 +273,14 @@ class Reader:
             else ref
             for ref in refs
         ]
+        return wanted
+
+    def _targeted(self, name: str, wanted: Sequence[TargetRef]) -> Targets:
+        """``name``'s resources re-read (on a thread of their own: the channel only, no store)."""
         with reading(name):
             got = self.adapters[name].read_targets(wanted)
         if got is None:
-            raise NeedsPoll(f"{name} cannot re-read {', '.join(sorted({r.resource for r in refs}))} by id")
+            raise NeedsPoll(f"{name} cannot re-read {', '.join(sorted({r.resource for r in wanted}))} by id")
         return got
 
     def _skus_touched(self, targets: Mapping[str, Targets]) -> set[str]:
@@ -319,21 +327,34 @@ class Reader:
                 raise NeedsPoll(f"{name}: a product of the touched SKUs cannot be re-read")
             staged.staging.add_products(name, got.products)
 
-    def _targeted_events(
-        self, staged: Staged, name: str, adapter: ChannelAdapter, got: Targets | None
-    ) -> None:
-        """``name``'s stock events of the staged variants since its cursor (after the counts)."""
-        read = staged.reads[name]
-        ids = list(staged.staging.variant_ids(name))
-        events = {ev.source_id: ev for ev in (got.events if got else [])}
+    def _targeted_events(self, staged: Staged, targets: Mapping[str, Targets]) -> None:
+        """Each channel's stock events of its staged variants since its cursor (after the counts),
+        the channels read side by side."""
+        reads: dict[str, Callable[[], Page[StockEvent]]] = {}
+        for name, adapter in sorted(self.adapters.items()):
+            ids = list(staged.staging.variant_ids(name))
+            if ids:
+                reads[name] = partial(
+                    self._events_of, name, adapter, ids, self.store.get_cursor(name, "events")
+                )
         started = _now()
-        if ids:
-            with reading(name):
-                page = adapter.read_stock_events_of(ids, self.store.get_cursor(name, "events"))
-            events.update((ev.source_id, ev) for ev in page.items)
-            read.issues.extend(page.issues)
-            read.events_read_at = page.read_until or started
-        read.events = sorted(events.values(), key=lambda ev: (ev.occurred_at, ev.source_id))
+        pages = _side_by_side(reads)
+        for name in sorted(self.adapters):
+            read, got = staged.reads[name], targets.get(name)
+            events = {ev.source_id: ev for ev in (got.events if got else [])}
+            page = pages.get(name)
+            if page is not None:
+                events.update((ev.source_id, ev) for ev in page.items)
+                read.issues.extend(page.issues)
+                read.events_read_at = page.read_until or started
+            read.events = sorted(events.values(), key=lambda ev: (ev.occurred_at, ev.source_id))
+
+    @staticmethod
+    def _events_of(
+        name: str, adapter: ChannelAdapter, ids: list[str], cursor: str | None
+    ) -> Page[StockEvent]:
+        with reading(name):
+            return adapter.read_stock_events_of(ids, cursor)
 
     def _read_catalogues(self, staging: Staging, full: bool) -> dict[str, ChannelRead]:
         reads: dict[str, ChannelRead] = {}
@@ -460,6 +481,17 @@ class Reader:
             for _, loc in staged.locations.of_channel(name)
             if (vid, loc) not in seen
         ]
+
+
+def _side_by_side(calls: Mapping[str, Callable[[], T]]) -> dict[str, T]:
+    """Each channel's call on a thread of its own, all at once (the channels are independent: a
+    targeted read waits for the slower one, not for both one after the other); the first error
+    is raised once every call has ended. Each call talks to its channel only, never the store."""
+    if len(calls) <= 1:
+        return {name: call() for name, call in calls.items()}
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="read") as pool:
+        futures = {name: pool.submit(call) for name, call in calls.items()}
+    return {name: future.result() for name, future in futures.items()}
 
 
 def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from math import ceil
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -41,6 +42,13 @@ log = logging.getLogger(__name__)
 _OP: TypeAdapter[WriteOp] = TypeAdapter(WriteOp)
 AUTH_RETRY = timedelta(seconds=60)
 """How soon writes refused for bad credentials are tried again (they are never given up on)."""
+LANES_PER_WORKER = 4
+"""A round's writes are split into at least this many lanes per worker, taken by whichever worker
+is free: a slow call holds up its own lane only, and the round does not wait for one long lane."""
+LANE_ENTRIES = 100
+"""About how many writes a lane holds at most (a full batch of the channels' batch endpoints)."""
+ROUND = 5_000
+"""Due writes taken per round: each round ends waiting for its last lane, so few rounds."""
 
 
 @dataclass
@@ -101,7 +109,7 @@ class Relay:
             workers = max(1, self.adapters[name].concurrency)
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"relay-{name}") as pool:
                 while True:
-                    due = self.store.outbox_due(name, limit=1000)
+                    due = self.store.outbox_due(name, limit=ROUND)
                     if not due or not self._send_round(name, due, pool, workers, report):
                         break
         return report
@@ -114,15 +122,17 @@ class Relay:
         workers: int,
         report: RelayReport,
     ) -> bool:
-        """Send ``due`` in lanes, up to ``workers`` at once (:mod:`bridge.lanes`: a SKU's writes in
-        one lane, in outbox order); whether another round may make progress (something settled,
-        and no lane's call failed as a whole). Only this thread touches the store: the workers
-        call the channel and nothing else."""
+        """Send ``due`` in lanes, ``workers`` at once, each taken by the next free worker
+        (:mod:`bridge.lanes`: a SKU's writes in one lane, in outbox order); whether another round
+        may make progress (something settled, and no lane's call failed as a whole). Only this
+        thread touches the store: the workers call the channel and nothing else."""
         adapter = self.adapters[name]
         ops = [_OP.validate_python(entry.op["op"]) for entry in due]
         adapter.mark_uncertain(entry.idempotency_key for entry in due if entry.attempts > 0)
         self.store.outbox_claim([entry.id for entry in due])
-        lanes = split_lanes(due, ops, [entry.sku for entry in due], workers)
+        # One worker: one call, batches as full as they can be.
+        parts = 1 if workers == 1 else max(workers * LANES_PER_WORKER, ceil(len(due) / LANE_ENTRIES))
+        lanes = split_lanes(due, ops, [entry.sku for entry in due], parts)
         sent = {pool.submit(adapter.apply, lane.ops): lane for lane in lanes}
         progressed, failed = False, False
         for future in as_completed(sent):
@@ -144,12 +154,7 @@ class Relay:
         # their attempts, until someone fixes the credentials.
         auth = isinstance(exc, AuthError)
         for entry in due:
-            if self._defer(entry.id, entry.attempts, str(exc), auth=auth):
-                report.deferred[name] += 1
-                self._settled(name, "deferred", entry)
-            else:
-                report.failed[name] += 1
-                self._settled(name, "failed", entry)
+            self._retry_or_give_up(name, entry, str(exc), report, auth=auth)
         report.errors.append(f"{name}: {exc}")
         log.warning("channel write failed; kept queued", extra={"channel": name, "error": str(exc)})
         self.progress.advance(len(due))
@@ -167,12 +172,7 @@ class Relay:
                 self._settled(name, "applied", entry)
                 progressed = True
             elif result.retryable:
-                if self._defer(entry.id, entry.attempts, result.error or "retryable failure"):
-                    report.deferred[name] += 1
-                    self._settled(name, "deferred", entry)
-                else:
-                    report.failed[name] += 1
-                    self._settled(name, "failed", entry)
+                if not self._retry_or_give_up(name, entry, result.error or "retryable failure", report):
                     report.errors.append(f"{name} {entry.action} {entry.sku or ''}: gave up: {result.error}")
             else:
                 self.store.outbox_failed(entry.id, f"{result.code or 'error'}: {result.error}")
@@ -182,6 +182,17 @@ class Relay:
                 progressed = True
         self.progress.advance(len(due))
         return progressed
+
+    def _retry_or_give_up(
+        self, name: str, entry: OutboxEntry, error: str, report: RelayReport, *, auth: bool = False
+    ) -> bool:
+        """Keep ``entry`` queued for another attempt (``deferred``), or, its attempts used up, park
+        it as ``failed``; counted in ``report`` and the metrics either way. Whether it was kept."""
+        kept = self._defer(entry.id, entry.attempts, error, auth=auth)
+        outcome = "deferred" if kept else "failed"
+        (report.deferred if kept else report.failed)[name] += 1
+        self._settled(name, outcome, entry)
+        return kept
 
     def _settled(self, channel: str, outcome: str, entry: OutboxEntry) -> None:
         """Tell the metrics (if any) how a write was settled, with the time of the stock event it

@@ -23,6 +23,7 @@ that ``--dry-run`` is the first step alone and a crash between steps is harmless
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -116,6 +117,12 @@ class SyncRunner:
 
     ``progress`` hears of each long read or write and how far it got (a bar on a terminal);
     ``metrics`` (the daemon's) how each write was settled.
+
+    ``serial`` is held while a sync plans, commits and relays (not while it reads the channels):
+    the daemon's poll and event path run on threads of their own, each with its own store
+    connection (:meth:`sibling`), and share it, so they read at the same time but never plan
+    against a ledger the other is changing, nor send one outbox at once (a SKU's writes stay in
+    outbox order, and no entry is sent by both).
     """
 
     def __init__(
@@ -129,8 +136,10 @@ class SyncRunner:
         chunk_size: int = 2_000,
         metrics: Metrics | None = None,
         customers: CustomerSettings | None = None,
+        serial: threading.RLock | None = None,
     ) -> None:
         self.store = store
+        self.serial = serial or threading.RLock()
         self.metrics = metrics
         self.customers = customers or CustomerSettings()
         self.chunk_size = chunk_size
@@ -139,6 +148,23 @@ class SyncRunner:
         self.progress: Progress = progress or QuietProgress()
         self.max_attempts = max_attempts
         self._locations: LocationMap | None = None
+
+    def sibling(self, store: Store, progress: Progress | None = None) -> SyncRunner:
+        """A runner over another connection to the same store (another thread's), sharing this
+        one's adapters (their gates and concurrency), policy, metrics and ``serial`` lock."""
+        twin = SyncRunner(
+            store,
+            self.adapters,
+            self.policy,
+            progress=progress,
+            max_attempts=self.max_attempts,
+            chunk_size=self.chunk_size,
+            metrics=self.metrics,
+            customers=self.customers,
+            serial=self.serial,
+        )
+        twin._locations = self._locations
+        return twin
 
     # ------------------------------------------------------------------------------------------
     # 1. read and decide
@@ -230,7 +256,10 @@ class SyncRunner:
 
     def relay(self, channels: Iterable[str] | None = None) -> RelayReport:
         """Send due outbox entries; each channel on its own, so one failing channel blocks nothing."""
-        return Relay(self.store, self.adapters, self.progress, self.max_attempts, self.metrics).send(channels)
+        with self.serial:
+            return Relay(self.store, self.adapters, self.progress, self.max_attempts, self.metrics).send(
+                channels
+            )
 
     # ------------------------------------------------------------------------------------------
     # the whole thing
@@ -286,26 +315,33 @@ class SyncRunner:
         with self._reader().read_targets(refs, locations=self.locations()) as staged:
             if staged is None:
                 return report  # nothing we know of: a deleted resource, an unlinked product
-            parts = list(StagedRead(self, staged).chunks())
-            figures = SafetyFigures()
-            for part in parts:
-                figures = figures + part.plan.safety.figures
-            if not force and not judge(figures, self.policy).safe:
-                raise UnsafePlan(merge_prepared(parts, self.policy).plan)
-            for part in parts:
-                record = replace(
-                    chunk_record(part, self.policy),
-                    planned_mark=EVENT_PLANNED_MARK,
-                    last_read={},
-                    vanished=set(),
-                    products_read=set(),
-                    cursors=[],
-                    synced_mark=None,
-                )
-                self.store.record_chunk(record)
-                report.planned += len(part.plan.changes)
-        report.merge(self.relay())
+            with self.serial:
+                report.planned = self._commit_targets(StagedRead(self, staged), force=force)
+                report.merge(self.relay())
         return report
+
+    def _commit_targets(self, reading: StagedRead, *, force: bool) -> int:
+        """Plan a targeted read, judge it whole, record it with no cursor or snapshot; the changes."""
+        parts = list(reading.chunks())
+        figures = SafetyFigures()
+        for part in parts:
+            figures = figures + part.plan.safety.figures
+        if not force and not judge(figures, self.policy).safe:
+            raise UnsafePlan(merge_prepared(parts, self.policy).plan)
+        planned = 0
+        for part in parts:
+            record = replace(
+                chunk_record(part, self.policy),
+                planned_mark=EVENT_PLANNED_MARK,
+                last_read={},
+                vanished=set(),
+                products_read=set(),
+                cursors=[],
+                synced_mark=None,
+            )
+            self.store.record_chunk(record)
+            planned += len(part.plan.changes)
+        return planned
 
     def sync_customers(self, *, dry_run: bool = False) -> CustomerReport:
         """The customers stage (:mod:`bridge.customer_sync`), after the catalogue and stock: the
@@ -316,7 +352,7 @@ class SyncRunner:
     def _run_chunks(self, force: bool, *, full: bool, keep: bool) -> tuple[list[Plan], int, bool]:
         """Plan and commit one read, chunk by chunk: (the plans, or their warnings only unless
         ``keep``; how many changes; whether any creates a product)."""
-        with self.read(full=full) as reading:
+        with self.read(full=full) as reading, self.serial:
             parts = None if force else self._judged(reading)
             plans: list[Plan] = []
             created, planned = False, 0

@@ -55,6 +55,19 @@ class Recorder:
             check()
         return "stand-in cycle"
 
+    def slow_polls(self) -> tuple[threading.Event, threading.Event]:
+        """From now on a cycle does not end until the test lets it (a slow channel): the first
+        event is set once one is under way, the second lets it end (then ``poll ended``)."""
+        polling, release = threading.Event(), threading.Event()
+
+        def slow_poll() -> None:
+            polling.set()
+            release.wait(WAIT)
+            self.ops.append("poll ended")
+
+        self.at_poll.append(slow_poll)
+        return polling, release
+
     def recording(self, path: EventPath) -> EventPath:
         process = path.process
 
@@ -78,13 +91,18 @@ class Running:
     recorder: Recorder
     daemon: Daemon | None = None
     thread: threading.Thread | None = None
+    event_store: Store | None = None
 
     def start_daemon(self) -> Daemon:
+        # As `shopbridge daemon` wires it: the event path's thread has a store connection of its own.
+        self.event_store = Store(self.store.path)
         daemon = Daemon(
             self.store,
             self.recorder.cycle,
             interval=3600,
-            events=self.recorder.recording(EventPath(self.store, self.runner)),
+            events=self.recorder.recording(
+                EventPath(self.event_store, self.runner.sibling(self.event_store))
+            ),
             window=Window(0.02, 0.5),
         )
         self.server.on_event = daemon.wake
@@ -96,6 +114,8 @@ class Running:
         if self.daemon is not None and self.thread is not None:
             self.daemon.stop()
             self.thread.join(timeout=WAIT)
+        if self.event_store is not None:
+            self.event_store.close()
 
     def inbox_settled(self) -> bool:
         """Every delivery the emulators sent is in and processed (read on the test's own connection)."""
@@ -138,6 +158,30 @@ def test_a_till_sale_reaches_the_web_shop_through_the_event_path_alone(running: 
     wait_for(lambda: "event" in running.recorder.ops, "an event pass recorded")
     assert "poll" not in running.recorder.ops[1:]  # no cycle ran after the start: the event path did it
     assert square_stock(box, sku) == before - 2  # nothing written back to the till
+
+
+def test_a_till_sale_reaches_the_web_shop_while_a_poll_cycle_is_in_progress(running: Running) -> None:
+    """The event path has a thread of its own: a poll cycle that takes long (a slow channel) holds
+    no webhook back. The stand-in cycle here does not end until the test lets it."""
+    box = running.box
+    polling, release = running.recorder.slow_polls()
+    running.start_daemon()
+    wait_for(polling.is_set, "the start-up cycle under way")
+    sku = box.catalogues.shared_skus[3]
+    before = box.woocommerce.stock_of(sku)
+    assert before is not None and before == square_stock(box, sku)
+    variation = box.square.variation_by_sku(sku)
+    assert variation is not None
+    try:
+        box.square.simulate_sale(variation["id"], 1)
+        wait_for(lambda: box.woocommerce.stock_of(sku) == before - 1, "the till sale on WooCommerce")
+        wait_for(lambda: "event" in running.recorder.ops, "the event pass recorded")
+        assert running.recorder.ops == ["poll", "event"]  # the cycle has not ended
+    finally:
+        release.set()
+    wait_for(lambda: "poll ended" in running.recorder.ops, "the cycle's end")
+    wait_for(running.inbox_settled, "every delivery processed")
+    assert square_stock(box, sku) == before - 1
 
 
 def test_a_web_order_reaches_the_till_through_the_event_path_alone(running: Running) -> None:
@@ -194,6 +238,38 @@ def test_a_webhook_for_a_resource_that_no_longer_exists_is_harmless(running: Run
     assert {sku: box.woocommerce.stock_of(sku) for sku in box.catalogues.shared_skus} == counts
     with Store(store.path) as mine:
         assert mine.figures()["outbox_pending"] == 0
+
+
+def test_a_delivery_only_a_poll_can_cover_holds_back_no_sale_while_that_poll_runs(running: Running) -> None:
+    """A delivery naming nothing the event path can re-read (a coupon) is handed to a poll cycle;
+    while that cycle runs (slow here until the test lets it end), later sales still go through
+    the event path, and the poll marks the handed-over delivery processed."""
+    box = running.box
+    running.start_daemon()
+    wait_for(lambda: running.recorder.ops == ["poll"], "the start-up cycle")
+    polling, release = running.recorder.slow_polls()
+    secret = box.woocommerce.connection_info()["webhook_secret"]
+    body = json.dumps({"id": 5, "code": "spring"}).encode()
+    answer = requests.post(
+        running.server.notification_url("woocommerce"),
+        data=body,
+        headers=signed_woo(body, secret, "coupon.updated"),
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    wait_for(polling.is_set, "the poll cycle the coupon asked for")
+    sku = box.catalogues.shared_skus[0]
+    before = box.woocommerce.stock_of(sku)
+    assert before is not None
+    variation = box.square.variation_by_sku(sku)
+    assert variation is not None
+    try:
+        box.square.simulate_sale(variation["id"], 1)
+        wait_for(lambda: box.woocommerce.stock_of(sku) == before - 1, "the till sale on WooCommerce")
+        assert "poll ended" not in running.recorder.ops
+    finally:
+        release.set()
+    wait_for(running.inbox_settled, "every delivery processed, the coupon's by the poll")
 
 
 def test_a_burst_of_a_hundred_deliveries_is_coalesced_and_every_sale_counted_once(running: Running) -> None:

@@ -175,6 +175,41 @@ def test_a_429_with_retry_after_on_one_request_holds_the_whole_channel(
     assert any(a >= refused[0] + 1.5 for a, _, _, _ in arrivals.log), "sending resumed after the hold"
 
 
+def test_a_slow_call_holds_up_only_its_own_few_writes_while_the_workers_take_the_rest(
+    woo: WooCommerceEmulator, store: Store
+) -> None:
+    """One product's batch is slow (a slow plugin, a locked row): here it is not answered until
+    the other writes are, or 30 s have passed. The other workers go on with the rest meanwhile,
+    instead of leaving the writes queued behind it in one long lane until it answers."""
+    slow = woo.product_by_sku("TEE-1-S")
+    slow_path = f"/products/{slow.get('parent_id') or slow['id']}/variations/batch"
+    skus = _skus(woo)
+    first = [sku for sku in skus if sku.startswith("TEE-1-")]
+    store.outbox_enqueue(_set_stock(woo, sku, 7, f"set-{sku}") for sku in first)
+    store.outbox_enqueue(_set_stock(woo, sku, 7, f"set-{sku}") for sku in skus if sku not in first)
+    lane_mates = 6  # what may share the slow call's lane (about 70 writes / (3 workers x 4))
+    others_done = threading.Event()
+    real = woo.server.dispatch
+
+    def dispatch(request: Request) -> tuple[Response | None, bool]:
+        if request.path.endswith(slow_path) and not others_done.is_set():
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if sum(woo.stock_of(sku) == 7 for sku in skus) >= len(skus) - len(first) - lane_mates:
+                    others_done.set()
+                    break
+                time.sleep(0.01)
+        return real(request)
+
+    woo.server.dispatch = dispatch  # type: ignore[method-assign]
+
+    report = _relay(store, make_adapter(woo, concurrency=3)).send()
+
+    assert report.sent["woocommerce"] == len(skus) and not report.errors
+    assert all(woo.stock_of(sku) == 7 for sku in skus)
+    assert others_done.is_set(), "the writes queued after the slow call waited for it"
+
+
 def test_the_gate_makes_every_caller_wait_out_the_longest_hold() -> None:
     now = [100.0]
     slept: list[float] = []

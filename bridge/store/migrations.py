@@ -265,5 +265,13 @@ def m010_agreed_catalogue(db: Database) -> None:
     db.execute("ALTER TABLE canonical RENAME TO agreed_catalogue")
 
 
-SCHEMA_VERSION = 10
+@MIGRATIONS()
+def m011_stock_events_channel_index(db: Database) -> None:
+    """The ledger's events per channel and kind (what ``/metrics`` and ``status`` count on every
+    scrape, :mod:`bridge.store.flow`) were counted by scanning the whole table: an index on
+    ``(channel, kind)`` answers that count from the index alone, however long the ledger grows."""
+    db.table("stock_events").create_index(["channel", "kind"], index_name="stock_events_channel_kind")
+
+
+SCHEMA_VERSION = 11
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""

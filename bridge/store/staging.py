@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -48,7 +49,8 @@ class Staging:
 
     def __init__(self, beside: Path) -> None:
         _remove_abandoned(beside)
-        self.path = beside.with_name(f"{beside.name}.staging-{os.getpid()}")
+        # One file per read: the daemon's poll and event path read at once, on their own threads.
+        self.path = beside.with_name(f"{beside.name}.staging-{threading.get_ident()}-{os.getpid()}")
         self.path.unlink(missing_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode = OFF")
