@@ -12,9 +12,12 @@ same outbox and relay.
 Polling stays the backbone. The event path never moves a cursor, so the poll reads everything it
 read again (harmless: ledger source ids and outbox keys), and a delivery is marked processed only
 after its effects are recorded: killed in between, it is still pending at the next start and is
-processed then. A delivery the event path cannot cover (a catalogue change with no object named,
-a customer) is left to a poll cycle, which the daemon then runs at once and which marks it
-processed as every cycle does. A resource the channel no longer has does nothing.
+processed then. A customer delivery (Square ``customer.created/updated/deleted``, WooCommerce
+``customer.*``) names a record: it is read again, merged and written by the customers stage's
+targeted pass (:func:`customer_hints`, :meth:`bridge.sync.SyncRunner.run_customer_hints`). A
+delivery the event path cannot cover (a catalogue change with no object named) is left to a poll
+cycle, which the daemon then runs at once and which marks it processed as every cycle does. A
+resource the channel no longer has does nothing.
 """
 
 from __future__ import annotations
@@ -22,15 +25,16 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from adapters.base import AdapterError
 from bridge.reading import ChannelReadError, NeedsPoll
 from bridge.storage import InboxDelivery
 from bridge.store import Store
 from bridge.sync import SyncRunner, UnsafePlan
 from bridge.targets import TargetRef
 
-__all__ = ["BATCH", "EventPath", "EventReport", "Window", "targets_of"]
+__all__ = ["BATCH", "EventPath", "EventReport", "Window", "customer_hints", "targets_of"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,15 @@ def targets_of(deliveries: Sequence[InboxDelivery]) -> dict[str, list[TargetRef]
     return {name: list(found) for name, found in refs.items()}
 
 
+def customer_hints(deliveries: Sequence[InboxDelivery]) -> dict[str, list[str]]:
+    """The customer records the deliveries name, per channel (each once, in order)."""
+    hints: dict[str, dict[str, None]] = defaultdict(dict)
+    for row in deliveries:
+        if row["resource"] == "customer" and row["resource_id"]:
+            hints[row["channel"]][row["resource_id"]] = None
+    return {name: list(ids) for name, ids in hints.items()}
+
+
 class EventPath:
     """Processes ``store``'s pending inbox through ``runner``'s targeted sync."""
 
@@ -100,6 +113,10 @@ class EventPath:
         if not rows:
             return EventReport()
         more = len(rows) == self.batch
+        customers = self._customers(rows)
+        rows = [row for row in rows if not (row["resource"] == "customer" and row["resource_id"])]
+        if not rows or customers.needs_poll:
+            return replace(customers, more=more or bool(rows))
         refs = targets_of(rows)
         if refs is None:
             return EventReport(deliveries=len(rows), needs_poll=True, more=more)
@@ -111,10 +128,24 @@ class EventPath:
             return EventReport(deliveries=len(rows), needs_poll=True, more=more)
         self.store.inbox_mark_processed((row["channel"], row["event_id"]) for row in rows)
         return EventReport(
-            deliveries=len(rows),
-            processed=len(rows),
+            deliveries=len(rows) + customers.deliveries,
+            processed=len(rows) + customers.processed,
             planned=report.planned,
-            sent=sum(report.sent.values()),
+            sent=sum(report.sent.values()) + customers.sent,
             needs_poll=bool(report.unread),
             more=more,
         )
+
+    def _customers(self, rows: Sequence[InboxDelivery]) -> EventReport:
+        """The customer deliveries among ``rows``: their records read again, merged and written,
+        then (only then) marked processed. A channel that cannot be read leaves them to a poll."""
+        taken = [row for row in rows if row["resource"] == "customer" and row["resource_id"]]
+        if not taken:
+            return EventReport()
+        try:
+            report = self.runner.run_customer_hints(customer_hints(taken))
+        except AdapterError as exc:
+            log.info("event path handing customers over to a poll cycle", extra={"reason": str(exc)})
+            return EventReport(deliveries=len(taken), needs_poll=True)
+        self.store.inbox_mark_processed((row["channel"], row["event_id"]) for row in taken)
+        return EventReport(deliveries=len(taken), processed=len(taken), sent=sum(report.sent.values()))

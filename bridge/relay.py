@@ -32,13 +32,15 @@ from bridge.memory import NewLink, StockWritten, WriteRecord
 from bridge.metrics import Metrics
 from bridge.progress import Progress
 from bridge.store import OutboxEntry, Store
-from bridge.writes import CreateProduct, WriteOp, WriteResult
+from bridge.writes import CreateCustomer, CreateProduct, WriteOp, WriteResult
 
 __all__ = ["AUTH_RETRY", "Relay", "RelayReport"]
 
 log = logging.getLogger(__name__)
 
 _OP: TypeAdapter[WriteOp] = TypeAdapter(WriteOp)
+STALE_VERSION = "VERSION_MISMATCH"
+"""A channel's answer to a write carrying a version its record has moved past (Square customers)."""
 AUTH_RETRY = timedelta(seconds=60)
 """How soon writes refused for bad credentials are tried again (they are never given up on)."""
 
@@ -51,6 +53,9 @@ class RelayReport:
     failed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     deferred: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     errors: list[str] = field(default_factory=list)
+    retried: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    """Writes a channel refused because its record changed since we read it (a customer's stale
+    ``version``): not failures, the record is read again, merged and the write planned anew."""
     unread: list[str] = field(default_factory=list)
     """Channels whose read failed (see :class:`bridge.reading.ChannelReadError`)."""
     planned: int = 0
@@ -61,6 +66,7 @@ class RelayReport:
             (self.sent, other.sent),
             (self.failed, other.failed),
             (self.deferred, other.deferred),
+            (self.retried, other.retried),
         ):
             for key, value in theirs.items():
                 mine[key] += value
@@ -174,6 +180,10 @@ class Relay:
                     report.failed[name] += 1
                     self._settled(name, "failed", entry)
                     report.errors.append(f"{name} {entry.action} {entry.sku or ''}: gave up: {result.error}")
+            elif result.code == STALE_VERSION and entry.action == "update_customer":
+                self._stale(name, entry, result)
+                report.retried[name] += 1
+                progressed = True
             else:
                 self.store.outbox_failed(entry.id, f"{result.code or 'error'}: {result.error}")
                 report.failed[name] += 1
@@ -182,6 +192,15 @@ class Relay:
                 progressed = True
         self.progress.advance(len(due))
         return progressed
+
+    def _stale(self, name: str, entry: OutboxEntry, result: WriteResult) -> None:
+        """The channel's record changed since the write was planned: this write is dropped (it
+        would overwrite the change) and the record read again and merged before the next one."""
+        self.store.outbox_failed(
+            entry.id, f"{STALE_VERSION}: superseded, the record is read again and merged"
+        )
+        self.store.customers.mark_stale(name, str(entry.op["op"]["customer_id"]), STALE_VERSION)
+        self._settled(name, "retried", entry)
 
     def _settled(self, channel: str, outcome: str, entry: OutboxEntry) -> None:
         """Tell the metrics (if any) how a write was settled, with the time of the stock event it
@@ -209,6 +228,10 @@ class Relay:
         """Remember what a successful write did: new links, the written hash, the stock written."""
         capabilities = self.adapters[channel].capabilities
         self.store.record_write(write_record(channel, capabilities, sku, stored, result))
+        op = _OP.validate_python(stored["op"])
+        if isinstance(op, CreateCustomer) and result.channel_id and (stored.get("meta") or {}).get("person"):
+            created = op.customer.model_copy(update={"channel_id": result.channel_id})
+            self.store.customers.link_created(str(stored["meta"]["person"]), channel, created, result.version)
 
 
 def write_record(

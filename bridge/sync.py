@@ -269,9 +269,30 @@ class SyncRunner:
             # otherwise the next sync reads our writes back as echoes and finds nothing to do.
             if not created or report.deferred or report.failed:
                 break
-        if not report.unread and self.sync_customers().queued:
-            report.merge(self.relay())
+        if not report.unread:
+            self._customers_round(report)
         return plans, report
+
+    def _customers_round(self, report: RelayReport, rounds: int = 3) -> None:
+        """The customers stage and its writes; a write refused for a stale version is followed by
+        a re-read of that record, a merge and the write planned anew (at most ``rounds`` times)."""
+        customers = self.sync_customers()
+        for _ in range(rounds):
+            if not customers.queued:
+                return
+            relayed = self.relay()
+            report.merge(relayed)
+            if not relayed.retried:
+                return
+            customers = CustomerSync(self.store, self.adapters, self.customers).run_stale()
+
+    def run_customer_hints(self, ids: Mapping[str, Sequence[str]]) -> RelayReport:
+        """The event path's customers: the records customer webhooks named, read again, merged,
+        their writes queued and relayed (:meth:`bridge.customer_sync.CustomerSync.run_hinted`)."""
+        report = RelayReport()
+        if CustomerSync(self.store, self.adapters, self.customers).run_hinted(ids).queued:
+            report.merge(self.relay())
+        return report
 
     def run_targets(self, refs: Mapping[str, Sequence[TargetRef]], *, force: bool = False) -> RelayReport:
         """The event path's sync: just what these resources touch (per channel, what its webhooks

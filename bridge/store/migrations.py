@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from bridge.store.customers import m006_customers
+from bridge.store.customers import m006_customers, m011_customer_archive_and_rereads
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -265,5 +265,8 @@ def m010_agreed_catalogue(db: Database) -> None:
     db.execute("ALTER TABLE canonical RENAME TO agreed_catalogue")
 
 
-SCHEMA_VERSION = 10
+MIGRATIONS()(m011_customer_archive_and_rereads)  # archived persons, records to read again
+
+
+SCHEMA_VERSION = 11
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""
