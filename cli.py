@@ -521,7 +521,7 @@ def sync(
             try:
                 with _progress(not as_json) as runner.progress:
                     plan = runner.prepare(full=full).plan
-                customer_writes = runner.sync_customers(dry_run=True).writes
+                customer_writes = runner.sync_customers(dry_run=True, full=full).writes
             except ChannelReadError as exc:
                 _fail(EXIT_FAILURE, Failure.of_channels(_unreadable(runner, {exc.channel: str(exc)})))
             store.set_mark(DRY_RUN_MARK, utcnow())

@@ -241,6 +241,9 @@ class ChannelAdapter(abc.ABC):
 
     name: str
     capabilities: Capabilities
+    default_country: str = "US"
+    """Region a phone number written without a country code is read in (a record's own country
+    first): ``[customers] default_country``, set by :func:`bridge.channels.build_adapters`."""
     concurrency: int = 1
     """How many requests this channel may have in flight at once: its writes' batches (see
     :mod:`bridge.relay`) and, where its paging allows, its read pages. Set from the section's

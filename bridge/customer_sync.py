@@ -132,7 +132,12 @@ class CustomerSync:
         return last
 
     def _reread(
-        self, ids: Mapping[str, Sequence[str]], report: CustomerReport, dry_run: bool, strict: bool = False
+        self,
+        ids: Mapping[str, Sequence[str]],
+        report: CustomerReport,
+        dry_run: bool,
+        strict: bool = False,
+        verify: bool = True,
     ) -> dict[str, None]:
         """These records as each channel holds them now, decided and recorded. A channel that
         cannot be read raises with ``strict`` (a webhook's hint stays pending), else is reported
@@ -153,7 +158,7 @@ class CustomerSync:
                     continue
                 report.issues.extend(f"{name}: {issue}" for issue in page.issues)
                 report.read += len(page.items)
-                touched.update(self._chunk(page.items, report, dry_run))
+                touched.update(self._chunk(page.items, report, dry_run, verify))
                 if not dry_run:
                     self.store.customers.read_again(name, part)
         return touched
@@ -166,7 +171,7 @@ class CustomerSync:
             self._queue_writes(list(touched), report)
 
     def _chunk(
-        self, records: Sequence[ChannelCustomer], report: CustomerReport, dry_run: bool
+        self, records: Sequence[ChannelCustomer], report: CustomerReport, dry_run: bool, verify: bool = True
     ) -> dict[str, None]:
         """Decide and record one chunk; the persons it changed (by stored id) and the records read."""
         if not records:
@@ -180,7 +185,42 @@ class CustomerSync:
             return {}
         ids = self.store.customers.record(outcome, utcnow())
         self._read_sources.update(outcome.linked_by)
-        return dict.fromkeys(ids.values())
+        touched = dict.fromkeys(ids.values())
+        if verify:
+            touched.update(
+                self._reread(self._namesakes(records, outcome), report, dry_run=False, verify=False)
+            )
+        return touched
+
+    def _namesakes(
+        self, records: Sequence[ChannelCustomer], outcome: CustomerOutcome
+    ) -> dict[str, list[str]]:
+        """Records we hold on a channel that share an email or phone with a record of the same
+        channel seen for the first time: each may be one the channel merged away (a Square merge
+        makes a new profile, and its search never says which it retired; retrieving a retired id
+        answers the survivor), so each is read again by id once. A genuine second record changes
+        nothing; a retired one is remapped, never left as a duplicate person."""
+        country = self.settings.default_country
+        out: dict[str, list[str]] = {}
+        for channel in {r.channel for r in records}:
+            fresh = [
+                r
+                for r in records
+                if r.channel == channel
+                and not r.deleted
+                and not r.guest
+                and outcome.linked_by.get((channel, r.channel_id)) in ("email", "phone", "new")
+            ]
+            values = [field_values(r, country) for r in fresh]
+            found = self.store.customers.namesakes(
+                channel,
+                [v["email"] for v in values if v["email"]],
+                [v["phone"] for v in values if v["phone"]],
+            )
+            mine = {r.channel_id for r in records if r.channel == channel}
+            if ids := sorted(set(found) - mine):
+                out[channel] = ids
+        return out
 
     def _queue_writes(self, person_ids: Sequence[str], report: CustomerReport) -> None:
         for start in range(0, len(person_ids), CHUNK):

@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 _OP: TypeAdapter[WriteOp] = TypeAdapter(WriteOp)
 STALE_VERSION = "VERSION_MISMATCH"
 """A channel's answer to a write carrying a version its record has moved past (Square customers)."""
+STALE = (STALE_VERSION, "NOT_FOUND", "woocommerce_rest_invalid_id")
+"""Refusals of a customer update that mean "read the record again": a stale version, or a record
+gone (deleted, or retired by a Square merge: reading the old id answers the surviving profile)."""
 AUTH_RETRY = timedelta(seconds=60)
 """How soon writes refused for bad credentials are tried again (they are never given up on)."""
 
@@ -180,7 +183,7 @@ class Relay:
                     report.failed[name] += 1
                     self._settled(name, "failed", entry)
                     report.errors.append(f"{name} {entry.action} {entry.sku or ''}: gave up: {result.error}")
-            elif result.code == STALE_VERSION and entry.action == "update_customer":
+            elif result.code in STALE and entry.action == "update_customer":
                 self._stale(name, entry, result)
                 report.retried[name] += 1
                 progressed = True

@@ -270,13 +270,14 @@ class SyncRunner:
             if not created or report.deferred or report.failed:
                 break
         if not report.unread:
-            self._customers_round(report)
+            self._customers_round(report, full=full)
         return plans, report
 
-    def _customers_round(self, report: RelayReport, rounds: int = 3) -> None:
-        """The customers stage and its writes; a write refused for a stale version is followed by
-        a re-read of that record, a merge and the write planned anew (at most ``rounds`` times)."""
-        customers = self.sync_customers()
+    def _customers_round(self, report: RelayReport, *, full: bool = False, rounds: int = 3) -> None:
+        """The customers stage (``full``: every customer read again) and its writes; a write
+        refused for a stale version is followed by a re-read of that record, a merge and the write
+        planned anew (at most ``rounds`` times)."""
+        customers = self.sync_customers(full=full)
         for _ in range(rounds):
             if not customers.queued:
                 return
@@ -328,11 +329,11 @@ class SyncRunner:
         report.merge(self.relay())
         return report
 
-    def sync_customers(self, *, dry_run: bool = False) -> CustomerReport:
+    def sync_customers(self, *, dry_run: bool = False, full: bool = False) -> CustomerReport:
         """The customers stage (:mod:`bridge.customer_sync`), after the catalogue and stock: the
         channels that keep customers read, their persons recorded, their writes queued (with
         ``dry_run``: only what it would write, nothing recorded)."""
-        return CustomerSync(self.store, self.adapters, self.customers).run(dry_run=dry_run)
+        return CustomerSync(self.store, self.adapters, self.customers).run(dry_run=dry_run, full=full)
 
     def _run_chunks(self, force: bool, *, full: bool, keep: bool) -> tuple[list[Plan], int, bool]:
         """Plan and commit one read, chunk by chunk: (the plans, or their warnings only unless

@@ -114,7 +114,11 @@ class _Book:
                     seen = state.fields.get(name)
                     if seen is not None and seen.value:
                         table.setdefault(seen.value, set()).add(person.person_id)
-        return Index(sources, emails, phones, self.pinned)
+        person_emails: dict[str, set[str]] = {}
+        for email, persons in emails.items():
+            for person_id in persons:
+                person_emails.setdefault(person_id, set()).add(email)
+        return Index(sources, emails, phones, self.pinned, person_emails)
 
     def read(self, record: ChannelCustomer) -> None:
         source = (record.channel, record.channel_id)

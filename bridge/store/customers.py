@@ -137,6 +137,22 @@ class CustomerStore:
             ids |= {row[0] for row in rows_in(conn, sql, [json.dumps(v) for v in values], before=[name])}
         return self.persons(ids)
 
+    def namesakes(self, channel: str, emails: Sequence[str], phones: Sequence[str]) -> list[str]:
+        """The live (not guest, not retired) records of ``channel`` holding one of these emails or
+        phones."""
+        found: set[str] = set()
+        for name, values in (("email", emails), ("phone", phones)):
+            sql = (
+                "SELECT f.channel_id FROM customer_fields f JOIN person_links l USING (channel, channel_id) "
+                "WHERE f.channel = ? AND f.field = ? AND l.guest = 0 AND l.retired_into IS NULL "
+                f"AND f.value IN {KEYS}"
+            )
+            found |= {
+                row[0]
+                for row in rows_in(self.db.conn, sql, [json.dumps(v) for v in values], before=[channel, name])
+            }
+        return sorted(found)
+
     def persons(self, ids: Iterable[int | str]) -> dict[str, Person]:
         wanted = sorted({int(i) for i in ids})
         links = rows_in(
