@@ -49,6 +49,10 @@ class CustomerReport:
     erased: int = 0
     queued: int = 0
     orders: int = 0
+    read_calls: int = 0
+    """Calls the channels' customer reads made (the minimum is one per page of 100)."""
+    history_calls: int = 0
+    """Calls reading the persons' purchase history."""
     writes: list[tuple[str, str, str]] = field(default_factory=list)  # (channel, op, customer id)
     issues: list[str] = field(default_factory=list)
 
@@ -122,6 +126,7 @@ class CustomerSync:
         for page in pages:
             report.issues.extend(f"{name}: {issue}" for issue in page.issues)
             pending.extend(page.items)
+            report.read_calls += page.calls
             last = page.cursor
             while len(pending) >= CHUNK:
                 chunk, pending = pending[:CHUNK], pending[CHUNK:]
@@ -158,6 +163,7 @@ class CustomerSync:
                     continue
                 report.issues.extend(f"{name}: {issue}" for issue in page.issues)
                 report.read += len(page.items)
+                report.read_calls += page.calls
                 touched.update(self._chunk(page.items, report, dry_run, verify))
                 if not dry_run:
                     self.store.customers.read_again(name, part)
@@ -227,7 +233,7 @@ class CustomerSync:
             persons = self.store.customers.persons(person_ids[start : start + CHUNK])
             entries = [entry for person in persons.values() for entry in self._outbox(person, report)]
             report.queued += self.store.outbox_enqueue(entries)
-            report.orders += self._history(persons.values())
+            report.orders += self._history(persons.values(), report)
 
     def decide(self, records: Sequence[ChannelCustomer]) -> CustomerOutcome:
         """The pure decision for ``records`` given what the store remembers of them."""
@@ -259,7 +265,7 @@ class CustomerSync:
                 "reason": f"customer {person.person_id}: one person on every channel",
             }
 
-    def _history(self, persons: Iterable[Person]) -> int:
+    def _history(self, persons: Iterable[Person], report: CustomerReport) -> int:
         """The orders of each record read this sync, into the purchase history."""
         read = self._read_sources
         count = 0
@@ -272,6 +278,7 @@ class CustomerSync:
                     channel_id, str(email) if email and state.guest else None
                 )
                 count += self.store.customers.record_orders(page.items)
+                report.history_calls += page.calls
         return count
 
 

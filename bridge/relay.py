@@ -32,7 +32,7 @@ from bridge.memory import NewLink, StockWritten, WriteRecord
 from bridge.metrics import Metrics
 from bridge.progress import Progress
 from bridge.store import OutboxEntry, Store
-from bridge.writes import CreateCustomer, CreateProduct, WriteOp, WriteResult
+from bridge.writes import CreateCustomer, CreateProduct, UpdateCustomer, WriteOp, WriteResult
 
 __all__ = ["AUTH_RETRY", "Relay", "RelayReport"]
 
@@ -232,6 +232,8 @@ class Relay:
         capabilities = self.adapters[channel].capabilities
         self.store.record_write(write_record(channel, capabilities, sku, stored, result))
         op = _OP.validate_python(stored["op"])
+        if isinstance(op, UpdateCustomer):
+            self.store.customers.record_update(channel, op.customer_id, result.version, op.fields)
         if isinstance(op, CreateCustomer) and result.channel_id and (stored.get("meta") or {}).get("person"):
             created = op.customer.model_copy(update={"channel_id": result.channel_id})
             self.store.customers.link_created(str(stored["meta"]["person"]), channel, created, result.version)

@@ -273,11 +273,14 @@ class SyncRunner:
             self._customers_round(report, full=full)
         return plans, report
 
-    def _customers_round(self, report: RelayReport, *, full: bool = False, rounds: int = 3) -> None:
-        """The customers stage (``full``: every customer read again) and its writes; a write
-        refused for a stale version is followed by a re-read of that record, a merge and the write
-        planned anew (at most ``rounds`` times)."""
-        customers = self.sync_customers(full=full)
+    def _customers_round(self, report: RelayReport, *, full: bool = False) -> None:
+        """The customers stage (``full``: every customer read again) and its writes."""
+        self._relay_customers(self.sync_customers(full=full), report)
+
+    def _relay_customers(self, customers: CustomerReport, report: RelayReport, rounds: int = 3) -> None:
+        """Send what a customers pass queued; a write refused as stale (the record changed or went
+        since it was read) is followed by a re-read of that record, a merge and the write planned
+        anew (at most ``rounds`` times)."""
         for _ in range(rounds):
             if not customers.queued:
                 return
@@ -291,8 +294,7 @@ class SyncRunner:
         """The event path's customers: the records customer webhooks named, read again, merged,
         their writes queued and relayed (:meth:`bridge.customer_sync.CustomerSync.run_hinted`)."""
         report = RelayReport()
-        if CustomerSync(self.store, self.adapters, self.customers).run_hinted(ids).queued:
-            report.merge(self.relay())
+        self._relay_customers(CustomerSync(self.store, self.adapters, self.customers).run_hinted(ids), report)
         return report
 
     def run_targets(self, refs: Mapping[str, Sequence[TargetRef]], *, force: bool = False) -> RelayReport:

@@ -297,7 +297,10 @@ def test_a_lost_create_answer_creates_nothing_twice(shop: Shop) -> None:
     shop.sync()
     shop.sync()
     assert sorted(c["email"] for c in shop.woo_customers()) == ["ann@example.com", "bob@example.com"]
-    assert sorted(c["email_address"] for c in shop.square_customers()) == ["ann@example.com", "bob@example.com"]
+    assert sorted(c["email_address"] for c in shop.square_customers()) == [
+        "ann@example.com",
+        "bob@example.com",
+    ]
     assert shop.persons() == 2
     for who in ("ann@example.com", "bob@example.com"):
         assert {c for c, _ in channel_ids(shop.show(who))} == {"square", "woocommerce"}
@@ -348,7 +351,9 @@ def test_a_stale_version_is_read_again_and_merged_not_failed(shop: Shop) -> None
     assert (profile["family_name"], profile["note"]) == ("Lee", "VIP")  # both changes kept
     assert "refused" in out and "square: 1 applied, 0 refused" in out, out
     with Store(shop.tmp / "shopbridge.db") as store:
-        errors = [r[0] for r in store.db.execute("SELECT last_error FROM outbox WHERE last_error IS NOT NULL")]
+        errors = [
+            r[0] for r in store.db.execute("SELECT last_error FROM outbox WHERE last_error IS NOT NULL")
+        ]
     assert [e.split(":")[0] for e in errors] == ["VERSION_MISMATCH"]
 
 
@@ -358,7 +363,9 @@ def test_the_store_file_is_private_and_no_email_or_phone_is_in_the_logs_of_a_who
     shop.woo("PUT", f"customers/{woo_id}", {"billing": {"company": "Lee & Co"}})
     square_id = shop.box.square.add_customer("bob@example.com", "Bob", "+44 7700 900124")
     sku = shop.box.catalogues.shared_skus[0]
-    shop.box.woocommerce.simulate_sale([(sku, 1)], email="guest@example.com", billing={"phone": "07700 900125"})
+    shop.box.woocommerce.simulate_sale(
+        [(sku, 1)], email="guest@example.com", billing={"phone": "07700 900125"}
+    )
     shop.cli("sync", "--dry-run")
     shop.sync()
     later()

@@ -10,7 +10,7 @@ names the record, never its data.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from bridge.customers.decide import CustomerConflict, CustomerOutcome, Person, SourceState
 from bridge.customers.fields import field_values
 from bridge.customers.merge import Observed, Source, merged
+from bridge.customers.writes import as_record
 from bridge.models import ChannelCustomer, ChannelOrder
 from bridge.store.base import utcnow
 from bridge.store.chunked import KEYS, execute_in, rows_in
@@ -76,10 +77,13 @@ def m006_customers(db: Database) -> None:
 
 
 def m011_customer_archive_and_rereads(db: Database) -> None:
-    """A person archived by a deletion elsewhere (``[customers] propagate_deletions``), and the
+    """A person archived by a deletion elsewhere (``[customers] propagate_deletions``), the
     channel records to read again before any more writes (Square refused a write for its stale
-    ``version``: optimistic concurrency)."""
+    ``version``: optimistic concurrency), and what a human kept when settling a catalogue
+    conflict (``kept``, JSON) with when a sync applied it."""
     db.execute("ALTER TABLE people ADD COLUMN archived_at TEXT")
+    db.execute("ALTER TABLE conflicts ADD COLUMN kept TEXT")
+    db.execute("ALTER TABLE conflicts ADD COLUMN applied_at TEXT")
     db.table("customer_rereads").create(
         _text("channel", "channel_id", "reason", "at"), pk=("channel", "channel_id")
     )
@@ -353,6 +357,33 @@ class CustomerStore:
             if exists is None:
                 state = SourceState(fields, version)
                 self._save_person(db, Person(person_id, {(channel, record.channel_id): state}), utcnow())
+
+    def record_update(
+        self, channel: str, channel_id: str, version: str | None, fields: Mapping[str, Any]
+    ) -> None:
+        """An update the channel confirmed: the record's new version, and the fields sent as it now
+        holds them, each dated as the person's value it copies (so the next write to it carries the
+        right version, and the echo of our write is no change)."""
+        row = self.db.execute(
+            "SELECT person_id FROM person_links WHERE channel = ? AND channel_id = ?", [channel, channel_id]
+        ).fetchone()
+        if row is None:
+            return
+        wanted = merged(self.persons([row[0]])[str(row[0])].fields())
+        sent = field_values(as_record(channel, fields), "US")  # normalised values: no region needed
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE person_links SET version = ? WHERE channel = ? AND channel_id = ?",
+                [version, channel, channel_id],
+            )
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO customer_fields VALUES (?, ?, ?, ?, ?)",
+                [
+                    (channel, channel_id, name, json.dumps(value), wanted[name].changed_at.isoformat())
+                    for name, value in sent.items()
+                    if name in fields and name in wanted and wanted[name].value == value
+                ],
+            )
 
     def mark_stale(self, channel: str, channel_id: str, reason: str) -> None:
         """Read this record again (and merge it) before planning another write to it."""

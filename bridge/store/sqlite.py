@@ -33,7 +33,6 @@ from bridge.memory import ChunkRecord, Memory, Wanted, WriteRecord
 from bridge.storage import OutboxEntry, StoreFigures
 from bridge.store.base import parse_time, utcnow
 from bridge.store.catalogue import CatalogueTables
-from bridge.store.catalogue_conflicts import CatalogueConflicts
 from bridge.store.conflicts import ConflictTables
 from bridge.store.cursors import CursorTables
 from bridge.store.customers import CustomerStore
@@ -119,11 +118,6 @@ class Store(LedgerTables, QueueTables, CursorTables, LinkTables, CatalogueTables
         return CustomerStore(self)
 
     @property
-    def catalogue_conflicts(self) -> CatalogueConflicts:
-        """The catalogue's open conflicts (:mod:`bridge.store.catalogue_conflicts`)."""
-        return CatalogueConflicts(self)
-
-    @property
     def schema_version(self) -> int:
         return len(MIGRATIONS.applied(self.db))
 
@@ -194,6 +188,7 @@ class Store(LedgerTables, QueueTables, CursorTables, LinkTables, CatalogueTables
             ledger=[Store.ledger_entry(r) for r in self.ledger_rows(skus)],
             baselines=baselines,
             catalogue=self.agreed_catalogue(skus),
+            settled=self.settled_catalogue(skus),
             echo_hashes={
                 (r["channel"], r["canonical_key"]): r["last_written_hash"]
                 for r in self.links_by_key("variant", skus)
@@ -235,6 +230,7 @@ class Store(LedgerTables, QueueTables, CursorTables, LinkTables, CatalogueTables
             self._record_pools(record)
             for conflict in record.conflicts:
                 self._record_conflict(conflict)
+            self._applied_settlements(record.agreed, now)
             queued = self.outbox_enqueue(record.outbox)
             for channel, sku, digest in record.echo_hashes:
                 db.execute(
