@@ -56,13 +56,15 @@ BUSY_TIMEOUT_SECONDS = 30.0
 
 def _private(path: Path) -> None:
     """The store file readable by its owner only (0600): it holds customers' personal data. SQLite
-    gives its ``-wal`` and ``-shm`` files the same mode."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    gives its ``-wal`` and ``-shm`` files the same mode. An existing file is changed by path, never
+    opened: closing any descriptor of a file drops every POSIX lock this process holds on it, so
+    opening a second Store in a process where one is open would drop the first one's locks (and
+    another process closing the file would then take itself for the last and delete the WAL)."""
     try:
-        if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
 
 
 class SchemaTooNew(RuntimeError):
