@@ -8,18 +8,14 @@ neither channel's listing shows a deleted customer. What the user sees is read w
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from bridge.config import CustomerSettings
-from bridge.daemon import Daemon
-from bridge.events import EventPath, Window
 from bridge.server import WebhookServer
 from bridge.store import Store
 from bridge.sync import SyncRunner
@@ -27,58 +23,43 @@ from sandbox.launch import Sandbox
 from tests.conftest import RunCli
 from tests.square_helpers import call
 from tests.sync_helpers import make_runner
-from tests.test_event_path import WAIT, Recorder, wait_for
+from tests.test_event_path import Recorder, Running, wait_for
+from tests.woo_helpers import call as woo_call
 
 TOPICS = ["customer.created", "customer.updated", "customer.deleted"]
 
 
 @dataclass
 class Live:
-    box: Sandbox
-    store: Store
-    runner: SyncRunner
-    server: WebhookServer
-    recorder: Recorder
+    """The event-path harness of tests/test_event_path.py, with the customers stage on, a way to
+    edit WooCommerce as wp-admin does and ``customer show`` as a user runs it."""
+
+    running: Running
     run_cli: RunCli
     tmp: Path
-    daemon: Daemon | None = None
-    thread: threading.Thread | None = None
+
+    @property
+    def box(self) -> Sandbox:
+        return self.running.box
+
+    @property
+    def store(self) -> Store:
+        return self.running.store
+
+    @property
+    def runner(self) -> SyncRunner:
+        return self.running.runner
 
     def start(self) -> None:
-        self.daemon = Daemon(
-            self.store,
-            self.recorder.cycle,
-            interval=3600,
-            events=self.recorder.recording(EventPath(self.store, self.runner)),
-            window=Window(0.02, 0.5),
-        )
-        self.server.on_event = self.daemon.wake
-        self.thread = threading.Thread(target=self.daemon.run, daemon=True)
-        self.thread.start()
-        wait_for(lambda: self.recorder.ops == ["poll"], "the start-up cycle")
+        self.running.start_daemon()
+        wait_for(lambda: self.running.recorder.ops[:1] == ["poll"], "the start-up cycle")
 
     def stop(self) -> None:
-        if self.daemon is not None and self.thread is not None:
-            self.daemon.stop()
-            self.thread.join(timeout=WAIT)
-
-    def settled(self) -> bool:
-        self.box.square.webhooks.flush()
-        self.box.woocommerce.dispatcher.flush()
-        with Store(self.store.path) as mine:
-            return not mine.inbox_pending() and not mine.figures()["outbox_pending"]
+        self.running.stop()
+        self.running.server.stop()
 
     def woo(self, method: str, path: str, body: Any = None) -> Any:
-        wc = self.box.woocommerce.connection_info()
-        answer = requests.request(
-            method,
-            f"{wc['url']}/wp-json/wc/v3/{path}",
-            json=body,
-            auth=(wc["consumer_key"], wc["consumer_secret"]),
-            timeout=10,
-        )
-        assert answer.status_code < 400, answer.text
-        return answer.json()
+        return woo_call(self.box.woocommerce, method, path, body)
 
     def show(self, who: str) -> dict[str, Any]:
         config = self.tmp / "shopbridge.toml"
@@ -88,10 +69,15 @@ class Live:
         view: dict[str, Any] = json.loads(shown.stdout)
         return view
 
+    def settled(self) -> bool:
+        with Store(self.store.path) as mine:
+            return self.running.inbox_settled() and not mine.figures()["outbox_pending"]
+
     def after_events(self) -> None:
+        ops = self.running.recorder.ops
         wait_for(self.settled, "every delivery processed and every write sent")
-        wait_for(lambda: "event" in self.recorder.ops, "an event pass")
-        assert "poll" not in self.recorder.ops[1:], self.recorder.ops  # the event path alone did it
+        wait_for(lambda: "event" in ops, "an event pass")
+        assert "poll" not in ops[1:], ops  # the event path alone did it
 
 
 def live_shop(box: Sandbox, store: Store, run_cli: RunCli, tmp: Path, settings: CustomerSettings) -> Live:
@@ -105,7 +91,7 @@ def live_shop(box: Sandbox, store: Store, run_cli: RunCli, tmp: Path, settings: 
     runner.adapters["woocommerce"].register_webhooks(  # type: ignore[attr-defined]
         server.notification_url("woocommerce"), TOPICS
     )
-    return Live(box, store, runner, server, Recorder(), run_cli, tmp)
+    return Live(Running(box, store, runner, server, Recorder()), run_cli, tmp)
 
 
 @dataclass
@@ -132,7 +118,6 @@ def live(box: Sandbox, store: Store, run_cli: RunCli, tmp_path: Path, people: Pe
         yield shop
     finally:
         shop.stop()
-        shop.server.stop()
 
 
 def test_a_dashboard_edit_reaches_the_web_shop_through_the_event_path(live: Live, people: People) -> None:
@@ -218,7 +203,6 @@ def test_with_propagate_deletions_a_deletion_archives_the_person_and_deletes_not
         live.after_events()
     finally:
         live.stop()
-        live.server.stop()
     view = live.show("ann@example.com")
     assert channels(view) == {("woocommerce", str(people.woo_id))}
     assert call(box.square, "GET", "/v2/customers").get("customers") is None  # not re-created

@@ -130,11 +130,15 @@ def test_a_shared_phone_never_links_a_record_to_a_person_with_another_email() ->
 
 
 def test_a_deletion_archives_the_person_only_when_deletions_propagate() -> None:
-    known = {"1": person("1", rec("woocommerce", "1", email="ann@x.io"), rec("square", "S1", email="ann@x.io"))}
+    known = {
+        "1": person("1", rec("woocommerce", "1", email="ann@x.io"), rec("square", "S1", email="ann@x.io"))
+    }
     gone = ChannelCustomer(channel="square", channel_id="S1", deleted=True)
     kept = decide([gone], known, pinned={}, default_country="GB")
     assert kept.erased == [("1", ("square", "S1"))] and kept.archived == []
     assert not kept.persons["1"].archived
     archived = decide([gone], known, pinned={}, default_country="GB", archive_on_erasure=True)
     assert archived.archived == ["1"] and archived.persons["1"].archived
-    assert plan_writes(archived.persons["1"], {"woocommerce": frozenset({"email"})}, create_missing=True) == []
+    assert (
+        plan_writes(archived.persons["1"], {"woocommerce": frozenset({"email"})}, create_missing=True) == []
+    )

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from bridge.store import Store
 from sandbox.http import FaultRule
 from sandbox.launch import Sandbox
 from tests.conftest import RunCli
 from tests.square_helpers import call
+from tests.woo_helpers import call as woo_call
 
 PERSONAL = ("ann@example.com", "bob@example.com", "7700 900123", "7700900123", "Lee & Co", "Lee-Smith")
 """What must never appear in a log line (emails, phones, company, names changed by a test)."""
@@ -84,16 +84,7 @@ class Shop:
 
     def woo(self, method: str, path: str, body: Any = None) -> Any:
         """wp-admin (or another plugin) through WooCommerce's REST API."""
-        wc = self.box.woocommerce.connection_info()
-        answer = requests.request(
-            method,
-            f"{wc['url']}/wp-json/wc/v3/{path}",
-            json=body,
-            auth=(wc["consumer_key"], wc["consumer_secret"]),
-            timeout=10,
-        )
-        assert answer.status_code < 400, answer.text
-        return answer.json()
+        return woo_call(self.box.woocommerce, method, path, body)
 
     def woo_customers(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.woo("GET", "customers?per_page=100&role=all")

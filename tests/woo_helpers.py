@@ -46,3 +46,20 @@ def make_adapter(emu: WooCommerceEmulator, **kwargs: Any) -> WooCommerceAdapter:
     return WooCommerceAdapter(
         info["url"], info["consumer_key"], info["consumer_secret"], info["webhook_secret"], **options
     )
+
+
+def call(emu: WooCommerceEmulator, method: str, path: str, body: Any = None) -> Any:
+    """A REST call to the emulator as wp-admin or another plugin makes it (``path`` below
+    ``/wp-json/wc/v3/``); the JSON answer, which must not be an error."""
+    import requests
+
+    info = emu.connection_info()
+    answer = requests.request(
+        method,
+        f"{info['url']}/wp-json/wc/v3/{path}",
+        json=body,
+        auth=(info["consumer_key"], info["consumer_secret"]),
+        timeout=10,
+    )
+    assert answer.status_code < 400, answer.text
+    return answer.json()
