@@ -172,21 +172,25 @@ def test_a_woo_deletion_erases_its_data_here_and_deletes_nothing_elsewhere(
     assert live.woo("GET", "customers?role=all") == []  # and nothing re-created
 
 
-def test_a_square_merge_remaps_through_the_event_path(live: Live, people: People, box: Sandbox) -> None:
-    other = box.square.add_customer(None, "Annie", "+447700900555")
-    live.runner.run()
-    live.start()
-    merged = box.square.merge_customers([people.square_id, other])
-    wait_for(
-        lambda: ("square", merged) in channels(live.show("ann@example.com")), "the merged profile linked"
-    )
-    live.after_events()
+def test_a_square_merge_remaps_through_the_event_path(
+    box: Sandbox, store: Store, run_cli: RunCli, tmp_path: Path, people: People
+) -> None:
+    other = box.square.add_customer(None, "Annie", "+447700900555")  # a second person, by phone only
+    live = live_shop(box, store, run_cli, tmp_path, CustomerSettings(default_country="GB"))
+    try:
+        assert store.customers.count() == 2
+        live.start()
+        merged = box.square.merge_customers([people.square_id, other])
+        wait_for(lambda: ("square", merged) in channels(live.show("ann@example.com")), "the merged profile")
+        live.after_events()
+    finally:
+        live.stop()
     view = live.show("ann@example.com")
     assert channels(view) == {("woocommerce", str(people.woo_id)), ("square", merged)}
     assert live.show(other)["person"] == view["person"]  # the other old id found the same person
-    with Store(live.store.path) as store:
-        assert store.customers.count() == 1
-        erased = store.db.execute("SELECT count(*) FROM audit WHERE action = 'customer_erased'").fetchone()
+    with Store(store.path) as mine:
+        assert mine.customers.count() == 1
+        erased = mine.db.execute("SELECT count(*) FROM audit WHERE action = 'customer_erased'").fetchone()
     assert erased[0] == 0
 
 

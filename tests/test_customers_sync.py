@@ -340,7 +340,7 @@ def test_a_stale_version_is_read_again_and_merged_not_failed(shop: Shop) -> None
     out = shop.sync(WP_ADMIN_EDIT)
     profile = shop.square_customer(square_id)
     assert (profile["family_name"], profile["note"]) == ("Lee", "VIP")  # both changes kept
-    assert "refused" in out and "square: 1 applied, 0 refused" in out, out
+    assert "square: 1 applied, 0 refused, 0 queued for retry, 1 stale (read again and merged)" in out, out
     with Store(shop.tmp / "shopbridge.db") as store:
         errors = [
             r[0] for r in store.db.execute("SELECT last_error FROM outbox WHERE last_error IS NOT NULL")

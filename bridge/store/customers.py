@@ -222,6 +222,13 @@ class CustomerStore:
                 self._forget_links(person)
             for ref, person in outcome.persons.items():
                 ids[ref] = self._save_person(db, person, now)
+            # A person left with no record (folded into another by a merge, or every record
+            # erased) is no one any more.
+            execute_in(
+                db.conn,
+                f"DELETE FROM people WHERE id IN {KEYS} AND id NOT IN (SELECT person_id FROM person_links)",
+                [int(i) for i in ids.values()],
+            )
             for person_id, (channel, channel_id) in outcome.erased:
                 self._erase(channel, channel_id)
                 self.store.audit(
