@@ -145,26 +145,37 @@ def main() -> None:
         print(json.dumps(one(args.customers[0], args.overlap, args.guest_orders)))
         return
     results = []
+    if not args.json:
+        print(HEADER, flush=True)
     for size in args.customers:
         command = [sys.executable, "-m", "bench.customers", "--one", "--customers", str(size)]
         command += ["--overlap", str(args.overlap), "--guest-orders", str(args.guest_orders)]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
         results.append(json.loads(done.stdout.splitlines()[-1]))
+        if not args.json:
+            print(rows(results[-1]), flush=True)  # each size as soon as it is measured
     if args.json:
         print(json.dumps(results, indent=2))
-        return
-    print(
-        "customers  phase    read  persons  queued  read calls (min)  history calls  all calls  wall s  peak RSS MB"
-    )
-    for r in results:
-        for name in ("first", "quiet"):
-            f = r[name]
-            least = sum(f["read_min_calls"].values())
-            print(
-                f"{r['customers']:>9,}  {name:<5}  {f['read']:>6,}  {r['persons']:>7,}  {f['queued']:>6,}  "
-                f"{f['read_calls']:>10,} ({least:>4,})  {f['history_calls']:>13,}  {sum(f['calls'].values()):>9,}  "
-                f"{f['wall_s']:>6}  {f['peak_rss_mb']:>11}"
-            )
+
+
+HEADER = (
+    "customers  phase    read  persons  queued  read calls (min)  history calls  all calls  wall s"
+    "  peak RSS MB"
+)
+
+
+def rows(r: dict[str, Any]) -> str:
+    """One size's two lines of the table."""
+    lines = []
+    for name in ("first", "quiet"):
+        f = r[name]
+        least = sum(f["read_min_calls"].values())
+        lines.append(
+            f"{r['customers']:>9,}  {name:<5}  {f['read']:>6,}  {r['persons']:>7,}  {f['queued']:>6,}  "
+            f"{f['read_calls']:>10,} ({least:>4,})  {f['history_calls']:>13,}  "
+            f"{sum(f['calls'].values()):>9,}  {f['wall_s']:>6}  {f['peak_rss_mb']:>11}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
