@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlite_utils import Database
@@ -26,6 +26,10 @@ from bridge.store.chunked import KEYS, execute_in, rows_in
 
 if TYPE_CHECKING:
     from bridge.store.sqlite import Store
+
+COPY_LAG = timedelta(microseconds=1)
+"""A value we copied onto a record (a create or an update we made) ranks just below the value it
+copies: the field still comes from its origin, and a real change on the copy, later, still wins."""
 
 __all__ = [
     "ConflictRow",
@@ -352,7 +356,7 @@ class CustomerStore:
         wanted = merged(person.fields())
         values = field_values(record, "US")  # the values were sent normalised: no region needed
         fields = {
-            name: Observed(value, wanted[name].changed_at)
+            name: Observed(value, wanted[name].changed_at - COPY_LAG)
             for name, value in values.items()
             if value is not None and name in wanted
         }
@@ -386,7 +390,13 @@ class CustomerStore:
             db.conn.executemany(
                 "INSERT OR REPLACE INTO customer_fields VALUES (?, ?, ?, ?, ?)",
                 [
-                    (channel, channel_id, name, json.dumps(value), wanted[name].changed_at.isoformat())
+                    (
+                        channel,
+                        channel_id,
+                        name,
+                        json.dumps(value),
+                        (wanted[name].changed_at - COPY_LAG).isoformat(),
+                    )
                     for name, value in sent.items()
                     if name in fields and name in wanted and wanted[name].value == value
                 ],
