@@ -528,7 +528,7 @@ def sync(
             try:
                 with _progress(not as_json) as runner.progress:
                     plan = runner.prepare(full=full).plan
-                customer_writes = runner.sync_customers(dry_run=True).writes
+                customer_writes = runner.sync_customers(dry_run=True, full=full).writes
             except ChannelReadError as exc:
                 _fail(EXIT_FAILURE, Failure.of_channels(_unreadable(runner, {exc.channel: str(exc)})))
             store.set_mark(DRY_RUN_MARK, utcnow())
@@ -635,11 +635,12 @@ def _render_sync_result(
         return
     if plans and plans[0].changes:
         typer.echo(plans[0].render(forced=forced))
-    channels = sorted(set(report.sent) | set(report.failed) | set(report.deferred))
+    channels = sorted(set(report.sent) | set(report.failed) | set(report.deferred) | set(report.retried))
     for name in channels:
+        again = f", {report.retried[name]} stale (read again and merged)" if report.retried.get(name) else ""
         typer.echo(
             f"{name}: {report.sent.get(name, 0)} applied, {report.failed.get(name, 0)} refused, "
-            f"{report.deferred.get(name, 0)} queued for retry"
+            f"{report.deferred.get(name, 0)} queued for retry{again}"
         )
     for error in report.errors + [m for name, m in unread.items() if name not in report.unread]:
         typer.echo(f"  ! {error}")

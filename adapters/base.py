@@ -272,6 +272,9 @@ class ChannelAdapter(abc.ABC):
 
     name: str
     capabilities: Capabilities
+    default_country: str = "US"
+    """Region a phone number written without a country code is read in (a record's own country
+    first): ``[customers] default_country``, set by :func:`bridge.channels.build_adapters`."""
     concurrency: int = 1
     """How many requests this channel may have in flight at once: its writes' batches (see
     :mod:`bridge.relay`) and, where its paging allows, its read pages. Set from the section's
@@ -337,17 +340,23 @@ class ChannelAdapter(abc.ABC):
         longer has goes to ``Targets.missing``, never raises."""
         return None
 
-    @abc.abstractmethod
     def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:
         """Customers changed since ``cursor`` (all of them when ``None``), email and phone
         normalised; the next cursor in the page. Overlapping reads may repeat a customer (dedupe on
         ``channel_id`` + ``modified_at``); a malformed record is skipped and reported in ``issues``.
         A channel that never lists some identities (WooCommerce guests, known only from orders)
-        includes them here as ``guest`` customers."""
+        includes them here as ``guest`` customers. By default :meth:`iter_customers`' pages as one
+        (a channel overrides one of the two)."""
+        return Page.concat(self.iter_customers(cursor))
 
     def iter_customers(self, cursor: str | None = None) -> Iterator[Page[ChannelCustomer]]:
         """:meth:`read_customers` a page at a time, so a full read need not be held in memory; the
-        last page carries the read's cursor. By default, one page holding everything."""
+        pages before the last carry ``cursor`` unchanged, the last the read's next cursor. By
+        default one page holding :meth:`read_customers` when the channel overrides it, else none
+        (a channel without customers: an empty page keeping ``cursor``)."""
+        if type(self).read_customers is ChannelAdapter.read_customers:
+            yield Page(items=[], cursor=cursor)
+            return
         yield self.read_customers(cursor)
 
     def read_customers_by_id(self, customer_ids: Sequence[str]) -> Page[ChannelCustomer]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bridge.issues import ReadIssue
 
-__all__ = ["ReadIssue", "WireModel", "catalog_item_issue", "validate_item"]
+__all__ = ["ReadIssue", "WireModel", "catalog_item_issue", "readable_or_reported", "validate_item"]
 
 
 def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
@@ -41,6 +41,20 @@ def validate_item(model: type[BaseModel], raw: Any) -> tuple[str, str] | None:
         model.model_validate(raw)
     except ValidationError as exc:
         return _problem(exc.errors()[0])
+    return None
+
+
+def readable_or_reported(
+    model: type[BaseModel], raw: Any, issues: list[ReadIssue], *, channel: str, kind: str, hint: str
+) -> dict[str, Any] | None:
+    """``raw`` as a dict when it is a valid ``model``; else ``None``, with a :class:`ReadIssue`
+    naming the channel, the item's id (when it has one) and the field appended to ``issues``."""
+    problem = validate_item(model, raw)
+    if problem is None:
+        return dict(raw)
+    field, what = problem
+    object_id = raw.get("id") if isinstance(raw, Mapping) else None
+    issues.append(ReadIssue(channel, kind, str(object_id) if object_id else None, field, what, hint=hint))
     return None
 
 

@@ -26,7 +26,7 @@ from email.utils import parsedate_to_datetime
 from pydantic import Field
 
 from adapters.base import CreateCustomer, Page, PermanentError, UpdateCustomer, WriteResult
-from adapters.issues import ReadIssue, WireModel, validate_item
+from adapters.issues import ReadIssue, WireModel, readable_or_reported
 from adapters.square_client import SquareClient
 from adapters.square_values import JSON, parse_time, quantity, rfc3339_ms
 from bridge.models import (
@@ -125,19 +125,8 @@ class SquareCustomers(SquareClient):
 
     def _readable(self, raw: object, issues: list[ReadIssue]) -> JSON | None:
         """``raw`` when it is a readable customer; else None, with the issue reported."""
-        problem = validate_item(_CustomerWire, raw)
-        if problem is None and isinstance(raw, dict):
-            return raw
-        field, what = problem or ("(the item)", "is unreadable")
-        object_id = raw.get("id") if isinstance(raw, dict) else None
         hint = "fix the customer profile in the Square Dashboard"
-        issues.append(
-            ReadIssue(self.name, "customer", str(object_id) if object_id else None, field, what, hint=hint)
-        )
-        return None
-
-    def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:
-        return Page.concat(self.iter_customers(cursor))
+        return readable_or_reported(_CustomerWire, raw, issues, channel=self.name, kind="customer", hint=hint)
 
     def iter_customers(self, cursor: str | None = None) -> Iterator[Page[ChannelCustomer]]:
         """:meth:`read_customers` one search page (100 profiles) at a time, so a full read of any

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import Field
 
 from adapters.base import CreateCustomer, Page, PermanentError, UpdateCustomer, WriteResult
-from adapters.issues import ReadIssue, WireModel, validate_item
+from adapters.issues import ReadIssue, WireModel, readable_or_reported
 from adapters.woocommerce_client import BY_ID, WooCommerceClient
 from adapters.woocommerce_cursor import PollCursor, item_key, parse_gmt
 from adapters.woocommerce_wire import DATE_FMT, modified_version
@@ -111,19 +111,8 @@ class WooCommerceCustomers(WooCommerceClient):
         )
 
     def _readable(self, raw: Any, issues: list[ReadIssue]) -> dict[str, Any] | None:
-        problem = validate_item(_CustomerWire, raw)
-        if problem is None:
-            return dict(raw)
-        field, what = problem
-        object_id = raw.get("id") if isinstance(raw, Mapping) else None
         hint = "fix the customer in wp-admin (Users)"
-        issues.append(
-            ReadIssue(self.name, "customer", str(object_id) if object_id else None, field, what, hint=hint)
-        )
-        return None
-
-    def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:
-        return Page.concat(self.iter_customers(cursor))
+        return readable_or_reported(_CustomerWire, raw, issues, channel=self.name, kind="customer", hint=hint)
 
     def iter_customers(self, cursor: str | None = None) -> Iterator[Page[ChannelCustomer]]:
         """:meth:`read_customers` a listing page (100 orders or accounts) at a time; the pages

@@ -15,12 +15,14 @@ __all__ = ["build_adapters", "notification_urls"]
 
 
 def build_adapters(config: Config) -> dict[str, ChannelAdapter]:
-    """The enabled channels' adapters, keyed by channel name, each with its section's concurrency."""
+    """The enabled channels' adapters, keyed by channel name, each with its section's concurrency
+    and the region phone numbers without a country code are read in (``[customers]``)."""
     context = config.channel_context()
     adapters: dict[str, ChannelAdapter] = {}
     for name, section in config.channels.enabled().items():
         adapter = registry.channel(name).build(section, context)
         adapter.concurrency = section.concurrency
+        adapter.default_country = config.customers.default_country
         adapters[name] = adapter
     return adapters
 

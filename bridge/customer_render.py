@@ -26,6 +26,8 @@ def render_person(view: Mapping[str, Any]) -> str:
     for name, field in view["contact"].items():
         source = f"{field['from']['channel']} {field['from']['id']}"
         lines.append(f"  {name:12} {_value(field['value'])}   (from {source}, changed {field['changed_at']})")
+    if view.get("archived"):
+        lines.append("archived: deleted on a channel; nothing more is written for this person")
     if view["marketing_opt_out"]:
         lines.append("marketing: opted out (the sync never grants consent)")
     if view["conflicts"]:

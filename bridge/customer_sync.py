@@ -2,13 +2,16 @@
 persons, keep what the store must remember, queue the writes that bring every channel to the person.
 
 It runs after the catalogue and stock stages (:meth:`bridge.sync.SyncRunner.run`). Per channel,
-the customers changed since its cursor are read (:meth:`adapters.base.ChannelAdapter.read_customers`),
+the customers changed since its cursor are read page by page
+(:meth:`adapters.base.ChannelAdapter.iter_customers`: memory stays flat in the number of customers),
 then decided chunk by chunk (:func:`bridge.customers.decide.decide`, pure) against what the store
 remembers of the persons those records could be; each chunk is recorded in one transaction with the
 writes it needs queued in the outbox under keys derived from the person. Only once every chunk of a
 channel is recorded does its cursor move. Records a human assigned to a person
-(``shopbridge conflicts resolve``) are applied first. The orders of each person changed are read
-into the purchase history (never written to another channel).
+(``shopbridge conflicts resolve``) are applied first, then the records a channel refused a write to
+for a stale version (read again and merged: optimistic concurrency). The event path re-reads just
+the records customer webhooks name (:meth:`CustomerSync.run_hinted`). The orders of each person
+changed are read into the purchase history (never written to another channel).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.base import AdapterError, ChannelAdapter
+from adapters.base import AdapterError, ChannelAdapter, Page
 from bridge.config import CustomerSettings
 from bridge.customers.decide import CustomerOutcome, Person, decide
 from bridge.customers.fields import field_values
@@ -46,6 +49,10 @@ class CustomerReport:
     erased: int = 0
     queued: int = 0
     orders: int = 0
+    read_calls: int = 0
+    """Calls the channels' customer reads made (the minimum is one per page of 100)."""
+    history_calls: int = 0
+    """Calls reading the persons' purchase history."""
     writes: list[tuple[str, str, str]] = field(default_factory=list)  # (channel, op, customer id)
     issues: list[str] = field(default_factory=list)
 
@@ -69,36 +76,108 @@ class CustomerSync:
         against every channel's record as now read (not a record another channel's read left
         stale), queue them, and only then move the cursors."""
         report = CustomerReport()
-        touched: dict[str, None] = {}
+        touched = self._chunk(self.store.customers.resolved_records(), report, dry_run)
+        touched.update(self._reread(self.store.customers.stale(), report, dry_run))
         cursors: dict[str, str] = {}
-        touched.update(self._chunk(self.store.customers.resolved_records(), report, dry_run))
         for name, adapter in self.adapters.items():
             cursor = None if full else self.store.get_cursor(name, CUSTOMER_CURSOR)
             try:
-                page = adapter.read_customers(cursor)
+                last = self._stream(adapter.iter_customers(cursor), name, report, touched, dry_run)
             except AdapterError as exc:  # this channel's customers wait for the next sync; others go on
                 report.issues.append(f"{name}: customers not read: {exc}")
                 log.warning("customers not read", extra={"channel": name, "error": str(exc)})
                 continue
+            if last is not None:
+                cursors[name] = last
+        self._finish(touched, report, dry_run)
+        for name, cursor in cursors.items() if not dry_run else ():
+            self.store.set_cursor(name, CUSTOMER_CURSOR, cursor)
+        if self.adapters and not dry_run:  # a dry run synced nothing: its plan says what it would
+            log.info("customers synced", extra={k: v for k, v in vars(report).items() if isinstance(v, int)})
+        return report
+
+    def run_hinted(self, ids: Mapping[str, Sequence[str]]) -> CustomerReport:
+        """The event path's customers: just the records webhooks named (per channel), read again
+        (the payload is a hint, never state), merged, and their persons' writes queued. No cursor
+        moves: the next poll reads them again, harmlessly."""
+        report = CustomerReport()
+        touched = self._reread(ids, report, dry_run=False, strict=True)
+        self._finish(touched, report, dry_run=False)
+        return report
+
+    def run_stale(self) -> CustomerReport:
+        """Only the records a channel refused a write to as stale, read again and merged."""
+        report = CustomerReport()
+        self._finish(self._reread(self.store.customers.stale(), report, dry_run=False), report, dry_run=False)
+        return report
+
+    def _stream(
+        self,
+        pages: Iterator[Page[ChannelCustomer]],
+        name: str,
+        report: CustomerReport,
+        touched: dict[str, None],
+        dry_run: bool,
+    ) -> str | None:
+        """Decide and record a channel's read chunk by chunk as its pages come (one chunk held at
+        a time, whatever the size of the read); the read's next cursor (its last page's)."""
+        pending: list[ChannelCustomer] = []
+        last: str | None = None
+        for page in pages:
             report.issues.extend(f"{name}: {issue}" for issue in page.issues)
-            for chunk in _chunks(page.items, CHUNK):
+            pending.extend(page.items)
+            report.read_calls += page.calls
+            last = page.cursor
+            while len(pending) >= CHUNK:
+                chunk, pending = pending[:CHUNK], pending[CHUNK:]
                 report.read += len(chunk)
                 touched.update(self._chunk(chunk, report, dry_run))
-            if page.cursor is not None:
-                cursors[name] = page.cursor
+        report.read += len(pending)
+        touched.update(self._chunk(pending, report, dry_run))
+        return last
+
+    def _reread(
+        self,
+        ids: Mapping[str, Sequence[str]],
+        report: CustomerReport,
+        dry_run: bool,
+        strict: bool = False,
+        verify: bool = True,
+    ) -> dict[str, None]:
+        """These records as each channel holds them now, decided and recorded. A channel that
+        cannot be read raises with ``strict`` (a webhook's hint stays pending), else is reported
+        and its records kept to be read again."""
+        touched: dict[str, None] = {}
+        for name, wanted in ids.items():
+            adapter = self.adapters.get(name)
+            if adapter is None or not wanted:
+                continue
+            for start in range(0, len(wanted), CHUNK):
+                part = list(wanted[start : start + CHUNK])
+                try:
+                    page = adapter.read_customers_by_id(part)
+                except AdapterError as exc:  # kept to be read again by the next sync
+                    if strict:
+                        raise
+                    report.issues.append(f"{name}: customers not read again: {exc}")
+                    continue
+                report.issues.extend(f"{name}: {issue}" for issue in page.issues)
+                report.read += len(page.items)
+                report.read_calls += page.calls
+                touched.update(self._chunk(page.items, report, dry_run, verify))
+                if not dry_run:
+                    self.store.customers.read_again(name, part)
+        return touched
+
+    def _finish(self, touched: dict[str, None], report: CustomerReport, dry_run: bool) -> None:
         if dry_run:
             for person in self._dry.values():
                 report.writes.extend(_described(self._writes(person)))
         else:
             self._queue_writes(list(touched), report)
-            for name, cursor in cursors.items():
-                self.store.set_cursor(name, CUSTOMER_CURSOR, cursor)
-        if self.adapters and not dry_run:  # a dry run synced nothing: its plan says what it would
-            log.info("customers synced", extra={k: v for k, v in vars(report).items() if isinstance(v, int)})
-        return report
 
     def _chunk(
-        self, records: Sequence[ChannelCustomer], report: CustomerReport, dry_run: bool
+        self, records: Sequence[ChannelCustomer], report: CustomerReport, dry_run: bool, verify: bool = True
     ) -> dict[str, None]:
         """Decide and record one chunk; the persons it changed (by stored id) and the records read."""
         if not records:
@@ -112,14 +191,49 @@ class CustomerSync:
             return {}
         ids = self.store.customers.record(outcome, utcnow())
         self._read_sources.update(outcome.linked_by)
-        return dict.fromkeys(ids.values())
+        touched = dict.fromkeys(ids.values())
+        if verify:
+            touched.update(
+                self._reread(self._namesakes(records, outcome), report, dry_run=False, verify=False)
+            )
+        return touched
+
+    def _namesakes(
+        self, records: Sequence[ChannelCustomer], outcome: CustomerOutcome
+    ) -> dict[str, list[str]]:
+        """Records we hold on a channel that share an email or phone with a record of the same
+        channel seen for the first time: each may be one the channel merged away (a Square merge
+        makes a new profile, and its search never says which it retired; retrieving a retired id
+        answers the survivor), so each is read again by id once. A genuine second record changes
+        nothing; a retired one is remapped, never left as a duplicate person."""
+        country = self.settings.default_country
+        out: dict[str, list[str]] = {}
+        for channel in {r.channel for r in records}:
+            fresh = [
+                r
+                for r in records
+                if r.channel == channel
+                and not r.deleted
+                and not r.guest
+                and outcome.linked_by.get((channel, r.channel_id)) in ("email", "phone", "new")
+            ]
+            values = [field_values(r, country) for r in fresh]
+            found = self.store.customers.namesakes(
+                channel,
+                [v["email"] for v in values if v["email"]],
+                [v["phone"] for v in values if v["phone"]],
+            )
+            mine = {r.channel_id for r in records if r.channel == channel}
+            if ids := sorted(set(found) - mine):
+                out[channel] = ids
+        return out
 
     def _queue_writes(self, person_ids: Sequence[str], report: CustomerReport) -> None:
         for start in range(0, len(person_ids), CHUNK):
             persons = self.store.customers.persons(person_ids[start : start + CHUNK])
             entries = [entry for person in persons.values() for entry in self._outbox(person, report)]
             report.queued += self.store.outbox_enqueue(entries)
-            report.orders += self._history(persons.values())
+            report.orders += self._history(persons.values(), report)
 
     def decide(self, records: Sequence[ChannelCustomer]) -> CustomerOutcome:
         """The pure decision for ``records`` given what the store remembers of them."""
@@ -128,7 +242,13 @@ class CustomerSync:
         emails = [v["email"] for v in values if v["email"]]
         phones = [v["phone"] for v in values if v["phone"]]
         remembered = {**self.store.customers.remembered(records, emails, phones), **self._dry}
-        return decide(records, remembered, pinned=self.store.customers.pinned(), default_country=country)
+        return decide(
+            records,
+            remembered,
+            pinned=self.store.customers.pinned(),
+            default_country=country,
+            archive_on_erasure=self.settings.propagate_deletions,
+        )
 
     def _writes(self, person: Person) -> list[tuple[str, CreateCustomer | UpdateCustomer]]:
         return plan_writes(person, self.writable, create_missing=self.settings.create_missing)
@@ -145,7 +265,7 @@ class CustomerSync:
                 "reason": f"customer {person.person_id}: one person on every channel",
             }
 
-    def _history(self, persons: Iterable[Person]) -> int:
+    def _history(self, persons: Iterable[Person], report: CustomerReport) -> int:
         """The orders of each record read this sync, into the purchase history."""
         read = self._read_sources
         count = 0
@@ -158,6 +278,7 @@ class CustomerSync:
                     channel_id, str(email) if email and state.guest else None
                 )
                 count += self.store.customers.record_orders(page.items)
+                report.history_calls += page.calls
         return count
 
 
@@ -165,8 +286,3 @@ def _described(ops: Iterable[tuple[str, CreateCustomer | UpdateCustomer]]) -> li
     return [
         (channel, op.op, op.customer_id if isinstance(op, UpdateCustomer) else "(new)") for channel, op in ops
     ]
-
-
-def _chunks(items: Sequence[ChannelCustomer], size: int) -> Iterator[Sequence[ChannelCustomer]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

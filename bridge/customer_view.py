@@ -6,14 +6,18 @@ place shopbridge prints a customer's contact details: a salesperson at the till 
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bridge import registry
 from bridge.customers.decide import Person
 from bridge.customers.fields import FIELDS
 from bridge.customers.matching import NEW
 from bridge.customers.merge import merged
 from bridge.models import normalise_email, normalise_phone
 from bridge.store import Store, utcnow
+from bridge.store.conflicts import CatalogueConflict
 
 __all__ = ["ConflictNotFound", "find_persons", "open_conflicts", "person_view", "resolve_conflict"]
 
@@ -55,6 +59,7 @@ def person_view(store: Store, person_id: str) -> dict[str, Any]:
             if name in fields
         },
         "marketing_opt_out": person.opted_out,
+        "archived": person.archived,
         "conflicts": [_customer_conflict(c) for c in store.customers.open_conflicts(person_id)],
         "purchases": store.customers.purchases(person_id),
     }
@@ -72,9 +77,41 @@ def open_conflicts(store: Store) -> list[dict[str, Any]]:
             "choices": {"ours": c["ours"], "theirs": c["theirs"]},
             "detected_at": c["detected_at"],
         }
-        for c in store.catalogue_conflicts.open()
+        for c in store.catalogue_conflicts()
     ]
     return out
+
+
+def kept_value(conflict: CatalogueConflict, keep: str) -> Any:
+    """What ``--keep`` keeps of a catalogue conflict: the conflicting channel's value (``keep`` is
+    that channel), the agreed one (another channel: the field's owner), or the value typed, read
+    as the field's own type (a price stays text, a number a number)."""
+    field = conflict["field"]
+    theirs, ours = json.loads(conflict["theirs"]), json.loads(conflict["ours"])
+    theirs = theirs.get(field) if isinstance(theirs, dict) else theirs
+    ours = ours.get(field) if isinstance(ours, dict) else ours
+    if keep == conflict["channel"]:
+        return theirs
+    if keep in registry.channel_names():
+        return ours
+    if field == "price" and isinstance(ours, str):
+        return _price(keep, ours.rpartition(" ")[2])
+    if isinstance(ours, bool) or ours is None or isinstance(ours, str):
+        return keep
+    try:
+        return type(ours)(keep)
+    except (TypeError, ValueError):
+        return keep
+
+
+def _price(typed: str, currency: str) -> str:
+    """A typed price (``12.50``, or ``12.50 EUR``) as the catalogue holds prices (``12.5 EUR``)."""
+    amount, _, given = typed.strip().partition(" ")
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        raise ConflictNotFound(f"{typed!r} is not a price (e.g. 12.50)") from None
+    return f"{format(value.normalize(), 'f')} {given.strip().upper() or currency}"
 
 
 def _customer_conflict(c: Any) -> dict[str, Any]:
@@ -102,8 +139,8 @@ def resolve_conflict(store: Store, conflict_id: str, keep: str) -> str:
             raise ConflictNotFound(f"{conflict_id}: keep one of {choices}")
         store.customers.resolve_conflict(int(number), keep, utcnow())
         return "customer"
-    if not conflict_id.startswith(CUSTOMER_PREFIX) and store.catalogue_conflicts.resolve(
-        int(number), keep, utcnow()
-    ):
+    catalogue = next((c for c in store.catalogue_conflicts() if c["id"] == int(number)), None)
+    if not conflict_id.startswith(CUSTOMER_PREFIX) and catalogue is not None:
+        store.settle_catalogue_conflict(int(number), kept_value(catalogue, keep), keep, utcnow())
         return "catalogue"
     raise ConflictNotFound(f"no open conflict {conflict_id} (see shopbridge conflicts)")

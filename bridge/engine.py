@@ -438,6 +438,7 @@ def _reconcile(
             capabilities=context.capabilities,
             locations=context.locations,
             agreed={sku: data for sku, data in memory.catalogue.items() if sku in mine},
+            settled={key: kept for key, kept in memory.settled.items() if key[0] in mine},
             last_written={k: h for k, h in memory.echo_hashes.items() if k[1] in mine},
             on_hand=on_hand(placed),
             seeded=seeded,

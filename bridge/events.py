@@ -12,9 +12,12 @@ same outbox and relay.
 Polling stays the backbone. The event path never moves a cursor, so the poll reads everything it
 read again (harmless: ledger source ids and outbox keys), and a delivery is marked processed only
 after its effects are recorded: killed in between, it is still pending at the next start and is
-processed then. A delivery the event path cannot cover (a catalogue change with no object named,
-a customer) is left to a poll cycle, which the daemon then runs at once and which marks it
-processed as every cycle does. A resource the channel no longer has does nothing.
+processed then. A customer delivery (Square ``customer.created/updated/deleted``, WooCommerce
+``customer.*``) names a record: it is read again, merged and written by the customers stage's
+targeted pass (:func:`customer_hints`, :meth:`bridge.sync.SyncRunner.run_customer_hints`). A
+delivery the event path cannot cover (a catalogue change with no object named) is left to a poll
+cycle, which the daemon then runs at once and which marks it processed as every cycle does. A
+resource the channel no longer has does nothing.
 """
 
 from __future__ import annotations
@@ -22,15 +25,16 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from adapters.base import AdapterError
 from bridge.reading import ChannelReadError, NeedsPoll
 from bridge.storage import InboxDelivery
 from bridge.store import Store
 from bridge.sync import SyncRunner, UnsafePlan
 from bridge.targets import TargetRef
 
-__all__ = ["BATCH", "EventPath", "EventReport", "Window", "coverable", "targets_of"]
+__all__ = ["BATCH", "EventPath", "EventReport", "Window", "coverable", "customer_hints", "targets_of"]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +97,21 @@ def _key(row: InboxDelivery) -> tuple[str, str]:
     return (row["channel"], row["event_id"])
 
 
+def names_customer(row: InboxDelivery) -> bool:
+    """Whether the delivery names one customer record (the customers stage re-reads it)."""
+    return row["resource"] == "customer" and bool(row["resource_id"])
+
+
+def customer_hints(deliveries: Sequence[InboxDelivery]) -> dict[str, list[str]]:
+    """The customer records the deliveries name, per channel (each once, in order)."""
+    hints: dict[str, dict[str, None]] = defaultdict(dict)
+    for row in deliveries:
+        record = row["resource_id"]
+        if row["resource"] == "customer" and record:
+            hints[row["channel"]][record] = None
+    return {name: list(ids) for name, ids in hints.items()}
+
+
 class EventPath:
     """Processes ``store``'s pending inbox through ``runner``'s targeted sync."""
 
@@ -117,11 +136,13 @@ class EventPath:
         if not rows:
             return EventReport()
         more = len(pending) == limit
-        taken = [row for row in rows if coverable(row)]
-        handed = len(taken) < len(rows)
-        self._handed.update(_key(row) for row in rows if not coverable(row))
+        customers = self._customers([row for row in rows if names_customer(row)])
+        stock_rows = [row for row in rows if not names_customer(row)]
+        taken = [row for row in stock_rows if coverable(row)]
+        handed = customers.needs_poll or len(taken) < len(stock_rows)
+        self._handed.update(_key(row) for row in stock_rows if not coverable(row))
         if not taken:
-            return EventReport(deliveries=len(rows), needs_poll=True, more=more)
+            return replace(customers, deliveries=len(rows), needs_poll=handed, more=more)
         refs = targets_of(taken) or {}
         try:
             report = self.runner.run_targets(refs)
@@ -129,13 +150,28 @@ class EventPath:
             # The poll covers them (and says why, if it fails too); the rows stay pending.
             log.info("event path handing over to a poll cycle", extra={"reason": str(exc)})
             self._handed.update(_key(row) for row in taken)
-            return EventReport(deliveries=len(rows), needs_poll=True, more=more)
+            return replace(customers, deliveries=len(rows), needs_poll=True, more=more)
         self.store.inbox_mark_processed(_key(row) for row in taken)
         return EventReport(
             deliveries=len(rows),
-            processed=len(taken),
+            processed=len(taken) + customers.processed,
             planned=report.planned,
-            sent=sum(report.sent.values()),
+            sent=sum(report.sent.values()) + customers.sent,
             needs_poll=handed or bool(report.unread),
             more=more,
         )
+
+    def _customers(self, rows: Sequence[InboxDelivery]) -> EventReport:
+        """The customer deliveries among ``rows``: their records read again, merged and written,
+        then (only then) marked processed. A channel that cannot be read leaves them to a poll."""
+        taken = list(rows)
+        if not taken:
+            return EventReport()
+        try:
+            report = self.runner.run_customer_hints(customer_hints(taken))
+        except AdapterError as exc:
+            log.info("event path handing customers over to a poll cycle", extra={"reason": str(exc)})
+            self._handed.update(_key(row) for row in taken)
+            return EventReport(deliveries=len(taken), needs_poll=True)
+        self.store.inbox_mark_processed((row["channel"], row["event_id"]) for row in taken)
+        return EventReport(deliveries=len(taken), processed=len(taken), sent=sum(report.sent.values()))

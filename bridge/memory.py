@@ -37,7 +37,8 @@ class Memory:
     and the moment it held (pools under their pseudo-SKU). ``catalogue``: the agreed catalogue
     fields per SKU. ``echo_hashes``: per ``(channel, sku)``, the hash of what we last wrote there.
     ``kept``: stock events kept out of the ledger earlier, still waiting to be placed.
-    ``creating``: ``(channel, sku)`` of creates queued and not confirmed yet."""
+    ``creating``: ``(channel, sku)`` of creates queued and not confirmed yet. ``settled``:
+    ``(sku, field)`` -> the value a human kept settling a catalogue conflict, not applied yet."""
 
     ledger: Sequence[LedgerEntry] = ()
     baselines: Mapping[tuple[str, str, str | None], Written] = field(default_factory=dict)
@@ -45,6 +46,7 @@ class Memory:
     echo_hashes: Mapping[tuple[str, str], str] = field(default_factory=dict)
     kept: Sequence[StockEvent] = ()
     creating: frozenset[tuple[str, str]] = frozenset()
+    settled: Mapping[tuple[str, str], Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -434,12 +434,13 @@ class Reader:
 
     def _stage_neighbours(self, staged: Staged, planned_at: str | None) -> None:
         """For an incremental read: the SKUs something happened to (changed on a channel, moved by
-        an event, or with one of our stock writes settled or still in doubt), and every channel's
-        last-read products holding them."""
+        an event, with one of our stock writes settled or still in doubt, or a conflict a human
+        settled), and every channel's last-read products holding them."""
         store, staging = self.store, staged.staging
         touched = {sku for _, sku, _ in store.outbox_stock_in_flight()} | store.outbox_skus_settled_since(
             planned_at
         )
+        touched |= store.settled_skus()
         for batch in _batched(staging.variants(), 500):
             touched.update(sku for _, _, sku in batch if sku)
             touched.update(

@@ -74,6 +74,8 @@ class ReconcileInput:
     * ``groups``: link groups from :func:`bridge.linking.link`; ``issues`` its issues (as warnings).
     * ``capabilities``: channel → its adapter's :class:`~adapters.base.Capabilities`.
     * ``agreed``: SKU → the agreed :func:`catalogue_fields` the store remembers (empty at first).
+    * ``settled``: ``(sku, field)`` → the value a human kept settling a conflict
+      (``shopbridge conflicts resolve``): written wherever the SKU shows another, its owner too.
     * ``last_written``: ``(channel, sku)`` → :func:`catalogue_fields_hash` of what we last wrote there.
     * ``on_hand``: the ledger's on-hand per ``(sku, location)``; ``seeded``: SKUs that have ledger
       events (default: the SKUs in ``on_hand``); unseeded SKUs get no stock writes.
@@ -91,6 +93,7 @@ class ReconcileInput:
     capabilities: Mapping[str, Capabilities]
     locations: LocationMap
     agreed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    settled: Mapping[tuple[str, str], Any] = field(default_factory=dict)
     last_written: Mapping[tuple[str, str], str] = field(default_factory=dict)
     on_hand: OnHand = field(default_factory=dict)
     seeded: Collection[str] | None = None
@@ -215,6 +218,8 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
         return
     base = b.inp.agreed.get(group.sku)
     target: CatalogueFields = agreed_catalogue(policy, b.inp.capabilities, fields_on, base)
+    settled = {f for (sku, f) in b.inp.settled if sku == group.sku and f in CATALOGUE_FIELDS}
+    target.update({f: b.inp.settled[(group.sku, f)] for f in settled})
     b.agreed[group.sku] = dict(target)
     for ch, shown in sorted(fields_on.items()):
         after = dict(shown)
@@ -224,11 +229,18 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
         conflicted = False
         for f in CATALOGUE_FIELDS:
             owner = owner_of(policy, f)
-            if ch == owner or not split.holds(f) or f not in target or shown[f] == target[f]:
+            if (
+                (ch == owner and f not in settled)
+                or not split.holds(f)
+                or f not in target
+                or shown[f] == target[f]
+            ):
                 continue
             edited_here = not echo and base is not None and shown[f] != base.get(f)
             owner_moved = base is None or target[f] != base.get(f)
-            if edited_here and not owner_moved:
+            if f in settled:
+                how, reason = "propagate", f"conflict on {f} settled by hand: the value kept is written"
+            elif edited_here and not owner_moved:
                 if policy.on_non_owner_change == "conflict":
                     _conflict(b, ch, group, f, shown[f], target[f], owner)
                     conflicted = True

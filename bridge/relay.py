@@ -33,13 +33,18 @@ from bridge.memory import NewLink, StockWritten, WriteRecord
 from bridge.metrics import Metrics
 from bridge.progress import Progress
 from bridge.store import OutboxEntry, Store
-from bridge.writes import CreateProduct, WriteOp, WriteResult
+from bridge.writes import CreateCustomer, CreateProduct, UpdateCustomer, WriteOp, WriteResult
 
 __all__ = ["AUTH_RETRY", "Relay", "RelayReport"]
 
 log = logging.getLogger(__name__)
 
 _OP: TypeAdapter[WriteOp] = TypeAdapter(WriteOp)
+STALE_VERSION = "VERSION_MISMATCH"
+"""A channel's answer to a write carrying a version its record has moved past (Square customers)."""
+STALE = (STALE_VERSION, "NOT_FOUND", "woocommerce_rest_invalid_id")
+"""Refusals of a customer update that mean "read the record again": a stale version, or a record
+gone (deleted, or retired by a Square merge: reading the old id answers the surviving profile)."""
 AUTH_RETRY = timedelta(seconds=60)
 """How soon writes refused for bad credentials are tried again (they are never given up on)."""
 LANES_PER_WORKER = 4
@@ -59,6 +64,9 @@ class RelayReport:
     failed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     deferred: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     errors: list[str] = field(default_factory=list)
+    retried: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    """Writes a channel refused because its record changed since we read it (a customer's stale
+    ``version``): not failures, the record is read again, merged and the write planned anew."""
     unread: list[str] = field(default_factory=list)
     """Channels whose read failed (see :class:`bridge.reading.ChannelReadError`)."""
     planned: int = 0
@@ -69,6 +77,7 @@ class RelayReport:
             (self.sent, other.sent),
             (self.failed, other.failed),
             (self.deferred, other.deferred),
+            (self.retried, other.retried),
         ):
             for key, value in theirs.items():
                 mine[key] += value
@@ -174,6 +183,10 @@ class Relay:
             elif result.retryable:
                 if not self._retry_or_give_up(name, entry, result.error or "retryable failure", report):
                     report.errors.append(f"{name} {entry.action} {entry.sku or ''}: gave up: {result.error}")
+            elif result.code in STALE and entry.action == "update_customer":
+                self._stale(name, entry, result)
+                report.retried[name] += 1
+                progressed = True
             else:
                 self.store.outbox_failed(entry.id, f"{result.code or 'error'}: {result.error}")
                 report.failed[name] += 1
@@ -193,6 +206,15 @@ class Relay:
         (report.deferred if kept else report.failed)[name] += 1
         self._settled(name, outcome, entry)
         return kept
+
+    def _stale(self, name: str, entry: OutboxEntry, result: WriteResult) -> None:
+        """The channel's record changed since the write was planned: this write is dropped (it
+        would overwrite the change) and the record read again and merged before the next one."""
+        self.store.outbox_failed(
+            entry.id, f"{STALE_VERSION}: superseded, the record is read again and merged"
+        )
+        self.store.customers.mark_stale(name, str(entry.op["op"]["customer_id"]), STALE_VERSION)
+        self._settled(name, "retried", entry)
 
     def _settled(self, channel: str, outcome: str, entry: OutboxEntry) -> None:
         """Tell the metrics (if any) how a write was settled, with the time of the stock event it
@@ -220,6 +242,12 @@ class Relay:
         """Remember what a successful write did: new links, the written hash, the stock written."""
         capabilities = self.adapters[channel].capabilities
         self.store.record_write(write_record(channel, capabilities, sku, stored, result))
+        op = _OP.validate_python(stored["op"])
+        if isinstance(op, UpdateCustomer):
+            self.store.customers.record_update(channel, op.customer_id, result.version, op.fields)
+        if isinstance(op, CreateCustomer) and result.channel_id and (stored.get("meta") or {}).get("person"):
+            created = op.customer.model_copy(update={"channel_id": result.channel_id})
+            self.store.customers.link_created(str(stored["meta"]["person"]), channel, created, result.version)
 
 
 def write_record(

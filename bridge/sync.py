@@ -298,9 +298,37 @@ class SyncRunner:
             # otherwise the next sync reads our writes back as echoes and finds nothing to do.
             if not created or report.deferred or report.failed:
                 break
-        if not report.unread and self.sync_customers().queued:
-            report.merge(self.relay())
+        if not report.unread:
+            self._customers_round(report, full=full)
         return plans, report
+
+    def _customers_round(self, report: RelayReport, *, full: bool = False) -> None:
+        """The customers stage (``full``: every customer read again) and its writes."""
+        with self.serial:  # the event path relays too: one relay at a time, never an entry sent twice
+            self._relay_customers(self.sync_customers(full=full), report)
+
+    def _relay_customers(self, customers: CustomerReport, report: RelayReport, rounds: int = 3) -> None:
+        """Send what a customers pass queued; a write refused as stale (the record changed or went
+        since it was read) is followed by a re-read of that record, a merge and the write planned
+        anew (at most ``rounds`` times)."""
+        for _ in range(rounds):
+            if not customers.queued:
+                return
+            relayed = self.relay()
+            report.merge(relayed)
+            if not relayed.retried:
+                return
+            customers = CustomerSync(self.store, self.adapters, self.customers).run_stale()
+
+    def run_customer_hints(self, ids: Mapping[str, Sequence[str]]) -> RelayReport:
+        """The event path's customers: the records customer webhooks named, read again, merged,
+        their writes queued and relayed (:meth:`bridge.customer_sync.CustomerSync.run_hinted`)."""
+        report = RelayReport()
+        with self.serial:  # the poll's customers stage and relay take it too
+            self._relay_customers(
+                CustomerSync(self.store, self.adapters, self.customers).run_hinted(ids), report
+            )
+        return report
 
     def run_targets(self, refs: Mapping[str, Sequence[TargetRef]], *, force: bool = False) -> RelayReport:
         """The event path's sync: just what these resources touch (per channel, what its webhooks
@@ -343,11 +371,11 @@ class SyncRunner:
             planned += len(part.plan.changes)
         return planned
 
-    def sync_customers(self, *, dry_run: bool = False) -> CustomerReport:
+    def sync_customers(self, *, dry_run: bool = False, full: bool = False) -> CustomerReport:
         """The customers stage (:mod:`bridge.customer_sync`), after the catalogue and stock: the
         channels that keep customers read, their persons recorded, their writes queued (with
         ``dry_run``: only what it would write, nothing recorded)."""
-        return CustomerSync(self.store, self.adapters, self.customers).run(dry_run=dry_run)
+        return CustomerSync(self.store, self.adapters, self.customers).run(dry_run=dry_run, full=full)
 
     def _run_chunks(self, force: bool, *, full: bool, keep: bool) -> tuple[list[Plan], int, bool]:
         """Plan and commit one read, chunk by chunk: (the plans, or their warnings only unless

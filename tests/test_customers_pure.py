@@ -117,3 +117,28 @@ def test_writes_carry_keys_from_the_person_and_never_consent() -> None:
     assert plan_writes(ann, writable, create_missing=True)[0][1] == op  # planned again: the same write
     assert op.customer.email_unsubscribed is None  # consent (or its absence) is never sent
     assert ann.opted_out
+
+
+def test_a_shared_phone_never_links_a_record_to_a_person_with_another_email() -> None:
+    known = {"1": person("1", rec("woocommerce", "1", email="ann@x.io", phone="+447700900123"))}
+    sibling = rec("woocommerce", "2", 5, email="bob@x.io", phone="07700 900123")
+    till = rec("square", "S1", 6, phone="+44 7700 900123")
+    outcome = decide([sibling], known, pinned={}, default_country="GB")
+    assert outcome.linked_by[("woocommerce", "2")] == "new"
+    outcome = decide([till], known, pinned={}, default_country="GB")
+    assert outcome.linked_by[("square", "S1")] == "phone"  # no email of its own: the phone links it
+
+
+def test_a_deletion_archives_the_person_only_when_deletions_propagate() -> None:
+    known = {
+        "1": person("1", rec("woocommerce", "1", email="ann@x.io"), rec("square", "S1", email="ann@x.io"))
+    }
+    gone = ChannelCustomer(channel="square", channel_id="S1", deleted=True)
+    kept = decide([gone], known, pinned={}, default_country="GB")
+    assert kept.erased == [("1", ("square", "S1"))] and kept.archived == []
+    assert not kept.persons["1"].archived
+    archived = decide([gone], known, pinned={}, default_country="GB", archive_on_erasure=True)
+    assert archived.archived == ["1"] and archived.persons["1"].archived
+    assert (
+        plan_writes(archived.persons["1"], {"woocommerce": frozenset({"email"})}, create_missing=True) == []
+    )

@@ -8,7 +8,9 @@ match several persons (conflicts for a human, not merged), and the records a cha
 A Square merge retires ids into a new profile: the profile's ``merged_from`` ids are moved onto
 its link as retired ids (a later read of an old id finds the same person: remapped, never
 duplicated), and the deletion of a retired id is the merge, not an erasure. Any other deletion is
-an erasure: that channel's record and everything we kept from it are forgotten.
+an erasure: that channel's record and everything we kept from it are forgotten. With
+``archive_on_erasure`` (``[customers] propagate_deletions``) the person's other records are
+archived too: kept, but never written to again (nothing is ever deleted on a channel).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class SourceState:
 class Person:
     person_id: str
     sources: Mapping[Source, SourceState]
+    archived: bool = False
+    """A channel deleted one of its records and deletions propagate: no write is planned for it."""
 
     @property
     def opted_out(self) -> bool:
@@ -70,6 +74,7 @@ class CustomerOutcome:
     persons: dict[str, Person] = field(default_factory=dict)
     conflicts: list[CustomerConflict] = field(default_factory=list)
     erased: list[tuple[str, Source]] = field(default_factory=list)  # (person id, source)
+    archived: list[str] = field(default_factory=list)  # persons archived by an erasure
     linked_by: dict[Source, str] = field(default_factory=dict)  # how each record was linked
 
 
@@ -79,10 +84,11 @@ def decide(
     *,
     pinned: Mapping[Source, str],
     default_country: str,
+    archive_on_erasure: bool = False,
 ) -> CustomerOutcome:
     """What the ``records`` change, given the persons the store ``remembered`` for them (every
     person whose link, email or phone any record carries) and the records a human ``pinned``."""
-    book = _Book(dict(remembered), pinned, default_country)
+    book = _Book(dict(remembered), pinned, default_country, archive_on_erasure)
     for record in records:
         book.read(record)
     return book.outcome
@@ -93,6 +99,7 @@ class _Book:
     persons: dict[str, Person]
     pinned: Mapping[Source, str]
     default_country: str
+    archive_on_erasure: bool = False
     outcome: CustomerOutcome = field(default_factory=CustomerOutcome)
 
     def index(self) -> Index:
@@ -107,7 +114,11 @@ class _Book:
                     seen = state.fields.get(name)
                     if seen is not None and seen.value:
                         table.setdefault(seen.value, set()).add(person.person_id)
-        return Index(sources, emails, phones, self.pinned)
+        person_emails: dict[str, set[str]] = {}
+        for email, persons in emails.items():
+            for person_id in persons:
+                person_emails.setdefault(person_id, set()).add(email)
+        return Index(sources, emails, phones, self.pinned, person_emails)
 
     def read(self, record: ChannelCustomer) -> None:
         source = (record.channel, record.channel_id)
@@ -155,7 +166,7 @@ class _Book:
             retired=tuple(sorted(old_ids)),
         )
         sources[source] = state
-        self._keep(Person(person_id, sources))
+        self._keep(Person(person_id, sources, person.archived))
 
     def _detach(self, old: Source, *, into: str, sources: dict[Source, SourceState]) -> set[str]:
         """Take the retired record ``old`` (and what was retired into it) off whichever person had
@@ -177,8 +188,11 @@ class _Book:
             if source in person.sources:
                 rest = dict(person.sources)
                 del rest[source]
-                self._keep(Person(person.person_id, rest))
+                archive = person.archived or (self.archive_on_erasure and bool(rest))
+                self._keep(Person(person.person_id, rest, archive))
                 self.outcome.erased.append((person.person_id, source))
+                if archive and not person.archived:
+                    self.outcome.archived.append(person.person_id)
                 return
 
     def _keep(self, person: Person) -> None:

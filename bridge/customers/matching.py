@@ -2,15 +2,16 @@
 
 In order: the record's own link (its channel id, or an id the channel retired into it, as a Square
 merge does); then the persons whose email is the record's normalised email; then, only when the
-email finds nobody, those whose phone is the record's E.164 phone. Names never match anyone: two
-people can share a name. Exactly one candidate links the record; several are a conflict for a
-human (:class:`Ambiguous`), never a guess; none makes a new person.
+email finds nobody, those whose phone is the record's E.164 phone and who hold no other email (a
+family's shared home phone does not make two people with their own addresses one). Names never
+match anyone: two people can share a name. Exactly one candidate links the record; several are a
+conflict for a human (:class:`Ambiguous`), never a guess; none makes a new person.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.customers.merge import Source
 
@@ -49,6 +50,8 @@ class Index:
     phones: Mapping[str, Set[str]]
     pinned: Mapping[Source, str]
     """Records a human assigned to a person (``conflicts resolve``)."""
+    person_emails: Mapping[str, Set[str]] = field(default_factory=dict)
+    """Each person's emails (a phone never links a record to a person with another email)."""
 
 
 def match(
@@ -65,11 +68,13 @@ def match(
         # The channel itself says these records are one person: the persons they were are folded
         # into the first (their records move to it), no human needed.
         return Linked(min(by_retired, key=_order), "retired")
-    for key, table, by in ((email, index.emails, "email"), (phone, index.phones, "phone")):
-        found = set(table.get(key, ())) if key else set()
-        if found:
-            return _one(found, by)
-    return NoMatch()
+    found = set(index.emails.get(email, ())) if email else set()
+    if found:
+        return _one(found, "email")
+    found = set(index.phones.get(phone, ())) if phone else set()
+    if email:
+        found = {p for p in found if not index.person_emails.get(p)}
+    return _one(found, "phone") if found else NoMatch()
 
 
 def _order(person_id: str) -> tuple[int, str]:

@@ -4,7 +4,7 @@ An update is planned per record (not for a guest, who exists only on orders, nor
 carrying only the merged fields its channel can hold that differ from what we last read there; a
 field the person has nobody filled is never sent (an empty value never wipes a filled one), and
 marketing consent is never sent at all. A channel with no record of the person gets one only when
-``[customers] create_missing`` is on.
+``[customers] create_missing`` is on. An archived person gets no write at all.
 
 Every key is derived from the person, so planning twice queues each write once: an update's key
 names the record, its version and the values sent; a create's key is ``customer:<person>:<channel>``
@@ -39,6 +39,8 @@ def plan_writes(
 ) -> list[tuple[str, CreateCustomer | UpdateCustomer]]:
     """``(channel, op)`` for each write the person needs; ``writable`` maps each channel that keeps
     customers to the fields it holds."""
+    if person.archived:
+        return []  # a deletion archived it: what is left on the other channels is left alone
     wanted = person.merged()
     ops: list[tuple[str, CreateCustomer | UpdateCustomer]] = []
     for (channel, channel_id), state in sorted(person.sources.items()):

@@ -1,5 +1,7 @@
 """The store's conflicts for a human (a non-owner edit, a stock pool held) and its audit trail of
-what was pushed where.
+what was pushed where; the catalogue conflicts as ``shopbridge conflicts`` lists and settles them
+(beside the customer ones, :mod:`bridge.store.customers`), and the values a human kept, which the
+next sync's plan applies.
 
 Part of :class:`bridge.store.Store` (a mixin: every SQL statement on these tables is here).
 """
@@ -7,14 +9,26 @@ Part of :class:`bridge.store.Store` (a mixin: every SQL statement on these table
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TypedDict
 
 from bridge.memory import ChunkRecord, Conflict
 from bridge.storage import HeldPool
 from bridge.store.base import StoreBase, utcnow
+from bridge.store.chunked import KEYS, execute_in, rows_in
 
-__all__ = ["ConflictTables"]
+__all__ = ["CatalogueConflict", "ConflictTables"]
+
+
+class CatalogueConflict(TypedDict):
+    id: int
+    channel: str
+    entity: str
+    canonical_key: str
+    field: str
+    ours: str
+    theirs: str
+    detected_at: str
 
 
 class ConflictTables(StoreBase):
@@ -23,18 +37,55 @@ class ConflictTables(StoreBase):
     def add_conflict(
         self, *, channel: str, entity: str, canonical_key: str, field: str, ours: str, theirs: str
     ) -> None:
+        what = {"channel": channel, "entity": entity, "canonical_key": canonical_key, "field": field}
         with self.transaction() as db:
-            db.table("conflicts").insert(
-                {
-                    "channel": channel,
-                    "entity": entity,
-                    "canonical_key": canonical_key,
-                    "field": field,
-                    "ours": ours,
-                    "theirs": theirs,
-                    "detected_at": utcnow(),
-                }
-            )
+            db.table("conflicts").insert({**what, "ours": ours, "theirs": theirs, "detected_at": utcnow()})
+
+    def catalogue_conflicts(self) -> list[CatalogueConflict]:
+        """The open catalogue conflicts (stock pools held are listed by ``status``)."""
+        rows = self.db.execute(
+            "SELECT id, channel, entity, canonical_key, field, ours, theirs, detected_at FROM conflicts "
+            "WHERE resolved_at IS NULL AND entity != 'stock_pool' ORDER BY id"
+        ).fetchall()
+        names = ("id", "channel", "entity", "canonical_key", "field", "ours", "theirs", "detected_at")
+        return [CatalogueConflict(**dict(zip(names, r, strict=True))) for r in rows]  # type: ignore[typeddict-item]
+
+    def settle_catalogue_conflict(self, conflict_id: int, kept: Any, keep: str, now: str) -> bool:
+        """Close an open catalogue conflict with the value a human ``kept`` (``keep`` as typed, for
+        the audit): the next sync's plan writes it wherever the SKU shows another. False when
+        there is no such open conflict."""
+        with self.transaction() as db:
+            changed = db.execute(
+                "UPDATE conflicts SET resolved_at = ?, kept = ? WHERE id = ? AND resolved_at IS NULL "
+                "AND entity != 'stock_pool'",
+                [now, json.dumps(kept), conflict_id],
+            ).rowcount
+            if changed:
+                self.audit("", "conflict_resolved", str(conflict_id), {"keep": keep})
+        return bool(changed)
+
+    def settled_catalogue(self, skus: Sequence[str]) -> dict[tuple[str, str], Any]:
+        """``(sku, field)`` -> the value a human kept that no sync has applied yet."""
+        sql = (
+            "SELECT canonical_key, field, kept FROM conflicts WHERE kept IS NOT NULL AND applied_at IS NULL "
+            f"AND canonical_key IN {KEYS} ORDER BY resolved_at"
+        )
+        return {(sku, field): json.loads(kept) for sku, field, kept in rows_in(self.db.conn, sql, skus)}
+
+    def settled_skus(self) -> set[str]:
+        """The SKUs of conflicts a human settled that no sync has applied yet (read again)."""
+        rows = self.db.execute(
+            "SELECT canonical_key FROM conflicts WHERE kept IS NOT NULL AND applied_at IS NULL"
+        )
+        return {row[0] for row in rows}
+
+    def _applied_settlements(self, skus: Iterable[str], now: str) -> None:
+        """The settlements of these SKUs are in a recorded plan now."""
+        sql = (
+            "UPDATE conflicts SET applied_at = ? WHERE kept IS NOT NULL AND applied_at IS NULL "
+            f"AND canonical_key IN {KEYS}"
+        )
+        execute_in(self.db.conn, sql, skus, before=[now])
 
     def held_pools(self) -> list[HeldPool]:
         """Stock pools held for a human (see ``bridge.pools``): open ``stock_pool`` conflicts, with

@@ -10,21 +10,34 @@ names the record, never its data.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlite_utils import Database
 
 from bridge.customers.decide import CustomerConflict, CustomerOutcome, Person, SourceState
-from bridge.customers.merge import Observed, Source
+from bridge.customers.fields import field_values
+from bridge.customers.merge import Observed, Source, merged
+from bridge.customers.writes import as_record
 from bridge.models import ChannelCustomer, ChannelOrder
-from bridge.store.chunked import KEYS, rows_in
+from bridge.store.base import utcnow
+from bridge.store.chunked import KEYS, execute_in, rows_in
 
 if TYPE_CHECKING:
     from bridge.store.sqlite import Store
 
-__all__ = ["ConflictRow", "CustomerStore", "PurchaseRow", "m006_customers"]
+COPY_LAG = timedelta(microseconds=1)
+"""A value we copied onto a record (a create or an update we made) ranks just below the value it
+copies: the field still comes from its origin, and a real change on the copy, later, still wins."""
+
+__all__ = [
+    "ConflictRow",
+    "CustomerStore",
+    "PurchaseRow",
+    "m006_customers",
+    "m012_customer_archive_and_rereads",
+]
 
 
 def m006_customers(db: Database) -> None:
@@ -53,33 +66,36 @@ def m006_customers(db: Database) -> None:
     )
     db.table("customer_fields").create_index(["field", "value"])
     db.table("purchases").create(
-        {
-            "channel": str,
-            "order_id": str,
-            "channel_customer_id": str,
-            "placed_at": str,
-            "location": str,
-            "items": str,
-            "total": str,
-        },
+        _text("channel", "order_id", "channel_customer_id", "placed_at", "location", "items", "total"),
         pk=("channel", "order_id"),
     )
     db.table("purchases").create_index(["channel", "channel_customer_id"])
     db.table("customer_conflicts").create(
         {
             "id": int,
-            "channel": str,
-            "channel_id": str,
-            "candidates": str,
-            "matched_by": str,
-            "record": str,
-            "detected_at": str,
-            "resolved_at": str,
-            "keep": str,
-            "applied_at": str,
+            **_text("channel", "channel_id", "candidates", "matched_by", "record", "detected_at"),
+            **_text("resolved_at", "keep", "applied_at"),
         },
         pk="id",
     )
+
+
+def m012_customer_archive_and_rereads(db: Database) -> None:
+    """A person archived by a deletion elsewhere (``[customers] propagate_deletions``), the
+    channel records to read again before any more writes (Square refused a write for its stale
+    ``version``: optimistic concurrency), and what a human kept when settling a catalogue
+    conflict (``kept``, JSON) with when a sync applied it."""
+    db.execute("ALTER TABLE people ADD COLUMN archived_at TEXT")
+    db.execute("ALTER TABLE conflicts ADD COLUMN kept TEXT")
+    db.execute("ALTER TABLE conflicts ADD COLUMN applied_at TEXT")
+    db.table("customer_rereads").create(
+        _text("channel", "channel_id", "reason", "at"), pk=("channel", "channel_id")
+    )
+
+
+def _text(*names: str) -> dict[str, type]:
+    """Columns holding text (SQLite keeps JSON, times and ids as text here)."""
+    return dict.fromkeys(names, str)
 
 
 class ConflictRow(TypedDict):
@@ -129,6 +145,22 @@ class CustomerStore:
             ids |= {row[0] for row in rows_in(conn, sql, [json.dumps(v) for v in values], before=[name])}
         return self.persons(ids)
 
+    def namesakes(self, channel: str, emails: Sequence[str], phones: Sequence[str]) -> list[str]:
+        """The live (not guest, not retired) records of ``channel`` holding one of these emails or
+        phones."""
+        found: set[str] = set()
+        for name, values in (("email", emails), ("phone", phones)):
+            sql = (
+                "SELECT f.channel_id FROM customer_fields f JOIN person_links l USING (channel, channel_id) "
+                "WHERE f.channel = ? AND f.field = ? AND l.guest = 0 AND l.retired_into IS NULL "
+                f"AND f.value IN {KEYS}"
+            )
+            found |= {
+                row[0]
+                for row in rows_in(self.db.conn, sql, [json.dumps(v) for v in values], before=[channel, name])
+            }
+        return sorted(found)
+
     def persons(self, ids: Iterable[int | str]) -> dict[str, Person]:
         wanted = sorted({int(i) for i in ids})
         links = rows_in(
@@ -160,7 +192,13 @@ class CustomerStore:
                     retired,
                     datetime.fromisoformat(modified) if modified else None,
                 )
-        return {str(pid): Person(str(pid), found) for pid, found in sources.items()}
+        archived = {
+            row[0]
+            for row in rows_in(
+                self.db.conn, f"SELECT id FROM people WHERE archived_at IS NOT NULL AND id IN {KEYS}", wanted
+            )
+        }
+        return {str(pid): Person(str(pid), found, pid in archived) for pid, found in sources.items()}
 
     def pinned(self) -> dict[Source, str]:
         """Records a human assigned to a person whose assignment a sync has not applied yet."""
@@ -188,6 +226,13 @@ class CustomerStore:
                 self._forget_links(person)
             for ref, person in outcome.persons.items():
                 ids[ref] = self._save_person(db, person, now)
+            # A person left with no record (folded into another by a merge, or every record
+            # erased) is no one any more.
+            execute_in(
+                db.conn,
+                f"DELETE FROM people WHERE id IN {KEYS} AND id NOT IN (SELECT person_id FROM person_links)",
+                [int(i) for i in ids.values()],
+            )
             for person_id, (channel, channel_id) in outcome.erased:
                 self._erase(channel, channel_id)
                 self.store.audit(
@@ -196,6 +241,8 @@ class CustomerStore:
                     f"{channel}:{channel_id}",
                     {"person": ids.get(person_id, person_id)},
                 )
+            for person_id in outcome.archived:
+                self.store.audit("", "customer_archived", f"person:{ids.get(person_id, person_id)}", {})
             for conflict in outcome.conflicts:
                 self._add_conflict(conflict, now)
             self.db.execute(
@@ -218,6 +265,10 @@ class CustomerStore:
         if person.person_id.isdigit():
             pid = int(person.person_id)
             db.execute("UPDATE people SET updated_at = ? WHERE id = ?", [now, pid])
+            if person.archived:
+                db.execute(
+                    "UPDATE people SET archived_at = ? WHERE id = ? AND archived_at IS NULL", [now, pid]
+                )
         else:
             pid = int(
                 db.execute("INSERT INTO people (created_at, updated_at) VALUES (?, ?)", [now, now]).lastrowid
@@ -290,6 +341,93 @@ class CustomerStore:
                 "detected_at": now,
             }
         )
+
+    # -- what the relay learnt -------------------------------------------------------------
+
+    def link_created(
+        self, person_id: str, channel: str, record: ChannelCustomer, version: str | None
+    ) -> None:
+        """Link the record a create made (its id from the create's answer) to the person it was made
+        for, its fields as sent, each dated as the person's merged value it copies (so it never
+        outranks a later change elsewhere). A record already linked keeps its link."""
+        person = self.persons([person_id]).get(person_id)
+        if person is None or not record.channel_id:
+            return
+        wanted = merged(person.fields())
+        values = field_values(record, "US")  # the values were sent normalised: no region needed
+        fields = {
+            name: Observed(value, wanted[name].changed_at - COPY_LAG)
+            for name, value in values.items()
+            if value is not None and name in wanted
+        }
+        with self.store.transaction() as db:
+            exists = db.execute(
+                "SELECT 1 FROM person_links WHERE channel = ? AND channel_id = ?",
+                [channel, record.channel_id],
+            ).fetchone()
+            if exists is None:
+                state = SourceState(fields, version)
+                self._save_person(db, Person(person_id, {(channel, record.channel_id): state}), utcnow())
+
+    def record_update(
+        self, channel: str, channel_id: str, version: str | None, fields: Mapping[str, Any]
+    ) -> None:
+        """An update the channel confirmed: the record's new version, and the fields sent as it now
+        holds them, each dated as the person's value it copies (so the next write to it carries the
+        right version, and the echo of our write is no change)."""
+        row = self.db.execute(
+            "SELECT person_id FROM person_links WHERE channel = ? AND channel_id = ?", [channel, channel_id]
+        ).fetchone()
+        if row is None:
+            return
+        wanted = merged(self.persons([row[0]])[str(row[0])].fields())
+        sent = field_values(as_record(channel, fields), "US")  # normalised values: no region needed
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE person_links SET version = ? WHERE channel = ? AND channel_id = ?",
+                [version, channel, channel_id],
+            )
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO customer_fields VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        channel,
+                        channel_id,
+                        name,
+                        json.dumps(value),
+                        (wanted[name].changed_at - COPY_LAG).isoformat(),
+                    )
+                    for name, value in sent.items()
+                    if name in fields and name in wanted and wanted[name].value == value
+                ],
+            )
+
+    def mark_stale(self, channel: str, channel_id: str, reason: str) -> None:
+        """Read this record again (and merge it) before planning another write to it."""
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO customer_rereads VALUES (?, ?, ?, ?)",
+                [channel, channel_id, reason, utcnow()],
+            )
+
+    def stale(self) -> dict[str, list[str]]:
+        """The records to read again, per channel."""
+        out: dict[str, list[str]] = {}
+        for channel, channel_id in self.db.execute(
+            "SELECT channel, channel_id FROM customer_rereads ORDER BY at"
+        ):
+            out.setdefault(channel, []).append(channel_id)
+        return out
+
+    def read_again(self, channel: str, channel_ids: Sequence[str]) -> None:
+        """These records were read again and recorded."""
+        with self.store.transaction() as db:
+            execute_in(
+                db.conn,
+                f"DELETE FROM customer_rereads WHERE channel = ? AND channel_id IN {KEYS}",
+                channel_ids,
+                before=[channel],
+            )
 
     # -- purchase history --------------------------------------------------------------------
 

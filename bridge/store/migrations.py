@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from bridge.store.customers import m006_customers
+from bridge.store.customers import m006_customers, m012_customer_archive_and_rereads
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -273,5 +273,8 @@ def m011_stock_events_channel_index(db: Database) -> None:
     db.table("stock_events").create_index(["channel", "kind"], index_name="stock_events_channel_kind")
 
 
-SCHEMA_VERSION = 11
+MIGRATIONS()(m012_customer_archive_and_rereads)  # archived persons, records to read again
+
+
+SCHEMA_VERSION = 12
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""

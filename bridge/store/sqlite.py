@@ -33,7 +33,6 @@ from bridge.memory import ChunkRecord, Memory, Wanted, WriteRecord
 from bridge.storage import OutboxEntry, StoreFigures
 from bridge.store.base import parse_time, utcnow
 from bridge.store.catalogue import CatalogueTables
-from bridge.store.catalogue_conflicts import CatalogueConflicts
 from bridge.store.conflicts import ConflictTables
 from bridge.store.cursors import CursorTables
 from bridge.store.customers import CustomerStore
@@ -57,13 +56,15 @@ BUSY_TIMEOUT_SECONDS = 30.0
 
 def _private(path: Path) -> None:
     """The store file readable by its owner only (0600): it holds customers' personal data. SQLite
-    gives its ``-wal`` and ``-shm`` files the same mode."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    gives its ``-wal`` and ``-shm`` files the same mode. An existing file is changed by path, never
+    opened: closing any descriptor of a file drops every POSIX lock this process holds on it, so
+    opening a second Store in a process where one is open would drop the first one's locks (and
+    another process closing the file would then take itself for the last and delete the WAL)."""
     try:
-        if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
 
 
 class SchemaTooNew(RuntimeError):
@@ -117,11 +118,6 @@ class Store(LedgerTables, QueueTables, CursorTables, LinkTables, CatalogueTables
     def customers(self) -> CustomerStore:
         """The customer tables (:mod:`bridge.store.customers`)."""
         return CustomerStore(self)
-
-    @property
-    def catalogue_conflicts(self) -> CatalogueConflicts:
-        """The catalogue's open conflicts (:mod:`bridge.store.catalogue_conflicts`)."""
-        return CatalogueConflicts(self)
 
     @property
     def schema_version(self) -> int:
@@ -194,6 +190,7 @@ class Store(LedgerTables, QueueTables, CursorTables, LinkTables, CatalogueTables
             ledger=[Store.ledger_entry(r) for r in self.ledger_rows(skus)],
             baselines=baselines,
             catalogue=self.agreed_catalogue(skus),
+            settled=self.settled_catalogue(skus),
             echo_hashes={
                 (r["channel"], r["canonical_key"]): r["last_written_hash"]
                 for r in self.links_by_key("variant", skus)
@@ -235,6 +232,7 @@ class Store(LedgerTables, QueueTables, CursorTables, LinkTables, CatalogueTables
             self._record_pools(record)
             for conflict in record.conflicts:
                 self._record_conflict(conflict)
+            self._applied_settlements(record.agreed, now)
             queued = self.outbox_enqueue(record.outbox)
             for channel, sku, digest in record.echo_hashes:
                 db.execute(
