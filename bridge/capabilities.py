@@ -74,6 +74,12 @@ class Capabilities:
     write_version: Literal["counter", "modified_date"] = "counter"
     """What the ``version`` of a write's answer is: an object version that says nothing of time
     (Square's counter), or when the channel applied the write (WooCommerce's ``date_modified_gmt``)."""
+    creates_products: bool = True
+    """The channel takes new products from us (``CreateProduct``); False (eBay: a listing needs
+    business policies and a category) means a product missing there is simply not on it."""
+    may_own: bool = True
+    """The channel can be the system of record, or a field's owner; False (a marketplace) means
+    its catalogue is always another's, linked by SKU."""
     fields: FieldSplit = FieldSplit()
     """Where it keeps each catalogue field (the default is the common shape: name, description
     and status on the product, price and GTIN on each variant)."""

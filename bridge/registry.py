@@ -47,6 +47,7 @@ __all__ = [
 CHANNEL_MODULES: tuple[str, ...] = (
     "adapters.woocommerce_channel",
     "adapters.square_channel",
+    "adapters.ebay_channel",
 )
 """The built-in channels, one line each: a module exposing ``CHANNEL``, its :class:`ChannelSpec`."""
 

@@ -1,0 +1,253 @@
+"""The eBay adapter: an eBay store as a single-pool channel that never owns the catalogue.
+
+eBay keys inventory by seller SKU: each inventory item with a published offer is a listed variant
+(variant id = product id = SKU), linked to the catalogue by SKU like any other channel's. Its count
+is what the listing shows buyers (:mod:`adapters.ebay_catalog`), written with
+``bulkUpdatePriceQuantity`` (:mod:`adapters.ebay_stock_writes`); sales come from the Fulfillment
+API's orders (:mod:`adapters.ebay_orders`); notifications only wake the loop
+(:mod:`adapters.ebay_notifications`).
+
+What eBay never gets: new listings (they need business policies and categories: out of scope),
+names, descriptions or statuses (eBay is never the system of record; its field split holds none of
+them), and prices unless ``sync_price`` is on. A SKU in the catalogue without an eBay listing is
+simply not on eBay; the SKUs with an inventory item but no live listing are logged once per change
+of that set, not every sync (the catalogue cursor remembers it).
+
+eBay has no "modified since" read of inventory items, so the catalogue cursor is a digest of what
+the last read showed, per SKU: an incremental read is a full read that returns only what differs
+from it (and the SKUs whose listing ended, archived), so the sync handles it like any other
+channel's incremental read.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import zlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from adapters.base import (
+    ArchiveProduct,
+    Capabilities,
+    ChannelAdapter,
+    CreateProduct,
+    Page,
+    SetStock,
+    UpdateProduct,
+    UpdateVariant,
+    WriteOp,
+    WriteResult,
+)
+from adapters.ebay_catalog import INVENTORY, Listings, read_listings
+from adapters.ebay_client import EbayClient
+from adapters.ebay_notifications import NotificationVerifier
+from adapters.ebay_orders import cursor_at, read_order_events
+from adapters.ebay_stock_writes import BATCH, write_price_quantity
+from bridge.capabilities import FieldSplit
+from bridge.models import (
+    ChannelCustomer,
+    ChannelLocation,
+    ChannelProduct,
+    ChannelVariant,
+    ProductStatus,
+    StockEvent,
+    StockLevel,
+    WebhookEvent,
+    content_hash,
+)
+
+__all__ = ["EbayAdapter"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOCATION = "default"
+CURSOR_PREFIX = "ebay1:"
+NOTHING_HELD = FieldSplit(product=frozenset(), variant=frozenset())
+PRICE_ONLY = FieldSplit(product=frozenset(), variant=frozenset({"price"}))
+NOT_OURS = (
+    "eBay is never the system of record: shopbridge does not create listings or change their "
+    "name, description or status there (only their quantity, and price with sync_price)"
+)
+
+
+def _digest(product: ChannelProduct) -> str:
+    return content_hash(product.model_dump(mode="json", exclude={"variants": {"__all__": {"counted_at"}}}))[
+        :12
+    ]
+
+
+def _encode(state: Mapping[str, object]) -> str:
+    raw = json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
+    return CURSOR_PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode()
+
+
+def _decode(cursor: str | None) -> dict[str, object] | None:
+    if not cursor or not cursor.startswith(CURSOR_PREFIX):
+        return None
+    try:
+        state = json.loads(zlib.decompress(base64.urlsafe_b64decode(cursor[len(CURSOR_PREFIX) :])))
+    except (ValueError, zlib.error):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _archived(sku: str) -> ChannelProduct:
+    """A SKU whose listing ended since the last read: not for sale on eBay any more."""
+    variant = ChannelVariant(channel_id=sku, sku=sku, status=ProductStatus.ARCHIVED)
+    return ChannelProduct(
+        channel="ebay", channel_id=sku, name=sku, status=ProductStatus.ARCHIVED, variants=(variant,)
+    )
+
+
+class EbayAdapter(ChannelAdapter):
+    """eBay's Sell Inventory and Fulfillment APIs for one seller (see the module's docstring)."""
+
+    name = "ebay"
+    capabilities = Capabilities(
+        stock_mode="absolute",
+        has_locations=False,
+        max_batch=BATCH,
+        date_resolution=timedelta(milliseconds=1),
+        fields=NOTHING_HELD,
+        creates_products=False,
+        may_own=False,
+    )
+
+    def __init__(self, client: EbayClient, *, sync_price: bool = False, currency: str = "USD") -> None:
+        self.client = client
+        self.sync_price = sync_price
+        self.currency = currency
+        self.capabilities = Capabilities(
+            stock_mode="absolute",
+            has_locations=False,
+            max_batch=BATCH,
+            date_resolution=timedelta(milliseconds=1),
+            fields=PRICE_ONLY if sync_price else NOTHING_HELD,
+            creates_products=False,
+        may_own=False,
+        )
+        self._offer_ids: dict[str, list[str]] = {}
+        self.verifier = NotificationVerifier(client)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def check(self) -> str:
+        answer = self.client.request("GET", INVENTORY + "/inventory_item", params={"limit": 1})
+        return f"eBay ({self.client.api_root}): {answer.get('total', '?')} inventory items"
+
+    def list_locations(self) -> list[ChannelLocation]:
+        return [ChannelLocation(channel=self.name, channel_id=DEFAULT_LOCATION, name="eBay store")]
+
+    def _listings(self) -> tuple[Listings, int]:
+        before = self.client.calls
+        found = read_listings(self.client)
+        self._offer_ids.update(found.offer_ids)
+        return found, self.client.calls - before
+
+    def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
+        found, calls = self._listings()
+        digests = {p.channel_id: _digest(p) for p in found.products}
+        held = {sku for issue in found.issues for sku in issue.skus}
+        last = _decode(cursor)
+        unlisted = sorted(found.unlisted)
+        if last is None or last.get("unlisted") != unlisted:
+            self._report_unlisted(unlisted)
+        state = {"skus": digests, "unlisted": unlisted}
+        if last is None:
+            return Page(items=found.products, cursor=_encode(state), calls=calls, issues=found.issues)
+        before = last.get("skus")
+        before = before if isinstance(before, dict) else {}
+        changed = [p for p in found.products if before.get(p.channel_id) != digests[p.channel_id]]
+        gone = [_archived(sku) for sku in sorted(set(before) - set(digests) - held)]
+        for sku in held:  # a skipped item keeps its last digest: it is not gone, nor changed
+            if sku in before:
+                digests[sku] = str(before[sku])
+        return Page(items=[*changed, *gone], cursor=_encode(state), calls=calls, issues=found.issues)
+
+    def _report_unlisted(self, unlisted: Sequence[str]) -> None:
+        if unlisted:
+            shown = ", ".join(unlisted[:10]) + (", ..." if len(unlisted) > 10 else "")
+            log.info(
+                "ebay: %d inventory items have no live listing (not on eBay; listings are made in "
+                "Seller Hub): %s",
+                len(unlisted),
+                shown,
+            )
+
+    def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:
+        wanted = set(variant_ids) if variant_ids is not None else None
+        levels = []
+        for product in read_listings(self.client).products:
+            for variant in product.variants:
+                if wanted is not None and variant.channel_id not in wanted:
+                    continue
+                levels.append(
+                    StockLevel(
+                        channel=self.name,
+                        variant_id=variant.channel_id,
+                        location_id=DEFAULT_LOCATION,
+                        quantity=variant.stock,
+                        observed_at=variant.counted_at or datetime.now(UTC),
+                    )
+                )
+        return levels
+
+    def read_stock_events(self, cursor: str | None = None) -> Page[StockEvent]:
+        return read_order_events(self.client, cursor)
+
+    def events_cursor_at(self, when: datetime) -> str | None:
+        return cursor_at(when)
+
+    def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:
+        return Page(items=[], cursor=None)  # eBay's buyers are not shared with sellers' tools
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Quantities (and prices, with ``sync_price``) in batches of 25 SKUs; everything else is
+        refused, not retried: eBay does not take catalogue changes from us."""
+        results: dict[int, WriteResult] = {}
+        writes: list[tuple[int, SetStock | UpdateVariant]] = []
+        for n, op in enumerate(ops):
+            if isinstance(op, SetStock):
+                writes.append((n, op))
+            elif isinstance(op, UpdateVariant) and self.sync_price and set(op.fields) <= {"price"}:
+                writes.append((n, op))
+            else:
+                results[n] = self._refused(op)
+        if writes:
+            self._ensure_offers([op.variant_id for _, op in writes])
+            done = write_price_quantity(self.client, [op for _, op in writes], self._offer_ids)
+            results.update((n, result) for (n, _), result in zip(writes, done, strict=True))
+        return [results[n] for n in range(len(ops))]
+
+    @staticmethod
+    def _refused(op: WriteOp) -> WriteResult:
+        what = "create listings" if isinstance(op, CreateProduct) else "change this"
+        if isinstance(op, UpdateProduct | ArchiveProduct | UpdateVariant):
+            what = "change listings' catalogue fields"
+        return WriteResult(key=op.key, ok=False, code="NOT_SUPPORTED", error=f"cannot {what}: {NOT_OURS}")
+
+    def _ensure_offers(self, skus: Sequence[str]) -> None:
+        """The published offers of SKUs not read yet by this adapter (a restarted relay)."""
+        missing = [sku for sku in dict.fromkeys(skus) if sku not in self._offer_ids]
+        if not missing:
+            return
+        found = read_listings(self.client, ({"sku": sku} for sku in missing))
+        self._offer_ids.update(found.offer_ids)
+
+    # -- webhooks ------------------------------------------------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> WebhookEvent:
+        note = self.verifier.verify(headers, body)
+        order_id = note.data.get("orderId")
+        return WebhookEvent(
+            channel=self.name,
+            event_id=note.notification_id,
+            topic=note.topic,
+            resource="order" if note.topic == "ORDER_CONFIRMATION" else "other",
+            resource_id=str(order_id) if order_id else None,
+            payload={k: v for k, v in note.data.items() if k in ("orderId", "lineItemId")},
+        )

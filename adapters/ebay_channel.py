@@ -1,0 +1,95 @@
+"""eBay as a registered channel (see :mod:`bridge.registry`): its ``[channels.ebay]`` section, how
+its adapter is built, what ``config check`` says about it, and its emulator for the sandbox.
+
+eBay is a single-pool channel like the web shop: it shows the sum of its source locations
+(``[sync] source_locations.ebay``) minus its buffer (``[sync] buffers.ebay``). It never owns the
+catalogue and takes no new listings; prices are written only with ``sync_price = true``.
+``init`` does not offer it yet (consent needs a browser: the refresh token is pasted into a secret).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from adapters.base import ChannelAdapter
+from adapters.ebay import EbayAdapter
+from adapters.ebay_settings import EbaySection, client_from
+from bridge.registry import ChannelContext, ChannelEmulator, ChannelSpec
+
+if TYPE_CHECKING:
+    from sandbox.seed import SeedProduct
+
+__all__ = ["CHANNEL", "EbayChannel"]
+
+
+class EbayChannel(EbaySection):
+    """``[channels.ebay]``: the connection (see :class:`adapters.ebay_settings.EbaySection`) and
+    what shopbridge writes there."""
+
+    sync_price: bool = Field(
+        False, description="Write the catalogue's prices to the eBay offers (off: eBay keeps its own)"
+    )
+
+
+def _build(section: EbayChannel, context: ChannelContext) -> ChannelAdapter:
+    return EbayAdapter(client_from(section), sync_price=section.sync_price, currency=context.currency)
+
+
+def _problems(section: EbayChannel, context: ChannelContext) -> list[str]:
+    if section.environment != "custom" and section.base_url:
+        return ["channels.ebay.base_url: only with environment = 'custom' (the local emulator)"]
+    return []
+
+
+def _warnings(section: EbayChannel, context: ChannelContext) -> list[str]:
+    if section.ru_name is None and section.environment != "custom":
+        return [
+            "channels.ebay.ru_name is not set: when the refresh token expires (about every 18 months) "
+            "the consent URL cannot be shown; set it to the app's RuName from eBay's developer portal"
+        ]
+    return []
+
+
+def _emulator() -> ChannelEmulator:
+    from sandbox.ebay import EbayEmulator
+
+    return EbayEmulator()
+
+
+def _seed(emulator: ChannelEmulator, products: Sequence[SeedProduct], locations: int) -> None:
+    from sandbox.ebay import EbayEmulator
+
+    assert isinstance(emulator, EbayEmulator)
+    emulator.seed(products)
+
+
+def _sandbox_section(emulator: ChannelEmulator, port: int) -> dict[str, str]:
+    from sandbox.ebay import EbayEmulator
+
+    assert isinstance(emulator, EbayEmulator)
+    info = emulator.connection_info()
+    return {
+        "environment": '"custom"',
+        "base_url": json.dumps(info["base_url"]),
+        "client_id": json.dumps(info["client_id"]),
+        "client_secret": f"{{ value = {json.dumps(info['client_secret'])} }}",
+        "refresh_token": f"{{ value = {json.dumps(emulator.issue_refresh_token())} }}",
+    }
+
+
+CHANNEL: ChannelSpec[EbayChannel] = ChannelSpec(
+    name="ebay",
+    title="eBay",
+    section=EbayChannel,
+    capabilities=EbayAdapter.capabilities,
+    build=_build,
+    problems=_problems,
+    warnings=_warnings,
+    emulator=_emulator,
+    seed=_seed,
+    sandbox_section=_sandbox_section,
+)
