@@ -44,6 +44,7 @@ from bridge.writes import (
     UpdateCustomer,
     UpdateProduct,
     UpdateVariant,
+    WriteCounts,
     WriteOp,
     WriteResult,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "UpdateProduct",
     "UpdateVariant",
     "WebhookRejected",
+    "WriteCounts",
     "WriteOp",
     "WriteResult",
     "hold_for",
@@ -351,6 +353,10 @@ class ChannelAdapter(abc.ABC):
         """These operations may already have reached the channel (an earlier attempt's outcome is
         unknown, perhaps in a process that died). A channel whose writes are not naturally idempotent
         checks before applying them again; absolute writes need nothing."""
+
+    def count_writes_in(self, counts: WriteCounts) -> None:  # noqa: B027 - optional hook, no-op by default
+        """The store's daily write counts of this channel, handed over before any write: a channel
+        capping revisions a day budgets with them. By default unused."""
 
     def missing(self, product_ids: Sequence[str]) -> set[str]:
         """Which of these products the channel no longer has at all (deleted for good, leaving no

@@ -37,6 +37,7 @@ from adapters.base import (
     SetStock,
     UpdateProduct,
     UpdateVariant,
+    WriteCounts,
     WriteOp,
     WriteResult,
 )
@@ -44,7 +45,8 @@ from adapters.ebay_catalog import INVENTORY, Listings, read_listings
 from adapters.ebay_client import EbayClient
 from adapters.ebay_notifications import NotificationVerifier
 from adapters.ebay_orders import cursor_at, read_order_events
-from adapters.ebay_stock_writes import BATCH, write_price_quantity
+from adapters.ebay_revisions import RevisionBudget
+from adapters.ebay_stock_writes import BATCH, LIMIT_REACHED, coalesce, write_price_quantity
 from bridge.capabilities import FieldSplit
 from bridge.models import (
     ChannelCustomer,
@@ -115,8 +117,19 @@ class EbayAdapter(ChannelAdapter):
         may_own=False,
     )
 
-    def __init__(self, client: EbayClient, *, sync_price: bool = False, currency: str = "USD") -> None:
+    def __init__(
+        self,
+        client: EbayClient,
+        *,
+        sync_price: bool = False,
+        currency: str = "USD",
+        budget: RevisionBudget | None = None,
+    ) -> None:
         self.client = client
+        self.budget = budget or RevisionBudget()
+        self._shown: dict[str, int] = {}
+        """What each listing showed when last read or written (near the limit, a change from 0
+        matters)."""
         self.sync_price = sync_price
         self.currency = currency
         self.capabilities = Capabilities(
@@ -126,7 +139,7 @@ class EbayAdapter(ChannelAdapter):
             date_resolution=timedelta(milliseconds=1),
             fields=PRICE_ONLY if sync_price else NOTHING_HELD,
             creates_products=False,
-        may_own=False,
+            may_own=False,
         )
         self._offer_ids: dict[str, list[str]] = {}
         self.verifier = NotificationVerifier(client)
@@ -144,7 +157,14 @@ class EbayAdapter(ChannelAdapter):
         before = self.client.calls
         found = read_listings(self.client)
         self._offer_ids.update(found.offer_ids)
+        self._remember_shown(found.products)
         return found, self.client.calls - before
+
+    def _remember_shown(self, products: Sequence[ChannelProduct]) -> None:
+        for product in products:
+            for variant in product.variants:
+                if variant.stock is not None:
+                    self._shown[variant.channel_id] = variant.stock
 
     def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
         found, calls = self._listings()
@@ -179,7 +199,9 @@ class EbayAdapter(ChannelAdapter):
     def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:
         wanted = set(variant_ids) if variant_ids is not None else None
         levels = []
-        for product in read_listings(self.client).products:
+        products = read_listings(self.client).products
+        self._remember_shown(products)
+        for product in products:
             for variant in product.variants:
                 if wanted is not None and variant.channel_id not in wanted:
                     continue
@@ -206,8 +228,9 @@ class EbayAdapter(ChannelAdapter):
     # -- writes --------------------------------------------------------------------------------
 
     def apply(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        """Quantities (and prices, with ``sync_price``) in batches of 25 SKUs; everything else is
-        refused, not retried: eBay does not take catalogue changes from us."""
+        """Quantities (and prices, with ``sync_price``) in batches of 25 SKUs, within the daily
+        revision budget (:mod:`adapters.ebay_revisions`); everything else is refused, not retried:
+        eBay does not take catalogue changes from us."""
         results: dict[int, WriteResult] = {}
         writes: list[tuple[int, SetStock | UpdateVariant]] = []
         for n, op in enumerate(ops):
@@ -218,10 +241,43 @@ class EbayAdapter(ChannelAdapter):
             else:
                 results[n] = self._refused(op)
         if writes:
-            self._ensure_offers([op.variant_id for _, op in writes])
-            done = write_price_quantity(self.client, [op for _, op in writes], self._offer_ids)
-            results.update((n, result) for (n, _), result in zip(writes, done, strict=True))
+            results.update(self._write(writes))
         return [results[n] for n in range(len(ops))]
+
+    def _write(self, writes: Sequence[tuple[int, SetStock | UpdateVariant]]) -> dict[int, WriteResult]:
+        wanted = coalesce([op for _, op in writes])
+        day, send, held = self.budget.split({sku: w.quantity for sku, w in wanted.items()}, self._shown)
+        if held:
+            log.warning(
+                "ebay: %d updates held back by the daily revision limit: %s",
+                len(held),
+                "; ".join(held.values()),
+            )
+        out: dict[int, WriteResult] = {}
+        going = [(n, op) for n, op in writes if op.variant_id in send]
+        for n, op in writes:
+            if op.variant_id in held:
+                why = held[op.variant_id]
+                out[n] = WriteResult(key=op.key, ok=False, retryable=True, code="REVISION_BUDGET", error=why)
+        if not going:
+            return out
+        self._ensure_offers([op.variant_id for _, op in going])
+        done = [
+            r.model_copy(update={"retryable": True}) if r.code == LIMIT_REACHED else r  # tomorrow
+            for r in write_price_quantity(self.client, [op for _, op in going], self._offer_ids)
+        ]
+        out.update((n, result) for (n, _), result in zip(going, done, strict=True))
+        by_sku = {op.variant_id: result for (_, op), result in zip(going, done, strict=True)}
+        self.budget.sent(day, [sku for sku, r in by_sku.items() if r.ok])
+        self.budget.spent(day, [sku for sku, r in by_sku.items() if r.code == LIMIT_REACHED])
+        for sku, result in by_sku.items():
+            quantity = wanted[sku].quantity
+            if result.ok and quantity is not None:
+                self._shown[sku] = quantity
+        return out
+
+    def count_writes_in(self, counts: WriteCounts) -> None:
+        self.budget.counts = counts
 
     @staticmethod
     def _refused(op: WriteOp) -> WriteResult:

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from adapters.base import ChannelAdapter
 from adapters.ebay import EbayAdapter
+from adapters.ebay_revisions import RevisionBudget
 from adapters.ebay_settings import EbaySection, client_from
 from bridge.registry import ChannelContext, ChannelEmulator, ChannelSpec
 
@@ -33,16 +34,34 @@ class EbayChannel(EbaySection):
     sync_price: bool = Field(
         False, description="Write the catalogue's prices to the eBay offers (off: eBay keeps its own)"
     )
+    revision_limit: int = Field(250, ge=1, description="Revisions eBay allows a listing a calendar day")
+    revision_reserve: int = Field(
+        25,
+        ge=0,
+        description="Revisions left today below which only changes to or from 0 or to low_stock go out",
+    )
+    low_stock: int = Field(2, ge=0, description="A quantity this low is always worth a revision")
 
 
 def _build(section: EbayChannel, context: ChannelContext) -> ChannelAdapter:
-    return EbayAdapter(client_from(section), sync_price=section.sync_price, currency=context.currency)
+    budget = RevisionBudget(
+        limit=section.revision_limit, reserve=section.revision_reserve, low_stock=section.low_stock
+    )
+    return EbayAdapter(
+        client_from(section), sync_price=section.sync_price, currency=context.currency, budget=budget
+    )
 
 
 def _problems(section: EbayChannel, context: ChannelContext) -> list[str]:
+    problems = []
     if section.environment != "custom" and section.base_url:
-        return ["channels.ebay.base_url: only with environment = 'custom' (the local emulator)"]
-    return []
+        problems.append("channels.ebay.base_url: only with environment = 'custom' (the local emulator)")
+    if section.revision_reserve >= section.revision_limit:
+        problems.append(
+            f"channels.ebay.revision_reserve: {section.revision_reserve} is not below revision_limit "
+            f"{section.revision_limit}: every change but those to or from 0 would be held back"
+        )
+    return problems
 
 
 def _warnings(section: EbayChannel, context: ChannelContext) -> list[str]:

@@ -29,11 +29,13 @@ from adapters.base import SetStock, TransientError, UpdateVariant, WriteResult
 from adapters.ebay_client import EbayClient
 from bridge.models import Money
 
-__all__ = ["BATCH", "PriceQuantity", "write_price_quantity"]
+__all__ = ["BATCH", "LIMIT_REACHED", "PriceQuantity", "coalesce", "write_price_quantity"]
 
 PATH = "/sell/inventory/v1/bulk_update_price_quantity"
 BATCH = 25
 ZERO_REFUSED = "25004"
+LIMIT_REACHED = "REVISION_LIMIT"
+"""Our code for eBay's 25002 about the listing's daily revisions (25002 is any user error)."""
 ZERO_HINT = (
     "this eBay account refuses a quantity of 0: turn on the Out-of-Stock control in eBay's "
     "account preferences (Selling > Preferences), so a sold-out listing shows as out of stock"
@@ -114,6 +116,8 @@ def _outcomes(answer: Mapping[str, Any]) -> dict[str, _Outcome]:
         message = str(first.get("message") or f"eBay answered {status}")
         if code == ZERO_REFUSED:
             message = f"{message}; {ZERO_HINT}"
+        if code == "25002" and "revised" in message:
+            code = LIMIT_REACHED
         out[sku] = _Outcome(False, status >= 500 or status == 429, code, message)
     return out
 

@@ -44,7 +44,9 @@ def _may_own(name: str) -> str:
     """A channel declaring it never owns the catalogue (a marketplace) is refused as an owner."""
     spec = registry.channels().get(name)
     if spec is not None and not spec.capabilities.may_own:
-        raise ValueError(f"{spec.title} never owns the catalogue: its listings are linked to another's by SKU")
+        raise ValueError(
+            f"{spec.title} never owns the catalogue: its listings are linked to another's by SKU"
+        )
     return name
 
 

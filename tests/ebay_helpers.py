@@ -27,6 +27,9 @@ import requests
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from adapters.ebay import EbayAdapter
+from adapters.ebay_auth import EbayAuth
+from adapters.ebay_client import EbayClient
 from adapters.ebay_notifications import challenge_answer
 from bridge.httpd import ServerThread
 from sandbox.ebay import EbayEmulator, RecordedExchange
@@ -230,3 +233,11 @@ class NotificationEndpoint:
     def stop(self) -> None:
         if self.server:
             self.server.stop()
+
+
+def ebay_adapter(em: EbayEmulator, *, sync_price: bool = False, max_attempts: int = 5) -> EbayAdapter:
+    """The adapter as ``[channels.ebay]`` builds it, against the emulator, with a fresh consent."""
+    root = em.base_url
+    auth = EbayAuth(root, em.client_id, em.client_secret, em.issue_refresh_token(), timeout=10)
+    client = EbayClient(root, auth, timeout=10, max_attempts=max_attempts, backoff=0.01, backoff_cap=0.05)
+    return EbayAdapter(client, sync_price=sync_price)

@@ -265,5 +265,16 @@ def m010_agreed_catalogue(db: Database) -> None:
     db.execute("ALTER TABLE canonical RENAME TO agreed_catalogue")
 
 
-SCHEMA_VERSION = 10
+@MIGRATIONS()
+def m011_write_counts(db: Database) -> None:
+    """Per channel, SKU and calendar day, how many writes shopbridge sent: a marketplace caps the
+    revisions of a listing a day (eBay: 250), and that budget must survive a restart."""
+    db.table("write_counts").create(
+        {"channel": str, "sku": str, "day": str, "count": int, "updated_at": str},
+        pk=("channel", "sku", "day"),
+        not_null={"channel", "sku", "day", "count"},
+    )
+
+
+SCHEMA_VERSION = 11
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""
