@@ -258,14 +258,11 @@ class EbayAdapter(ChannelAdapter):
         for n, op in writes:
             if op.variant_id in held:
                 why = held[op.variant_id]
-                out[n] = WriteResult(key=op.key, ok=False, retryable=True, code="REVISION_BUDGET", error=why)
+                out[n] = WriteResult(key=op.key, ok=False, code="REVISION_BUDGET", error=why)
         if not going:
             return out
         self._ensure_offers([op.variant_id for _, op in going])
-        done = [
-            r.model_copy(update={"retryable": True}) if r.code == LIMIT_REACHED else r  # tomorrow
-            for r in write_price_quantity(self.client, [op for _, op in going], self._offer_ids)
-        ]
+        done = write_price_quantity(self.client, [op for _, op in going], self._offer_ids)
         out.update((n, result) for (n, _), result in zip(going, done, strict=True))
         by_sku = {op.variant_id: result for (_, op), result in zip(going, done, strict=True)}
         self.budget.sent(day, [sku for sku, r in by_sku.items() if r.ok])

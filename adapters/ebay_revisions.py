@@ -7,10 +7,12 @@ entry per SKU per call (a burst of 30 till sales in one sync is one revision). R
 sent per SKU and day are counted in the store (:class:`bridge.writes.WriteCounts`), and once fewer
 than ``reserve`` revisions are left of ``limit`` only the changes that matter go out: a quantity
 going to 0 (overselling is what eBay penalises), coming back from 0, or at or below ``low_stock``.
-The others are held back (kept queued: the result is retryable) and logged with their SKUs; they
-go out on a later attempt once the day has turned. At the limit nothing is sent (eBay would refuse
-it with 25002); when eBay refuses one for its limit anyway (revisions made in Seller Hub count too)
-the count is raised to the limit so the rest of the day is not spent asking.
+The others are held back: refused for now (code ``REVISION_BUDGET``, so the write does not stay
+in flight and block the next sync's, e.g. the SKU selling out) and logged with their SKUs. Each
+sync plans them again while eBay shows another count, so they go out once the day has turned.
+At the limit nothing is sent (eBay would refuse it with 25002); when eBay refuses one for its limit
+anyway (revisions made in Seller Hub count too) the count is raised to the limit so the rest of the
+day is not spent asking.
 
 The calendar day is UTC's (eBay does not say which; the emulator counts in UTC too).
 """

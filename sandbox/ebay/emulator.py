@@ -105,6 +105,17 @@ class EbayEmulator(EbayRoutes):
             offer = next(o for o in self._offers_of(sku) if o.listing_id)
             return self._shown(offer)
 
+    def end_listing(self, sku: str) -> None:
+        """(Test API) The seller ends the SKU's listing in Seller Hub: its offer is unpublished."""
+        with self.lock:
+            for offer in self._offers_of(sku):
+                offer.listing_id = None
+
+    def listing_of(self, sku: str) -> str:
+        """(Test API) The listing id of the SKU's live listing."""
+        with self.lock:
+            return str(next(o.listing_id for o in self._offers_of(sku) if o.listing_id))
+
     def offer_of(self, sku: str) -> JSON:
         with self.lock:
             return self._offer_json(next(o for o in self._offers_of(sku) if o.listing_id))

@@ -108,6 +108,10 @@ class EbayState:
         self._refresh_tokens: dict[str, Token] = {}
         self._access_tokens: dict[str, Token] = {}
         self._destinations: list[Destination] = []
+        self._failing: dict[str, tuple[int, int]] = {}
+        """(Test API) SKU -> the status its next bulk update entries fail with, and how many."""
+        self.updates_seen: list[list[str]] = []
+        """(Test API) The SKUs of every bulkUpdatePriceQuantity call, in order."""
 
     @property
     def base_url(self) -> str:
