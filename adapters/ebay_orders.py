@@ -4,7 +4,9 @@ cancelled order gives its units back once.
 The Fulfillment API's ``getOrders`` is polled with ``lastmodifieddate:[<cursor>..]`` in overlapping
 windows, eBay's own advice (poll from the last run minus a margin, eBay KB 1788): the cursor is the
 latest ``lastModifiedDate`` read, less :data:`OVERLAP`, so an order eBay indexed a little late is
-still found, and one read twice adds nothing since every event has a stable id:
+still found; the cursor also names the events it already returned from that overlap, so a read from
+it returns each once (and one read twice anyway, from an older cursor, adds nothing: every event
+has a stable id):
 
 * ``ebay:order:<orderId>:line:<lineItemId>``, a SALE of the line's quantity, dated ``creationDate``;
 * ``ebay:order:<orderId>:line:<lineItemId>:cancel``, its CANCEL (the units back), once the order's
@@ -19,7 +21,8 @@ failed is skipped as well, in case).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -120,38 +123,67 @@ def order_events(order: Mapping[str, Any]) -> tuple[list[StockEvent], list[ReadI
     return events, issues
 
 
-def _filter(cursor: str | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Cursor:
+    """Where the next window starts, and the events already returned from its overlap (so that a
+    read from the cursor returns each event once, while still looking back :data:`OVERLAP`)."""
+
+    start: str | None
+    seen: frozenset[str] = frozenset()
+
+    @staticmethod
+    def parse(text: str | None) -> _Cursor:
+        if not text:
+            return _Cursor(None)
+        start, _, seen = text.partition("|")
+        return _Cursor(start or None, frozenset(s for s in seen.split(",") if s))
+
+    def text(self) -> str | None:
+        if self.start is None:
+            return None
+        return self.start + ("|" + ",".join(sorted(self.seen)) if self.seen else "")
+
+
+def _filter(start: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {"limit": ORDERS_PAGE}
-    if cursor:
-        params["filter"] = f"lastmodifieddate:[{cursor}..]"
+    if start:
+        params["filter"] = f"lastmodifieddate:[{start}..]"
     return params
 
 
-def _next_cursor(previous: str | None, orders: Iterable[Mapping[str, Any]]) -> str | None:
-    """The latest modification read, less the overlap; never earlier than where this read began."""
-    stamps = [t for o in orders if (t := parse_time(o.get("lastModifiedDate"))) is not None]
-    if not stamps:
+def _next_cursor(previous: _Cursor, read: Sequence[tuple[datetime, list[StockEvent]]]) -> _Cursor:
+    """The latest modification read, less the overlap (never earlier than where this read began),
+    with the events of the orders modified since that start."""
+    if not read:
         return previous
-    start = parse_time(previous) if previous else None
-    moved = max(stamps) - OVERLAP
-    return fmt_time(max(moved, start) if start else moved)
+    start = parse_time(previous.start) if previous.start else None
+    moved = max(stamp for stamp, _ in read) - OVERLAP
+    begin = max(moved, start) if start else moved
+    seen = {ev.source_id for stamp, events in read if stamp >= begin for ev in events}
+    return _Cursor(fmt_time(begin), frozenset(seen))
 
 
 def read_order_events(client: EbayClient, cursor: str | None) -> Page[StockEvent]:
-    """Every order modified since ``cursor`` (the last 90 days when None) as stock events."""
+    """Every order modified since ``cursor`` (the last 90 days when None) as stock events, less
+    those the cursor says were returned already."""
     calls_before = client.calls
-    orders: list[Mapping[str, Any]] = []
-    for page in client.pages(ORDERS, _filter(cursor), "orders"):
-        orders.extend(o for o in page if isinstance(o, Mapping))
+    at = _Cursor.parse(cursor)
     events: dict[str, StockEvent] = {}
     issues: list[ReadIssue] = []
-    for order in orders:
-        found, bad = order_events(order)
-        events.update((ev.source_id, ev) for ev in found)
-        issues.extend(bad)
+    read: list[tuple[datetime, list[StockEvent]]] = []
+    for page in client.pages(ORDERS, _filter(at.start), "orders"):
+        for order in page:
+            if not isinstance(order, Mapping):
+                continue
+            found, bad = order_events(order)
+            stamp = parse_time(order.get("lastModifiedDate"))
+            if stamp is not None:
+                read.append((stamp, found))
+            events.update((ev.source_id, ev) for ev in found if ev.source_id not in at.seen)
+            issues.extend(bad)
     return Page(
         items=sorted(events.values(), key=lambda ev: (ev.occurred_at, ev.source_id)),
-        cursor=_next_cursor(cursor, orders),
+        cursor=_next_cursor(at, read).text(),
         calls=client.calls - calls_before,
         issues=issues,
     )

@@ -105,6 +105,12 @@ class EbayEmulator(EbayRoutes):
             offer = next(o for o in self._offers_of(sku) if o.listing_id)
             return self._shown(offer)
 
+    def reprice(self, sku: str, price: Decimal) -> None:
+        """(Test API) The seller changes the SKU's price in Seller Hub."""
+        with self.lock:
+            for offer in self._offers_of(sku):
+                offer.price = price
+
     def end_listing(self, sku: str) -> None:
         """(Test API) The seller ends the SKU's listing in Seller Hub: its offer is unpublished."""
         with self.lock:
