@@ -363,6 +363,12 @@ class ChannelAdapter(abc.ABC):
         tombstone or trash to read). By default none: deletions show up in the reads."""
         return set()
 
+    def answer_challenge(self, query: Mapping[str, str], url: str) -> dict[str, str] | None:
+        """The answer to a ``GET`` of our webhook URL with ``query``, by which a channel checks the
+        endpoint before delivering to it (eBay's ``challenge_code``); ``url`` is the URL it was given.
+        ``None`` (the default): not a challenge this channel sends (answered 404)."""
+        return None
+
     @abc.abstractmethod
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> WebhookEvent:
         """Check the signature over the raw ``body`` (constant-time) and parse the delivery.

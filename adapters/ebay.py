@@ -43,7 +43,7 @@ from adapters.base import (
 )
 from adapters.ebay_catalog import INVENTORY, Listings, read_listings
 from adapters.ebay_client import EbayClient
-from adapters.ebay_notifications import NotificationVerifier
+from adapters.ebay_notifications import NotificationVerifier, challenge_answer
 from adapters.ebay_orders import cursor_at, read_order_events
 from adapters.ebay_revisions import RevisionBudget
 from adapters.ebay_stock_writes import BATCH, LIMIT_REACHED, coalesce, write_price_quantity
@@ -124,8 +124,10 @@ class EbayAdapter(ChannelAdapter):
         sync_price: bool = False,
         currency: str = "USD",
         budget: RevisionBudget | None = None,
+        verification_token: str | None = None,
     ) -> None:
         self.client = client
+        self.verification_token = verification_token
         self.budget = budget or RevisionBudget()
         self._shown: dict[str, int] = {}
         """What each listing showed when last read or written (near the limit, a change from 0
@@ -292,6 +294,14 @@ class EbayAdapter(ChannelAdapter):
         self._offer_ids.update(found.offer_ids)
 
     # -- webhooks ------------------------------------------------------------------------------
+
+    def answer_challenge(self, query: Mapping[str, str], url: str) -> dict[str, str] | None:
+        """eBay's endpoint validation: ``challenge_code`` hashed with our verification token and
+        the endpoint URL eBay was given (without a token configured there is nothing to answer)."""
+        code = query.get("challenge_code")
+        if not code or not self.verification_token:
+            return None
+        return challenge_answer(code, self.verification_token, url)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> WebhookEvent:
         note = self.verifier.verify(headers, body)

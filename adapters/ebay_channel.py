@@ -20,6 +20,7 @@ from adapters.ebay import EbayAdapter
 from adapters.ebay_revisions import RevisionBudget
 from adapters.ebay_settings import EbaySection, client_from
 from bridge.registry import ChannelContext, ChannelEmulator, ChannelSpec
+from bridge.settings import Secret
 
 if TYPE_CHECKING:
     from sandbox.seed import SeedProduct
@@ -41,14 +42,23 @@ class EbayChannel(EbaySection):
         description="Revisions left today below which only changes to or from 0 or to low_stock go out",
     )
     low_stock: int = Field(2, ge=0, description="A quantity this low is always worth a revision")
+    verification_token: Secret | None = Field(
+        None,
+        description="The token given to eBay with the notification endpoint (its challenge_code check)",
+    )
 
 
 def _build(section: EbayChannel, context: ChannelContext) -> ChannelAdapter:
     budget = RevisionBudget(
         limit=section.revision_limit, reserve=section.revision_reserve, low_stock=section.low_stock
     )
+    token = section.verification_token.get() if section.verification_token else None
     return EbayAdapter(
-        client_from(section), sync_price=section.sync_price, currency=context.currency, budget=budget
+        client_from(section),
+        sync_price=section.sync_price,
+        currency=context.currency,
+        budget=budget,
+        verification_token=token,
     )
 
 
@@ -65,12 +75,18 @@ def _problems(section: EbayChannel, context: ChannelContext) -> list[str]:
 
 
 def _warnings(section: EbayChannel, context: ChannelContext) -> list[str]:
+    warnings = []
     if section.ru_name is None and section.environment != "custom":
-        return [
+        warnings.append(
             "channels.ebay.ru_name is not set: when the refresh token expires (about every 18 months) "
             "the consent URL cannot be shown; set it to the app's RuName from eBay's developer portal"
-        ]
-    return []
+        )
+    if context.public_url and section.verification_token is None:
+        warnings.append(
+            "channels.ebay.verification_token is not set: eBay cannot validate <public_url>/webhooks/ebay "
+            "as a notification endpoint, so orders are only learnt by polling"
+        )
+    return warnings
 
 
 def _emulator() -> ChannelEmulator:
