@@ -26,6 +26,7 @@ import json
 import logging
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from adapters.base import (
@@ -125,6 +126,7 @@ class EbayAdapter(ChannelAdapter):
         currency: str = "USD",
         budget: RevisionBudget | None = None,
         verification_token: str | None = None,
+        listed_caps: Mapping[str, int] | None = None,
     ) -> None:
         self.client = client
         self.verification_token = verification_token
@@ -134,14 +136,10 @@ class EbayAdapter(ChannelAdapter):
         matters)."""
         self.sync_price = sync_price
         self.currency = currency
-        self.capabilities = Capabilities(
-            stock_mode="absolute",
-            has_locations=False,
-            max_batch=BATCH,
-            date_resolution=timedelta(milliseconds=1),
+        self.capabilities = replace(
+            EbayAdapter.capabilities,
             fields=PRICE_ONLY if sync_price else NOTHING_HELD,
-            creates_products=False,
-            may_own=False,
+            listed_caps=tuple(sorted((listed_caps or {}).items())),
         )
         self._offer_ids: dict[str, list[str]] = {}
         self.verifier = NotificationVerifier(client)

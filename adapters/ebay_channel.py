@@ -2,7 +2,8 @@
 its adapter is built, what ``config check`` says about it, and its emulator for the sandbox.
 
 eBay is a single-pool channel like the web shop: it shows the sum of its source locations
-(``[sync] source_locations.ebay``) minus its buffer (``[sync] buffers.ebay``). It never owns the
+(``[sync] source_locations.ebay``) minus its buffer (``[sync] buffers.ebay``), at most a SKU's
+``max_listed_quantity``. It never owns the
 catalogue and takes no new listings; prices are written only with ``sync_price = true``.
 ``init`` does not offer it yet (consent needs a browser: the refresh token is pasted into a secret).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
@@ -42,6 +43,10 @@ class EbayChannel(EbaySection):
         description="Revisions left today below which only changes to or from 0 or to low_stock go out",
     )
     low_stock: int = Field(2, ge=0, description="A quantity this low is always worth a revision")
+    max_listed_quantity: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description='Per SKU, the most eBay lists of it, e.g. { "MUG-BLUE-12" = 5 } (list 5 of its 40)',
+    )
     verification_token: Secret | None = Field(
         None,
         description="The token given to eBay with the notification endpoint (its challenge_code check)",
@@ -59,6 +64,7 @@ def _build(section: EbayChannel, context: ChannelContext) -> ChannelAdapter:
         currency=context.currency,
         budget=budget,
         verification_token=token,
+        listed_caps=section.max_listed_quantity,
     )
 
 

@@ -527,7 +527,13 @@ def _stock(b: _Builder, group: LinkGroup) -> None:
         if held.variant.stock_managed_by_parent:
             continue  # its product's pool is planned as a whole (_pool_stock)
         targets = projections(
-            group.sku, ch, inp.on_hand, inp.policy, inp.locations, has_locations=caps.has_locations
+            group.sku,
+            ch,
+            inp.on_hand,
+            inp.policy,
+            inp.locations,
+            has_locations=caps.has_locations,
+            cap=caps.listed_cap(group.sku),
         )
         for loc, proj in sorted(targets.items(), key=lambda kv: kv[0] or ""):
             if (ch, group.sku, loc or "") in inp.in_flight:

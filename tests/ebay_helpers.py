@@ -235,9 +235,15 @@ class NotificationEndpoint:
             self.server.stop()
 
 
-def ebay_adapter(em: EbayEmulator, *, sync_price: bool = False, max_attempts: int = 5) -> EbayAdapter:
+def ebay_adapter(
+    em: EbayEmulator,
+    *,
+    sync_price: bool = False,
+    max_attempts: int = 5,
+    listed_caps: dict[str, int] | None = None,
+) -> EbayAdapter:
     """The adapter as ``[channels.ebay]`` builds it, against the emulator, with a fresh consent."""
     root = em.base_url
     auth = EbayAuth(root, em.client_id, em.client_secret, em.issue_refresh_token(), timeout=10)
     client = EbayClient(root, auth, timeout=10, max_attempts=max_attempts, backoff=0.01, backoff_cap=0.05)
-    return EbayAdapter(client, sync_price=sync_price)
+    return EbayAdapter(client, sync_price=sync_price, listed_caps=listed_caps)

@@ -226,3 +226,28 @@ def line_id(order: dict[str, object]) -> str:
     lines = order["lineItems"]
     assert isinstance(lines, list) and len(lines) == 1
     return str(lines[0]["lineItemId"])
+
+
+def test_max_listed_quantity_lists_at_most_that_many_and_a_sale_tops_it_up(
+    trio: Sandbox, store: Store
+) -> None:
+    """A shop lists 5 of its stock on eBay: eBay shows 5, an eBay sale lowers the others by what
+    was sold and eBay is topped up to 5 again; the capped count is never taken for a manual edit."""
+    sku = next(s for s in trio.catalogues.shared_skus if square_stock(trio, s) > 7)
+    runner = make_runner(trio, store)
+    runner.adapters["ebay"] = ebay_adapter(ebay(trio), listed_caps={sku: 5})
+    stock = square_stock(trio, sku)
+    plan = runner.prepare().plan
+    [capped] = [c for c in plan.changes if c.channel == "ebay"]
+    assert (capped.sku, capped.after) == (
+        sku,
+        5,
+    ) and "listed at most 5 (max_listed_quantity)" in capped.reason
+    run(runner)
+    assert shown_everywhere(trio, sku) == (stock, stock, 5)
+
+    ebay(trio).buy(sku, 2)
+    run(runner)
+    assert shown_everywhere(trio, sku) == (stock - 2, stock - 2, 5)
+    assert not [r for r in store.ledger_rows([sku]) if r["kind"] == "adjustment"]
+    assert runner.prepare().plan.empty
