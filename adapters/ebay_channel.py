@@ -24,6 +24,7 @@ from bridge.registry import ChannelContext, ChannelEmulator, ChannelSpec
 from bridge.settings import Secret
 
 if TYPE_CHECKING:
+    from sandbox.ebay import EbayEmulator
     from sandbox.seed import SeedProduct
 
 __all__ = ["CHANNEL", "EbayChannel"]
@@ -95,30 +96,29 @@ def _warnings(section: EbayChannel, context: ChannelContext) -> list[str]:
     return warnings
 
 
-def _emulator() -> ChannelEmulator:
+def _emulated(emulator: ChannelEmulator | None = None) -> EbayEmulator:
+    """A new eBay emulator, or ``emulator`` as one (the sandbox is imported only when it runs)."""
     from sandbox.ebay import EbayEmulator
 
-    return EbayEmulator()
+    if emulator is None:
+        return EbayEmulator()
+    assert isinstance(emulator, EbayEmulator)
+    return emulator
 
 
 def _seed(emulator: ChannelEmulator, products: Sequence[SeedProduct], locations: int) -> None:
-    from sandbox.ebay import EbayEmulator
-
-    assert isinstance(emulator, EbayEmulator)
-    emulator.seed(products)
+    _emulated(emulator).seed(products)  # one eBay store: no locations of its own
 
 
 def _sandbox_section(emulator: ChannelEmulator, port: int) -> dict[str, str]:
-    from sandbox.ebay import EbayEmulator
-
-    assert isinstance(emulator, EbayEmulator)
-    info = emulator.connection_info()
+    """The section for a running emulator, with a refresh token as if the user had consented."""
+    ebay = _emulated(emulator)
     return {
         "environment": '"custom"',
-        "base_url": json.dumps(info["base_url"]),
-        "client_id": json.dumps(info["client_id"]),
-        "client_secret": f"{{ value = {json.dumps(info['client_secret'])} }}",
-        "refresh_token": f"{{ value = {json.dumps(emulator.issue_refresh_token())} }}",
+        "base_url": json.dumps(ebay.base_url),
+        "client_id": json.dumps(ebay.client_id),
+        "client_secret": f"{{ value = {json.dumps(ebay.client_secret)} }}",
+        "refresh_token": f"{{ value = {json.dumps(ebay.issue_refresh_token())} }}",
     }
 
 
@@ -130,7 +130,7 @@ CHANNEL: ChannelSpec[EbayChannel] = ChannelSpec(
     build=_build,
     problems=_problems,
     warnings=_warnings,
-    emulator=_emulator,
+    emulator=_emulated,
     seed=_seed,
     sandbox_section=_sandbox_section,
 )

@@ -15,14 +15,9 @@ from bridge.server import WebhookServer
 from bridge.store import Store
 from sandbox.ebay import EbayEmulator, EndpointRefused
 from tests.contract.harness import wait_until
-from tests.ebay_helpers import catalogue, ebay_adapter, running_emulator
+from tests.ebay_helpers import catalogue, ebay_adapter
 
 TOKEN = "shopbridge-verification-token-0123456789abcdef"
-
-
-@pytest.fixture
-def em() -> Iterator[EbayEmulator]:
-    yield from running_emulator()
 
 
 @pytest.fixture
@@ -31,8 +26,8 @@ def woken() -> list[str]:
 
 
 @pytest.fixture
-def receiver(em: EbayEmulator, store: Store, woken: list[str]) -> Iterator[WebhookServer]:
-    adapter = ebay_adapter(em)
+def receiver(ebay_emulator: EbayEmulator, store: Store, woken: list[str]) -> Iterator[WebhookServer]:
+    adapter = ebay_adapter(ebay_emulator)
     adapter.verification_token = TOKEN
     server = WebhookServer(store, {"ebay": adapter}, port=0, on_event=woken.append).start()
     yield server
@@ -44,22 +39,22 @@ def inbox(store: Store) -> list[tuple[str, str, str | None]]:
 
 
 def test_the_endpoint_answers_ebays_challenge_and_a_signed_order_is_committed_once(
-    em: EbayEmulator, store: Store, receiver: WebhookServer, woken: list[str]
+    ebay_emulator: EbayEmulator, store: Store, receiver: WebhookServer, woken: list[str]
 ) -> None:
-    em.seed(catalogue(1))
+    ebay_emulator.seed(catalogue(1))
     url = receiver.url + "/webhooks/ebay"
-    em.add_destination(url, TOKEN)  # eBay's GET ?challenge_code=... answered by the receiver
+    ebay_emulator.add_destination(url, TOKEN)  # eBay's GET ?challenge_code=... answered by the receiver
 
-    order = em.buy("MUG-000", 1)
+    order = ebay_emulator.buy("MUG-000", 1)
     wait_until(lambda: bool(inbox(store)), "the notification in the inbox")
-    [message] = em.notifications_sent
+    [message] = ebay_emulator.notifications_sent
     event_id = message["notification"]["notificationId"]
     assert inbox(store) == [(event_id, "order", order["orderId"])]
     assert woken == ["ebay"]  # it only wakes the loop: the order is read through getOrders
 
     # eBay redelivers the same notification (its answer was lost): a duplicate, nothing more.
     body = json.dumps(message).encode()
-    signed = {"X-EBAY-SIGNATURE": em.signature_header(body), "Content-Type": "application/json"}
+    signed = {"X-EBAY-SIGNATURE": ebay_emulator.signature_header(body), "Content-Type": "application/json"}
     again = requests.post(url, data=body, headers=signed, timeout=10)
     assert again.status_code == 200 and again.json() == {"received": True, "duplicate": True}
     assert len(inbox(store)) == 1 and woken == ["ebay"]
@@ -69,10 +64,10 @@ def test_the_endpoint_answers_ebays_challenge_and_a_signed_order_is_committed_on
 
 
 def test_a_wrong_token_fails_ebays_challenge_and_other_gets_are_not_found(
-    em: EbayEmulator, receiver: WebhookServer
+    ebay_emulator: EbayEmulator, receiver: WebhookServer
 ) -> None:
     url = receiver.url + "/webhooks/ebay"
     with pytest.raises(EndpointRefused):
-        em.add_destination(url, TOKEN + "-not-ours")
+        ebay_emulator.add_destination(url, TOKEN + "-not-ours")
     assert requests.get(url, timeout=10).status_code == 404  # no challenge_code: not a check
     assert requests.get(receiver.url + "/webhooks/nope?challenge_code=x", timeout=10).status_code == 404

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -173,12 +174,21 @@ def test_an_expired_access_token_is_renewed_transparently_and_never_logged(
     assert first not in logged and second not in logged
 
 
-def test_an_order_read_twice_or_in_overlapping_windows_counts_once(trio: Sandbox, store: Store) -> None:
-    runner, adapter = synced(trio, store)
-    sku = trio.catalogues.shared_skus[4]
-    before = ebay(trio).quantity(sku)
-    order = ebay(trio).buy(sku, 3)
+def sold_and_synced(
+    box: Sandbox, store: Store, quantity: int
+) -> tuple[SyncRunner, EbayAdapter, str, int, dict[str, Any]]:
+    """After a first sync, an eBay buyer orders ``quantity`` of a SKU and a sync reads it:
+    the runner, the adapter, the SKU, what eBay listed before and the order."""
+    runner, adapter = synced(box, store)
+    sku = next(s for s in box.catalogues.shared_skus if ebay(box).quantity(s) > quantity)
+    before = ebay(box).quantity(sku)
+    order = ebay(box).buy(sku, quantity)
     run(runner)
+    return runner, adapter, sku, before, order
+
+
+def test_an_order_read_twice_or_in_overlapping_windows_counts_once(trio: Sandbox, store: Store) -> None:
+    runner, adapter, sku, before, order = sold_and_synced(trio, store, 3)
     run(runner)  # the cursor's window overlaps the last one: the order is read again
     created = parse_time(order["creationDate"])
     assert created is not None
@@ -191,11 +201,7 @@ def test_an_order_read_twice_or_in_overlapping_windows_counts_once(trio: Sandbox
 
 
 def test_a_cancelled_ebay_order_gives_its_units_back_once(trio: Sandbox, store: Store) -> None:
-    runner, _ = synced(trio, store)
-    sku = trio.catalogues.shared_skus[5]
-    before = ebay(trio).quantity(sku)
-    order = ebay(trio).buy(sku, 2)
-    run(runner)
+    runner, _, sku, before, order = sold_and_synced(trio, store, 2)
     assert trio.woocommerce.stock_of(sku) == before - 2
     ebay(trio).cancel(order["orderId"])
     ebay(trio).cancel(order["orderId"])  # cancelled again: nothing more comes back

@@ -34,28 +34,23 @@ class WriteCountTables(StoreBase):
 
     def add_write_counts(self, channel: str, day: str, counts: Mapping[str, int]) -> None:
         """Add ``counts`` (SKU -> writes sent) to ``channel``'s counts of ``day``."""
-        now = utcnow()
-        with self.transaction() as db:
-            for sku, n in sorted(counts.items()):
-                db.execute(
-                    "INSERT INTO write_counts (channel, sku, day, count, updated_at) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (channel, sku, day) DO UPDATE SET count = count + excluded.count, "
-                    "updated_at = excluded.updated_at",
-                    [channel, sku, day, n, now],
-                )
+        self._merge_counts(channel, day, counts, "count + excluded.count")
 
     def raise_write_counts(self, channel: str, day: str, counts: Mapping[str, int]) -> None:
         """Make ``channel``'s counts of ``day`` at least ``counts`` (the channel said the budget is
         spent: revisions made by other tools count too)."""
+        self._merge_counts(channel, day, counts, "max(count, excluded.count)")
+
+    def _merge_counts(self, channel: str, day: str, counts: Mapping[str, int], merged: str) -> None:
         now = utcnow()
+        rows = [[channel, sku, day, n, now] for sku, n in sorted(counts.items())]
         with self.transaction() as db:
-            for sku, n in sorted(counts.items()):
-                db.execute(
-                    "INSERT INTO write_counts (channel, sku, day, count, updated_at) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (channel, sku, day) DO UPDATE SET count = max(count, excluded.count), "
-                    "updated_at = excluded.updated_at",
-                    [channel, sku, day, n, now],
-                )
+            db.conn.executemany(
+                "INSERT INTO write_counts (channel, sku, day, count, updated_at) VALUES (?, ?, ?, ?, ?) "
+                f"ON CONFLICT (channel, sku, day) DO UPDATE SET count = {merged}, "
+                "updated_at = excluded.updated_at",
+                rows,
+            )
 
     def forget_write_counts_before(self, day: str) -> None:
         """Drop the counts of days before ``day`` (only today's matter)."""
