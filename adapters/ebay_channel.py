@@ -113,13 +113,10 @@ def _seed(emulator: ChannelEmulator, products: Sequence[SeedProduct], locations:
 def _sandbox_section(emulator: ChannelEmulator, port: int) -> dict[str, str]:
     """The section for a running emulator, with a refresh token as if the user had consented."""
     ebay = _emulated(emulator)
-    return {
-        "environment": '"custom"',
-        "base_url": json.dumps(ebay.base_url),
-        "client_id": json.dumps(ebay.client_id),
-        "client_secret": f"{{ value = {json.dumps(ebay.client_secret)} }}",
-        "refresh_token": f"{{ value = {json.dumps(ebay.issue_refresh_token())} }}",
-    }
+    plain = {"environment": "custom", "base_url": ebay.base_url, "client_id": ebay.client_id}
+    secrets = {"client_secret": ebay.client_secret, "refresh_token": ebay.issue_refresh_token()}
+    section = {key: json.dumps(value) for key, value in plain.items()}
+    return section | {key: f"{{ value = {json.dumps(value)} }}" for key, value in secrets.items()}
 
 
 CHANNEL: ChannelSpec[EbayChannel] = ChannelSpec(

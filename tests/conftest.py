@@ -70,12 +70,9 @@ def ebay_emulator() -> Iterator[EbayEmulator]:
 def ebay_endpoint() -> Iterator[NotificationEndpoint]:
     """A loopback notification endpoint answering eBay's challenge as the receiver does."""
     from tests.ebay_helpers import NotificationEndpoint
+    from tests.webhook_receiver import running
 
-    endpoint = NotificationEndpoint().start()
-    try:
-        yield endpoint
-    finally:
-        endpoint.stop()
+    yield from running(NotificationEndpoint())
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from bridge.httpd import ServerThread
 
-__all__ = ["Receiver", "running_receiver"]
+__all__ = ["Receiver", "running", "running_receiver"]
 
 
 @dataclass
@@ -80,10 +80,18 @@ class Receiver:
             return [json.loads(body) for _, body in self.deliveries]
 
 
+R = TypeVar("R", bound=Receiver)
+
+
+def running(receiver: R) -> Iterator[R]:
+    """(Fixture body) ``receiver`` started, then stopped."""
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
 def running_receiver() -> Iterator[Receiver]:
     """(Fixture body) A started :class:`Receiver`."""
-    r = Receiver().start()
-    try:
-        yield r
-    finally:
-        r.stop()
+    yield from running(Receiver())
