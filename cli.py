@@ -234,6 +234,9 @@ def _ask_channel(spec: registry.ChannelSpec[Any], config_dir: Path, systemd: boo
     answers = ChannelAnswers()
     for key, question, default in spec.init.answers:
         answers.values[key] = _ask_valid(question, spec.section, key, default=default)
+    guide = spec.init.guide(answers.values) if spec.init.guide is not None else None
+    if guide:
+        typer.echo(guide)
     for secret in spec.init.secrets:
         answers.secrets[secret.key] = _ask_secret(secret.label, secret.env, config_dir, systemd)
     return answers
@@ -250,7 +253,7 @@ def _ask_interactively(answers: InitAnswers, config_dir: Path, systemd: bool) ->
         titles = " or ".join(spec.title for spec in offered)
         _usage_error(f"configure at least one channel ({titles}); nothing written")
     answers.system_of_record = _ask_valid(
-        f"Which channel owns the catalogue ({'/'.join(spec.name for spec in offered)})?",
+        f"Which channel owns the catalogue ({'/'.join(s.name for s in offered if s.capabilities.may_own)})?",
         SyncPolicy,
         "system_of_record",
         default=answers.system_of_record,

@@ -42,8 +42,9 @@ from adapters.base import (
     WriteOp,
     WriteResult,
 )
-from adapters.ebay_catalog import INVENTORY, Listings, read_listings
+from adapters.ebay_catalog import Listings, read_listings
 from adapters.ebay_client import EbayClient
+from adapters.ebay_diagnose import describe
 from adapters.ebay_notifications import NotificationVerifier, challenge_answer
 from adapters.ebay_orders import cursor_at, read_order_events
 from adapters.ebay_revisions import RevisionBudget
@@ -147,8 +148,7 @@ class EbayAdapter(ChannelAdapter):
     # -- reads ---------------------------------------------------------------------------------
 
     def check(self) -> str:
-        answer = self.client.request("GET", INVENTORY + "/inventory_item", params={"limit": 1})
-        return f"eBay ({self.client.api_root}): {answer.get('total', '?')} inventory items"
+        return describe(self.client)  # the doctor's line: items, token expiry, scopes granted
 
     def list_locations(self) -> list[ChannelLocation]:
         return [ChannelLocation(channel=self.name, channel_id=DEFAULT_LOCATION, name="eBay store")]

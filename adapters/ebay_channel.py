@@ -5,22 +5,26 @@ eBay is a single-pool channel like the web shop: it shows the sum of its source 
 (``[sync] source_locations.ebay``) minus its buffer (``[sync] buffers.ebay``), at most a SKU's
 ``max_listed_quantity``. It never owns the
 catalogue and takes no new listings; prices are written only with ``sync_price = true``.
-``init`` does not offer it yet (consent needs a browser: the refresh token is pasted into a secret).
+``init`` asks for the app's keys and shows the consent URL (consent needs a browser: the refresh
+token it yields is then a secret like any other, never on the command line). The receiver answers
+eBay's endpoint challenge with ``verification_token`` (its rule: :mod:`adapters.ebay_endpoint`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
 from adapters.base import ChannelAdapter
 from adapters.ebay import EbayAdapter
+from adapters.ebay_auth import consent_url
+from adapters.ebay_endpoint import token_problem
 from adapters.ebay_revisions import RevisionBudget
 from adapters.ebay_settings import EbaySection, client_from
-from bridge.registry import ChannelContext, ChannelEmulator, ChannelSpec
+from bridge.registry import ChannelContext, ChannelEmulator, ChannelInit, ChannelSpec, InitSecret
 from bridge.settings import Secret
 
 if TYPE_CHECKING:
@@ -78,6 +82,9 @@ def _problems(section: EbayChannel, context: ChannelContext) -> list[str]:
             f"channels.ebay.revision_reserve: {section.revision_reserve} is not below revision_limit "
             f"{section.revision_limit}: every change but those to or from 0 would be held back"
         )
+    token = token_problem(section.verification_token)
+    if token:
+        problems.append(token)
     return problems
 
 
@@ -94,6 +101,23 @@ def _warnings(section: EbayChannel, context: ChannelContext) -> list[str]:
             "as a notification endpoint, so orders are only learnt by polling"
         )
     return warnings
+
+
+def _consent_guide(answers: Mapping[str, Any]) -> str | None:
+    """What ``init`` shows before asking for the refresh token: where consent is given."""
+    environment = str(answers.get("environment") or "production")
+    if not answers.get("ru_name") or environment not in ("production", "sandbox"):
+        return (
+            "  The refresh token comes from consent in a browser: in eBay's developer portal, User "
+            "Tokens, 'Get a Token from eBay via Your Application' (or set ru_name for the consent URL)."
+        )
+    url = consent_url(str(answers["client_id"]), str(answers["ru_name"]), environment=environment)
+    return (
+        "  Give consent once in a browser (sign in as the seller, agree):\n"
+        f"    {url}\n"
+        "  eBay then sends you to the app's accept URL; the developer portal's User Tokens page shows "
+        "the refresh token. Store it as a secret (env, file or systemd credential), never on a command line."
+    )
 
 
 def _emulated(emulator: ChannelEmulator | None = None) -> EbayEmulator:
@@ -127,6 +151,25 @@ CHANNEL: ChannelSpec[EbayChannel] = ChannelSpec(
     build=_build,
     problems=_problems,
     warnings=_warnings,
+    init=ChannelInit(
+        question="Connect eBay?",
+        answers=(
+            ("environment", "  environment (production/sandbox)", "production"),
+            ("client_id", "  app client id (App ID, from eBay's developer portal)", None),
+            ("ru_name", "  app RuName (redirect URL name, for the consent URL; empty: none)", ""),
+        ),
+        secrets=(
+            InitSecret("client_secret", "  app client secret (Cert ID)", "SHOPBRIDGE_EBAY_CLIENT_SECRET"),
+            InitSecret("refresh_token", "  refresh token (from consent)", "SHOPBRIDGE_EBAY_REFRESH_TOKEN"),
+            InitSecret(
+                "verification_token",
+                "  notification verification token",
+                "SHOPBRIDGE_EBAY_VERIFICATION_TOKEN",
+                webhook=True,
+            ),
+        ),
+        guide=_consent_guide,
+    ),
     emulator=_emulated,
     seed=_seed,
     sandbox_section=_sandbox_section,
