@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -414,11 +414,15 @@ def _render_status(figures: StoreFigures) -> str:
     return "\n".join(lines)
 
 
-def _render_flow(flow: FlowFigures) -> str:
-    """Per channel what came in, went out and waits; how long a stock event took to reach each
-    other channel (what ``/metrics`` exports, as the store holds it)."""
+def _render_flow(
+    flow: FlowFigures, channels: Sequence[str] = (), today: Mapping[str, Mapping[str, int]] | None = None
+) -> str:
+    """Per channel (every configured one, with nothing yet too) what came in, went out and waits,
+    and the SKUs written today (a marketplace limits revisions a day); how long a stock event took
+    to reach each other channel (what ``/metrics`` exports, as the store holds it)."""
     lines = []
-    for channel in sorted({*flow["events_processed"], *flow["writes"], *flow["queues"]}):
+    today = today or {}
+    for channel in sorted({*channels, *flow["events_processed"], *flow["writes"], *flow["queues"]}):
         events = flow["events_processed"].get(channel, {})
         writes = flow["writes"].get(channel, {})
         queues = flow["queues"].get(channel, {})
@@ -428,6 +432,12 @@ def _render_flow(flow: FlowFigures) -> str:
             f"queued {writes.get('queued', 0)} (retrying {writes.get('retrying', 0)}, due now "
             f"{queues.get('outbox_due', 0)}); inbox pending {queues.get('inbox', 0)}"
         )
+        if channel in today:
+            written = today[channel]
+            lines.append(
+                f"    written today (UTC): {written['skus']} SKUs, {written['writes']} writes, at most "
+                f"{written['most']} for one SKU"
+            )
     for channel, took in flow["propagation"].items():
         lines.append(
             f"  propagation to {channel} (stock event -> write acknowledged, latest {took['count']} "
@@ -444,13 +454,18 @@ def status(
 ) -> None:
     """Store figures: links per channel, queue depths, last successful poll per channel, the
     stock moves kept out of the ledger until their variant is linked; per channel the events
-    processed, writes by outcome and queues, and how long stock events took to reach each channel."""
+    processed, writes by outcome and queues, the SKUs written today (eBay allows a listing 250
+    revisions a day), and how long stock events took to reach each channel."""
     OUTPUT.json_errors = as_json
     state: State = ctx.obj
     config = state.config()
     with state.store(config) as store:
-        figures, flow = store.figures(), store.flow_figures()
-    typer.echo(json.dumps({**figures, **flow}) if as_json else _render_status(figures) + _render_flow(flow))
+        figures, flow, today = store.figures(), store.flow_figures(), store.write_count_figures()
+    if as_json:
+        typer.echo(json.dumps({**figures, **flow, "written_today": today}))
+    else:
+        channels = list(config.channels.sections())
+        typer.echo(_render_status(figures) + _render_flow(flow, channels, today))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -135,10 +135,15 @@ def _seed(emulator: ChannelEmulator, products: Sequence[SeedProduct], locations:
 
 
 def _sandbox_section(emulator: ChannelEmulator, port: int) -> dict[str, str]:
-    """The section for a running emulator, with a refresh token as if the user had consented."""
+    """The section for a running emulator, with a refresh token as if the user had consented, and
+    the verification token a notification destination added on the emulator is validated with."""
     ebay = _emulated(emulator)
     plain = {"environment": "custom", "base_url": ebay.base_url, "client_id": ebay.client_id}
-    secrets = {"client_secret": ebay.client_secret, "refresh_token": ebay.issue_refresh_token()}
+    secrets = {
+        "client_secret": ebay.client_secret,
+        "refresh_token": ebay.issue_refresh_token(),
+        "verification_token": ebay.verification_token,
+    }
     section = {key: json.dumps(value) for key, value in plain.items()}
     return section | {key: f"{{ value = {json.dumps(value)} }}" for key, value in secrets.items()}
 

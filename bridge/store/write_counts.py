@@ -57,6 +57,16 @@ class WriteCountTables(StoreBase):
         with self.transaction() as db:
             db.execute("DELETE FROM write_counts WHERE day < ?", [day])
 
+    def write_count_figures(self) -> dict[str, dict[str, int]]:
+        """Per channel, today's (UTC) writes: SKUs written, writes in all, and the most one SKU had
+        (what ``status`` shows beside a marketplace's daily revision limit)."""
+        rows = self.db.execute(
+            "SELECT channel, count(*), sum(count), max(count) FROM write_counts WHERE day = ? "
+            "GROUP BY channel",
+            [utcnow()[:10]],
+        ).fetchall()
+        return {str(c): {"skus": int(n), "writes": int(t), "most": int(m)} for c, n, t, m in rows}
+
     def write_counts(self, channel: str) -> ChannelWriteCounts:
         """``channel``'s own counts, as its adapter is handed them."""
         return ChannelWriteCounts(self, channel)

@@ -46,6 +46,8 @@ class EbayEmulator(EbayRoutes):
             retry_schedule=retry_schedule,
         )
         self._init_signing()
+        self.verification_token = "sandbox-" + secrets.token_hex(20)
+        """The verification token the sandbox's config gives the receiver (see :meth:`add_destination`)."""
         self.router = Router()
         self._routes()
         self.server = EmulatorServer(
