@@ -968,14 +968,15 @@ def sandbox(
     locations: Annotated[int, typer.Option(help="Square locations.")] = 2,
     write_config: Annotated[Path | None, typer.Option(help="Also write a shopbridge config for it.")] = None,
 ) -> None:
-    """Serve local emulators of every built-in channel (WooCommerce, Square) with a demo shop until
-    interrupted."""
+    """Serve local emulators of every built-in channel (WooCommerce, Square, eBay) with a demo shop
+    until interrupted."""
     import signal as signals
     import threading
 
     from sandbox.launch import Sandbox
 
-    with Sandbox(products=seed_products, locations=locations) as box:
+    emulated = [name for name in registry.builtin_names() if registry.channel(name).emulator is not None]
+    with Sandbox(products=seed_products, locations=locations, channels=emulated) as box:
         info = box.connection_info()
         if write_config is not None:
             box.write_config(write_config, store_path=str(write_config.with_suffix(".db").name))
