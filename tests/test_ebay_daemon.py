@@ -13,11 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
-from conftest import RunCli
 
 from bridge.demo.processes import DaemonProcess
 from sandbox.ebay import EbayEmulator
 from sandbox.launch import Sandbox
+from tests.conftest import RunCli
 
 
 def free_port() -> int:

@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import requests
-from ebay_helpers import catalogue, ebay_adapter, running_emulator
 
 from bridge.metrics import Metrics
 from bridge.server import WebhookServer
 from bridge.store import Store
 from sandbox.ebay import EbayEmulator
+from tests.ebay_helpers import catalogue, ebay_adapter, running_emulator
 
 TOKEN = "shopbridge_ebay_verification_0123456789-abcdef"
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RunCli
 
 from sandbox.launch import Sandbox
+from tests.conftest import RunCli
 
 CHANNELS = ("woocommerce", "square", "ebay")
 
