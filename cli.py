@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -241,6 +241,9 @@ def _ask_channel(spec: registry.ChannelSpec[Any], config_dir: Path, systemd: boo
     answers = ChannelAnswers()
     for key, question, default in spec.init.answers:
         answers.values[key] = _ask_valid(question, spec.section, key, default=default)
+    guide = spec.init.guide(answers.values) if spec.init.guide is not None else None
+    if guide:
+        typer.echo(guide)
     for secret in spec.init.secrets:
         answers.secrets[secret.key] = _ask_secret(secret.label, secret.env, config_dir, systemd)
     return answers
@@ -257,7 +260,7 @@ def _ask_interactively(answers: InitAnswers, config_dir: Path, systemd: bool) ->
         titles = " or ".join(spec.title for spec in offered)
         _usage_error(f"configure at least one channel ({titles}); nothing written")
     answers.system_of_record = _ask_valid(
-        f"Which channel owns the catalogue ({'/'.join(spec.name for spec in offered)})?",
+        f"Which channel owns the catalogue ({'/'.join(s.name for s in offered if s.capabilities.may_own)})?",
         SyncPolicy,
         "system_of_record",
         default=answers.system_of_record,
@@ -418,11 +421,15 @@ def _render_status(figures: StoreFigures) -> str:
     return "\n".join(lines)
 
 
-def _render_flow(flow: FlowFigures) -> str:
-    """Per channel what came in, went out and waits; how long a stock event took to reach each
-    other channel (what ``/metrics`` exports, as the store holds it)."""
+def _render_flow(
+    flow: FlowFigures, channels: Sequence[str] = (), today: Mapping[str, Mapping[str, int]] | None = None
+) -> str:
+    """Per channel (every configured one, with nothing yet too) what came in, went out and waits,
+    and the SKUs written today (a marketplace limits revisions a day); how long a stock event took
+    to reach each other channel (what ``/metrics`` exports, as the store holds it)."""
     lines = []
-    for channel in sorted({*flow["events_processed"], *flow["writes"], *flow["queues"]}):
+    today = today or {}
+    for channel in sorted({*channels, *flow["events_processed"], *flow["writes"], *flow["queues"]}):
         events = flow["events_processed"].get(channel, {})
         writes = flow["writes"].get(channel, {})
         queues = flow["queues"].get(channel, {})
@@ -432,6 +439,12 @@ def _render_flow(flow: FlowFigures) -> str:
             f"queued {writes.get('queued', 0)} (retrying {writes.get('retrying', 0)}, due now "
             f"{queues.get('outbox_due', 0)}); inbox pending {queues.get('inbox', 0)}"
         )
+        if channel in today:
+            written = today[channel]
+            lines.append(
+                f"    written today (UTC): {written['skus']} SKUs, {written['writes']} writes, at most "
+                f"{written['most']} for one SKU"
+            )
     for channel, took in flow["propagation"].items():
         lines.append(
             f"  propagation to {channel} (stock event -> write acknowledged, latest {took['count']} "
@@ -448,13 +461,18 @@ def status(
 ) -> None:
     """Store figures: links per channel, queue depths, last successful poll per channel, the
     stock moves kept out of the ledger until their variant is linked; per channel the events
-    processed, writes by outcome and queues, and how long stock events took to reach each channel."""
+    processed, writes by outcome and queues, the SKUs written today (eBay allows a listing 250
+    revisions a day), and how long stock events took to reach each channel."""
     OUTPUT.json_errors = as_json
     state: State = ctx.obj
     config = state.config()
     with state.store(config) as store:
-        figures, flow = store.figures(), store.flow_figures()
-    typer.echo(json.dumps({**figures, **flow}) if as_json else _render_status(figures) + _render_flow(flow))
+        figures, flow, today = store.figures(), store.flow_figures(), store.write_count_figures()
+    if as_json:
+        typer.echo(json.dumps({**figures, **flow, "written_today": today}))
+    else:
+        channels = list(config.channels.sections())
+        typer.echo(_render_status(figures) + _render_flow(flow, channels, today))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -962,14 +980,15 @@ def sandbox(
     locations: Annotated[int, typer.Option(help="Square locations.")] = 2,
     write_config: Annotated[Path | None, typer.Option(help="Also write a shopbridge config for it.")] = None,
 ) -> None:
-    """Serve local emulators of every built-in channel (WooCommerce, Square) with a demo shop until
-    interrupted."""
+    """Serve local emulators of every built-in channel (WooCommerce, Square, eBay) with a demo shop
+    until interrupted."""
     import signal as signals
     import threading
 
     from sandbox.launch import Sandbox
 
-    with Sandbox(products=seed_products, locations=locations) as box:
+    emulated = [name for name in registry.builtin_names() if registry.channel(name).emulator is not None]
+    with Sandbox(products=seed_products, locations=locations, channels=emulated) as box:
         info = box.connection_info()
         if write_config is not None:
             box.write_config(write_config, store_path=str(write_config.with_suffix(".db").name))

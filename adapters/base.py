@@ -44,6 +44,7 @@ from bridge.writes import (
     UpdateCustomer,
     UpdateProduct,
     UpdateVariant,
+    WriteCounts,
     WriteOp,
     WriteResult,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "UpdateProduct",
     "UpdateVariant",
     "WebhookRejected",
+    "WriteCounts",
     "WriteOp",
     "WriteResult",
     "answer_body",
@@ -392,10 +394,20 @@ class ChannelAdapter(abc.ABC):
         unknown, perhaps in a process that died). A channel whose writes are not naturally idempotent
         checks before applying them again; absolute writes need nothing."""
 
+    def count_writes_in(self, counts: WriteCounts) -> None:  # noqa: B027 - optional hook, no-op by default
+        """The store's daily write counts of this channel, handed over before any write: a channel
+        capping revisions a day budgets with them. By default unused."""
+
     def missing(self, product_ids: Sequence[str]) -> set[str]:
         """Which of these products the channel no longer has at all (deleted for good, leaving no
         tombstone or trash to read). By default none: deletions show up in the reads."""
         return set()
+
+    def answer_challenge(self, query: Mapping[str, str], url: str) -> dict[str, str] | None:
+        """The answer to a ``GET`` of our webhook URL with ``query``, by which a channel checks the
+        endpoint before delivering to it (eBay's ``challenge_code``); ``url`` is the URL it was given.
+        ``None`` (the default): not a challenge this channel sends (answered 404)."""
+        return None
 
     @abc.abstractmethod
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> WebhookEvent:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from adapters.ebay_client import EbayClient, EbayRequestError
+from bridge.issues import ReadIssue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus
 
 __all__ = ["ITEMS_PAGE", "Listings", "read_listings"]
@@ -34,6 +36,8 @@ class Listings:
     products: list[ChannelProduct] = field(default_factory=list)
     unlisted: list[str] = field(default_factory=list)
     offer_ids: dict[str, list[str]] = field(default_factory=dict)
+    issues: list[ReadIssue] = field(default_factory=list)
+    """Items that could not be read (a quantity that is not a whole number): skipped, reported."""
 
 
 def _price(offer: dict[str, Any]) -> Money | None:
@@ -48,6 +52,40 @@ def _item_quantity(item: dict[str, Any]) -> int:
     ship = (item.get("availability") or {}).get("shipToLocationAvailability") or {}
     quantity = ship.get("quantity")
     return quantity if isinstance(quantity, int) else 0
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def item_issue(item: dict[str, Any], offers: list[dict[str, Any]]) -> ReadIssue | None:
+    """Why an item (or its listing) cannot be read: a count read as 0 would pass for a sell-out."""
+    sku = str(item.get("sku") or "")
+    ship = (item.get("availability") or {}).get("shipToLocationAvailability") or {}
+    problems = (
+        []
+        if "quantity" not in ship or _whole(ship["quantity"])
+        else [("availability.shipToLocationAvailability.quantity", ship["quantity"])]
+    )
+    problems += [
+        ("availableQuantity", o["availableQuantity"])
+        for o in offers
+        if "availableQuantity" in o and not _whole(o["availableQuantity"])
+    ]
+    if not problems:
+        return None
+    where, value = problems[0]
+    return ReadIssue(
+        "ebay",
+        "inventory item",
+        sku,
+        where,
+        f"is {value!r}, not a whole number",
+        skus=(sku,),
+        variant_ids=(sku,),
+        hint="fix the quantity in Seller Hub",
+        holds=True,
+    )
 
 
 def listed_quantity(item_quantity: int, offer: dict[str, Any]) -> int:
@@ -78,6 +116,7 @@ def _product(item: dict[str, Any], offers: list[dict[str, Any]]) -> ChannelProdu
         manage_stock=True,
         stock=listed_quantity(_item_quantity(item), first),
         version=str(first.get("offerId")),
+        counted_at=datetime.now(UTC),
     )
     return ChannelProduct(
         channel="ebay",
@@ -102,6 +141,10 @@ def read_listings(client: EbayClient, items: Iterable[dict[str, Any]] | None = N
         offers = _published(client, sku)
         if not offers:
             found.unlisted.append(sku)
+            continue
+        issue = item_issue(item, offers)
+        if issue is not None:
+            found.issues.append(issue)
             continue
         found.offer_ids[sku] = [str(o["offerId"]) for o in offers]
         found.products.append(_product(item, offers))

@@ -1,4 +1,4 @@
-"""Sync benchmark: a first sync and a no-change re-sync of N variants against both emulators.
+"""Sync benchmark: a first sync and a no-change re-sync of N variants on WooCommerce, Square and eBay.
 
     python -m bench.sync_bench                 # 1k and 10k variants
     python -m bench.sync_bench --sizes 1000 10000 50000
@@ -8,11 +8,16 @@ shopbridge's own (runner, adapters, store), not the emulators'. For each size it
 HTTP calls per channel (counted by the emulators themselves) against the minimum that the
 channels' page and batch limits allow for the same work, and peak RSS.
 
-The catalogues are the same on both channels (same SKUs, prices) and Square has two locations, so
+The catalogues are the same on every channel (same SKUs, prices) and Square has two locations, so
 the first sync links everything, seeds the ledger from Square and writes every WooCommerce stock
-(the web shop shows the sum of both shops) in batches of 100. Phases: ``first`` (full read, all
+(the web shop shows the sum of both shops) in batches of 100, and every eBay listing (a pooled
+channel too) in ``bulkUpdatePriceQuantity`` calls of 25. Phases: ``first`` (full read, all
 writes), ``again`` (the next incremental sync, which reads our own writes back as echoes and plans
 nothing) and ``steady`` (a later poll of a quiet shop).
+
+eBay's floor: inventory items 200 a page, but offers only by SKU (``getOffers`` takes one SKU, and
+eBay has no bulk read of offers), one ``getOrders`` page of 200, writes 25 a call, and one token
+renewal (the access token lives two hours, so only the first phase pays it).
 """
 
 from __future__ import annotations
@@ -30,14 +35,18 @@ from typing import Any
 
 import requests
 
+from adapters.base import ChannelAdapter
+from adapters.ebay_channel import CHANNEL
 from adapters.square import SquareAdapter
 from adapters.woocommerce import WooCommerceAdapter
 from bridge.policy import SyncPolicy
+from bridge.registry import ChannelContext
 from bridge.store import Store
 from bridge.sync import SyncRunner
 from sandbox.seed import generate_catalog
 
 LOCATIONS = 2
+CHANNELS = ("woocommerce", "square", "ebay")
 
 
 def stats(url: str, reset: bool = False) -> dict[str, int]:
@@ -49,6 +58,11 @@ def stats(url: str, reset: bool = False) -> dict[str, int]:
 
 def total(counts: dict[str, int]) -> int:
     return sum(counts.values())
+
+
+def ebay_minimum(size: int, writes: int, *, token: bool) -> int:
+    """eBay's floor for a read of every listing plus ``writes`` quantity updates (see the module)."""
+    return int(token) + math.ceil(size / 200) + size + 1 + math.ceil(writes / 25)
 
 
 def minimum(size: int) -> dict[str, dict[str, int]]:
@@ -92,6 +106,22 @@ def minimum(size: int) -> dict[str, dict[str, int]]:
     }
 
 
+def ebay_adapter(info: dict[str, str]) -> ChannelAdapter:
+    """The adapter as ``[channels.ebay]`` builds it (its registry entry), against the emulator."""
+    section = CHANNEL.section.model_validate(
+        {
+            "environment": "custom",
+            "base_url": info["base_url"],
+            "client_id": info["client_id"],
+            "client_secret": {"value": info["client_secret"]},
+            "refresh_token": {"value": info["refresh_token"]},
+        }
+    )
+    section.client_secret.resolve({})
+    section.refresh_token.resolve({})
+    return CHANNEL.build(section, ChannelContext())
+
+
 def run(size: int) -> dict[str, Any]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.serve", str(size)], stdout=subprocess.PIPE, text=True
@@ -103,7 +133,9 @@ def run(size: int) -> dict[str, Any]:
         adapters = {
             "woocommerce": WooCommerceAdapter(wc["url"], wc["consumer_key"], wc["consumer_secret"], ""),
             "square": SquareAdapter(sq["access_token"], base_url=sq["base_url"]),
+            "ebay": ebay_adapter(info["ebay"]),
         }
+        urls = {"woocommerce": wc["url"], "square": sq["base_url"], "ebay": info["ebay"]["base_url"]}
         with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.db") as store:
             runner = SyncRunner(store, adapters, SyncPolicy())
             out: dict[str, Any] = {"variants": size}
@@ -111,8 +143,8 @@ def run(size: int) -> dict[str, Any]:
                 # Polls are minutes apart, and a shop's catalogue predates its first sync: let the
                 # 2-second overlap window pass the seeding (or our writes) first.
                 time.sleep(4)
-                stats(wc["url"], reset=True)
-                stats(sq["base_url"], reset=True)
+                for url in urls.values():
+                    stats(url, reset=True)
                 started = time.perf_counter()
                 _plans, report = runner.run(force=True, keep_plans=False)
                 elapsed = time.perf_counter() - started
@@ -120,13 +152,16 @@ def run(size: int) -> dict[str, Any]:
                     "seconds": round(elapsed, 2),
                     "changes": report.planned,
                     "applied": dict(report.sent),
-                    "calls": {"woocommerce": total(stats(wc["url"])), "square": total(stats(sq["base_url"]))},
-                    "routes": {"woocommerce": stats(wc["url"]), "square": stats(sq["base_url"])},
+                    "calls": {name: total(stats(url)) for name, url in urls.items()},
+                    "routes": {name: stats(url) for name, url in urls.items()},
                     "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 }
             out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
             out["store_mb"] = round((Path(tmp) / "bench.db").stat().st_size / 2**20, 1)
             out["minimum"] = minimum(size)
+            for phase in ("first", "again", "steady"):
+                writes = out[phase]["applied"].get("ebay", 0)
+                out["minimum"][phase]["ebay"] = ebay_minimum(size, writes, token=phase == "first")
             return out
     finally:
         proc.terminate()

@@ -74,9 +74,22 @@ class Capabilities:
     write_version: Literal["counter", "modified_date"] = "counter"
     """What the ``version`` of a write's answer is: an object version that says nothing of time
     (Square's counter), or when the channel applied the write (WooCommerce's ``date_modified_gmt``)."""
+    creates_products: bool = True
+    """The channel takes new products from us (``CreateProduct``); False (eBay: a listing needs
+    business policies and a category) means a product missing there is simply not on it."""
+    may_own: bool = True
+    """The channel can be the system of record, or a field's owner; False (a marketplace) means
+    its catalogue is always another's, linked by SKU."""
+    listed_caps: tuple[tuple[str, int], ...] = ()
+    """Per SKU, the most a single-pool channel lists of it (a shop listing 5 of its 40 on eBay:
+    ``max_listed_quantity``), as ``(sku, cap)`` pairs; a SKU not named is listed in full."""
     fields: FieldSplit = FieldSplit()
     """Where it keeps each catalogue field (the default is the common shape: name, description
     and status on the product, price and GTIN on each variant)."""
+
+    def listed_cap(self, sku: str) -> int | None:
+        """The most this channel lists of ``sku`` (None: no cap)."""
+        return next((cap for named, cap in self.listed_caps if named == sku), None)
 
     def written_at(self, version: str | None) -> str | None:
         """When the channel applied a write, as our ISO UTC text, if its answer's ``version`` says

@@ -100,7 +100,9 @@ def render_config(answers: InitAnswers) -> str:
         init = registry.channel(name).init
         derived = init.derived(context) if init is not None and init.derived is not None else {}
         lines += ["", f"[channels.{name}]"]
-        lines += [f"{key} = {json.dumps(value)}" for key, value in channel.values.items()]
+        lines += [
+            f"{key} = {json.dumps(value)}" for key, value in channel.values.items() if value is not None
+        ]  # an optional answer left empty is not written
         lines += [f"{key} = {ref.toml()}" for key, ref in channel.secrets.items()]
         lines += [f"{key} = {json.dumps(value)}" for key, value in derived.items()]
         lines.append(

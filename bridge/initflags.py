@@ -131,7 +131,7 @@ def _channel(
     answers = ChannelAnswers()
     for flag in flags:
         value = given.get(flag.param)
-        if flag.kind == "answer" and (value or flag.default) is not None:
+        if flag.kind == "answer" and (value or flag.default):  # an empty default: not written
             answers.values[flag.key] = value or flag.default
         elif flag.kind == "secret" and value and not systemd:
             answers.secrets[flag.key] = SecretRef("env", value)

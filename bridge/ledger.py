@@ -373,6 +373,7 @@ def projections(
     locations: LocationMap,
     *,
     has_locations: bool,
+    cap: int | None = None,
 ) -> dict[str | None, Projection]:
     """What ``channel`` should show for ``sku``: per canonical location, or ``{None: p}`` for one pool,
     each with the on-hand it is made of (a :class:`~bridge.projection.Projection`: a plan's reason
@@ -383,7 +384,8 @@ def projections(
     physical count replaces, so it must hold what the ledger holds or the next count is misread
     (buffers on such a channel are refused by the configuration). A single pool shows the sum over
     its source locations minus its buffer, never below zero: a web shop's number is a promise to
-    buyers, and a negative one promises nothing that 0 does not.
+    buyers, and a negative one promises nothing that 0 does not. ``cap`` (a single pool's
+    ``max_listed_quantity`` of the SKU) lists no more than that.
     """
 
     def part(key: str) -> Part:
@@ -397,7 +399,9 @@ def projections(
     left_out = tuple(part(key) for key in locations.keys if key not in sources)
     buffer = policy.buffer_for(channel)
     total = sum(p.on_hand for p in parts) - buffer
-    return {None: Projection(max(0, total), parts, buffer, total < 0, left_out)}
+    capped = cap if cap is not None and cap < max(0, total) else None
+    shown = max(0, total) if capped is None else capped
+    return {None: Projection(shown, parts, buffer, total < 0, left_out, cap=capped)}
 
 
 def choose_seed_channel(available: Iterable[str], prefer: Sequence[str]) -> str:

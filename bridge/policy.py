@@ -33,14 +33,26 @@ ChannelName = Annotated[str, AfterValidator(_registered)]
 
 
 def _registered_owner(name: str) -> str:
-    """A field owner: a registered channel (whether the file configures it and whether it keeps
-    the field is checked against the file, :func:`bridge.ownership.owner_problems`)."""
+    """A field owner: a registered channel that may own (whether the file configures it and
+    whether it keeps the field is checked against the file, :func:`bridge.ownership.owner_problems`)."""
     if name not in registry.channels():
         raise ValueError(registry.unknown_channel(name, registry.channel_names()))
+    return _may_own(name)
+
+
+def _may_own(name: str) -> str:
+    """A channel declaring it never owns the catalogue (a marketplace) is refused as an owner."""
+    spec = registry.channels().get(name)
+    if spec is not None and not spec.capabilities.may_own:
+        raise ValueError(
+            f"{spec.title} never owns the catalogue: its listings are linked to another's by SKU"
+        )
     return name
 
 
 FieldOwner = Annotated[str, AfterValidator(_registered_owner)]
+OwnerName = Annotated[str, AfterValidator(_registered), AfterValidator(_may_own)]
+"""A registered channel that may own the catalogue (the system of record)."""
 
 
 class SyncPolicy(BaseModel):
@@ -48,7 +60,7 @@ class SyncPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    system_of_record: ChannelName = Field(
+    system_of_record: OwnerName = Field(
         "woocommerce",
         description="The channel that owns the catalogue: its edits propagate.",
     )

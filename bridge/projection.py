@@ -34,9 +34,10 @@ class Part:
 class Projection:
     """``total`` is what the channel should show; ``parts`` the on-hand it is made of.
 
-    A single pool (``pooled``) shows ``max(0, Σ parts - buffer)``: ``floored`` when that sum less
-    the buffer is below 0; ``left_out`` are locations the channel's ``source_locations`` does not
-    count. A channel with locations shows one location's own on-hand: one part, no buffer.
+    A single pool (``pooled``) shows ``max(0, Σ parts - buffer)``, at most ``cap`` where the
+    channel caps the SKU: ``floored`` when that sum less the buffer is below 0; ``left_out`` are
+    locations the channel's ``source_locations`` does not count. A channel with locations shows one
+    location's own on-hand: one part, no buffer.
     """
 
     total: int
@@ -45,6 +46,8 @@ class Projection:
     floored: bool = False
     left_out: tuple[Part, ...] = ()
     pooled: bool = True
+    cap: int | None = None
+    """The channel lists at most this many of the SKU, and the sum was above it."""
 
     def describe(self) -> str:
         """``22 = Shop A 12 + Shop B 12 - buffer 2`` for a pool (``0 = Shop A 1 - buffer 2, floored
@@ -52,7 +55,8 @@ class Projection:
         A`` for a location."""
         if not self.pooled:
             return f"{self.total} at {self.parts[0].name}" if self.parts else str(self.total)
-        plain = len(self.parts) <= 1 and not (self.buffer or self.floored or self.left_out)
+        extras = self.buffer or self.floored or self.left_out or self.cap is not None
+        plain = len(self.parts) <= 1 and not extras
         if plain:
             return str(self.total)
         terms = " + ".join(f"{p.name} {p.on_hand}" for p in self.parts) or "nothing"
@@ -61,6 +65,8 @@ class Projection:
             text += f" - buffer {self.buffer}"
         if self.floored:
             text += ", floored at 0"
+        if self.cap is not None:
+            text += f", listed at most {self.cap} (max_listed_quantity)"
         if self.left_out:
             text += f" (source_locations leaves out {', '.join(p.name for p in self.left_out)})"
         return text
@@ -77,4 +83,5 @@ class Projection:
             "floored": self.floored,
             "left_out": [p.to_dict() for p in self.left_out],
             "pooled": self.pooled,
+            "cap": self.cap,
         }

@@ -351,7 +351,11 @@ def _creations(b: _Builder) -> None:
     for g in b.inp.groups:
         for ch in g.members:
             linked[ch].add(g.sku)
-    targets = sorted(ch for ch in b.inp.products if ch != owner)
+    caps = b.inp.capabilities
+    # A channel that takes no new products (a marketplace: listings need its own policies) gets none.
+    targets = sorted(
+        ch for ch in b.inp.products if ch != owner and (ch not in caps or caps[ch].creates_products)
+    )
     # A SKU used twice anywhere is ambiguous everywhere: creating it would add one more copy.
     ambiguous = {ref[2] for i in b.inp.issues if i.kind == "duplicate_sku" for ref in i.variants if ref[2]}
     holders = _holders(b)
@@ -535,7 +539,13 @@ def _stock(b: _Builder, group: LinkGroup) -> None:
         if held.variant.stock_managed_by_parent:
             continue  # its product's pool is planned as a whole (_pool_stock)
         targets = projections(
-            group.sku, ch, inp.on_hand, inp.policy, inp.locations, has_locations=caps.has_locations
+            group.sku,
+            ch,
+            inp.on_hand,
+            inp.policy,
+            inp.locations,
+            has_locations=caps.has_locations,
+            cap=caps.listed_cap(group.sku),
         )
         for loc, proj in sorted(targets.items(), key=lambda kv: kv[0] or ""):
             if (ch, group.sku, loc or "") in inp.in_flight:

@@ -47,6 +47,7 @@ __all__ = [
 CHANNEL_MODULES: tuple[str, ...] = (
     "adapters.woocommerce_channel",
     "adapters.square_channel",
+    "adapters.ebay_channel",
 )
 """The built-in channels, one line each: a module exposing ``CHANNEL``, its :class:`ChannelSpec`."""
 
@@ -101,6 +102,9 @@ class ChannelInit:
     answers: Sequence[tuple[str, str, str | None]] = ()
     secrets: Sequence[InitSecret] = ()
     derived: Callable[[ChannelContext], Mapping[str, Any]] | None = None
+    guide: Callable[[Mapping[str, Any]], str | None] | None = None
+    """What to tell the user between the plain answers and the secrets, from the answers (eBay's
+    consent URL: where the refresh token asked next comes from)."""
     flag_prefix: str | None = None
     """What its flags of ``init --non-interactive`` start with (``--wc-url``; default: its name):
     ``--<prefix>-<key>`` for each plain answer, ``--<prefix>-<secret flag>-env`` for each secret,

@@ -107,6 +107,8 @@ class Relay:
         self.progress = progress
         self.max_attempts = max_attempts
         self.metrics = metrics
+        for name, adapter in self.adapters.items():
+            adapter.count_writes_in(store.write_counts(name))  # a daily revision budget, if it keeps one
 
     def send(self, channels: Iterable[str] | None = None) -> RelayReport:
         """Send due outbox entries; each channel on its own, so one failing channel blocks nothing."""

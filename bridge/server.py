@@ -13,6 +13,9 @@ Answers:
 * 401 when the signature is missing or wrong (nothing stored); 404 for an unknown channel;
 * 413 for a body over ``max_body_bytes``; 503 when the inbox cannot be written (the channel retries).
 
+``GET /webhooks/<channel>?...`` is a channel checking the endpoint before it delivers (eBay's
+``challenge_code``): its adapter answers it (:meth:`ChannelAdapter.answer_challenge`), else 404.
+
 ``GET /healthz`` answers 200 while the process serves; ``GET /readyz`` reports queue depths;
 ``GET /metrics`` is the Prometheus text format (bridge/metrics.py).
 """
@@ -24,6 +27,7 @@ import logging
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import parse_qs
 
 from adapters.base import ChannelAdapter, WebhookRejected
 from bridge.httpd import ServerThread
@@ -131,6 +135,22 @@ class WebhookServer:
             self.on_event(channel)
         return 200, {"received": True, "duplicate": not new}
 
+    def challenge(self, path: str) -> tuple[int, dict[str, Any]]:
+        """``GET /webhooks/<channel>?...``: the channel checking our endpoint before it delivers
+        (eBay's ``challenge_code``), answered by its adapter; anything else is 404."""
+        route, _, query = path.partition("?")
+        parts = route.strip("/").split("/")
+        adapter = self.adapters.get(parts[1]) if len(parts) == 2 and parts[0] == "webhooks" else None
+        if adapter is None:
+            return 404, {"error": "not found"}
+        answer = adapter.answer_challenge(
+            {k: v[0] for k, v in parse_qs(query).items()}, self.notification_url(parts[1])
+        )
+        if answer is None:
+            return 404, {"error": "not found"}
+        log.info("webhook endpoint challenge answered", extra={"channel": parts[1]})
+        return 200, answer
+
     def _rejected(self, channel: str, reason: str) -> None:
         self.metrics.webhooks_rejected.labels(self.metrics.channel_label(channel), reason).inc()
 
@@ -161,7 +181,8 @@ class WebhookServer:
                 elif self.path == "/metrics":
                     self._send(200, CONTENT_TYPE_LATEST, server.metrics.exposition())
                 else:
-                    self._answer(404, {"error": "not found"})
+                    status, data = server.challenge(self.path)
+                    self._answer(status, data)
 
             def do_POST(self) -> None:
                 parts = self.path.split("?", 1)[0].strip("/").split("/")

@@ -12,7 +12,8 @@ otherwise). Results come back per operation: one bad item never sinks a batch.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +28,7 @@ __all__ = [
     "UpdateCustomer",
     "UpdateProduct",
     "UpdateVariant",
+    "WriteCounts",
     "WriteOp",
     "WriteResult",
 ]
@@ -161,3 +163,21 @@ class WriteResult(BaseModel):
     ids: dict[str, str] = Field(default_factory=dict)
     written: dict[str, Any] = Field(default_factory=dict)
     """What the channel now holds for the fields we wrote, for the echo-suppression hash."""
+
+
+class WriteCounts(Protocol):
+    """One channel's writes sent per SKU and calendar day, kept by the store: what a channel that
+    caps revisions a day (eBay's 250 per listing) budgets its writes with. ``day`` is the
+    channel's calendar day as ``YYYY-MM-DD``."""
+
+    def of(self, day: str, skus: Sequence[str]) -> dict[str, int]:
+        """The writes sent on ``day`` for each of ``skus`` (absent: none)."""
+        ...
+
+    def add(self, day: str, counts: Mapping[str, int]) -> None:
+        """Add ``counts`` (SKU -> writes sent) to ``day``'s."""
+        ...
+
+    def at_least(self, day: str, counts: Mapping[str, int]) -> None:
+        """Make ``day``'s counts at least ``counts`` (the channel said a budget is spent)."""
+        ...

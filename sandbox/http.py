@@ -41,6 +41,7 @@ __all__ = [
     "EmulatorServer",
     "FaultInjector",
     "FaultRule",
+    "RecordedExchange",
     "Request",
     "Response",
     "Router",
@@ -87,6 +88,27 @@ def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | Non
     out = {"Content-Type": "application/json; charset=UTF-8"}
     out.update(headers or {})
     return Response(status=status, body=json.dumps(data).encode(), headers=out)
+
+
+@dataclass(frozen=True)
+class RecordedExchange:
+    """One answered request, kept when an emulator's recording is on (its answers are checked
+    against the provider's own contract by the conformance tests)."""
+
+    operation_id: str
+    method: str
+    path: str
+    status: int
+    body: Any
+
+    @staticmethod
+    def of(operation_id: str, request: Request, response: Response) -> RecordedExchange:
+        """The exchange, its body parsed as JSON (as text when it is not)."""
+        try:
+            body = json.loads(response.body) if response.body else None
+        except ValueError:
+            body = response.body.decode(errors="replace")
+        return RecordedExchange(operation_id, request.method, request.path, response.status, body)
 
 
 Handler = Callable[[Request], Response]

@@ -7,7 +7,7 @@ GTIN (the till uses its own SKU), a few on one side only, and a SKU used twice i
 allows that; shopbridge reports it instead of guessing).
 
 Each channel's emulator, how it is seeded and its config table come from the channel registry
-(:mod:`bridge.registry`); by default the sandbox runs the built-in channels.
+(:mod:`bridge.registry`); by default the sandbox runs the web shop and the till (:data:`DEFAULT_CHANNELS`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ from sandbox.seed import SeedProduct, SeedVariant, generate_catalog
 from sandbox.square import SquareEmulator
 from sandbox.woocommerce import WooCommerceEmulator
 
-__all__ = ["DemoCatalogues", "Sandbox", "demo_catalogues"]
+__all__ = ["DEFAULT_CHANNELS", "DemoCatalogues", "Sandbox", "demo_catalogues"]
+
+DEFAULT_CHANNELS = ("woocommerce", "square")
+"""What the sandbox runs unless told: the shop and the till. A marketplace (``ebay``) is added by
+name (``Sandbox(channels=[..., "ebay"])``) until ``shopbridge sandbox`` and the demo take it."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class Sandbox:
         channels: Sequence[str] | None = None,
     ) -> None:
         self.catalogues = demo_catalogues(products, overlap_extras=overlap_extras)
-        self.specs = [registry.channel(name) for name in (channels or registry.builtin_names())]
+        self.specs = [registry.channel(name) for name in (channels or DEFAULT_CHANNELS)]
         self.emulators: dict[str, ChannelEmulator] = {spec.name: _emulator(spec) for spec in self.specs}
         self.locations = locations
 

@@ -1,6 +1,7 @@
 """Shared test fixtures: running the real CLI as a subprocess, a small sandbox (both emulators, one
-Square location) and a store in a real SQLite file. Reference data the tests check against is
-vendored in tests/data (see its README); nothing outside the repository is read."""
+Square location), a store in a real SQLite file, and an eBay emulator and notification endpoint.
+Reference data the tests check against is vendored in tests/data (see its README); nothing outside
+the repository is read."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
 
 from bridge.store import Store
 from sandbox.launch import Sandbox
+
+if TYPE_CHECKING:
+    from sandbox.ebay import EbayEmulator
+    from tests.ebay_helpers import NotificationEndpoint
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,6 +69,23 @@ def run_cli(tmp_path: Path) -> RunCli:
 def box() -> Iterator[Sandbox]:
     with Sandbox(products=12, locations=1) as sandbox:
         yield sandbox
+
+
+@pytest.fixture
+def ebay_emulator() -> Iterator[EbayEmulator]:
+    """A running eBay emulator; every answer it gave is checked against eBay's contracts at the end."""
+    from tests.ebay_helpers import running_emulator
+
+    yield from running_emulator()
+
+
+@pytest.fixture
+def ebay_endpoint() -> Iterator[NotificationEndpoint]:
+    """A loopback notification endpoint answering eBay's challenge as the receiver does."""
+    from tests.ebay_helpers import NotificationEndpoint
+    from tests.webhook_receiver import running
+
+    yield from running(NotificationEndpoint())
 
 
 @pytest.fixture

@@ -12,25 +12,27 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import jsonschema
 import requests
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from adapters.ebay import EbayAdapter
+from adapters.ebay_auth import EbayAuth
+from adapters.ebay_client import EbayClient
 from adapters.ebay_notifications import challenge_answer
-from bridge.httpd import ServerThread
 from sandbox.ebay import EbayEmulator, RecordedExchange
 from sandbox.seed import SeedProduct, SeedVariant
+from tests.recording import recorded_run
+from tests.webhook_receiver import Receiver
 
 DATA = Path(__file__).resolve().parent / "data" / "ebay"
 CONTRACTS = {
@@ -137,14 +139,7 @@ def check_recorded(emulator: EbayEmulator) -> set[tuple[str, int]]:
 
 def running_emulator(**kwargs: Any) -> Iterator[EbayEmulator]:
     """(Fixture body) A running emulator; every answer is checked against the contracts at teardown."""
-    em = EbayEmulator(retry_schedule=(0.05, 0.1), **kwargs)
-    em.recorded = []
-    em.start()
-    try:
-        yield em
-    finally:
-        em.stop()
-    check_recorded(em)
+    yield from recorded_run(EbayEmulator(retry_schedule=(0.05, 0.1), **kwargs), check_recorded)
 
 
 def catalogue(count: int = 3, stock: int = 10) -> list[SeedProduct]:
@@ -182,51 +177,38 @@ class Api:
 
 
 @dataclass
-class NotificationEndpoint:
+class NotificationEndpoint(Receiver):
     """A loopback endpoint as the adapter's receiver will be: answers the challenge with the
     adapter's :func:`challenge_answer` (so the emulator's check tests it), records POSTs."""
 
     verification_token: str = "shopbridge-verification-token-0123456789abcdef"
     path: str = "/webhooks/ebay"
     answer_wrong: bool = False
-    posts: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    server: ServerThread | None = None
+
+    def __post_init__(self) -> None:
+        self.answer_get = self._challenge
+
+    def _challenge(self, query: str) -> bytes:
+        code = parse_qs(query).get("challenge_code", [""])[0]
+        token = self.verification_token + ("x" if self.answer_wrong else "")
+        return json.dumps(challenge_answer(code, token, self.url)).encode()
 
     @property
-    def url(self) -> str:
-        assert self.server is not None
-        return self.server.url + self.path
+    def posts(self) -> list[tuple[dict[str, str], bytes]]:
+        """Every notification received: headers (lower-cased) and raw body."""
+        with self.lock:
+            return list(self.deliveries)
 
-    def start(self) -> NotificationEndpoint:
-        endpoint = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                code = parse_qs(urlsplit(self.path).query).get("challenge_code", [""])[0]
-                token = endpoint.verification_token + ("x" if endpoint.answer_wrong else "")
-                body = json.dumps(challenge_answer(code, token, endpoint.url)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with endpoint.lock:
-                    endpoint.posts.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ServerThread(Handler, host="127.0.0.1", port=0, name="ebay-endpoint")
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.stop()
+def ebay_adapter(
+    em: EbayEmulator,
+    *,
+    sync_price: bool = False,
+    max_attempts: int = 5,
+    listed_caps: dict[str, int] | None = None,
+) -> EbayAdapter:
+    """The adapter as ``[channels.ebay]`` builds it, against the emulator, with a fresh consent."""
+    root = em.base_url
+    auth = EbayAuth(root, em.client_id, em.client_secret, em.issue_refresh_token(), timeout=10)
+    client = EbayClient(root, auth, timeout=10, max_attempts=max_attempts, backoff=0.01, backoff_cap=0.05)
+    return EbayAdapter(client, sync_price=sync_price, listed_caps=listed_caps)

@@ -24,6 +24,7 @@ from referencing.jsonschema import DRAFT4
 
 from adapters.square import SquareAdapter
 from sandbox.square import RecordedExchange, SquareEmulator
+from tests.recording import recorded_run
 
 # Square's spec trimmed to the operations and schemas we use (origin, version, licence: tests/data/README.md).
 SPEC_PATH = Path(__file__).resolve().parent / "data" / "square" / "api.json"
@@ -109,14 +110,7 @@ def check_recorded(emulator: SquareEmulator) -> int:
 
 def running_emulator() -> Iterator[SquareEmulator]:
     """(Fixture body) A running emulator; every recorded response is checked against the spec at teardown."""
-    em = SquareEmulator(retry_schedule=(0.05, 0.1, 0.2))
-    em.recorded = []
-    em.start()
-    try:
-        yield em
-    finally:
-        em.stop()
-    check_recorded(em)
+    yield from recorded_run(SquareEmulator(retry_schedule=(0.05, 0.1, 0.2)), check_recorded)
 
 
 @pytest.fixture(name="emulator")

@@ -65,6 +65,7 @@ def test_interactive_init_saves_a_pasted_secret_privately_and_never_echoes_it(
                 "env",
                 "WC_HOOK",
                 "n",  # no Square
+                "n",  # no eBay
                 "woocommerce",
                 "",
             ]

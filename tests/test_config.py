@@ -186,16 +186,23 @@ BOTH_ENV = {"WC_KEY": "a", "WC_SECRET": "b", "SQ_TOKEN": "c"}
 
 
 @pytest.mark.parametrize(
-    ("sync", "key", "name"),
+    ("sync", "key", "name", "known"),
     [
-        ('field_owners = { price = "sqaure" }', "sync.field_owners.price", "sqaure"),
-        ("buffers = { woocomerce = 2 }", "sync.buffers.woocomerce", "woocomerce"),
-        ('source_locations = { ebay = ["L1"] }', "sync.source_locations.ebay", "ebay"),
+        # An owner is any registered channel (the file is checked for it after); the others name
+        # the channels the file configures.
+        (
+            'field_owners = { price = "sqaure" }',
+            "sync.field_owners.price",
+            "sqaure",
+            "ebay, square, woocommerce",
+        ),
+        ("buffers = { woocomerce = 2 }", "sync.buffers.woocomerce", "woocomerce", "square, woocommerce"),
+        ('source_locations = { ebay = ["L1"] }', "sync.source_locations.ebay", "ebay", "square, woocommerce"),
     ],
     ids=["owner-typo", "buffer-typo", "source-locations-unknown"],
 )
 def test_a_channel_name_that_is_not_configured_is_exit_2(
-    tmp_path: Path, run_cli: RunCli, sync: str, key: str, name: str
+    tmp_path: Path, run_cli: RunCli, sync: str, key: str, name: str, known: str
 ) -> None:
     """A misspelt channel name in [sync] would silently do nothing (an owner typo stops prices
     syncing): it is a configuration error naming the file, the key and the channels there are."""
@@ -205,7 +212,7 @@ def test_a_channel_name_that_is_not_configured_is_exit_2(
     assert "Traceback" not in result.stderr
     line = next(line for line in result.stderr.splitlines() if key in line)
     assert line.startswith(f"error: {path}: {key}: ")
-    assert repr(name) in line and "known channels: square, woocommerce" in line
+    assert repr(name) in line and f"known channels: {known}" in line
 
 
 @pytest.mark.parametrize(
@@ -224,13 +231,19 @@ def test_a_channel_name_that_is_not_configured_is_exit_2(
             ["'square'", "known channels: woocommerce"],
         ),
         (
+            BOTH + '\n[sync]\nfield_owners = { price = "etsy" }\n',
+            BOTH_ENV,
+            "sync.field_owners.price",
+            ["'etsy'", "known channels: ebay, square, woocommerce"],
+        ),
+        (
             BOTH + '\n[sync]\nfield_owners = { price = "ebay" }\n',
             BOTH_ENV,
             "sync.field_owners.price",
-            ["'ebay'", "known channels: square, woocommerce"],
+            ["eBay never owns the catalogue"],
         ),
     ],
-    ids=["not-a-catalogue-field", "owner-not-configured", "owner-not-a-channel"],
+    ids=["not-a-catalogue-field", "owner-not-configured", "owner-not-a-channel", "owner-a-marketplace"],
 )
 @pytest.mark.parametrize("command", [("config", "check"), ("sync", "--dry-run")], ids=["check", "sync"])
 def test_a_field_owner_that_cannot_work_is_exit_2_naming_the_key(

@@ -22,7 +22,7 @@ from sandbox.launch import Sandbox
 from tests.conftest import RunCli
 
 COLUMNS, ROWS = 180, 60
-KINDS = ("web sale:", "till sale:", "refund:", "till count:", "price change at the owner")
+KINDS = ("web sale:", "till sale:", "eBay sale:", "refund:", "till count:", "price change at the owner")
 
 
 def _env() -> dict[str, str]:
@@ -49,14 +49,14 @@ def test_the_piped_demo_runs_the_daemon_and_every_change_reaches_every_channel(r
     assert done.returncode == 0, done.stdout + done.stderr
     assert any(line.startswith("$ shopbridge daemon  (pid ") for line in lines)
     acted = [line for line in lines if line.endswith(": acknowledged")]
-    for kind in KINDS:  # sales on both channels, a refund, a till count, a price change
+    for kind in KINDS:  # sales on the three channels, a refund, a till count, a price change
         assert any(kind in line for line in acted), kind
     propagated = [line for line in lines if re.search(r"#\d+ propagated in \d+\.\d\d s: ", line)]
-    assert len(propagated) == len(acted) == 7
-    assert "Summary: 7 changes, 7 propagated to every channel" in lines
+    assert len(propagated) == len(acted) == 8
+    assert "Summary: 8 changes, 8 propagated to every channel" in lines
     assert any(line.startswith("Worst propagation: ") for line in lines)
     assert any(
-        line.startswith("Every channel agrees: woocommerce, square Location 1, square Location 2")
+        line.startswith("Every channel agrees: woocommerce, square Location 1, square Location 2, ebay show")
         for line in lines
     )
     assert any(line.startswith("No echo: ") for line in lines)
@@ -81,13 +81,13 @@ def test_on_a_terminal_the_final_screen_shows_the_table_and_the_summary(tmp_path
 
     assert child.exitstatus == 0, "\n".join(shown)
     header = next(line for line in shown if "SKU" in line and "woocommerce" in line)
-    assert "square Location 1" in header and "square price" in header
+    assert "square Location 1" in header and "ebay" in header and "square price" in header
     rows = [line for line in shown if re.match(r"│ SB-\d{5}", line)]
     assert len(rows) == 5 and all("✓ agree" in row for row in rows)
-    assert len([line for line in shown if re.match(r"│\s+\d+ │ ", line)]) == 7  # the changes, each timed
-    assert "Summary: 7 changes, 7 propagated to every channel" in shown
+    assert len([line for line in shown if re.match(r"│\s+\d+ │ ", line)]) == 8  # the changes, each timed
+    assert "Summary: 8 changes, 8 propagated to every channel" in shown
     assert any(line.startswith("Every channel agrees: ") for line in shown)
-    assert shown.index("Summary: 7 changes, 7 propagated to every channel") > shown.index(header)
+    assert shown.index("Summary: 8 changes, 8 propagated to every channel") > shown.index(header)
 
 
 def test_forever_plays_until_ctrl_c_then_settles_and_ends_with_the_verdict(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""eBay's push notifications as the adapter receives them: signed by the emulator with its ECDSA key,
+"""eBay's push notifications as the adapter receives them: signed by the ebay_emulator with its ECDSA key,
 verified with the key fetched by ``kid`` (once), tampered or forged deliveries rejected, and the
 challenge answered so that eBay accepts the endpoint."""
 
@@ -7,12 +7,11 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from ebay_helpers import NotificationEndpoint, catalogue, running_emulator
+from ebay_helpers import NotificationEndpoint, catalogue
 
 from adapters.base import WebhookRejected
 from adapters.ebay_auth import EbayAuth
@@ -21,43 +20,29 @@ from adapters.ebay_notifications import NotificationVerifier
 from sandbox.ebay import EbayEmulator, EndpointRefused
 
 
-@pytest.fixture
-def emulator() -> Iterator[EbayEmulator]:
-    yield from running_emulator()
-
-
-@pytest.fixture
-def endpoint() -> Iterator[NotificationEndpoint]:
-    e = NotificationEndpoint().start()
-    try:
-        yield e
-    finally:
-        e.stop()
-
-
 def verifier_for(em: EbayEmulator) -> NotificationVerifier:
     auth = EbayAuth(em.base_url, em.client_id, em.client_secret, em.issue_refresh_token())
     return NotificationVerifier(EbayClient(em.base_url, auth, backoff=0.01, backoff_cap=0.05))
 
 
 def delivered(
-    em: EbayEmulator, endpoint: NotificationEndpoint, count: int
+    em: EbayEmulator, ebay_endpoint: NotificationEndpoint, count: int
 ) -> list[tuple[dict[str, str], bytes]]:
-    em.add_destination(endpoint.url, endpoint.verification_token)
+    em.add_destination(ebay_endpoint.url, ebay_endpoint.verification_token)
     for _ in range(count):
         em.buy("MUG-000")
     deadline = time.monotonic() + 5
-    while len(endpoint.posts) < count and time.monotonic() < deadline:
+    while len(ebay_endpoint.posts) < count and time.monotonic() < deadline:
         time.sleep(0.01)
-    return list(endpoint.posts)
+    return list(ebay_endpoint.posts)
 
 
 def test_signed_notifications_verify_with_one_key_read(
-    emulator: EbayEmulator, endpoint: NotificationEndpoint
+    ebay_emulator: EbayEmulator, ebay_endpoint: NotificationEndpoint
 ) -> None:
-    emulator.seed(catalogue(1))
-    posts = delivered(emulator, endpoint, 3)
-    verifier = verifier_for(emulator)
+    ebay_emulator.seed(catalogue(1))
+    posts = delivered(ebay_emulator, ebay_endpoint, 3)
+    verifier = verifier_for(ebay_emulator)
     found = [verifier.verify(headers, body) for headers, body in posts]
     assert [n.topic for n in found] == ["ORDER_CONFIRMATION"] * 3
     assert len({n.notification_id for n in found}) == 3
@@ -65,11 +50,11 @@ def test_signed_notifications_verify_with_one_key_read(
 
 
 def test_tampered_forged_or_unsigned_deliveries_are_rejected(
-    emulator: EbayEmulator, endpoint: NotificationEndpoint
+    ebay_emulator: EbayEmulator, ebay_endpoint: NotificationEndpoint
 ) -> None:
-    emulator.seed(catalogue(1))
-    headers, body = delivered(emulator, endpoint, 1)[0]
-    verifier = verifier_for(emulator)
+    ebay_emulator.seed(catalogue(1))
+    headers, body = delivered(ebay_emulator, ebay_endpoint, 1)[0]
+    verifier = verifier_for(ebay_emulator)
     with pytest.raises(WebhookRejected, match="does not match"):
         verifier.verify(headers, body.replace(b'"orderId": "', b'"orderId": "9'))
     with pytest.raises(WebhookRejected, match="no X-EBAY-SIGNATURE"):
@@ -87,8 +72,10 @@ def test_tampered_forged_or_unsigned_deliveries_are_rejected(
 
 
 def test_the_emulator_accepts_the_adapters_challenge_answer_and_only_that(
-    emulator: EbayEmulator, endpoint: NotificationEndpoint
+    ebay_emulator: EbayEmulator, ebay_endpoint: NotificationEndpoint
 ) -> None:
-    emulator.add_destination(endpoint.url, endpoint.verification_token)  # answered by challenge_answer
+    ebay_emulator.add_destination(
+        ebay_endpoint.url, ebay_endpoint.verification_token
+    )  # answered by challenge_answer
     with pytest.raises(EndpointRefused):
-        emulator.add_destination(endpoint.url, "another-verification-token")
+        ebay_emulator.add_destination(ebay_endpoint.url, "another-verification-token")

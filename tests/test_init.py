@@ -52,6 +52,7 @@ def test_each_answer_is_checked_as_it_is_typed(tmp_path: Path, run_cli: RunCli) 
     answer(child, "environment variable name", "SQ_TOKEN")
     answer(child, "(paste)?", "env")
     answer(child, "environment variable name", "SQ_SIG")
+    answer(child, "Connect eBay?", "n")
     answer(child, "owns the catalogue", "Square")  # capital: not a channel name
     child.expect_exact("'square'")
     answer(child, "owns the catalogue", "square")
@@ -81,6 +82,7 @@ def test_a_pasted_secret_is_found_when_the_config_is_used_from_elsewhere(
     answer(child, "value (not shown)", "EAAA_pasted_token")
     answer(child, "(paste)?", "env")
     answer(child, "environment variable name", "SQ_SIG")
+    answer(child, "Connect eBay?", "n")
     answer(child, "owns the catalogue", "square")
     answer(child, "Public URL", "")
     child.expect(pexpect.EOF)
@@ -99,6 +101,7 @@ def test_declining_every_channel_writes_no_config(tmp_path: Path) -> None:
     child = spawn_init(tmp_path)
     answer(child, "Connect a WooCommerce shop?", "n")
     answer(child, "Connect Square?", "n")
+    answer(child, "Connect eBay?", "n")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 2
@@ -109,7 +112,7 @@ def test_declining_every_channel_writes_no_config(tmp_path: Path) -> None:
 def test_interactive_init_through_stdin_refuses_a_bad_url(tmp_path: Path, run_cli: RunCli) -> None:
     """Answers piped on stdin are checked too: a URL without a scheme is asked for again."""
     answers = "\n".join(["y", "shop.example.com", "https://shop.example.com", *["env", "WC_KEY"] * 3])
-    answers += "\nn\nwoocommerce\n\n"
+    answers += "\nn\nn\nwoocommerce\n\n"  # no Square, no eBay
     result = run_cli("init", input=answers)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "must start with https://" in result.stdout + result.stderr
@@ -146,6 +149,7 @@ def test_interactive_init_for_systemd_names_credentials_and_writes_the_drop_in(t
     answer(child, "Connect a WooCommerce shop?", "y")
     answer(child, "shop URL", "https://shop.example.com")
     answer(child, "Connect Square?", "n")
+    answer(child, "Connect eBay?", "n")
     answer(child, "owns the catalogue", "woocommerce")
     answer(child, "Public URL", "")
     child.expect(pexpect.EOF)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.ebay import EbayAdapter
 from adapters.square import SquareAdapter
 from adapters.woocommerce import WooCommerceAdapter
 from bridge import registry
@@ -26,22 +27,31 @@ def test_a_table_for_a_channel_shopbridge_does_not_have_names_the_ones_it_has(
     tmp_path: Path, run_cli: RunCli
 ) -> None:
     path = tmp_path / "shopbridge.toml"
-    path.write_text(MINIMAL + '\n[channels.ebay]\nurl = "https://api.ebay.com"\n')
+    path.write_text(MINIMAL + '\n[channels.etsy]\nurl = "https://openapi.etsy.com"\n')
     result = run_cli("--config", str(path), "config", "check", env=ENV)
     assert result.returncode == 2, result.stdout + result.stderr
-    [line] = [x for x in result.stderr.splitlines() if "channels.ebay" in x]
-    assert line.startswith(f"error: {path}: channels.ebay: ")
-    assert "'ebay'" in line and "known channels: square, woocommerce" in line
+    [line] = [x for x in result.stderr.splitlines() if "channels.etsy" in x]
+    assert line.startswith(f"error: {path}: channels.etsy: ")
+    assert "'etsy'" in line and "known channels: ebay, square, woocommerce" in line
 
 
-def test_system_of_record_is_any_registered_channel_and_nothing_else(tmp_path: Path, run_cli: RunCli) -> None:
+@pytest.mark.parametrize(
+    ("owner", "says"),
+    [
+        ("etsy", ["'square'", "'woocommerce'"]),  # not a channel shopbridge has
+        ("ebay", ["eBay never owns the catalogue"]),  # registered, but its listings are linked by SKU
+    ],
+)
+def test_system_of_record_is_a_registered_channel_that_may_own_and_nothing_else(
+    tmp_path: Path, run_cli: RunCli, owner: str, says: list[str]
+) -> None:
     path = tmp_path / "shopbridge.toml"
-    path.write_text(MINIMAL + '\n[sync]\nsystem_of_record = "ebay"\n')
+    path.write_text(MINIMAL + f'\n[sync]\nsystem_of_record = "{owner}"\n')
     result = run_cli("--config", str(path), "config", "check", env=ENV)
     assert result.returncode == 2, result.stdout + result.stderr
     [line] = [x for x in result.stderr.splitlines() if "system_of_record" in x]
     assert line.startswith(f"error: {path}: sync.system_of_record: ")
-    assert "'square'" in line and "'woocommerce'" in line
+    assert all(part in line for part in says), line
 
 
 def test_a_write_version_is_read_as_a_date_only_where_the_channel_says_it_is_one() -> None:
@@ -56,10 +66,14 @@ def test_a_write_version_is_read_as_a_date_only_where_the_channel_says_it_is_one
 
 
 def test_each_built_in_channel_declares_the_capabilities_of_its_adapter() -> None:
-    for name, adapter in (("woocommerce", WooCommerceAdapter), ("square", SquareAdapter)):
+    for name, adapter in (
+        ("woocommerce", WooCommerceAdapter),
+        ("square", SquareAdapter),
+        ("ebay", EbayAdapter),
+    ):
         assert registry.channel(name).capabilities == adapter.capabilities
         assert registry.channel(name).section.model_fields["enabled"].default is True
-    assert registry.builtin_names() == ["woocommerce", "square"]
+    assert registry.builtin_names() == ["woocommerce", "square", "ebay"]
 
 
 def test_a_second_channel_under_a_taken_name_is_refused() -> None:

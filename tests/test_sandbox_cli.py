@@ -52,10 +52,12 @@ def test_sandbox_json_line_and_written_config_work(tmp_path: Path, run_cli: RunC
             timeout=10,
         )
         assert [loc["id"] for loc in locations.json()["locations"]] == sq["location_ids"]
+        assert {"base_url", "client_id", "client_secret"} <= set(info["ebay"])
         assert config.stat().st_mode & 0o777 == 0o600
         doctor = run_cli("-c", str(config), "doctor")
         assert doctor.returncode == 0, doctor.stdout + doctor.stderr
-        assert doctor.stdout.count("ok ") >= 4  # config, store, both channels
+        assert doctor.stdout.count("ok ") >= 5  # config, store, the three channels
+        assert "ok   ebay: eBay (http://127.0.0.1:" in doctor.stdout
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import pytest
 
 from bridge.httpd import ServerThread
 
-__all__ = ["Receiver", "running_receiver", "webhook_receiver"]
+__all__ = ["Receiver", "running", "running_receiver", "webhook_receiver"]
 
 
 @dataclass
@@ -23,6 +24,8 @@ class Receiver:
 
     path: str = "/hooks"
     fail_first: int = 0
+    answer_get: Callable[[str], bytes] | None = None
+    """What a GET (the query string given) is answered with, as JSON; None: GETs are not served."""
     deliveries: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -39,6 +42,14 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                answer = receiver.answer_get(urlsplit(self.path).query) if receiver.answer_get else None
+                self.send_response(200 if answer is not None else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer or b"")))
+                self.end_headers()
+                self.wfile.write(answer or b"")
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -71,13 +82,21 @@ class Receiver:
             return [json.loads(body) for _, body in self.deliveries]
 
 
+R = TypeVar("R", bound=Receiver)
+
+
+def running(receiver: R) -> Iterator[R]:
+    """(Fixture body) ``receiver`` started, then stopped."""
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
 def running_receiver() -> Iterator[Receiver]:
     """(Fixture body) A started :class:`Receiver`."""
-    r = Receiver().start()
-    try:
-        yield r
-    finally:
-        r.stop()
+    yield from running(Receiver())
 
 
 @pytest.fixture(name="receiver")

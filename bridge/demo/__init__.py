@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bridge import registry
 from bridge.demo.run import DemoFailed, DemoOptions, DemoRun
 from bridge.demo.view import LiveView, PlainView, View
 from sandbox.launch import Sandbox
@@ -29,10 +30,15 @@ def run_demo(options: DemoOptions, console: Console, keep: Path | None = None) -
     """
     view: View = LiveView(console) if console.is_terminal else PlainView(console)
     try:
-        with _workdir(keep) as workdir, Sandbox(products=12, locations=2) as box:
+        with _workdir(keep) as workdir, Sandbox(products=12, locations=2, channels=_emulated()) as box:
             return DemoRun(box, workdir, view, options).run()
     finally:
         view.close()
+
+
+def _emulated() -> list[str]:
+    """Every built-in channel with an emulator: the shop, the till and eBay."""
+    return [name for name in registry.builtin_names() if registry.channel(name).emulator is not None]
 
 
 @contextmanager

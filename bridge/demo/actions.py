@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
+from bridge.demo.marketplace import EbayStore
 from bridge.demo.model import Model
 from bridge.demo.observe import Catalogue
 from bridge.demo.shop import ShopFront, Till, WebOrder
@@ -29,7 +30,9 @@ class Actions:
         model: Model,
         tracker: Tracker,
         on_acted: Callable[[Change], None],
+        ebay: EbayStore | None = None,
     ) -> None:
+        self.ebay = ebay
         self.shop = shop
         self.till = till
         self.catalogue = catalogue
@@ -52,6 +55,12 @@ class Actions:
         self.model.web_sale(sku, quantity)
         self.refundable.append((order, quantity))
         return self._tracked(f"web sale: {quantity} x {sku} (order {order.order_id})", sku)
+
+    def ebay_sale(self, sku: str, quantity: int) -> Change:
+        assert self.ebay is not None
+        order = self.ebay.sell(sku, quantity)
+        self.model.marketplace_sale(sku, quantity)
+        return self._tracked(f"eBay sale: {quantity} x {sku} (order {order})", sku)
 
     def till_sale(self, sku: str, location: str, quantity: int) -> Change:
         self.till.sell(self.catalogue.square[sku], location, quantity)
@@ -83,10 +92,11 @@ class Actions:
     # -- the story and the stream ------------------------------------------------------------------
 
     def script(self) -> list[Step]:
-        """Sales on both channels (two of the same SKU at once), a refund, a till count, a price change.
+        """Sales on both channels (two of the same SKU at once), an eBay sale when eBay is in the
+        sandbox, a refund, a till count, a price change.
 
         Tracked SKUs in order: A simple (sold on both sides at once, then refunded), B a variation
-        (sold at the second till), C simple (sold on the web, then repriced), D a variation
+        (sold at the second till, then on eBay), C simple (sold on the web, then repriced), D a variation
         (counted at the second till), E untouched (it must not move).
         """
         a, b, c, d = list(self.model.truths)[:4]
@@ -98,7 +108,7 @@ class Actions:
 
         counted = max(self.model.truths[d].on_hand[other] - 3, 0)
         price = self.model.truths[c].price + Decimal("1.50")
-        return [
+        steps = [
             [lambda: self.web_sale(a, 2), lambda: self.till_sale(a, home, 1)],
             [lambda: self.till_sale(b, other, 1)],
             [lambda: self.web_sale(c, 3)],
@@ -106,6 +116,9 @@ class Actions:
             [lambda: self.till_count(d, other, counted)],
             [lambda: self.price_change(c, price)],
         ]
+        if self.ebay is not None:  # a buyer on eBay: the shop and the till show it too
+            steps.insert(2, [lambda: self.ebay_sale(b, 1)])
+        return steps
 
     def random(self, rng: random.Random) -> Change:
         """One random action that keeps every count positive; a till count never races a pending change
@@ -114,7 +127,8 @@ class Actions:
         sku = rng.choice(skus)
         locations = list(self.catalogue.locations)
         location = rng.choice(locations)
-        kind = rng.choices(["web", "till", "refund", "count", "price"], weights=[3, 3, 1, 1, 1])[0]
+        kinds, weights = ["web", "till", "refund", "count", "price", "ebay"], [3, 3, 1, 1, 1, 2]
+        kind = rng.choices(kinds, weights=weights if self.ebay else [*weights[:-1], 0])[0]
         on_hand = self.model.truths[sku].on_hand
         if kind == "refund" and self.refundable:
             order, left = rng.choice(self.refundable)
@@ -124,6 +138,8 @@ class Actions:
         quantity = rng.randint(1, 3)
         if kind == "web" and on_hand[self.model.default_location] > quantity:
             return self.web_sale(sku, quantity)
+        if kind == "ebay" and on_hand[self.model.default_location] > quantity:
+            return self.ebay_sale(sku, quantity)
         if kind == "till" and on_hand[location] > quantity:
             return self.till_sale(sku, location, quantity)
         idle = [s for s in skus if s not in self.tracker.busy_skus()]

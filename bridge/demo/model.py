@@ -3,7 +3,9 @@
 It is deliberately independent of shopbridge's ledger (the thing under test): a few lines of
 shop-keeping arithmetic. Stock lives in the Square locations (that is where the goods are); a web
 sale takes from the default location and a restocking refund gives back there; a till count sets
-one location; WooCommerce shows the sum of the locations; the owner's price shows everywhere.
+one location; WooCommerce shows the sum of the locations, and so does every marketplace (eBay),
+where a buyer's purchase takes from the default location like a web sale; the owner's price shows
+on the shop and the till (eBay keeps its own price unless ``sync_price`` is on).
 """
 
 from __future__ import annotations
@@ -32,16 +34,22 @@ class Model:
     """The expected state of the tracked SKUs, advanced one acknowledged action at a time."""
 
     def __init__(
-        self, truths: dict[str, SkuTruth], location_labels: dict[str, str], default_location: str
+        self,
+        truths: dict[str, SkuTruth],
+        location_labels: dict[str, str],
+        default_location: str,
+        pooled: tuple[str, ...] = (),
     ) -> None:
         self.truths = truths
+        self.pooled = pooled
+        """Marketplace columns ("ebay"): each shows the sum of the locations, as the web shop does."""
         self.location_labels = location_labels
         """Square location id -> its column ("square Location 1"), in display order."""
         self.default_location = default_location
 
     @property
     def stock_columns(self) -> list[str]:
-        return [WEB, *self.location_labels.values()]
+        return [WEB, *self.location_labels.values(), *self.pooled]
 
     @property
     def columns(self) -> list[str]:
@@ -49,6 +57,10 @@ class Model:
 
     def web_sale(self, sku: str, quantity: int) -> None:
         self.truths[sku].on_hand[self.default_location] -= quantity
+
+    def marketplace_sale(self, sku: str, quantity: int) -> None:
+        """An online sale without a location: taken from the default location, as a web sale."""
+        self.web_sale(sku, quantity)
 
     def web_refund(self, sku: str, quantity: int) -> None:
         """A refund with restock gives the units back where the web sale took them from."""
@@ -71,6 +83,8 @@ class Model:
         shows: Shows = {WEB: self.web_stock(sku)}
         for location, label in self.location_labels.items():
             shows[label] = truth.on_hand[location]
+        for column in self.pooled:
+            shows[column] = self.web_stock(sku)
         shows[WEB_PRICE] = truth.price
         shows[TILL_PRICE] = truth.price
         return shows

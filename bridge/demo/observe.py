@@ -1,5 +1,6 @@
 """Reading what each channel shows, the way anyone with the shop's API keys would: WooCommerce's
-REST API and Square's API over HTTP. The demo judges shopbridge only by these readings."""
+REST API, Square's API and eBay's (bridge/demo/marketplace.py) over HTTP. The demo judges
+shopbridge only by these readings."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import requests
 
+from bridge.demo.marketplace import EBAY, EbayStore
 from bridge.demo.model import TILL_PRICE, WEB, WEB_PRICE, Shows
 from bridge.demo.shop import TIMEOUT, WOO_API, WooProduct
 
@@ -51,8 +53,14 @@ class Reading:
 
 class Observer:
     def __init__(
-        self, woo: requests.Session, woo_url: str, square: requests.Session, square_url: str
+        self,
+        woo: requests.Session,
+        woo_url: str,
+        square: requests.Session,
+        square_url: str,
+        ebay: EbayStore | None = None,
     ) -> None:
+        self.ebay = ebay
         self.woo = woo
         self.woo_base = woo_url.rstrip("/") + WOO_API
         self.square = square
@@ -96,7 +104,7 @@ class Observer:
         return Catalogue(woo=woo, square=square, locations=locations)
 
     def read(self, catalogue: Catalogue, location_labels: dict[str, str]) -> Reading:
-        """One reading of every tracked SKU on every channel (three API calls)."""
+        """One reading of every tracked SKU on every channel (three API calls, and two a SKU on eBay)."""
         skus = list(catalogue.woo)
         products = self._woo_get("products", {"sku": ",".join(skus), "per_page": 100})
         web = {p["sku"]: p for p in products}
@@ -123,6 +131,11 @@ class Observer:
             row[TILL_PRICE] = _square_price(variation)
             shows[sku] = row
             stamps[sku] = stamp
+        if self.ebay is not None:
+            listed, revisions = self.ebay.read(skus)
+            for sku in skus:
+                shows[sku][EBAY] = listed[sku]
+                stamps[sku][EBAY] = revisions[sku]
         return Reading(shows=shows, stamps=stamps)
 
 

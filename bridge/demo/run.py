@@ -1,6 +1,7 @@
 """``shopbridge demo``: the real daemon on the built-in sandbox, watched from the outside.
 
-The emulators run in this process (they stand for the shop's WooCommerce site and Square account);
+The emulators run in this process (they stand for the shop's WooCommerce site, Square account and
+eBay store);
 shopbridge runs as separate processes (a first ``sync --force``, ``webhooks register``, then
 ``daemon``), with webhooks delivered by the emulators to the daemon's receiver. The demo then acts
 on the channels as customers, staff and the owner would and polls what the channels show until
@@ -20,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 
 from bridge.demo.actions import Actions
+from bridge.demo.marketplace import EBAY, EbayStore
 from bridge.demo.model import WEB_PRICE, Model, Shows, SkuTruth, differences
 from bridge.demo.observe import Catalogue, Observer, Reading, square_session, woo_session
 from bridge.demo.processes import DaemonProcess, run_command
@@ -27,6 +29,7 @@ from bridge.demo.shop import ShopFront, Till
 from bridge.demo.summary import echoes, verdict
 from bridge.demo.tracker import Tracker
 from bridge.demo.view import View
+from sandbox.ebay import EbayEmulator, EndpointRefused
 from sandbox.launch import Sandbox
 
 __all__ = ["DemoFailed", "DemoOptions", "DemoRun"]
@@ -91,7 +94,9 @@ class DemoRun:
             woo_session(wc["consumer_key"], wc["consumer_secret"]),
             square_session(sq["access_token"]),
         )
-        self.observer = Observer(woo, wc["url"], square, sq["base_url"])
+        emulator = box.emulators.get(EBAY)
+        self.ebay = EbayStore(emulator) if isinstance(emulator, EbayEmulator) else None
+        self.observer = Observer(woo, wc["url"], square, sq["base_url"], self.ebay)
         self.shop, self.till = ShopFront(woo, wc["url"]), Till(square, sq["base_url"])
         self.port = _free_port()
         self.config = workdir / "shopbridge.toml"
@@ -115,7 +120,9 @@ class DemoRun:
             },
         )
         names = ", ".join(catalogue.locations.values())
-        say(f"sandbox: WooCommerce {self.box.woocommerce.url}, Square {self.box.square.base_url} ({names})")
+        ebay = f", eBay {self.ebay.base}" if self.ebay else ""
+        square = f"Square {self.box.square.base_url} ({names})"
+        say(f"sandbox: WooCommerce {self.box.woocommerce.url}, {square}{ebay}")
         self._command("sync", "--force", keep=lambda line: "applied" in line)
         self._command("webhooks", "register", keep=lambda line: True)
         self.box.square.subscribe(f"{public}/webhooks/square")  # what Square's dashboard does
@@ -125,7 +132,27 @@ class DemoRun:
             f"$ shopbridge daemon  (pid {pid}; webhooks at {public}; polls every {POLL_SECONDS:.0f} s; "
             "each webhook re-read and propagated as it comes)"
         )
+        if self.ebay is not None:
+            self._ebay_destination(f"{public}/webhooks/ebay")
         return catalogue
+
+    def _ebay_destination(self, url: str) -> None:
+        """What eBay's Notification API does with a new destination: its challenge first, answered
+        by the running daemon (retried while the receiver starts)."""
+        assert self.ebay is not None
+        emulator = self.ebay.emulator
+        deadline = time.monotonic() + self.options.settle_seconds
+        while True:
+            try:
+                emulator.add_destination(url, emulator.verification_token)
+                break
+            except EndpointRefused:
+                if time.monotonic() > deadline or not self.daemon.alive():
+                    raise DemoFailed(f"eBay's challenge to {url} was not answered") from None
+                time.sleep(self.options.reading_interval)
+        self.view.note(
+            f"  ebay: the sandbox adds {url} as a notification destination (its challenge answered)"
+        )
 
     def _command(self, *args: str, keep: Callable[[str], bool]) -> None:
         done = run_command(self.config, *args)
@@ -145,7 +172,7 @@ class DemoRun:
         while True:
             reading = self.observer.read(catalogue, labels)
             truths = {sku: _truth(shows, labels) for sku, shows in reading.shows.items()}
-            model = Model(truths, labels, default)
+            model = Model(truths, labels, default, pooled=(EBAY,) if self.ebay else ())
             apart = {sku: differences(model.expected(sku), reading.shows[sku]) for sku in model.truths}
             if not any(apart.values()):
                 self.view.note("every channel agrees; the daemon is running. Playing the shop:")
@@ -245,7 +272,7 @@ class DemoRun:
             catalogue = self.set_up()
             model = self.baseline(catalogue)
             tracker = Tracker(model)
-            actions = Actions(self.shop, self.till, catalogue, model, tracker, self.view.acted)
+            actions = Actions(self.shop, self.till, catalogue, model, tracker, self.view.acted, self.ebay)
             if self.options.forever:
                 self.play_forever(actions, catalogue)
             else:

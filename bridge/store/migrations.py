@@ -276,5 +276,16 @@ def m011_stock_events_channel_index(db: Database) -> None:
 MIGRATIONS()(m012_customer_archive_and_rereads)  # archived persons, records to read again
 
 
-SCHEMA_VERSION = 12
+@MIGRATIONS()
+def m013_write_counts(db: Database) -> None:
+    """Per channel, SKU and calendar day, how many writes shopbridge sent: a marketplace caps the
+    revisions of a listing a day (eBay: 250), and that budget must survive a restart."""
+    db.table("write_counts").create(
+        {"channel": str, "sku": str, "day": str, "count": int, "updated_at": str},
+        pk=("channel", "sku", "day"),
+        not_null={"channel", "sku", "day", "count"},
+    )
+
+
+SCHEMA_VERSION = 13
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""

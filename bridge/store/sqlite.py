@@ -41,6 +41,7 @@ from bridge.store.ledger import LedgerTables
 from bridge.store.links import LinkTables
 from bridge.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from bridge.store.queues import QueueTables
+from bridge.store.write_counts import WriteCountTables
 
 __all__ = [
     "MIGRATIONS",
@@ -71,7 +72,9 @@ class SchemaTooNew(RuntimeError):
     """The file was migrated by a newer shopbridge; opening it with this one could corrupt it."""
 
 
-class Store(LedgerTables, QueueTables, CursorTables, LinkTables, CatalogueTables, ConflictTables):
+class Store(
+    LedgerTables, QueueTables, CursorTables, LinkTables, CatalogueTables, ConflictTables, WriteCountTables
+):
     """The open mapping store. Create one per process; it is safe to share between threads.
 
     Its methods are those of its parts, one module per concern, each owning its tables' SQL:

@@ -28,6 +28,6 @@ from __future__ import annotations
 
 from sandbox.ebay.emulator import EbayEmulator
 from sandbox.ebay.notifications import EndpointRefused, challenge_response
-from sandbox.ebay.state import RecordedExchange
+from sandbox.http import RecordedExchange
 
 __all__ = ["EbayEmulator", "EndpointRefused", "RecordedExchange", "challenge_response"]

@@ -46,6 +46,8 @@ class EbayEmulator(EbayRoutes):
             retry_schedule=retry_schedule,
         )
         self._init_signing()
+        self.verification_token = "sandbox-" + secrets.token_hex(20)
+        """The verification token the sandbox's config gives the receiver (see :meth:`add_destination`)."""
         self.router = Router()
         self._routes()
         self.server = EmulatorServer(
@@ -104,6 +106,23 @@ class EbayEmulator(EbayRoutes):
         with self.lock:
             offer = next(o for o in self._offers_of(sku) if o.listing_id)
             return self._shown(offer)
+
+    def reprice(self, sku: str, price: Decimal) -> None:
+        """(Test API) The seller changes the SKU's price in Seller Hub."""
+        with self.lock:
+            for offer in self._offers_of(sku):
+                offer.price = price
+
+    def end_listing(self, sku: str) -> None:
+        """(Test API) The seller ends the SKU's listing in Seller Hub: its offer is unpublished."""
+        with self.lock:
+            for offer in self._offers_of(sku):
+                offer.listing_id = None
+
+    def listing_of(self, sku: str) -> str:
+        """(Test API) The listing id of the SKU's live listing."""
+        with self.lock:
+            return str(next(o.listing_id for o in self._offers_of(sku) if o.listing_id))
 
     def offer_of(self, sku: str) -> JSON:
         with self.lock:

@@ -58,6 +58,7 @@ class EbayPriceQuantity(EbayViews):
         if len(entries) > BULK_LIMIT:
             raise EbayError(400, 25002, f"Any User error. The number of requests cannot exceed {BULK_LIMIT}")
         responses: list[JSON] = []
+        self.updates_seen.append([str(e.get("sku") or "") for e in entries if isinstance(e, dict)])
         for entry in entries:
             responses.extend(self._apply_entry(entry if isinstance(entry, dict) else {}))
         failed = any(r["statusCode"] != 200 for r in responses)
@@ -81,7 +82,18 @@ class EbayPriceQuantity(EbayViews):
             out["offerId"] = offer_id
         return out
 
+    def fail_next_update(self, sku: str, status: int = 500, times: int = 1) -> None:
+        """(Test API) The next ``times`` entries for ``sku`` fail on eBay's side (a system error),
+        unapplied."""
+        with self.lock:
+            self._failing[sku] = (status, times)
+
     def _check_and_apply(self, sku: str, entry: JSON, offer_changes: list[JSON]) -> None:
+        status, times = self._failing.pop(sku, (0, 0))
+        if times:
+            if times > 1:
+                self._failing[sku] = (status, times - 1)
+            raise EntryRefused(status, 25001, "A system error has occurred. Try again later")
         item = self._items.get(sku)
         if item is None:
             raise EntryRefused(404, 25702, f"SKU {sku} is not available in the system")

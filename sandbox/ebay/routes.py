@@ -3,7 +3,6 @@ handler asks for (207 Multi-Status) and recording for the conformance tests."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from sandbox.ebay.errors import EbayError, error_body, error_response
@@ -12,9 +11,8 @@ from sandbox.ebay.notifications import EbayNotifications
 from sandbox.ebay.oauth import TOKEN_PATH, EbayOAuth
 from sandbox.ebay.orders import FULFILLMENT_BASE, EbayOrders
 from sandbox.ebay.price_quantity import EbayPriceQuantity
-from sandbox.ebay.state import RecordedExchange
 from sandbox.ebay.wire import JSON
-from sandbox.http import Request, Response, Router, json_response
+from sandbox.http import RecordedExchange, Request, Response, Router, json_response
 
 NOTIFICATION_BASE = "/commerce/notification/v1"
 SKU = r"(?P<sku>[^/]+)"
@@ -36,16 +34,9 @@ class EbayRoutes(EbayInventory, EbayPriceQuantity, EbayOrders, EbayNotifications
         self.router.add(method, pattern, wrapped, name=operation_id)
 
     def _record(self, operation_id: str, request: Request, response: Response) -> None:
-        if self.recorded is None:
-            return
-        try:
-            body = json.loads(response.body) if response.body else None
-        except ValueError:
-            body = response.body.decode(errors="replace")
-        with self.lock:
-            self.recorded.append(
-                RecordedExchange(operation_id, request.method, request.path, response.status, body)
-            )
+        if self.recorded is not None:
+            with self.lock:
+                self.recorded.append(RecordedExchange.of(operation_id, request, response))
 
     def _handle(self, request: Request, handler: Callable[[Request], JSON]) -> Response:
         if request.method == "POST":
@@ -71,29 +62,32 @@ class EbayRoutes(EbayInventory, EbayPriceQuantity, EbayOrders, EbayNotifications
         return response
 
     def _routes(self) -> None:
-        add = self._add
-        add("GET", INVENTORY_BASE + "/inventory_item", "getInventoryItems", self._get_inventory_items)
-        add("GET", INVENTORY_BASE + "/inventory_item/" + SKU, "getInventoryItem", self._get_inventory_item)
-        add(
-            "POST",
-            INVENTORY_BASE + "/bulk_get_inventory_item",
-            "bulkGetInventoryItem",
-            self._bulk_get_inventory_item,
-        )
-        add("GET", INVENTORY_BASE + "/offer", "getOffers", self._get_offers)
-        add("GET", INVENTORY_BASE + r"/offer/(?P<offerId>[^/]+)", "getOffer", self._get_offer)
-        add(
-            "POST",
-            INVENTORY_BASE + "/bulk_update_price_quantity",
-            "bulkUpdatePriceQuantity",
-            self._bulk_update_price_quantity,
-        )
-        add("GET", FULFILLMENT_BASE + "/order", "getOrders", self._get_orders)
-        add("GET", FULFILLMENT_BASE + r"/order/(?P<orderId>[^/]+)", "getOrder", self._get_order)
-        add(
-            "GET",
-            NOTIFICATION_BASE + r"/public_key/(?P<public_key_id>[^/]+)",
-            "getPublicKey",
-            self._get_public_key,
-        )
+        operations: list[tuple[str, str, str, Callable[[Request], JSON]]] = [
+            ("GET", INVENTORY_BASE + "/inventory_item", "getInventoryItems", self._get_inventory_items),
+            ("GET", INVENTORY_BASE + "/inventory_item/" + SKU, "getInventoryItem", self._get_inventory_item),
+            (
+                "POST",
+                INVENTORY_BASE + "/bulk_get_inventory_item",
+                "bulkGetInventoryItem",
+                self._bulk_get_inventory_item,
+            ),
+            ("GET", INVENTORY_BASE + "/offer", "getOffers", self._get_offers),
+            ("GET", INVENTORY_BASE + r"/offer/(?P<offerId>[^/]+)", "getOffer", self._get_offer),
+            (
+                "POST",
+                INVENTORY_BASE + "/bulk_update_price_quantity",
+                "bulkUpdatePriceQuantity",
+                self._bulk_update_price_quantity,
+            ),
+            ("GET", FULFILLMENT_BASE + "/order", "getOrders", self._get_orders),
+            ("GET", FULFILLMENT_BASE + r"/order/(?P<orderId>[^/]+)", "getOrder", self._get_order),
+            (
+                "GET",
+                NOTIFICATION_BASE + r"/public_key/(?P<public_key_id>[^/]+)",
+                "getPublicKey",
+                self._get_public_key,
+            ),
+        ]
+        for method, pattern, operation_id, handler in operations:
+            self._add(method, pattern, operation_id, handler)
         self.router.add("POST", TOKEN_PATH, self._token_route, name="getToken")

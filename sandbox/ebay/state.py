@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from sandbox.http import EmulatorServer, WebhookDispatcher
+from sandbox.http import EmulatorServer, RecordedExchange, WebhookDispatcher
 
 ZeroQuantity = Literal["out_of_stock", "refuse"]
 
@@ -50,17 +50,6 @@ class Token:
     value: str
     expires_at: float
     scopes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RecordedExchange:
-    """One answered request, kept when recording is on (for the spec conformance tests)."""
-
-    operation_id: str
-    method: str
-    path: str
-    status: int
-    body: Any
 
 
 @dataclass
@@ -108,6 +97,10 @@ class EbayState:
         self._refresh_tokens: dict[str, Token] = {}
         self._access_tokens: dict[str, Token] = {}
         self._destinations: list[Destination] = []
+        self._failing: dict[str, tuple[int, int]] = {}
+        """(Test API) SKU -> the status its next bulk update entries fail with, and how many."""
+        self.updates_seen: list[list[str]] = []
+        """(Test API) The SKUs of every bulkUpdatePriceQuantity call, in order."""
 
     @property
     def base_url(self) -> str:

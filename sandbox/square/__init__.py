@@ -30,9 +30,10 @@ recording); ``wire``, ``errors`` and ``paging`` are the shared formats.
 
 from __future__ import annotations
 
+from sandbox.http import RecordedExchange
 from sandbox.square.emulator import SquareEmulator
 from sandbox.square.errors import SquareError
-from sandbox.square.state import RecordedExchange, Subscription
+from sandbox.square.state import Subscription
 from sandbox.square.wire import fmt_ms, parse_ms
 
 __all__ = ["RecordedExchange", "SquareEmulator", "SquareError", "Subscription", "fmt_ms", "parse_ms"]

@@ -8,14 +8,13 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from sandbox.http import Request, Response, Router, json_response
+from sandbox.http import RecordedExchange, Request, Response, Router, json_response
 from sandbox.square.catalog import SquareCatalog
 from sandbox.square.catalog_search import SquareCatalogSearch
 from sandbox.square.customers import SquareCustomers
 from sandbox.square.errors import SquareError, error_response
 from sandbox.square.locations import SquareLocations
 from sandbox.square.orders import SquareOrders
-from sandbox.square.state import RecordedExchange
 from sandbox.square.webhook_subscriptions import SquareWebhookSubscriptions
 from sandbox.square.wire import JSON
 
@@ -51,14 +50,8 @@ class SquareRoutes(
             if version:
                 response.headers["Square-Version"] = version
             if self.recorded is not None:
-                try:
-                    body = json.loads(response.body) if response.body else None
-                except ValueError:
-                    body = response.body.decode(errors="replace")
                 with self.lock:
-                    self.recorded.append(
-                        RecordedExchange(operation_id, method, request.path, response.status, body)
-                    )
+                    self.recorded.append(RecordedExchange.of(operation_id, request, response))
             return response
 
         self.router.add(method, pattern, wrapped, name=operation_id)

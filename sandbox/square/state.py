@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sandbox.http import EmulatorServer, Response, WebhookDispatcher
+from sandbox.http import EmulatorServer, RecordedExchange, Response, WebhookDispatcher
 from sandbox.square.wire import JSON
 
 
@@ -33,17 +33,6 @@ class Subscription:
     api_version: str = "2025-08-20"
     created_at: str = ""
     updated_at: str = ""
-
-
-@dataclass(frozen=True)
-class RecordedExchange:
-    """One answered request, kept when recording is on (for the spec conformance test)."""
-
-    operation_id: str
-    method: str
-    path: str
-    status: int
-    body: Any
 
 
 class SquareState:

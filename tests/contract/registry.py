@@ -16,6 +16,7 @@ __all__ = ["HARNESS_MODULES", "harness_factories"]
 HARNESS_MODULES = (
     "tests.contract.woocommerce_harness",
     "tests.contract.square_harness",
+    "tests.contract.ebay_harness",
     "tests.toy.harness",
 )
 

@@ -34,9 +34,9 @@ def test_link_and_unlink_name_every_registered_channel(tmp_path: Path, run_cli: 
     for command in ("link", "unlink"):
         shown = shopbridge_with_toy(tmp_path, command, "--help")
         assert shown.returncode == 0, shown.stderr
-        assert "The channel: square or toy or woocommerce." in shown.stdout, shown.stdout
+        assert "The channel: ebay or square or toy or woocommerce." in shown.stdout, shown.stdout
         built_in = run_cli(command, "--help", env={"COLUMNS": "200"})
-        assert "The channel: square or woocommerce." in built_in.stdout, built_in.stdout
+        assert "The channel: ebay or square or woocommerce." in built_in.stdout, built_in.stdout
 
 
 def test_init_makes_the_toy_channel_from_its_own_flags(tmp_path: Path, run_cli: RunCli) -> None:
