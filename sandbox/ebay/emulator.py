@@ -97,7 +97,7 @@ class EbayEmulator(EbayRoutes):
                     offer = Offer(
                         new_digits(11), variant.sku, Decimal(variant.price), currency, None, listing_id
                     )
-                    self._offers[offer.offer_id] = offer
+                    self._add_offer(offer)
                     listings[variant.sku] = listing_id
         return listings
 

@@ -91,6 +91,9 @@ class EbayState:
         self._offset = 0.0
         self._items: dict[str, Item] = {}
         self._offers: dict[str, Offer] = {}
+        self._offer_ids_by_sku: dict[str, list[str]] = {}
+        """SKU -> its offers' ids, so ``getOffers`` by SKU does not scan every offer (a full read of
+        N listings would cost N² in the emulator and hide shopbridge's own figures in the bench)."""
         self._revisions: dict[tuple[str, str], int] = {}
         self._orders: dict[str, Any] = {}
         self._codes: dict[str, tuple[str, ...]] = {}
@@ -114,5 +117,9 @@ class EbayState:
         with self.lock:
             self._offset += seconds
 
+    def _add_offer(self, offer: Offer) -> None:
+        self._offers[offer.offer_id] = offer
+        self._offer_ids_by_sku.setdefault(offer.sku, []).append(offer.offer_id)
+
     def _offers_of(self, sku: str) -> list[Offer]:
-        return [offer for offer in self._offers.values() if offer.sku == sku]
+        return [self._offers[offer_id] for offer_id in self._offer_ids_by_sku.get(sku, ())]
