@@ -64,7 +64,7 @@ def test_the_examples_ebay_section_is_valid_once_uncommented(tmp_path: Path, run
     start = example.index("# [channels.ebay]")
     block = re.sub(r"^# ?", "", example[start:].split("\n\n")[0], flags=re.MULTILINE)
     env = {"SHOPBRIDGE_EBAY_CLIENT_SECRET": "s", "SHOPBRIDGE_EBAY_REFRESH_TOKEN": "r"}
-    env["SHOPBRIDGE_EBAY_VERIFICATION_TOKEN"] = "t"
+    env["SHOPBRIDGE_EBAY_VERIFICATION_TOKEN"] = "v" * 32  # eBay takes 32 to 80 letters, digits, _ or -
     path = tmp_path / "shopbridge.toml"
     path.write_text(SHOP + "\n" + block + "\n")
     result = run_cli("--config", str(path), "config", "check", env={**ENV, **env})

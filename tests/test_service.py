@@ -108,6 +108,9 @@ def test_credential_names_are_one_scheme_in_init_the_example_config_and_the_unit
         "shopbridge_wc_webhook_secret",
         "shopbridge_square_token",
         "shopbridge_square_signature_key",
+        "shopbridge_ebay_client_secret",
+        "shopbridge_ebay_refresh_token",
+        "shopbridge_ebay_verification_token",
     }
     example = (REPO / "config.example.toml").read_text()
     assert set(re.findall(r'credential = "([a-z_]+)"', example)) >= scheme
