@@ -641,6 +641,8 @@ def _render_sync_result(
             "sent": dict(report.sent),
             "failed": dict(report.failed),
             "deferred": dict(report.deferred),
+            "held": dict(report.held),
+            "held_until": dict(report.held_until),
             "errors": report.errors + [m for name, m in unread.items() if name not in report.unread],
             "skipped": [issue.to_dict() for issue in skipped],
             "unresolved": [dict(u) for plan in plans for u in plan.unresolved],
@@ -660,6 +662,12 @@ def _render_sync_result(
             f"{name}: {report.sent.get(name, 0)} applied, {report.failed.get(name, 0)} refused, "
             f"{report.deferred.get(name, 0)} queued for retry{again}"
         )
+    for name, count in sorted(report.held.items()):
+        if count:
+            typer.echo(
+                f"{name}: {count} writes held until the revision budget resets at "
+                f"{report.held_until.get(name, '?')} (kept queued; a later sync sends them)"
+            )
     for error in report.errors + [m for name, m in unread.items() if name not in report.unread]:
         typer.echo(f"  ! {error}")
     for issue in skipped:
@@ -669,7 +677,7 @@ def _render_sync_result(
             f"nothing planned: could not read {', '.join(unread)} "
             "(writes already queued were sent; run sync again once they answer)"
         )
-    elif not channels and not skipped:
+    elif not channels and not skipped and not any(report.held.values()):
         typer.echo("in sync: nothing to change")
     waiting = sum(len(plan.unresolved) for plan in plans)
     if waiting:

@@ -258,7 +258,14 @@ class EbayAdapter(ChannelAdapter):
         for n, op in writes:
             if op.variant_id in held:
                 why = held[op.variant_id]
-                out[n] = WriteResult(key=op.key, ok=False, code="REVISION_BUDGET", error=why)
+                out[n] = WriteResult(
+                    key=op.key,
+                    ok=False,
+                    retryable=True,
+                    code="REVISION_BUDGET",
+                    error=why,
+                    held_until=self.budget.resets_at(),
+                )
         if not going:
             return out
         self._ensure_offers([op.variant_id for _, op in going])

@@ -7,9 +7,11 @@ entry per SKU per call (a burst of 30 till sales in one sync is one revision). R
 sent per SKU and day are counted in the store (:class:`bridge.writes.WriteCounts`), and once fewer
 than ``reserve`` revisions are left of ``limit`` only the changes that matter go out: a quantity
 going to 0 (overselling is what eBay penalises), coming back from 0, or at or below ``low_stock``.
-The others are held back: refused for now (code ``REVISION_BUDGET``, so the write does not stay
-in flight and block the next sync's, e.g. the SKU selling out) and logged with their SKUs. Each
-sync plans them again while eBay shows another count, so they go out once the day has turned.
+The others are held back (code ``REVISION_BUDGET`` with ``held_until``, the next UTC midnight):
+not sent, kept queued without using up an attempt, and not failures; logged with their SKUs. A held
+write does not count as in flight (it never reached eBay), so the next sync still plans the SKU's
+newer count (e.g. it selling out), and the queued writes of one SKU are coalesced to the last; they
+go out on a later run once the budget allows.
 At the limit nothing is sent (eBay would refuse it with 25002); when eBay refuses one for its limit
 anyway (revisions made in Seller Hub count too) the count is raised to the limit so the rest of the
 day is not spent asking.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bridge.writes import WriteCounts
 
@@ -63,6 +65,12 @@ class RevisionBudget:
 
     def today(self) -> str:
         return day_of(self.clock())
+
+    def resets_at(self) -> str:
+        """When today's counts stop applying (the next UTC midnight), ISO 8601."""
+        now = self.clock().astimezone(UTC)
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        return midnight.isoformat(timespec="seconds")
 
     def matters(self, quantity: int | None, shown: int | None) -> bool:
         """A change worth one of the last revisions of the day."""

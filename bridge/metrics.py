@@ -32,9 +32,10 @@ PROPAGATION_BUCKETS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0, 30.
 """Seconds; issue 12's targets (300 ms with webhooks, 1 s at worst, a poll interval without) fall on
 bucket edges."""
 
-WRITE_OUTCOMES = ("applied", "deferred", "failed", "retried")
+WRITE_OUTCOMES = ("applied", "deferred", "failed", "held", "retried")
 """What the relay makes of a write: applied (the channel confirmed it), deferred (kept queued for
-another attempt: a retryable failure, refused credentials), failed (refused for good, or given up on),
+another attempt: a retryable failure, refused credentials), held (kept queued by the channel's
+budget, never sent: eBay's daily revisions), failed (refused for good, or given up on),
 retried (refused for a stale version: the record is read again and the write planned anew)."""
 
 QUEUES = ("inbox", "outbox", "outbox_due")

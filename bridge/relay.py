@@ -67,10 +67,20 @@ class RelayReport:
     retried: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     """Writes a channel refused because its record changed since we read it (a customer's stale
     ``version``): not failures, the record is read again, merged and the write planned anew."""
+    held_ids: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    """Per channel, the outbox entries its own budget held back (eBay's daily revisions): kept
+    queued, not failures; each counted once however many relays of one sync met it."""
+    held_until: dict[str, str] = field(default_factory=dict)
+    """Per channel with writes held, the latest moment its budget resets."""
     unread: list[str] = field(default_factory=list)
     """Channels whose read failed (see :class:`bridge.reading.ChannelReadError`)."""
     planned: int = 0
     """Changes planned (by :meth:`bridge.sync.SyncRunner.run`, whether or not the plans were kept)."""
+
+    @property
+    def held(self) -> dict[str, int]:
+        """Per channel, how many writes its budget held back."""
+        return {name: len(ids) for name, ids in self.held_ids.items() if ids}
 
     def merge(self, other: RelayReport) -> None:
         for mine, theirs in (
@@ -81,6 +91,10 @@ class RelayReport:
         ):
             for key, value in theirs.items():
                 mine[key] += value
+        for name, ids in other.held_ids.items():
+            self.held_ids[name] |= ids
+        for name, until in other.held_until.items():
+            self.held_until[name] = max(until, self.held_until.get(name, until))
         self.errors.extend(other.errors)
         self.unread.extend(other.unread)
         self.planned += other.planned
@@ -120,7 +134,8 @@ class Relay:
             workers = max(1, self.adapters[name].concurrency)
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"relay-{name}") as pool:
                 while True:
-                    due = self.store.outbox_due(name, limit=ROUND)
+                    held = report.held_ids.get(name, set())
+                    due = [e for e in self.store.outbox_due(name, limit=ROUND) if e.id not in held]
                     if not due or not self._send_round(name, due, pool, workers, report):
                         break
         return report
@@ -182,6 +197,12 @@ class Relay:
                 report.sent[name] += 1
                 self._settled(name, "applied", entry)
                 progressed = True
+            elif result.held_until is not None:
+                # Held by the channel's budget, never sent: kept queued for a later run, not a failure.
+                self.store.outbox_hold(entry.id, result.error or "held by the channel's budget")
+                report.held_ids[name].add(entry.id)
+                report.held_until[name] = max(result.held_until, report.held_until.get(name, ""))
+                self._settled(name, "held", entry)
             elif result.retryable:
                 if not self._retry_or_give_up(name, entry, result.error or "retryable failure", report):
                     report.errors.append(f"{name} {entry.action} {entry.sku or ''}: gave up: {result.error}")

@@ -163,6 +163,10 @@ class WriteResult(BaseModel):
     ids: dict[str, str] = Field(default_factory=dict)
     written: dict[str, Any] = Field(default_factory=dict)
     """What the channel now holds for the fields we wrote, for the echo-suppression hash."""
+    held_until: str | None = None
+    """Set when the channel's own budget holds the write back (eBay's daily revisions): it was not
+    sent, stays queued without using up an attempt, and may go once the budget resets at this
+    moment (ISO 8601, UTC). Not a failure."""
 
 
 class WriteCounts(Protocol):

@@ -14,7 +14,10 @@ from bridge.storage import InboxDelivery, OutboxEntry
 from bridge.store.base import StoreBase, utcnow
 from bridge.store.chunked import KEYS, execute_in
 
-__all__ = ["QueueTables"]
+__all__ = ["HELD", "QueueTables"]
+
+HELD = "held: "
+"""How ``last_error`` marks a write held back by the channel's budget (:meth:`QueueTables.outbox_hold`)."""
 
 
 class QueueTables(StoreBase):
@@ -141,11 +144,15 @@ class QueueTables(StoreBase):
 
     def outbox_stock_in_flight(self) -> set[tuple[str, str, str]]:
         """``(channel, sku, location)`` of stock writes not yet confirmed (queued, or sent with the
-        answer lost); location ``""`` for a single-pool channel."""
+        answer lost); location ``""`` for a single-pool channel. A write held by the channel's
+        budget (:meth:`outbox_hold`) is not: it never reached the channel, and the SKU's newer
+        count must still be planned."""
         found: set[tuple[str, str, str]] = set()
         for channel, sku, op in self.db.execute(
             "SELECT channel, sku, op FROM outbox "
-            "WHERE done_at IS NULL AND action IN ('set_stock', 'adjust_stock')"
+            "WHERE done_at IS NULL AND action IN ('set_stock', 'adjust_stock') "
+            "AND coalesce(last_error, '') NOT LIKE ?",
+            [HELD + "%"],
         ).fetchall():
             location = (json.loads(op).get("meta") or {}).get("location") or ""
             found.add((channel, sku or "", location))
@@ -187,6 +194,16 @@ class QueueTables(StoreBase):
                 "UPDATE outbox SET last_error = ?, next_attempt_at = ?, "
                 "attempts = CASE WHEN ? THEN attempts ELSE max(0, attempts - 1) END WHERE id = ?",
                 [error, next_attempt_at, attempted, entry_id],
+            )
+
+    def outbox_hold(self, entry_id: int, why: str) -> None:
+        """The channel's budget held the write back (never sent): kept queued, due at the next
+        relay, the claim's attempt given back, and not in flight (see :meth:`outbox_stock_in_flight`)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET last_error = ?, next_attempt_at = ?, attempts = max(0, attempts - 1) "
+                "WHERE id = ?",
+                [HELD + why, utcnow(), entry_id],
             )
 
     def outbox_failed(self, entry_id: int, error: str) -> None:
