@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -44,6 +45,7 @@ from typing import Any
 
 import requests
 
+from adapters.square_webhook_setup import KEY_FILE
 from bridge.store import Store
 from sandbox.launch import DemoCatalogues, Sandbox
 from sandbox.seed import SeedProduct, SeedVariant
@@ -467,7 +469,18 @@ def _soak(box: Sandbox, work: Path, settings: SoakSettings, echo: Callable[[str]
     registered = run_cli(config, "webhooks", "register")
     if registered.returncode != 0:
         raise RuntimeError(f"webhooks register failed: {registered.stderr}")
-    box.square.subscribe(f"http://127.0.0.1:{port}/webhooks/square")
+    # Square signs each delivery with the key of the subscription `webhooks register` created (HMAC
+    # over notification URL + body); the daemon must verify with that key, and there must be no second
+    # subscription to the same URL signed with another (each event came twice, one copy rejected as a
+    # "signature mismatch").
+    config.write_text(
+        re.sub(
+            r"(?m)^signature_key = .*$",
+            f'signature_key = {{ file = "{KEY_FILE}" }}',
+            config.read_text(),
+            count=1,
+        )
+    )
     shop = Shop(box)
     skus = sorted(shop.items)
     counts = shop.square_stock([shop.variations[s] for s in skus])
