@@ -136,6 +136,9 @@ class Staged:
     full: bool
     locations: LocationMap
     gone: set[tuple[str, str]] = field(default_factory=set)
+    began_at: datetime | None = None
+    """When the read began (our clock): a stock write settled since may be missing from the counts
+    read, though the store's baseline already holds it (see :meth:`Reader.read`)."""
 
 
 def _now() -> datetime:
@@ -198,12 +201,17 @@ class Reader:
         channels' side of the same SKUs from what earlier reads left (and of the SKUs of
         our stock writes settled since ``planned_at``). Then the counts (per location, after the
         catalogue) and the stock events (after the counts), so every count is judged against the
-        sales read up to its moment."""
+        sales read up to its moment.
+
+        The staged read carries when it began: the daemon's other path may plan, write and
+        record a baseline while this one reads, and a count read before that write is older than
+        its baseline, whatever moment the channel gives it."""
+        began = _now()
         with Staging(self.store.path) as staging:
             # Catalogue first: for a single-pool channel its stock is part of it (its count's moment).
             reads = self._read_catalogues(staging, full)
             gone = vanished_links(self.store, staging, self.adapters, full=full, guard=reading)
-            staged = Staged(staging, reads, first, full, locations, gone)
+            staged = Staged(staging, reads, first, full, locations, gone, began_at=began)
             if not full:
                 # The events since the last sync tell which SKUs moved: their other channels' side
                 # is needed too, and (for a channel with locations) their counts.
@@ -237,6 +245,7 @@ class Reader:
         (``read_stock_events_of``), so every count is judged against the sales read up to its
         moment. Cursors are never moved: the poll reads the same events again, and their source
         ids make that harmless. Raises :class:`NeedsPoll` when a poll must do it instead."""
+        began = _now()
         wanted = {name: self._wanted(name, refs[name]) for name in sorted(refs)}
         targets = _side_by_side(
             {name: partial(self._targeted, name, asked) for name, asked in wanted.items()}
@@ -249,7 +258,7 @@ class Reader:
             reads = {
                 name: ChannelRead([], None, [], [], None, _now(), _now()) for name in sorted(self.adapters)
             }
-            staged = Staged(staging, reads, False, False, locations)
+            staged = Staged(staging, reads, False, False, locations, began_at=began)
             for name, got in targets.items():
                 staging.add_products(name, got.products)
             self._stage_skus(staged, touched)

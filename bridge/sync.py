@@ -470,10 +470,21 @@ class StagedRead:
             counted_at={name: read.counted_at for name, read in staged.reads.items()},
             events_read_until={name: read.events_read_at for name, read in staged.reads.items()},
             first_sync=staged.first,
-            in_flight=frozenset(runner.store.outbox_stock_in_flight()),
+            in_flight=frozenset(self._under_writes()),
             held=held_skus(runner.store, issues),
             sales_unread=unread_sales(issues),
         )
+
+    def _under_writes(self) -> set[tuple[str, str, str]]:
+        """The counts no judgement or write may come from: those under a stock write not confirmed
+        yet, and those a write settled since this read began may be missing (the daemon's other
+        path wrote meanwhile: its baseline holds the write, the count read before it does not, and
+        judged against it the difference would be taken for a manual change)."""
+        store, began = self.runner.store, self.staged.began_at
+        under = store.outbox_stock_in_flight()
+        if began is not None:
+            under |= store.outbox_stock_settled_since(began.isoformat(timespec="microseconds"))
+        return under
 
     def _decide(
         self, universe: dict[str, list[ChannelProduct]], links: Sequence[Mapping[str, Any]], context: Context

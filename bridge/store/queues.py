@@ -158,6 +158,20 @@ class QueueTables(StoreBase):
             found.add((channel, sku or "", location))
         return found
 
+    def outbox_stock_settled_since(self, since: str) -> set[tuple[str, str, str]]:
+        """``(channel, sku, location)`` of stock writes settled (done, or given up) after ``since``:
+        a count read before then may predate the write its baseline holds (location ``""`` for a
+        single pool)."""
+        found: set[tuple[str, str, str]] = set()
+        for channel, sku, op in self.db.execute(
+            "SELECT channel, sku, op FROM outbox "
+            "WHERE done_at > ? AND action IN ('set_stock', 'adjust_stock')",
+            [since],
+        ).fetchall():
+            location = (json.loads(op).get("meta") or {}).get("location") or ""
+            found.add((channel, sku or "", location))
+        return found
+
     def outbox_creates_in_flight(self) -> set[tuple[str, str]]:
         """``(channel, sku)`` of every variant of a product create not done yet (queued, or sent
         with the answer lost)."""
