@@ -342,6 +342,13 @@ class ChannelAdapter(abc.ABC):
         longer has goes to ``Targets.missing``, never raises."""
         return None
 
+    def claimed_counts(self, body: bytes) -> list[StockLevel] | None:
+        """The counts a verified delivery's ``body`` says the channel now holds, to recognise our
+        own writes coming back (:mod:`bridge.events`: a delivery claiming only what we already
+        hold there needs no re-read). Never taken as state. ``None`` (the default): this
+        channel's deliveries do not say, or this one names something else."""
+        return None
+
     def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:
         """Customers changed since ``cursor`` (all of them when ``None``), email and phone
         normalised; the next cursor in the page. Overlapping reads may repeat a customer (dedupe on

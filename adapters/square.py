@@ -82,12 +82,12 @@ from adapters.square_catalog_writes import SquareCatalogWrites
 from adapters.square_changes import OWN_REFERENCE_PREFIX
 from adapters.square_client import SQUARE_VERSION
 from adapters.square_customers import SquareCustomers
-from adapters.square_deliveries import verify_webhook
+from adapters.square_deliveries import claimed_counts, verify_webhook
 from adapters.square_stock import SquareStock
 from adapters.square_stock_writes import STOCK_BATCH, SquareStockWrites
 from adapters.square_targets import SquareTargets
 from adapters.square_webhooks import SubscriptionResult, ensure_subscription
-from bridge.models import ChannelLocation, WebhookEvent
+from bridge.models import ChannelLocation, StockLevel, WebhookEvent
 
 __all__ = ["CHECK_TIMEOUT", "OWN_REFERENCE_PREFIX", "SquareAdapter"]
 
@@ -189,3 +189,6 @@ class SquareAdapter(
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> WebhookEvent:
         return verify_webhook(self.signature_key, url or self.notification_url, headers, body)
+
+    def claimed_counts(self, body: bytes) -> list[StockLevel] | None:
+        return claimed_counts(body)

@@ -12,10 +12,10 @@ from typing import Literal
 from square.utils.webhooks_helper import verify_signature
 
 from adapters.base import WebhookRejected
-from adapters.square_values import parse_time
-from bridge.models import WebhookEvent
+from adapters.square_values import parse_time, quantity
+from bridge.models import StockLevel, WebhookEvent
 
-__all__ = ["verify_webhook"]
+__all__ = ["claimed_counts", "verify_webhook"]
 
 CHANNEL = "square"
 _RESOURCES: dict[str, Literal["product", "inventory", "customer", "order"]] = {
@@ -74,3 +74,36 @@ def verify_webhook(
         occurred_at=parse_time(payload.get("created_at")),
         payload=payload,
     )
+
+
+def claimed_counts(body: bytes) -> list[StockLevel] | None:
+    """The in-stock counts an ``inventory.count.updated`` delivery (already verified) carries, as
+    Square documents its ``data.object.inventory_counts``; ``None`` for any other delivery or one
+    that cannot be read whole (then it is re-read as any other)."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or payload.get("type") != "inventory.count.updated":
+        return None
+    counts = (((payload.get("data") or {}).get("object") or {}).get("inventory_counts")) or []
+    levels: list[StockLevel] = []
+    for count in counts:
+        if not isinstance(count, dict) or not count.get("catalog_object_id") or not count.get("location_id"):
+            return None
+        if count.get("state", "IN_STOCK") != "IN_STOCK":
+            continue
+        at = parse_time(count.get("calculated_at"))
+        if at is None or count.get("quantity") is None:
+            return None
+        held = int(quantity(count["quantity"]))
+        levels.append(
+            StockLevel(
+                channel=CHANNEL,
+                variant_id=str(count["catalog_object_id"]),
+                location_id=str(count["location_id"]),
+                quantity=held,
+                observed_at=at,
+            )
+        )
+    return levels or None

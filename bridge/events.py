@@ -18,6 +18,13 @@ targeted pass (:func:`customer_hints`, :meth:`bridge.sync.SyncRunner.run_custome
 delivery the event path cannot cover (a catalogue change with no object named) is left to a poll
 cycle, which the daemon then runs at once and which marks it processed as every cycle does. A
 resource the channel no longer has does nothing.
+
+Our own writes come back as deliveries too (every count we set on Square is announced by an
+``inventory.count.updated``). A delivery whose counts are all exactly what the store already holds
+as that place's baseline, with no write of ours there still in flight, tells nothing new: it is
+marked processed without a targeted read (:meth:`EventPath.echoes`; the channel says what a delivery
+claims, ``claimed_counts``, never taken as state). Anything else, a sale at the till included
+(its count differs from the baseline), is re-read as before; polling still reads everything.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from adapters.base import AdapterError
+from bridge.models import StockLevel
 from bridge.reading import ChannelReadError, NeedsPoll
 from bridge.storage import InboxDelivery
 from bridge.store import Store
@@ -66,6 +74,7 @@ class EventReport:
 
     deliveries: int = 0
     processed: int = 0
+    echoes: int = 0
     planned: int = 0
     sent: int = 0
     needs_poll: bool = False
@@ -73,7 +82,8 @@ class EventReport:
 
     @property
     def summary(self) -> str:
-        return f"{self.processed} webhook(s): {self.planned} changes, {self.sent} applied"
+        echoed = f", {self.echoes} of our own writes coming back" if self.echoes else ""
+        return f"{self.processed} webhook(s): {self.planned} changes, {self.sent} applied{echoed}"
 
 
 def targets_of(deliveries: Sequence[InboxDelivery]) -> dict[str, list[TargetRef]] | None:
@@ -138,9 +148,14 @@ class EventPath:
         more = len(pending) == limit
         customers = self._customers([row for row in rows if names_customer(row)])
         stock_rows = [row for row in rows if not names_customer(row)]
+        echoes = self.echoes(stock_rows)
+        if echoes:
+            self.store.inbox_mark_processed(echoes)
+        stock_rows = [row for row in stock_rows if _key(row) not in echoes]
         taken = [row for row in stock_rows if coverable(row)]
         handed = customers.needs_poll or len(taken) < len(stock_rows)
         self._handed.update(_key(row) for row in stock_rows if not coverable(row))
+        customers = replace(customers, processed=customers.processed + len(echoes), echoes=len(echoes))
         if not taken:
             return replace(customers, deliveries=len(rows), needs_poll=handed, more=more)
         refs = targets_of(taken) or {}
@@ -155,11 +170,46 @@ class EventPath:
         return EventReport(
             deliveries=len(rows),
             processed=len(taken) + customers.processed,
+            echoes=customers.echoes,
             planned=report.planned,
             sent=sum(report.sent.values()) + customers.sent,
             needs_poll=handed or bool(report.unread),
             more=more,
         )
+
+    def echoes(self, rows: Sequence[InboxDelivery]) -> set[tuple[str, str]]:
+        """The deliveries among ``rows`` that only claim counts the store already holds as their
+        places' baselines (what we last wrote or read there), with none of our writes there in
+        flight: our own writes coming back. A claim naming a variant not linked, a location not
+        mapped, or a place without a baseline is not one."""
+        claims: dict[tuple[str, str], list[StockLevel]] = {}
+        for row in rows:
+            adapter = self.runner.adapters.get(row["channel"])
+            if row["resource"] == "inventory" and row["body"] and adapter is not None:
+                claimed = adapter.claimed_counts(row["body"])
+                if claimed:
+                    claims[_key(row)] = claimed
+        if not claims:
+            return set()
+        members = {(lv.channel, lv.variant_id) for levels in claims.values() for lv in levels}
+        sku_of = {
+            (r["channel"], r["channel_id"]): r["canonical_key"]
+            for r in self.store.links_of_groups("variant", members)
+        }
+        held = {
+            (b.channel, b.sku, b.location): b.quantity for b in self.store.baselines(set(sku_of.values()))
+        }
+        in_flight = self.store.outbox_stock_in_flight()
+        locations = self.runner.locations()
+
+        def known(lv: StockLevel) -> bool:
+            sku = sku_of.get((lv.channel, lv.variant_id))
+            where = locations.canonical_key(lv.channel, lv.location_id or "")
+            if sku is None or where is None or (lv.channel, sku, where) in in_flight:
+                return False
+            return held.get((lv.channel, sku, where)) == lv.quantity
+
+        return {key for key, levels in claims.items() if all(known(lv) for lv in levels)}
 
     def _customers(self, rows: Sequence[InboxDelivery]) -> EventReport:
         """The customer deliveries among ``rows``: their records read again, merged and written,

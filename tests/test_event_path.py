@@ -380,3 +380,39 @@ def test_the_window_grows_while_deliveries_keep_coming_and_shrinks_when_quiet() 
         sizes.append(window.next(sizes[-1], deliveries=10))
     assert sizes == [0.02, 0.04, 0.08, 0.16, 0.32, 0.5, 0.5]
     assert window.next(0.5, deliveries=1) == 0.02
+
+
+def test_our_own_count_coming_back_from_the_till_costs_no_read_and_a_till_sale_still_does(
+    running: Running,
+) -> None:
+    """Every count we set on Square is announced back by an ``inventory.count.updated``. One that
+    claims exactly what we wrote there is recognised as our own and marked processed without a
+    targeted read; a till sale's delivery (its count differs from what we wrote) is still re-read
+    and reaches the web shop."""
+    box, store = running.box, running.store
+    path = EventPath(store, running.runner)
+    square = running.runner.adapters["square"]
+    sku = box.catalogues.shared_skus[2]
+    before = square_stock(box, sku)
+    box.woocommerce.simulate_sale([(sku, 1)])
+    box.woocommerce.dispatcher.flush()
+    path.process()  # the web shop's deliveries (taken before the till was written to)
+    assert square_stock(box, sku) == before - 1  # the web sale written to the till
+
+    box.square.webhooks.flush()  # the till announces the count we set
+    box.woocommerce.dispatcher.flush()
+    pending = store.inbox_pending()
+    assert [row["topic"] for row in pending] == ["inventory.count.updated"]
+    calls = square.calls  # type: ignore[attr-defined]
+    report = path.process()
+    assert (report.echoes, report.processed, report.planned) == (1, len(pending), 0)
+    assert square.calls == calls  # type: ignore[attr-defined]
+    assert not store.inbox_pending()
+
+    variation = box.square.variation_by_sku(sku)
+    assert variation is not None
+    box.square.simulate_sale(variation["id"], 2)
+    box.square.webhooks.flush()
+    report = path.process()
+    assert report.echoes == 0
+    assert box.woocommerce.stock_of(sku) == before - 3
