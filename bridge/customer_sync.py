@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from adapters.base import AdapterError, ChannelAdapter, Page
@@ -248,6 +249,7 @@ class CustomerSync:
             pinned=self.store.customers.pinned(),
             default_country=country,
             archive_on_erasure=self.settings.propagate_deletions,
+            read_at=datetime.now(UTC),  # the records were just read: when the bridge saw them
         )
 
     def _writes(self, person: Person) -> list[tuple[str, CreateCustomer | UpdateCustomer]]:

@@ -124,3 +124,55 @@ def test_edits_of_different_fields_on_two_channels_both_survive(note, company, t
         (("square", "S1"), t_square, {**start, "company": company}),
     ]
     assert fold(reads) == {"note": note, "company": company}
+
+
+# WooCommerce dates a change to the whole second (``date_modified_gmt``), Square to the millisecond:
+# a WooCommerce edit at 12:00:00.700 reads as 12:00:00, before a Square change at 12:00:00.400.
+NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def ms(n: int) -> datetime:
+    return NOON + timedelta(milliseconds=n)
+
+
+def read_in_turn(reads: list[tuple[ChannelCustomer, datetime]]) -> Person:
+    """The person after each record is read by its own sync, the bridge's clock at ``read_at``."""
+    remembered: dict[str, Person] = {}
+    for record, read_at in reads:
+        outcome = decide([record], remembered, pinned={}, default_country="GB", read_at=read_at)
+        remembered.update({p.person_id: p for p in outcome.persons.values() if p.sources})
+    (person,) = remembered.values()
+    return person
+
+
+def test_a_whole_second_woo_edit_in_the_same_second_as_a_square_change_wins() -> None:
+    base = dict(email="ann@example.com", phone="+447700900001")
+    person = read_in_turn(
+        [
+            (woo(**base, modified_at=at(0)), at(1)),
+            (square(**base, modified_at=at(0)), at(1)),
+            (
+                square(**{**base, "phone": "+447700900002"}, modified_at=NOON + timedelta(milliseconds=400)),
+                NOON,
+            ),
+            # Seen after Square's change was: in the same second, it is the later one.
+            (woo(**{**base, "phone": "+447700900003"}, modified_at=NOON), ms(1000)),
+        ]
+    )
+    assert person.merged()["phone"] == "+447700900003"
+
+
+def test_a_square_change_in_the_second_of_a_woo_edit_seen_before_it_wins() -> None:
+    base = dict(email="ann@example.com", phone="+447700900001")
+    person = read_in_turn(
+        [
+            (woo(**base, modified_at=at(0)), at(1)),
+            (square(**base, modified_at=at(0)), at(1)),
+            (woo(**{**base, "phone": "+447700900003"}, modified_at=NOON), ms(100)),
+            (
+                square(**{**base, "phone": "+447700900002"}, modified_at=NOON + timedelta(milliseconds=800)),
+                NOON + timedelta(seconds=1),
+            ),
+        ]
+    )
+    assert person.merged()["phone"] == "+447700900002"

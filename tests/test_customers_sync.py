@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +214,21 @@ def test_concurrent_edits_of_different_fields_on_both_sides_both_survive(shop: S
     assert (account["last_name"], profile["family_name"]) == ("Lee-Smith", "Lee-Smith")
     assert profile["phone_number"] == "+447700900002"
     assert account["billing"]["phone"] in ("07700 900002", "+447700900002")
+
+
+def test_a_wp_admin_edit_in_the_same_second_as_the_tills_change_is_not_undone(shop: Shop) -> None:
+    woo_id = shop.box.woocommerce.add_customer("ann@example.com", "Ann", "Lee", phone="07700 900001")
+    square_id = shop.box.square.add_customer("ann@example.com", "Ann", "+447700900001")
+    shop.sync()
+    later()
+    shop.square_edit(square_id, phone_number="+447700900002")  # the till, at hh:mm:ss.xxx
+    till_second = datetime.fromisoformat(shop.square_customer(square_id)["updated_at"])
+    shop.box.woocommerce.freeze_time(till_second.astimezone(UTC).replace(tzinfo=None))
+    shop.sync()  # the till's phone reaches the web shop
+    shop.woo("PUT", f"customers/{woo_id}", {"billing": {"phone": "07700 900003"}})  # then wp-admin
+    shop.sync(WP_ADMIN_EDIT)  # WooCommerce dates that edit hh:mm:ss, before the till's .xxx
+    assert shop.square_customer(square_id)["phone_number"] == "+447700900003"
+    assert shop.woo("GET", f"customers/{woo_id}")["billing"]["phone"] in ("07700 900003", "+447700900003")
 
 
 def test_an_empty_field_never_wipes_a_filled_one(shop: Shop) -> None:

@@ -85,10 +85,13 @@ def decide(
     pinned: Mapping[Source, str],
     default_country: str,
     archive_on_erasure: bool = False,
+    read_at: datetime | None = None,
 ) -> CustomerOutcome:
     """What the ``records`` change, given the persons the store ``remembered`` for them (every
-    person whose link, email or phone any record carries) and the records a human ``pinned``."""
-    book = _Book(dict(remembered), pinned, default_country, archive_on_erasure)
+    person whose link, email or phone any record carries) and the records a human ``pinned``.
+    ``read_at``: the bridge's time of the read (data, not a clock here), the order of values a
+    channel dated only to the second (:mod:`bridge.customers.merge`)."""
+    book = _Book(dict(remembered), pinned, default_country, archive_on_erasure, read_at)
     for record in records:
         book.read(record)
     return book.outcome
@@ -100,6 +103,7 @@ class _Book:
     pinned: Mapping[Source, str]
     default_country: str
     archive_on_erasure: bool = False
+    read_at: datetime | None = None
     outcome: CustomerOutcome = field(default_factory=CustomerOutcome)
 
     def index(self) -> Index:
@@ -158,7 +162,7 @@ class _Book:
         for old in retired:
             old_ids |= self._detach(old, into=person_id, sources=sources)
         state = SourceState(
-            fields=observe(before.fields if before else {}, values, when, last),
+            fields=observe(before.fields if before else {}, values, when, last, self.read_at),
             modified_at=when,
             version=record.version,
             guest=record.guest,

@@ -9,6 +9,13 @@ of the phone on the other channel survives (concurrent edits of different fields
 The merged value of a field is the non-empty observation with the latest change time; ties are
 broken by the source's name and then the value, so the result does not depend on the order the
 sources were read in.
+
+Channels date changes at different precisions: WooCommerce to the whole second
+(``date_modified_gmt``), Square to the millisecond. A WooCommerce edit at 12:00:00.700 reads as
+12:00:00, before a Square change at 12:00:00.400 that it followed. Within one second holding a
+whole-second time, the channels' clocks cannot order the changes, so the bridge's own can: each
+value remembers when the bridge first saw it (``seen_at``), and there the value seen later wins
+(a value first seen after the other was already known is the later change).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bridge.customers.fields import FIELDS
@@ -33,6 +40,8 @@ class Observed:
 
     value: Any
     changed_at: datetime
+    seen_at: datetime | None = None
+    """When the bridge first read this value (``None``: before the bridge kept it)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,7 @@ class Merged:
     value: Any
     source: Source
     changed_at: datetime
+    seen_at: datetime | None = None
 
 
 def observe(
@@ -49,10 +59,12 @@ def observe(
     values: Mapping[str, Any],
     changed_at: datetime,
     last_read: datetime | None = None,
+    seen_at: datetime | None = None,
 ) -> dict[str, Observed]:
-    """A source's fields after reading ``values`` from it at ``changed_at``: a field keeps its
-    change time when its value is what we saw before. A read older than the source's ``last_read``
-    (an out-of-order delivery or an overlapping page) is stale and changes nothing."""
+    """A source's fields after reading ``values`` from it at ``changed_at`` (the bridge reading it
+    at ``seen_at``): a field keeps its change time when its value is what we saw before. A read
+    older than the source's ``last_read`` (an out-of-order delivery or an overlapping page) is
+    stale and changes nothing."""
     if last_read is not None and changed_at < last_read:
         return dict(before)
     after: dict[str, Observed] = {}
@@ -61,12 +73,36 @@ def observe(
         if seen is not None and seen.value == value:
             after[name] = seen
         else:
-            after[name] = Observed(value, changed_at)
+            after[name] = Observed(value, changed_at, seen_at)
     return after
 
 
-def _rank(source: Source, seen: Observed) -> tuple[datetime, Source, str]:
-    return (seen.changed_at, source, json.dumps(seen.value, sort_keys=True))
+_Rank = tuple[datetime, datetime, datetime, Source, str]
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _second(when: datetime) -> datetime:
+    return when.replace(microsecond=0)
+
+
+def _ranked(filled: list[tuple[Source, Observed]]) -> list[tuple[_Rank, Source, Observed]]:
+    """Each observation's rank: its change time, except within a second that holds a whole-second
+    time (a channel dating to the second) and another observation, where the bridge's first sight
+    of the value orders them. The rank is per second, so the order is total (transitive)."""
+    per_second: dict[datetime, int] = {}
+    whole: set[datetime] = set()
+    for _, seen in filled:
+        per_second[_second(seen.changed_at)] = per_second.get(_second(seen.changed_at), 0) + 1
+        if seen.changed_at.microsecond == 0:
+            whole.add(_second(seen.changed_at))
+    out: list[tuple[_Rank, Source, Observed]] = []
+    for source, seen in filled:
+        second = _second(seen.changed_at)
+        by_sight = second in whole and per_second[second] > 1
+        first = (seen.seen_at or _NEVER) if by_sight else seen.changed_at
+        value = json.dumps(seen.value, sort_keys=True)
+        out.append(((second, first, seen.changed_at, source, value), source, seen))
+    return out
 
 
 def merged(sources: Mapping[Source, Mapping[str, Observed]]) -> dict[str, Merged]:
@@ -76,8 +112,8 @@ def merged(sources: Mapping[Source, Mapping[str, Observed]]) -> dict[str, Merged
     for name in FIELDS:
         filled = [(source, fields[name]) for source, fields in sources.items() if _filled(fields.get(name))]
         if filled:
-            source, seen = max(filled, key=lambda pair: _rank(*pair))
-            out[name] = Merged(seen.value, source, seen.changed_at)
+            _, source, seen = max(_ranked(filled), key=lambda ranked: ranked[0])
+            out[name] = Merged(seen.value, source, seen.changed_at, seen.seen_at)
     return out
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "PurchaseRow",
     "m006_customers",
     "m012_customer_archive_and_rereads",
+    "m014_customer_fields_seen_at",
 ]
 
 
@@ -93,9 +94,24 @@ def m012_customer_archive_and_rereads(db: Database) -> None:
     )
 
 
+def m014_customer_fields_seen_at(db: Database) -> None:
+    """When the bridge first read each field's value (``seen_at``): WooCommerce dates changes to
+    the whole second, so within a second the bridge's order of sight decides whose change is the
+    later (:mod:`bridge.customers.merge`). Rows kept before have none (seen before anything else)."""
+    db.execute("ALTER TABLE customer_fields ADD COLUMN seen_at TEXT")
+
+
 def _text(*names: str) -> dict[str, type]:
     """Columns holding text (SQLite keeps JSON, times and ids as text here)."""
     return dict.fromkeys(names, str)
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
 
 
 class ConflictRow(TypedDict):
@@ -173,12 +189,12 @@ class CustomerStore:
         for channel in {row[1] for row in links}:
             live = [row[2] for row in links if row[1] == channel and row[6] is None]
             sql = (
-                "SELECT channel_id, field, value, changed_at FROM customer_fields "
+                "SELECT channel_id, field, value, changed_at, seen_at FROM customer_fields "
                 f"WHERE channel = ? AND channel_id IN {KEYS}"
             )
-            for cid, name, value, when in rows_in(self.db.conn, sql, live, before=[channel]):
+            for cid, name, value, when, seen in rows_in(self.db.conn, sql, live, before=[channel]):
                 fields.setdefault((channel, cid), {})[name] = Observed(
-                    json.loads(value), datetime.fromisoformat(when)
+                    json.loads(value), datetime.fromisoformat(when), _time(seen)
                 )
         sources: dict[int, dict[Source, SourceState]] = {i: {} for i in wanted}
         for pid, channel, cid, guest, opted, version, into, modified in links:
@@ -293,9 +309,16 @@ class CustomerStore:
                 "INSERT OR REPLACE INTO person_links VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
             )
             db.conn.executemany(
-                "INSERT OR REPLACE INTO customer_fields VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO customer_fields VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (channel, channel_id, name, json.dumps(seen.value), seen.changed_at.isoformat())
+                    (
+                        channel,
+                        channel_id,
+                        name,
+                        json.dumps(seen.value),
+                        seen.changed_at.isoformat(),
+                        _iso(seen.seen_at),
+                    )
                     for name, seen in state.fields.items()
                 ],
             )
@@ -356,7 +379,7 @@ class CustomerStore:
         wanted = merged(person.fields())
         values = field_values(record, "US")  # the values were sent normalised: no region needed
         fields = {
-            name: Observed(value, wanted[name].changed_at - COPY_LAG)
+            name: Observed(value, wanted[name].changed_at - COPY_LAG, wanted[name].seen_at)
             for name, value in values.items()
             if value is not None and name in wanted
         }
@@ -388,7 +411,7 @@ class CustomerStore:
                 [version, channel, channel_id],
             )
             db.conn.executemany(
-                "INSERT OR REPLACE INTO customer_fields VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO customer_fields VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     (
                         channel,
@@ -396,6 +419,7 @@ class CustomerStore:
                         name,
                         json.dumps(value),
                         (wanted[name].changed_at - COPY_LAG).isoformat(),
+                        _iso(wanted[name].seen_at),
                     )
                     for name, value in sent.items()
                     if name in fields and name in wanted and wanted[name].value == value

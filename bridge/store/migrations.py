@@ -10,7 +10,11 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from bridge.store.customers import m006_customers, m012_customer_archive_and_rereads
+from bridge.store.customers import (
+    m006_customers,
+    m012_customer_archive_and_rereads,
+    m014_customer_fields_seen_at,
+)
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -287,5 +291,8 @@ def m013_write_counts(db: Database) -> None:
     )
 
 
-SCHEMA_VERSION = 13
+MIGRATIONS()(m014_customer_fields_seen_at)  # when the bridge first saw each customer field
+
+
+SCHEMA_VERSION = 14
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""
