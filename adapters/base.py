@@ -349,6 +349,12 @@ class ChannelAdapter(abc.ABC):
         channel's deliveries do not say, or this one names something else."""
         return None
 
+    def delivery_targets(self, body: bytes) -> list[TargetRef] | None:
+        """Every resource a verified delivery's ``body`` names, when it names more than the one
+        its event was filed under (a Square count change lists every count it moved). ``None``
+        (the default): the event's own ``resource`` and ``resource_id`` say it all."""
+        return None
+
     def read_customers(self, cursor: str | None = None) -> Page[ChannelCustomer]:
         """Customers changed since ``cursor`` (all of them when ``None``), email and phone
         normalised; the next cursor in the page. Overlapping reads may repeat a customer (dedupe on

@@ -82,12 +82,13 @@ from adapters.square_catalog_writes import SquareCatalogWrites
 from adapters.square_changes import OWN_REFERENCE_PREFIX
 from adapters.square_client import SQUARE_VERSION
 from adapters.square_customers import SquareCustomers
-from adapters.square_deliveries import claimed_counts, verify_webhook
+from adapters.square_deliveries import claimed_counts, delivery_targets, verify_webhook
 from adapters.square_stock import SquareStock
 from adapters.square_stock_writes import STOCK_BATCH, SquareStockWrites
 from adapters.square_targets import SquareTargets
 from adapters.square_webhooks import SubscriptionResult, ensure_subscription
 from bridge.models import ChannelLocation, StockLevel, WebhookEvent
+from bridge.targets import TargetRef
 
 __all__ = ["CHECK_TIMEOUT", "OWN_REFERENCE_PREFIX", "SquareAdapter"]
 
@@ -192,3 +193,6 @@ class SquareAdapter(
 
     def claimed_counts(self, body: bytes) -> list[StockLevel] | None:
         return claimed_counts(body)
+
+    def delivery_targets(self, body: bytes) -> list[TargetRef] | None:
+        return delivery_targets(body)

@@ -14,8 +14,9 @@ from square.utils.webhooks_helper import verify_signature
 from adapters.base import WebhookRejected
 from adapters.square_values import parse_time, quantity
 from bridge.models import StockLevel, WebhookEvent
+from bridge.targets import TargetRef
 
-__all__ = ["claimed_counts", "verify_webhook"]
+__all__ = ["claimed_counts", "delivery_targets", "verify_webhook"]
 
 CHANNEL = "square"
 _RESOURCES: dict[str, Literal["product", "inventory", "customer", "order"]] = {
@@ -74,6 +75,25 @@ def verify_webhook(
         occurred_at=parse_time(payload.get("created_at")),
         payload=payload,
     )
+
+
+def delivery_targets(body: bytes) -> list[TargetRef] | None:
+    """Every variation an ``inventory.count.updated`` delivery names: Square lists in one
+    delivery every count one change moved (a receipt of several items, up to 100 counts), while
+    its event is filed under the first. ``None`` for any other delivery."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or payload.get("type") != "inventory.count.updated":
+        return None
+    counts = (((payload.get("data") or {}).get("object") or {}).get("inventory_counts")) or []
+    named = dict.fromkeys(
+        str(count["catalog_object_id"])
+        for count in counts
+        if isinstance(count, dict) and count.get("catalog_object_id")
+    )
+    return [TargetRef("inventory", variation) for variation in named] or None
 
 
 def claimed_counts(body: bytes) -> list[StockLevel] | None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from adapters.base import AdapterError
@@ -86,15 +86,20 @@ class EventReport:
         return f"{self.processed} webhook(s): {self.planned} changes, {self.sent} applied{echoed}"
 
 
-def targets_of(deliveries: Sequence[InboxDelivery]) -> dict[str, list[TargetRef]] | None:
+def targets_of(
+    deliveries: Sequence[InboxDelivery],
+    named: Callable[[InboxDelivery], list[TargetRef] | None] = lambda row: None,
+) -> dict[str, list[TargetRef]] | None:
     """The resources the deliveries name, per channel (each once); ``None`` when one names none
-    that can be re-read (no id, or a kind with no single resource)."""
+    that can be re-read (no id, or a kind with no single resource). ``named``: every resource a
+    delivery names when it names several (the channel reads its body), else its own."""
     refs: dict[str, dict[TargetRef, None]] = defaultdict(dict)
     for row in deliveries:
         resource, resource_id = row["resource"], row["resource_id"]
         if not resource or not resource_id or not coverable(row):
             return None
-        refs[row["channel"]][TargetRef(resource, resource_id)] = None
+        for ref in named(row) or [TargetRef(resource, resource_id)]:
+            refs[row["channel"]][ref] = None
     return {name: list(found) for name, found in refs.items()}
 
 
@@ -158,7 +163,7 @@ class EventPath:
         customers = replace(customers, processed=customers.processed + len(echoes), echoes=len(echoes))
         if not taken:
             return replace(customers, deliveries=len(rows), needs_poll=handed, more=more)
-        refs = targets_of(taken) or {}
+        refs = targets_of(taken, self._named) or {}
         try:
             report = self.runner.run_targets(refs)
         except (NeedsPoll, ChannelReadError, UnsafePlan) as exc:
@@ -176,6 +181,10 @@ class EventPath:
             needs_poll=handed or bool(report.unread),
             more=more,
         )
+
+    def _named(self, row: InboxDelivery) -> list[TargetRef] | None:
+        adapter = self.runner.adapters.get(row["channel"])
+        return adapter.delivery_targets(row["body"]) if adapter is not None and row["body"] else None
 
     def echoes(self, rows: Sequence[InboxDelivery]) -> set[tuple[str, str]]:
         """The deliveries among ``rows`` that only claim counts the store already holds as their

@@ -28,6 +28,7 @@ from bridge.store import Store
 from bridge.sync import SyncRunner
 from bridge.targets import TargetRef
 from sandbox.launch import Sandbox
+from tests.square_helpers import call
 from tests.sync_helpers import make_runner, square_stock
 
 WAIT = 30.0
@@ -416,3 +417,47 @@ def test_our_own_count_coming_back_from_the_till_costs_no_read_and_a_till_sale_s
     report = path.process()
     assert report.echoes == 0
     assert box.woocommerce.stock_of(sku) == before - 3
+
+
+def test_a_stock_receipt_of_several_variations_at_the_till_reaches_the_web_shop_for_each(
+    running: Running,
+) -> None:
+    """Square announces one change of several counts (a receipt of stock typed in the Dashboard)
+    as one ``inventory.count.updated`` whose ``inventory_counts`` lists them all: every variation
+    it names is re-read, not only the first."""
+    box = running.box
+    running.start_daemon()
+    wait_for(lambda: running.recorder.ops[:1] == ["poll"], "the start-up cycle")
+    skus = box.catalogues.shared_skus[:3]
+    before = {sku: square_stock(box, sku) for sku in skus}
+    location = box.square.location_ids()[0]
+    changes = []
+    for sku in skus:
+        variation = box.square.variation_by_sku(sku)
+        assert variation is not None
+        changes.append(
+            {
+                "type": "ADJUSTMENT",
+                "adjustment": {
+                    "catalog_object_id": variation["id"],
+                    "location_id": location,
+                    "from_state": "NONE",
+                    "to_state": "IN_STOCK",
+                    "quantity": "4",
+                    "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                },
+            }
+        )
+    call(
+        box.square,
+        "POST",
+        "/v2/inventory/changes/batch-create",
+        {"idempotency_key": "receipt-1", "changes": changes},
+    )
+
+    wait_for(
+        lambda: all(box.woocommerce.stock_of(sku) == before[sku] + 4 for sku in skus),
+        lambda: f"the receipt on WooCommerce: {[box.woocommerce.stock_of(s) for s in skus]} from {before}",
+    )
+    wait_for(running.inbox_settled, "every delivery processed")
+    assert "poll" not in running.recorder.ops[1:]  # the event path alone did it
