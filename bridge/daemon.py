@@ -34,7 +34,7 @@ from bridge.store import Store, utcnow
 from bridge.sync import SyncRunner, UnsafePlan
 from bridge.watchdog import DEFAULT_STALL_SECONDS, Liveness, Watchdog
 
-__all__ = ["Daemon", "sd_notify", "sync_cycle"]
+__all__ = ["Daemon", "next_poll", "sd_notify", "sync_cycle"]
 
 log = logging.getLogger(__name__)
 SWITCH_INTERVAL = 0.0005
@@ -63,6 +63,19 @@ def sync_cycle(runner: SyncRunner) -> str:
     if report.unread:
         summary += f"; could not read {', '.join(report.unread)}: retrying next cycle"
     return summary
+
+
+REST_SHARE = 0.1
+"""After a cycle longer than the interval, the rest before the next, as a share of the interval."""
+
+
+def next_poll(started: float, ended: float, interval: float) -> float:
+    """When the poll after a cycle that ran from ``started`` to ``ended`` begins: an ``interval``
+    after the cycle began, so a change made just after a cycle read its channel shows within one
+    interval plus the next cycle's read (issue 12), not the cycle's length more. A cycle that took
+    longer than the interval is followed by a rest of a tenth of it: a slow channel is never
+    polled back to back."""
+    return max(started + interval, ended + interval * REST_SHARE)
 
 
 class Daemon:
@@ -162,7 +175,8 @@ class Daemon:
 
     def _loop(self) -> None:
         """The poll: a cycle at once (after the event path took what a previous run left pending),
-        then every ``interval``, or sooner when the event path hands deliveries over."""
+        then every ``interval`` from start to start (:func:`next_poll`), or sooner when the event
+        path hands deliveries over."""
         sd_notify("READY=1")
         log.info("daemon started", extra={"interval": self.interval})
         with self.liveness.idle():
@@ -173,8 +187,9 @@ class Daemon:
             self.liveness.beat()
             if time.monotonic() >= poll_at or self._poll_now.is_set():
                 self._poll_now.clear()
+                started = time.monotonic()
                 self._poll_cycle()
-                poll_at = time.monotonic() + self.interval
+                poll_at = next_poll(started, time.monotonic(), self.interval)
                 continue
             with self.liveness.idle():
                 if self.events is not None:
