@@ -62,10 +62,10 @@ from adapters.woocommerce_cursor import PollCursor
 from adapters.woocommerce_customers import WooCommerceCustomers
 from adapters.woocommerce_orders import WooCommerceOrders
 from adapters.woocommerce_targets import WooCommerceTargets
-from adapters.woocommerce_webhooks import verify_webhook
+from adapters.woocommerce_webhooks import claimed_counts, verify_webhook
 from adapters.woocommerce_wire import listing
 from adapters.woocommerce_writes import WooCommerceWrites
-from bridge.models import ChannelLocation, WebhookEvent
+from bridge.models import ChannelLocation, StockLevel, WebhookEvent
 
 __all__ = ["WooCommerceAdapter"]
 
@@ -132,6 +132,9 @@ class WooCommerceAdapter(
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> WebhookEvent:
         return verify_webhook(self.webhook_secret, headers, body)
+
+    def claimed_counts(self, body: bytes) -> list[StockLevel] | None:
+        return claimed_counts(body, self.default_location)
 
     def register_webhooks(self, delivery_url: str, topics: Sequence[str]) -> list[str]:
         """Create or re-activate our webhooks (one per topic, matched on topic + delivery URL)."""

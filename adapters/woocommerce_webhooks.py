@@ -17,9 +17,9 @@ from typing import Literal
 
 from adapters.base import WebhookRejected
 from adapters.woocommerce_cursor import parse_gmt
-from bridge.models import WebhookEvent
+from bridge.models import StockLevel, WebhookEvent
 
-__all__ = ["verify_webhook"]
+__all__ = ["claimed_counts", "verify_webhook"]
 
 CHANNEL = "woocommerce"
 _RESOURCES: dict[str, Literal["product", "order", "customer"]] = {
@@ -69,3 +69,35 @@ def verify_webhook(secret: str, headers: Mapping[str, str], body: bytes) -> Webh
         occurred_at=parse_gmt(payload.get("date_modified_gmt")),
         payload=payload,
     )
+
+
+def claimed_counts(body: bytes, location: str) -> list[StockLevel] | None:
+    """The stock a ``product.updated`` delivery (already verified) shows: WooCommerce sends the
+    product (or the variation, ``woocommerce_update_product_variation``) as its REST API renders
+    it, ``stock_quantity`` included when the item manages its own stock. ``None`` for anything
+    else: an order, a variable product, a variation whose parent holds the stock
+    (``manage_stock: "parent"``), a body that cannot be read whole (re-read as any other)."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or payload.get("type") not in ("simple", "variation"):
+        return None
+    quantity, item_id = payload.get("stock_quantity"), payload.get("id")
+    if payload.get("manage_stock") is not True or isinstance(quantity, bool) or not isinstance(quantity, int):
+        return None
+    try:
+        modified = parse_gmt(payload.get("date_modified_gmt"))
+    except (TypeError, ValueError):
+        return None
+    if modified is None or item_id is None:
+        return None
+    return [
+        StockLevel(
+            channel=CHANNEL,
+            variant_id=str(item_id),
+            location_id=location,
+            quantity=quantity,
+            observed_at=modified,
+        )
+    ]

@@ -20,7 +20,7 @@ cycle, which the daemon then runs at once and which marks it processed as every 
 resource the channel no longer has does nothing.
 
 Our own writes come back as deliveries too (every count we set on Square is announced by an
-``inventory.count.updated``). A delivery whose counts are all exactly what the store already holds
+``inventory.count.updated``, every stock we set on WooCommerce by a ``product.updated``). A delivery whose counts are all exactly what the store already holds
 as that place's baseline, with no write of ours there still in flight, tells nothing new: it is
 marked processed without a targeted read (:meth:`EventPath.echoes`; the channel says what a delivery
 claims, ``claimed_counts``, never taken as state). Anything else, a sale at the till included
@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from adapters.base import AdapterError
+from bridge.ledger import LocationMap
 from bridge.models import StockLevel
 from bridge.reading import ChannelReadError, NeedsPoll
 from bridge.storage import InboxDelivery
@@ -194,7 +195,7 @@ class EventPath:
         claims: dict[tuple[str, str], list[StockLevel]] = {}
         for row in rows:
             adapter = self.runner.adapters.get(row["channel"])
-            if row["resource"] == "inventory" and row["body"] and adapter is not None:
+            if row["resource"] in ("inventory", "product") and row["body"] and adapter is not None:
                 claimed = adapter.claimed_counts(row["body"])
                 if claimed:
                     claims[_key(row)] = claimed
@@ -213,12 +214,20 @@ class EventPath:
 
         def known(lv: StockLevel) -> bool:
             sku = sku_of.get((lv.channel, lv.variant_id))
-            where = locations.canonical_key(lv.channel, lv.location_id or "")
+            where = self._place(lv, locations)
             if sku is None or where is None or (lv.channel, sku, where) in in_flight:
                 return False
             return held.get((lv.channel, sku, where)) == lv.quantity
 
         return {key for key, levels in claims.items() if all(known(lv) for lv in levels)}
+
+    def _place(self, level: StockLevel, locations: LocationMap) -> str | None:
+        """Where a claimed count's baseline is kept: its location's canonical key, or ``""`` on a
+        channel that pools its stock (the web shop: one count for every location)."""
+        adapter = self.runner.adapters.get(level.channel)
+        if adapter is not None and not adapter.capabilities.has_locations:
+            return ""
+        return locations.canonical_key(level.channel, level.location_id or "")
 
     def _customers(self, rows: Sequence[InboxDelivery]) -> EventReport:
         """The customer deliveries among ``rows``: their records read again, merged and written,

@@ -461,3 +461,39 @@ def test_a_stock_receipt_of_several_variations_at_the_till_reaches_the_web_shop_
     )
     wait_for(running.inbox_settled, "every delivery processed")
     assert "poll" not in running.recorder.ops[1:]  # the event path alone did it
+
+
+def test_our_own_stock_write_coming_back_from_the_web_shop_costs_no_read(running: Running) -> None:
+    """WooCommerce announces every stock we set with ``product.updated`` carrying the product as
+    its REST API shows it. One that shows exactly what we wrote there is our own write coming back:
+    marked processed without a targeted read. A web sale (its count differs) is still re-read."""
+    box, store = running.box, running.store
+    path = EventPath(store, running.runner)
+    woo = running.runner.adapters["woocommerce"]
+    simple = [
+        sku for sku in box.catalogues.shared_skus if box.woocommerce.product_by_sku(sku)["type"] == "simple"
+    ]
+    sku = simple[0]
+    before = box.woocommerce.stock_of(sku)
+    variation = box.square.variation_by_sku(sku)
+    assert variation is not None and before is not None
+    box.square.simulate_sale(variation["id"], 1)
+    box.square.webhooks.flush()
+    path.process()  # the till's deliveries
+    assert box.woocommerce.stock_of(sku) == before - 1  # the till sale written to the web shop
+
+    box.woocommerce.dispatcher.flush()  # the web shop announces the stock we set
+    box.square.webhooks.flush()
+    pending = [row for row in store.inbox_pending() if row["channel"] == "woocommerce"]
+    assert [row["topic"] for row in pending] == ["product.updated"]
+    calls = woo.calls  # type: ignore[attr-defined]
+    report = path.process()
+    assert report.echoes >= 1 and report.planned == 0
+    assert woo.calls == calls  # type: ignore[attr-defined]
+    assert not store.inbox_pending()
+
+    box.woocommerce.simulate_sale([(sku, 2)])
+    box.woocommerce.dispatcher.flush()
+    report = path.process()
+    assert report.echoes == 0
+    assert square_stock(box, sku) == before - 3
