@@ -20,11 +20,12 @@ cycle, which the daemon then runs at once and which marks it processed as every 
 resource the channel no longer has does nothing.
 
 Our own writes come back as deliveries too (every count we set on Square is announced by an
-``inventory.count.updated``, every stock we set on WooCommerce by a ``product.updated``). A delivery whose counts are all exactly what the store already holds
-as that place's baseline, with no write of ours there still in flight, tells nothing new: it is
-marked processed without a targeted read (:meth:`EventPath.echoes`; the channel says what a delivery
-claims, ``claimed_counts``, never taken as state). Anything else, a sale at the till included
-(its count differs from the baseline), is re-read as before; polling still reads everything.
+``inventory.count.updated``, every stock we set on WooCommerce by a ``product.updated``). A
+delivery whose counts are all exactly what the store already holds as that place's baseline, with
+no write of ours there still in flight, tells nothing new: it is marked processed without a
+targeted read (:meth:`EventPath.echoes`; the channel says what a delivery claims,
+``claimed_counts``, never taken as state). Anything else, a sale at the till included (its count
+differs from the baseline), is re-read as before; polling still reads everything.
 """
 
 from __future__ import annotations
