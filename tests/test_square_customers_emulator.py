@@ -118,3 +118,25 @@ def test_search_orders_by_customer(emulator: SquareEmulator) -> None:
     too_many = {"query": {"filter": {"customer_filter": {"customer_ids": [f"c{n}" for n in range(11)]}}}}
     answer = raw(emulator, "POST", "/v2/orders/search", too_many)
     assert answer.status_code == 400 and answer.json()["errors"][0]["code"] == "ARRAY_LENGTH_TOO_LONG"
+
+
+def test_search_orders_without_an_end_time_pages_up_to_the_first_request(emulator: SquareEmulator) -> None:
+    """Square: "If the end time is absent, it defaults to the time of the first request for the
+    cursor": an order made while a search is paged is in the next search, not in this one's pages."""
+    skus = emulator.seed(generate_catalog(2), locations=1)
+    variation = next(iter(skus.values()))
+    made = [emulator.simulate_sale(variation, 1)["id"] for _ in range(2)]
+    body: dict[str, Any] = {
+        "location_ids": emulator.location_ids(),
+        "limit": 1,
+        "query": {
+            "filter": {"date_time_filter": {"updated_at": {"start_at": "2000-01-01T00:00:00Z"}}},
+            "sort": {"sort_field": "UPDATED_AT", "sort_order": "ASC"},
+        },
+    }
+    first = call(emulator, "POST", "/v2/orders/search", body)
+    later = emulator.simulate_sale(variation, 1)["id"]
+    second = call(emulator, "POST", "/v2/orders/search", {**body, "cursor": first["cursor"]})
+    assert [o["id"] for o in first["orders"] + second["orders"]] == made and "cursor" not in second
+    again = call(emulator, "POST", "/v2/orders/search", {**body, "limit": 10})
+    assert [o["id"] for o in again["orders"]] == [*made, later]

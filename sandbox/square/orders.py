@@ -4,13 +4,14 @@ retrieve and search.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from decimal import Decimal, InvalidOperation
 
 from sandbox.http import Request
 from sandbox.square.errors import SquareError
 from sandbox.square.inventory import SquareInventory
-from sandbox.square.paging import next_cursor, page_limit, page_offset
+from sandbox.square.paging import next_cursor, page_limit
 from sandbox.square.wire import JSON, fmt_ms, fmt_qty, new_id, parse_ms
 
 
@@ -155,7 +156,7 @@ class SquareOrders(SquareInventory):
         if len(locs) > 10:
             raise SquareError(400, "ARRAY_LENGTH_TOO_LONG", "At most 10 location ids.", field="location_ids")
         limit = page_limit(body.get("limit"), 500, 1000)
-        offset = page_offset(body.get("cursor"))
+        offset, first_request = _search_cursor(body.get("cursor"), self._last_ms)
         query = body.get("query") or {}
         flt = query.get("filter") or {}
         sort = query.get("sort") or {}
@@ -191,7 +192,10 @@ class SquareOrders(SquareInventory):
                 stamp = parse_ms(str(order[name]))
                 if rng.get("start_at") and stamp < parse_ms(str(rng["start_at"])):
                     return False
-                if rng.get("end_at") and stamp > parse_ms(str(rng["end_at"])):
+                # "If the end time is absent, it defaults to the time of the first request for the
+                # cursor": what changes while a search is paged is left to the next search.
+                end = parse_ms(str(rng["end_at"])) if rng.get("end_at") else first_request
+                if stamp > end:
                     return False
             return True
 
@@ -210,7 +214,21 @@ class SquareOrders(SquareInventory):
                 ]
             else:
                 out["orders"] = [dict(o) for o in page]
-        cursor = next_cursor(offset, limit, len(rows))
-        if cursor:
-            out["cursor"] = cursor
+        if next_cursor(offset, limit, len(rows)):
+            out["cursor"] = _encode_cursor(offset + limit, first_request)
         return out
+
+
+def _search_cursor(cursor: object, now: int) -> tuple[int, int]:
+    """The offset and the time of the first request of a SearchOrders cursor (``now`` without one)."""
+    if not cursor:
+        return 0, now
+    try:
+        offset, first = base64.urlsafe_b64decode(str(cursor).encode()).decode().split(":")
+        return int(offset), int(first)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SquareError(400, "INVALID_CURSOR", "The cursor is not valid.", field="cursor") from exc
+
+
+def _encode_cursor(offset: int, first_request: int) -> str:
+    return base64.urlsafe_b64encode(f"{offset}:{first_request}".encode()).decode()
