@@ -4,10 +4,12 @@ before creates, one customer's orders, and the create/update writes.
 ``/customers`` has no modified-after filter and never lists guests (orders without an account), so
 a read is made of three parts, cheapest first (see the README's customers section):
 
-1. the orders changed since the orders part of the cursor (``modified_after``, a few fields only):
-   each guest order's billing details are a ``guest:<email>`` customer; the accounts named by
-   changed orders are fetched by ``include`` (100 to a call), as checkout saves the billing details
-   on the account too;
+1. the orders changed since the orders part of the cursor (``modified_after``, 100 a page, the
+   fields the next two uses need): each guest order's billing details are a ``guest:<email>``
+   customer; the accounts named by changed orders are fetched by ``include`` (100 to a call), as
+   checkout saves the billing details on the account too; and every order naming someone (an
+   account id, or a guest's normalised billing email) is handed over for the purchase history
+   (``Page.orders``): the history costs no call of its own;
 2. the accounts created since the last read: ``orderby=id&order=desc`` down to the highest id the
    cursor has seen (one call when fewer than 100 signed up);
 3. customer webhooks are hints the caller turns into :meth:`WooCommerceCustomers.read_customers_by_id`;
@@ -45,7 +47,8 @@ from bridge.models import (
 __all__ = ["GUEST_PREFIX", "WooCommerceCustomers"]
 
 GUEST_PREFIX = "guest:"
-_ORDER_FIELDS = "id,customer_id,billing,date_created_gmt,date_modified_gmt"
+_ORDER_FIELDS = "id,customer_id,billing,date_created_gmt,date_modified_gmt,status,currency,total,line_items"
+"""What the orders part of a read asks for: the guests' billing details and the purchase history."""
 _ADDRESS = {
     "line1": "address_1",
     "line2": "address_2",
@@ -62,6 +65,13 @@ class _CustomerWire(WireModel):
     email: str = Field(min_length=1)
     date_modified_gmt: str | None = None
     billing: dict[str, Any] = Field(default_factory=dict)
+
+
+class _OrderWire(WireModel):
+    """The parts of an order the purchase history relies on."""
+
+    id: int
+    date_created_gmt: str = Field(min_length=1)
 
 
 class WooCommerceCustomers(WooCommerceClient):
@@ -122,14 +132,16 @@ class WooCommerceCustomers(WooCommerceClient):
         max_id, counted = int(state.get("max_id") or 0), self.calls
         account_ids: set[int] = set()
 
-        def page(out: dict[str, ChannelCustomer], issues: list[ReadIssue]) -> Page[ChannelCustomer]:
+        def page(
+            out: dict[str, ChannelCustomer], issues: list[ReadIssue], bought: Sequence[ChannelOrder] = ()
+        ) -> Page[ChannelCustomer]:
             nonlocal max_id, counted
             calls, counted = self.calls - counted, self.calls
             max_id = max([max_id, *(int(i) for i in out if i.isdigit())])
-            return Page(items=list(out.values()), cursor=cursor, calls=calls, issues=issues)
+            return Page(items=list(out.values()), cursor=cursor, calls=calls, issues=issues, orders=bought)
 
-        for guests in self._guests_from_orders(orders, account_ids):
-            yield page(guests, [])
+        for guests, bought, issues in self._guests_from_orders(orders, account_ids):
+            yield page(guests, issues, bought)
         last_full = parse_gmt(state.get("full_at"))
         if last_full is None or (self._last_served or last_full) - last_full >= self.full_pass_every:
             for out, issues in self._full_pass(accounts):
@@ -151,9 +163,10 @@ class WooCommerceCustomers(WooCommerceClient):
 
     def _guests_from_orders(
         self, poll: PollCursor, accounts: set[int]
-    ) -> Iterator[dict[str, ChannelCustomer]]:
-        """Guests from the orders changed since ``poll``, a page at a time; the accounts those
-        orders name into ``accounts``."""
+    ) -> Iterator[tuple[dict[str, ChannelCustomer], list[ChannelOrder], list[ReadIssue]]]:
+        """Guests from the orders changed since ``poll``, a page at a time, with those orders as
+        purchase history (the ones naming someone); the accounts those orders name into
+        ``accounts``."""
         params: dict[str, Any] = {"orderby": "modified", "order": "asc", "_fields": _ORDER_FIELDS}
         self._read_started = None
         if poll.newest is not None:
@@ -163,6 +176,8 @@ class WooCommerceCustomers(WooCommerceClient):
         pages = self._get_since("orders", params) if poll.newest else self._pages("orders", params)
         for page in pages:
             out: dict[str, ChannelCustomer] = {}
+            bought: list[ChannelOrder] = []
+            issues: list[ReadIssue] = []
             for order in page:
                 if not isinstance(order, Mapping) or not poll.is_new(key := item_key("oc", order)):
                     continue
@@ -171,7 +186,9 @@ class WooCommerceCustomers(WooCommerceClient):
                     accounts.add(int(order["customer_id"]))
                 elif (guest := self._guest(order)) is not None:
                     out[guest.channel_id] = guest
-            yield out
+                if (history := self._history_order(order, issues)) is not None:
+                    bought.append(history)
+            yield out, bought, issues
         poll.caught_up(self._read_started)
 
     def _full_pass(self, poll: PollCursor) -> Iterator[tuple[dict[str, ChannelCustomer], list[ReadIssue]]]:
@@ -280,6 +297,19 @@ class WooCommerceCustomers(WooCommerceClient):
             (self._order(o) for o in raw.values()), key=lambda o: (o.placed_at, o.order_id), reverse=True
         )
         return Page(items=orders, cursor=None, calls=self.calls - start)
+
+    def _history_order(self, raw: Mapping[str, Any], issues: list[ReadIssue]) -> ChannelOrder | None:
+        """``raw`` as purchase history when it names someone; an unreadable one is reported."""
+        hint = "look at the order in wp-admin (WooCommerce > Orders)"
+        data = readable_or_reported(_OrderWire, raw, issues, channel=self.name, kind="order", hint=hint)
+        if data is None:
+            return None
+        try:
+            order = self._order(data)
+        except (ArithmeticError, ValueError):  # a total or quantity that is not a number
+            issues.append(ReadIssue(self.name, "order", str(data["id"]), "total", "not a number", hint=hint))
+            return None
+        return order if order.customer_id else None
 
     def _order(self, raw: Mapping[str, Any]) -> ChannelOrder:
         currency = str(raw.get("currency") or "USD")

@@ -10,8 +10,16 @@ writes it needs queued in the outbox under keys derived from the person. Only on
 channel is recorded does its cursor move. Records a human assigned to a person
 (``shopbridge conflicts resolve``) are applied first, then the records a channel refused a write to
 for a stale version (read again and merged: optimistic concurrency). The event path re-reads just
-the records customer webhooks name (:meth:`CustomerSync.run_hinted`). The orders of each person
-changed are read into the purchase history (never written to another channel).
+the records customer webhooks name (:meth:`CustomerSync.run_hinted`).
+
+The purchase history (never written to another channel: that would move stock) is read from each
+channel's order stream, not person by person: the orders a customers read carries
+(:attr:`adapters.base.Page.orders`, WooCommerce's, read for its guests anyway) and each channel's
+:meth:`adapters.base.ChannelAdapter.iter_purchases` (Square's SearchOrders by ``updated_at``) from
+its own cursor, page by page into the store (an order read again replaces itself). A person's
+history is joined to them when shown, through the channel ids they are linked by, so an order read
+before its buyer (or a buyer linked later) still lands in the right history. A first sync costs the
+orders' pages instead of a call per customer; the event path reads none (the next poll does).
 """
 
 from __future__ import annotations
@@ -31,12 +39,14 @@ from bridge.models import ChannelCustomer
 from bridge.store import Store, utcnow
 from bridge.writes import CreateCustomer, UpdateCustomer
 
-__all__ = ["CUSTOMER_CURSOR", "CustomerReport", "CustomerSync"]
+__all__ = ["CUSTOMER_CURSOR", "PURCHASES_CURSOR", "CustomerReport", "CustomerSync"]
 
 log = logging.getLogger(__name__)
 
 CUSTOMER_CURSOR = "customers"
 """The cursor stream of each channel's customer reads."""
+PURCHASES_CURSOR = "purchases"
+"""The cursor stream of each channel's purchase history (:meth:`ChannelAdapter.iter_purchases`)."""
 CHUNK = 1_000
 
 
@@ -53,7 +63,8 @@ class CustomerReport:
     read_calls: int = 0
     """Calls the channels' customer reads made (the minimum is one per page of 100)."""
     history_calls: int = 0
-    """Calls reading the persons' purchase history."""
+    """Calls reading the purchase history (the order streams; none for orders a customers read
+    carried)."""
     writes: list[tuple[str, str, str]] = field(default_factory=list)  # (channel, op, customer id)
     issues: list[str] = field(default_factory=list)
 
@@ -68,7 +79,6 @@ class CustomerSync:
         self.adapters = {name: a for name, a in adapters.items() if a.capabilities.customers}
         self.settings = settings
         self.writable = {name: a.capabilities.customer_fields for name, a in self.adapters.items()}
-        self._read_sources: dict[tuple[str, str], str] = {}
         self._dry: dict[str, Person] = {}
         """A dry run's persons as decided so far (it records nothing; its size grows with the read)."""
 
@@ -93,6 +103,9 @@ class CustomerSync:
         self._finish(touched, report, dry_run)
         for name, cursor in cursors.items() if not dry_run else ():
             self.store.set_cursor(name, CUSTOMER_CURSOR, cursor)
+        if not dry_run:  # a dry run plans writes: the history is no write, it waits for a real sync
+            for name, adapter in self.adapters.items():
+                self._purchases(name, adapter, report, full)
         if self.adapters and not dry_run:  # a dry run synced nothing: its plan says what it would
             log.info("customers synced", extra={k: v for k, v in vars(report).items() if isinstance(v, int)})
         return report
@@ -126,6 +139,8 @@ class CustomerSync:
         last: str | None = None
         for page in pages:
             report.issues.extend(f"{name}: {issue}" for issue in page.issues)
+            if page.orders and not dry_run:
+                report.orders += self.store.customers.record_orders(page.orders)
             pending.extend(page.items)
             report.read_calls += page.calls
             last = page.cursor
@@ -191,7 +206,6 @@ class CustomerSync:
             self._dry.update(outcome.persons)
             return {}
         ids = self.store.customers.record(outcome, utcnow())
-        self._read_sources.update(outcome.linked_by)
         touched = dict.fromkeys(ids.values())
         if verify:
             touched.update(
@@ -234,7 +248,25 @@ class CustomerSync:
             persons = self.store.customers.persons(person_ids[start : start + CHUNK])
             entries = [entry for person in persons.values() for entry in self._outbox(person, report)]
             report.queued += self.store.outbox_enqueue(entries)
-            report.orders += self._history(persons.values(), report)
+
+    def _purchases(self, name: str, adapter: ChannelAdapter, report: CustomerReport, full: bool) -> None:
+        """The channel's purchase history changed since its cursor, recorded page by page (one page
+        held at a time); the cursor moves once every page is recorded. A channel that cannot be
+        read keeps its cursor: the next sync reads the same orders again."""
+        cursor = None if full else self.store.get_cursor(name, PURCHASES_CURSOR)
+        last: str | None = cursor
+        try:
+            for page in adapter.iter_purchases(cursor):
+                report.issues.extend(f"{name}: {issue}" for issue in page.issues)
+                report.history_calls += page.calls
+                report.orders += self.store.customers.record_orders(page.items)
+                last = page.cursor
+        except AdapterError as exc:
+            report.issues.append(f"{name}: purchase history not read: {exc}")
+            log.warning("purchase history not read", extra={"channel": name, "error": str(exc)})
+            return
+        if last != cursor:
+            self.store.set_cursor(name, PURCHASES_CURSOR, last)
 
     def decide(self, records: Sequence[ChannelCustomer]) -> CustomerOutcome:
         """The pure decision for ``records`` given what the store remembers of them."""
@@ -266,22 +298,6 @@ class CustomerSync:
                 "op": {"op": op.model_dump(mode="json"), "meta": {"person": person.person_id}},
                 "reason": f"customer {person.person_id}: one person on every channel",
             }
-
-    def _history(self, persons: Iterable[Person], report: CustomerReport) -> int:
-        """The orders of each record read this sync, into the purchase history."""
-        read = self._read_sources
-        count = 0
-        for person in persons:
-            email = person.merged().get("email")
-            for (channel, channel_id), state in person.sources.items():
-                if (channel, channel_id) not in read or channel not in self.adapters:
-                    continue
-                page = self.adapters[channel].read_customer_orders(
-                    channel_id, str(email) if email and state.guest else None
-                )
-                count += self.store.customers.record_orders(page.items)
-                report.history_calls += page.calls
-        return count
 
 
 def _described(ops: Iterable[tuple[str, CreateCustomer | UpdateCustomer]]) -> list[tuple[str, str, str]]:

@@ -404,3 +404,29 @@ def test_a_dry_run_shows_the_customer_writes_and_changes_nothing(shop: Shop) -> 
     assert shop.woo("GET", f"customers/{woo_id}")["last_name"] == ""
     with Store(shop.tmp / "shopbridge.db") as store:
         assert store.customers.count() == 0 and store.get_cursor("square", "customers") is None
+
+
+def test_a_known_customers_next_sale_shows_in_customer_show_though_the_profile_did_not_change(
+    shop: Shop,
+) -> None:
+    """A regular buying again at the till or on the web changes no profile: the history comes from
+    the order streams, not from re-reading the person."""
+    square_id = shop.box.square.add_customer("ann@example.com", "Ann")
+    woo_id = shop.box.woocommerce.add_customer("ann@example.com", "Ann")
+    sku = shop.box.catalogues.shared_skus[0]
+    variation = shop.box.square.variation_by_sku(sku)
+    assert variation is not None
+    shop.sync()
+    assert shop.show("ann@example.com")["purchases"] == []
+    shop.box.square.simulate_sale(variation["id"], 2, customer_id=square_id)
+    later()
+    order = shop.box.woocommerce.simulate_sale([(sku, 1)], email="ann@example.com", customer_id=woo_id)
+    shop.sync()
+    view = shop.show("ann@example.com")
+    assert [(p["channel"], p["location"]) for p in view["purchases"]] == [
+        ("woocommerce", "web"),
+        ("square", "Location 1"),
+    ]
+    assert view["purchases"][0]["order_id"] == str(order["id"])
+    shop.sync()  # read again: the same history, nothing doubled
+    assert len(shop.show("ann@example.com")["purchases"]) == 2

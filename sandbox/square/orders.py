@@ -72,6 +72,31 @@ class SquareOrders(SquareInventory):
         )
         return {"order": dict(order)}
 
+    def add_order(self, location_id: str, amount: int, customer_id: str | None = None) -> str:
+        """A completed till sale of a custom amount (minor units) recorded directly in state: no
+        HTTP, no webhook, no stock moved. An order history from before shopbridge, for the bench."""
+        with self.lock:
+            stamp = fmt_ms(self._tick())
+            money = {"amount": amount, "currency": "USD"}
+            line: JSON = {"uid": uuid.uuid4().hex[:22], "quantity": "1", "name": "Custom amount"}
+            line.update(item_type="CUSTOM_AMOUNT", base_price_money=money, total_money=money)
+            order: JSON = {
+                "id": new_id(),
+                "location_id": location_id,
+                "line_items": [line],
+                "state": "COMPLETED",
+                "version": 1,
+                "created_at": stamp,
+                "updated_at": stamp,
+                "closed_at": stamp,
+                "total_money": dict(money),
+                "source": {"name": "Square Point of Sale"},
+            }
+            if customer_id:
+                order["customer_id"] = customer_id
+            self._orders[order["id"]] = order
+            return str(order["id"])
+
     def _order_line(self, n: int, line: JSON, currency: str) -> JSON:
         """One line item as Square stores it: a catalogue variation's names, version and price (unless
         the line sets ``base_price_money``), or a custom amount; ``currency`` is the previous line's."""

@@ -3,7 +3,8 @@ customer capability, checked against that channel's emulator over loopback HTTP 
 registered harness; a channel without the capability is skipped).
 
 A full read equals the last one with the incremental read and the webhook hints on top; a quiet
-re-read returns nothing; a create whose answer was lost is not made twice; a malformed customer is
+re-read returns nothing; the purchase history streams every order naming a customer once; a
+create whose answer was lost is not made twice; a malformed customer is
 skipped and reported with channel, id and field; email and phone come back normalised.
 """
 
@@ -14,8 +15,8 @@ from typing import cast
 
 import pytest
 
-from adapters.base import ChannelAdapter, CreateCustomer, TransientError, UpdateCustomer
-from bridge.models import ChannelCustomer
+from adapters.base import ChannelAdapter, CreateCustomer, Page, TransientError, UpdateCustomer
+from bridge.models import ChannelCustomer, ChannelOrder
 from sandbox.seed import SeedProduct, SeedVariant
 from tests.contract.harness import ChannelHarness, CustomerHarness, wait_until
 
@@ -137,3 +138,34 @@ def test_a_customers_orders_are_read_newest_first(harness: ChannelHarness) -> No
     assert all(o.customer_id == ann and o.channel == h.name for o in orders)
     assert orders[0].placed_at >= orders[1].placed_at
     assert orders[1].total is not None and orders[1].total.amount == Decimal("19.00")
+
+
+Cursors = tuple[str | None, str | None]
+
+
+def history(adapter: ChannelAdapter, cursors: Cursors) -> tuple[list[ChannelOrder], Cursors]:
+    """The purchase history a sync reads: the orders its customers read carries and the channel's
+    order stream, each from its cursor; the next cursors."""
+    read = Page.concat(adapter.iter_customers(cursors[0]))
+    stream = Page.concat(adapter.iter_purchases(cursors[1]))
+    return [*read.orders, *stream.items], (read.cursor, stream.cursor)
+
+
+def test_the_purchase_history_streams_each_named_order_once_and_a_quiet_reread_nothing(
+    harness: ChannelHarness,
+) -> None:
+    h, adapter = customers_of(harness)
+    h.seed([MUG])
+    ann = h.add_customer("ann@shop.test", "Ann")
+    bob = h.add_customer("bob@shop.test", "Bob")
+    h.sell_to(ann, "CU-MUG", 2)
+    h.sell_to(bob, "CU-MUG", 1)
+    orders, cursors = history(adapter, (None, None))
+    assert sorted((o.customer_id, sum(i.quantity for i in o.items)) for o in orders) == sorted(
+        [(ann, 2), (bob, 1)]
+    )
+    assert all(o.channel == h.name and o.total is not None for o in orders)
+    h.sell_to(ann, "CU-MUG", 1)  # a regular's next sale: their profile does not change
+    more, cursors = history(adapter, cursors)
+    assert [(o.customer_id, sum(i.quantity for i in o.items)) for o in more] == [(ann, 1)]
+    assert history(adapter, cursors)[0] == []
