@@ -13,6 +13,7 @@ from bridge.config import CustomerSettings
 from bridge.customer_sync import CustomerSync
 from bridge.store import Store
 from sandbox.launch import Sandbox
+from tests.square_helpers import call
 from tests.woo_helpers import woo_rest
 
 PEOPLE = 250
@@ -63,3 +64,32 @@ def test_a_first_sync_reads_the_history_in_pages_not_a_call_per_customer(tmp_pat
             assert [p["location"] for p in store.customers.purchases(guest)] == ["web"]
             again = CustomerSync(store, adapters, CustomerSettings()).run()
             assert again.orders == 0 and again.history_calls <= 2  # a quiet re-read: nothing new
+
+
+def test_an_erased_customers_orders_are_not_kept_again_when_the_history_is_read_again(tmp_path: Path) -> None:
+    """An erasure on Square (``customer.deleted``: the event path reads the id again, a tombstone)
+    removes the record's orders here; reading the whole history again (``sync --full``) must not
+    bring them back, though Square still has the orders under that id."""
+    with Sandbox(products=2, locations=1) as box:
+        variation = box.square.variation_by_sku(box.catalogues.shared_skus[0])
+        assert variation is not None
+        ann = box.square.add_customer("ann@shop.test", "Ann")
+        bob = box.square.add_customer("bob@shop.test", "Bob")
+        box.square.simulate_sale(variation["id"], 1, customer_id=ann)
+        box.square.simulate_sale(variation["id"], 1, customer_id=bob)
+        sq = box.square.connection_info()
+        adapters = {
+            "square": SquareAdapter(
+                sq["access_token"], base_url=sq["base_url"], location_ids=sq["location_ids"]
+            )
+        }
+        with Store(tmp_path / "shop.db") as store:
+            CustomerSync(store, adapters, CustomerSettings()).run()
+            kept = "SELECT channel_customer_id FROM purchases ORDER BY 1"
+            assert [r[0] for r in store.db.execute(kept)] == sorted([ann, bob])
+            call(box.square, "DELETE", f"/v2/customers/{ann}")
+            CustomerSync(store, adapters, CustomerSettings()).run_hinted({"square": [ann]})
+            assert [r[0] for r in store.db.execute(kept)] == [bob]
+            again = CustomerSync(store, adapters, CustomerSettings()).run(full=True)
+            assert [r[0] for r in store.db.execute(kept)] == [bob]
+            assert again.orders == 1  # bob's, read again

@@ -49,7 +49,7 @@ def test_migrates_forward_from_an_older_schema_keeping_data(tmp_path: Path) -> N
     old.close()
 
     with Store(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 14
+        assert store.schema_version == SCHEMA_VERSION == 15
         assert store.get_cursor("woocommerce", "catalog") == "c1"
         assert "baselines" in store.db.table_names()
         assert "last_success_at" in store.db["cursors"].columns_dict

@@ -53,3 +53,32 @@ def test_flow_figures_still_count_with_the_sql_this_test_checks() -> None:
     """The query checked above is the one the figures run (a change there must come here too)."""
     source = Path(__file__).parent.parent / "bridge" / "store" / "flow.py"
     assert f'"{_EVENTS_PER_CHANNEL}"' in source.read_text()
+
+
+_ERASED = "SELECT DISTINCT key FROM audit WHERE action = 'customer_erased' AND key IN (?, ?)"
+"""What the purchase history asks for each page of orders it records (bridge/store/customers.py)."""
+
+
+def test_the_histories_look_up_of_erased_records_uses_an_index_on_an_old_store(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path))
+    MIGRATIONS.apply(old, stop_before="m015_audit_action_key_index")
+    old["audit"].insert_all(
+        {"at": "2026-01-01T00:00:00+00:00", "channel": "square", "action": action, "key": f"square:C{i}"}
+        for i, action in enumerate(["customer_erased", "write_sent", "write_sent"] * 100)
+    )
+    args = ["square:C0", "square:C1"]
+    assert "USING COVERING INDEX" not in _plan(old.conn, _ERASED.replace("?", "'x'"))  # a scan before
+    old.close()
+
+    with Store(path) as store:
+        assert "USING COVERING INDEX audit_action_key" in _plan(store.db.conn, _ERASED.replace("?", "'x'"))
+        assert [r[0] for r in store.db.execute(_ERASED, args)] == ["square:C0"]  # the rows kept
+
+
+def test_the_erased_look_up_still_runs_the_sql_this_test_checks() -> None:
+    source = Path(__file__).parent.parent / "bridge" / "store" / "customers.py"
+    assert (
+        "SELECT DISTINCT key FROM audit WHERE action = 'customer_erased' AND key IN {KEYS}"
+        in source.read_text()
+    )

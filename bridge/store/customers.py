@@ -22,7 +22,7 @@ from bridge.customers.merge import Observed, Source, merged
 from bridge.customers.writes import as_record
 from bridge.models import ChannelCustomer, ChannelOrder
 from bridge.store.base import utcnow
-from bridge.store.chunked import KEYS, execute_in, rows_in
+from bridge.store.chunked import KEYS, by_first, execute_in, rows_in
 
 if TYPE_CHECKING:
     from bridge.store.sqlite import Store
@@ -456,22 +456,38 @@ class CustomerStore:
     # -- purchase history --------------------------------------------------------------------
 
     def record_orders(self, orders: Iterable[ChannelOrder]) -> int:
-        """Keep orders as history (never written anywhere); an order read again replaces itself."""
+        """Keep orders as history (never written anywhere); an order read again replaces itself.
+        The orders of a record its channel erased are not kept again (the channel may still hold
+        them under its id), unless that id is linked again since (a guest who came back)."""
+        batch = [(o, o.customer_id or (f"guest:{o.email}" if o.email else None)) for o in orders]
+        erased = self._erased({(o.channel, buyer) for o, buyer in batch if buyer})
         rows = [
             (
                 o.channel,
                 o.order_id,
-                o.customer_id or (f"guest:{o.email}" if o.email else None),
+                buyer,
                 o.placed_at.isoformat(),
                 o.location_name or o.location_id or "web",
                 json.dumps([item.model_dump(mode="json") for item in o.items]),
                 f"{o.total.amount} {o.total.currency}" if o.total else None,
             )
-            for o in orders
+            for o, buyer in batch
+            if (o.channel, buyer) not in erased
         ]
         with self.store.transaction() as db:
             db.conn.executemany("INSERT OR REPLACE INTO purchases VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         return len(rows)
+
+    def _erased(self, records: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these ``(channel, channel id)`` were erased here and are not linked now."""
+        keys = {f"{channel}:{channel_id}": (channel, channel_id) for channel, channel_id in records}
+        sql = f"SELECT DISTINCT key FROM audit WHERE action = 'customer_erased' AND key IN {KEYS}"
+        erased = {keys[row[0]] for row in rows_in(self.db.conn, sql, keys)}
+        linked: set[tuple[str, str]] = set()
+        for channel, ids in by_first(sorted(erased)).items():
+            sql = f"SELECT channel_id FROM person_links WHERE channel = ? AND channel_id IN {KEYS}"
+            linked |= {(channel, row[0]) for row in rows_in(self.db.conn, sql, ids, before=[channel])}
+        return erased - linked
 
     def purchases(self, person_id: str) -> list[PurchaseRow]:
         """The person's orders on every channel it is linked on, newest first."""

@@ -294,5 +294,14 @@ def m013_write_counts(db: Database) -> None:
 MIGRATIONS()(m014_customer_fields_seen_at)  # when the bridge first saw each customer field
 
 
-SCHEMA_VERSION = 14
+@MIGRATIONS()
+def m015_audit_action_key_index(db: Database) -> None:
+    """The audit's entries by action and key: the purchase history asks, for each page of orders
+    it records, whether their customers were erased here (``customer_erased``), so that reading the
+    order stream again does not bring an erased record's orders back. Without the index that is a
+    scan of the whole audit per page."""
+    db.table("audit").create_index(["action", "key"], index_name="audit_action_key")
+
+
+SCHEMA_VERSION = 15
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""
