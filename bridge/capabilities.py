@@ -64,7 +64,8 @@ class Capabilities:
     WooCommerce dates orders and answers to the second."""
     customers: bool = False
     """The adapter reads and writes customers (``read_customers``, ``read_customers_by_id``,
-    ``find_customers``, ``read_customer_orders``, :class:`bridge.writes.CreateCustomer` and
+    ``find_customers``, the purchase history: ``iter_purchases`` or ``Page.orders``,
+    ``read_customer_orders``, :class:`bridge.writes.CreateCustomer` and
     :class:`bridge.writes.UpdateCustomer`)."""
     customer_fields: frozenset[str] = frozenset(
         ("given_name", "family_name", "email", "phone", "company", "note", "birthday", "address")
