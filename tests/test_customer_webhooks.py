@@ -212,7 +212,8 @@ def test_with_propagate_deletions_a_deletion_archives_the_person_and_deletes_not
     assert call(box.square, "GET", "/v2/customers").get("customers") is None  # not re-created
     assert [c["id"] for c in live.woo("GET", "customers?role=all")] == [people.woo_id]  # nor deleted
     with Store(store.path) as mine:
-        actions = [r[0] for r in mine.db.execute("SELECT action FROM audit WHERE action LIKE 'customer_%'")]
+        in_order = "SELECT action FROM audit WHERE action LIKE 'customer_%' ORDER BY id"
+        actions = [r[0] for r in mine.db.execute(in_order)]
         assert mine.figures()["outbox_pending"] == 0
     assert actions == ["customer_erased", "customer_archived"]
 
