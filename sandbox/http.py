@@ -459,11 +459,12 @@ class WebhookDispatcher:
             self._queue.put(self._held.pop())
 
     def flush(self, timeout: float = 10.0) -> None:
-        """Wait until every queued delivery has been attempted (retries still pending excepted)."""
+        """Wait until every queued delivery has been attempted and answered (retries still pending
+        excepted). An empty queue is not enough: the delivery the thread has just taken is still in
+        flight, and under load its receiver takes longer than any fixed grace period."""
         deadline = time.monotonic() + timeout
-        while not self._queue.empty() and time.monotonic() < deadline:
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.01)
-        time.sleep(0.05)
 
     def close(self) -> None:
         self._queue.put(None)
@@ -473,20 +474,26 @@ class WebhookDispatcher:
             delivery = self._queue.get()
             if delivery is None:
                 return
-            ok = False
-            status = 0
             try:
-                answer = self._session.post(
-                    delivery.url, data=delivery.body, headers=delivery.headers, timeout=self.timeout
-                )
-                status = answer.status_code
-                ok = 200 <= status < 300
-            except requests.RequestException:
-                status = 0
-            self.delivered.append((delivery.url, status))
-            if not ok and delivery.attempt < len(self.retry_schedule):
-                delay = self.retry_schedule[delivery.attempt]
-                delivery.attempt += 1
-                timer = threading.Timer(delay, self._queue.put, args=(delivery,))
-                timer.daemon = True
-                timer.start()
+                self._attempt(delivery)
+            finally:
+                self._queue.task_done()
+
+    def _attempt(self, delivery: Delivery) -> None:
+        ok = False
+        status = 0
+        try:
+            answer = self._session.post(
+                delivery.url, data=delivery.body, headers=delivery.headers, timeout=self.timeout
+            )
+            status = answer.status_code
+            ok = 200 <= status < 300
+        except requests.RequestException:
+            status = 0
+        self.delivered.append((delivery.url, status))
+        if not ok and delivery.attempt < len(self.retry_schedule):
+            delay = self.retry_schedule[delivery.attempt]
+            delivery.attempt += 1
+            timer = threading.Timer(delay, self._queue.put, args=(delivery,))
+            timer.daemon = True
+            timer.start()
