@@ -530,12 +530,23 @@ def _side(e: LedgerEntry, moment: datetime, resolution: timedelta) -> str:
     return _IN if t < moment - resolution else _UNKNOWN
 
 
-def _sums(deltas: Sequence[int]) -> set[int]:
-    """Every sum of a subset of ``deltas`` (few: the events of one SKU within a second of a count)."""
-    out = {0}
-    for d in deltas[:12]:
-        out |= {x + d for x in out}
-    return out
+_MAX_SUMS = 4096
+"""Distinct subset sums :func:`_explains` lists before it settles for their range (sales of one
+unit, the common case, make at most one sum more per sale, so it stays exact)."""
+
+
+def _explains(deltas: Sequence[int], gap: int) -> bool:
+    """Whether some subset of ``deltas`` (the events of uncertain side) sums to ``gap``.
+
+    Listed as the set of reachable sums, which stays small when the deltas repeat (a burst of
+    one-unit sales); past :data:`_MAX_SUMS` distinct sums, any gap within their range counts as
+    explained (the deltas are then many and varied, and nearly every value in it is reachable)."""
+    sums = {0}
+    for delta in deltas:
+        sums |= {x + delta for x in sums}
+        if len(sums) > _MAX_SUMS:
+            return sum(d for d in deltas if d < 0) <= gap <= sum(d for d in deltas if d > 0)
+    return gap in sums
 
 
 def judge_counts(
@@ -670,10 +681,10 @@ def _manual_change(
             continue
         (certain if side == _IN and before == _OUT else maybe).append(e.delta)
     assert ob.quantity is not None
-    diffs = sorted(ob.quantity - (base.quantity + sum(certain) + extra) for extra in _sums(maybe))
-    if 0 in diffs:
+    gap = ob.quantity - (base.quantity + sum(certain))
+    if _explains(maybe, gap):
         return None
-    diff = diffs[0]  # of the possible readings, the one that under-promises stock
+    diff = gap - sum(d for d in maybe if d > 0)  # of the possible readings, the one that under-promises stock
     expected = ob.quantity - diff
     since = len(certain) + len(maybe)
     digest = content_hash([base.quantity, base.at.isoformat(), ob.quantity, expected, since])[:16]

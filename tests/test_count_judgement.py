@@ -201,3 +201,23 @@ def test_detect_two_manual_counts_in_a_row() -> None:
 def test_detect_a_count_long_after_a_sale_near_its_baseline() -> None:
     sold = [sale("woocommerce:order:1:line:1", "woocommerce", -1, 2)]
     assert _detect(woo_count(6, 60), sold, WOO_BASE) == [-3]
+
+
+def test_a_burst_of_web_sales_in_the_second_of_the_baseline_is_not_a_manual_change() -> None:
+    """Thirteen web orders in the very second we wrote the count (WooCommerce dates both to the
+    second), then the shop shows 13 fewer: every sale explains it. Weighing only the first twelve
+    doubtful sales read the thirteenth as a manual drop, counting every sale twice (found by the
+    event path's burst test: the web shop and the till both ended 13 under the shelf)."""
+    sold = [sale(f"woocommerce:order:{n}:line:1", "woocommerce", -1, 0.1 * n) for n in range(13)]
+    got = judge([woo_count(87, 1)], sold, Written("woocommerce", "TEE", None, 100, at(0)))
+    assert got.adjustments == [] and not got.unsettled
+
+
+def test_a_thousand_doubtful_sales_are_weighed_without_enumerating_their_subsets() -> None:
+    """Every subset of a thousand sales cannot be listed; the sums they can make can: a count that
+    any number of them explains is not a manual change, and one above them all (a delivery typed
+    in) still is."""
+    sold = [sale(f"woocommerce:order:{n}:line:1", "woocommerce", -1, 0.0005 * n) for n in range(1000)]
+    base = Written("woocommerce", "TEE", None, 2000, at(0))
+    assert judge([woo_count(1400, 0.5)], sold, base).adjustments == []
+    assert [a.delta for a in judge([woo_count(2100, 0.5)], sold, base).adjustments] == [100]
