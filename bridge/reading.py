@@ -50,6 +50,7 @@ from bridge.ledger import LocationMap
 from bridge.models import ChannelProduct, StockEvent, StockLevel
 from bridge.policy import SyncPolicy
 from bridge.progress import Progress
+from bridge.side_by_side import interleaved
 from bridge.store import Store
 from bridge.store.staging import Staging
 from bridge.targets import TargetRef, Targets
@@ -366,52 +367,64 @@ class Reader:
             return adapter.read_stock_events_of(ids, cursor)
 
     def _read_catalogues(self, staging: Staging, full: bool) -> dict[str, ChannelRead]:
-        reads: dict[str, ChannelRead] = {}
-        for name, adapter in sorted(self.adapters.items()):
-            self.progress.start(f"reading {name} products")
-            read = ChannelRead([], None, [], [], None, _now(), _now())
-            cursor = None if full else self.store.get_cursor(name, "catalog")
-            with reading(name):
-                self._stage_catalog(adapter, staging, name, read, cursor)
-            reads[name] = read
+        """Every channel's catalogue (since its cursor, or all of it), the channels side by side."""
+        names = sorted(self.adapters)
+        reads = {name: ChannelRead([], None, [], [], None, _now(), _now()) for name in names}
+        cursors = {name: None if full else self.store.get_cursor(name, "catalog") for name in names}
+        self.progress.start(f"reading {_listed(names)} products")
+        pages = interleaved(
+            {name: partial(_catalog_pages, name, self.adapters[name], cursors[name]) for name in names}
+        )
+        for name, page in pages:
+            staging.add_products(name, page.items)
+            reads[name].issues.extend(page.issues)
+            reads[name].catalog_cursor = page.cursor
+            self.progress.advance(len(page.items))
         return reads
 
     def _read_moves(self, reads: Mapping[str, ChannelRead]) -> None:
         """An incremental read's stock events since the cursors (before any count is read)."""
-        for name, adapter in sorted(self.adapters.items()):
-            self.progress.start(f"reading {name} stock events")
-            read = reads[name]
-            started = _now()
-            with reading(name):
-                page_e = adapter.read_stock_events(self.store.get_cursor(name, "events"))
-            read.events, read.events_cursor = list(page_e.items), page_e.cursor
-            read.issues.extend(page_e.issues)
-            read.events_read_at = page_e.read_until or started
-            self.progress.advance(len(page_e.items))
+        cursors = {name: self.store.get_cursor(name, "events") for name in sorted(self.adapters)}
+        self._read_events(reads, cursors)
 
     def _read_events_after_counts(self, staged: Staged) -> None:
         """The stock events up to (and after) the counts just read: a first sync's from the counts
         on (earlier sales are in them), a full read's from the cursor, an incremental read's on from
         where its first events read stopped (a single pool's events were read after its counts)."""
+        cursors: dict[str, str | None] = {}
         for name, adapter in sorted(self.adapters.items()):
             if not staged.full and not adapter.capabilities.has_locations:
                 continue  # a single pool's events were read after its counts already
-            self.progress.start(f"reading {name} stock events")
             read = staged.reads[name]
-            started = _now()
             if staged.first:
-                cursor = adapter.events_cursor_at(read.counted_at - FIRST_SYNC_EVENTS_MARGIN)
+                cursors[name] = adapter.events_cursor_at(read.counted_at - FIRST_SYNC_EVENTS_MARGIN)
             elif staged.full:
-                cursor = self.store.get_cursor(name, "events")
+                cursors[name] = self.store.get_cursor(name, "events")
             else:
-                cursor = read.events_cursor
-            with reading(name):
-                page_e = adapter.read_stock_events(cursor)
+                cursors[name] = read.events_cursor
+        self._read_events(staged.reads, cursors)
+
+    def _read_events(self, reads: Mapping[str, ChannelRead], cursors: Mapping[str, str | None]) -> None:
+        """These channels' stock events from these cursors, side by side, added to their reads."""
+        if not cursors:
+            return
+        self.progress.start(f"reading {_listed(sorted(cursors))} stock events")
+        pages = _side_by_side(
+            {name: partial(self._events_from, name, cursor) for name, cursor in cursors.items()}
+        )
+        for name, (started, page_e) in sorted(pages.items()):
+            read = reads[name]
             read.events = read.events + list(page_e.items)
             read.issues.extend(page_e.issues)
             read.events_cursor = page_e.cursor or read.events_cursor
             read.events_read_at = page_e.read_until or started
             self.progress.advance(len(page_e.items))
+
+    def _events_from(self, name: str, cursor: str | None) -> tuple[datetime, Page[StockEvent]]:
+        """One channel's stock events since ``cursor``, with our clock when the read began."""
+        started = _now()
+        with reading(name):
+            return started, self.adapters[name].read_stock_events(cursor)
 
     def _link_staged(self, staging: Staging) -> None:
         """The staged variants' existing links (their members must stay together in one chunk)."""
@@ -430,16 +443,6 @@ class Reader:
                 staged.staging.add_levels(self._counts(name, adapter, ids, staged))
             counted.update(ids)
             self.progress.advance(len(ids))
-
-    def _stage_catalog(
-        self, adapter: ChannelAdapter, staging: Staging, name: str, read: ChannelRead, cursor: str | None
-    ) -> None:
-        """Page by page into ``staging`` (in a function of its own: no page outlives the loop)."""
-        for page in adapter.iter_catalog(cursor):
-            staging.add_products(name, page.items)
-            read.issues.extend(page.issues)
-            read.catalog_cursor = page.cursor
-            self.progress.advance(len(page.items))
 
     def _stage_neighbours(self, staged: Staged, planned_at: str | None) -> None:
         """For an incremental read: the SKUs something happened to (changed on a channel, moved by
@@ -491,6 +494,17 @@ class Reader:
             for _, loc in staged.locations.of_channel(name)
             if (vid, loc) not in seen
         ]
+
+
+def _catalog_pages(name: str, adapter: ChannelAdapter, cursor: str | None) -> Iterator[Page[ChannelProduct]]:
+    """One channel's catalogue pages, its adapter's errors that channel's read failing."""
+    with reading(name):
+        yield from adapter.iter_catalog(cursor)
+
+
+def _listed(names: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: the channels a phase reads, for the progress line."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _side_by_side(calls: Mapping[str, Callable[[], T]]) -> dict[str, T]:

@@ -8,6 +8,8 @@ writes, a crash between queueing and sending, and the CLI's dry-run JSON.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from bridge.daemon import Daemon
 from bridge.server import WebhookServer
 from bridge.store import Store
 from bridge.sync import UnsafePlan
+from sandbox.http import FaultRule
 from sandbox.launch import Sandbox
 from tests.conftest import RunCli
 from tests.sync_helpers import make_runner, square_stock
@@ -450,12 +453,12 @@ def test_a_sync_reports_each_phase_and_how_far_it_got(box: Sandbox, store: Store
     recorder = PhaseRecorder()
     runner = make_runner(box, store)
     runner.progress = recorder
-    woo_products = len(runner.adapters["woocommerce"].read_catalog().items)
+    products = sum(len(runner.adapters[name].read_catalog().items) for name in ("square", "woocommerce"))
     _, report = runner.run(force=True)
     first: dict[object, tuple[object, object]] = {}
     for what, total, done in recorder.phases:
         first.setdefault(what, (total, done))
-    assert first["reading woocommerce products"] == (None, woo_products)
+    assert first["reading square and woocommerce products"] == (None, products)  # side by side
     assert first["writing changes to square"] == (1, 1)  # round one: GIFT-SLEEVE created
     written = [(t, d) for what, t, d in recorder.phases if what == "writing changes to square"]
     assert sum(int(str(d)) for _, d in written) == report.sent["square"]
@@ -463,3 +466,39 @@ def test_a_sync_reports_each_phase_and_how_far_it_got(box: Sandbox, store: Store
     counted = first["reading square stock counts"]
     assert counted[0] == counted[1] and isinstance(counted[0], int) and counted[0] > 0
     assert "planning and queueing changes (SKUs)" in first
+
+
+def test_a_sync_reads_the_channels_catalogues_at_the_same_time(box: Sandbox, store: Store) -> None:
+    """Each channel's first catalogue page is held back (300 ms, a slow real API): read one
+    channel after the other, the two calls would never be in flight together."""
+    servers = {"square": box.square.server, "woocommerce": box.woocommerce.server}
+    paths = {"square": r"/v2/catalog/search$", "woocommerce": r"/wc/v3/products$"}
+    for name, server in servers.items():
+        server.faults.add(
+            FaultRule(
+                kind="latency",
+                method="GET" if name == "woocommerce" else None,
+                path=paths[name],
+                seconds=0.3,
+                times=1,
+            )
+        )
+    both = threading.Event()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if all(server.in_flight for server in servers.values()):
+                both.set()
+                return
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        _, report = make_runner(box, store).run(force=True)
+    finally:
+        done.set()
+        watcher.join()
+    assert both.is_set()
+    assert report.sent  # and the sync went on to write as before
