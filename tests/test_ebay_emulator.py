@@ -197,3 +197,37 @@ def test_a_cancellation_gives_units_back_once_and_shows_in_the_next_window(emula
     ]
     not_started = api.get(ORDERS, filter="orderfulfillmentstatus:{NOT_STARTED|IN_PROGRESS}").json()
     assert [o["orderId"] for o in not_started["orders"]] == [order["orderId"]]
+
+
+def test_a_withdrawn_offer_is_not_buyable_and_publishing_it_again_is_a_new_listing(
+    emulator: EbayEmulator,
+) -> None:
+    emulator.seed(catalogue(1))
+    api = Api(emulator)
+    offer_id = emulator.offer_of("MUG-000")["offerId"]
+    first = emulator.listing_of("MUG-000")
+    ended = api.post(INV + f"/offer/{offer_id}/withdraw", None)
+    assert (ended.status_code, ended.json()["listingId"]) == (200, first)
+    offer = api.get(INV + f"/offer/{offer_id}").json()
+    assert offer["status"] == "UNPUBLISHED" and "listing" not in offer  # the offer remains
+    assert not emulator.is_listed("MUG-000") and emulator.quantity("MUG-000") == 0
+    with pytest.raises(ValueError):
+        emulator.buy("MUG-000")
+    relisted = api.post(INV + f"/offer/{offer_id}/publish", None)
+    assert relisted.status_code == 200 and relisted.json()["listingId"] != first
+    assert emulator.listing_of("MUG-000") == relisted.json()["listingId"]
+    assert emulator.quantity("MUG-000") == 10
+    again = api.post(INV + f"/offer/{offer_id}/publish", None)  # live already: a revision, same id
+    assert again.json()["listingId"] == relisted.json()["listingId"]
+    assert emulator.revisions_today(relisted.json()["listingId"]) == 1
+
+
+def test_an_offer_with_nothing_to_sell_is_not_published() -> None:
+    for em in running_emulator(zero_quantity="refuse"):
+        em.seed(catalogue(1, stock=0))
+        offer_id = em.offer_of("MUG-000")["offerId"]
+        api = Api(em)
+        assert api.post(INV + f"/offer/{offer_id}/withdraw", None).status_code == 200
+        refused = api.post(INV + f"/offer/{offer_id}/publish", None)
+        assert (refused.status_code, refused.json()["errors"][0]["errorId"]) == (400, 25004)
+        assert not em.is_listed("MUG-000")

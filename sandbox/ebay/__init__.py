@@ -14,14 +14,14 @@ give units back once), OAuth (authorization-code and refresh-token grants, expir
 the ``challenge_code`` endpoint validation.
 
 Deliberately not modelled: auctions (and error 25759, their allocation), multi-variation groups,
-creating, publishing or withdrawing offers (listings are seeded), business policies, the daily call
-quotas, the ``cancelRequests`` getOrders leaves empty anyway, and refunds.
+creating offers (listings are seeded; an offer can be withdrawn and published again, a new
+listing id each time), business policies, the daily call quotas, the ``cancelRequests`` getOrders leaves empty anyway, and refunds.
 
 Layout, as ``sandbox/square``: ``state`` (data and clock), ``views`` (JSON answered), ``inventory``
-(item and offer reads), ``price_quantity`` (bulk writes and revisions), ``order_filter`` and
-``orders``, ``notifications`` (signing key, destinations), ``oauth`` (token endpoint, bearer check),
-``routes`` (route table, recording), ``emulator`` (the server and test API); ``wire``, ``errors`` and
-``paging`` are the shared formats.
+(item and offer reads), ``listings`` (withdrawing and publishing offers), ``price_quantity`` (bulk
+writes and revisions), ``order_filter`` and ``orders``, ``notifications`` (signing key,
+destinations), ``oauth`` (token endpoint, bearer check), ``routes`` (route table, recording),
+``emulator`` (the server and test API); ``wire``, ``errors`` and ``paging`` are the shared formats.
 """
 
 from __future__ import annotations

@@ -102,10 +102,11 @@ class EbayEmulator(EbayRoutes):
         return listings
 
     def quantity(self, sku: str) -> int:
-        """(Test API) What the SKU's listing shows buyers now (min of item and offer quantity)."""
+        """(Test API) What the SKU's listing shows buyers now (min of item and offer quantity); 0
+        when it has no live listing (withdrawn or ended: nothing to buy)."""
         with self.lock:
-            offer = next(o for o in self._offers_of(sku) if o.listing_id)
-            return self._shown(offer)
+            offer = next((o for o in self._offers_of(sku) if o.listing_id), None)
+            return 0 if offer is None else self._shown(offer)
 
     def reprice(self, sku: str, price: Decimal) -> None:
         """(Test API) The seller changes the SKU's price in Seller Hub."""
@@ -125,8 +126,15 @@ class EbayEmulator(EbayRoutes):
             return str(next(o.listing_id for o in self._offers_of(sku) if o.listing_id))
 
     def offer_of(self, sku: str) -> JSON:
+        """(Test API) The SKU's live offer as getOffer answers it (else its first offer)."""
         with self.lock:
-            return self._offer_json(next(o for o in self._offers_of(sku) if o.listing_id))
+            offers = self._offers_of(sku)
+            return self._offer_json(next((o for o in offers if o.listing_id), offers[0]))
+
+    def is_listed(self, sku: str) -> bool:
+        """(Test API) Whether buyers can find the SKU (a live listing, even out of stock)."""
+        with self.lock:
+            return any(o.listing_id for o in self._offers_of(sku))
 
     def buy(self, sku: str, quantity: int = 1, *, checkout_complete: bool = True) -> JSON:
         """(Test API) A buyer purchases ``quantity`` of a listed SKU; notified once checkout completes."""

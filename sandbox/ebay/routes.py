@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from sandbox.ebay.errors import EbayError, error_body, error_response
 from sandbox.ebay.inventory import INVENTORY_BASE, EbayInventory
+from sandbox.ebay.listings import EbayListings
 from sandbox.ebay.notifications import EbayNotifications
 from sandbox.ebay.oauth import TOKEN_PATH, EbayOAuth
 from sandbox.ebay.orders import FULFILLMENT_BASE, EbayOrders
@@ -16,16 +17,19 @@ from sandbox.http import RecordedExchange, Request, Response, Router, json_respo
 
 NOTIFICATION_BASE = "/commerce/notification/v1"
 SKU = r"(?P<sku>[^/]+)"
+OFFER = r"/offer/(?P<offerId>[^/]+)"
+BODILESS = frozenset({"withdrawOffer", "publishOffer"})
+"""POST operations whose contract has no request body."""
 
 
-class EbayRoutes(EbayInventory, EbayPriceQuantity, EbayOrders, EbayNotifications, EbayOAuth):
+class EbayRoutes(EbayInventory, EbayListings, EbayPriceQuantity, EbayOrders, EbayNotifications, EbayOAuth):
     """Register every emulated operation (named by the contracts' operationId)."""
 
     router: Router
 
     def _add(self, method: str, pattern: str, operation_id: str, handler: Callable[[Request], JSON]) -> None:
         def wrapped(request: Request) -> Response:
-            response = self._handle(request, handler)
+            response = self._handle(request, handler, body=operation_id not in BODILESS)
             if self.after_request is not None:
                 self.after_request(operation_id)
             self._record(operation_id, request, response)
@@ -38,8 +42,8 @@ class EbayRoutes(EbayInventory, EbayPriceQuantity, EbayOrders, EbayNotifications
             with self.lock:
                 self.recorded.append(RecordedExchange.of(operation_id, request, response))
 
-    def _handle(self, request: Request, handler: Callable[[Request], JSON]) -> Response:
-        if request.method == "POST":
+    def _handle(self, request: Request, handler: Callable[[Request], JSON], *, body: bool = True) -> Response:
+        if request.method == "POST" and body:
             try:
                 parsed = request.json()
             except ValueError:
@@ -72,7 +76,9 @@ class EbayRoutes(EbayInventory, EbayPriceQuantity, EbayOrders, EbayNotifications
                 self._bulk_get_inventory_item,
             ),
             ("GET", INVENTORY_BASE + "/offer", "getOffers", self._get_offers),
-            ("GET", INVENTORY_BASE + r"/offer/(?P<offerId>[^/]+)", "getOffer", self._get_offer),
+            ("GET", INVENTORY_BASE + OFFER, "getOffer", self._get_offer),
+            ("POST", INVENTORY_BASE + OFFER + "/withdraw", "withdrawOffer", self._withdraw_offer),
+            ("POST", INVENTORY_BASE + OFFER + "/publish", "publishOffer", self._publish_offer),
             (
                 "POST",
                 INVENTORY_BASE + "/bulk_update_price_quantity",

@@ -104,6 +104,10 @@ class EbayState:
         """(Test API) SKU -> the status its next bulk update entries fail with, and how many."""
         self.updates_seen: list[list[str]] = []
         """(Test API) The SKUs of every bulkUpdatePriceQuantity call, in order."""
+        self.withdrawn: list[str] = []
+        """(Test API) The offers withdrawOffer ended, in order."""
+        self.published: list[str] = []
+        """(Test API) The offers publishOffer listed (or revised), in order."""
 
     @property
     def base_url(self) -> str:
