@@ -40,6 +40,7 @@ from bridge.writes import (
     ArchiveProduct,
     CreateCustomer,
     CreateProduct,
+    EndedListings,
     SetStock,
     UpdateCustomer,
     UpdateProduct,
@@ -59,6 +60,7 @@ __all__ = [
     "ChannelGate",
     "CreateCustomer",
     "CreateProduct",
+    "EndedListings",
     "Page",
     "PermanentError",
     "ReadIssue",
@@ -425,6 +427,11 @@ class ChannelAdapter(abc.ABC):
     def count_writes_in(self, counts: WriteCounts) -> None:  # noqa: B027 - optional hook, no-op by default
         """The store's daily write counts of this channel, handed over before any write: a channel
         capping revisions a day budgets with them. By default unused."""
+
+    def keep_ended_in(self, listings: EndedListings) -> None:  # noqa: B027 - optional hook, no-op by default
+        """The store's record of the listings this channel's adapter ended at a sell-out, handed
+        over before any read or write: a marketplace whose account refuses a quantity of 0 ends
+        the listing instead and lists it again at the restock. By default unused."""
 
     def missing(self, product_ids: Sequence[str]) -> set[str]:
         """Which of these products the channel no longer has at all (deleted for good, leaving no

@@ -3,7 +3,9 @@
 eBay keys inventory by seller SKU: each inventory item with a published offer is a listed variant
 (variant id = product id = SKU), linked to the catalogue by SKU like any other channel's. Its count
 is what the listing shows buyers (:mod:`adapters.ebay_catalog`), written with
-``bulkUpdatePriceQuantity`` (:mod:`adapters.ebay_stock_writes`); sales come from the Fulfillment
+``bulkUpdatePriceQuantity`` (:mod:`adapters.ebay_stock_writes`), or, on an account that refuses a
+quantity of 0, a sell-out ends the listing and a restock lists it again
+(:mod:`adapters.ebay_listing_ends`); sales come from the Fulfillment
 API's orders (:mod:`adapters.ebay_orders`); notifications only wake the loop
 (:mod:`adapters.ebay_notifications`).
 
@@ -25,15 +27,17 @@ import base64
 import json
 import logging
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from adapters.base import (
     ArchiveProduct,
     Capabilities,
     ChannelAdapter,
     CreateProduct,
+    EndedListings,
     Page,
     SetStock,
     UpdateProduct,
@@ -45,10 +49,18 @@ from adapters.base import (
 from adapters.ebay_catalog import Listings, read_listings
 from adapters.ebay_client import EbayClient
 from adapters.ebay_diagnose import describe
+from adapters.ebay_listing_ends import Acted, MemoryEnded, ZeroQuantity, publish, withdraw
 from adapters.ebay_notifications import NotificationVerifier, challenge_answer
 from adapters.ebay_orders import cursor_at, read_order_events
 from adapters.ebay_revisions import RevisionBudget
-from adapters.ebay_stock_writes import BATCH, LIMIT_REACHED, coalesce, write_price_quantity
+from adapters.ebay_stock_writes import (
+    BATCH,
+    LIMIT_REACHED,
+    ZERO_REFUSED,
+    PriceQuantity,
+    coalesce,
+    write_price_quantity,
+)
 from bridge.capabilities import FieldSplit
 from bridge.models import (
     ChannelCustomer,
@@ -128,8 +140,13 @@ class EbayAdapter(ChannelAdapter):
         budget: RevisionBudget | None = None,
         verification_token: str | None = None,
         listed_caps: Mapping[str, int] | None = None,
+        zero_quantity: ZeroQuantity = "auto",
     ) -> None:
         self.client = client
+        self.zero_quantity: ZeroQuantity = zero_quantity
+        """What a sell-out does (:mod:`adapters.ebay_listing_ends`): write 0, or end the listing."""
+        self.ends: EndedListings = MemoryEnded()
+        self._uncertain: set[str] = set()
         self.verification_token = verification_token
         self.budget = budget or RevisionBudget()
         self._shown: dict[str, int] = {}
@@ -155,10 +172,18 @@ class EbayAdapter(ChannelAdapter):
 
     def _listings(self) -> tuple[Listings, int]:
         before = self.client.calls
-        found = read_listings(self.client)
+        found = self._read(None)
+        return found, self.client.calls - before
+
+    def _read(self, items: Iterable[dict[str, Any]] | None) -> Listings:
+        """The listings (those of ``items``), our ended ones showing 0; a listing found live again
+        closes its ended record."""
+        found = read_listings(self.client, items, self.ends.ended())
+        for sku, listing_id in found.relisted.items():
+            self.ends.relist(sku, listing_id)
         self._offer_ids.update(found.offer_ids)
         self._remember_shown(found.products)
-        return found, self.client.calls - before
+        return found
 
     def _remember_shown(self, products: Sequence[ChannelProduct]) -> None:
         for product in products:
@@ -199,9 +224,7 @@ class EbayAdapter(ChannelAdapter):
     def read_stock_levels(self, variant_ids: Sequence[str] | None = None) -> list[StockLevel]:
         wanted = set(variant_ids) if variant_ids is not None else None
         levels = []
-        products = read_listings(self.client).products
-        self._remember_shown(products)
-        for product in products:
+        for product in self._read(None).products:
             for variant in product.variants:
                 if wanted is not None and variant.channel_id not in wanted:
                     continue
@@ -269,9 +292,12 @@ class EbayAdapter(ChannelAdapter):
         if not going:
             return out
         self._ensure_offers([op.variant_id for _, op in going])
-        done = write_price_quantity(self.client, [op for _, op in going], self._offer_ids)
-        out.update((n, result) for (n, _), result in zip(going, done, strict=True))
-        by_sku = {op.variant_id: result for (_, op), result in zip(going, done, strict=True)}
+        by_sku = self._send(wanted, [op for _, op in going])
+        for n, op in going:
+            got = by_sku[op.variant_id]
+            out[n] = WriteResult(
+                key=op.key, ok=got.ok, retryable=got.retryable, code=got.code, error=got.error
+            )
         self.budget.sent(day, [sku for sku, r in by_sku.items() if r.ok])
         self.budget.spent(day, [sku for sku, r in by_sku.items() if r.code == LIMIT_REACHED])
         for sku, result in by_sku.items():
@@ -279,6 +305,61 @@ class EbayAdapter(ChannelAdapter):
             if result.ok and quantity is not None:
                 self._shown[sku] = quantity
         return out
+
+    def _send(
+        self, wanted: Mapping[str, PriceQuantity], ops: Sequence[SetStock | UpdateVariant]
+    ) -> dict[str, Acted]:
+        """Per SKU, what became of its writes: quantities and prices by ``bulkUpdatePriceQuantity``,
+        a sell-out on an account refusing 0 by ending the listing, the restock of an ended one by
+        writing its quantity and listing it again (:mod:`adapters.ebay_listing_ends`)."""
+        ended = self.ends.ended()
+        ending = [s for s, w in wanted.items() if w.quantity == 0 and s not in ended and self._ends_at_zero()]
+        idle = {
+            s for s, w in wanted.items() if w.quantity == 0 and s in ended
+        }  # ended already: nothing to do
+        bulk = [op for op in ops if op.variant_id not in idle and op.variant_id not in ending]
+        done = {s: Acted(True) for s in idle}
+        for op, result in zip(bulk, write_price_quantity(self.client, bulk, self._offer_ids), strict=True):
+            done[op.variant_id] = Acted(result.ok, None, result.retryable, result.code, result.error)
+        refused = [s for s, r in done.items() if r.code == ZERO_REFUSED and self.zero_quantity == "auto"]
+        if refused:
+            log.warning("ebay: this account refuses a quantity of 0 (25004): sold-out listings are ended")
+            self.ends.learn_refuses_zero()
+        for sku in [*ending, *refused]:
+            done[sku] = self._end(sku, wanted[sku])
+        for sku, w in wanted.items():
+            if sku in ended and w.quantity and done[sku].ok:
+                done[sku] = self._relist(sku, ended[sku].offer_id, w)
+        return done
+
+    def _ends_at_zero(self) -> bool:
+        return self.zero_quantity == "end_listing" or (
+            self.zero_quantity == "auto" and self.ends.refuses_zero()
+        )
+
+    def _end(self, sku: str, wanted: PriceQuantity) -> Acted:
+        offers = self._offer_ids.get(sku)
+        if not offers:
+            return Acted(False, code="NOT_LISTED", error=f"{sku} has no live eBay listing")
+        acted = withdraw(self.client, offers[0], uncertain=not self._uncertain.isdisjoint(wanted.keys))
+        if acted.ok:
+            self.ends.end(sku, offers[0], acted.listing_id)
+            log.info("ebay: %s sold out: its listing is ended until it is in stock again", sku)
+        return acted
+
+    def _relist(self, sku: str, offer_id: str, wanted: PriceQuantity) -> Acted:
+        acted = publish(self.client, offer_id, uncertain=not self._uncertain.isdisjoint(wanted.keys))
+        if acted.ok:
+            self.ends.relist(sku, acted.listing_id)
+            log.info("ebay: %s is in stock again: listed as listing %s", sku, acted.listing_id)
+        return acted
+
+    def mark_uncertain(self, keys: Iterable[str]) -> None:
+        """Writes tried before: a withdraw or publish for them reads the offer before sending."""
+        self._uncertain.update(keys)
+
+    def keep_ended_in(self, listings: EndedListings) -> None:
+        self.ends = listings
 
     def count_writes_in(self, counts: WriteCounts) -> None:
         self.budget.counts = counts
@@ -295,8 +376,7 @@ class EbayAdapter(ChannelAdapter):
         missing = [sku for sku in dict.fromkeys(skus) if sku not in self._offer_ids]
         if not missing:
             return
-        found = read_listings(self.client, ({"sku": sku} for sku in missing))
-        self._offer_ids.update(found.offer_ids)
+        self._read({"sku": sku} for sku in missing)
 
     # -- webhooks ------------------------------------------------------------------------------
 

@@ -7,13 +7,17 @@ the item's ship-to-home quantity and the offer's ``availableQuantity`` (eBay's b
 an item with no published offer is not on eBay and comes back apart, in ``Listings.unlisted``. The
 offers found are kept (SKU -> offer ids) because a quantity write must name them.
 
+A SKU whose listing shopbridge ended at a sell-out (``ended``, see :mod:`adapters.ebay_listing_ends`)
+reads as a listed variant showing 0 while its offer is unpublished: it is sold out on eBay, not
+gone. Found live again, its listing id comes back in ``Listings.relisted``.
+
 Calls: one ``getInventoryItems`` page per 200 items (the limit's maximum) and one ``getOffers`` per
 SKU, since eBay has no bulk read of offers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -22,6 +26,7 @@ from typing import Any
 from adapters.ebay_client import EbayClient, EbayRequestError
 from bridge.issues import ReadIssue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus
+from bridge.writes import EndedListing
 
 __all__ = ["ITEMS_PAGE", "Listings", "read_listings"]
 
@@ -38,6 +43,8 @@ class Listings:
     offer_ids: dict[str, list[str]] = field(default_factory=dict)
     issues: list[ReadIssue] = field(default_factory=list)
     """Items that could not be read (a quantity that is not a whole number): skipped, reported."""
+    relisted: dict[str, str] = field(default_factory=dict)
+    """SKUs recorded as ended by us whose offer is live again -> that listing's id."""
 
 
 def _price(offer: dict[str, Any]) -> Money | None:
@@ -94,17 +101,24 @@ def listed_quantity(item_quantity: int, offer: dict[str, Any]) -> int:
     return max(0, min(item_quantity, cap) if isinstance(cap, int) else item_quantity)
 
 
-def _published(client: EbayClient, sku: str) -> list[dict[str, Any]]:
+def _offers(client: EbayClient, sku: str) -> list[dict[str, Any]]:
     try:
-        offers = [o for page in client.pages(INVENTORY + "/offer", {"sku": sku}, "offers") for o in page]
+        return [o for page in client.pages(INVENTORY + "/offer", {"sku": sku}, "offers") for o in page]
     except EbayRequestError as exc:
         if exc.code == "25713":  # no offer for this SKU at all
             return []
         raise
+
+
+def _live(offers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [o for o in offers if o.get("status") == "PUBLISHED" and o.get("listing")]
 
 
-def _product(item: dict[str, Any], offers: list[dict[str, Any]]) -> ChannelProduct:
+def _listing_id(offer: dict[str, Any]) -> str:
+    return str((offer.get("listing") or {}).get("listingId") or "")
+
+
+def _product(item: dict[str, Any], offers: list[dict[str, Any]], *, ended: bool = False) -> ChannelProduct:
     sku = str(item["sku"])
     title = str((item.get("product") or {}).get("title") or sku)
     first = offers[0]
@@ -114,7 +128,7 @@ def _product(item: dict[str, Any], offers: list[dict[str, Any]]) -> ChannelProdu
         name=title,
         price=_price(first),
         manage_stock=True,
-        stock=listed_quantity(_item_quantity(item), first),
+        stock=0 if ended else listed_quantity(_item_quantity(item), first),
         version=str(first.get("offerId")),
         counted_at=datetime.now(UTC),
     )
@@ -128,9 +142,15 @@ def _product(item: dict[str, Any], offers: list[dict[str, Any]]) -> ChannelProdu
     )
 
 
-def read_listings(client: EbayClient, items: Iterable[dict[str, Any]] | None = None) -> Listings:
-    """Every inventory item and its live listing (``items`` given: only those)."""
+def read_listings(
+    client: EbayClient,
+    items: Iterable[dict[str, Any]] | None = None,
+    ended: Mapping[str, EndedListing] | None = None,
+) -> Listings:
+    """Every inventory item and its live listing (``items`` given: only those), the listings
+    ``ended`` by us showing 0."""
     found = Listings()
+    ended = ended or {}
     if items is None:
         pages = client.pages(INVENTORY + "/inventory_item", {"limit": ITEMS_PAGE}, "inventoryItems")
         items = (item for page in pages for item in page)
@@ -138,7 +158,13 @@ def read_listings(client: EbayClient, items: Iterable[dict[str, Any]] | None = N
         sku = str(item.get("sku") or "")
         if not sku:
             continue
-        offers = _published(client, sku)
+        every = _offers(client, sku)
+        offers = _live(every)
+        mine = ended.get(sku)
+        if offers and mine is not None:
+            found.relisted[sku] = _listing_id(offers[0])
+        elif mine is not None:
+            offers = [o for o in every if str(o.get("offerId")) == mine.offer_id]
         if not offers:
             found.unlisted.append(sku)
             continue
@@ -147,5 +173,5 @@ def read_listings(client: EbayClient, items: Iterable[dict[str, Any]] | None = N
             found.issues.append(issue)
             continue
         found.offer_ids[sku] = [str(o["offerId"]) for o in offers]
-        found.products.append(_product(item, offers))
+        found.products.append(_product(item, offers, ended=mine is not None and sku not in found.relisted))
     return found

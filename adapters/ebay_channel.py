@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -52,6 +52,13 @@ class EbayChannel(EbaySection):
         default_factory=dict,
         description='Per SKU, the most eBay lists of it, e.g. { "MUG-BLUE-12" = 5 } (list 5 of its 40)',
     )
+    zero_quantity: Literal["auto", "end_listing", "out_of_stock"] = Field(
+        "auto",
+        description=(
+            "A sell-out: 'auto' writes 0 and ends the listing if the account refuses 0 (25004, "
+            "learned once), 'end_listing' always ends it, 'out_of_stock' always writes 0"
+        ),
+    )
     verification_token: Secret | None = Field(
         None,
         description="The token given to eBay with the notification endpoint (its challenge_code check)",
@@ -70,6 +77,7 @@ def _build(section: EbayChannel, context: ChannelContext) -> ChannelAdapter:
         budget=budget,
         verification_token=token,
         listed_caps=section.max_listed_quantity,
+        zero_quantity=section.zero_quantity,
     )
 
 

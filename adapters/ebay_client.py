@@ -78,11 +78,19 @@ class EbayClient:
         """HTTP requests sent to the APIs (retries and the resend after a 401 included)."""
 
     def request(
-        self, method: str, path: str, *, body: JSON | None = None, params: JSON | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        body: JSON | None = None,
+        params: JSON | None = None,
+        attempts: int | None = None,
     ) -> JSON:
-        """One call (``path`` under the root, or an absolute ``next`` link eBay gave) with retries."""
+        """One call (``path`` under the root, or an absolute ``next`` link eBay gave) with retries
+        (``attempts``: at most that many tries; 1 for a call whose resend must be checked first)."""
         url = path if path.startswith(("http://", "https://")) else self.api_root + path
-        result: JSON = retrying(self.max_attempts, self.backoff, self.backoff_cap)(
+        tries = self.max_attempts if attempts is None else max(1, attempts)
+        result: JSON = retrying(tries, self.backoff, self.backoff_cap)(
             self._authorised, method, url, body, params
         )
         return result

@@ -13,9 +13,9 @@ refused (a 4xx) is a refusal with eBay's ``errorId``, not retried as is.
 
 Quantity 0: written as 0. The listing stays alive as ``OUT_OF_STOCK`` (hidden from search, its
 history and watchers kept) on an account with eBay's Out-of-Stock control, which is what we rely
-on; an account without it refuses 0 with error 25004, and that refusal is reported naming the
-preference to turn on (ending the offer and recreating it later needs business policies and would
-lose the listing's history, which shopbridge does not manage).
+on; an account without it refuses 0 with error 25004. What then happens is the adapter's choice
+(:mod:`adapters.ebay_listing_ends`: by default the listing is ended and listed again at the
+restock); with ``zero_quantity = "out_of_stock"`` the refusal is reported naming the preference.
 """
 
 from __future__ import annotations

@@ -123,6 +123,7 @@ class Relay:
         self.metrics = metrics
         for name, adapter in self.adapters.items():
             adapter.count_writes_in(store.write_counts(name))  # a daily revision budget, if it keeps one
+            adapter.keep_ended_in(store.ended_listings(name))  # listings ended at a sell-out, if any
 
     def send(self, channels: Iterable[str] | None = None) -> RelayReport:
         """Send due outbox entries; each channel on its own, so one failing channel blocks nothing."""

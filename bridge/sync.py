@@ -218,6 +218,8 @@ class SyncRunner:
             yield StagedRead(self, staged)
 
     def _reader(self) -> Reader:
+        for name, adapter in self.adapters.items():
+            adapter.keep_ended_in(self.store.ended_listings(name))  # a listing ended at a sell-out reads as 0
         return Reader(self.store, self.adapters, self.policy, self.progress)
 
     def strays(self, reads: Mapping[str, ChannelRead], claimed: set[str]) -> list[tuple[StockEvent, str]]:

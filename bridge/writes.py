@@ -13,6 +13,7 @@ otherwise). Results come back per operation: one bad item never sinks a batch.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +25,8 @@ __all__ = [
     "ArchiveProduct",
     "CreateCustomer",
     "CreateProduct",
+    "EndedListing",
+    "EndedListings",
     "SetStock",
     "UpdateCustomer",
     "UpdateProduct",
@@ -184,4 +187,39 @@ class WriteCounts(Protocol):
 
     def at_least(self, day: str, counts: Mapping[str, int]) -> None:
         """Make ``day``'s counts at least ``counts`` (the channel said a budget is spent)."""
+        ...
+
+
+@dataclass(frozen=True)
+class EndedListing:
+    """A listing we ended at a sell-out: the offer to publish again, the listing it was, when."""
+
+    offer_id: str
+    listing_id: str | None
+    ended_at: str
+
+
+class EndedListings(Protocol):
+    """One channel's listings ended by us (a marketplace account that refuses a quantity of 0
+    sells out by ending the listing), kept by the store so that the SKU stays linked while ended,
+    a restock knows which offer to list again, and what the account refuses is learned once."""
+
+    def ended(self) -> dict[str, EndedListing]:
+        """SKU -> its listing ended by us and not listed again yet."""
+        ...
+
+    def end(self, sku: str, offer_id: str, listing_id: str | None) -> None:
+        """Record that ``sku``'s listing was ended (nothing new if it is already)."""
+        ...
+
+    def relist(self, sku: str, listing_id: str | None) -> None:
+        """Record that ``sku`` is listed again, as the new listing ``listing_id``."""
+        ...
+
+    def refuses_zero(self) -> bool:
+        """Whether this channel's account was found to refuse a quantity of 0."""
+        ...
+
+    def learn_refuses_zero(self) -> None:
+        """Remember that this channel's account refuses a quantity of 0."""
         ...

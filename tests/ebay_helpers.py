@@ -28,6 +28,7 @@ from referencing.jsonschema import DRAFT4
 from adapters.ebay import EbayAdapter
 from adapters.ebay_auth import EbayAuth
 from adapters.ebay_client import EbayClient
+from adapters.ebay_listing_ends import ZeroQuantity
 from adapters.ebay_notifications import challenge_answer
 from sandbox.ebay import EbayEmulator, RecordedExchange
 from sandbox.seed import SeedProduct, SeedVariant
@@ -206,9 +207,10 @@ def ebay_adapter(
     sync_price: bool = False,
     max_attempts: int = 5,
     listed_caps: dict[str, int] | None = None,
+    zero_quantity: ZeroQuantity = "auto",
 ) -> EbayAdapter:
     """The adapter as ``[channels.ebay]`` builds it, against the emulator, with a fresh consent."""
     root = em.base_url
     auth = EbayAuth(root, em.client_id, em.client_secret, em.issue_refresh_token(), timeout=10)
     client = EbayClient(root, auth, timeout=10, max_attempts=max_attempts, backoff=0.01, backoff_cap=0.05)
-    return EbayAdapter(client, sync_price=sync_price, listed_caps=listed_caps)
+    return EbayAdapter(client, sync_price=sync_price, listed_caps=listed_caps, zero_quantity=zero_quantity)

@@ -10,10 +10,13 @@ from decimal import Decimal
 import pytest
 
 from adapters.base import CreateProduct, SetStock, UpdateProduct, UpdateVariant
+from adapters.ebay_listing_ends import MemoryEnded
 from bridge.models import ChannelProduct, Money
 from sandbox.ebay import EbayEmulator
 from sandbox.http import FaultRule
-from tests.ebay_helpers import catalogue, ebay_adapter, running_emulator
+from tests.ebay_helpers import Api, catalogue, ebay_adapter, running_emulator
+
+INV = "/sell/inventory/v1"
 
 
 @pytest.fixture
@@ -71,9 +74,11 @@ def test_quantity_0_keeps_the_listing_alive_as_out_of_stock(ebay_emulator: EbayE
     assert ebay_emulator.offer_of("MUG-000")["listing"]["listingStatus"] == "OUT_OF_STOCK"
 
 
-def test_an_account_refusing_0_gets_a_refusal_naming_the_preference(refusing_zero: EbayEmulator) -> None:
+def test_an_account_refusing_0_gets_a_refusal_naming_the_preference_when_told_never_to_end(
+    refusing_zero: EbayEmulator,
+) -> None:
     refusing_zero.seed(catalogue(1))
-    [result] = ebay_adapter(refusing_zero).apply([set_stock("MUG-000", 0)])
+    [result] = ebay_adapter(refusing_zero, zero_quantity="out_of_stock").apply([set_stock("MUG-000", 0)])
     assert not result.ok and not result.retryable and result.code == "25004"
     assert result.error is not None and "Out-of-Stock control" in result.error
     assert refusing_zero.quantity("MUG-000") == 10
@@ -139,3 +144,60 @@ def test_an_incremental_read_returns_what_changed_and_an_ended_listing_archived(
     assert by_id["MUG-000"].variants[0].stock == 9
     assert by_id["MUG-002"].status.value == "archived"
     assert adapter.read_catalog(since.cursor).items == []
+
+
+def test_a_sell_out_on_an_account_refusing_0_ends_the_listing_and_a_restock_lists_it_anew(
+    refusing_zero: EbayEmulator,
+) -> None:
+    refusing_zero.seed(catalogue(2))
+    adapter = ebay_adapter(refusing_zero)
+    adapter.read_catalog()
+    first = refusing_zero.listing_of("MUG-000")
+
+    [sold_out] = adapter.apply([set_stock("MUG-000", 0)])  # eBay says 25004: learned, ended at once
+    assert sold_out.ok, sold_out
+    assert not refusing_zero.is_listed("MUG-000") and adapter.ends.refuses_zero()
+    assert refusing_zero.is_listed("MUG-001")  # only the sold-out SKU
+    [shown] = [p for p in adapter.read_catalog().items if p.channel_id == "MUG-000"]
+    assert shown.variants[0].stock == 0  # sold out on eBay, still linked: not gone
+
+    [other] = adapter.apply([set_stock("MUG-001", 0)])  # known now: no 0 sent to be refused
+    assert other.ok and refusing_zero.updates_seen == [["MUG-000"]]
+    assert refusing_zero.withdrawn == [refusing_zero.offer_of(s)["offerId"] for s in ("MUG-000", "MUG-001")]
+
+    [restocked] = adapter.apply([set_stock("MUG-000", 6)])
+    assert restocked.ok
+    relisted = refusing_zero.listing_of("MUG-000")
+    assert relisted != first and refusing_zero.quantity("MUG-000") == 6
+    assert isinstance(adapter.ends, MemoryEnded) and adapter.ends.history == [("MUG-000", relisted)]
+    assert [p.variants[0].stock for p in adapter.read_catalog().items if p.channel_id == "MUG-000"] == [6]
+
+
+def test_a_lost_answer_to_a_withdraw_or_a_publish_is_not_sent_twice(refusing_zero: EbayEmulator) -> None:
+    refusing_zero.seed(catalogue(1))
+    adapter = ebay_adapter(refusing_zero, zero_quantity="end_listing")
+    adapter.read_catalog()
+    faults = refusing_zero.server.faults
+    faults.add(FaultRule(kind="apply_then_reset", method="POST", path=r"/withdraw$", times=1))
+    [ended] = adapter.apply([set_stock("MUG-000", 0)])
+    assert ended.ok and len(refusing_zero.withdrawn) == 1  # the offer was read, not withdrawn again
+    assert "MUG-000" in adapter.ends.ended()
+
+    faults.add(FaultRule(kind="apply_then_reset", method="POST", path=r"/publish$", times=1))
+    [relisted] = adapter.apply([set_stock("MUG-000", 3)])
+    assert relisted.ok and len(refusing_zero.published) == 1
+    assert isinstance(adapter.ends, MemoryEnded)
+    assert adapter.ends.history == [("MUG-000", refusing_zero.listing_of("MUG-000"))]
+
+
+def test_a_write_tried_in_an_earlier_run_reads_the_offer_before_withdrawing(
+    refusing_zero: EbayEmulator,
+) -> None:
+    refusing_zero.seed(catalogue(1))
+    adapter = ebay_adapter(refusing_zero, zero_quantity="end_listing")
+    adapter.read_catalog()
+    Api(refusing_zero).post(INV + f"/offer/{refusing_zero.offer_of('MUG-000')['offerId']}/withdraw", None)
+    op = set_stock("MUG-000", 0)
+    adapter.mark_uncertain([op.key])  # as the relay does for an entry sent before
+    [result] = adapter.apply([op])
+    assert result.ok and len(refusing_zero.withdrawn) == 1 and "MUG-000" in adapter.ends.ended()

@@ -49,7 +49,7 @@ def test_migrates_forward_from_an_older_schema_keeping_data(tmp_path: Path) -> N
     old.close()
 
     with Store(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 15
+        assert store.schema_version == SCHEMA_VERSION == 16
         assert store.get_cursor("woocommerce", "catalog") == "c1"
         assert "baselines" in store.db.table_names()
         assert "last_success_at" in store.db["cursors"].columns_dict
@@ -173,3 +173,25 @@ def test_sigkill_mid_transaction_leaves_all_or_nothing(tmp_path: Path) -> None:
             sizes = store.db.execute("SELECT key, count(*) FROM audit GROUP BY at, key").fetchall()
             assert sizes, "some transactions should have committed"
             assert all(count % 200 == 0 for _, count in sizes), sizes
+
+
+def test_an_older_store_gains_the_ended_listings_and_keeps_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old_store(path, before="m016_ended_listings").close()
+    with Store(path) as store:
+        listings = store.ended_listings("ebay")
+        listings.end("MUG-1", "5001", "110001")
+        listings.end("MUG-1", "5001", "110001")  # recorded once
+        assert list(listings.ended()) == ["MUG-1"]
+        listings.relist("MUG-1", "110002")
+        listings.end("MUG-1", "5001", "110002")
+        rows = store.ended_listing_rows("ebay")
+        assert [(r["listing_id"], r["relisted_listing_id"]) for r in rows] == [
+            ("110001", "110002"),
+            ("110002", None),
+        ]
+        assert not listings.refuses_zero()
+        listings.learn_refuses_zero()
+        assert (
+            store.ended_listings("ebay").refuses_zero() and not store.ended_listings("other").refuses_zero()
+        )

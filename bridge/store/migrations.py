@@ -303,5 +303,28 @@ def m015_audit_action_key_index(db: Database) -> None:
     db.table("audit").create_index(["action", "key"], index_name="audit_action_key")
 
 
-SCHEMA_VERSION = 15
+@MIGRATIONS()
+def m016_ended_listings(db: Database) -> None:
+    """The marketplace listings shopbridge ended because their SKU sold out on an account that
+    refuses a quantity of 0 (eBay's 25004), and when each was listed again: the SKU stays linked
+    while its listing is ended, and a restock must know which offer to publish. A row is never
+    deleted: relisting fills ``relisted_at`` and the new listing's id."""
+    db.table("ended_listings").create(
+        {
+            "id": int,
+            "channel": str,
+            "sku": str,
+            "offer_id": str,
+            "listing_id": str,
+            "ended_at": str,
+            "relisted_at": str,
+            "relisted_listing_id": str,
+        },
+        pk="id",
+        not_null={"channel", "sku", "offer_id", "ended_at"},
+    )
+    db.table("ended_listings").create_index(["channel", "relisted_at"], index_name="ended_listings_open")
+
+
+SCHEMA_VERSION = 16
 """Number of migrations this version of shopbridge knows (``len(MIGRATIONS._migrations)``)."""

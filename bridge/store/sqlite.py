@@ -36,6 +36,7 @@ from bridge.store.catalogue import CatalogueTables
 from bridge.store.conflicts import ConflictTables
 from bridge.store.cursors import CursorTables
 from bridge.store.customers import CustomerStore
+from bridge.store.ended_listings import EndedListingTables
 from bridge.store.flow import FlowFigures, flow_figures
 from bridge.store.ledger import LedgerTables
 from bridge.store.links import LinkTables
@@ -73,7 +74,14 @@ class SchemaTooNew(RuntimeError):
 
 
 class Store(
-    LedgerTables, QueueTables, CursorTables, LinkTables, CatalogueTables, ConflictTables, WriteCountTables
+    LedgerTables,
+    QueueTables,
+    CursorTables,
+    LinkTables,
+    CatalogueTables,
+    ConflictTables,
+    WriteCountTables,
+    EndedListingTables,
 ):
     """The open mapping store. Create one per process; it is safe to share between threads.
 

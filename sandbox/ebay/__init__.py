@@ -15,7 +15,8 @@ the ``challenge_code`` endpoint validation.
 
 Deliberately not modelled: auctions (and error 25759, their allocation), multi-variation groups,
 creating offers (listings are seeded; an offer can be withdrawn and published again, a new
-listing id each time), business policies, the daily call quotas, the ``cancelRequests`` getOrders leaves empty anyway, and refunds.
+listing id each time), business policies, the daily call quotas, the ``cancelRequests``
+getOrders leaves empty anyway, and refunds.
 
 Layout, as ``sandbox/square``: ``state`` (data and clock), ``views`` (JSON answered), ``inventory``
 (item and offer reads), ``listings`` (withdrawing and publishing offers), ``price_quantity`` (bulk
