@@ -49,6 +49,7 @@ from adapters.base import (
 from adapters.ebay_catalog import Listings, read_listings
 from adapters.ebay_client import EbayClient
 from adapters.ebay_diagnose import describe
+from adapters.ebay_groups import GroupCache
 from adapters.ebay_listing_ends import Acted, MemoryEnded, ZeroQuantity, publish, withdraw
 from adapters.ebay_notifications import NotificationVerifier, challenge_answer
 from adapters.ebay_orders import cursor_at, read_order_events
@@ -109,11 +110,18 @@ def _decode(cursor: str | None) -> dict[str, object] | None:
     return state if isinstance(state, dict) else None
 
 
-def _archived(sku: str) -> ChannelProduct:
-    """A SKU whose listing ended since the last read: not for sale on eBay any more."""
-    variant = ChannelVariant(channel_id=sku, sku=sku, status=ProductStatus.ARCHIVED)
+def _archived(product_id: str, skus: Sequence[str] = ()) -> ChannelProduct:
+    """A listing that ended since the last read (a SKU's, or a group's with its variants ``skus``):
+    not for sale on eBay any more."""
+    variants = tuple(
+        ChannelVariant(channel_id=sku, sku=sku, status=ProductStatus.ARCHIVED) for sku in skus or [product_id]
+    )
     return ChannelProduct(
-        channel="ebay", channel_id=sku, name=sku, status=ProductStatus.ARCHIVED, variants=(variant,)
+        channel="ebay",
+        channel_id=product_id,
+        name=product_id,
+        status=ProductStatus.ARCHIVED,
+        variants=variants,
     )
 
 
@@ -160,6 +168,9 @@ class EbayAdapter(ChannelAdapter):
             listed_caps=tuple(sorted((listed_caps or {}).items())),
         )
         self._offer_ids: dict[str, list[str]] = {}
+        self.groups = GroupCache()
+        self._group_of: dict[str, str] = {}
+        """A grouped SKU -> its group (whose one listing shares the revision budget)."""
         self.verifier = NotificationVerifier(client)
 
     # -- reads ---------------------------------------------------------------------------------
@@ -178,7 +189,8 @@ class EbayAdapter(ChannelAdapter):
     def _read(self, items: Iterable[dict[str, Any]] | None) -> Listings:
         """The listings (those of ``items``), our ended ones showing 0; a listing found live again
         closes its ended record."""
-        found = read_listings(self.client, items, self.ends.ended())
+        found = read_listings(self.client, items, self.ends.ended(), self.groups)
+        self._group_of.update(found.group_of)
         for sku, listing_id in found.relisted.items():
             self.ends.relist(sku, listing_id)
         self._offer_ids.update(found.offer_ids)
@@ -194,21 +206,28 @@ class EbayAdapter(ChannelAdapter):
     def read_catalog(self, cursor: str | None = None) -> Page[ChannelProduct]:
         found, calls = self._listings()
         digests = {p.channel_id: _digest(p) for p in found.products}
-        held = {sku for issue in found.issues for sku in issue.skus}
+        held = {sku for issue in found.issues for sku in issue.skus} | found.held
+        members = {
+            p.channel_id: [v.channel_id for v in p.variants] for p in found.products if p.kind == "variable"
+        }
         last = _decode(cursor)
         unlisted = sorted(found.unlisted)
         if last is None or last.get("unlisted") != unlisted:
             self._report_unlisted(unlisted)
-        state = {"skus": digests, "unlisted": unlisted}
+        state = {"skus": digests, "unlisted": unlisted, "groups": members}
         if last is None:
             return Page(items=found.products, cursor=_encode(state), calls=calls, issues=found.issues)
         before = last.get("skus")
         before = before if isinstance(before, dict) else {}
         changed = [p for p in found.products if before.get(p.channel_id) != digests[p.channel_id]]
-        gone = [_archived(sku) for sku in sorted(set(before) - set(digests) - held)]
-        for sku in held:  # a skipped item keeps its last digest: it is not gone, nor changed
-            if sku in before:
-                digests[sku] = str(before[sku])
+        grouped = last.get("groups")
+        grouped = grouped if isinstance(grouped, dict) else {}
+        gone = [_archived(pid, grouped.get(pid) or ()) for pid in sorted(set(before) - set(digests) - held)]
+        for pid in held:  # a skipped item keeps its last digest (and members): not gone, nor changed
+            if pid in before:
+                digests[pid] = str(before[pid])
+            if pid in grouped:
+                members[pid] = grouped[pid]
         return Page(items=[*changed, *gone], cursor=_encode(state), calls=calls, issues=found.issues)
 
     def _report_unlisted(self, unlisted: Sequence[str]) -> None:
@@ -269,7 +288,9 @@ class EbayAdapter(ChannelAdapter):
 
     def _write(self, writes: Sequence[tuple[int, SetStock | UpdateVariant]]) -> dict[int, WriteResult]:
         wanted = coalesce([op for _, op in writes])
-        day, send, held = self.budget.split({sku: w.quantity for sku, w in wanted.items()}, self._shown)
+        day, send, held = self.budget.split(
+            {sku: w.quantity for sku, w in wanted.items()}, self._shown, self._group_of
+        )
         if held:
             log.warning(
                 "ebay: %d updates held back by the daily revision limit: %s",
@@ -298,8 +319,8 @@ class EbayAdapter(ChannelAdapter):
             out[n] = WriteResult(
                 key=op.key, ok=got.ok, retryable=got.retryable, code=got.code, error=got.error
             )
-        self.budget.sent(day, [sku for sku, r in by_sku.items() if r.ok])
-        self.budget.spent(day, [sku for sku, r in by_sku.items() if r.code == LIMIT_REACHED])
+        self.budget.sent(day, [sku for sku, r in by_sku.items() if r.ok], self._group_of)
+        self.budget.spent(day, [sku for sku, r in by_sku.items() if r.code == LIMIT_REACHED], self._group_of)
         for sku, result in by_sku.items():
             quantity = wanted[sku].quantity
             if result.ok and quantity is not None:
@@ -321,7 +342,11 @@ class EbayAdapter(ChannelAdapter):
         done = {s: Acted(True) for s in idle}
         for op, result in zip(bulk, write_price_quantity(self.client, bulk, self._offer_ids), strict=True):
             done[op.variant_id] = Acted(result.ok, None, result.retryable, result.code, result.error)
-        refused = [s for s, r in done.items() if r.code == ZERO_REFUSED and self.zero_quantity == "auto"]
+        refused = [
+            s
+            for s, r in done.items()
+            if r.code == ZERO_REFUSED and self.zero_quantity == "auto" and s not in self._group_of
+        ]
         if refused:
             log.warning("ebay: this account refuses a quantity of 0 (25004): sold-out listings are ended")
             self.ends.learn_refuses_zero()

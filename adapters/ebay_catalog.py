@@ -11,8 +11,11 @@ A SKU whose listing shopbridge ended at a sell-out (``ended``, see :mod:`adapter
 reads as a listed variant showing 0 while its offer is unpublished: it is sold out on eBay, not
 gone. Found live again, its listing id comes back in ``Listings.relisted``.
 
-Calls: one ``getInventoryItems`` page per 200 items (the limit's maximum) and one ``getOffers`` per
-SKU, since eBay has no bulk read of offers.
+Variations of an inventory item group are read as one product (:mod:`adapters.ebay_groups`).
+
+Calls: one ``getInventoryItems`` page per 200 items (the limit's maximum), one ``getOffers`` per
+SKU, since eBay has no bulk read of offers, and one ``getInventoryItemGroup`` per group whose items
+changed since it was last read.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from adapters.ebay_client import EbayClient, EbayRequestError
+from adapters.ebay_groups import GroupCache, group_key, group_product, held_group
 from bridge.issues import ReadIssue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus
 from bridge.writes import EndedListing
@@ -45,6 +49,10 @@ class Listings:
     """Items that could not be read (a quantity that is not a whole number): skipped, reported."""
     relisted: dict[str, str] = field(default_factory=dict)
     """SKUs recorded as ended by us whose offer is live again -> that listing's id."""
+    group_of: dict[str, str] = field(default_factory=dict)
+    """A grouped SKU -> its group's key (the product id; its listing is shared)."""
+    held: set[str] = field(default_factory=set)
+    """Products (groups) skipped whole for an issue of one of their variants."""
 
 
 def _price(offer: dict[str, Any]) -> Money | None:
@@ -146,11 +154,14 @@ def read_listings(
     client: EbayClient,
     items: Iterable[dict[str, Any]] | None = None,
     ended: Mapping[str, EndedListing] | None = None,
+    groups: GroupCache | None = None,
 ) -> Listings:
     """Every inventory item and its live listing (``items`` given: only those), the listings
-    ``ended`` by us showing 0."""
+    ``ended`` by us showing 0, the variations of a group as one product
+    (:mod:`adapters.ebay_groups`; ``groups`` caches the groups read)."""
     found = Listings()
     ended = ended or {}
+    grouped: dict[str, list[tuple[dict[str, Any], list[dict[str, Any]], bool]]] = {}
     if items is None:
         pages = client.pages(INVENTORY + "/inventory_item", {"limit": ITEMS_PAGE}, "inventoryItems")
         items = (item for page in pages for item in page)
@@ -168,10 +179,50 @@ def read_listings(
         if not offers:
             found.unlisted.append(sku)
             continue
-        issue = item_issue(item, offers)
-        if issue is not None:
-            found.issues.append(issue)
+        shows_zero = mine is not None and sku not in found.relisted
+        key = group_key(item)
+        if key is not None:
+            grouped.setdefault(key, []).append((item, offers, shows_zero))
             continue
-        found.offer_ids[sku] = [str(o["offerId"]) for o in offers]
-        found.products.append(_product(item, offers, ended=mine is not None and sku not in found.relisted))
+        _add_single(found, item, offers, shows_zero)
+    for key, members in grouped.items():
+        _add_group(found, client, key, members, groups or GroupCache())
     return found
+
+
+def _add_single(
+    found: Listings, item: dict[str, Any], offers: list[dict[str, Any]], shows_zero: bool
+) -> None:
+    issue = item_issue(item, offers)
+    if issue is not None:
+        found.issues.append(issue)
+        return
+    found.offer_ids[str(item["sku"])] = [str(o["offerId"]) for o in offers]
+    found.products.append(_product(item, offers, ended=shows_zero))
+
+
+def _add_group(
+    found: Listings,
+    client: EbayClient,
+    key: str,
+    members: list[tuple[dict[str, Any], list[dict[str, Any]], bool]],
+    groups: GroupCache,
+) -> None:
+    group = groups.get(client, key, [item for item, _, _ in members])
+    if group is None:
+        for item, offers, shows_zero in members:
+            _add_single(found, item, offers, shows_zero)
+        return
+    skus = [str(item["sku"]) for item, _, _ in members]
+    issues = [i for i in (item_issue(item, offers) for item, offers, _ in members) if i is not None]
+    if issues:
+        found.issues.append(held_group(issues[0], key, skus))
+        found.held.add(key)
+        return
+    variants: list[ChannelVariant] = []
+    for item, offers, shows_zero in members:
+        sku = str(item["sku"])
+        found.offer_ids[sku] = [str(o["offerId"]) for o in offers]
+        found.group_of[sku] = key
+        variants.extend(_product(item, offers, ended=shows_zero).variants)
+    found.products.append(group_product(key, group, variants))

@@ -83,6 +83,13 @@ def _status(client: EbayClient, offer_id: str) -> tuple[str, str | None]:
     return str(offer.get("status") or ""), (str(listing_id) if listing_id else None)
 
 
+def _ended_already(client: EbayClient, offer_id: str) -> bool:
+    try:
+        return _status(client, offer_id)[0] == "UNPUBLISHED"
+    except TransientError:
+        return False
+
+
 def _act(client: EbayClient, offer_id: str, action: str, done: str, uncertain: bool, attempts: int) -> Acted:
     check = uncertain
     last = "eBay unreachable"
@@ -97,8 +104,8 @@ def _act(client: EbayClient, offer_id: str, action: str, done: str, uncertain: b
             check, last = True, str(exc)  # it may have been applied: look before sending again
             continue
         except EbayRequestError as exc:
-            if action == "withdraw" and exc.code == NOT_PUBLISHED:
-                return Acted(True)  # ended already (by a lost answer's call, or in Seller Hub)
+            if action == "withdraw" and exc.code == NOT_PUBLISHED and _ended_already(client, offer_id):
+                return Acted(True)  # by a lost answer's call, or in Seller Hub
             return Acted(False, code=exc.code, error=f"eBay refused to {action} offer {offer_id}: {exc}")
         listing_id = answer.get("listingId")
         return Acted(True, str(listing_id) if listing_id else None)

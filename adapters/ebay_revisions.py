@@ -16,11 +16,15 @@ At the limit nothing is sent (eBay would refuse it with 25002); when eBay refuse
 anyway (revisions made in Seller Hub count too) the count is raised to the limit so the rest of the
 day is not spent asking.
 
+A multi-variation listing (an inventory item group) is one listing: its SKUs' revisions are
+counted together under the group's key, each SKU entry sent being one revision of it.
+
 The calendar day is UTC's (eBay does not say which; the emulator counts in UTC too).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -79,15 +83,21 @@ class RevisionBudget:
         return quantity == 0 or shown == 0 or quantity <= self.low_stock
 
     def split(
-        self, wanted: Mapping[str, int | None], shown: Mapping[str, int]
+        self,
+        wanted: Mapping[str, int | None],
+        shown: Mapping[str, int],
+        listing_of: Mapping[str, str] | None = None,
     ) -> tuple[str, list[str], dict[str, str]]:
-        """``(day, SKUs to send, SKU -> why held back)`` for the quantities ``wanted``."""
+        """``(day, SKUs to send, SKU -> why held back)`` for the quantities ``wanted``; the SKUs
+        of one listing (``listing_of``: a grouped SKU -> its group) share its budget."""
         day = self.today()
-        used = self.counts.of(day, list(wanted))
+        keys = {sku: (listing_of or {}).get(sku, sku) for sku in wanted}
+        used = self.counts.of(day, sorted(set(keys.values())))
+        going: Counter[str] = Counter()
         send: list[str] = []
         held: dict[str, str] = {}
         for sku, quantity in wanted.items():
-            spent = used.get(sku, 0)
+            spent = used.get(keys[sku], 0) + going[keys[sku]]
             left = self.limit - spent
             if left <= 0:
                 held[sku] = f"{sku}: {spent} of eBay's {self.limit} revisions a day used; sent tomorrow"
@@ -99,10 +109,12 @@ class RevisionBudget:
                 )
             else:
                 send.append(sku)
+                going[keys[sku]] += 1
         return day, send, held
 
-    def sent(self, day: str, skus: Sequence[str]) -> None:
-        self.counts.add(day, {sku: 1 for sku in skus})
+    def sent(self, day: str, skus: Sequence[str], listing_of: Mapping[str, str] | None = None) -> None:
+        """One revision per SKU sent, counted under its listing's key (a group's for its SKUs)."""
+        self.counts.add(day, dict(Counter((listing_of or {}).get(sku, sku) for sku in skus)))
 
-    def spent(self, day: str, skus: Sequence[str]) -> None:
-        self.counts.at_least(day, {sku: self.limit for sku in skus})
+    def spent(self, day: str, skus: Sequence[str], listing_of: Mapping[str, str] | None = None) -> None:
+        self.counts.at_least(day, {(listing_of or {}).get(sku, sku): self.limit for sku in skus})

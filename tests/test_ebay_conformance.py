@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from decimal import Decimal
 
 import jsonschema
 import pytest
@@ -27,6 +28,7 @@ from ebay_helpers import (
 )
 
 from sandbox.ebay import EbayEmulator, EndpointRefused
+from sandbox.seed import SeedProduct, SeedVariant
 from tools.trim_ebay_spec import CONTRACTS
 
 TOKEN = "/identity/v1/oauth2/token"
@@ -49,6 +51,11 @@ def test_every_operation_the_emulator_serves_is_in_the_vendored_contracts(
 
 def test_every_operation_answers_in_contract_shape_success_and_error(ebay_emulator: EbayEmulator) -> None:
     ebay_emulator.seed(catalogue(3))
+    sizes = (
+        SeedVariant("TEE-S", Decimal("9.00"), options={"Size": "S"}),
+        SeedVariant("TEE-M", Decimal("9.00"), options={"Size": "M"}),
+    )
+    ebay_emulator.seed([SeedProduct("Tee", sizes)])
     api = Api(ebay_emulator)
     offer_id = ebay_emulator.offer_of("MUG-000")["offerId"]
     order = ebay_emulator.buy("MUG-000", 2)
@@ -76,6 +83,9 @@ def test_every_operation_answers_in_contract_shape_success_and_error(ebay_emulat
             },
         ),
         api.post(INV + "/bulk_update_price_quantity", {"requests": []}),
+        api.get(INV + "/inventory_item_group/TEE"),
+        api.get(INV + "/inventory_item_group/NOPE"),
+        api.get(INV + "/inventory_item/TEE-S"),  # an item of a group names it
         api.post(INV + f"/offer/{offer_id}/withdraw", None),
         api.post(INV + f"/offer/{offer_id}/withdraw", None),  # not published any more
         api.post(INV + f"/offer/{offer_id}/publish", None),
@@ -102,6 +112,9 @@ def test_every_operation_answers_in_contract_shape_success_and_error(ebay_emulat
         200,
         207,
         400,
+        200,
+        400,
+        200,
         200,
         400,
         200,

@@ -13,7 +13,10 @@ give units back once), OAuth (authorization-code and refresh-token grants, expir
 401 on expired ones), and ECDSA-signed ``ORDER_CONFIRMATION`` notifications with ``getPublicKey`` and
 the ``challenge_code`` endpoint validation.
 
-Deliberately not modelled: auctions (and error 25759, their allocation), multi-variation groups,
+Multi-variation listings: a seeded product with options is an inventory item group (items name it
+in ``groupIds``; ``getInventoryItemGroup``); its variants' offers share one listing.
+
+Deliberately not modelled: auctions (and error 25759, their allocation), creating groups by API,
 creating offers (listings are seeded; an offer can be withdrawn and published again, a new
 listing id each time), business policies, the daily call quotas, the ``cancelRequests``
 getOrders leaves empty anyway, and refunds.

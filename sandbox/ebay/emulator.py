@@ -3,16 +3,31 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from decimal import Decimal
 
 from sandbox.ebay.errors import ebay_error_body
 from sandbox.ebay.routes import EbayRoutes
-from sandbox.ebay.state import Item, Offer, ZeroQuantity
+from sandbox.ebay.state import Group, Item, Offer, ZeroQuantity
 from sandbox.ebay.wire import JSON, fmt_time, new_digits
 from sandbox.http import EmulatorServer, Router
 from sandbox.seed import SeedProduct
+
+
+def group_key(name: str) -> str:
+    """A seeded product's inventory item group key (letters and digits of its name)."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").upper() or "GROUP"
+
+
+def _axes(product: SeedProduct) -> dict[str, list[str]]:
+    axes: dict[str, list[str]] = {}
+    for variant in product.variants:
+        for name, value in variant.options.items():
+            if value not in axes.setdefault(name, []):
+                axes[name].append(value)
+    return axes
 
 
 class EbayEmulator(EbayRoutes):
@@ -78,28 +93,47 @@ class EbayEmulator(EbayRoutes):
         return {"base_url": self.base_url, "client_id": self.client_id, "client_secret": self.client_secret}
 
     def seed(
-        self, products: Sequence[SeedProduct], *, currency: str = "USD", unlisted: Sequence[str] = ()
+        self,
+        products: Sequence[SeedProduct],
+        *,
+        currency: str = "USD",
+        unlisted: Sequence[str] = (),
+        grouped: bool = True,
     ) -> dict[str, str]:
         """Inventory items and one published fixed-price offer for every SKU'd variant (no HTTP).
 
-        ``unlisted`` SKUs get an item and no offer (not on eBay). Returns SKU -> listing id."""
+        A product with options (``grouped``) is an inventory item group, one multi-variation
+        listing: its variants' offers share one listing id. ``unlisted`` SKUs get an item and no
+        offer (not on eBay). Returns SKU -> listing id."""
         listings: dict[str, str] = {}
         with self.lock:
             for product in products:
+                skus = [v.sku for v in product.variants if v.sku]
+                group = group_key(product.name) if grouped and not product.is_simple and skus else None
+                if group is not None:
+                    self._groups[group] = Group(
+                        group, product.name, product.description, skus, _axes(product)
+                    )
+                shared = new_digits(12)
                 for variant in product.variants:
                     if not variant.sku:
                         continue
                     name = " / ".join([product.name, *variant.options.values()])
-                    self._items[variant.sku] = Item(variant.sku, name, int(variant.stock or 0))
+                    self._items[variant.sku] = Item(variant.sku, name, int(variant.stock or 0), group=group)
                     if variant.sku in unlisted:
                         continue
-                    listing_id = new_digits(12)
+                    listing_id = shared if group else new_digits(12)
                     offer = Offer(
                         new_digits(11), variant.sku, Decimal(variant.price), currency, None, listing_id
                     )
                     self._add_offer(offer)
                     listings[variant.sku] = listing_id
         return listings
+
+    def group_of(self, sku: str) -> str | None:
+        """(Test API) The inventory item group the SKU is a variation of."""
+        with self.lock:
+            return self._items[sku].group
 
     def quantity(self, sku: str) -> int:
         """(Test API) What the SKU's listing shows buyers now (min of item and offer quantity); 0
@@ -115,10 +149,13 @@ class EbayEmulator(EbayRoutes):
                 offer.price = price
 
     def end_listing(self, sku: str) -> None:
-        """(Test API) The seller ends the SKU's listing in Seller Hub: its offer is unpublished."""
+        """(Test API) The seller ends the SKU's listing in Seller Hub (``sku`` a group's key: the
+        group's multi-variation listing): its offers are unpublished."""
         with self.lock:
-            for offer in self._offers_of(sku):
-                offer.listing_id = None
+            group = self._groups.get(sku)
+            for one in group.skus if group else [sku]:
+                for offer in self._offers_of(one):
+                    offer.listing_id = None
 
     def listing_of(self, sku: str) -> str:
         """(Test API) The listing id of the SKU's live listing."""

@@ -14,7 +14,17 @@ BULK_LIMIT = 25
 
 
 class EbayInventory(EbayViews):
-    """getInventoryItems, getInventoryItem, bulkGetInventoryItem, getOffers, getOffer."""
+    """getInventoryItems, getInventoryItem, bulkGetInventoryItem, getOffers, getOffer,
+    getInventoryItemGroup."""
+
+    def _get_inventory_item_group(self, request: Request) -> JSON:
+        key = request.params["inventoryItemGroupKey"]
+        group = self._groups.get(key)
+        if group is None:
+            raise EbayError(
+                400, 25705, f"The Inventory Item Group named {key} could not be found or is not available."
+            )
+        return self._group_json(group)
 
     def _get_inventory_items(self, request: Request) -> JSON:
         limit, offset = limit_offset(request, default=25, maximum=200, error_id=25706, domain=INVENTORY)

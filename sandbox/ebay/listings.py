@@ -32,6 +32,10 @@ class EbayListings(EbayViews):
         offer = self._offer_named(request)
         if not offer.listing_id:
             raise EbayError(400, 25002, f"Any User error. Offer {offer.offer_id} is not published")
+        if self._items[offer.sku].group:
+            raise EbayError(
+                400, 25002, "Any User error. A multiple-variation listing is ended by inventory item group"
+            )
         ended = offer.listing_id
         offer.listing_id = None
         self.withdrawn.append(offer.offer_id)

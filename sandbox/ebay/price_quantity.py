@@ -8,7 +8,8 @@ SKU), 25713 (offer not available) and 25004 (invalid quantity) from its sibling 
 
 Revisions: every accepted change to a published offer's listing is one revision of that listing; a
 listing has ``revision_limit`` (250) a calendar day (UTC, the emulator's clock); past it the entry
-fails with 25002 and nothing of it is applied. Quantity 0: see ``EbayState.zero_quantity``.
+fails with 25002 and nothing of it is applied. Quantity 0: see ``EbayState.zero_quantity`` (a
+variation of a multi-variation listing may be at 0 while another still has stock).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class EbayPriceQuantity(EbayViews):
             planned.append((offer, cap, self._price(change, offer)))
         listed = self._offers_of(sku) if isinstance(ship, dict) else [offer for offer, _, _ in planned]
         touched = {o.offer_id: o for o in listed if o.listing_id}
-        self._check_zero(new_quantity, planned)
+        self._check_zero(sku, new_quantity, planned)
         self._check_revisions(list(touched.values()))
         item.quantity = new_quantity
         for offer, cap, price in planned:
@@ -141,8 +142,16 @@ class EbayPriceQuantity(EbayViews):
             )
         return value
 
-    def _check_zero(self, quantity: int, planned: list[tuple[Offer, int | None, Decimal | None]]) -> None:
+    def _check_zero(
+        self, sku: str, quantity: int, planned: list[tuple[Offer, int | None, Decimal | None]]
+    ) -> None:
+        """An account without the Out-of-Stock control refuses a listing at 0; a variation of a
+        multi-variation listing may be at 0 while another variation still has stock."""
         if self.zero_quantity != "refuse":
+            return
+        group = self._groups.get(self._items[sku].group or "")
+        others = [o for s in group.skus if s != sku for o in self._offers_of(s)] if group else []
+        if any(o.listing_id and self._shown(o) > 0 for o in others):
             return
         if quantity == 0 or any(cap == 0 for _, cap, _ in planned):
             raise EntryRefused(400, 25004, "Invalid quantity. This account does not allow a quantity of 0")

@@ -75,6 +75,12 @@ class EbayRoutes(EbayInventory, EbayListings, EbayPriceQuantity, EbayOrders, Eba
                 "bulkGetInventoryItem",
                 self._bulk_get_inventory_item,
             ),
+            (
+                "GET",
+                INVENTORY_BASE + r"/inventory_item_group/(?P<inventoryItemGroupKey>[^/]+)",
+                "getInventoryItemGroup",
+                self._get_inventory_item_group,
+            ),
             ("GET", INVENTORY_BASE + "/offer", "getOffers", self._get_offers),
             ("GET", INVENTORY_BASE + OFFER, "getOffer", self._get_offer),
             ("POST", INVENTORY_BASE + OFFER + "/withdraw", "withdrawOffer", self._withdraw_offer),

@@ -28,6 +28,20 @@ class Item:
     title: str
     quantity: int
     condition: str = "NEW"
+    group: str | None = None
+    """The inventory item group (multi-variation listing) it is a variation of, if any."""
+
+
+@dataclass
+class Group:
+    """An inventory item group: one multi-variation listing of its variants' offers (they share
+    its listing id), varying by the aspects named in ``varies_by`` (aspect -> values)."""
+
+    key: str
+    title: str
+    description: str
+    skus: list[str]
+    varies_by: dict[str, list[str]]
 
 
 @dataclass
@@ -95,6 +109,7 @@ class EbayState:
         """SKU -> its offers' ids, so ``getOffers`` by SKU does not scan every offer (a full read of
         N listings would cost N² in the emulator and hide shopbridge's own figures in the bench)."""
         self._revisions: dict[tuple[str, str], int] = {}
+        self._groups: dict[str, Group] = {}
         self._orders: dict[str, Any] = {}
         self._codes: dict[str, tuple[str, ...]] = {}
         self._refresh_tokens: dict[str, Token] = {}

@@ -7,7 +7,7 @@ minimum value between these two fields"); at 0 a published listing is ``OUT_OF_S
 
 from __future__ import annotations
 
-from sandbox.ebay.state import EbayState, Item, Offer
+from sandbox.ebay.state import EbayState, Group, Item, Offer
 from sandbox.ebay.wire import JSON, amount
 
 
@@ -21,12 +21,27 @@ class EbayViews(EbayState):
 
     @staticmethod
     def _item_json(item: Item) -> JSON:
-        return {
+        out: JSON = {
             "sku": item.sku,
             "locale": "en_US",
             "condition": item.condition,
             "product": {"title": item.title},
             "availability": {"shipToLocationAvailability": {"quantity": item.quantity}},
+        }
+        if item.group:
+            out["groupIds"] = [item.group]  # returned only for an item in a group (the contract)
+        return out
+
+    @staticmethod
+    def _group_json(group: Group) -> JSON:
+        return {
+            "inventoryItemGroupKey": group.key,
+            "title": group.title,
+            "description": group.description,
+            "variantSKUs": list(group.skus),
+            "variesBy": {
+                "specifications": [{"name": name, "values": vs} for name, vs in group.varies_by.items()]
+            },
         }
 
     def _offer_json(self, offer: Offer) -> JSON:

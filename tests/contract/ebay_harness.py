@@ -1,9 +1,8 @@
 """eBay in the channel contract: the eBay emulator and adapter (see harness.py).
 
 eBay never takes new products from us (``creates_products`` False): the contract's create cases
-are skipped for it. Each SKU is its own product on eBay (multi-variation listings,
-``inventory_item_group``, are not modelled), which two cases written for a product holding
-several variants cannot show: they are its known violations.
+are skipped for it. A product with variations is an inventory item group there (one
+multi-variation listing), read back as one product.
 """
 
 from __future__ import annotations
@@ -25,10 +24,6 @@ from tests.ebay_helpers import NotificationEndpoint, check_recorded
 __all__ = ["HARNESS", "EbayHarness"]
 
 _PROBE = SeedProduct("Webhook Probe", (SeedVariant("HOOK-PROBE", Decimal("1.00"), stock=5),))
-_ONE_SKU_A_PRODUCT = (
-    "eBay lists each SKU as a product of its own (multi-variation listings, inventory_item_group, "
-    "are not modelled yet): a product of two variations is two products there"
-)
 
 
 class EbayHarness(EmulatorBeside):
@@ -38,10 +33,7 @@ class EbayHarness(EmulatorBeside):
     name = "ebay"
     catalog_read_path = r"/inventory_item$"
     create_path = r"/bulk_update_price_quantity$"
-    known_violations: Mapping[str, str] = {
-        "test_a_deleted_product_comes_back_archived": _ONE_SKU_A_PRODUCT,
-        "test_a_malformed_item_is_skipped_and_reported_and_the_rest_read": _ONE_SKU_A_PRODUCT,
-    }
+    known_violations: Mapping[str, str] = {}
 
     def __init__(self) -> None:
         self.emulator = EbayEmulator(retry_schedule=(0.05, 0.1))
