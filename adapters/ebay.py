@@ -50,7 +50,15 @@ from adapters.ebay_catalog import Listings, read_listings
 from adapters.ebay_client import EbayClient
 from adapters.ebay_diagnose import describe
 from adapters.ebay_groups import GroupCache
-from adapters.ebay_listing_ends import Acted, MemoryEnded, ZeroQuantity, publish, withdraw
+from adapters.ebay_listing_ends import (
+    Acted,
+    MemoryEnded,
+    ZeroQuantity,
+    publish,
+    publish_group,
+    withdraw,
+    withdraw_group,
+)
 from adapters.ebay_notifications import NotificationVerifier, challenge_answer
 from adapters.ebay_orders import cursor_at, read_order_events
 from adapters.ebay_revisions import RevisionBudget
@@ -74,6 +82,7 @@ from bridge.models import (
     WebhookEvent,
     content_hash,
 )
+from bridge.writes import EndedListing
 
 __all__ = ["EbayAdapter"]
 
@@ -334,28 +343,78 @@ class EbayAdapter(ChannelAdapter):
         a sell-out on an account refusing 0 by ending the listing, the restock of an ended one by
         writing its quantity and listing it again (:mod:`adapters.ebay_listing_ends`)."""
         ended = self.ends.ended()
-        ending = [s for s, w in wanted.items() if w.quantity == 0 and s not in ended and self._ends_at_zero()]
-        idle = {
-            s for s, w in wanted.items() if w.quantity == 0 and s in ended
-        }  # ended already: nothing to do
-        bulk = [op for op in ops if op.variant_id not in idle and op.variant_id not in ending]
+        zero = [s for s, w in wanted.items() if w.quantity == 0]
+        idle = {s for s in zero if s in ended}  # ended already: nothing to write
+        ending = [s for s in zero if s not in ended and s not in self._group_of and self._ends_at_zero()]
+        groups = self._groups_ending(wanted, ended) if self._ends_at_zero() else set()
+        skip = idle | set(ending) | {s for s in zero if self._group_of.get(s) in groups}
+        bulk = [op for op in ops if op.variant_id not in skip]
         done = {s: Acted(True) for s in idle}
         for op, result in zip(bulk, write_price_quantity(self.client, bulk, self._offer_ids), strict=True):
             done[op.variant_id] = Acted(result.ok, None, result.retryable, result.code, result.error)
-        refused = [
-            s
-            for s, r in done.items()
-            if r.code == ZERO_REFUSED and self.zero_quantity == "auto" and s not in self._group_of
-        ]
+        refused = [s for s, r in done.items() if r.code == ZERO_REFUSED and self.zero_quantity == "auto"]
         if refused:
             log.warning("ebay: this account refuses a quantity of 0 (25004): sold-out listings are ended")
             self.ends.learn_refuses_zero()
-        for sku in [*ending, *refused]:
+            groups |= {self._group_of[s] for s in refused if s in self._group_of}
+        for sku in [*ending, *(s for s in refused if s not in self._group_of)]:
             done[sku] = self._end(sku, wanted[sku])
-        for sku, w in wanted.items():
-            if sku in ended and w.quantity and done[sku].ok:
-                done[sku] = self._relist(sku, ended[sku].offer_id, w)
+        for key in sorted(groups):
+            done.update(self._end_group(key, wanted))
+        relisting = [s for s, w in wanted.items() if s in ended and w.quantity and done[s].ok]
+        for key in sorted({self._group_of[s] for s in relisting if s in self._group_of}):
+            done.update(self._relist_group(key, ended, wanted))
+        for sku in relisting:
+            if sku not in self._group_of:
+                done[sku] = self._relist(sku, ended[sku].offer_id, wanted[sku])
         return done
+
+    def _members(self, key: str) -> list[str]:
+        return sorted(sku for sku, group in self._group_of.items() if group == key)
+
+    def _groups_ending(
+        self, wanted: Mapping[str, PriceQuantity], ended: Mapping[str, EndedListing]
+    ) -> set[str]:
+        """The groups every variation of which is at 0 after these writes (and not all ended)."""
+        keys = {self._group_of[s] for s, w in wanted.items() if w.quantity == 0 and s in self._group_of}
+        out = set()
+        for key in keys:
+            members = self._members(key)
+            at_zero = all(
+                wanted[m].quantity == 0
+                if m in wanted and wanted[m].quantity is not None
+                else self._shown.get(m) == 0
+                for m in members
+            )
+            if at_zero and not all(m in ended for m in members):
+                out.add(key)
+        return out
+
+    def _at_zero_after(self, sku: str, wanted: Mapping[str, PriceQuantity]) -> bool:
+        quantity = wanted[sku].quantity if sku in wanted else None
+        return quantity == 0 if quantity is not None else self._shown.get(sku) == 0
+
+    def _end_group(self, key: str, wanted: Mapping[str, PriceQuantity]) -> dict[str, Acted]:
+        members = [m for m in self._members(key) if self._offer_ids.get(m)]
+        uncertain = any(not self._uncertain.isdisjoint(wanted[m].keys) for m in members if m in wanted)
+        acted = withdraw_group(self.client, key, self._offer_ids[members[0]][0], uncertain=uncertain)
+        if acted.ok:
+            for m in members:
+                self.ends.end(m, self._offer_ids[m][0], acted.listing_id)
+            log.info("ebay: every variation of %s sold out: its listing is ended until restocked", key)
+        return {m: acted for m in members if m in wanted}
+
+    def _relist_group(
+        self, key: str, ended: Mapping[str, EndedListing], wanted: Mapping[str, PriceQuantity]
+    ) -> dict[str, Acted]:
+        members = [m for m in self._members(key) if m in ended]
+        uncertain = any(not self._uncertain.isdisjoint(wanted[m].keys) for m in members if m in wanted)
+        acted = publish_group(self.client, key, ended[members[0]].offer_id, uncertain=uncertain)
+        if acted.ok:
+            for m in members:
+                self.ends.relist(m, acted.listing_id)
+            log.info("ebay: %s is in stock again: listed as listing %s", key, acted.listing_id)
+        return {m: acted for m in members if m in wanted and wanted[m].quantity}
 
     def _ends_at_zero(self) -> bool:
         return self.zero_quantity == "end_listing" or (

@@ -21,22 +21,30 @@ send of a write already tried in an earlier run (``uncertain``), the offer's sta
 offer already ``UNPUBLISHED`` is withdrawn, one already ``PUBLISHED`` is listed, and that is the
 answer. Only the SKU's first published offer is ended and listed again (shopbridge links one
 fixed-price listing per SKU).
+
+A multi-variation listing (an inventory item group) lives while any variation has stock, and a
+variation at 0 is written as 0. Only when every variation is at 0 on such an account is the whole
+listing ended (``withdrawOfferByInventoryItemGroup``), each variant recorded as ended, and the
+first restock lists the group again (``publishOfferByInventoryItemGroup``): one new listing id for
+all of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from adapters.base import TransientError
 from adapters.ebay_client import EbayClient, EbayRequestError
 from bridge.writes import EndedListing
 
-__all__ = ["Acted", "MemoryEnded", "ZeroQuantity", "publish", "withdraw"]
+__all__ = ["Acted", "MemoryEnded", "ZeroQuantity", "publish", "publish_group", "withdraw", "withdraw_group"]
 
 ZeroQuantity = Literal["auto", "end_listing", "out_of_stock"]
 OFFER = "/sell/inventory/v1/offer/"
-NOT_PUBLISHED = "25002"
+ENDED_ALREADY = ("25002", "25725")
+"""A withdraw refused because nothing is live (an offer not published; a group with no live offer)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,17 @@ def _ended_already(client: EbayClient, offer_id: str) -> bool:
         return False
 
 
-def _act(client: EbayClient, offer_id: str, action: str, done: str, uncertain: bool, attempts: int) -> Acted:
+def _act(
+    client: EbayClient,
+    offer_id: str,
+    send: Callable[[], dict[str, Any]],
+    what: str,
+    done: str,
+    uncertain: bool,
+    attempts: int,
+) -> Acted:
+    """``send`` once per try; before a resend (or the first send, ``uncertain``) the status of
+    ``offer_id`` says whether it is ``done`` already."""
     check = uncertain
     last = "eBay unreachable"
     for _ in range(max(1, attempts)):
@@ -99,24 +117,51 @@ def _act(client: EbayClient, offer_id: str, action: str, done: str, uncertain: b
                 status, listing_id = _status(client, offer_id)
                 if status == done:
                     return Acted(True, listing_id)
-            answer = client.request("POST", OFFER + offer_id + "/" + action, attempts=1)
+            answer = send()
         except TransientError as exc:
             check, last = True, str(exc)  # it may have been applied: look before sending again
             continue
         except EbayRequestError as exc:
-            if action == "withdraw" and exc.code == NOT_PUBLISHED and _ended_already(client, offer_id):
+            if done == "UNPUBLISHED" and exc.code in ENDED_ALREADY and _ended_already(client, offer_id):
                 return Acted(True)  # by a lost answer's call, or in Seller Hub
-            return Acted(False, code=exc.code, error=f"eBay refused to {action} offer {offer_id}: {exc}")
+            return Acted(False, code=exc.code, error=f"eBay refused to {what}: {exc}")
         listing_id = answer.get("listingId")
         return Acted(True, str(listing_id) if listing_id else None)
-    return Acted(False, retryable=True, error=f"{action} of offer {offer_id} not confirmed: {last}")
+    return Acted(False, retryable=True, error=f"{what} not confirmed: {last}")
+
+
+def _post(client: EbayClient, path: str, body: dict[str, Any] | None = None) -> Callable[[], dict[str, Any]]:
+    return lambda: client.request("POST", OFFER + path, body=body, attempts=1)
 
 
 def withdraw(client: EbayClient, offer_id: str, *, uncertain: bool = False, attempts: int = 3) -> Acted:
     """End the offer's listing (``withdrawOffer``); ``listing_id`` is the listing ended."""
-    return _act(client, offer_id, "withdraw", "UNPUBLISHED", uncertain, attempts)
+    send = _post(client, offer_id + "/withdraw")
+    return _act(client, offer_id, send, f"withdraw offer {offer_id}", "UNPUBLISHED", uncertain, attempts)
 
 
 def publish(client: EbayClient, offer_id: str, *, uncertain: bool = False, attempts: int = 3) -> Acted:
     """List the offer again (``publishOffer``); ``listing_id`` is its new listing."""
-    return _act(client, offer_id, "publish", "PUBLISHED", uncertain, attempts)
+    send = _post(client, offer_id + "/publish")
+    return _act(client, offer_id, send, f"publish offer {offer_id}", "PUBLISHED", uncertain, attempts)
+
+
+def _group_body(key: str, marketplace: str) -> dict[str, Any]:
+    return {"inventoryItemGroupKey": key, "marketplaceId": marketplace}
+
+
+def withdraw_group(
+    client: EbayClient, key: str, offer_id: str, *, marketplace: str = "EBAY_US", uncertain: bool = False
+) -> Acted:
+    """End a group's multi-variation listing (``withdrawOfferByInventoryItemGroup``); ``offer_id``,
+    one of its variants' offers, tells whether a lost answer's call was applied."""
+    send = _post(client, "withdraw_by_inventory_item_group", _group_body(key, marketplace))
+    return _act(client, offer_id, send, f"withdraw group {key}", "UNPUBLISHED", uncertain, 3)
+
+
+def publish_group(
+    client: EbayClient, key: str, offer_id: str, *, marketplace: str = "EBAY_US", uncertain: bool = False
+) -> Acted:
+    """List a group again as one multi-variation listing (``publishOfferByInventoryItemGroup``)."""
+    send = _post(client, "publish_by_inventory_item_group", _group_body(key, marketplace))
+    return _act(client, offer_id, send, f"publish group {key}", "PUBLISHED", uncertain, 3)

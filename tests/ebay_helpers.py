@@ -117,6 +117,9 @@ def validate_exchange(exchange: RecordedExchange) -> None:
     if exchange.operation_id in DERIVED:
         good, bad = DERIVED[exchange.operation_id]
         validate(exchange.body, derived(good if exchange.status == 200 else bad))
+    elif exchange.status == 204:
+        assert exchange.body is None, f"{exchange.operation_id}: 204 No Content with a body"
+        assert "204" in operations()[exchange.operation_id][1]["responses"], exchange.operation_id
     elif exchange.status in (200, 207):
         validate(exchange.body, response_schema(exchange.operation_id))
     else:

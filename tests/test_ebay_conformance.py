@@ -57,6 +57,7 @@ def test_every_operation_answers_in_contract_shape_success_and_error(ebay_emulat
     )
     ebay_emulator.seed([SeedProduct("Tee", sizes)])
     api = Api(ebay_emulator)
+    group = {"inventoryItemGroupKey": "TEE", "marketplaceId": "EBAY_US"}
     offer_id = ebay_emulator.offer_of("MUG-000")["offerId"]
     order = ebay_emulator.buy("MUG-000", 2)
     calls = [
@@ -86,6 +87,10 @@ def test_every_operation_answers_in_contract_shape_success_and_error(ebay_emulat
         api.get(INV + "/inventory_item_group/TEE"),
         api.get(INV + "/inventory_item_group/NOPE"),
         api.get(INV + "/inventory_item/TEE-S"),  # an item of a group names it
+        api.post(INV + "/offer/withdraw_by_inventory_item_group", group),
+        api.post(INV + "/offer/withdraw_by_inventory_item_group", group),  # nothing live any more
+        api.post(INV + "/offer/publish_by_inventory_item_group", group),
+        api.post(INV + "/offer/publish_by_inventory_item_group", group | {"inventoryItemGroupKey": "NOPE"}),
         api.post(INV + f"/offer/{offer_id}/withdraw", None),
         api.post(INV + f"/offer/{offer_id}/withdraw", None),  # not published any more
         api.post(INV + f"/offer/{offer_id}/publish", None),
@@ -115,6 +120,10 @@ def test_every_operation_answers_in_contract_shape_success_and_error(ebay_emulat
         200,
         400,
         200,
+        204,
+        400,
+        200,
+        400,
         200,
         400,
         200,

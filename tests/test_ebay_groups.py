@@ -11,6 +11,7 @@ import pytest
 
 from adapters.base import SetStock
 from sandbox.ebay import EbayEmulator
+from sandbox.http import FaultRule
 from sandbox.seed import SeedProduct, SeedVariant
 from tests.ebay_helpers import catalogue, ebay_adapter, running_emulator
 
@@ -71,3 +72,43 @@ def test_a_variation_may_sell_out_on_an_account_refusing_0_while_another_has_sto
         [result] = adapter.apply([set_stock("TEE-S", 0)])
         assert result.ok and em.quantity("TEE-S") == 0 and em.is_listed("TEE-S")
         assert em.withdrawn == []  # the listing lives on: its other variations are for sale
+
+
+def test_a_group_sold_out_on_an_account_refusing_0_is_ended_whole_and_listed_again_at_the_restock() -> None:
+    for em in running_emulator(zero_quantity="refuse"):
+        em.seed([TEE])
+        adapter = ebay_adapter(em)
+        adapter.read_catalog()
+        first = em.listing_of("TEE-S")
+        assert all(r.ok for r in adapter.apply([set_stock("TEE-S", 0), set_stock("TEE-M", 0)]))
+        assert em.is_listed("TEE-L") and em.withdrawn == []
+
+        [last] = adapter.apply([set_stock("TEE-L", 0)])  # eBay refuses the listing at 0: ended whole
+        assert last.ok and adapter.ends.refuses_zero()
+        assert not any(em.is_listed(s) for s in ("TEE-S", "TEE-M", "TEE-L")) and len(em.withdrawn) == 3
+        assert sorted(adapter.ends.ended()) == ["TEE-L", "TEE-M", "TEE-S"]
+        [tee] = adapter.read_catalog().items  # still one product, every variation at 0
+        assert [(v.sku, v.stock) for v in tee.variants] == [("TEE-S", 0), ("TEE-M", 0), ("TEE-L", 0)]
+
+        [restocked] = adapter.apply([set_stock("TEE-M", 5)])  # the first restock lists it again
+        assert restocked.ok
+        relisted = em.listing_of("TEE-M")
+        assert relisted != first and em.listing_of("TEE-S") == relisted and em.quantity("TEE-M") == 5
+        assert adapter.ends.ended() == {} and len(em.published) == 3
+        [again] = adapter.apply([set_stock("TEE-S", 2)])  # live already: a quantity write, no publish
+        assert again.ok and len(em.published) == 3 and em.quantity("TEE-S") == 2
+
+
+def test_a_lost_answer_to_a_group_withdraw_is_not_sent_twice() -> None:
+    for em in running_emulator(zero_quantity="refuse"):
+        em.seed([TEE])
+        adapter = ebay_adapter(em, zero_quantity="end_listing")
+        adapter.read_catalog()
+        em.server.faults.add(
+            FaultRule(
+                kind="apply_then_reset", method="POST", path=r"/withdraw_by_inventory_item_group$", times=1
+            )
+        )
+        results = adapter.apply([set_stock(s, 0) for s in ("TEE-S", "TEE-M", "TEE-L")])
+        assert all(r.ok for r in results) and len(em.withdrawn) == 3  # read back, not sent again
+        assert sorted(adapter.ends.ended()) == ["TEE-L", "TEE-M", "TEE-S"]

@@ -103,3 +103,36 @@ def test_a_store_that_learned_the_account_refuses_0_ends_the_next_sell_out_witho
     assert not ebay(refusing).is_listed(second)
     assert len(ebay(refusing).updates_seen) == updates  # no 0 sent to be refused again
     assert [r["sku"] for r in store.ended_listing_rows("ebay")] == [first, second]
+
+
+def test_a_multi_variation_listing_is_ended_only_when_every_variation_sold_out(
+    refusing: Sandbox, store: Store
+) -> None:
+    runner = synced(refusing, store)
+    emulator = ebay(refusing)
+    grouped = [s for s in refusing.catalogues.shared_skus if emulator.group_of(s)]
+    assert grouped, "the sandbox catalogue has a product with variations"
+    key = emulator.group_of(grouped[0])
+    members = [s for s in grouped if emulator.group_of(s) == key]
+    for sku in members[:-1]:
+        sell_out_at_the_till(refusing, sku)
+    run(runner)
+    assert emulator.is_listed(members[-1]) and emulator.withdrawn == []  # one variation still sells
+
+    sell_out_at_the_till(refusing, members[-1])
+    run(runner)
+    assert not any(emulator.is_listed(s) for s in members)
+    assert all(refusing.woocommerce.stock_of(s) == 0 for s in members)
+    assert sorted(r["sku"] for r in store.ended_listing_rows("ebay")) == sorted(members)
+    run(runner)
+    assert runner.prepare().plan.empty
+
+    variation = refusing.square.variation_by_sku(members[0])
+    assert variation is not None
+    refusing.square.manual_count(variation["id"], 3)
+    run(runner)
+    assert all(emulator.is_listed(s) for s in members) and emulator.quantity(members[0]) == 3
+    listings = {r["relisted_listing_id"] for r in store.ended_listing_rows("ebay")}
+    assert listings == {emulator.listing_of(members[0])}
+    run(runner)
+    assert runner.prepare().plan.empty

@@ -3,7 +3,7 @@
 Usage: python -m tools.trim_ebay_spec PATH/TO/specs/ebay
 
 eBay publishes one OAS3 contract per API (Sell Inventory 649 KB, Fulfillment 260 KB, Notification
-71 KB); the eBay emulator serves twelve of their operations. By the rule of ``tools/openapi_trim.py``
+71 KB); the eBay emulator serves fourteen of their operations. By the rule of ``tools/openapi_trim.py``
 (shared with ``tools/trim_square_spec.py``) this keeps the paths carrying those operations,
 ``Error`` (every error body is ``{"errors": [Error]}``) and every schema they reach through
 ``$ref``, each copied unchanged, plus ``info``, ``servers`` and ``securitySchemes``. Adding a route
@@ -37,6 +37,8 @@ CONTRACTS: dict[str, tuple[str, frozenset[str]]] = {
                 "bulkUpdatePriceQuantity",
                 "getInventoryItemGroup",
                 "withdrawOffer",
+                "withdrawOfferByInventoryItemGroup",
+                "publishOfferByInventoryItemGroup",
                 "publishOffer",
             }
         ),

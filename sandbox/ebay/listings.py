@@ -6,6 +6,12 @@ listing with a **new** ``listingId`` (a relisted item is a new listing on eBay);
 that is already live revises that listing (same id, one revision of its daily 250). Both answer
 ``{"listingId": ...}`` (``WithdrawResponse`` / ``PublishResponse``).
 
+A multi-variation listing (an inventory item group) is ended and listed again as a whole:
+``withdrawOfferByInventoryItemGroup`` (204 No Content; 25725 when the group has no live offer) and
+``publishOfferByInventoryItemGroup`` (a new listing id shared by all its variants' offers; 25004
+when no variation has anything to sell), each naming ``inventoryItemGroupKey`` and
+``marketplaceId`` in its body. ``withdrawOffer`` refuses a variation's offer (25002).
+
 Errors: 25713 (no such offer), 25002 (withdrawing an offer that is not published), 25004
 (publishing with nothing to sell: the listing would show 0, which eBay refuses to list).
 """
@@ -20,7 +26,35 @@ from sandbox.http import Request
 
 
 class EbayListings(EbayViews):
-    """withdrawOffer, publishOffer."""
+    """withdrawOffer, publishOffer, withdrawOfferByInventoryItemGroup, publishOfferByInventoryItemGroup."""
+
+    def _group_offers(self, request: Request) -> list[Offer]:
+        body = request.json() or {}
+        group = self._groups.get(str(body.get("inventoryItemGroupKey") or ""))
+        if group is None:
+            raise EbayError(400, 25725, "No offer found")
+        return [o for sku in group.skus for o in self._offers_of(sku)]
+
+    def _withdraw_by_group(self, request: Request) -> JSON:
+        live = [o for o in self._group_offers(request) if o.listing_id]
+        if not live:
+            raise EbayError(400, 25725, "No offer found")
+        for offer in live:
+            offer.listing_id = None
+            self.withdrawn.append(offer.offer_id)
+        return {"__status__": 204}
+
+    def _publish_by_group(self, request: Request) -> JSON:
+        offers = self._group_offers(request)
+        if not offers:
+            raise EbayError(400, 25725, "No offer found")
+        if all(self._shown(o) <= 0 for o in offers):
+            raise EbayError(400, 25004, "Invalid quantity. No variation has a quantity to list")
+        listing_id = next((o.listing_id for o in offers if o.listing_id), None) or new_digits(12)
+        for offer in offers:
+            offer.listing_id = listing_id
+            self.published.append(offer.offer_id)
+        return {"listingId": listing_id, "warnings": []}
 
     def _offer_named(self, request: Request) -> Offer:
         offer = self._offers.get(request.params["offerId"])

@@ -58,6 +58,8 @@ class EbayRoutes(EbayInventory, EbayListings, EbayPriceQuantity, EbayOrders, Eba
             except EbayError as exc:
                 return error_response(exc.status, [exc.error])
             status = int(result.pop("__status__", 200))
+            if status == 204:
+                return Response(status=204)  # No Content: no body at all
             return json_response(result, status)
 
     def _token_route(self, request: Request) -> Response:
@@ -83,6 +85,18 @@ class EbayRoutes(EbayInventory, EbayListings, EbayPriceQuantity, EbayOrders, Eba
             ),
             ("GET", INVENTORY_BASE + "/offer", "getOffers", self._get_offers),
             ("GET", INVENTORY_BASE + OFFER, "getOffer", self._get_offer),
+            (
+                "POST",
+                INVENTORY_BASE + "/offer/withdraw_by_inventory_item_group",
+                "withdrawOfferByInventoryItemGroup",
+                self._withdraw_by_group,
+            ),
+            (
+                "POST",
+                INVENTORY_BASE + "/offer/publish_by_inventory_item_group",
+                "publishOfferByInventoryItemGroup",
+                self._publish_by_group,
+            ),
             ("POST", INVENTORY_BASE + OFFER + "/withdraw", "withdrawOffer", self._withdraw_offer),
             ("POST", INVENTORY_BASE + OFFER + "/publish", "publishOffer", self._publish_offer),
             (
