@@ -1,11 +1,12 @@
 """The eBay adapter: an eBay store as a single-pool channel that never owns the catalogue.
 
 eBay keys inventory by seller SKU: each inventory item with a published offer is a listed variant
-(variant id = product id = SKU), linked to the catalogue by SKU like any other channel's. Its count
+(variant id = SKU; product id = SKU, or for a multi-variation listing its group's key:
+:mod:`adapters.ebay_groups`), linked to the catalogue by SKU like any other channel's. Its count
 is what the listing shows buyers (:mod:`adapters.ebay_catalog`), written with
 ``bulkUpdatePriceQuantity`` (:mod:`adapters.ebay_stock_writes`), or, on an account that refuses a
 quantity of 0, a sell-out ends the listing and a restock lists it again
-(:mod:`adapters.ebay_listing_ends`); sales come from the Fulfillment
+(:mod:`adapters.ebay_sell_outs`, :mod:`adapters.ebay_listing_ends`); sales come from the Fulfillment
 API's orders (:mod:`adapters.ebay_orders`); notifications only wake the loop
 (:mod:`adapters.ebay_notifications`).
 
@@ -50,25 +51,15 @@ from adapters.ebay_catalog import Listings, read_listings
 from adapters.ebay_client import EbayClient
 from adapters.ebay_diagnose import describe
 from adapters.ebay_groups import GroupCache
-from adapters.ebay_listing_ends import (
-    Acted,
-    MemoryEnded,
-    ZeroQuantity,
-    publish,
-    publish_group,
-    withdraw,
-    withdraw_group,
-)
+from adapters.ebay_listing_ends import ZeroQuantity
 from adapters.ebay_notifications import NotificationVerifier, challenge_answer
 from adapters.ebay_orders import cursor_at, read_order_events
 from adapters.ebay_revisions import RevisionBudget
+from adapters.ebay_sell_outs import SellOuts
 from adapters.ebay_stock_writes import (
     BATCH,
     LIMIT_REACHED,
-    ZERO_REFUSED,
-    PriceQuantity,
     coalesce,
-    write_price_quantity,
 )
 from bridge.capabilities import FieldSplit
 from bridge.models import (
@@ -82,7 +73,6 @@ from bridge.models import (
     WebhookEvent,
     content_hash,
 )
-from bridge.writes import EndedListing
 
 __all__ = ["EbayAdapter"]
 
@@ -160,10 +150,7 @@ class EbayAdapter(ChannelAdapter):
         zero_quantity: ZeroQuantity = "auto",
     ) -> None:
         self.client = client
-        self.zero_quantity: ZeroQuantity = zero_quantity
-        """What a sell-out does (:mod:`adapters.ebay_listing_ends`): write 0, or end the listing."""
-        self.ends: EndedListings = MemoryEnded()
-        self._uncertain: set[str] = set()
+
         self.verification_token = verification_token
         self.budget = budget or RevisionBudget()
         self._shown: dict[str, int] = {}
@@ -180,6 +167,8 @@ class EbayAdapter(ChannelAdapter):
         self.groups = GroupCache()
         self._group_of: dict[str, str] = {}
         """A grouped SKU -> its group (whose one listing shares the revision budget)."""
+        self.sell_outs = SellOuts(client, zero_quantity, self._offer_ids, self._group_of, self._shown)
+        """What a sell-out does (:mod:`adapters.ebay_sell_outs`): write 0, or end the listing."""
         self.verifier = NotificationVerifier(client)
 
     # -- reads ---------------------------------------------------------------------------------
@@ -322,7 +311,9 @@ class EbayAdapter(ChannelAdapter):
         if not going:
             return out
         self._ensure_offers([op.variant_id for _, op in going])
-        by_sku = self._send(wanted, [op for _, op in going])
+        by_sku = self.sell_outs.send(
+            {op.variant_id: wanted[op.variant_id] for _, op in going}, [op for _, op in going]
+        )
         for n, op in going:
             got = by_sku[op.variant_id]
             out[n] = WriteResult(
@@ -336,114 +327,17 @@ class EbayAdapter(ChannelAdapter):
                 self._shown[sku] = quantity
         return out
 
-    def _send(
-        self, wanted: Mapping[str, PriceQuantity], ops: Sequence[SetStock | UpdateVariant]
-    ) -> dict[str, Acted]:
-        """Per SKU, what became of its writes: quantities and prices by ``bulkUpdatePriceQuantity``,
-        a sell-out on an account refusing 0 by ending the listing, the restock of an ended one by
-        writing its quantity and listing it again (:mod:`adapters.ebay_listing_ends`)."""
-        ended = self.ends.ended()
-        zero = [s for s, w in wanted.items() if w.quantity == 0]
-        idle = {s for s in zero if s in ended}  # ended already: nothing to write
-        ending = [s for s in zero if s not in ended and s not in self._group_of and self._ends_at_zero()]
-        groups = self._groups_ending(wanted, ended) if self._ends_at_zero() else set()
-        skip = idle | set(ending) | {s for s in zero if self._group_of.get(s) in groups}
-        bulk = [op for op in ops if op.variant_id not in skip]
-        done = {s: Acted(True) for s in idle}
-        for op, result in zip(bulk, write_price_quantity(self.client, bulk, self._offer_ids), strict=True):
-            done[op.variant_id] = Acted(result.ok, None, result.retryable, result.code, result.error)
-        refused = [s for s, r in done.items() if r.code == ZERO_REFUSED and self.zero_quantity == "auto"]
-        if refused:
-            log.warning("ebay: this account refuses a quantity of 0 (25004): sold-out listings are ended")
-            self.ends.learn_refuses_zero()
-            groups |= {self._group_of[s] for s in refused if s in self._group_of}
-        for sku in [*ending, *(s for s in refused if s not in self._group_of)]:
-            done[sku] = self._end(sku, wanted[sku])
-        for key in sorted(groups):
-            done.update(self._end_group(key, wanted))
-        relisting = [s for s, w in wanted.items() if s in ended and w.quantity and done[s].ok]
-        for key in sorted({self._group_of[s] for s in relisting if s in self._group_of}):
-            done.update(self._relist_group(key, ended, wanted))
-        for sku in relisting:
-            if sku not in self._group_of:
-                done[sku] = self._relist(sku, ended[sku].offer_id, wanted[sku])
-        return done
-
-    def _members(self, key: str) -> list[str]:
-        return sorted(sku for sku, group in self._group_of.items() if group == key)
-
-    def _groups_ending(
-        self, wanted: Mapping[str, PriceQuantity], ended: Mapping[str, EndedListing]
-    ) -> set[str]:
-        """The groups every variation of which is at 0 after these writes (and not all ended)."""
-        keys = {self._group_of[s] for s, w in wanted.items() if w.quantity == 0 and s in self._group_of}
-        out = set()
-        for key in keys:
-            members = self._members(key)
-            at_zero = all(
-                wanted[m].quantity == 0
-                if m in wanted and wanted[m].quantity is not None
-                else self._shown.get(m) == 0
-                for m in members
-            )
-            if at_zero and not all(m in ended for m in members):
-                out.add(key)
-        return out
-
-    def _at_zero_after(self, sku: str, wanted: Mapping[str, PriceQuantity]) -> bool:
-        quantity = wanted[sku].quantity if sku in wanted else None
-        return quantity == 0 if quantity is not None else self._shown.get(sku) == 0
-
-    def _end_group(self, key: str, wanted: Mapping[str, PriceQuantity]) -> dict[str, Acted]:
-        members = [m for m in self._members(key) if self._offer_ids.get(m)]
-        uncertain = any(not self._uncertain.isdisjoint(wanted[m].keys) for m in members if m in wanted)
-        acted = withdraw_group(self.client, key, self._offer_ids[members[0]][0], uncertain=uncertain)
-        if acted.ok:
-            for m in members:
-                self.ends.end(m, self._offer_ids[m][0], acted.listing_id)
-            log.info("ebay: every variation of %s sold out: its listing is ended until restocked", key)
-        return {m: acted for m in members if m in wanted}
-
-    def _relist_group(
-        self, key: str, ended: Mapping[str, EndedListing], wanted: Mapping[str, PriceQuantity]
-    ) -> dict[str, Acted]:
-        members = [m for m in self._members(key) if m in ended]
-        uncertain = any(not self._uncertain.isdisjoint(wanted[m].keys) for m in members if m in wanted)
-        acted = publish_group(self.client, key, ended[members[0]].offer_id, uncertain=uncertain)
-        if acted.ok:
-            for m in members:
-                self.ends.relist(m, acted.listing_id)
-            log.info("ebay: %s is in stock again: listed as listing %s", key, acted.listing_id)
-        return {m: acted for m in members if m in wanted and wanted[m].quantity}
-
-    def _ends_at_zero(self) -> bool:
-        return self.zero_quantity == "end_listing" or (
-            self.zero_quantity == "auto" and self.ends.refuses_zero()
-        )
-
-    def _end(self, sku: str, wanted: PriceQuantity) -> Acted:
-        offers = self._offer_ids.get(sku)
-        if not offers:
-            return Acted(False, code="NOT_LISTED", error=f"{sku} has no live eBay listing")
-        acted = withdraw(self.client, offers[0], uncertain=not self._uncertain.isdisjoint(wanted.keys))
-        if acted.ok:
-            self.ends.end(sku, offers[0], acted.listing_id)
-            log.info("ebay: %s sold out: its listing is ended until it is in stock again", sku)
-        return acted
-
-    def _relist(self, sku: str, offer_id: str, wanted: PriceQuantity) -> Acted:
-        acted = publish(self.client, offer_id, uncertain=not self._uncertain.isdisjoint(wanted.keys))
-        if acted.ok:
-            self.ends.relist(sku, acted.listing_id)
-            log.info("ebay: %s is in stock again: listed as listing %s", sku, acted.listing_id)
-        return acted
-
     def mark_uncertain(self, keys: Iterable[str]) -> None:
         """Writes tried before: a withdraw or publish for them reads the offer before sending."""
-        self._uncertain.update(keys)
+        self.sell_outs.uncertain.update(keys)
 
     def keep_ended_in(self, listings: EndedListings) -> None:
-        self.ends = listings
+        self.sell_outs.ends = listings
+
+    @property
+    def ends(self) -> EndedListings:
+        """The listings ended at a sell-out (the store's, once handed over)."""
+        return self.sell_outs.ends
 
     def count_writes_in(self, counts: WriteCounts) -> None:
         self.budget.counts = counts
