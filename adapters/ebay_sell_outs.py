@@ -95,22 +95,20 @@ class SellOuts:
         out = set()
         for key in keys:
             members = self._members(key)
-            at_zero = all(
-                wanted[m].quantity == 0
-                if m in wanted and wanted[m].quantity is not None
-                else self.shown.get(m) == 0
-                for m in members
-            )
+            at_zero = all(self._at_zero_after(m, wanted) for m in members)
             if at_zero and not all(m in ended for m in members):
                 out.add(key)
         return out
 
     def _at_zero_after(self, sku: str, wanted: Mapping[str, PriceQuantity]) -> bool:
+        """Whether ``sku`` is at 0 once these writes land (its write, else what it shows)."""
         quantity = wanted[sku].quantity if sku in wanted else None
         return quantity == 0 if quantity is not None else self.shown.get(sku) == 0
 
     def _end_group(self, key: str, wanted: Mapping[str, PriceQuantity]) -> dict[str, Acted]:
         members = [m for m in self._members(key) if self.offer_ids.get(m)]
+        if not members:
+            return {}
         uncertain = any(not self.uncertain.isdisjoint(wanted[m].keys) for m in members if m in wanted)
         acted = withdraw_group(self.client, key, self.offer_ids[members[0]][0], uncertain=uncertain)
         if acted.ok:
@@ -123,6 +121,8 @@ class SellOuts:
         self, key: str, ended: Mapping[str, EndedListing], wanted: Mapping[str, PriceQuantity]
     ) -> dict[str, Acted]:
         members = [m for m in self._members(key) if m in ended]
+        if not members:
+            return {}
         uncertain = any(not self.uncertain.isdisjoint(wanted[m].keys) for m in members if m in wanted)
         acted = publish_group(self.client, key, ended[members[0]].offer_id, uncertain=uncertain)
         if acted.ok:
