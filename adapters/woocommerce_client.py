@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
+import woocommerce.api as woocommerce_api
+from requests.adapters import HTTPAdapter
 from woocommerce import API
 
 from adapters.base import (
@@ -43,6 +45,33 @@ BY_ID: dict[str, str] = {"orderby": "id", "order": "asc"}
 """Listing order for reads that page through a whole collection (stable while it is read)."""
 TRASH: dict[str, str] = {"status": "trash"}
 """Listing parameter for the trash, which the default ``status=any`` leaves out."""
+
+
+def _request(
+    method: str, url: str, *, session: requests.Session | None = None, **kwargs: Any
+) -> requests.Response:
+    """``requests.request``, through ``session`` when the caller passes one.
+
+    The ``woocommerce`` library sends every call with the module-level ``requests.request``, which
+    opens a connection and closes it after the answer: a TCP and TLS handshake before each of a
+    sync's thousands of calls to a real shop. It has no session setting, but it passes its keyword
+    arguments through to that function; this one, put in its place, takes the client's keep-alive
+    session from them (and behaves as before for a caller that passes none)."""
+    if session is None:
+        return requests.request(method, url, **kwargs)  # noqa: S113 (the library passes its timeout)
+    return session.request(method, url, **kwargs)
+
+
+woocommerce_api.request = _request  # the library's only way out to the network
+
+
+def _keep_alive_session(concurrency: int) -> requests.Session:
+    """A session whose pool holds a connection for each call the client sends at once."""
+    session = requests.Session()
+    pool = HTTPAdapter(pool_connections=1, pool_maxsize=max(10, 2 * concurrency))
+    session.mount("https://", pool)
+    session.mount("http://", pool)
+    return session
 
 
 class WooCommerceClient:
@@ -91,6 +120,7 @@ class WooCommerceClient:
         the daemon's poll and event path read the same adapter at once, each its own read."""
         self._uncertain: set[str] = set()
         """Keys of creates that may have reached the shop without our hearing (looked up first)."""
+        self._session = _keep_alive_session(concurrency)
         self._api = API(
             url=self.url,
             consumer_key=consumer_key,
@@ -136,14 +166,15 @@ class WooCommerceClient:
         with self._lock:
             self.calls += 1
         try:
+            kept = self._session  # see _request
             if method == "GET":
-                response = self._api.get(endpoint, params=params)
+                response = self._api.get(endpoint, params=params, session=kept)
             elif method == "POST":
-                response = self._api.post(endpoint, data, params=params)
+                response = self._api.post(endpoint, data, params=params, session=kept)
             elif method == "PUT":
-                response = self._api.put(endpoint, data, params=params)
+                response = self._api.put(endpoint, data, params=params, session=kept)
             else:
-                response = self._api.delete(endpoint, params=params)
+                response = self._api.delete(endpoint, params=params, session=kept)
         except requests.RequestException as exc:
             raise TransientError(f"WooCommerce unreachable: {exc.__class__.__name__}") from exc
         if not isinstance(response, requests.Response):  # the client is untyped

@@ -257,6 +257,9 @@ class EmulatorServer:
         """Requests being handled right now (injected latency included; control routes not)."""
         self.peak_in_flight = 0
         """The most requests handled at the same time since the stats were last reset."""
+        self.connections = 0
+        """TCP connections accepted since the stats were last reset (a client that keeps its
+        connections alive opens a few; one that opens one per call, as many as its calls)."""
         self._stats_lock = threading.Lock()
         self._server = ServerThread(self._handler_class(), host=host, port=port, name="emulator")
 
@@ -288,6 +291,7 @@ class EmulatorServer:
         with self._stats_lock:
             self.stats.clear()
             self.peak_in_flight = self.in_flight
+            self.connections = 0
 
     # -- request handling --------------------------------------------------------------------
 
@@ -380,6 +384,11 @@ class EmulatorServer:
             # Headers and body go out in two sends; with Nagle's algorithm the body would wait for
             # the client's delayed ACK (~40 ms a call on loopback), far slower than a real server.
             disable_nagle_algorithm = True
+
+            def setup(self) -> None:
+                super().setup()
+                with server._stats_lock:
+                    server.connections += 1
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("emulator: " + format, *args)
