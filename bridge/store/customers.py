@@ -196,16 +196,19 @@ class CustomerStore:
                 fields.setdefault((channel, cid), {})[name] = Observed(
                     json.loads(value), datetime.fromisoformat(when), _time(seen)
                 )
+        retired_into: dict[Source, list[str]] = {}  # each live record's ids retired by a merge into it
+        for row in links:
+            if row[6] is not None:
+                retired_into.setdefault((row[1], row[6]), []).append(row[2])
         sources: dict[int, dict[Source, SourceState]] = {i: {} for i in wanted}
         for pid, channel, cid, guest, opted, version, into, modified in links:
             if into is None:
-                retired = tuple(sorted(r[2] for r in links if r[1] == channel and r[6] == cid))
                 sources[pid][(channel, cid)] = SourceState(
                     fields.get((channel, cid), {}),
                     version,
                     bool(guest),
                     bool(opted),
-                    retired,
+                    tuple(sorted(retired_into.get((channel, cid), []))),
                     datetime.fromisoformat(modified) if modified else None,
                 )
         archived = {
