@@ -22,7 +22,7 @@ from bridge.customers.merge import Observed, Source, merged
 from bridge.customers.writes import as_record
 from bridge.models import ChannelCustomer, ChannelOrder
 from bridge.store.base import utcnow
-from bridge.store.chunked import KEYS, by_first, execute_in, rows_in
+from bridge.store.chunked import KEYS, by_first, execute_in, in_chunks, rows_in
 
 if TYPE_CHECKING:
     from bridge.store.sqlite import Store
@@ -192,10 +192,12 @@ class CustomerStore:
                 "SELECT channel_id, field, value, changed_at, seen_at FROM customer_fields "
                 f"WHERE channel = ? AND channel_id IN {KEYS}"
             )
-            for cid, name, value, when, seen in rows_in(self.db.conn, sql, live, before=[channel]):
-                fields.setdefault((channel, cid), {})[name] = Observed(
-                    json.loads(value), datetime.fromisoformat(when), _time(seen)
-                )
+            # Row by row from the cursor: a chunk's field rows (about ten a record) are never listed whole.
+            for cursor in in_chunks(self.db.conn, sql, live, before=[channel]):
+                for cid, name, value, when, seen in cursor:
+                    fields.setdefault((channel, cid), {})[name] = Observed(
+                        json.loads(value), datetime.fromisoformat(when), _time(seen)
+                    )
         retired_into: dict[Source, list[str]] = {}  # each live record's ids retired by a merge into it
         for row in links:
             if row[6] is not None:
