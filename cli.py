@@ -421,6 +421,22 @@ def _render_status(figures: StoreFigures) -> str:
     return "\n".join(lines)
 
 
+def _render_ended(ended: Mapping[str, Mapping[str, int | bool]]) -> str:
+    """Per marketplace, the listings ended at a sell-out (an account refusing a quantity of 0) and
+    not listed again yet: a seller looking for a listing in Seller Hub learns why it is gone."""
+    lines = [
+        f"  {channel}: {_listings(int(shown['ended']))} ended at a sell-out (listed again at the next "
+        f"restock), {int(shown['relisted'])} listed again so far"
+        + ("; this account refuses a quantity of 0" if shown["refuses_zero"] else "")
+        for channel, shown in sorted(ended.items())
+    ]
+    return "\n" + "\n".join(["ended listings:", *lines]) if lines else ""
+
+
+def _listings(n: int) -> str:
+    return f"{n} listing" if n == 1 else f"{n} listings"
+
+
 def _render_flow(
     flow: FlowFigures, channels: Sequence[str] = (), today: Mapping[str, Mapping[str, int]] | None = None
 ) -> str:
@@ -462,17 +478,19 @@ def status(
     """Store figures: links per channel, queue depths, last successful poll per channel, the
     stock moves kept out of the ledger until their variant is linked; per channel the events
     processed, writes by outcome and queues, the SKUs written today (eBay allows a listing 250
-    revisions a day), and how long stock events took to reach each channel."""
+    revisions a day), how long stock events took to reach each channel, and the listings ended at a
+    sell-out on an account refusing a quantity of 0."""
     OUTPUT.json_errors = as_json
     state: State = ctx.obj
     config = state.config()
     with state.store(config) as store:
         figures, flow, today = store.figures(), store.flow_figures(), store.write_count_figures()
+        ended = store.ended_listing_figures()
     if as_json:
-        typer.echo(json.dumps({**figures, **flow, "written_today": today}))
+        typer.echo(json.dumps({**figures, **flow, "written_today": today, "ended_listings": ended}))
     else:
         channels = list(config.channels.sections())
-        typer.echo(_render_status(figures) + _render_flow(flow, channels, today))
+        typer.echo(_render_status(figures) + _render_flow(flow, channels, today) + _render_ended(ended))
 
 
 # ------------------------------------------------------------------------------------------------

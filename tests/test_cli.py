@@ -7,6 +7,7 @@ import stat
 from importlib.metadata import version
 from pathlib import Path
 
+from bridge.store import Store
 from tests.conftest import RunCli
 
 ENV = {"WC_KEY": "ck_test_1234", "WC_SECRET": "cs_test_5678", "SQ_TOKEN": "EAAA_test_token"}
@@ -93,6 +94,26 @@ def test_status_json_on_a_fresh_store(tmp_path: Path, run_cli: RunCli) -> None:
     assert (tmp_path / "shopbridge.db").exists()
     human = run_cli("status", env=ENV)
     assert "nothing linked yet" in human.stdout
+
+
+def test_status_shows_the_listings_ended_at_a_sell_out(tmp_path: Path, run_cli: RunCli) -> None:
+    """On an eBay account that refuses a quantity of 0, a sell-out ends the listing: a seller who
+    finds it gone from Seller Hub learns from ``status`` that shopbridge ended it, and that it is
+    listed again at the next restock."""
+    run_cli("init", "--non-interactive", "--square-token-env", "SQ_TOKEN")
+    assert run_cli("status", env=ENV).returncode == 0  # the store exists
+    with Store(tmp_path / "shopbridge.db") as store:
+        listings = store.ended_listings("ebay")
+        listings.learn_refuses_zero()
+        listings.end("TEE-S", "offer-1", "110001")
+        listings.end("TEE-M", "offer-2", "110002")
+        listings.relist("TEE-M", "110003")
+    human = run_cli("status", env=ENV)
+    assert human.returncode == 0, human.stderr
+    assert "ebay: 1 listing ended at a sell-out (listed again at the next restock)" in human.stdout
+    assert "1 listed again so far; this account refuses a quantity of 0" in human.stdout
+    figures = json.loads(run_cli("status", "--json", env=ENV).stdout)
+    assert figures["ended_listings"] == {"ebay": {"ended": 1, "relisted": 1, "refuses_zero": True}}
 
 
 def test_version_and_help(run_cli: RunCli) -> None:

@@ -47,6 +47,11 @@ class CursorTables(StoreBase):
         row = self.db.execute("SELECT value FROM marks WHERE name = ?", [name]).fetchone()
         return None if row is None else row[0]
 
+    def marks_ending(self, suffix: str) -> dict[str, str]:
+        """Every mark named ``<prefix>.<suffix>`` (one per channel), by its prefix."""
+        rows = self.db.execute("SELECT name, value FROM marks WHERE name LIKE ?", [f"%.{suffix}"]).fetchall()
+        return {str(name)[: -len(suffix) - 1]: str(value) for name, value in rows}
+
     def set_mark(self, name: str, value: str) -> None:
         with self.transaction() as db:
             db.table("marks").upsert({"name": name, "value": value, "updated_at": utcnow()}, pk="name")

@@ -63,6 +63,24 @@ class EndedListingTables(StoreBase):
                 [utcnow(), listing_id, channel, sku],
             )
 
+    def ended_listing_figures(self) -> dict[str, dict[str, int | bool]]:
+        """Per channel with any: listings ended and not listed again yet, listings relisted, and
+        whether the account was learned to refuse a quantity of 0 (what ``status`` shows)."""
+        assert isinstance(self, CursorTables)  # both are parts of the one Store
+        rows = self.db.execute(
+            "SELECT channel, sum(relisted_at IS NULL), sum(relisted_at IS NOT NULL) FROM ended_listings "
+            "GROUP BY channel"
+        ).fetchall()
+        figures: dict[str, dict[str, int | bool]] = {
+            str(c): {"ended": int(e), "relisted": int(r)} for c, e, r in rows
+        }
+        for channel, learned in self.marks_ending("zero_quantity").items():
+            if learned == REFUSED:
+                figures.setdefault(channel, {"ended": 0, "relisted": 0})["refuses_zero"] = True
+        for shown in figures.values():
+            shown.setdefault("refuses_zero", False)
+        return figures
+
     def ended_listings(self, channel: str) -> ChannelEndedListings:
         """``channel``'s own ended listings, as its adapter is handed them (the store's marks
         keep what was learned of the account)."""
