@@ -36,7 +36,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,7 +49,7 @@ from bridge.ledger import LocationMap
 from bridge.models import ChannelProduct, StockEvent, StockLevel
 from bridge.policy import SyncPolicy
 from bridge.progress import Progress
-from bridge.side_by_side import interleaved
+from bridge.side_by_side import at_once, interleaved
 from bridge.store import Store
 from bridge.store.staging import Staging
 from bridge.targets import TargetRef, Targets
@@ -248,9 +247,7 @@ class Reader:
         ids make that harmless. Raises :class:`NeedsPoll` when a poll must do it instead."""
         began = _now()
         wanted = {name: self._wanted(name, refs[name]) for name in sorted(refs)}
-        targets = _side_by_side(
-            {name: partial(self._targeted, name, asked) for name, asked in wanted.items()}
-        )
+        targets = at_once({name: partial(self._targeted, name, asked) for name, asked in wanted.items()})
         touched = self._skus_touched(targets)
         if not touched:
             yield None
@@ -348,7 +345,7 @@ class Reader:
                     self._events_of, name, adapter, ids, self.store.get_cursor(name, "events")
                 )
         started = _now()
-        pages = _side_by_side(reads)
+        pages = at_once(reads)
         for name in sorted(self.adapters):
             read, got = staged.reads[name], targets.get(name)
             events = {ev.source_id: ev for ev in (got.events if got else [])}
@@ -409,9 +406,7 @@ class Reader:
         if not cursors:
             return
         self.progress.start(f"reading {_listed(sorted(cursors))} stock events")
-        pages = _side_by_side(
-            {name: partial(self._events_from, name, cursor) for name, cursor in cursors.items()}
-        )
+        pages = at_once({name: partial(self._events_from, name, cursor) for name, cursor in cursors.items()})
         for name, (started, page_e) in sorted(pages.items()):
             read = reads[name]
             read.events = read.events + list(page_e.items)
@@ -505,17 +500,6 @@ def _catalog_pages(name: str, adapter: ChannelAdapter, cursor: str | None) -> It
 def _listed(names: Sequence[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``: the channels a phase reads, for the progress line."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def _side_by_side(calls: Mapping[str, Callable[[], T]]) -> dict[str, T]:
-    """Each channel's call on a thread of its own, all at once (the channels are independent: a
-    targeted read waits for the slower one, not for both one after the other); the first error
-    is raised once every call has ended. Each call talks to its channel only, never the store."""
-    if len(calls) <= 1:
-        return {name: call() for name, call in calls.items()}
-    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="read") as pool:
-        futures = {name: pool.submit(call) for name, call in calls.items()}
-    return {name: future.result() for name, future in futures.items()}
 
 
 def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-__all__ = ["interleaved"]
+__all__ = ["at_once", "interleaved"]
 
 T = TypeVar("T")
 
@@ -34,6 +35,17 @@ class _Item(Generic[T]):
 class _Done:
     name: str
     error: Exception | None
+
+
+def at_once(calls: Mapping[str, Callable[[], T]]) -> dict[str, T]:
+    """Each channel's call on a thread of its own, all at once (the channels are independent: a
+    targeted read waits for the slower one, not for both one after the other); the first error
+    is raised once every call has ended. Each call talks to its channel only, never the store."""
+    if len(calls) <= 1:
+        return {name: call() for name, call in calls.items()}
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="read") as pool:
+        futures = {name: pool.submit(call) for name, call in calls.items()}
+    return {name: future.result() for name, future in futures.items()}
 
 
 def interleaved(sources: Mapping[str, Callable[[], Iterator[T]]]) -> Iterator[tuple[str, T]]:
@@ -105,7 +117,7 @@ def _produce(
     out.put(_Done(name, error))  # always taken: by the caller, or by its drain once it stopped
 
 
-def _put(out: queue.Queue[_Item[T] | _Done], got: _Item[T] | _Done, stop: threading.Event) -> bool:
+def _put(out: queue.Queue[_Item[T] | _Done], got: _Item[T], stop: threading.Event) -> bool:
     """Hand ``got`` over, unless the caller stopped listening meanwhile (then False)."""
     while True:
         try:
