@@ -51,14 +51,11 @@ class BaselineTables(StoreBase):
         )
 
     def _record_stock_written(self, channel: str, stock: Iterable[StockWritten], now: str) -> None:
-        for written in stock:
-            self.db.table("baselines").upsert(
-                {
-                    "channel": channel,
-                    "sku": written.sku,
-                    "location": written.location,
-                    "quantity": written.quantity,
-                    "held_at": written.at or now,
-                },
-                pk=("channel", "sku", "location"),
-            )
+        # Plain SQL, not sqlite-utils' per-row upsert (which inspects the table on every call): the
+        # relay records one of these per stock write, 10,000 on a first sync.
+        self.db.conn.executemany(
+            "INSERT INTO baselines (channel, sku, location, quantity, held_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (channel, sku, location) DO UPDATE SET quantity = excluded.quantity, "
+            "held_at = excluded.held_at",
+            [(channel, w.sku, w.location, w.quantity, w.at or now) for w in stock],
+        )

@@ -149,15 +149,11 @@ class ConflictTables(StoreBase):
                 )
 
     def audit(self, channel: str, action: str, key: str, detail: dict[str, Any]) -> None:
+        """One line of the audit trail (plain SQL: the relay writes one per write it settles)."""
         with self.transaction() as db:
-            db.table("audit").insert(
-                {
-                    "at": utcnow(),
-                    "channel": channel,
-                    "action": action,
-                    "key": key,
-                    "detail": json.dumps(detail, default=str),
-                }
+            db.execute(
+                "INSERT INTO audit (at, channel, action, key, detail) VALUES (?, ?, ?, ?, ?)",
+                [utcnow(), channel, action, key, json.dumps(detail, default=str)],
             )
 
     def _record_pools(self, record: ChunkRecord) -> None:
