@@ -8,7 +8,7 @@ Logs get no per-item noise: only the phase names, at debug level.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from rich.console import Console
 from rich.file_proxy import FileProxy
@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgress
 
-__all__ = ["BarProgress", "Progress", "QuietProgress"]
+__all__ = ["BarProgress", "Progress", "QuietProgress", "beside"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,19 @@ class Progress(Protocol):
         """``done`` more items of the current phase are through."""
 
 
+@runtime_checkable
+class _ShowsBeside(Protocol):
+    def beside(self) -> Progress:
+        """Another line of phases, for work going on at the same time as this one's."""
+
+
+def beside(progress: Progress) -> Progress:
+    """Where work running beside ``progress``'s current phase reports (the writes a sync sends
+    while it plans its next chunk): its own line on a terminal, nowhere if ``progress`` has no
+    room for two at once."""
+    return progress.beside() if isinstance(progress, _ShowsBeside) else QuietProgress()
+
+
 class QuietProgress:
     """Phases as debug log lines; nothing per item (the daemon, a pipe, ``--json``)."""
 
@@ -45,6 +58,9 @@ class QuietProgress:
 
     def advance(self, done: int) -> None:
         return None
+
+    def beside(self) -> Progress:
+        return self
 
 
 class BarProgress:
@@ -65,7 +81,7 @@ class BarProgress:
             console=console,
             transient=False,
         )
-        self._task: TaskID | None = None
+        self._lines = [_BarLine(self._display)]
         self._rerouted: list[tuple[logging.StreamHandler[Any], Any]] = []
 
     def __enter__(self) -> BarProgress:
@@ -74,7 +90,8 @@ class BarProgress:
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._finish()
+        for line in self._lines:
+            line.finish()
         self._display.stop()
         for handler, stream in self._rerouted:
             handler.setStream(stream)
@@ -87,14 +104,34 @@ class BarProgress:
                 self._rerouted.append((handler, handler.setStream(FileProxy(console, handler.stream))))
 
     def start(self, what: str, total: int | None = None) -> None:
-        self._finish()
+        self._lines[0].start(what, total)
+
+    def advance(self, done: int) -> None:
+        self._lines[0].advance(done)
+
+    def beside(self) -> Progress:
+        """Phases of their own on the same display (rich's display takes its own lock, so another
+        thread may report to them)."""
+        self._lines.append(_BarLine(self._display))
+        return self._lines[-1]
+
+
+class _BarLine:
+    """One sequence of phases on a :class:`BarProgress`: a phase is ended by the next one."""
+
+    def __init__(self, display: RichProgress) -> None:
+        self._display = display
+        self._task: TaskID | None = None
+
+    def start(self, what: str, total: int | None = None) -> None:
+        self.finish()
         self._task = self._display.add_task(what, total=total)
 
     def advance(self, done: int) -> None:
         if self._task is not None and done:
             self._display.advance(self._task, done)
 
-    def _finish(self) -> None:
+    def finish(self) -> None:
         """End the current phase. One without a known total is done with whatever it got through;
         one that stopped short of its total (a channel refused writes) keeps showing how short."""
         if self._task is None:

@@ -125,18 +125,23 @@ class Relay:
             adapter.count_writes_in(store.write_counts(name))  # a daily revision budget, if it keeps one
             adapter.keep_ended_in(store.ended_listings(name))  # listings ended at a sell-out, if any
 
-    def send(self, channels: Iterable[str] | None = None) -> RelayReport:
-        """Send due outbox entries; each channel on its own, so one failing channel blocks nothing."""
+    def send(self, channels: Iterable[str] | None = None, *, after_id: int = 0) -> RelayReport:
+        """Send due outbox entries (only those queued after entry ``after_id``); each channel on
+        its own, so one failing channel blocks nothing."""
         report = RelayReport()
         for name in sorted(channels or self.adapters):
-            total = self.store.outbox_due_count(name)
+            total = self.store.outbox_due_count(name, after_id=after_id)
             if total:
                 self.progress.start(f"writing changes to {name}", total)
             workers = max(1, self.adapters[name].concurrency)
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"relay-{name}") as pool:
                 while True:
                     held = report.held_ids.get(name, set())
-                    due = [e for e in self.store.outbox_due(name, limit=ROUND) if e.id not in held]
+                    due = [
+                        e
+                        for e in self.store.outbox_due(name, limit=ROUND, after_id=after_id)
+                        if e.id not in held
+                    ]
                     if not due or not self._send_round(name, due, pool, workers, report):
                         break
         return report

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -43,10 +43,11 @@ from bridge.models import ChannelProduct, StockEvent, StockEventKind, StockLevel
 from bridge.ownership import catalogue_ref
 from bridge.plan import Change, Plan, SafetyFigures
 from bridge.policy import SyncPolicy
-from bridge.progress import Progress, QuietProgress
+from bridge.progress import Progress, QuietProgress, beside
 from bridge.reading import ChannelRead, ChannelReadError, LocationConfigError, NeedsPoll, Reader, Staged
 from bridge.reconcile import judge
 from bridge.relay import Relay, RelayReport
+from bridge.relay_behind import RelayBehind
 from bridge.skipped import held_skus, unread_sales
 from bridge.store import Store
 from bridge.targets import TargetRef
@@ -283,7 +284,7 @@ class SyncRunner:
         for round_ in range(rounds):
             try:
                 made, planned, created = self._run_chunks(
-                    force, full=self.full_read_needed(full and round_ == 0), keep=keep_plans
+                    force, full=self.full_read_needed(full and round_ == 0), keep=keep_plans, report=report
                 )
             except ChannelReadError as exc:
                 log.warning(
@@ -379,26 +380,45 @@ class SyncRunner:
         ``dry_run``: only what it would write, nothing recorded)."""
         return CustomerSync(self.store, self.adapters, self.customers).run(dry_run=dry_run, full=full)
 
-    def _run_chunks(self, force: bool, *, full: bool, keep: bool) -> tuple[list[Plan], int, bool]:
-        """Plan and commit one read, chunk by chunk: (the plans, or their warnings only unless
-        ``keep``; how many changes; whether any creates a product)."""
+    def _run_chunks(
+        self, force: bool, *, full: bool, keep: bool, report: RelayReport
+    ) -> tuple[list[Plan], int, bool]:
+        """Plan and commit one read, chunk by chunk, the committed chunks' writes sent while the
+        next is planned (:class:`bridge.relay_behind.RelayBehind`, what it sent added to
+        ``report``): (the plans, or their warnings only unless ``keep``; how many changes; whether
+        any creates a product)."""
         with self.read(full=full) as reading, self.serial:
             parts = None if force else self._judged(reading)
-            plans: list[Plan] = []
-            created, planned = False, 0
             self.progress.start("planning and queueing changes (SKUs)")
-            for part in parts if parts is not None else reading.chunks():
-                self.commit(part, force=True)
-                self.progress.advance(len(part.groups))
-                plan = part.plan
-                created = created or any(c.action == "create" for c in plan.changes)
-                planned += len(plan.changes)
-                if plan.changes or plan.warnings or plan.unresolved:
-                    kept_plan = (
-                        plan if keep else Plan.build((), plan.warnings, plan.safety, skipped=plan.skipped)
-                    )
-                    plans.append(replace(kept_plan, unresolved=plan.unresolved))
-            return plans or [Plan()], planned, created
+            with self._relay_behind() as behind:
+                made = self._commit_parts(parts if parts is not None else reading.chunks(behind.wake), keep)
+            report.merge(behind.report)
+            return made
+
+    def _relay_behind(self) -> RelayBehind:
+        """A relay for the writes queued from now on (this sync's), on a connection of its own."""
+        return RelayBehind(
+            self.store.path,
+            self.adapters,
+            beside(self.progress),
+            self.max_attempts,
+            self.metrics,
+            after_id=self.store.outbox_last_id(),
+        )
+
+    def _commit_parts(self, parts: Iterable[PreparedSync], keep: bool) -> tuple[list[Plan], int, bool]:
+        plans: list[Plan] = []
+        created, planned = False, 0
+        for part in parts:
+            self.commit(part, force=True)
+            self.progress.advance(len(part.groups))
+            plan = part.plan
+            created = created or any(c.action == "create" for c in plan.changes)
+            planned += len(plan.changes)
+            if plan.changes or plan.warnings or plan.unresolved:
+                kept_plan = plan if keep else Plan.build((), plan.warnings, plan.safety, skipped=plan.skipped)
+                plans.append(replace(kept_plan, unresolved=plan.unresolved))
+        return plans or [Plan()], planned, created
 
     def _judged(self, reading: StagedRead) -> list[PreparedSync] | None:
         """Judge the whole plan before committing any of it (:class:`UnsafePlan` if it trips a
@@ -430,9 +450,10 @@ class StagedRead:
     def reads(self) -> dict[str, ChannelRead]:
         return self.staged.reads
 
-    def chunks(self) -> Iterator[PreparedSync]:
+    def chunks(self, before_next: Callable[[], None] | None = None) -> Iterator[PreparedSync]:
         """One prepared sync per chunk; the last (perhaps without products) carries the cursors and
-        the links whose variants have gone from every channel."""
+        the links whose variants have gone from every channel. ``before_next`` is called before
+        each chunk of products but the first is planned (the chunks before it are committed)."""
         runner, staged = self.runner, self.staged
         issues = list({i.message: i for read in staged.reads.values() for i in read.issues}.values())
         context = self._context(issues)
@@ -444,7 +465,9 @@ class StagedRead:
             if not staged.staging.has_key(f"c:{r['canonical_key']}")
         ]
         claimed: set[str] = set()
-        for refs in staged.staging.chunks(runner.chunk_size):
+        for n, refs in enumerate(staged.staging.chunks(runner.chunk_size)):
+            if n and before_next is not None:
+                before_next()
             universe: dict[str, list[ChannelProduct]] = {name: [] for name in names}
             universe.update(staged.staging.products(refs))
             members = [(name, v.channel_id) for name in names for p in universe[name] for v in p.variants]

@@ -108,19 +108,29 @@ class QueueTables(StoreBase):
                 total += db.execute(sql, [row[c] for c in columns]).rowcount
         return total
 
-    def outbox_due_count(self, channel: str, *, now: str | None = None) -> int:
+    def outbox_last_id(self) -> int:
+        """The newest entry's id (0 for none): what was queued before a moment, for
+        :meth:`outbox_due`'s ``after_id``."""
+        row = self.db.execute("SELECT max(id) FROM outbox").fetchone()
+        return int(row[0] or 0)
+
+    def outbox_due_count(self, channel: str, *, now: str | None = None, after_id: int = 0) -> int:
         """How many of ``channel``'s entries are due (for progress: what a relay is about to send)."""
         row = self.db.execute(
-            "SELECT COUNT(*) FROM outbox WHERE done_at IS NULL AND channel = ? AND next_attempt_at <= ?",
-            [channel, now or utcnow()],
+            "SELECT COUNT(*) FROM outbox WHERE done_at IS NULL AND channel = ? AND next_attempt_at <= ? "
+            "AND id > ?",
+            [channel, now or utcnow(), after_id],
         ).fetchone()
         return int(row[0])
 
-    def outbox_due(self, channel: str, *, now: str | None = None, limit: int = 1000) -> list[OutboxEntry]:
+    def outbox_due(
+        self, channel: str, *, now: str | None = None, limit: int = 1000, after_id: int = 0
+    ) -> list[OutboxEntry]:
+        """``channel``'s due entries in outbox order; only those queued after entry ``after_id``."""
         rows = self.db.query(
-            "SELECT * FROM outbox WHERE done_at IS NULL AND channel = ? AND next_attempt_at <= ? "
+            "SELECT * FROM outbox WHERE done_at IS NULL AND channel = ? AND next_attempt_at <= ? AND id > ? "
             "ORDER BY id LIMIT ?",
-            [channel, now or utcnow(), limit],
+            [channel, now or utcnow(), after_id, limit],
         )
         return [
             OutboxEntry(

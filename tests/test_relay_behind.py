@@ -1,0 +1,109 @@
+"""A sync planned in several chunks sends the committed chunks' writes while it plans the next.
+
+Over loopback against both emulators, on a real store file: the order of operations is asserted
+(a write reached a channel while a later chunk was being planned), never a duration.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from bridge import engine
+from bridge.progress import Progress
+from bridge.store import Store
+from sandbox.launch import Sandbox
+from tests.sync_helpers import make_runner
+
+WAIT_SECONDS = 20.0
+"""How long a later chunk's planning waits for an earlier chunk's write before giving up."""
+
+
+class Phases:
+    """A progress sink keeping ``[phase, total, done]`` and, beside it, another one's."""
+
+    def __init__(self) -> None:
+        self.phases: list[list[Any]] = []
+        self.others: list[Phases] = []
+
+    def start(self, what: str, total: int | None = None) -> None:
+        self.phases.append([what, total, 0])
+
+    def advance(self, done: int) -> None:
+        self.phases[-1][2] += done
+
+    def beside(self) -> Progress:
+        self.others.append(Phases())
+        return self.others[-1]
+
+
+def _square_total(box: Sandbox, sku: str) -> int:
+    """The web shop sells what every store holds: the sum of Square's locations."""
+    variation = box.square.variation_by_sku(sku)
+    assert variation is not None, sku
+    return sum(box.square.count(variation["id"], location) for location in box.square.location_ids())
+
+
+def _recording_writes(runner: Any, written: threading.Event) -> None:
+    """Every channel's ``apply`` sets ``written`` once it has sent something."""
+    for adapter in runner.adapters.values():
+        sent: Callable[..., Any] = adapter.apply
+
+        def apply(ops: Any, _sent: Callable[..., Any] = sent) -> Any:
+            results = _sent(ops)
+            written.set()
+            return results
+
+        adapter.apply = apply
+
+
+def test_a_chunk_s_writes_are_sent_while_the_next_chunk_is_planned(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = threading.Event()
+    seen_while_planning: list[bool] = []
+    decide = engine.decide
+
+    def planning(*args: Any, **kwargs: Any) -> Any:
+        if len(seen_while_planning) >= 2 and True not in seen_while_planning:
+            # A chunk after the first two: earlier ones are committed, their writes may go out.
+            seen_while_planning.append(written.wait(WAIT_SECONDS))
+        else:
+            seen_while_planning.append(written.is_set())
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "decide", planning)
+    with Sandbox(products=12, locations=2) as box, Store(tmp_path / "shopbridge.db") as store:
+        runner = make_runner(box, store)
+        runner.chunk_size = 2
+        progress = Phases()
+        runner.progress = progress
+        _recording_writes(runner, written)
+        _, report = runner.run(force=True, rounds=1)  # one read, planned once (no second round)
+        assert not report.failed and not report.deferred and not report.errors
+        # Nothing was written before the first chunks were planned; a later chunk's planning saw
+        # an earlier chunk's write reach its channel.
+        assert seen_while_planning[0] is False
+        assert True in seen_while_planning[2:], seen_while_planning
+        # The writes sent beside the planning showed on a line of their own.
+        beside = [phase for other in progress.others for phase in other.phases]
+        assert any(what.startswith("writing changes to") and done for what, _, done in beside), beside
+        runner.run(force=True)  # the created product's second round
+        for sku in box.catalogues.shared_skus:  # and the sync ended as one relayed at the end does
+            assert box.woocommerce.stock_of(sku) == _square_total(box, sku), sku
+        assert runner.prepare().plan.empty
+
+
+def test_a_sync_in_one_chunk_relays_after_planning_as_before(tmp_path: Any) -> None:
+    """Nothing to overlap: no thread, and the writes show on the sync's own line."""
+    with Sandbox(products=6, locations=1) as box, Store(tmp_path / "shopbridge.db") as store:
+        runner = make_runner(box, store)
+        progress = Phases()
+        runner.progress = progress
+        _, report = runner.run(force=True)
+        assert sum(report.sent.values()) > 0
+        assert progress.others == [] or all(not other.phases for other in progress.others)
+        assert any(what.startswith("writing changes to") and done for what, _, done in progress.phases)
