@@ -216,7 +216,7 @@ class Reader:
                 # The events since the last sync tell which SKUs moved: their other channels' side
                 # is needed too, and (for a channel with locations) their counts.
                 self._read_moves(reads)
-                self._stage_neighbours(staged, planned_at)
+                neighbours = self._stage_neighbours(staged, planned_at, set())
             counted: dict[str, set[str]] = defaultdict(set)
             for name, adapter in self._located():
                 reads[name].counted_at = _now()
@@ -226,7 +226,7 @@ class Reader:
                 # The cursors are about to move past every event read, and an event is consumed
                 # only once it is in the ledger: the SKUs only this last read touched are planned
                 # too, with their counts (a count newer than the events read is not written from).
-                self._stage_neighbours(staged, planned_at)
+                self._stage_neighbours(staged, planned_at, neighbours)
                 for name, adapter in self._located():
                     self._stage_counts(staged, name, adapter, counted[name])
             self._link_staged(staging)
@@ -439,10 +439,12 @@ class Reader:
             counted.update(ids)
             self.progress.advance(len(ids))
 
-    def _stage_neighbours(self, staged: Staged, planned_at: str | None) -> None:
+    def _stage_neighbours(self, staged: Staged, planned_at: str | None, done: set[str]) -> set[str]:
         """For an incremental read: the SKUs something happened to (changed on a channel, moved by
         an event, with one of our stock writes settled or still in doubt, or a conflict a human
-        settled), and every channel's last-read products holding them."""
+        settled), and every channel's last-read products holding them, but for the SKUs in
+        ``done`` (staged by an earlier call: their products are the same, loading them again
+        was a second pass over every changed SKU). Returns every SKU staged so far."""
         store, staging = self.store, staged.staging
         touched = {sku for _, sku, _ in store.outbox_stock_in_flight()} | store.outbox_skus_settled_since(
             planned_at
@@ -457,7 +459,8 @@ class Reader:
             touched.update(ev.sku for ev in read.events if ev.sku)
             moved = [(name, ev.variant_id) for ev in read.events if ev.variant_id]
             touched.update(r["canonical_key"] for r in store.links_of_groups("variant", moved))
-        self._stage_skus(staged, touched)
+        self._stage_skus(staged, touched - done)
+        return touched | done
 
     def _stage_skus(self, staged: Staged, touched: Iterable[str]) -> None:
         """Every channel's last-read products holding these SKUs (linked, or by SKU), unless gone."""
