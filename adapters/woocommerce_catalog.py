@@ -233,17 +233,14 @@ class WooCommerceCatalog(WooCommerceClient):
         product_fields = (*_PRODUCT_FIELDS, *_VARIATION_FIELDS)  # a simple product is its own variant
         with CatalogSpool() as spool:
             unkeyed: list[ReadIssue] = []
-            for items in chain(
-                self._get_since("products", since), self._get_since("products", TRASH | since)
-            ):
-                spooled = [
-                    self._spooled("p", p, product_fields) for p in self._keyed("product", items, unkeyed)
-                ]
+            for got in chain(self._since("products", since), self._since("products", TRASH | since)):
+                keyed = self._keyed("product", got.items, unkeyed)
+                spooled = [self._spooled("p", p, product_fields, got.served) for p in keyed]
                 spool.add_products((item, poll.is_new(item.key)) for item in spooled)
             try:
-                for items in self._get_since("variations", since):
-                    keyed = self._keyed("variation", items, unkeyed)
-                    spooled = [self._spooled("v", v, _VARIATION_FIELDS) for v in keyed]
+                for got in self._since("variations", since):
+                    keyed = self._keyed("variation", got.items, unkeyed)
+                    spooled = [self._spooled("v", v, _VARIATION_FIELDS, got.served) for v in keyed]
                     spool.add_variations((item, True, poll.is_new(item.key)) for item in spooled)
             except PermanentError as exc:
                 if exc.status != 404:
@@ -277,10 +274,13 @@ class WooCommerceCatalog(WooCommerceClient):
     def _including(ids: Sequence[int]) -> dict[str, Any]:
         return {"include": ",".join(str(i) for i in ids), **BY_ID}
 
-    def _spooled(self, kind: str, item: Mapping[str, Any], fields: Sequence[str]) -> SpooledItem:
-        """What a read keeps of an item: the ``fields`` it needs, and its cursor key (computed on the
-        whole item, so a full and an incremental read agree on it)."""
-        data = {k: item.get(k) for k in fields} | {SERVED: self._served()}
+    def _spooled(
+        self, kind: str, item: Mapping[str, Any], fields: Sequence[str], served: datetime | None = None
+    ) -> SpooledItem:
+        """What a read keeps of an item: the ``fields`` it needs, the clock of the answer that
+        carried it (``served``, by default this thread's newest), and its cursor key (computed on
+        the whole item, so a full and an incremental read agree on it)."""
+        data = {k: item.get(k) for k in fields} | {SERVED: self._served(served)}
         return SpooledItem(data, item_key(kind, item), item.get("date_modified_gmt"))
 
     def _pass_on(

@@ -34,7 +34,7 @@ from adapters.base import (
     retrying,
 )
 from adapters.woocommerce_cursor import SERVED
-from adapters.woocommerce_since import PER_PAGE, modified_since
+from adapters.woocommerce_since import PER_PAGE, Listed, modified_since
 from adapters.woocommerce_wire import listing, server_time
 
 __all__ = ["BY_ID", "CONNECT_TIMEOUT", "PER_PAGE", "TRASH", "WooCommerceClient"]
@@ -243,24 +243,45 @@ class WooCommerceClient:
                 pool.map(lambda n: self._request("GET", endpoint, params={**query, "page": n}), pages)
             )
 
-    _OVERLAP = 5
-    """Items of the previous page that each offset page asks for again (see ``_get_since``)."""
-    _MATCH = 4
-    """How many of them an offset page must open with (so one may have moved away)."""
-
     def _get_since(self, endpoint: str, params: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        """Everything modified after ``params["modified_after"]`` (see :func:`modified_since`)."""
-        return modified_since(
-            lambda query: self._request("GET", endpoint, params=query), endpoint, params, self._last_served
+        """Everything modified after ``params["modified_after"]`` (see :meth:`_since`)."""
+        return (page.items for page in self._since(endpoint, params))
+
+    def _since(self, endpoint: str, params: Mapping[str, Any]) -> Iterator[Listed]:
+        """Everything modified after ``params["modified_after"]`` (see :func:`modified_since`), up
+        to ``concurrency - 1`` pages asked for ahead. Those are answered on other threads: each page
+        comes with its answer's clock, which is added to this thread's (:meth:`_heard`)."""
+        pages = modified_since(
+            lambda query: self._request("GET", endpoint, params=query),
+            endpoint,
+            params,
+            self._last_served,
+            ahead=max(1, self.concurrency - 1),
         )
+        for page in pages:
+            self._heard(page.served)
+            yield page
+
+    def _heard(self, served: datetime | None) -> None:
+        """An answer received on another thread for this thread's read: its clock is known now (the
+        newest answer so far stays ``_last_served``), and the read started no later than it."""
+        if served is None:
+            return
+        with self._lock:
+            started, last = self._read_started, self._last_served
+            self._read_started = served if started is None else min(started, served)
+            self._last_served = served if last is None else max(last, served)
 
     def _stamped(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """``item`` with the time its answer was served: called as the answer is read, before the
         next request (the newest answer is the one that carried it)."""
         return {**item, SERVED: self._served()}
 
-    def _served(self) -> str | None:
-        return self._last_served.isoformat() if self._last_served else None
+    def _served(self, served: datetime | None = None) -> str | None:
+        """The stamp of an item served at ``served`` (by default this thread's newest answer, which
+        is the one that carried it only when no request was in flight meanwhile)."""
+        at = served or self._last_served
+        return at.isoformat() if at else None
 
 
 def _total_pages(response: requests.Response) -> int:

@@ -33,11 +33,24 @@ products may come back in a different order on every request. A reorder fails
 in order; only then could it skip a product (simulated with random tie orders: about 2e-5
 per page boundary inside a second of 20 tied products, under 1e-6 for 60). An item may come
 more than once (a restart reads part of the window again): callers keep its latest copy.
+
+Offset pages ahead: while the window advances by full pages, the next offset pages are asked for
+before they are needed (up to ``ahead`` at once, :class:`_Ahead`), at the offsets the reading
+would ask for if each page before them comes back full and trusted. They are consumed strictly in
+order and judged exactly as above, each by the clock known *when it was sent* (older than the one
+a page asked for in turn would have: conservative). A page asked for ahead is only a guess of the
+next query: when the read restarts, reaches a short page or asks anything else, the pages in
+flight are dropped unread. Their answers may have been served in any order; that is safe because
+a page is trusted only if it opens with the previous one's tail, unchanged: an item not changed
+during the read keeps its place in the ``(date, id)`` order, so it cannot fall between two pages
+of which the later opens with items of the earlier, whichever was served first.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,7 +60,7 @@ import requests
 from adapters.base import PermanentError
 from adapters.woocommerce_wire import DATE_FMT, listing, server_time
 
-__all__ = ["modified_since"]
+__all__ = ["Listed", "modified_since"]
 
 PER_PAGE = 100
 _OVERLAP = 5
@@ -56,41 +69,111 @@ _MATCH = 4
 """How many of them an offset page must open with (so one may have moved away)."""
 
 
+@dataclass(frozen=True)
+class Listed:
+    """A trusted page of a listing, and the shop's clock in the answer that carried it (what its
+    items' counts are dated by: pages asked for ahead are served on other threads, in any order)."""
+
+    items: list[dict[str, Any]]
+    served: datetime | None
+
+
 def modified_since(
     fetch: Callable[[dict[str, Any]], requests.Response],
     endpoint: str,
     params: Mapping[str, Any],
     last_served: datetime | None,
-) -> Iterator[list[dict[str, Any]]]:
+    *,
+    ahead: int = 1,
+) -> Iterator[Listed]:
     """Everything modified after ``params["modified_after"]``, in ``orderby=modified`` order, a
-    page (the part of a call's items that can be trusted) at a time, so nothing is held.
+    page (the part of a call's items that can be trusted) at a time, so nothing is held; up to
+    ``ahead`` offset pages in flight at once (``fetch`` is then called from other threads too).
 
     How a page is trusted, and when the read restarts, is in the module docstring.
     """
     window = _Window(after=str(params["modified_after"]))
     # Any answer so far came before this listing's first request.
     clock = last_served.strftime(DATE_FMT) if last_served else None
-    while True:
-        response = fetch(window.query(params))
-        items = listing(response, endpoint)
-        served = server_time(response)
-        if window.tail and not _continues(items, window.tail):
-            window.restart(window.tail[-1][1])  # the list moved under us
-        else:
-            if items:
-                yield items
-            if window.skip:
-                window.read_excluded(items, endpoint)
-            elif len(items) < PER_PAGE:
-                return
+    with _Ahead(fetch, ahead) as sent:
+        while True:
+            response, known = sent.answer(window.query(params), clock)
+            items = listing(response, endpoint)
+            served = server_time(response)
+            if window.tail and not _continues(items, window.tail):
+                window.restart(window.tail[-1][1])  # the list moved under us
             else:
-                window.advance(items)
-            last = window.tail[-1][1] if window.tail else None
-            if window.tail and (clock is None or last is None or last >= clock):
-                # The last second may still be changing: offsets could miss what lands in it.
-                window.restart(last)
-        if served is not None:
-            clock = max(clock or "", served.strftime(DATE_FMT))
+                if items:
+                    yield Listed(items, served)
+                if window.skip:
+                    window.read_excluded(items, endpoint)
+                elif len(items) < PER_PAGE:
+                    return
+                else:
+                    window.advance(items)
+                last = window.tail[-1][1] if window.tail else None
+                if window.tail and (known is None or last is None or last >= known):
+                    # The last second may still be changing: offsets could miss what lands in it.
+                    window.restart(last)
+            if served is not None:
+                clock = max(clock or "", served.strftime(DATE_FMT))
+            if window.tail and not window.skip:  # reading on by offsets: ask for the next ones now
+                sent.keep(window.ahead(params, ahead, _total(response)), clock)
+
+
+class _Ahead:
+    """The offset pages of a :func:`modified_since` read asked for before they are needed, in
+    the order they will be needed, each with the clock known when it was sent."""
+
+    def __init__(self, fetch: Callable[[dict[str, Any]], requests.Response], ahead: int) -> None:
+        self.fetch = fetch
+        self.ahead = ahead
+        self.sent: deque[tuple[dict[str, Any], Future[requests.Response], str | None]] = deque()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> _Ahead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Drop what is still in flight, and wait for it (every call has ended when the read has)."""
+        self.drop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def answer(self, query: dict[str, Any], clock: str | None) -> tuple[requests.Response, str | None]:
+        """The answer to ``query`` and the clock known when it was sent: the first page in flight
+        when it is that query, else (the others are dropped) asked for now."""
+        if self.sent and self.sent[0][0] == query:
+            _, future, known = self.sent.popleft()
+            return future.result(), known
+        self.drop()
+        return self.fetch(query), clock
+
+    def keep(self, queries: Sequence[dict[str, Any]], clock: str | None) -> None:
+        """Have ``queries`` (the next pages, in order) in flight: those already sent are kept if
+        they are the first of them, the rest sent now (with ``clock``)."""
+        if self.ahead <= 1:
+            return
+        if any(sent[0] != query for sent, query in zip(self.sent, queries, strict=False)):
+            self.drop()
+        if self._pool is None and len(queries) > len(self.sent):
+            self._pool = ThreadPoolExecutor(max_workers=self.ahead, thread_name_prefix="since-ahead")
+        for query in queries[len(self.sent) :]:
+            assert self._pool is not None
+            self.sent.append((query, self._pool.submit(self.fetch, query), clock))
+
+    def drop(self) -> None:
+        """Forget the pages in flight (their answers, or errors, are never looked at)."""
+        for _, future, _ in self.sent:
+            future.cancel()
+        self.sent.clear()
+
+
+def _total(response: requests.Response) -> int | None:
+    """``X-WP-Total``: how many items the window held when ``response`` was served (``None`` when
+    the shop does not say)."""
+    total = response.headers.get("X-WP-Total")
+    return int(total) if total and total.isdigit() and int(total) > 0 else None
 
 
 @dataclass
@@ -118,6 +201,14 @@ class _Window:
         if self.skip:
             query["exclude"] = ",".join(str(i) for i in sorted(i for i in self.skip if i is not None))
         return query
+
+    def ahead(self, params: Mapping[str, Any], pages: int, total: int | None) -> list[dict[str, Any]]:
+        """The next ``pages`` queries, if every page before each comes back full and trusted (the
+        window moves on by ``PER_PAGE - _OVERLAP``), short of the window's end when ``total`` says
+        where it is (a page there would be empty)."""
+        query = self.query(params)
+        offsets = (self.start + n * (PER_PAGE - _OVERLAP) for n in range(pages))
+        return [{**query, "offset": o} for o in offsets if total is None or o < total]
 
     def advance(self, items: Sequence[Mapping[str, Any]]) -> None:
         """A full page was trusted: the next one overlaps its last items."""

@@ -12,7 +12,9 @@ Run-time control, for tests, benchmarks and the demo, is both a Python API
 * ``GET /__sandbox/stats`` returns call counts per ``METHOD route``; ``DELETE`` resets them.
 * ``GET /__sandbox/in-flight`` returns the requests being handled now and the most handled at
   once since the stats were reset (``server.in_flight``, ``server.peak_in_flight``): what a
-  client's bounded concurrency is checked against.
+  client's bounded concurrency is checked against. ``server.round_trips`` is the longest chain of
+  requests each sent after the one before it was answered (since the stats were reset): what a
+  client pays in latency, however many calls it sends at once (also in ``/__sandbox/in-flight``).
 """
 
 from __future__ import annotations
@@ -257,6 +259,11 @@ class EmulatorServer:
         """Requests being handled right now (injected latency included; control routes not)."""
         self.peak_in_flight = 0
         """The most requests handled at the same time since the stats were last reset."""
+        self.round_trips = 0
+        """The longest chain of requests since the stats were last reset, each arriving after the
+        one before it was answered: a request's depth is one more than the deepest answered before
+        it arrived (requests sent together, before any of them is answered, share a depth)."""
+        self._answered_depth = 0
         self.connections = 0
         """TCP connections accepted since the stats were last reset (a client that keeps its
         connections alive opens a few; one that opens one per call, as many as its calls)."""
@@ -292,6 +299,7 @@ class EmulatorServer:
             self.stats.clear()
             self.peak_in_flight = self.in_flight
             self.connections = 0
+            self.round_trips = self._answered_depth = 0
 
     # -- request handling --------------------------------------------------------------------
 
@@ -302,11 +310,14 @@ class EmulatorServer:
         with self._stats_lock:
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            depth = self._answered_depth + 1
+            self.round_trips = max(self.round_trips, depth)
         try:
             return self._dispatch(request)
         finally:
             with self._stats_lock:
                 self.in_flight -= 1
+                self._answered_depth = max(self._answered_depth, depth)
 
     def _dispatch(self, request: Request) -> tuple[Response | None, bool]:
         faults = self.faults.take(request.method, request.path)
@@ -373,7 +384,8 @@ class EmulatorServer:
                 return json_response(dict(self.stats))
         if request.path == "/__sandbox/in-flight":
             with self._stats_lock:
-                return json_response({"in_flight": self.in_flight, "peak": self.peak_in_flight})
+                counts = {"in_flight": self.in_flight, "peak": self.peak_in_flight}
+                return json_response({**counts, "round_trips": self.round_trips})
         return json_response({"error": "unknown control route"}, 404)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -854,3 +855,111 @@ def test_each_count_is_dated_by_the_answer_that_carried_it(
     emulator.after_request = None
     assert got["MUG-1"].counted_at == start  # the products page was served before the clock moved
     assert got["TEE-S"].counted_at == start + timedelta(seconds=7)
+
+
+# -- offset pages asked for ahead (concurrency > 1) -----------------------------------------------
+
+
+def variation_write(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter, n: int
+) -> tuple[str, dict[str, int]]:
+    """A settled shop of ``n / 10`` variable products of ten variations, then every variation's
+    stock changed, 500 a second, and five quiet seconds. Returns the cursor from before the write
+    and the stock each SKU now has."""
+    emulator.freeze_time()
+    catalog = [
+        SeedProduct(
+            f"Shirt {p}",
+            tuple(
+                SeedVariant(f"VW-{p:03d}-{v}", Decimal("5.00"), stock=1, options={"Size": str(v)})
+                for v in range(10)
+            ),
+        )
+        for p in range(n // 10)
+    ]
+    emulator.seed(catalog)
+    cursor = adapter.read_catalog(None).cursor
+    emulator.advance(10)
+    cursor = adapter.read_catalog(cursor).cursor
+    emulator.advance(10)
+    stock: dict[str, int] = {}
+    for k, sku in enumerate(str(v.sku) for p in catalog for v in p.variants):
+        if k and k % 500 == 0:
+            emulator.advance(1)
+        stock[sku] = 1000 + k
+        emulator.manual_stock_edit(sku, stock[sku])
+    emulator.advance(5)
+    assert cursor is not None
+    return cursor, stock
+
+
+def test_a_mass_change_of_variations_is_read_a_few_pages_at_a_time(emulator: WooCommerceEmulator) -> None:
+    """1,000 variations changed, read with ``concurrency = 4``: the variations listing keeps three
+    offset pages in flight (the emulator sees them at once), so the read takes about a third of
+    the round trips of one page after the other; every variation comes back once, as it is now."""
+    adapter = make_adapter(emulator, concurrency=4)
+    cursor, stock = variation_write(emulator, adapter, 1000)
+    emulator.server.reset_stats()
+    emulator.server.faults.add(kind="latency", seconds=0.05, path=r"/wc/v3/variations$", times=None)
+    page = adapter.read_catalog(cursor)
+    got = [v for p in page.items for v in p.variants]
+    assert len(got) == 1000 and {str(v.sku): v.stock for v in got} == stock
+    assert emulator.server.peak_in_flight == 3
+    pages = listing_calls(emulator, "variations")
+    assert pages <= math.ceil(1000 / 95) + 2, pages  # the pages (overlapping by 5) and a restart
+    # products since, the trash, the parents (include=): one call each, one after the other
+    others = emulator.server.calls() - pages
+    assert others == 3
+    # the variations listing: its first page alone, then three at a time (and a restart's page)
+    assert emulator.server.round_trips <= others + 1 + math.ceil((pages - 1) / 3) + 1, (
+        emulator.server.round_trips
+    )
+    assert page.calls == emulator.server.calls()
+    assert adapter.read_catalog(page.cursor).items == []
+
+
+def test_changes_during_a_read_ahead_answered_out_of_order_are_never_skipped(
+    emulator: WooCommerceEmulator,
+) -> None:
+    """The moving list of ``test_changes_during_an_incremental_read_are_never_skipped`` read with
+    three offset pages in flight, each sent with a latency that makes the shop answer pages sent
+    together out of their order: still every product changed before or during the read comes
+    back, as it is now, and nothing is read after the read has ended."""
+    adapter = make_adapter(emulator, concurrency=4)
+    cursor, written, others = mass_write(emulator, adapter, 1000, per_second=80, others=40)
+    expected = {sku: 1000 + k for k, sku in enumerate(written)}
+    handled: list[tuple[str, int]] = []
+    stock = iter(range(5000, 6000))
+    for n in range(200):  # each request takes the next rule: 0.1 s, none, 0.06 s, none, ...
+        seconds = (0.1, 0.0, 0.06, 0.0)[n % 4]
+        emulator.server.faults.add(kind="latency", seconds=seconds, path=r"/wc/v3/products$", times=1)
+
+    def change(skus: list[str]) -> None:
+        for sku in skus:
+            expected[sku] = next(stock)
+            emulator.manual_stock_edit(sku, expected[sku])
+
+    def during_the_read(request: Any) -> None:
+        if request.method != "GET" or not request.path.endswith("/wc/v3/products"):
+            return
+        window, start = listed(emulator, request)
+        handled.append((request.query["modified_after"][-1], start))
+        if len(handled) == 3:  # 12 read: more than the overlap absorbs; 3 unread; 4 outside
+            change(window[:12] + window[start + 150 : start + 153] + others[:4])
+        elif len(handled) == 6:  # 1 read (absorbed by the overlap); 1 outside
+            change(window[start + 10 : start + 11] + others[10:11])
+        elif len(handled) in (8, 11):  # the last one read
+            change(window[start + 99 : start + 100])
+
+    emulator.server.reset_stats()
+    emulator.after_request = during_the_read
+    page = adapter.read_catalog(cursor)
+    emulator.after_request = None
+    got = flat(page.items)
+    assert sorted(got) == sorted(expected)
+    assert {sku: v.stock for sku, v in got.items()} == expected
+    assert emulator.server.peak_in_flight >= 3
+    out_of_order = [b for a, b in pairwise(handled) if a[0] == b[0] and b[1] < a[1]]
+    assert out_of_order, handled  # pages sent together were answered in another order
+    assert page.calls == emulator.server.calls()
+    assert adapter.read_catalog(page.cursor).items == []

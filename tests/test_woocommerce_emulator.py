@@ -12,6 +12,7 @@ import hmac
 import json
 import random
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -356,6 +357,29 @@ def test_after_request_hook_runs_between_requests(emulator: WooCommerceEmulator)
     after = client.get("products", params={"sku": "MUG-1"}).json()[0]
     assert (before["stock_quantity"], after["stock_quantity"]) == (7, 42)
     assert seen == [f"{P}/products", f"{P}/products"]
+
+
+def test_round_trips_count_calls_sent_after_an_answer_not_calls_sent_together(
+    emulator: WooCommerceEmulator,
+) -> None:
+    """``round_trips`` is the longest chain of calls each sent once the one before was answered:
+    three calls sent together are one round trip, then two in turn make three."""
+    emulator.seed(small_catalog())
+    emulator.server.faults.add(kind="latency", seconds=0.2, path=r"/products$", times=3)
+    emulator.server.reset_stats()
+
+    def get(_: int) -> int:
+        return requests.get(f"{emulator.url}{P}/products", auth=basic(emulator), timeout=10).status_code
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        assert list(pool.map(get, range(3))) == [200] * 3
+    assert (emulator.server.round_trips, emulator.server.peak_in_flight) == (1, 3)
+    get(0), get(1)
+    assert emulator.server.round_trips == 3
+    control = requests.get(f"{emulator.url}/__sandbox/in-flight", timeout=10).json()
+    assert control == {"in_flight": 0, "peak": 3, "round_trips": 3}
+    emulator.server.reset_stats()
+    assert emulator.server.round_trips == 0
 
 
 def test_modified_after_is_strict_and_gmt(emulator: WooCommerceEmulator) -> None:
