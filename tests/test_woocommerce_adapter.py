@@ -963,3 +963,32 @@ def test_changes_during_a_read_ahead_answered_out_of_order_are_never_skipped(
     assert out_of_order, handled  # pages sent together were answered in another order
     assert page.calls == emulator.server.calls()
     assert adapter.read_catalog(page.cursor).items == []
+
+
+def test_counts_read_ahead_are_dated_by_the_answer_that_carried_them(emulator: WooCommerceEmulator) -> None:
+    """Pages asked for together are answered in any order, the shop's clock moving 7 s between two
+    answers: each product's count is dated by the answer of a page that listed it, never by a
+    later one (which would claim a count newer than it is)."""
+    adapter = make_adapter(emulator, concurrency=4)
+    cursor, written, _ = mass_write(emulator, adapter, 1000, per_second=500)
+    served: dict[str, set[datetime]] = {}
+    handled: list[int] = []
+    for n in range(100):  # each request takes the next rule: 0.1 s, none, 0.06 s, none, ...
+        seconds = (0.1, 0.0, 0.06, 0.0)[n % 4]
+        emulator.server.faults.add(kind="latency", seconds=seconds, path=r"/wc/v3/products$", times=1)
+
+    def dated(request: Any) -> None:
+        if request.method == "GET" and request.path.endswith("/wc/v3/products"):
+            emulator.advance(7)  # this answer's Date
+            window, start = listed(emulator, request)
+            handled.append(start)
+            for sku in window[start : start + 100]:
+                served.setdefault(sku, set()).add(emulator.now().replace(tzinfo=UTC))
+
+    emulator.after_request = dated
+    page = adapter.read_catalog(cursor)
+    emulator.after_request = None
+    got = flat(page.items)
+    assert sorted(got) == sorted(written)
+    assert all(v.counted_at in served[sku] for sku, v in got.items() if sku is not None)
+    assert any(b < a for a, b in pairwise(handled)), handled  # answered out of order
