@@ -24,6 +24,7 @@ from adapters.spool import CatalogSpool, SpooledItem
 from adapters.woocommerce_bodies import STATUS_IN
 from adapters.woocommerce_client import BY_ID, PER_PAGE, TRASH, WooCommerceClient
 from adapters.woocommerce_cursor import SERVED, PollCursor, item_key, parse_gmt
+from adapters.woocommerce_since import Listed
 from adapters.woocommerce_wire import DATE_FMT, has_id, modified_version, product_issue, unkeyed_issue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, StockLevel
 
@@ -224,7 +225,11 @@ class WooCommerceCatalog(WooCommerceClient):
         variable product's unchanged variations come 100 a call from ``/variations?include=``, and
         the parents of changed variations (whose dates a variation's change does not touch) 100 a
         call from ``/products?include=``. Products trashed since come from ``status=trash`` (trashing
-        moves the modified date), a trashed variable product with its trashed variations."""
+        moves the modified date), a trashed variable product with its trashed variations.
+
+        The three listings (products, trash, variations) do not depend on each other: they are read
+        side by side, and the ``include=`` reads of each kind are sent together, within the
+        adapter's ``concurrency``; each item is stamped with the clock of the answer that carried it."""
         assert poll.newest is not None
         self._read_started = None
         calls = self.calls
@@ -233,34 +238,41 @@ class WooCommerceCatalog(WooCommerceClient):
         product_fields = (*_PRODUCT_FIELDS, *_VARIATION_FIELDS)  # a simple product is its own variant
         with CatalogSpool() as spool:
             unkeyed: list[ReadIssue] = []
-            for got in chain(self._since("products", since), self._since("products", TRASH | since)):
-                keyed = self._keyed("product", got.items, unkeyed)
-                spooled = [self._spooled("p", p, product_fields, got.served) for p in keyed]
-                spool.add_products((item, poll.is_new(item.key)) for item in spooled)
-            try:
-                for got in self._since("variations", since):
+            listings = {
+                "products": lambda: self._since("products", since),
+                "trash": lambda: self._since("products", TRASH | since),
+                "variations": lambda: self._variations_since(since),
+            }
+            no_variations = False
+            for name, got in self._side_by_side(listings):
+                if got is None:
+                    no_variations = True
+                elif name == "variations":
                     keyed = self._keyed("variation", got.items, unkeyed)
                     spooled = [self._spooled("v", v, _VARIATION_FIELDS, got.served) for v in keyed]
                     spool.add_variations((item, True, poll.is_new(item.key)) for item in spooled)
-            except PermanentError as exc:
-                if exc.status != 404:
-                    raise
+                else:
+                    keyed = self._keyed("product", got.items, unkeyed)
+                    spooled = [self._spooled("p", p, product_fields, got.served) for p in keyed]
+                    spool.add_products((item, poll.is_new(item.key)) for item in spooled)
+            if no_variations:
                 # WooCommerce < 10.3 has no /variations: a variation's change cannot be seen from its
                 # parent, so only a full read is correct. Report everything (dedupe happens downstream).
                 log.warning("WooCommerce has no /wc/v3/variations; falling back to a full catalogue read")
                 yield from self.iter_catalog(None)
                 return
             spool.want_parents_of_new_variations()
-            for ids in spool.missing_parents(PER_PAGE):
-                for page in self._pages("products", self._including(ids)):
-                    keyed = self._keyed("product", page, unkeyed)
-                    spool.add_products((self._spooled("p", p, product_fields), True) for p in keyed)
-            for ids in spool.missing_children(PER_PAGE):
-                for page in self._pages("variations", self._including(ids)):
-                    spool.add_variations(
-                        (self._spooled("v", v, _VARIATION_FIELDS), False, False)
-                        for v in self._keyed("variation", page, unkeyed)
-                    )
+            parents = map(self._including, spool.missing_parents(PER_PAGE))
+            for got in self._each_listed("products", parents):
+                keyed = self._keyed("product", got.items, unkeyed)
+                spool.add_products((self._spooled("p", p, product_fields, got.served), True) for p in keyed)
+            for got in self._each_listed(
+                "variations", map(self._including, spool.missing_children(PER_PAGE))
+            ):
+                spool.add_variations(
+                    (self._spooled("v", v, _VARIATION_FIELDS, got.served), False, False)
+                    for v in self._keyed("variation", got.items, unkeyed)
+                )
             yield Page(items=[], cursor=None, calls=0, issues=unkeyed)
             for products, issues in self._pass_on(spool, poll):
                 yield Page(items=products, cursor=None, calls=self.calls - calls, issues=issues)
@@ -269,6 +281,15 @@ class WooCommerceCatalog(WooCommerceClient):
                 poll.record(key, date)
         poll.caught_up(self._read_started)
         yield Page(items=[], cursor=poll.dump(self.overlap), calls=self.calls - calls)
+
+    def _variations_since(self, since: Mapping[str, Any]) -> Iterator[Listed | None]:
+        """The variations modified since, or ``None`` from a store without ``/variations``."""
+        try:
+            yield from self._since("variations", since)
+        except PermanentError as exc:
+            if exc.status != 404:
+                raise
+            yield None
 
     @staticmethod
     def _including(ids: Sequence[int]) -> dict[str, Any]:

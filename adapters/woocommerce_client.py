@@ -13,8 +13,10 @@ parts of :class:`adapters.woocommerce.WooCommerceAdapter` are built on it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +38,7 @@ from adapters.base import (
 from adapters.woocommerce_cursor import SERVED
 from adapters.woocommerce_since import PER_PAGE, Listed, modified_since
 from adapters.woocommerce_wire import listing, server_time
+from bridge.side_by_side import interleaved
 
 __all__ = ["BY_ID", "CONNECT_TIMEOUT", "PER_PAGE", "TRASH", "WooCommerceClient"]
 
@@ -63,6 +66,30 @@ def _request(
 
 
 woocommerce_api.request = _request  # the library's only way out to the network
+
+
+class _Slots:
+    """Room for the calls of an adapter's listings in flight at once: at most ``limit()`` (the
+    adapter's ``concurrency``, which is set after it is built), however many listings are read
+    side by side and however many pages each asks for ahead."""
+
+    def __init__(self, limit: Callable[[], int]) -> None:
+        self._limit = limit
+        self._busy = 0
+        self._free = threading.Condition()
+
+    @contextmanager
+    def taken(self) -> Iterator[None]:
+        with self._free:
+            while self._busy >= max(1, self._limit()):
+                self._free.wait()
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._free:
+                self._busy -= 1
+                self._free.notify()
 
 
 def _keep_alive_session(concurrency: int) -> requests.Session:
@@ -120,6 +147,8 @@ class WooCommerceClient:
         the daemon's poll and event path read the same adapter at once, each its own read."""
         self._uncertain: set[str] = set()
         """Keys of creates that may have reached the shop without our hearing (looked up first)."""
+        self._slots = _Slots(lambda: self.concurrency)
+        """The listings' calls in flight (see :meth:`_since`)."""
         self._session = _keep_alive_session(concurrency)
         self._api = API(
             url=self.url,
@@ -249,18 +278,73 @@ class WooCommerceClient:
 
     def _since(self, endpoint: str, params: Mapping[str, Any]) -> Iterator[Listed]:
         """Everything modified after ``params["modified_after"]`` (see :func:`modified_since`), up
-        to ``concurrency - 1`` pages asked for ahead. Those are answered on other threads: each page
-        comes with its answer's clock, which is added to this thread's (:meth:`_heard`)."""
-        pages = modified_since(
-            lambda query: self._request("GET", endpoint, params=query),
-            endpoint,
-            params,
-            self._last_served,
-            ahead=max(1, self.concurrency - 1),
-        )
+        to ``concurrency - 1`` pages asked for ahead, and no more calls in flight than
+        ``concurrency`` with the other listings read meanwhile (``_slots``). Pages asked for ahead
+        are answered on other threads: each page comes with its answer's clock, which is added to
+        this thread's (:meth:`_heard`)."""
+
+        def fetch(query: dict[str, Any]) -> requests.Response:
+            with self._slots.taken():
+                return self._request("GET", endpoint, params=query)
+
+        pages = modified_since(fetch, endpoint, params, self._last_served, ahead=max(1, self.concurrency - 1))
         for page in pages:
             self._heard(page.served)
             yield page
+
+    def _side_by_side(
+        self, listings: Mapping[str, Callable[[], Iterator[Listed | None]]]
+    ) -> Iterator[tuple[str, Listed | None]]:
+        """``(name, page)`` for the pages of independent listings, read each on a thread of its own
+        when ``concurrency`` allows more than one call at once (else one after the other, here).
+
+        A listing's thread starts from this thread's clock (``_last_served`` judges its first page)
+        and ends with two empty pages carrying the clock its answers told it (the first answer,
+        the newest), which :meth:`_heard` adds here: this thread's read started no later than any
+        listing's, and its newest answer is the newest of all."""
+        if self.concurrency <= 1:
+            for name, listing_pages in listings.items():
+                for page in listing_pages():
+                    yield name, page
+            return
+        seed = self._last_served
+
+        def on_thread(listing_pages: Callable[[], Iterator[Listed | None]]) -> Iterator[Listed | None]:
+            self._read_started, self._last_served = None, seed
+            yield from listing_pages()
+            yield Listed([], self._read_started)
+            yield Listed([], self._last_served)
+
+        threaded = {name: (lambda pages=pages: on_thread(pages)) for name, pages in listings.items()}
+        for name, page in interleaved(threaded):
+            if page is not None:
+                self._heard(page.served)
+            yield name, page
+
+    def _each_listed(self, endpoint: str, queries: Iterable[Mapping[str, Any]]) -> Iterator[Listed]:
+        """One page of ``endpoint`` for each query (``include=`` reads: each fits a page), in their
+        order, up to ``concurrency`` calls in flight. ``queries`` is drawn here, between pages, so
+        it may depend on what the caller did with the pages before."""
+        if self.concurrency <= 1:
+            for query in queries:
+                yield self._listed(endpoint, query)
+            return
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"{endpoint}-each") as pool:
+            sent: deque[Future[Listed]] = deque()
+            for query in queries:
+                sent.append(pool.submit(self._listed, endpoint, query))
+                if len(sent) >= self.concurrency:
+                    yield self._heard_listed(sent.popleft().result())
+            while sent:
+                yield self._heard_listed(sent.popleft().result())
+
+    def _listed(self, endpoint: str, query: Mapping[str, Any]) -> Listed:
+        response = self._request("GET", endpoint, params={**query, "per_page": PER_PAGE})
+        return Listed(listing(response, endpoint), server_time(response))
+
+    def _heard_listed(self, page: Listed) -> Listed:
+        self._heard(page.served)
+        return page
 
     def _heard(self, served: datetime | None) -> None:
         """An answer received on another thread for this thread's read: its clock is known now (the

@@ -972,7 +972,7 @@ def test_counts_read_ahead_are_dated_by_the_answer_that_carried_them(emulator: W
     adapter = make_adapter(emulator, concurrency=4)
     cursor, written, _ = mass_write(emulator, adapter, 1000, per_second=500)
     served: dict[str, set[datetime]] = {}
-    handled: list[int] = []
+    handled: list[tuple[str, int]] = []
     for n in range(100):  # each request takes the next rule: 0.1 s, none, 0.06 s, none, ...
         seconds = (0.1, 0.0, 0.06, 0.0)[n % 4]
         emulator.server.faults.add(kind="latency", seconds=seconds, path=r"/wc/v3/products$", times=1)
@@ -981,7 +981,7 @@ def test_counts_read_ahead_are_dated_by_the_answer_that_carried_them(emulator: W
         if request.method == "GET" and request.path.endswith("/wc/v3/products"):
             emulator.advance(7)  # this answer's Date
             window, start = listed(emulator, request)
-            handled.append(start)
+            handled.append((request.query["modified_after"][-1], start))
             for sku in window[start : start + 100]:
                 served.setdefault(sku, set()).add(emulator.now().replace(tzinfo=UTC))
 
@@ -991,4 +991,109 @@ def test_counts_read_ahead_are_dated_by_the_answer_that_carried_them(emulator: W
     got = flat(page.items)
     assert sorted(got) == sorted(written)
     assert all(v.counted_at in served[sku] for sku, v in got.items() if sku is not None)
-    assert any(b < a for a, b in pairwise(handled)), handled  # answered out of order
+    # pages of one window answered out of their order
+    assert any(a[0] == b[0] and b[1] < a[1] for a, b in pairwise(handled)), handled
+
+
+# -- listings side by side, include= reads together (concurrency > 1) ------------------------------
+
+
+def test_a_quiet_shop_is_polled_with_its_three_listings_at_once(emulator: WooCommerceEmulator) -> None:
+    """With ``concurrency = 4`` the products, trash and variations listings are read side by side:
+    a quiet shop's poll is three calls in one round trip, and the cursor still follows the shop's
+    clock (the listings' threads tell the read when it started)."""
+    adapter = make_adapter(emulator, concurrency=4)
+    emulator.freeze_time()
+    emulator.seed(generate_catalog(600))
+    first = adapter.read_catalog(None)
+    emulator.advance(10)
+    settling = adapter.read_catalog(first.cursor)
+    assert settling.items == []
+    emulator.advance(10)
+    emulator.server.faults.add(kind="latency", seconds=0.1, path=r"/wc/v3/", times=None)
+    emulator.server.reset_stats()
+    quiet = adapter.read_catalog(settling.cursor)
+    assert quiet.items == []
+    assert (emulator.server.calls(), emulator.server.peak_in_flight, emulator.server.round_trips) == (3, 3, 1)
+    emulator.advance(10)
+    emulator.server.reset_stats()
+    assert adapter.read_catalog(quiet.cursor).items == []
+    assert emulator.server.calls() == 3  # not the burst again: the cursor caught up
+    sku = generate_catalog(600)[0].variants[0].sku
+    assert sku is not None
+    emulator.manual_stock_edit(sku, 3)
+    emulator.advance(10)
+    changed = adapter.read_catalog(quiet.cursor)
+    assert [v.sku for p in changed.items for v in p.variants] == [sku]
+
+
+def test_parents_and_siblings_of_changed_variations_are_asked_for_together(
+    emulator: WooCommerceEmulator,
+) -> None:
+    """One variation changed in each of 400 products of three: the 400 parents (4 ``include=``
+    calls) are asked for at once, then their 800 unchanged variations (8 calls) four at a time,
+    never more than ``concurrency`` calls in flight; every product comes back whole, with the new
+    count, each count dated by the answer that carried it."""
+    adapter = make_adapter(emulator, concurrency=4)
+    emulator.freeze_time()
+    catalog = [
+        SeedProduct(
+            f"Cap {p}",
+            tuple(
+                SeedVariant(f"CAP-{p:03d}-{v}", Decimal("5.00"), stock=1, options={"Size": str(v)})
+                for v in range(3)
+            ),
+        )
+        for p in range(400)
+    ]
+    emulator.seed(catalog)
+    cursor = adapter.read_catalog(None).cursor
+    emulator.advance(10)
+    cursor = adapter.read_catalog(cursor).cursor
+    emulator.advance(10)
+    for p in range(400):
+        emulator.manual_stock_edit(f"CAP-{p:03d}-1", 100 + p)
+    emulator.advance(5)
+    emulator.server.faults.add(kind="latency", seconds=0.05, path=r"/wc/v3/", times=None)
+    emulator.server.reset_stats()
+    served: dict[str, datetime] = {}
+
+    def dated(request: Any) -> None:
+        if request.method == "GET" and request.query.get("include"):
+            emulator.advance(3)  # each include= answer at its own time
+            for pid in request.query["include"][-1].split(","):
+                served[pid] = emulator.now().replace(tzinfo=UTC)
+
+    emulator.after_request = dated
+    page = adapter.read_catalog(cursor)
+    emulator.after_request = None
+    assert len(page.items) == 400 and all(len(p.variants) == 3 for p in page.items)
+    stock = {str(v.sku): v.stock for p in page.items for v in p.variants}
+    assert stock == {f"CAP-{p:03d}-{v}": 100 + p if v == 1 else 1 for p in range(400) for v in range(3)}
+    for product in page.items:
+        for variant in product.variants:
+            if not str(variant.sku).endswith("-1"):  # read with include=
+                assert variant.counted_at == served[variant.channel_id]
+    assert emulator.server.stats["GET GET products"] == 2 + 4  # since, trashed since; the parents
+    assert emulator.server.peak_in_flight == 4
+    # the three listings side by side (the variations' 5 pages: 1 then 3 at a time, ~3 round trips),
+    # the parents at once (1), their variations four at a time (2)
+    assert emulator.server.round_trips <= 3 + 1 + 2 + 1, emulator.server.round_trips
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_an_incremental_read_of_a_store_without_the_variations_endpoint_reads_everything(
+    emulator: WooCommerceEmulator, concurrency: int
+) -> None:
+    """WooCommerce before 10.3 answers 404 on ``/variations``: a variation's change cannot be seen,
+    so an incremental read falls back to a full read (with the listings side by side too)."""
+    adapter = make_adapter(emulator, concurrency=concurrency)
+    emulator.freeze_time()
+    catalog = generate_catalog(60)
+    emulator.seed(catalog)
+    cursor = adapter.read_catalog(None).cursor
+    emulator.advance(10)
+    emulator.server.faults.add(kind="status", status=404, path=r"/wc/v3/variations$", times=None)
+    page = adapter.read_catalog(cursor)
+    assert set(flat(page.items)) == {v.sku for p in catalog for v in p.variants}
+    assert page.cursor is not None
