@@ -21,8 +21,10 @@ For each phase: wall time, calls per channel (counted by the emulators), the seq
 channel by channel), and wall time over each floor. The issue's target is within 1.3x of the
 concurrent floor. ``--concurrency`` is each channel's ``concurrency`` in the syncs' config (how many
 calls shopbridge sends at once) and the divisor of the concurrent floor; the most calls each
-emulator saw in flight at once is printed too. ``--set`` passes any other config key to the syncs
-(or a channel's concurrency of its own). The wall time includes starting the
+emulator saw in flight at once is printed too, and its round trips (the longest chain of calls each
+sent once the one before was answered, and that times the latency: what concurrency cannot
+divide). ``--set`` passes any other config key to the syncs (or a channel's concurrency of its
+own). The wall time includes starting the
 ``shopbridge`` process, measured apart (``config check``) and printed.
 """
 
@@ -207,6 +209,7 @@ def run(
                 server.faults.clear()
             calls = {name: server.calls() for name, server in emulators.items()}
             peaks = {name: server.peak_in_flight for name, server in emulators.items()}
+            trips = {name: server.round_trips for name, server in emulators.items()}
             sequential, concurrent = floors(calls, latency, concurrency)
             out["phases"][phase] = {
                 "changed_on_channel": changed,
@@ -215,6 +218,7 @@ def run(
                 "sync_cpu_s": round(cpu, 2),
                 "calls": calls,
                 "peak_in_flight": peaks,
+                "round_trips": trips,
                 "routes": {name: dict(server.stats) for name, server in emulators.items()},
                 "sequential_floor_s": round(sequential, 2),
                 "concurrent_floor_s": round(concurrent, 2),
@@ -264,6 +268,8 @@ def render(result: dict[str, Any]) -> list[str]:
         )
         peaks = ", ".join(f"{ch} {n}" for ch, n in sorted(p["peak_in_flight"].items()))
         out.append(f"    most calls in flight at once: {peaks}")
+        trips = ", ".join(f"{ch} {n} ({n * lat[ch]:.1f} s)" for ch, n in sorted(p["round_trips"].items()))
+        out.append(f"    round trips (calls each sent once the one before was answered): {trips}")
         if p["exit_status"] != 0:
             out.append(f"    sync failed: {p.get('stderr', '')[-500:]} {p['result']}")
     return out

@@ -41,4 +41,11 @@ def test_latency_bench_prints_floors_for_the_first_sync_and_both_mass_changes() 
     )
     assert len(peaks) == 3, out
     assert all(1 <= int(n) <= 3 for pair in peaks for n in pair), peaks
+    trips = re.findall(
+        r"^    round trips \(calls each sent once the one before was answered\): "
+        r"square (\d+) \([\d.]+ s\), woocommerce (\d+) \([\d.]+ s\)$",
+        out,
+        flags=re.M,
+    )
+    assert len(trips) == 3 and all(int(n) >= 1 for pair in trips for n in pair), out
     assert re.search(r"prices \(60 changed\)", out) and re.search(r"counts \(60 changed\)", out), out
