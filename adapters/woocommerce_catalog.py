@@ -60,6 +60,8 @@ _VARIATION_FIELDS = (
     "date_modified_gmt",
 )
 """What a variation waiting for its siblings keeps (all that ``_variant`` reads)."""
+_SINCE_PRODUCT_FIELDS = (*_PRODUCT_FIELDS, *_VARIATION_FIELDS)
+"""What an incremental read keeps of a product (a simple product is its own variant)."""
 
 
 def _trashed(item: Mapping[str, Any]) -> bool:
@@ -235,44 +237,16 @@ class WooCommerceCatalog(WooCommerceClient):
         calls = self.calls
         after = (poll.newest - self.overlap).strftime(DATE_FMT)  # naive GMT + dates_are_gmt (timezone trap)
         since = {"modified_after": after, "dates_are_gmt": "true", "orderby": "modified", "order": "asc"}
-        product_fields = (*_PRODUCT_FIELDS, *_VARIATION_FIELDS)  # a simple product is its own variant
         with CatalogSpool() as spool:
             unkeyed: list[ReadIssue] = []
-            listings = {
-                "products": lambda: self._since("products", since),
-                "trash": lambda: self._since("products", TRASH | since),
-                "variations": lambda: self._variations_since(since),
-            }
-            no_variations = False
-            for name, got in self._side_by_side(listings):
-                if got is None:
-                    no_variations = True
-                elif name == "variations":
-                    keyed = self._keyed("variation", got.items, unkeyed)
-                    spooled = [self._spooled("v", v, _VARIATION_FIELDS, got.served) for v in keyed]
-                    spool.add_variations((item, True, poll.is_new(item.key)) for item in spooled)
-                else:
-                    keyed = self._keyed("product", got.items, unkeyed)
-                    spooled = [self._spooled("p", p, product_fields, got.served) for p in keyed]
-                    spool.add_products((item, poll.is_new(item.key)) for item in spooled)
-            if no_variations:
+            if not self._spool_since(spool, poll, since, unkeyed):
                 # WooCommerce < 10.3 has no /variations: a variation's change cannot be seen from its
                 # parent, so only a full read is correct. Report everything (dedupe happens downstream).
                 log.warning("WooCommerce has no /wc/v3/variations; falling back to a full catalogue read")
                 yield from self.iter_catalog(None)
                 return
             spool.want_parents_of_new_variations()
-            parents = map(self._including, spool.missing_parents(PER_PAGE))
-            for got in self._each_listed("products", parents):
-                keyed = self._keyed("product", got.items, unkeyed)
-                spool.add_products((self._spooled("p", p, product_fields, got.served), True) for p in keyed)
-            for got in self._each_listed(
-                "variations", map(self._including, spool.missing_children(PER_PAGE))
-            ):
-                spool.add_variations(
-                    (self._spooled("v", v, _VARIATION_FIELDS, got.served), False, False)
-                    for v in self._keyed("variation", got.items, unkeyed)
-                )
+            self._spool_missing(spool, unkeyed)
             yield Page(items=[], cursor=None, calls=0, issues=unkeyed)
             for products, issues in self._pass_on(spool, poll):
                 yield Page(items=products, cursor=None, calls=self.calls - calls, issues=issues)
@@ -281,6 +255,46 @@ class WooCommerceCatalog(WooCommerceClient):
                 poll.record(key, date)
         poll.caught_up(self._read_started)
         yield Page(items=[], cursor=poll.dump(self.overlap), calls=self.calls - calls)
+
+    def _spool_since(
+        self, spool: CatalogSpool, poll: PollCursor, since: Mapping[str, Any], unkeyed: list[ReadIssue]
+    ) -> bool:
+        """The products, trash and variations modified since into ``spool`` (the listings side by
+        side), marked new or not to ``poll``; False for a store without ``/variations``."""
+        listings = {
+            "products": lambda: self._since("products", since),
+            "trash": lambda: self._since("products", {**TRASH, **since}),
+            "variations": lambda: self._variations_since(since),
+        }
+        found = True
+        for name, got in self._side_by_side(listings):
+            if got is None:
+                found = False
+            elif name == "variations":
+                keyed = self._keyed("variation", got.items, unkeyed)
+                spooled = [self._spooled("v", v, _VARIATION_FIELDS, got.served) for v in keyed]
+                spool.add_variations((item, True, poll.is_new(item.key)) for item in spooled)
+            else:
+                keyed = self._keyed("product", got.items, unkeyed)
+                spooled = [self._spooled("p", p, _SINCE_PRODUCT_FIELDS, got.served) for p in keyed]
+                spool.add_products((item, poll.is_new(item.key)) for item in spooled)
+        return found
+
+    def _spool_missing(self, spool: CatalogSpool, unkeyed: list[ReadIssue]) -> None:
+        """The parents of new variations, then the unchanged variations of wanted variable products,
+        into ``spool`` (``include=``, 100 a call, the calls of each kind sent together)."""
+        parents = map(self._including, spool.missing_parents(PER_PAGE))
+        for got in self._each_listed("products", parents):
+            keyed = self._keyed("product", got.items, unkeyed)
+            spool.add_products(
+                (self._spooled("p", p, _SINCE_PRODUCT_FIELDS, got.served), True) for p in keyed
+            )
+        children = map(self._including, spool.missing_children(PER_PAGE))
+        for got in self._each_listed("variations", children):
+            keyed = self._keyed("variation", got.items, unkeyed)
+            spool.add_variations(
+                (self._spooled("v", v, _VARIATION_FIELDS, got.served), False, False) for v in keyed
+            )
 
     def _variations_since(self, since: Mapping[str, Any]) -> Iterator[Listed | None]:
         """The variations modified since, or ``None`` from a store without ``/variations``."""

@@ -148,7 +148,7 @@ class WooCommerceClient:
         self._uncertain: set[str] = set()
         """Keys of creates that may have reached the shop without our hearing (looked up first)."""
         self._slots = _Slots(lambda: self.concurrency)
-        """The listings' calls in flight (see :meth:`_since`)."""
+        """The listings' calls in flight (see :meth:`_since` and :meth:`_each_listed`)."""
         self._session = _keep_alive_session(concurrency)
         self._api = API(
             url=self.url,
@@ -339,7 +339,8 @@ class WooCommerceClient:
                 yield self._heard_listed(sent.popleft().result())
 
     def _listed(self, endpoint: str, query: Mapping[str, Any]) -> Listed:
-        response = self._request("GET", endpoint, params={**query, "per_page": PER_PAGE})
+        with self._slots.taken():
+            response = self._request("GET", endpoint, params={**query, "per_page": PER_PAGE})
         return Listed(listing(response, endpoint), server_time(response))
 
     def _heard_listed(self, page: Listed) -> Listed:

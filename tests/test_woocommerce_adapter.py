@@ -900,18 +900,19 @@ def test_a_mass_change_of_variations_is_read_a_few_pages_at_a_time(emulator: Woo
     adapter = make_adapter(emulator, concurrency=4)
     cursor, stock = variation_write(emulator, adapter, 1000)
     emulator.server.reset_stats()
-    emulator.server.faults.add(kind="latency", seconds=0.05, path=r"/wc/v3/variations$", times=None)
+    emulator.server.faults.add(kind="latency", seconds=0.1, path=r"/wc/v3/variations$", times=None)
     page = adapter.read_catalog(cursor)
     got = [v for p in page.items for v in p.variants]
     assert len(got) == 1000 and {str(v.sku): v.stock for v in got} == stock
     assert emulator.server.peak_in_flight == 3
     pages = listing_calls(emulator, "variations")
     assert pages <= math.ceil(1000 / 95) + 2, pages  # the pages (overlapping by 5) and a restart
-    # products since, the trash, the parents (include=): one call each, one after the other
+    # products since, the trash, the parents (include=): one call each
     others = emulator.server.calls() - pages
     assert others == 3
-    # the variations listing: its first page alone, then three at a time (and a restart's page)
-    assert emulator.server.round_trips <= others + 1 + math.ceil((pages - 1) / 3) + 1, (
+    # the variations listing: its first page alone, then three at a time (and a restart's page;
+    # and one for a call sent just before another's answer came, which the shop may see after it)
+    assert emulator.server.round_trips <= others + 1 + math.ceil((pages - 1) / 3) + 2, (
         emulator.server.round_trips
     )
     assert page.calls == emulator.server.calls()
@@ -1010,7 +1011,7 @@ def test_a_quiet_shop_is_polled_with_its_three_listings_at_once(emulator: WooCom
     settling = adapter.read_catalog(first.cursor)
     assert settling.items == []
     emulator.advance(10)
-    emulator.server.faults.add(kind="latency", seconds=0.1, path=r"/wc/v3/", times=None)
+    emulator.server.faults.add(kind="latency", seconds=0.3, path=r"/wc/v3/", times=None)
     emulator.server.reset_stats()
     quiet = adapter.read_catalog(settling.cursor)
     assert quiet.items == []
@@ -1054,7 +1055,7 @@ def test_parents_and_siblings_of_changed_variations_are_asked_for_together(
     for p in range(400):
         emulator.manual_stock_edit(f"CAP-{p:03d}-1", 100 + p)
     emulator.advance(5)
-    emulator.server.faults.add(kind="latency", seconds=0.05, path=r"/wc/v3/", times=None)
+    emulator.server.faults.add(kind="latency", seconds=0.1, path=r"/wc/v3/", times=None)
     emulator.server.reset_stats()
     served: dict[str, datetime] = {}
 
@@ -1077,8 +1078,9 @@ def test_parents_and_siblings_of_changed_variations_are_asked_for_together(
     assert emulator.server.stats["GET GET products"] == 2 + 4  # since, trashed since; the parents
     assert emulator.server.peak_in_flight == 4
     # the three listings side by side (the variations' 5 pages: 1 then 3 at a time, ~3 round trips),
-    # the parents at once (1), their variations four at a time (2)
-    assert emulator.server.round_trips <= 3 + 1 + 2 + 1, emulator.server.round_trips
+    # the parents at once (1), their variations four at a time (2); slack as above (one after the
+    # other, the 19 calls of the old read were 19 round trips)
+    assert emulator.server.round_trips <= 3 + 1 + 2 + 3, emulator.server.round_trips
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
