@@ -247,6 +247,8 @@ def test_till_counts_and_sales_landing_between_any_requests_are_each_recorded_on
         shown = sorted(box.square.count(variations[sku], loc) for loc in locations)
         ledger = sorted(n for (s, _), n in store.on_hand([sku]).items() if s == sku)
         assert (sku, ledger) == (sku, shown)
-        assert box.woocommerce.stock_of(sku) == sum(shown)
+        # The web shop shows the stores' sum, floored at 0: a till sale or count racing our write
+        # of a web sale can leave a store at -1 (sold twice), which the web shop shows as 0.
+        assert box.woocommerce.stock_of(sku) == max(0, sum(shown))
         assert _our_upward_writes(box, variations[sku], since) == []
     assert missing == []
