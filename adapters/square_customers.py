@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -176,24 +176,46 @@ class SquareCustomers(SquareClient):
                 newest = updated if newest is None or updated > newest else newest
                 if mark not in seen:
                     out.append(self.to_customer(readable))
-            if newest is not None:  # what falls out of the window can go now
-                marks = {m: t for m, t in marks.items() if t >= newest - self.customer_overlap}
+            marks = self._in_window(marks, newest)
             yield Page(items=out, cursor=cursor, calls=calls, issues=issues)
-        yield Page(items=[], cursor=self._next_cursor(since, newest, read_at, seen | set(marks)))
+        yield Page(items=[], cursor=self._next_cursor(since, newest, read_at, seen, marks))
+
+    def _in_window(self, marks: dict[str, datetime], newest: datetime | None) -> dict[str, datetime]:
+        """``marks`` less those older than the overlap window below ``newest``. The same dict
+        when none is (no copy per page of a read whose every change is in the window, as a bulk
+        import's are)."""
+        if newest is None or not marks:
+            return marks
+        floor = newest - self.customer_overlap
+        if min(marks.values()) >= floor:
+            return marks
+        return {m: t for m, t in marks.items() if t >= floor}
 
     def _next_cursor(
-        self, since: datetime | None, newest: datetime | None, read_at: datetime | None, marks: set[str]
+        self,
+        since: datetime | None,
+        newest: datetime | None,
+        read_at: datetime | None,
+        seen: set[str],
+        marks: Mapping[str, datetime],
     ) -> str | None:
         """Where the next read starts: the overlap window below the later of the newest change
         read and Square's clock when the read began (never before this read's start), with the
-        changes of that window already returned."""
+        changes of that window already returned (``seen`` before this read, ``marks`` by it: one
+        list of both is built, not their union and then a copy)."""
         starts = [since, *(t - self.customer_overlap for t in (newest, read_at) if t is not None)]
         known = [t for t in starts if t is not None]
         if not known:
             return None
         start = max(known)
-        kept = {m for m in marks if (t := parse_time(m.split("@", 1)[1])) is not None and t >= start}
-        return json.dumps({"from": rfc3339_ms(start), "seen": sorted(kept)})
+
+        def recent(mark: str) -> bool:
+            return (t := parse_time(mark.split("@", 1)[1])) is not None and t >= start
+
+        kept = [m for m in seen if recent(m)]
+        kept += [m for m in marks if m not in seen and recent(m)]
+        kept.sort()
+        return json.dumps({"from": rfc3339_ms(start), "seen": kept})
 
     def read_customers_by_id(self, customer_ids: Sequence[str]) -> Page[ChannelCustomer]:
         start = self.calls
@@ -261,10 +283,9 @@ class SquareCustomers(SquareClient):
                         out.append(order)
                     if order.customer_id:
                         marks[mark] = order.modified_at
-                if newest is not None:  # what falls out of the window can go now
-                    marks = {m: t for m, t in marks.items() if t >= newest - self.customer_overlap}
+                marks = self._in_window(marks, newest)
                 yield Page(items=out, cursor=cursor, calls=calls, issues=issues)
-        next_cursor = self._next_cursor(since, newest, read_at, seen | set(marks))
+        next_cursor = self._next_cursor(since, newest, read_at, seen, marks)
         yield Page(items=[], cursor=next_cursor, calls=self.calls - counted)
 
     def _location_names(self) -> dict[str, str]:

@@ -37,6 +37,7 @@ from bridge.customers.fields import field_values
 from bridge.customers.writes import plan_writes
 from bridge.models import ChannelCustomer
 from bridge.store import Store, utcnow
+from bridge.store.customers import TouchedPersons
 from bridge.writes import CreateCustomer, UpdateCustomer
 
 __all__ = ["CUSTOMER_CURSOR", "PURCHASES_CURSOR", "CustomerReport", "CustomerSync"]
@@ -65,7 +66,9 @@ class CustomerReport:
     history_calls: int = 0
     """Calls reading the purchase history (the order streams; none for orders a customers read
     carried)."""
-    writes: list[tuple[str, str, str]] = field(default_factory=list)  # (channel, op, customer id)
+    writes: list[tuple[str, str, str]] = field(default_factory=list)
+    """A dry run's writes, ``(channel, op, customer id)``, for it to show; a real run lists none
+    (it queues them: ``queued``; a first sync's writes are one per person, too many to hold)."""
     issues: list[str] = field(default_factory=list)
 
 
@@ -87,20 +90,21 @@ class CustomerSync:
         against every channel's record as now read (not a record another channel's read left
         stale), queue them, and only then move the cursors."""
         report = CustomerReport()
-        touched = self._chunk(self.store.customers.resolved_records(), report, dry_run)
-        touched.update(self._reread(self.store.customers.stale(), report, dry_run))
         cursors: dict[str, str] = {}
-        for name, adapter in self.adapters.items():
-            cursor = None if full else self.store.get_cursor(name, CUSTOMER_CURSOR)
-            try:
-                last = self._stream(adapter.iter_customers(cursor), name, report, touched, dry_run)
-            except AdapterError as exc:  # this channel's customers wait for the next sync; others go on
-                report.issues.append(f"{name}: customers not read: {exc}")
-                log.warning("customers not read", extra={"channel": name, "error": str(exc)})
-                continue
-            if last is not None:
-                cursors[name] = last
-        self._finish(touched, report, dry_run)
+        with self.store.customers.touched() as touched:
+            touched.update(self._chunk(self.store.customers.resolved_records(), report, dry_run))
+            touched.update(self._reread(self.store.customers.stale(), report, dry_run))
+            for name, adapter in self.adapters.items():
+                cursor = None if full else self.store.get_cursor(name, CUSTOMER_CURSOR)
+                try:
+                    last = self._stream(adapter.iter_customers(cursor), name, report, touched, dry_run)
+                except AdapterError as exc:  # this channel's customers wait for the next sync; others go on
+                    report.issues.append(f"{name}: customers not read: {exc}")
+                    log.warning("customers not read", extra={"channel": name, "error": str(exc)})
+                    continue
+                if last is not None:
+                    cursors[name] = last
+            self._finish(touched, report, dry_run)
         for name, cursor in cursors.items() if not dry_run else ():
             self.store.set_cursor(name, CUSTOMER_CURSOR, cursor)
         if not dry_run:  # a dry run plans writes: the history is no write, it waits for a real sync
@@ -115,14 +119,17 @@ class CustomerSync:
         (the payload is a hint, never state), merged, and their persons' writes queued. No cursor
         moves: the next poll reads them again, harmlessly."""
         report = CustomerReport()
-        touched = self._reread(ids, report, dry_run=False, strict=True)
-        self._finish(touched, report, dry_run=False)
+        with self.store.customers.touched() as touched:
+            touched.update(self._reread(ids, report, dry_run=False, strict=True))
+            self._finish(touched, report, dry_run=False)
         return report
 
     def run_stale(self) -> CustomerReport:
         """Only the records a channel refused a write to as stale, read again and merged."""
         report = CustomerReport()
-        self._finish(self._reread(self.store.customers.stale(), report, dry_run=False), report, dry_run=False)
+        with self.store.customers.touched() as touched:
+            touched.update(self._reread(self.store.customers.stale(), report, dry_run=False))
+            self._finish(touched, report, dry_run=False)
         return report
 
     def _stream(
@@ -130,7 +137,7 @@ class CustomerSync:
         pages: Iterator[Page[ChannelCustomer]],
         name: str,
         report: CustomerReport,
-        touched: dict[str, None],
+        touched: TouchedPersons,
         dry_run: bool,
     ) -> str | None:
         """Decide and record a channel's read chunk by chunk as its pages come (one chunk held at
@@ -185,12 +192,12 @@ class CustomerSync:
                     self.store.customers.read_again(name, part)
         return touched
 
-    def _finish(self, touched: dict[str, None], report: CustomerReport, dry_run: bool) -> None:
+    def _finish(self, touched: TouchedPersons, report: CustomerReport, dry_run: bool) -> None:
         if dry_run:
             for person in self._dry.values():
                 report.writes.extend(_described(self._writes(person)))
         else:
-            self._queue_writes(list(touched), report)
+            self._queue_writes(touched.chunks(CHUNK), report)
 
     def _chunk(
         self, records: Sequence[ChannelCustomer], report: CustomerReport, dry_run: bool, verify: bool = True
@@ -243,10 +250,11 @@ class CustomerSync:
                 out[channel] = ids
         return out
 
-    def _queue_writes(self, person_ids: Sequence[str], report: CustomerReport) -> None:
-        for start in range(0, len(person_ids), CHUNK):
-            persons = self.store.customers.persons(person_ids[start : start + CHUNK])
-            entries = [entry for person in persons.values() for entry in self._outbox(person, report)]
+    def _queue_writes(self, chunks: Iterable[Sequence[str]], report: CustomerReport) -> None:
+        """Each chunk of persons' writes, planned against their records as now stored, queued."""
+        for person_ids in chunks:
+            persons = self.store.customers.persons(person_ids)
+            entries = [entry for person in persons.values() for entry in self._outbox(person)]
             report.queued += self.store.outbox_enqueue(entries)
 
     def _purchases(self, name: str, adapter: ChannelAdapter, report: CustomerReport, full: bool) -> None:
@@ -287,9 +295,8 @@ class CustomerSync:
     def _writes(self, person: Person) -> list[tuple[str, CreateCustomer | UpdateCustomer]]:
         return plan_writes(person, self.writable, create_missing=self.settings.create_missing)
 
-    def _outbox(self, person: Person, report: CustomerReport) -> Iterator[dict[str, Any]]:
+    def _outbox(self, person: Person) -> Iterator[dict[str, Any]]:
         for channel, op in self._writes(person):
-            report.writes.extend(_described([(channel, op)]))
             yield {
                 "channel": channel,
                 "idempotency_key": op.key,

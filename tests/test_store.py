@@ -195,3 +195,19 @@ def test_an_older_store_gains_the_ended_listings_and_keeps_every_row(tmp_path: P
         assert (
             store.ended_listings("ebay").refuses_zero() and not store.ended_listings("other").refuses_zero()
         )
+
+
+def test_a_due_round_holds_at_most_the_given_customer_writes_and_any_stock_writes(tmp_path: Path) -> None:
+    """Customer writes go one call each: the relay takes them a few hundred at a time (memory),
+    while stock writes (batched) still come as many as the limit allows, in queue order."""
+    with Store(tmp_path / "s.db") as store:
+        entries = [
+            {"channel": "square", "idempotency_key": f"k{n}", "action": action, "op": {"n": n}}
+            for n, action in enumerate(["set_stock", "update_customer", "create_customer", "set_stock"] * 5)
+        ]
+        store.outbox_enqueue(entries)
+        round_ = store.outbox_due("square", limit=100, singles=3)
+        assert [e.op["n"] for e in round_] == [0, 1, 2, 3, 4, 5]  # cut before the 4th customer write
+        assert len(store.outbox_due("square", limit=100)) == 20
+        assert [e.op["n"] for e in store.outbox_due("square", limit=2, singles=3)] == [0, 1]
+        assert [e.action for e in store.outbox_due("square", limit=100, singles=0)] == ["set_stock"]

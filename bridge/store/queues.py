@@ -14,10 +14,12 @@ from bridge.storage import InboxDelivery, OutboxEntry
 from bridge.store.base import StoreBase, utcnow
 from bridge.store.chunked import KEYS, execute_in
 
-__all__ = ["HELD", "QueueTables"]
+__all__ = ["HELD", "SINGLE_CALL_ACTIONS", "QueueTables"]
 
 HELD = "held: "
 """How ``last_error`` marks a write held back by the channel's budget (:meth:`QueueTables.outbox_hold`)."""
+SINGLE_CALL_ACTIONS = ("create_customer", "update_customer")
+"""Writes no channel batches: one call each (neither API has a bulk customer write we use)."""
 
 
 class QueueTables(StoreBase):
@@ -124,14 +126,28 @@ class QueueTables(StoreBase):
         return int(row[0])
 
     def outbox_due(
-        self, channel: str, *, now: str | None = None, limit: int = 1000, after_id: int = 0
+        self,
+        channel: str,
+        *,
+        now: str | None = None,
+        limit: int = 1000,
+        after_id: int = 0,
+        singles: int | None = None,
     ) -> list[OutboxEntry]:
-        """``channel``'s due entries in outbox order; only those queued after entry ``after_id``."""
-        rows = self.db.query(
-            "SELECT * FROM outbox WHERE done_at IS NULL AND channel = ? AND next_attempt_at <= ? AND id > ? "
-            "ORDER BY id LIMIT ?",
-            [channel, now or utcnow(), after_id, limit],
-        )
+        """The first ``limit`` due entries of ``channel`` in queue order, only those queued after
+        entry ``after_id``; with ``singles``, cut before the entry that would be one more than
+        ``singles`` writes sent a call each (:data:`SINGLE_CALL_ACTIONS`): those gain nothing from
+        a long round, and each costs a few KB held until its round ends."""
+        due = "SELECT * FROM outbox WHERE done_at IS NULL AND channel = ? AND next_attempt_at <= ? AND id > ?"
+        params: list[Any] = [channel, now or utcnow(), after_id]
+        if singles is not None:
+            marks = ",".join("?" * len(SINGLE_CALL_ACTIONS))
+            due = (
+                f"SELECT * FROM (SELECT *, sum(action IN ({marks})) OVER (ORDER BY id) AS singles_so_far "
+                f"FROM ({due})) WHERE singles_so_far <= ?"
+            )
+            params = [*SINGLE_CALL_ACTIONS, *params, singles]
+        rows = self.db.query(f"{due} ORDER BY id LIMIT ?", [*params, limit])
         return [
             OutboxEntry(
                 id=r["id"],
