@@ -172,9 +172,9 @@ class SquareCustomers(SquareClient):
                 if readable is None or updated is None:
                     continue
                 mark = f"{readable['id']}@{readable['updated_at']}"
-                marks[mark] = updated
                 newest = updated if newest is None or updated > newest else newest
-                if mark not in seen:
+                if mark not in seen:  # one seen before stays in ``seen``: not held twice
+                    marks[mark] = updated
                     out.append(self.to_customer(readable))
             marks = self._in_window(marks, newest)
             yield Page(items=out, cursor=cursor, calls=calls, issues=issues)
@@ -201,8 +201,8 @@ class SquareCustomers(SquareClient):
     ) -> str | None:
         """Where the next read starts: the overlap window below the later of the newest change
         read and Square's clock when the read began (never before this read's start), with the
-        changes of that window already returned (``seen`` before this read, ``marks`` by it: one
-        list of both is built, not their union and then a copy)."""
+        changes of that window already returned (``seen`` before this read, ``marks`` the others
+        this read returned: one list of both is built, not their union and then a copy)."""
         starts = [since, *(t - self.customer_overlap for t in (newest, read_at) if t is not None)]
         known = [t for t in starts if t is not None]
         if not known:
@@ -213,7 +213,7 @@ class SquareCustomers(SquareClient):
             return (t := parse_time(mark.split("@", 1)[1])) is not None and t >= start
 
         kept = [m for m in seen if recent(m)]
-        kept += [m for m in marks if m not in seen and recent(m)]
+        kept += [m for m in marks if recent(m)]  # none of them in ``seen``
         kept.sort()
         return json.dumps({"from": rfc3339_ms(start), "seen": kept})
 
@@ -281,7 +281,6 @@ class SquareCustomers(SquareClient):
                     mark = f"{order.order_id}@{raw['updated_at']}"
                     if order.customer_id and mark not in seen:
                         out.append(order)
-                    if order.customer_id:
                         marks[mark] = order.modified_at
                 marks = self._in_window(marks, newest)
                 yield Page(items=out, cursor=cursor, calls=calls, issues=issues)

@@ -90,29 +90,45 @@ class CustomerSync:
         against every channel's record as now read (not a record another channel's read left
         stale), queue them, and only then move the cursors."""
         report = CustomerReport()
-        cursors: dict[str, str] = {}
         with self.store.customers.touched() as touched:
             touched.update(self._chunk(self.store.customers.resolved_records(), report, dry_run))
             touched.update(self._reread(self.store.customers.stale(), report, dry_run))
-            for name, adapter in self.adapters.items():
-                cursor = None if full else self.store.get_cursor(name, CUSTOMER_CURSOR)
-                try:
-                    last = self._stream(adapter.iter_customers(cursor), name, report, touched, dry_run)
-                except AdapterError as exc:  # this channel's customers wait for the next sync; others go on
-                    report.issues.append(f"{name}: customers not read: {exc}")
-                    log.warning("customers not read", extra={"channel": name, "error": str(exc)})
-                    continue
-                if last is not None:
-                    cursors[name] = last
+            cursors = self._read_channels(touched, report, dry_run, full)
             self._finish(touched, report, dry_run)
-        for name, cursor in cursors.items() if not dry_run else ():
-            self.store.set_cursor(name, CUSTOMER_CURSOR, cursor)
+        if not dry_run:
+            self._move_cursors(cursors)
+        del cursors
         if not dry_run:  # a dry run plans writes: the history is no write, it waits for a real sync
             for name, adapter in self.adapters.items():
                 self._purchases(name, adapter, report, full)
         if self.adapters and not dry_run:  # a dry run synced nothing: its plan says what it would
             log.info("customers synced", extra={k: v for k, v in vars(report).items() if isinstance(v, int)})
         return report
+
+    def _read_channels(
+        self, touched: TouchedPersons, report: CustomerReport, dry_run: bool, full: bool
+    ) -> dict[str, str]:
+        """Every channel's changed customers decided and recorded; the cursors each read ends at
+        (to be set once the writes are queued)."""
+        cursors: dict[str, str] = {}
+        for name, adapter in self.adapters.items():
+            cursor = None if full else self.store.get_cursor(name, CUSTOMER_CURSOR)
+            try:
+                last = self._stream(adapter.iter_customers(cursor), name, report, touched, dry_run)
+            except AdapterError as exc:  # this channel's customers wait for the next sync; others go on
+                report.issues.append(f"{name}: customers not read: {exc}")
+                log.warning("customers not read", extra={"channel": name, "error": str(exc)})
+                continue
+            if last is not None:
+                cursors[name] = last
+        return cursors
+
+    def _move_cursors(self, cursors: dict[str, str]) -> None:
+        """Each read's cursor set; their text (a bulk import's window marks: MBs at 50,000
+        customers) then goes, not held through the history read."""
+        for name, cursor in cursors.items():
+            self.store.set_cursor(name, CUSTOMER_CURSOR, cursor)
+        cursors.clear()
 
     def run_hinted(self, ids: Mapping[str, Sequence[str]]) -> CustomerReport:
         """The event path's customers: just the records webhooks named (per channel), read again
@@ -151,10 +167,10 @@ class CustomerSync:
             pending.extend(page.items)
             report.read_calls += page.calls
             last = page.cursor
-            while len(pending) >= CHUNK:
-                chunk, pending = pending[:CHUNK], pending[CHUNK:]
-                report.read += len(chunk)
-                touched.update(self._chunk(chunk, report, dry_run))
+            while len(pending) >= CHUNK:  # no name keeps a decided chunk alive while more pages come
+                report.read += CHUNK
+                touched.update(self._chunk(pending[:CHUNK], report, dry_run))
+                del pending[:CHUNK]
         report.read += len(pending)
         touched.update(self._chunk(pending, report, dry_run))
         return last
@@ -253,9 +269,16 @@ class CustomerSync:
     def _queue_writes(self, chunks: Iterable[Sequence[str]], report: CustomerReport) -> None:
         """Each chunk of persons' writes, planned against their records as now stored, queued."""
         for person_ids in chunks:
-            persons = self.store.customers.persons(person_ids)
-            entries = [entry for person in persons.values() for entry in self._outbox(person)]
-            report.queued += self.store.outbox_enqueue(entries)
+            report.queued += self._queue_chunk(person_ids)
+
+    def _queue_chunk(self, person_ids: Sequence[str]) -> int:
+        """One chunk's writes queued; how many were new. A function of its own so that a chunk's
+        persons and entries are gone before the next chunk's are loaded (a loop's names would
+        keep the last ones alive: two chunks held at the peak, not one)."""
+        persons = self.store.customers.persons(person_ids)
+        return self.store.outbox_enqueue(
+            entry for person in persons.values() for entry in self._outbox(person)
+        )
 
     def _purchases(self, name: str, adapter: ChannelAdapter, report: CustomerReport, full: bool) -> None:
         """The channel's purchase history changed since its cursor, recorded page by page (one page

@@ -139,13 +139,20 @@ class Relay:
                 self.progress.start(f"writing changes to {name}", total)
             workers = max(1, self.adapters[name].concurrency)
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"relay-{name}") as pool:
-                while True:
-                    held = report.held_ids.get(name, set())
-                    taken = self.store.outbox_due(name, limit=ROUND, after_id=after_id, singles=SINGLES_ROUND)
-                    due = [e for e in taken if e.id not in held]
-                    if not due or not self._send_round(name, due, pool, workers, report):
-                        break
+                while self._next_round(name, pool, workers, report, after_id):
+                    pass
         return report
+
+    def _next_round(
+        self, name: str, pool: ThreadPoolExecutor, workers: int, report: RelayReport, after_id: int
+    ) -> bool:
+        """Send the next round of ``name``'s due writes (queued after entry ``after_id``); whether
+        another may make progress. Its entries go when it returns, before the next round's are
+        read (not two rounds held)."""
+        held = report.held_ids.get(name, set())
+        taken = self.store.outbox_due(name, limit=ROUND, after_id=after_id, singles=SINGLES_ROUND)
+        due = [e for e in taken if e.id not in held]
+        return bool(due) and self._send_round(name, due, pool, workers, report)
 
     def _send_round(
         self,
