@@ -56,8 +56,8 @@ ROUND = 5_000
 """Due writes taken per round: each round ends waiting for its last lane, so few rounds."""
 SINGLES_ROUND = 500
 """At most this many writes sent one call each (customers') in a round: they fill no batch, and
-each holds a few KB (its op parsed and validated) until the round ends, so a round of 5,000 of
-them held about 18 MB where 500 hold 2 (``python -m bench.customers``)."""
+each holds about 3.7 KB (its op parsed and validated) until the round ends: a round of 4,000 held
+15 MB, 500 hold under 2 (traced, at 8,000 customers of ``python -m bench.customers``)."""
 
 
 @dataclass
