@@ -83,6 +83,9 @@ class Response:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    served_at: float | None = None
+    """The provider's clock when it produced this answer (its ``Date`` header); ``None``: when it
+    is sent. An emulator whose clock other requests move sets it while it holds its state."""
 
 
 def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -405,8 +408,12 @@ class EmulatorServer:
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("emulator: " + format, *args)
 
+            served_at: float | None = None
+
             def date_time_string(self, timestamp: float | None = None) -> str:
-                return formatdate(server.clock() if timestamp is None else timestamp, usegmt=True)
+                if timestamp is None:
+                    timestamp = server.clock() if self.served_at is None else self.served_at
+                return formatdate(timestamp, usegmt=True)
 
             def _serve(self) -> None:
                 split = urlsplit(self.path)
@@ -425,6 +432,7 @@ class EmulatorServer:
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.close_connection = True
                     return
+                self.served_at = response.served_at
                 self.send_response(response.status)
                 for key, value in response.headers.items():
                     self.send_header(key, value)

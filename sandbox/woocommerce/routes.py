@@ -99,15 +99,18 @@ class WooRoutes(WooVariations, WooCustomers, WooOrders):
 
     def _wrap(self, handler: Callable[[Request], Any]) -> Callable[[Request], Response]:
         def run(request: Request) -> Response:
+            # The answer is dated when it is produced, under the lock: a request answered at the
+            # same time (or a test's hook moving the clock) must not move its Date.
             try:
                 with self.lock:
                     result = handler(request)
                     if self.after_request is not None:
                         self.after_request(request)
+                    served_at = self.server.clock()
             except WooApiError as exc:
                 return exc.response()
-            if isinstance(result, Response):
-                return result
-            return json_response(result)
+            response = result if isinstance(result, Response) else json_response(result)
+            response.served_at = served_at
+            return response
 
         return run
