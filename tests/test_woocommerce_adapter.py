@@ -931,8 +931,10 @@ def test_changes_during_a_read_ahead_answered_out_of_order_are_never_skipped(
     expected = {sku: 1000 + k for k, sku in enumerate(written)}
     handled: list[tuple[str, int]] = []
     stock = iter(range(5000, 6000))
-    for n in range(200):  # each request takes the next rule: 0.1 s, none, 0.06 s, none, ...
-        seconds = (0.1, 0.0, 0.06, 0.0)[n % 4]
+    # Each request takes the next rule: 0.3 s, none, 0.18 s, none, ... (long enough that the pages
+    # sent together are in flight together on a loaded machine: 0.1 s was not, 1 run in 12).
+    for n in range(200):
+        seconds = (0.3, 0.0, 0.18, 0.0)[n % 4]
         emulator.server.faults.add(kind="latency", seconds=seconds, path=r"/wc/v3/products$", times=1)
 
     def change(skus: list[str]) -> None:
