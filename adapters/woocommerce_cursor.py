@@ -8,6 +8,7 @@ this cursor shape; it is serialised as JSON and opaque to the engine.
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 from collections.abc import Mapping
@@ -66,21 +67,28 @@ class PollCursor:
     #: second (our write, then our next write restoring what an earlier read saw) has a key seen
     #: before, yet it differs from what we last read, so only the latest key of an item counts.
     latest: dict[str, str] = field(default_factory=dict, repr=False)
+    #: Whether :meth:`prune` is to be called as the read goes (it needs the keys recorded, by date).
+    prunes: bool = field(default=False, repr=False)
+    #: ``(date, key)`` recorded since the last :meth:`prune` (kept one more page: see there).
+    _fresh: list[tuple[str, str]] = field(default_factory=list, init=False, repr=False, compare=False)
+    #: ``(date, key)`` recorded before the last :meth:`prune`, a heap (oldest first).
+    _aged: list[tuple[str, str]] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for key, _date in sorted(self.seen.items(), key=lambda kd: kd[1]):
             self.latest[_identity(key)] = key
 
     @classmethod
-    def load(cls, raw: str | None) -> PollCursor:
+    def load(cls, raw: str | None, *, prunes: bool = False) -> PollCursor:
+        """The cursor ``raw`` (JSON from :meth:`dump`); ``prunes`` for a read that calls :meth:`prune`."""
         if not raw:
-            return cls()
+            return cls(prunes=prunes)
         try:
             data = json.loads(raw)
-            return cls(newest=parse_gmt(data.get("t")), seen=dict(data.get("seen") or {}))
+            return cls(newest=parse_gmt(data.get("t")), seen=dict(data.get("seen") or {}), prunes=prunes)
         except (ValueError, TypeError, AttributeError):
             log.warning("unreadable WooCommerce cursor, starting from the beginning")
-            return cls()
+            return cls(prunes=prunes)
 
     def dump(self, overlap: timedelta) -> str:
         keep = {}
@@ -90,6 +98,27 @@ class PollCursor:
         return json.dumps(
             {"t": self.newest.strftime(DATE_FMT) if self.newest else None, "seen": keep}, sort_keys=True
         )
+
+    def prune(self, overlap: timedelta) -> None:
+        """Drop, as a long read goes (once a page), the keys it recorded that :meth:`dump` would drop:
+        dated before ``newest - overlap``. ``newest`` only grows, so the final floor is at or above
+        this one and the dumped cursor is the same as without pruning; a read by id (newest not
+        monotone) holds too. Only keys recorded by this read before the last call go (a heap, oldest
+        first, so a page costs what it drops): the keys loaded stay, as a read by id asks about them
+        anywhere in it, and the last page's stay, so an item an offset page repeats (one account
+        deleted mid-read shifts the next page by one) is still known. Without this a read of every
+        account held a key per account until the dump (85,000 keys, 24 MB, at 50k customers)."""
+        if self.newest is not None:
+            floor = (self.newest - overlap).strftime(DATE_FMT)
+            while self._aged and self._aged[0][0] < floor:
+                date, key = heapq.heappop(self._aged)
+                if self.seen.get(key) == date:
+                    del self.seen[key]
+                    if self.latest.get(identity := _identity(key)) == key:
+                        del self.latest[identity]
+        for entry in self._fresh:
+            heapq.heappush(self._aged, entry)
+        self._fresh.clear()
 
     def is_new(self, key: str) -> bool:
         """Whether ``key`` differs from the last version of its item we read (within the window)."""
@@ -113,6 +142,8 @@ class PollCursor:
             self.seen.pop(previous, None)
         self.seen[key] = date
         self.latest[identity] = key
+        if self.prunes:
+            self._fresh.append((date, key))
         when = parse_gmt(date)
         if when is not None and (self.newest is None or when > self.newest):
             self.newest = when

@@ -128,7 +128,8 @@ class WooCommerceCustomers(WooCommerceClient):
         """:meth:`read_customers` a listing page (100 orders or accounts) at a time; the pages
         before the last carry ``cursor`` unchanged, the last the next one."""
         state = json.loads(cursor) if cursor else {}
-        orders, accounts = PollCursor.load(state.get("orders")), PollCursor.load(state.get("accounts"))
+        orders = PollCursor.load(state.get("orders"), prunes=True)
+        accounts = PollCursor.load(state.get("accounts"), prunes=True)
         max_id, counted = int(state.get("max_id") or 0), self.calls
         account_ids: set[int] = set()
 
@@ -188,6 +189,7 @@ class WooCommerceCustomers(WooCommerceClient):
                     out[guest.channel_id] = guest
                 if (history := self._history_order(order, issues)) is not None:
                     bought.append(history)
+            poll.prune(self.overlap)
             yield out, bought, issues
         poll.caught_up(self._read_started)
 
@@ -210,6 +212,7 @@ class WooCommerceCustomers(WooCommerceClient):
                     continue
                 out[str(data["id"])] = self.to_customer(data)
                 poll.record(key, data.get("date_modified_gmt"))
+            poll.prune(self.overlap)
             yield out, issues
 
     def _new_accounts(self, max_id: int, out: dict[str, ChannelCustomer], issues: list[ReadIssue]) -> None:
