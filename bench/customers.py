@@ -1,13 +1,16 @@
 """The customers stage at scale: a first sync and a quiet re-sync of N customers on each channel.
 
 `python -m bench.customers [--customers 1000 10000 50000] [--overlap 0.5] [--guest-orders 0.2]
-[--web-orders 0.5] [--till-orders 1.0] [--json]`
+[--web-orders 0.5] [--till-orders 1.0] [--seed-rate 50] [--json]`
 
 Square is seeded with N profiles, WooCommerce with N accounts; the first ``overlap`` share carry the
 same email on both (matching links them: one person, written on both sides), ``guest-orders`` x N
 guest orders on WooCommerce (buyers known only from orders), ``web-orders`` x N orders of accounts,
 and ``till-orders`` x N till sales on Square at two locations, every other one to a profile (the
-others to nobody, as most till sales are). Each size runs in a process of its
+others to nobody, as most till sales are). Each channel's records are dated ``seed-rate`` a second,
+ending at the seeding (a real shop's accounts come over months, a bulk import through the REST API at
+tens a second: not all inside the reads' overlap windows); ``--seed-rate 0`` dates them all as fast as
+the emulators take them (50,000 accounts in about a second), as before. Each size runs in a process of its
 own, the emulators in a forked child of it, so the peak RSS reported is the sync's alone (the
 emulators' N records are not in it). The stage is the real one (:class:`bridge.customer_sync.CustomerSync`
 on a store file, then the relay sending its writes): reads page by page, matching, merging, the
@@ -22,6 +25,7 @@ writes apart (one call per update: neither API has a bulk customer update we use
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import multiprocessing
@@ -30,7 +34,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -43,11 +49,16 @@ from bridge.progress import QuietProgress
 from bridge.relay import Relay
 from bridge.store import Store
 from sandbox.square import SquareEmulator
+from sandbox.square.wire import fmt_ms
 from sandbox.woocommerce import WooCommerceEmulator
 
 
 def seed(square: SquareEmulator, woo: WooCommerceEmulator, size: int, mix: Mix) -> None:
+    """N profiles and accounts and the orders of ``mix``; at ``mix.rate`` records a second (each
+    channel's, in order, ending now) when it is above 0, else as fast as the emulators take them."""
     shared = int(size * mix.overlap)
+    square_dates = _timeline(size + int(size * mix.till), mix.rate)
+    woo_clock = _WooClock(woo, size + int(size * mix.guests) + int(size * mix.web), mix.rate)
     profiles, accounts = [], []
     for n in range(size):
         profiles.append(
@@ -57,19 +68,63 @@ def seed(square: SquareEmulator, woo: WooCommerceEmulator, size: int, mix: Mix) 
                 f"+1415555{n % 10000:04d}" if n < 10000 else None,
             )
         )
+        _backdate(square, square._customers[profiles[-1]], next(square_dates))
         accounts.append(
             woo.add_customer(f"person{n}@shop.test" if n < shared else f"web{n}@shop.test", f"P{n}")
         )
+        woo_clock.tick()
     shops = square.location_ids()
     shops += square.add_locations(["Shop", "Market stall"][len(shops) :])
     for n in range(int(size * mix.till)):
-        square.add_order(shops[n % 2], 500 + n % 100, profiles[n % size] if n % 2 == 0 else None)
+        order = square.add_order(shops[n % 2], 500 + n % 100, profiles[n % size] if n % 2 == 0 else None)
+        _backdate(square, square._orders[order], next(square_dates))
     with woo.lock:
         for n in range(int(size * mix.guests)):
             woo._create_order({"billing": {"email": f"guest{n}@shop.test", "first_name": "G"}})
+            woo_clock.tick()
         for n in range(int(size * mix.web)):
             buyer = accounts[n % size]
             woo._create_order({"customer_id": buyer, "billing": {"email": woo.customers[buyer]["email"]}})
+            woo_clock.tick()
+    woo_clock.stop()
+
+
+def _timeline(count: int, rate: float) -> Iterator[int | None]:
+    """Epoch ms of ``count`` records made ``rate`` a second, the last one now; None each if ``rate`` is 0."""
+    if rate <= 0:
+        return itertools.repeat(None)
+    start = time.time() * 1000 - count * 1000 / rate
+    return (int(start + n * 1000 / rate) for n in itertools.count())
+
+
+def _backdate(square: SquareEmulator, record: dict[str, Any], ms: int | None) -> None:
+    """Square's emulator stamps a record with its clock (now): the bench's shop made it at ``ms``.
+    Its state is written directly, as its seeding helpers do (no API sets these dates)."""
+    if ms is None:
+        return
+    with square.lock:
+        for name in ("created_at", "updated_at", "closed_at"):
+            if name in record:
+                record[name] = fmt_ms(ms)
+        square._cache.clear()  # the query results cached before the change
+
+
+class _WooClock:
+    """WooCommerce's emulator clock held ``count / rate`` seconds back and moved on one record at a
+    time (its ``freeze_time``/``advance``), so the records it stamps are spread as ``rate`` says."""
+
+    def __init__(self, woo: WooCommerceEmulator, count: int, rate: float) -> None:
+        self.woo, self.step = woo, (1 / rate if rate > 0 else 0.0)
+        if self.step:
+            woo.freeze_time(datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=count * self.step))
+
+    def tick(self) -> None:
+        if self.step:
+            self.woo.advance(self.step)
+
+    def stop(self) -> None:
+        if self.step:
+            self.woo.unfreeze_time()
 
 
 @dataclass(frozen=True)
@@ -80,6 +135,8 @@ class Mix:
     guests: float = 0.2
     web: float = 0.5
     till: float = 1.0
+    rate: float = 50.0
+    """Records seeded a second, back in time (0: all at once, as fast as the emulators take them)."""
 
     def orders(self, size: int) -> dict[str, int]:
         """The orders seeded per channel (Square's every other one to nobody)."""
@@ -132,6 +189,7 @@ def one(size: int, mix: Mix) -> dict[str, Any]:
         }
         out: dict[str, Any] = {
             "customers": size,
+            "seed_rate": mix.rate,
             "overlap": mix.overlap,
             "guest_orders": int(size * mix.guests),
             "orders": mix.orders(size),
@@ -192,11 +250,12 @@ def main() -> None:
     parser.add_argument("--guest-orders", type=float, default=0.2)
     parser.add_argument("--web-orders", type=float, default=0.5)
     parser.add_argument("--till-orders", type=float, default=1.0)
+    parser.add_argument("--seed-rate", type=float, default=50.0)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a size in its own process
     args = parser.parse_args()
     if args.one:
-        mix = Mix(args.overlap, args.guest_orders, args.web_orders, args.till_orders)
+        mix = Mix(args.overlap, args.guest_orders, args.web_orders, args.till_orders, args.seed_rate)
         print(json.dumps(one(args.customers[0], mix)))
         return
     results = []
@@ -206,6 +265,7 @@ def main() -> None:
         command = [sys.executable, "-m", "bench.customers", "--one", "--customers", str(size)]
         command += ["--overlap", str(args.overlap), "--guest-orders", str(args.guest_orders)]
         command += ["--web-orders", str(args.web_orders), "--till-orders", str(args.till_orders)]
+        command += ["--seed-rate", str(args.seed_rate)]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
         results.append(json.loads(done.stdout.splitlines()[-1]))
         if not args.json:
