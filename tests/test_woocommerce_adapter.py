@@ -11,7 +11,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
@@ -709,15 +709,15 @@ def listed(emulator: WooCommerceEmulator, request: Any) -> tuple[list[str], int]
     return [str(r["sku"]) for r in window], int(request.query["offset"][-1])
 
 
-def test_changes_during_an_incremental_read_are_never_skipped(
-    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
-) -> None:
-    """Products change between the pages of a read: some already read (more than the overlap
-    absorbs, later fewer), some not read yet, the last one read, and some from outside the window.
-    Every product changed before the read and every one changed during it comes back, as it is now."""
-    cursor, written, others = mass_write(emulator, adapter, 1000, per_second=80, others=40)
+def moving_list(
+    emulator: WooCommerceEmulator, written: list[str], others: list[str], last_read_at: tuple[int, ...]
+) -> tuple[dict[str, int], list[tuple[dict[str, Any], int]], Callable[[Any], None]]:
+    """The moving list of the reads during changes: the counts expected at the end, the product
+    listings served (query, offset), and the hook that changes products between the pages: at the
+    3rd page 12 read (more than the overlap absorbs), 3 unread and 4 outside the window; at the 6th
+    1 read (absorbed by the overlap) and 1 outside; at each of ``last_read_at`` the last one read."""
     expected = {sku: 1000 + k for k, sku in enumerate(written)}
-    served: list[dict[str, Any]] = []
+    served: list[tuple[dict[str, Any], int]] = []
     stock = iter(range(5000, 6000))
 
     def change(skus: list[str]) -> None:
@@ -728,22 +728,33 @@ def test_changes_during_an_incremental_read_are_never_skipped(
     def during_the_read(request: Any) -> None:
         if request.method != "GET" or not request.path.endswith("/wc/v3/products"):
             return
-        served.append(request.query)
         window, start = listed(emulator, request)
-        if len(served) == 3:  # 12 read: more than the overlap absorbs; 3 unread; 4 outside
+        served.append((request.query, start))
+        if len(served) == 3:
             change(window[:12] + window[start + 150 : start + 153] + others[:4])
-        elif len(served) == 6:  # 1 read (absorbed by the overlap); 1 outside
+        elif len(served) == 6:
             change(window[start + 10 : start + 11] + others[10:11])
-        elif len(served) == 8:  # the last one read
+        elif len(served) in last_read_at:
             change(window[start + 99 : start + 100])
 
+    return expected, served, during_the_read
+
+
+def test_changes_during_an_incremental_read_are_never_skipped(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter
+) -> None:
+    """Products change between the pages of a read: some already read (more than the overlap
+    absorbs, later fewer), some not read yet, the last one read, and some from outside the window.
+    Every product changed before the read and every one changed during it comes back, as it is now."""
+    cursor, written, others = mass_write(emulator, adapter, 1000, per_second=80, others=40)
+    expected, served, during_the_read = moving_list(emulator, written, others, last_read_at=(8,))
     emulator.after_request = during_the_read
     page = adapter.read_catalog(cursor)
     emulator.after_request = None
     got = flat(page.items)
     assert sorted(got) == sorted(expected)  # each once: products are listed once per read
     assert {sku: v.stock for sku, v in got.items()} == expected
-    assert len(served) > 8 and all("page" not in q for q in served)  # offsets only
+    assert len(served) > 8 and all("page" not in q for q, _ in served)  # offsets only
     assert adapter.read_catalog(page.cursor).items == []
 
 
@@ -928,32 +939,12 @@ def test_changes_during_a_read_ahead_answered_out_of_order_are_never_skipped(
     back, as it is now, and nothing is read after the read has ended."""
     adapter = make_adapter(emulator, concurrency=4)
     cursor, written, others = mass_write(emulator, adapter, 1000, per_second=80, others=40)
-    expected = {sku: 1000 + k for k, sku in enumerate(written)}
-    handled: list[tuple[str, int]] = []
-    stock = iter(range(5000, 6000))
+    expected, served, during_the_read = moving_list(emulator, written, others, last_read_at=(8, 11))
     # Each request takes the next rule: 0.3 s, none, 0.18 s, none, ... (long enough that the pages
     # sent together are in flight together on a loaded machine: 0.1 s was not, 1 run in 12).
     for n in range(200):
         seconds = (0.3, 0.0, 0.18, 0.0)[n % 4]
         emulator.server.faults.add(kind="latency", seconds=seconds, path=r"/wc/v3/products$", times=1)
-
-    def change(skus: list[str]) -> None:
-        for sku in skus:
-            expected[sku] = next(stock)
-            emulator.manual_stock_edit(sku, expected[sku])
-
-    def during_the_read(request: Any) -> None:
-        if request.method != "GET" or not request.path.endswith("/wc/v3/products"):
-            return
-        window, start = listed(emulator, request)
-        handled.append((request.query["modified_after"][-1], start))
-        if len(handled) == 3:  # 12 read: more than the overlap absorbs; 3 unread; 4 outside
-            change(window[:12] + window[start + 150 : start + 153] + others[:4])
-        elif len(handled) == 6:  # 1 read (absorbed by the overlap); 1 outside
-            change(window[start + 10 : start + 11] + others[10:11])
-        elif len(handled) in (8, 11):  # the last one read
-            change(window[start + 99 : start + 100])
-
     emulator.server.reset_stats()
     emulator.after_request = during_the_read
     page = adapter.read_catalog(cursor)
@@ -962,6 +953,7 @@ def test_changes_during_a_read_ahead_answered_out_of_order_are_never_skipped(
     assert sorted(got) == sorted(expected)
     assert {sku: v.stock for sku, v in got.items()} == expected
     assert emulator.server.peak_in_flight >= 3
+    handled = [(query["modified_after"][-1], offset) for query, offset in served]
     out_of_order = [b for a, b in pairwise(handled) if a[0] == b[0] and b[1] < a[1]]
     assert out_of_order, handled  # pages sent together were answered in another order
     assert page.calls == emulator.server.calls()
