@@ -349,13 +349,13 @@ class WooCommerceClient:
 
     def _heard(self, served: datetime | None) -> None:
         """An answer received on another thread for this thread's read: its clock is known now (the
-        newest answer so far stays ``_last_served``), and the read started no later than it."""
+        newest answer so far stays ``_last_served``), and the read started no later than it. Both
+        are this thread's own (``_clock`` is thread-local): no lock."""
         if served is None:
             return
-        with self._lock:
-            started, last = self._read_started, self._last_served
-            self._read_started = served if started is None else min(started, served)
-            self._last_served = served if last is None else max(last, served)
+        started, last = self._read_started, self._last_served
+        self._read_started = served if started is None else min(started, served)
+        self._last_served = served if last is None else max(last, served)
 
     def _stamped(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """``item`` with the time its answer was served: called as the answer is read, before the

@@ -25,7 +25,7 @@ from types import TracebackType
 
 from adapters.base import ChannelAdapter
 from bridge.metrics import Metrics
-from bridge.progress import Progress
+from bridge.progress import Progress, beside
 from bridge.relay import Relay, RelayReport
 from bridge.store import Store
 
@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 
 class RelayBehind:
     """Sends, on a thread of its own, the outbox entries queued after entry ``after_id``, each time
-    :meth:`wake` is called; use as a context manager (leaving waits for the round in flight, then
-    :attr:`report` holds what it sent)."""
+    :meth:`wake` is called, reporting beside ``progress`` (:func:`bridge.progress.beside`); use as a
+    context manager (leaving waits for the round in flight, then :attr:`report` holds what it
+    sent)."""
 
     def __init__(
         self,
@@ -62,7 +63,7 @@ class RelayBehind:
 
     def wake(self) -> None:
         """Something was committed since the last call: send it (the thread starts at the first)."""
-        if not self._thread.is_alive() and self._thread.ident is None:
+        if self._thread.ident is None:  # not started yet
             self._thread.start()
         self._woken.set()
 
@@ -82,7 +83,9 @@ class RelayBehind:
     def _run(self) -> None:
         try:
             with Store(self._path) as store:
-                relay = Relay(store, self._adapters, self._progress, self._max_attempts, self._metrics)
+                # Its line on a terminal is made here, so a sync with nothing to send beside has none.
+                progress = beside(self._progress)
+                relay = Relay(store, self._adapters, progress, self._max_attempts, self._metrics)
                 while True:
                     self._woken.wait()
                     self._woken.clear()

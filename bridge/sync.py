@@ -43,7 +43,7 @@ from bridge.models import ChannelProduct, StockEvent, StockEventKind, StockLevel
 from bridge.ownership import catalogue_ref
 from bridge.plan import Change, Plan, SafetyFigures
 from bridge.policy import SyncPolicy
-from bridge.progress import Progress, QuietProgress, beside
+from bridge.progress import Progress, QuietProgress
 from bridge.reading import ChannelRead, ChannelReadError, LocationConfigError, NeedsPoll, Reader, Staged
 from bridge.reconcile import judge
 from bridge.relay import Relay, RelayReport
@@ -400,7 +400,7 @@ class SyncRunner:
         return RelayBehind(
             self.store.path,
             self.adapters,
-            beside(self.progress),
+            self.progress,
             self.max_attempts,
             self.metrics,
             after_id=self.store.outbox_last_id(),

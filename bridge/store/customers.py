@@ -185,13 +185,13 @@ class TouchedPersons:
 class CustomerStore:
     """The customer tables of one open :class:`~bridge.store.Store`."""
 
-    def touched(self) -> TouchedPersons:
-        """A new, empty set of the persons a customers stage changed (close it when done)."""
-        return TouchedPersons(self.store)
-
     def __init__(self, store: Store) -> None:
         self.store = store
         self.db = store.db
+
+    def touched(self) -> TouchedPersons:
+        """A new, empty set of the persons a customers stage changed (close it when done)."""
+        return TouchedPersons(self.store)
 
     # -- what the matcher needs --------------------------------------------------------------
 
