@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import httpx
 from square import Square
@@ -42,6 +44,9 @@ __all__ = ["SQUARE_VERSION", "SquareClient", "SquareRequestError", "error_info",
 
 SQUARE_VERSION = "2025-08-20"
 _NO_SDK_RETRIES: Any = {"max_retries": 0}
+
+_Part = TypeVar("_Part")
+_Done = TypeVar("_Done")
 
 
 def error_info(body: Any) -> tuple[str | None, str, str | None]:
@@ -172,6 +177,27 @@ class SquareClient:
             cursor = data.get("cursor")
             if not cursor:
                 return
+
+    def _each_at_once(
+        self, work: Callable[[_Part], _Done], parts: Sequence[_Part], name: str
+    ) -> Iterator[_Done]:
+        """``work(part)`` for each of ``parts``, in their order, up to ``concurrency`` in flight: a
+        read of many chunks costs the round trips of its longest chain of calls, not of all of them
+        (the gate and retries of ``_request`` still apply to each call). Concurrency 1 is the plain
+        loop, on this thread."""
+        if self.concurrency <= 1 or len(parts) <= 1:
+            for part in parts:
+                yield work(part)
+            return
+        workers = min(self.concurrency, len(parts))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"square-{name}") as pool:
+            sent: deque[Future[_Done]] = deque()
+            for part in parts:
+                sent.append(pool.submit(work, part))
+                if len(sent) >= workers:
+                    yield sent.popleft().result()
+            while sent:
+                yield sent.popleft().result()
 
     def _changes(self, body: JSON) -> tuple[list[JSON], int]:
         """Every inventory change ``body`` asks for, and the calls it took."""

@@ -44,39 +44,49 @@ class SquareStock(SquareClient):
 
     def _read_counts(self, variant_ids: Sequence[str] | None, issues: list[ReadIssue]) -> list[StockLevel]:
         """IN_STOCK counts; one whose quantity or variation is unreadable goes to ``issues``
-        (holding its SKU back for the round) instead of being read as 0."""
-        levels: list[StockLevel] = []
+        (holding its SKU back for the round) instead of being read as 0. The id chunks (1,000 ids
+        a call) are read up to ``concurrency`` at once, each chunk's pages in order on its own
+        thread; levels and issues come in chunk order, page order, as read one after the other."""
         id_chunks: list[list[str] | None] = (
             [list(variant_ids[i : i + 1000]) for i in range(0, len(variant_ids), 1000)]
             if variant_ids is not None
             else [None]
         )
-        for ids in id_chunks:
-            body: JSON = {"states": ["IN_STOCK"], "limit": 1000}
-            if ids is not None:
-                if not ids:
-                    continue
-                body["catalog_object_ids"] = ids
-            if self.location_ids:
-                body["location_ids"] = self.location_ids
-            for data in self._paged("v2/inventory/counts/batch-retrieve", body):
-                for count in data.get("counts") or []:
-                    if count.get("state", "IN_STOCK") != "IN_STOCK":
-                        continue
-                    issue = count_issue(count)
-                    if issue is not None:
-                        issues.append(issue)
-                        continue
-                    levels.append(
-                        StockLevel(
-                            channel=self.name,
-                            variant_id=str(count["catalog_object_id"]),
-                            location_id=count.get("location_id"),
-                            quantity=int(quantity(count.get("quantity"))),
-                            observed_at=parse_time(count.get("calculated_at")) or datetime.now(tz=UTC),
-                        )
-                    )
+        levels: list[StockLevel] = []
+        for chunk_levels, chunk_issues in self._each_at_once(self._read_count_chunk, id_chunks, "counts"):
+            levels.extend(chunk_levels)
+            issues.extend(chunk_issues)
         return levels
+
+    def _read_count_chunk(self, ids: list[str] | None) -> tuple[list[StockLevel], list[ReadIssue]]:
+        """One chunk's counts (every id when ``ids`` is None), cursor-paged, and its issues."""
+        levels: list[StockLevel] = []
+        issues: list[ReadIssue] = []
+        body: JSON = {"states": ["IN_STOCK"], "limit": 1000}
+        if ids is not None:
+            if not ids:
+                return levels, issues
+            body["catalog_object_ids"] = ids
+        if self.location_ids:
+            body["location_ids"] = self.location_ids
+        for data in self._paged("v2/inventory/counts/batch-retrieve", body):
+            for count in data.get("counts") or []:
+                if count.get("state", "IN_STOCK") != "IN_STOCK":
+                    continue
+                issue = count_issue(count)
+                if issue is not None:
+                    issues.append(issue)
+                    continue
+                levels.append(
+                    StockLevel(
+                        channel=self.name,
+                        variant_id=str(count["catalog_object_id"]),
+                        location_id=count.get("location_id"),
+                        quantity=int(quantity(count.get("quantity"))),
+                        observed_at=parse_time(count.get("calculated_at")) or datetime.now(tz=UTC),
+                    )
+                )
+        return levels, issues
 
     def events_cursor_at(self, when: datetime) -> str | None:
         return rfc3339_ms(when)
@@ -87,16 +97,21 @@ class SquareStock(SquareClient):
     def read_stock_events_of(self, variant_ids: Sequence[str], cursor: str | None) -> Page[StockEvent]:
         """The change log since ``cursor`` of just these variations (Square filters it): the
         same events, deltas and source ids as the whole read has for them (each (variation,
-        location) is replayed on its own), read through the newest change of theirs."""
+        location) is replayed on its own), read through the newest change of theirs. The chunks
+        of 100 ids are read up to ``concurrency`` at once; ``read_until`` is the earliest of theirs."""
         if not variant_ids:
             return Page(items=[], cursor=cursor, read_until=parse_time(cursor) if cursor else None)
         ids = list(variant_ids)
-        pages = [self._read_events(cursor, ids[i : i + 100]) for i in range(0, len(ids), 100)]
+        chunks = [ids[i : i + 100] for i in range(0, len(ids), 100)]
+        start = self.calls
+        # Up to ``concurrency`` chunks at once: each page's own ``calls`` then counts the others'
+        # calls made meanwhile, so the read's cost is what the counter moved by over all of them.
+        pages = list(self._each_at_once(lambda chunk: self._read_events(cursor, chunk), chunks, "events"))
         until = [p.read_until for p in pages]
         return Page(
             items=[ev for p in pages for ev in p.items],
             cursor=cursor,
-            calls=sum(p.calls for p in pages),
+            calls=self.calls - start,
             issues=[i for p in pages for i in p.issues],
             read_until=None if None in until else min(u for u in until if u is not None),
         )
