@@ -129,28 +129,39 @@ class Relay:
             adapter.count_writes_in(store.write_counts(name))  # a daily revision budget, if it keeps one
             adapter.keep_ended_in(store.ended_listings(name))  # listings ended at a sell-out, if any
 
-    def send(self, channels: Iterable[str] | None = None, *, after_id: int = 0) -> RelayReport:
-        """Send due outbox entries (only those queued after entry ``after_id``); each channel on
-        its own, so one failing channel blocks nothing."""
+    def send(
+        self, channels: Iterable[str] | None = None, *, after_id: int = 0, through_id: int | None = None
+    ) -> RelayReport:
+        """Send due outbox entries (only those queued after entry ``after_id``, and up to entry
+        ``through_id`` if given); each channel on its own, so one failing channel blocks nothing."""
         report = RelayReport()
+        window = (after_id, through_id)
         for name in sorted(channels or self.adapters):
-            total = self.store.outbox_due_count(name, after_id=after_id)
+            total = self.store.outbox_due_count(name, after_id=after_id, through_id=through_id)
             if total:
                 self.progress.start(f"writing changes to {name}", total)
             workers = max(1, self.adapters[name].concurrency)
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"relay-{name}") as pool:
-                while self._next_round(name, pool, workers, report, after_id):
+                while self._next_round(name, pool, workers, report, window):
                     pass
         return report
 
     def _next_round(
-        self, name: str, pool: ThreadPoolExecutor, workers: int, report: RelayReport, after_id: int
+        self,
+        name: str,
+        pool: ThreadPoolExecutor,
+        workers: int,
+        report: RelayReport,
+        window: tuple[int, int | None],
     ) -> bool:
-        """Send the next round of ``name``'s due writes (queued after entry ``after_id``); whether
-        another may make progress. Its entries go when it returns, before the next round's are
-        read (not two rounds held)."""
+        """Send the next round of ``name``'s due writes (of the entries in ``window``: queued after
+        its first id, up to its second); whether another may make progress. Its entries go when it
+        returns, before the next round's are read (not two rounds held)."""
         held = report.held_ids.get(name, set())
-        taken = self.store.outbox_due(name, limit=ROUND, after_id=after_id, singles=SINGLES_ROUND)
+        after_id, through_id = window
+        taken = self.store.outbox_due(
+            name, limit=ROUND, after_id=after_id, through_id=through_id, singles=SINGLES_ROUND
+        )
         due = [e for e in taken if e.id not in held]
         return bool(due) and self._send_round(name, due, pool, workers, report)
 

@@ -281,10 +281,15 @@ class SyncRunner:
         returned (a large first sync's changes need not stay in memory; ``planned`` counts them)."""
         plans: list[Plan] = []
         report = self.relay()  # settle what earlier runs queued before planning anew
+        customers: CustomerReport | None = None
         for round_ in range(rounds):
             try:
-                made, planned, created = self._run_chunks(
-                    force, full=self.full_read_needed(full and round_ == 0), keep=keep_plans, report=report
+                (made, planned, created), customers = self._run_chunks(
+                    force,
+                    full=self.full_read_needed(full and round_ == 0),
+                    keep=keep_plans,
+                    report=report,
+                    last_writes_beside=lambda: self.sync_customers(full=full),
                 )
             except ChannelReadError as exc:
                 log.warning(
@@ -296,12 +301,15 @@ class SyncRunner:
                 break
             report.planned += planned
             plans.extend(made)
-            report.merge(self.relay())
+            if customers is not None and customers.queued:
+                self._relay_customers(customers, report)  # its first relay sends everything due
+            else:
+                report.merge(self.relay())
             # Only a created product needs another round (its stock at each location, its links);
             # otherwise the next sync reads our writes back as echoes and finds nothing to do.
             if not created or report.deferred or report.failed:
                 break
-        if not report.unread:
+        if not report.unread and customers is None:
             self._customers_round(report, full=full)
         return plans, report
 
@@ -381,19 +389,33 @@ class SyncRunner:
         return CustomerSync(self.store, self.adapters, self.customers).run(dry_run=dry_run, full=full)
 
     def _run_chunks(
-        self, force: bool, *, full: bool, keep: bool, report: RelayReport
-    ) -> tuple[list[Plan], int, bool]:
+        self,
+        force: bool,
+        *,
+        full: bool,
+        keep: bool,
+        report: RelayReport,
+        last_writes_beside: Callable[[], CustomerReport] | None = None,
+    ) -> tuple[tuple[list[Plan], int, bool], CustomerReport | None]:
         """Plan and commit one read, chunk by chunk, the committed chunks' writes sent while the
         next is planned (:class:`bridge.relay_behind.RelayBehind`, what it sent added to
         ``report``): (the plans, or their warnings only unless ``keep``; how many changes; whether
-        any creates a product)."""
+        any creates a product), and what ``last_writes_beside`` returned, if it ran.
+
+        ``last_writes_beside`` (the customers stage) runs while the last chunks' writes are still
+        being sent beside, when this round is the last (no product created) and there was a
+        relay beside at all: it reads other streams and waits on other calls than those writes."""
         with self.read(full=full) as reading, self.serial:
             parts = None if force else self._judged(reading)
             self.progress.start("planning and queueing changes (SKUs)")
+            beside: CustomerReport | None = None
             with self._relay_behind() as behind:
                 made = self._commit_parts(parts if parts is not None else reading.chunks(behind.wake), keep)
+                then = last_writes_beside if not made[2] else None  # no product created: the last round
+                if then is not None and behind.drain(self.store.outbox_last_id()):
+                    beside = then()
             report.merge(behind.report)
-            return made
+            return made, beside
 
     def _relay_behind(self) -> RelayBehind:
         """A relay for the writes queued from now on (this sync's), on a connection of its own."""

@@ -13,10 +13,14 @@ from typing import Any
 import pytest
 
 from bridge import engine
+from bridge.config import CustomerSettings
+from bridge.customer_sync import CustomerSync
 from bridge.progress import Progress
 from bridge.store import Store
+from sandbox.http import FaultRule
 from sandbox.launch import Sandbox
 from tests.sync_helpers import make_runner
+from tests.woo_helpers import woo_rest
 
 WAIT_SECONDS = 20.0
 """How long a later chunk's planning waits for an earlier chunk's write before giving up."""
@@ -107,3 +111,59 @@ def test_a_sync_in_one_chunk_relays_after_planning_as_before(tmp_path: Any) -> N
         assert sum(report.sent.values()) > 0
         assert progress.others == [] or all(not other.phases for other in progress.others)
         assert any(what.startswith("writing changes to") and done for what, _, done in progress.phases)
+
+
+def _reprice_on_woocommerce(box: Sandbox) -> None:
+    """The owner changes every shared product's price in wp-admin (a mass change)."""
+    for n, sku in enumerate(box.catalogues.shared_skus):
+        item = box.woocommerce.product_by_sku(sku)
+        path = (
+            f"products/{item['parent_id']}/variations/{item['id']}"
+            if item.get("parent_id")
+            else f"products/{item['id']}"
+        )
+        woo_rest(box.woocommerce, "PUT", path, {"regular_price": f"{70 + n}.00"})
+
+
+def test_the_customers_stage_runs_while_the_last_chunks_writes_are_still_sent(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The customers stage reads other streams than the catalogue's writes wait on: it starts
+    while they are still going out beside it; its own writes go after, with the sync's relay."""
+    unsent_when_customers_began: list[int] = []
+    stage = CustomerSync.run
+
+    def customers_stage(self: CustomerSync, **kwargs: Any) -> Any:
+        with Store(self.store.path) as look:  # another connection's view of the file, now
+            unsent_when_customers_began.append(
+                look.db.execute(
+                    "SELECT count(*) FROM outbox WHERE done_at IS NULL AND channel = 'square'"
+                ).fetchone()[0]
+            )
+        return stage(self, **kwargs)
+
+    with Sandbox(products=12, locations=2) as box, Store(tmp_path / "shopbridge.db") as store:
+        runner = make_runner(box, store)
+        runner.chunk_size = 2
+        runner.customers = CustomerSettings(create_missing=True, default_country="GB")
+        runner.run(force=True)
+        assert runner.prepare().plan.empty
+        _reprice_on_woocommerce(box)
+        box.square.add_customer("ann@example.com", "Ann")  # a profile added at the till
+        box.square.server.faults.add(FaultRule(kind="latency", seconds=0.2, times=None))
+        monkeypatch.setattr(CustomerSync, "run", customers_stage)
+        _, report = runner.run(force=True)
+        assert not report.failed and not report.deferred and not report.errors, report
+        # Square's price writes were still going out when the customers stage began.
+        assert unsent_when_customers_began and unsent_when_customers_began[0] > 0, unsent_when_customers_began
+        # Everything it decided was sent in the same sync: the prices, and the account for the
+        # till's new customer (its write went with the sync's relay, after the writes beside).
+        for n, sku in enumerate(box.catalogues.shared_skus):
+            variation = box.square.variation_by_sku(sku)
+            assert variation is not None
+            price = variation["item_variation_data"]["price_money"]["amount"]
+            assert price == (70 + n) * 100, sku
+        emails = [c["email"] for c in woo_rest(box.woocommerce, "GET", "customers", params={"role": "all"})]
+        assert "ann@example.com" in emails
+        assert report.sent["woocommerce"] >= 1
+        assert runner.prepare().plan.empty

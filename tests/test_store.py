@@ -211,3 +211,23 @@ def test_a_due_round_holds_at_most_the_given_customer_writes_and_any_stock_write
         assert len(store.outbox_due("square", limit=100)) == 20
         assert [e.op["n"] for e in store.outbox_due("square", limit=2, singles=3)] == [0, 1]
         assert [e.action for e in store.outbox_due("square", limit=100, singles=0)] == ["set_stock"]
+
+
+def test_a_relay_bounded_by_an_entry_takes_nothing_queued_after_it(tmp_path: Path) -> None:
+    """The writes sent beside a sync's customers stage are those queued up to its last chunk:
+    an entry queued later (a customer write) is left for the sync's own relay."""
+    with Store(tmp_path / "s.db") as store:
+        store.outbox_enqueue(
+            [
+                {"channel": "square", "idempotency_key": f"k{n}", "action": "set_stock", "op": {"n": n}}
+                for n in range(6)
+            ]
+        )
+        first, *_, through = [e.id for e in store.outbox_due("square")]
+        store.outbox_enqueue(
+            [{"channel": "square", "idempotency_key": "later", "action": "update_customer", "op": {}}]
+        )
+        bounded = store.outbox_due("square", after_id=first, through_id=through)
+        assert [e.op["n"] for e in bounded] == [1, 2, 3, 4, 5]
+        assert store.outbox_due_count("square", after_id=first, through_id=through) == 5
+        assert store.outbox_due_count("square", after_id=first) == 6

@@ -116,12 +116,14 @@ class QueueTables(StoreBase):
         row = self.db.execute("SELECT max(id) FROM outbox").fetchone()
         return int(row[0] or 0)
 
-    def outbox_due_count(self, channel: str, *, now: str | None = None, after_id: int = 0) -> int:
+    def outbox_due_count(
+        self, channel: str, *, now: str | None = None, after_id: int = 0, through_id: int | None = None
+    ) -> int:
         """How many of ``channel``'s entries are due (for progress: what a relay is about to send)."""
         row = self.db.execute(
             "SELECT COUNT(*) FROM outbox WHERE done_at IS NULL AND channel = ? AND next_attempt_at <= ? "
-            "AND id > ?",
-            [channel, now or utcnow(), after_id],
+            "AND id > ? AND id <= ?",
+            [channel, now or utcnow(), after_id, _through(through_id)],
         ).fetchone()
         return int(row[0])
 
@@ -132,14 +134,19 @@ class QueueTables(StoreBase):
         now: str | None = None,
         limit: int = 1000,
         after_id: int = 0,
+        through_id: int | None = None,
         singles: int | None = None,
     ) -> list[OutboxEntry]:
         """The first ``limit`` due entries of ``channel`` in queue order, only those queued after
-        entry ``after_id``; with ``singles``, cut before the entry that would be one more than
-        ``singles`` writes sent a call each (:data:`SINGLE_CALL_ACTIONS`): those gain nothing from
-        a long round, and each costs a few KB held until its round ends."""
-        due = "SELECT * FROM outbox WHERE done_at IS NULL AND channel = ? AND next_attempt_at <= ? AND id > ?"
-        params: list[Any] = [channel, now or utcnow(), after_id]
+        entry ``after_id`` (and up to entry ``through_id``, if given); with ``singles``, cut before
+        the entry that would be one more than ``singles`` writes sent a call each
+        (:data:`SINGLE_CALL_ACTIONS`): those gain nothing from a long round, and each costs a few
+        KB held until its round ends."""
+        due = (
+            "SELECT * FROM outbox WHERE done_at IS NULL AND channel = ? AND next_attempt_at <= ? "
+            "AND id > ? AND id <= ?"
+        )
+        params: list[Any] = [channel, now or utcnow(), after_id, _through(through_id)]
         if singles is not None:
             marks = ",".join("?" * len(SINGLE_CALL_ACTIONS))
             due = (
@@ -261,3 +268,8 @@ class QueueTables(StoreBase):
             "(SELECT count(*) FROM outbox WHERE done_at IS NULL)"
         ).fetchone()
         return {"inbox_pending": int(inbox), "outbox_pending": int(outbox)}
+
+
+def _through(through_id: int | None) -> int:
+    """An id bound for SQL: none is past every id SQLite can give."""
+    return 2**63 - 1 if through_id is None else through_id
