@@ -129,6 +129,17 @@ class CatalogSpool:
                 "UPDATE products SET wanted = 1 WHERE id IN (SELECT parent FROM variations WHERE new)"
             )
 
+    def unspooled_products(self, ids: Iterable[int]) -> list[int]:
+        """Those of ``ids`` (in their order) that no product spooled so far has."""
+        wanted = list(ids)
+        found: set[int] = set()
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(f"SELECT id FROM products WHERE id IN ({marks})", part)
+            found.update(row[0] for row in rows)
+        return [i for i in wanted if i not in found]
+
     def missing_parents(self, size: int) -> Iterator[list[int]]:
         """Ids of products with a new variation that are not spooled, ``size`` at a time in id order
         (to be fetched and spooled as wanted between batches)."""

@@ -24,6 +24,7 @@ from adapters.spool import CatalogSpool, SpooledItem
 from adapters.woocommerce_bodies import STATUS_IN
 from adapters.woocommerce_client import BY_ID, PER_PAGE, TRASH, WooCommerceClient
 from adapters.woocommerce_cursor import SERVED, PollCursor, item_key, parse_gmt
+from adapters.woocommerce_parents import ParentsAhead
 from adapters.woocommerce_since import Listed
 from adapters.woocommerce_wire import DATE_FMT, has_id, modified_version, product_issue, unkeyed_issue
 from bridge.models import ChannelProduct, ChannelVariant, Money, ProductStatus, StockLevel
@@ -62,6 +63,15 @@ _VARIATION_FIELDS = (
 """What a variation waiting for its siblings keeps (all that ``_variant`` reads)."""
 _SINCE_PRODUCT_FIELDS = (*_PRODUCT_FIELDS, *_VARIATION_FIELDS)
 """What an incremental read keeps of a product (a simple product is its own variant)."""
+
+
+_ENDED = Listed([], None)
+"""Passed on after a product listing's last page (the variations listing ends unmarked)."""
+
+
+def _ending(pages: Iterator[Listed]) -> Iterator[Listed | None]:
+    yield from pages
+    yield _ENDED
 
 
 def _trashed(item: Mapping[str, Any]) -> bool:
@@ -262,23 +272,50 @@ class WooCommerceCatalog(WooCommerceClient):
         """The products, trash and variations modified since into ``spool`` (the listings side by
         side), marked new or not to ``poll``; False for a store without ``/variations``."""
         listings = {
-            "products": lambda: self._since("products", since),
-            "trash": lambda: self._since("products", {**TRASH, **since}),
+            "products": lambda: _ending(self._since("products", since)),
+            "trash": lambda: _ending(self._since("products", {**TRASH, **since})),
             "variations": lambda: self._variations_since(since),
         }
-        found = True
-        for name, got in self._side_by_side(listings):
-            if got is None:
-                found = False
-            elif name == "variations":
-                keyed = self._keyed("variation", got.items, unkeyed)
-                spooled = [self._spooled("v", v, _VARIATION_FIELDS, got.served) for v in keyed]
-                spool.add_variations((item, True, poll.is_new(item.key)) for item in spooled)
-            else:
-                keyed = self._keyed("product", got.items, unkeyed)
-                spooled = [self._spooled("p", p, _SINCE_PRODUCT_FIELDS, got.served) for p in keyed]
-                spool.add_products((item, poll.is_new(item.key)) for item in spooled)
+        found, ended = True, set()
+        with self._parents_ahead(spool, unkeyed) as parents:
+            for name, got in self._side_by_side(listings):
+                if got is _ENDED:
+                    ended.add(name)
+                    if ended >= {"products", "trash"} and self.concurrency > 1:
+                        parents.open()
+                elif got is None:
+                    found = False
+                elif name == "variations":
+                    keyed = self._keyed("variation", got.items, unkeyed)
+                    spooled = [self._spooled("v", v, _VARIATION_FIELDS, got.served) for v in keyed]
+                    marked = [(item, True, poll.is_new(item.key)) for item in spooled]
+                    spool.add_variations(marked)
+                    parents.consider(int(item.data["parent_id"]) for item, _, new in marked if new)
+                else:
+                    keyed = self._keyed("product", got.items, unkeyed)
+                    spooled = [self._spooled("p", p, _SINCE_PRODUCT_FIELDS, got.served) for p in keyed]
+                    spool.add_products((item, poll.is_new(item.key)) for item in spooled)
+            parents.finish()
         return found
+
+    def _parents_ahead(self, spool: CatalogSpool, unkeyed: list[ReadIssue]) -> ParentsAhead:
+        """The parents of new variations asked for while the variations are listed (one call in
+        flight at a time at most: the listing keeps the other slots). Opened only at a concurrency
+        above 1: at 1 the listings are read one after the other, and there is no free slot."""
+
+        def keep(got: Listed) -> None:
+            self._heard(got.served)
+            keyed = self._keyed("product", got.items, unkeyed)
+            spooled = [self._spooled("p", p, _SINCE_PRODUCT_FIELDS, got.served) for p in keyed]
+            spool.add_products((item, True) for item in spooled)
+
+        return ParentsAhead(
+            spool,
+            lambda ids: self._listed("products", self._including(ids)),
+            keep,
+            per_call=PER_PAGE,
+            workers=1,
+        )
 
     def _spool_missing(self, spool: CatalogSpool, unkeyed: list[ReadIssue]) -> None:
         """The parents of new variations, then the unchanged variations of wanted variable products,

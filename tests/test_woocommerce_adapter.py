@@ -1077,6 +1077,60 @@ def test_parents_and_siblings_of_changed_variations_are_asked_for_together(
     assert emulator.server.round_trips <= 3 + 1 + 2 + 3, emulator.server.round_trips
 
 
+def test_parents_of_changed_variations_are_asked_for_while_the_variations_are_still_listed(
+    emulator: WooCommerceEmulator,
+) -> None:
+    """One variation changed in each of 600 products: once the products and trash listings have
+    ended, a full call of missing parents (100) goes out beside the variations listing, not after
+    it; no more calls than before, and every product comes back whole with the new count."""
+    adapter = make_adapter(emulator, concurrency=4)
+    emulator.freeze_time()
+    catalog = [
+        SeedProduct(
+            f"Mug {p}",
+            tuple(
+                SeedVariant(f"MUG-{p:03d}-{v}", Decimal("5.00"), stock=1, options={"Size": str(v)})
+                for v in range(2)
+            ),
+        )
+        for p in range(600)
+    ]
+    emulator.seed(catalog)
+    cursor = adapter.read_catalog(None).cursor
+    emulator.advance(10)
+    cursor = adapter.read_catalog(cursor).cursor
+    emulator.advance(10)
+    for p in range(600):
+        emulator.manual_stock_edit(f"MUG-{p:03d}-1", 100 + p)
+    emulator.advance(5)
+    emulator.server.faults.add(kind="latency", seconds=0.05, path=r"/wc/v3/", times=None)
+    emulator.server.reset_stats()
+    handled: list[str] = []
+
+    def kind(request: Any) -> None:
+        if (
+            request.method == "GET"
+            and request.path.endswith("/wc/v3/products")
+            and request.query.get("include")
+        ):
+            handled.append("parents")
+        elif request.method == "GET" and request.path.endswith("/wc/v3/variations"):
+            handled.append("variations" if not request.query.get("include") else "siblings")
+
+    emulator.after_request = kind
+    page = adapter.read_catalog(cursor)
+    emulator.after_request = None
+    assert len(page.items) == 600 and all(len(p.variants) == 2 for p in page.items)
+    stock = {str(v.sku): v.stock for p in page.items for v in p.variants}
+    assert stock == {f"MUG-{p:03d}-{v}": 100 + p if v == 1 else 1 for p in range(600) for v in range(2)}
+    last_listing = max(n for n, what in enumerate(handled) if what == "variations")
+    assert "parents" in handled[:last_listing], handled  # one went out while the listing went on
+    assert handled.count("parents") == 6  # 100 a call, as before
+    assert emulator.server.peak_in_flight <= 4
+    assert page.calls == emulator.server.calls()
+    assert adapter.read_catalog(page.cursor).items == []
+
+
 @pytest.mark.parametrize("concurrency", [1, 4])
 def test_an_incremental_read_of_a_store_without_the_variations_endpoint_reads_everything(
     emulator: WooCommerceEmulator, concurrency: int
