@@ -28,10 +28,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from adapters.base import ChannelAdapter
 from bridge import engine
+from bridge.commit_behind import CommitBehind
 from bridge.config import CustomerSettings
 from bridge.customer_sync import CustomerReport, CustomerSync
 from bridge.engine import Chunk, Context, Outcome
@@ -409,8 +411,13 @@ class SyncRunner:
             parts = None if force else self._judged(reading)
             self.progress.start("planning and queueing changes (SKUs)")
             beside: CustomerReport | None = None
-            with self._relay_behind() as behind:
-                made = self._commit_parts(parts if parts is not None else reading.chunks(behind.wake), keep)
+            with self._relay_behind() as behind, CommitBehind(self.store.path) as committer:
+                # The relay beside is woken once the chunks before the next one are recorded;
+                # the last part (cursors, links gone from every channel) waits for all of them.
+                wake = partial(committer.then, behind.wake)
+                chunks = reading.chunks(wake, before_last=committer.wait) if parts is None else parts
+                made = self._commit_parts(chunks, keep, committer)
+                committer.wait()
                 then = last_writes_beside if not made[2] else None  # no product created: the last round
                 if then is not None and behind.drain(self.store.outbox_last_id()):
                     beside = then()
@@ -428,11 +435,15 @@ class SyncRunner:
             after_id=self.store.outbox_last_id(),
         )
 
-    def _commit_parts(self, parts: Iterable[PreparedSync], keep: bool) -> tuple[list[Plan], int, bool]:
+    def _commit_parts(
+        self, parts: Iterable[PreparedSync], keep: bool, committer: CommitBehind
+    ) -> tuple[list[Plan], int, bool]:
+        """Hand each chunk to ``committer`` (recorded while the next is planned; the safety limits
+        were judged before, or forced)."""
         plans: list[Plan] = []
         created, planned = False, 0
         for part in parts:
-            self.commit(part, force=True)
+            committer.submit(chunk_record(part, self.policy))
             self.progress.advance(len(part.groups))
             plan = part.plan
             created = created or any(c.action == "create" for c in plan.changes)
@@ -472,10 +483,16 @@ class StagedRead:
     def reads(self) -> dict[str, ChannelRead]:
         return self.staged.reads
 
-    def chunks(self, before_next: Callable[[], None] | None = None) -> Iterator[PreparedSync]:
+    def chunks(
+        self,
+        before_next: Callable[[], None] | None = None,
+        *,
+        before_last: Callable[[], None] | None = None,
+    ) -> Iterator[PreparedSync]:
         """One prepared sync per chunk; the last (perhaps without products) carries the cursors and
         the links whose variants have gone from every channel. ``before_next`` is called before
-        each chunk of products but the first is planned (the chunks before it are committed)."""
+        each chunk of products but the first is planned (the chunks before it are handed over
+        to be committed), ``before_last`` before the last (it reads the links they made)."""
         runner, staged = self.runner, self.staged
         issues = list({i.message: i for read in staged.reads.values() for i in read.issues}.values())
         context = self._context(issues)
@@ -496,6 +513,8 @@ class StagedRead:
             part = self._decide(universe, runner.store.links_of_groups("variant", members), context)
             claimed |= part.outcome.claimed
             yield part
+        if before_last is not None:
+            before_last()
         last = self._decide({name: [] for name in names}, orphans, context)
         last.vanished = staged.gone
         strays = runner.strays(staged.reads, claimed | last.outcome.claimed)

@@ -167,3 +167,63 @@ def test_the_customers_stage_runs_while_the_last_chunks_writes_are_still_sent(
         assert "ann@example.com" in emails
         assert report.sent["woocommerce"] >= 1
         assert runner.prepare().plan.empty
+
+
+def test_a_chunk_is_recorded_while_the_next_one_is_planned(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first chunk's transaction waits until the second chunk's planning has begun: it can
+    only end if recording and planning go on at once. The sync then ends as one recorded in
+    line does."""
+    second_planned = threading.Event()
+    decided: list[int] = []
+    recorded_beside_planning: list[bool] = []
+    decide, record = engine.decide, Store.record_chunk
+
+    def planning(*args: Any, **kwargs: Any) -> Any:
+        decided.append(1)
+        if len(decided) == 2:
+            second_planned.set()
+        return decide(*args, **kwargs)
+
+    def recording(self: Store, chunk: Any) -> Any:
+        if not recorded_beside_planning:
+            recorded_beside_planning.append(second_planned.wait(WAIT_SECONDS))
+        return record(self, chunk)
+
+    monkeypatch.setattr(engine, "decide", planning)
+    monkeypatch.setattr(Store, "record_chunk", recording)
+    with Sandbox(products=12, locations=2) as box, Store(tmp_path / "shopbridge.db") as store:
+        runner = make_runner(box, store)
+        runner.chunk_size = 2
+        _, report = runner.run(force=True)
+        assert recorded_beside_planning == [True]
+        assert not report.failed and not report.deferred and not report.errors
+        for sku in box.catalogues.shared_skus:
+            assert box.woocommerce.stock_of(sku) == _square_total(box, sku), sku
+        assert runner.prepare().plan.empty
+
+
+def test_a_chunk_that_cannot_be_recorded_stops_the_sync_and_moves_no_cursor(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recorded on another thread, a chunk's failure is still the sync's: raised from it, with the
+    chunks before it recorded and the cursors (recorded with the last) where they were."""
+    calls: list[int] = []
+    record = Store.record_chunk
+
+    def failing_second(self: Store, chunk: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return record(self, chunk)
+
+    monkeypatch.setattr(Store, "record_chunk", failing_second)
+    with Sandbox(products=12, locations=2) as box, Store(tmp_path / "shopbridge.db") as store:
+        runner = make_runner(box, store)
+        runner.chunk_size = 2
+        with pytest.raises(OSError, match="disk full"):
+            runner.run(force=True)
+        assert len(calls) == 2  # nothing handed over after the failure
+        assert store.links("variant")  # the first chunk's links were recorded
+        assert all(store.get_cursor(name, "catalog") is None for name in runner.adapters)
