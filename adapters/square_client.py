@@ -38,6 +38,7 @@ from adapters.base import (
     parse_retry_after,
     retrying,
 )
+from adapters.slots import Slots
 from adapters.square_values import JSON
 from bridge.models import Money
 
@@ -114,6 +115,8 @@ class SquareClient:
         self.backoff = backoff
         self.backoff_cap = backoff_cap
         self.concurrency = concurrency
+        self._in_flight = Slots(lambda: self.concurrency)
+        """Every call in flight, whoever sends it (the relay's workers and a read at once)."""
         self.gate = ChannelGate()
         """Closed for the whole account while Square has told one request to wait (429/503)."""
         self._lock = threading.Lock()
@@ -147,14 +150,15 @@ class SquareClient:
         if timeout is not None:
             options["timeout_in_seconds"] = timeout
         try:
-            response = self._http.request(
-                path.lstrip("/"),
-                method=method,
-                content=_json_bytes(body),
-                headers=_JSON_HEADERS if body is not None else None,
-                params=params,
-                request_options=options,
-            )
+            with self._in_flight.taken():
+                response = self._http.request(
+                    path.lstrip("/"),
+                    method=method,
+                    content=_json_bytes(body),
+                    headers=_JSON_HEADERS if body is not None else None,
+                    params=params,
+                    request_options=options,
+                )
         except httpx.TimeoutException as exc:
             raise TransientError(f"Square timed out: {exc}") from exc
         except httpx.TransportError as exc:

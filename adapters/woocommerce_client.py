@@ -16,7 +16,6 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +34,7 @@ from adapters.base import (
     parse_retry_after,
     retrying,
 )
+from adapters.slots import Slots
 from adapters.woocommerce_cursor import SERVED
 from adapters.woocommerce_since import PER_PAGE, Listed, modified_since
 from adapters.woocommerce_wire import listing, server_time
@@ -66,30 +66,6 @@ def _request(
 
 
 woocommerce_api.request = _request  # the library's only way out to the network
-
-
-class _Slots:
-    """Room for the calls of an adapter's listings in flight at once: at most ``limit()`` (the
-    adapter's ``concurrency``, which is set after it is built), however many listings are read
-    side by side and however many pages each asks for ahead."""
-
-    def __init__(self, limit: Callable[[], int]) -> None:
-        self._limit = limit
-        self._busy = 0
-        self._free = threading.Condition()
-
-    @contextmanager
-    def taken(self) -> Iterator[None]:
-        with self._free:
-            while self._busy >= max(1, self._limit()):
-                self._free.wait()
-            self._busy += 1
-        try:
-            yield
-        finally:
-            with self._free:
-                self._busy -= 1
-                self._free.notify()
 
 
 def _keep_alive_session(concurrency: int) -> requests.Session:
@@ -147,8 +123,10 @@ class WooCommerceClient:
         the daemon's poll and event path read the same adapter at once, each its own read."""
         self._uncertain: set[str] = set()
         """Keys of creates that may have reached the shop without our hearing (looked up first)."""
-        self._slots = _Slots(lambda: self.concurrency)
+        self._slots = Slots(lambda: self.concurrency)
         """The listings' calls in flight (see :meth:`_since` and :meth:`_each_listed`)."""
+        self._in_flight = Slots(lambda: self.concurrency)
+        """Every call in flight, whoever sends it (the relay's workers and a read at once)."""
         self._session = _keep_alive_session(concurrency)
         self._api = API(
             url=self.url,
@@ -196,14 +174,15 @@ class WooCommerceClient:
             self.calls += 1
         try:
             kept = self._session  # see _request
-            if method == "GET":
-                response = self._api.get(endpoint, params=params, session=kept)
-            elif method == "POST":
-                response = self._api.post(endpoint, data, params=params, session=kept)
-            elif method == "PUT":
-                response = self._api.put(endpoint, data, params=params, session=kept)
-            else:
-                response = self._api.delete(endpoint, params=params, session=kept)
+            with self._in_flight.taken():
+                if method == "GET":
+                    response = self._api.get(endpoint, params=params, session=kept)
+                elif method == "POST":
+                    response = self._api.post(endpoint, data, params=params, session=kept)
+                elif method == "PUT":
+                    response = self._api.put(endpoint, data, params=params, session=kept)
+                else:
+                    response = self._api.delete(endpoint, params=params, session=kept)
         except requests.RequestException as exc:
             raise TransientError(f"WooCommerce unreachable: {exc.__class__.__name__}") from exc
         if not isinstance(response, requests.Response):  # the client is untyped

@@ -152,7 +152,13 @@ def test_the_customers_stage_runs_while_the_last_chunks_writes_are_still_sent(
         box.square.add_customer("ann@example.com", "Ann")  # a profile added at the till
         box.square.server.faults.add(FaultRule(kind="latency", seconds=0.2, times=None))
         monkeypatch.setattr(CustomerSync, "run", customers_stage)
+        for adapter in runner.adapters.values():
+            adapter.concurrency = 2
+        box.square.server.reset_stats()
         _, report = runner.run(force=True)
+        # The customers stage's calls took turns with the writes: never more calls in flight
+        # on a channel than its configured concurrency.
+        assert box.square.server.peak_in_flight == 2
         assert not report.failed and not report.deferred and not report.errors, report
         # Square's price writes were still going out when the customers stage began.
         assert unsent_when_customers_began and unsent_when_customers_began[0] > 0, unsent_when_customers_began
