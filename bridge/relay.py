@@ -28,7 +28,7 @@ from pydantic import TypeAdapter
 
 from adapters.base import AuthError, ChannelAdapter
 from bridge.capabilities import Capabilities
-from bridge.lanes import split_lanes
+from bridge.lanes import Lane, split_lanes
 from bridge.memory import NewLink, StockWritten, WriteRecord
 from bridge.metrics import Metrics
 from bridge.progress import Progress
@@ -194,7 +194,7 @@ class Relay:
                 self._lane_failed(name, lane.entries, exc, report)
                 failed = True
                 continue
-            progressed = self._settle(name, lane.entries, results, report) or progressed
+            progressed = self._settle(name, lane, results, report) or progressed
         return progressed and not failed
 
     def _lane_failed(
@@ -211,7 +211,7 @@ class Relay:
         self.progress.advance(len(due))
 
     def _settle(
-        self, name: str, due: Sequence[OutboxEntry], results: Sequence[WriteResult], report: RelayReport
+        self, name: str, lane: Lane[OutboxEntry], results: Sequence[WriteResult], report: RelayReport
     ) -> bool:
         """Record what each entry's write did; whether any was settled (sent, or refused for good).
 
@@ -219,17 +219,17 @@ class Relay:
         done land together (one commit, not two per write: at 10,000 writes the commits were
         most of the relay's own time), and the file is never left with one but not the other."""
         with self.store.transaction():
-            progressed = self._settle_each(name, due, results, report)
-        self.progress.advance(len(due))
+            progressed = self._settle_each(name, lane, results, report)
+        self.progress.advance(len(lane.entries))
         return progressed
 
     def _settle_each(
-        self, name: str, due: Sequence[OutboxEntry], results: Sequence[WriteResult], report: RelayReport
+        self, name: str, lane: Lane[OutboxEntry], results: Sequence[WriteResult], report: RelayReport
     ) -> bool:
         progressed = False
-        for entry, result in zip(due, results, strict=True):
+        for entry, op, result in zip(lane.entries, lane.ops, results, strict=True):
             if result.ok:
-                self._applied(name, entry.sku, entry.op, result)
+                self._applied(name, entry.sku, entry.op, op, result)
                 self.store.outbox_done(entry.id, result.model_dump(mode="json"))
                 report.sent[name] += 1
                 self._settled(name, "applied", entry)
@@ -297,11 +297,13 @@ class Relay:
         self.store.outbox_retry_later(entry_id, error, when)
         return True
 
-    def _applied(self, channel: str, sku: str | None, stored: Mapping[str, Any], result: WriteResult) -> None:
-        """Remember what a successful write did: new links, the written hash, the stock written."""
+    def _applied(
+        self, channel: str, sku: str | None, stored: Mapping[str, Any], op: WriteOp, result: WriteResult
+    ) -> None:
+        """Remember what a successful write did: new links, the written hash, the stock written
+        (``op``: the entry's operation as parsed to be sent, not parsed again)."""
         capabilities = self.adapters[channel].capabilities
-        self.store.record_write(write_record(channel, capabilities, sku, stored, result))
-        op = _OP.validate_python(stored["op"])
+        self.store.record_write(write_record(channel, capabilities, sku, stored, result, op))
         if isinstance(op, UpdateCustomer):
             self.store.customers.record_update(channel, op.customer_id, result.version, op.fields)
         if isinstance(op, CreateCustomer) and result.channel_id and (stored.get("meta") or {}).get("person"):
@@ -310,10 +312,16 @@ class Relay:
 
 
 def write_record(
-    channel: str, capabilities: Capabilities, sku: str | None, stored: Mapping[str, Any], result: WriteResult
+    channel: str,
+    capabilities: Capabilities,
+    sku: str | None,
+    stored: Mapping[str, Any],
+    result: WriteResult,
+    op: WriteOp | None = None,
 ) -> WriteRecord:
-    """What to remember of a write ``channel`` confirmed (``stored``: its outbox entry's op and meta)."""
-    op = _OP.validate_python(stored["op"])
+    """What to remember of a write ``channel`` confirmed (``stored``: its outbox entry's op and meta;
+    ``op``: that op already parsed, if it was)."""
+    op = _OP.validate_python(stored["op"]) if op is None else op
     meta = stored.get("meta", {})
     if isinstance(op, CreateProduct):
         created = [v for v in op.product.variants if v.sku and v.sku in result.ids]
