@@ -289,6 +289,11 @@ class ChannelAdapter(abc.ABC):
     :mod:`bridge.relay`) and, where its paging allows, its read pages. Set from the section's
     ``concurrency`` by :func:`bridge.channels.build_adapters`; safe to call from that many threads."""
 
+    def writes_per_call(self, ops: Sequence[WriteOp]) -> int:
+        """About how many of ``ops`` one call takes (its batch endpoint's size): the relay puts
+        about that many writes in a lane, each lane one call where the channel allows it."""
+        return max(1, self.capabilities.max_batch)
+
     @abc.abstractmethod
     def check(self) -> str:
         """Cheap authenticated call proving the credentials work; returns a one-line description."""

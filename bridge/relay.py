@@ -47,11 +47,6 @@ STALE = (STALE_VERSION, "NOT_FOUND", "woocommerce_rest_invalid_id")
 gone (deleted, or retired by a Square merge: reading the old id answers the surviving profile)."""
 AUTH_RETRY = timedelta(seconds=60)
 """How soon writes refused for bad credentials are tried again (they are never given up on)."""
-LANES_PER_WORKER = 4
-"""A round's writes are split into at least this many lanes per worker, taken by whichever worker
-is free: a slow call holds up its own lane only, and the round does not wait for one long lane."""
-LANE_ENTRIES = 100
-"""About how many writes a lane holds at most (a full batch of the channels' batch endpoints)."""
 ROUND = 5_000
 """Due writes taken per round: each round ends waiting for its last lane, so few rounds."""
 SINGLES_ROUND = 500
@@ -181,8 +176,9 @@ class Relay:
         ops = [_OP.validate_python(entry.op["op"]) for entry in due]
         adapter.mark_uncertain(entry.idempotency_key for entry in due if entry.attempts > 0)
         self.store.outbox_claim([entry.id for entry in due])
-        # One worker: one call, batches as full as they can be.
-        parts = 1 if workers == 1 else max(workers * LANES_PER_WORKER, ceil(len(due) / LANE_ENTRIES))
+        # One worker: one call, batches as full as they can be. Else lanes of about what one call
+        # takes (each a round trip under real latency), at least one per worker.
+        parts = 1 if workers == 1 else max(workers, ceil(len(due) / adapter.writes_per_call(ops)))
         lanes = split_lanes(due, ops, [entry.sku for entry in due], parts)
         sent = {pool.submit(adapter.apply, lane.ops): lane for lane in lanes}
         progressed, failed = False, False

@@ -6,6 +6,7 @@ Over loopback against both emulators, on a real store file: the order of operati
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -233,3 +234,23 @@ def test_a_chunk_that_cannot_be_recorded_stops_the_sync_and_moves_no_cursor(
         assert len(calls) == 2  # nothing handed over after the failure
         assert store.links("variant")  # the first chunk's links were recorded
         assert all(store.get_cursor(name, "catalog") is None for name in runner.adapters)
+
+
+def test_a_mass_price_change_goes_to_square_in_full_calls(tmp_path: Any) -> None:
+    """Every price changed on the web shop: Square's edits go in lanes of what one call takes
+    (250 variations re-read in one call and upserted as whole items in one), not in lanes of a
+    few dozen, each a round trip under real latency."""
+    with Sandbox(products=600, locations=1) as box, Store(tmp_path / "shopbridge.db") as store:
+        runner = make_runner(box, store)
+        runner.adapters["square"].concurrency = 4
+        runner.run(force=True)
+        assert runner.prepare().plan.empty
+        _reprice_on_woocommerce(box)
+        box.square.server.reset_stats()
+        _, report = runner.run(force=True, rounds=1)
+        edits = report.sent["square"]
+        assert edits == len(box.catalogues.shared_skus) >= 500
+        stats = box.square.server.stats
+        upserts, reads = stats["POST BatchUpsertCatalogObjects"], stats["POST BatchRetrieveCatalogObjects"]
+        assert 0 < upserts <= math.ceil(edits / 250) + 1, stats
+        assert 0 < reads <= math.ceil(edits / 250) + 1, stats
