@@ -6,6 +6,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.models import ChannelProduct, ChannelVariant
 from bridge.store.staging import Staging
@@ -98,3 +102,44 @@ def test_a_scratch_file_left_by_a_killed_process_is_removed(tmp_path: Path) -> N
     with Staging(store):
         assert not abandoned.exists()
         assert alive.exists()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["woocommerce", "square"]), st.integers(0, 15), st.integers(0, 9)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_chunks_are_the_components_of_shared_skus_and_products(
+    tmp_path_factory: Any, variants: list[tuple[str, int, int]]
+) -> None:
+    """Random variants of random products sharing SKUs (some products staged twice, the second
+    copy replacing the first): every chunk of size 1 is exactly one connected component of
+    "same product or same SKU", as a plain graph search finds them."""
+    products: dict[tuple[str, str], list[tuple[str, str, None]]] = {}
+    for channel, pid, sku in variants:
+        kept = products.setdefault((channel, f"p{pid}"), [])
+        kept.append((f"{channel}-{pid}-{len(kept)}", f"SKU{sku}", None))
+    with Staging(tmp_path_factory.mktemp("s") / "store.db") as staging:
+        for (channel, pid), members in products.items():
+            staging.add_products(channel, [product(channel, pid, *members[:1])])  # replaced below
+            staging.add_products(channel, [product(channel, pid, *members)])
+        found = sorted((frozenset(c) for c in chunk_sets(staging, 1)), key=sorted)
+    # The reference: products joined when they hold a SKU in common.
+    by_sku: dict[str, set[tuple[str, str]]] = {}
+    for ref, members in products.items():
+        for _, sku, _ in members:
+            by_sku.setdefault(sku, set()).add(ref)
+    left, components = set(products), []
+    while left:
+        todo, seen = [left.pop()], set()
+        while todo:
+            ref = todo.pop()
+            seen.add(ref)
+            for _, sku, _ in products[ref]:
+                todo.extend(other for other in by_sku[sku] if other in left)
+                left -= by_sku[sku]
+        components.append(frozenset(seen))
+    assert found == sorted(components, key=sorted)

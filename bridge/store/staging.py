@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -197,30 +198,30 @@ class Staging:
     # -- chunks ------------------------------------------------------------------------------
 
     def _components(self) -> None:
+        """Each node's label: the smallest node of its component, by a union-find over the keys
+        read in key order (a key's nodes are consecutive rows, so only a parent per node is held:
+        an array, flat in the catalogue's size as the rest of staging is). Label propagation in
+        SQL gave the same labels, in a statement per round (0.6 s at 10,000 changed variants)."""
         if self._indexed:
             return
         self._indexed = True
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute("CREATE INDEX keys_key ON keys (key)")
-            self.db.execute("UPDATE nodes SET label = node")
-            self.db.execute("CREATE TABLE key_min (key TEXT PRIMARY KEY, label INTEGER) WITHOUT ROWID")
-        while True:
-            with self.db:
-                self.db.execute("BEGIN")
-                self.db.execute("DELETE FROM key_min")
-                self.db.execute(
-                    "INSERT INTO key_min SELECT k.key, min(n.label) FROM keys k "
-                    "JOIN nodes n ON n.node = k.node GROUP BY k.key"
-                )
-                changed = self.db.execute(
-                    "UPDATE nodes SET label = m.label FROM ("
-                    "  SELECT k.node AS node, min(km.label) AS label FROM keys k "
-                    "  JOIN key_min km ON km.key = k.key GROUP BY k.node"
-                    ") AS m WHERE m.node = nodes.node AND m.label < nodes.label"
-                ).rowcount
-            if not changed:
-                break
+        top = self.db.execute("SELECT coalesce(max(node), 0) FROM nodes").fetchone()[0]
+        parent = array("q", range(top + 1))
+        last_key, first = None, 0
+        for node, key in self.db.execute("SELECT node, key FROM keys ORDER BY key"):
+            if key == last_key:
+                _union(parent, first, node)
+            else:
+                last_key, first = key, node
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "UPDATE nodes SET label = ? WHERE node = ?",
+                ((_root(parent, node), node) for node in range(1, top + 1)),
+            )
         self.db.execute("CREATE INDEX nodes_label ON nodes (label, channel, product_id)")
 
     def chunks(self, size: int) -> Iterator[list[tuple[str, str]]]:
@@ -257,3 +258,17 @@ def _remove_abandoned(beside: Path) -> None:
             path.unlink(missing_ok=True)
         except PermissionError:
             continue  # alive, someone else's
+
+
+def _root(parent: array[int], node: int) -> int:
+    while parent[node] != node:
+        parent[node] = parent[parent[node]]  # path halving
+        node = parent[node]
+    return node
+
+
+def _union(parent: array[int], a: int, b: int) -> None:
+    """One component for ``a`` and ``b``, rooted at its smallest node."""
+    ra, rb = _root(parent, a), _root(parent, b)
+    if ra != rb:
+        parent[max(ra, rb)] = min(ra, rb)
