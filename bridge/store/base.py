@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from bridge.store.chunked import KEYS, rows_in
 
-__all__ = ["StoreBase", "parse_time", "utcnow"]
+__all__ = ["StoreBase", "parse_time", "upsert_sql", "utcnow"]
 
 
 def utcnow() -> str:
@@ -33,6 +33,22 @@ def parse_time(text: str | None) -> datetime:
         return datetime(1970, 1, 1, tzinfo=UTC)
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def upsert_sql(table: str, columns: Sequence[str], pk: Sequence[str]) -> str:
+    """One row's ``INSERT ... ON CONFLICT (pk) DO UPDATE`` of every other column, for ``executemany``.
+
+    The statement sqlite-utils' ``upsert_all`` runs, without its cost per call and per row: it
+    inspects the table on every call and builds each row's values in Python, which a sync's commit
+    pays for every variant of every chunk."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    others = [c for c in columns if c not in pk]
+    conflict = ", ".join(f'"{c}"' for c in pk)
+    update = (
+        "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in others) if others else "DO NOTHING"
+    )
+    values = ", ".join("?" * len(columns))
+    return f'INSERT INTO "{table}" ({names}) VALUES ({values}) ON CONFLICT ({conflict}) {update}'
 
 
 class StoreBase:

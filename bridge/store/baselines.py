@@ -11,10 +11,12 @@ from collections.abc import Iterable
 from bridge.ledger import Observation
 from bridge.memory import StockWritten
 from bridge.storage import BaselineRow
-from bridge.store.base import StoreBase
+from bridge.store.base import StoreBase, upsert_sql
 from bridge.store.chunked import KEYS, execute_in
 
 __all__ = ["BaselineTables"]
+
+_BASELINE_KEY = ("channel", "sku", "location")
 
 
 class BaselineTables(StoreBase):
@@ -35,19 +37,19 @@ class BaselineTables(StoreBase):
 
     def _record_baselines(self, baselines: Iterable[Observation]) -> None:
         """Every count read becomes its channel's baseline for spotting the next manual change."""
-        self.db.table("baselines").upsert_all(
+        self.db.conn.executemany(
+            upsert_sql("baselines", ("channel", "sku", "location", "quantity", "held_at"), _BASELINE_KEY),
             [
-                {
-                    "channel": o.channel,
-                    "sku": o.sku,
-                    "location": o.location or "",
-                    "quantity": o.quantity,
-                    "held_at": o.observed_at.isoformat(timespec="microseconds"),
-                }
+                (
+                    o.channel,
+                    o.sku,
+                    o.location or "",
+                    o.quantity,
+                    o.observed_at.isoformat(timespec="microseconds"),
+                )
                 for o in baselines
                 if o.quantity is not None
             ],
-            pk=("channel", "sku", "location"),
         )
 
     def _record_stock_written(self, channel: str, stock: Iterable[StockWritten], now: str) -> None:

@@ -14,10 +14,18 @@ from typing import Any
 
 from bridge.models import ChannelProduct, content_hash
 from bridge.storage import CatalogueFigures, SeenVariant
-from bridge.store.base import StoreBase, utcnow
+from bridge.store.base import StoreBase, upsert_sql, utcnow
 from bridge.store.chunked import KEYS, by_first, execute_in, rows_in
 
 __all__ = ["CatalogueTables"]
+
+_SAVE_LAST_READ = (
+    "INSERT OR REPLACE INTO channel_variants "
+    "(channel, variant_id, product_id, sku, gtin, hash, product, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SAVE_VARIANT = upsert_sql(
+    "variants", ("sku", "product_id", "gtin", "name", "price", "currency", "status", "updated_at"), ("sku",)
+)
 
 
 class CatalogueTables(StoreBase):
@@ -26,30 +34,31 @@ class CatalogueTables(StoreBase):
     def save_last_read(self, channel: str, products: Iterable[ChannelProduct]) -> int:
         """Remember what ``channel`` holds for these products (replacing their previous rows)."""
         now = utcnow()
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[str | None, ...]] = []
         product_ids: list[str] = []
         for product in products:
             product_ids.append(product.channel_id)
             data = product.model_dump_json()
             for variant in product.variants:
+                digest = content_hash(
+                    variant.model_dump(mode="json", exclude={"modified_at", "version", "counted_at"})
+                )
                 rows.append(
-                    {
-                        "channel": channel,
-                        "variant_id": variant.channel_id,
-                        "product_id": product.channel_id,
-                        "sku": variant.sku,
-                        "gtin": variant.gtin,
-                        "hash": content_hash(
-                            variant.model_dump(mode="json", exclude={"modified_at", "version", "counted_at"})
-                        ),
-                        "product": data,
-                        "read_at": now,
-                    }
+                    (
+                        channel,
+                        variant.channel_id,
+                        product.channel_id,
+                        variant.sku,
+                        variant.gtin,
+                        digest,
+                        data,
+                        now,
+                    )
                 )
         with self.transaction() as db:
             sql = f"DELETE FROM channel_variants WHERE channel = ? AND product_id IN {KEYS}"
             execute_in(db.conn, sql, product_ids, before=[channel])
-            db.table("channel_variants").insert_all(rows, replace=True, batch_size=500)
+            db.conn.executemany(_SAVE_LAST_READ, rows)
         return len(rows)
 
     def last_read(self, channel: str, variant_ids: Iterable[str] | None = None) -> list[ChannelProduct]:
@@ -116,37 +125,45 @@ class CatalogueTables(StoreBase):
             return
         now = utcnow()
         with self.transaction() as db:
-            ids: dict[str, int] = {}
-            for ref, _, fields in rows:
-                ids[ref] = db.execute(
-                    "INSERT INTO products (owner_ref, name, description, status, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (owner_ref) DO UPDATE SET name = excluded.name, "
-                    "description = excluded.description, status = excluded.status, "
-                    "updated_at = excluded.updated_at RETURNING id",
-                    [
+            db.conn.executemany(
+                "INSERT INTO products (owner_ref, name, description, status, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (owner_ref) DO UPDATE SET name = excluded.name, "
+                "description = excluded.description, status = excluded.status, "
+                "updated_at = excluded.updated_at",
+                [
+                    (
                         ref,
                         fields.get("name"),
                         fields.get("description"),
                         fields.get("status") or "active",
                         now,
-                    ],
-                ).fetchone()[0]
+                    )
+                    for ref, _, fields in rows
+                ],
+            )
+            ids: dict[str, int] = dict(
+                rows_in(
+                    db.conn,
+                    f"SELECT owner_ref, id FROM products WHERE owner_ref IN {KEYS}",
+                    [r[0] for r in rows],
+                )
+            )
             variants = []
             for ref, sku, fields in rows:
                 amount, _, currency = (fields.get("price") or "").partition(" ")
                 variants.append(
-                    {
-                        "sku": sku,
-                        "product_id": ids[ref],
-                        "gtin": fields.get("gtin"),
-                        "name": fields.get("name"),
-                        "price": amount or None,
-                        "currency": currency or None,
-                        "status": fields.get("status") or "active",
-                        "updated_at": now,
-                    }
+                    (
+                        sku,
+                        ids[ref],
+                        fields.get("gtin"),
+                        fields.get("name"),
+                        amount or None,
+                        currency or None,
+                        fields.get("status") or "active",
+                        now,
+                    )
                 )
-            db.table("variants").upsert_all(variants, pk="sku", batch_size=500)
+            db.conn.executemany(_SAVE_VARIANT, variants)
 
     def agreed_catalogue(self, skus: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """The agreed catalogue fields per SKU (all SKUs, or only ``skus``)."""

@@ -105,10 +105,8 @@ class QueueTables(StoreBase):
             "WHERE outbox.done_at IS NOT NULL AND outbox.result LIKE '%\"ok\": false%'"
         )
         with self.transaction() as db:
-            total = 0
-            for row in rows:
-                total += db.execute(sql, [row[c] for c in columns]).rowcount
-        return total
+            # executemany's rowcount is the sum of every row's changes: how many were new or re-armed.
+            return db.conn.executemany(sql, [[row[c] for c in columns] for row in rows]).rowcount
 
     def outbox_last_id(self) -> int:
         """The newest entry's id (0 for none): what was queued before a moment, for

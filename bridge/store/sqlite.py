@@ -31,7 +31,7 @@ from sqlite_utils import Database
 from bridge.ledger import Written
 from bridge.memory import ChunkRecord, Memory, Wanted, WriteRecord
 from bridge.storage import OutboxEntry, StoreFigures
-from bridge.store.base import parse_time, utcnow
+from bridge.store.base import parse_time, upsert_sql, utcnow
 from bridge.store.catalogue import CatalogueTables
 from bridge.store.conflicts import ConflictTables
 from bridge.store.cursors import CursorTables
@@ -221,19 +221,20 @@ class Store(
                 self.save_last_read(name, products)
             self.forget_last_read(record.vanished)
             self._record_links(record.links)
-            db.table("locations").upsert_all(
-                [{"key": key, "name": key, "active": 1} for key in record.locations], pk="key"
+            db.conn.executemany(
+                upsert_sql("locations", ("key", "name", "active"), ("key",)),
+                [(key, key, 1) for key in record.locations],
             )
             self.record_stock_events(record.entries)
             kept = self.hold_unresolved(record.unresolved)
             self.release_unresolved(record.released)
             self.save_catalogue(record.catalogue)
-            db.table("agreed_catalogue").upsert_all(
+            db.conn.executemany(
+                upsert_sql("agreed_catalogue", ("sku", "data", "updated_at"), ("sku",)),
                 [
-                    {"sku": sku, "data": json.dumps(data, sort_keys=True, default=str), "updated_at": now}
+                    (sku, json.dumps(data, sort_keys=True, default=str), now)
                     for sku, data in record.agreed.items()
                 ],
-                pk="sku",
             )
             self._record_baselines(record.baselines)
             if record.synced_mark is not None:
