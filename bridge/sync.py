@@ -498,11 +498,9 @@ class StagedRead:
         context = self._context(issues)
         names = sorted(runner.adapters)
         # On a full read, before any chunk is committed: the links no staged variant reached.
-        orphans = [
-            r
-            for r in (runner.store.links("variant") if staged.full else ())
-            if not staged.staging.has_key(f"c:{r['canonical_key']}")
-        ]
+        every_link = runner.store.links("variant") if staged.full else []
+        reached = staged.staging.keys_held(f"c:{r['canonical_key']}" for r in every_link)
+        orphans = [r for r in every_link if f"c:{r['canonical_key']}" not in reached]
         claimed: set[str] = set()
         for n, refs in enumerate(staged.staging.chunks(runner.chunk_size)):
             if n and before_next is not None:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bridge.linking import sku_fold
 from bridge.models import ChannelProduct, StockLevel
+from bridge.store.chunked import KEYS, by_first, rows_in
 
 __all__ = ["Staging"]
 
@@ -153,35 +154,48 @@ class Staging:
             yield variant_id
 
     def products(self, refs: Sequence[tuple[str, str]]) -> dict[str, list[ChannelProduct]]:
-        """The staged products ``(channel, product_id)``, by channel."""
+        """The staged products ``(channel, product_id)``, by channel (in the order of ``refs``).
+
+        One chunked statement per channel rather than one per product: a chunk has about a
+        thousand, and each statement gives the GIL away to the relay thread sending meanwhile."""
+        sql = f"SELECT product_id, data FROM products WHERE channel = ? AND product_id IN {KEYS}"
+        data = {
+            (channel, row[0]): row[1]
+            for channel, ids in by_first(refs).items()
+            for row in rows_in(self.db, sql, ids, before=[channel])
+        }
         out: dict[str, list[ChannelProduct]] = {}
-        for channel, product_id in refs:
-            row = self.db.execute(
-                "SELECT data FROM products WHERE channel = ? AND product_id = ?", [channel, product_id]
-            ).fetchone()
-            if row is not None:
-                out.setdefault(channel, []).append(ChannelProduct.model_validate_json(row[0]))
+        for ref in refs:
+            text = data.get(ref)
+            if text is not None:
+                out.setdefault(ref[0], []).append(ChannelProduct.model_validate_json(text))
         return out
 
     def levels(self, channel: str, variant_ids: Iterable[str]) -> list[StockLevel]:
-        out: list[StockLevel] = []
-        for variant_id in variant_ids:
-            for location_id, quantity, observed_at in self.db.execute(
-                "SELECT location_id, quantity, observed_at FROM levels WHERE channel = ? AND variant_id = ?",
-                [channel, variant_id],
-            ):
-                out.append(
-                    StockLevel.model_validate(
-                        {
-                            "channel": channel,
-                            "variant_id": variant_id,
-                            "location_id": location_id,
-                            "quantity": quantity,
-                            "observed_at": observed_at,
-                        }
-                    )
-                )
-        return out
+        """The staged counts of ``channel``'s ``variant_ids``: in that order, each variant's as staged."""
+        ids = list(variant_ids)
+        sql = (
+            "SELECT rowid, variant_id, location_id, quantity, observed_at FROM levels "
+            f"WHERE channel = ? AND variant_id IN {KEYS}"
+        )
+        staged: dict[str, list[tuple[str | None, int | None, str]]] = {}
+        for _, variant_id, location_id, quantity, observed_at in sorted(
+            rows_in(self.db, sql, ids, before=[channel])
+        ):
+            staged.setdefault(variant_id, []).append((location_id, quantity, observed_at))
+        return [
+            StockLevel.model_validate(
+                {
+                    "channel": channel,
+                    "variant_id": variant_id,
+                    "location_id": location_id,
+                    "quantity": quantity,
+                    "observed_at": observed_at,
+                }
+            )
+            for variant_id in ids
+            for location_id, quantity, observed_at in staged.get(variant_id, ())
+        ]
 
     def has_variant(self, channel: str, variant_id: str) -> bool:
         """Whether ``channel``'s variant ``variant_id`` is staged."""
@@ -192,8 +206,14 @@ class Staging:
 
     def has_key(self, key: str) -> bool:
         """Whether a staged variant has ``key`` (``c:SKU`` for an existing link's canonical SKU)."""
+        return bool(self.keys_held([key]))
+
+    def keys_held(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` that a staged variant has (see :meth:`has_key`), in chunked statements."""
         self._components()  # indexes the keys
-        return self.db.execute("SELECT 1 FROM keys WHERE key = ? LIMIT 1", [key]).fetchone() is not None
+        return {
+            row[0] for row in rows_in(self.db, f"SELECT DISTINCT key FROM keys WHERE key IN {KEYS}", keys)
+        }
 
     # -- chunks ------------------------------------------------------------------------------
 
