@@ -223,7 +223,7 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
     b.agreed[group.sku] = dict(target)
     for ch, shown in sorted(fields_on.items()):
         after = dict(shown)
-        echo = b.inp.last_written.get((ch, group.sku)) == catalogue_fields_hash(shown)
+        echo = _Echo(shown, b.inp.last_written.get((ch, group.sku)))
         split = field_split(b.inp.capabilities, ch)
         variant_fields: dict[str, tuple[Any, Any, str, str]] = {}
         conflicted = False
@@ -236,7 +236,7 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
                 or shown[f] == target[f]
             ):
                 continue
-            edited_here = not echo and base is not None and shown[f] != base.get(f)
+            edited_here = base is not None and shown[f] != base.get(f) and not echo.shown()
             owner_moved = base is None or target[f] != base.get(f)
             if f in settled:
                 how, reason = "propagate", f"conflict on {f} settled by hand: the value kept is written"
@@ -268,7 +268,32 @@ def _catalogue(b: _Builder, group: LinkGroup) -> None:
         if not conflicted:
             # A conflicting value left in place is not ours: remembered as written, the next read
             # would take it for our own echo and push the owner's value over it unasked.
-            b.written[(ch, group.sku)] = catalogue_fields_hash(after)
+            b.written[(ch, group.sku)] = echo.hash_of(after)
+
+
+class _Echo:
+    """Whether a channel shows our own last write of a SKU's catalogue fields (its hash equals the
+    one remembered), and the hash of what it holds after the plan. The hash of what it shows is
+    computed once, and only if asked: the owner's side never asks, nor a field equal to the
+    agreed one (most SKUs of a sync), and what is left unchanged has that same hash."""
+
+    def __init__(self, shown: CatalogueFields, last_written: str | None) -> None:
+        self._shown = shown
+        self._last_written = last_written
+        self._hash: str | None = None
+
+    def _shown_hash(self) -> str:
+        if self._hash is None:
+            self._hash = catalogue_fields_hash(self._shown)
+        return self._hash
+
+    def shown(self) -> bool:
+        """Whether what the channel shows is what we last wrote there."""
+        return self._last_written is not None and self._last_written == self._shown_hash()
+
+    def hash_of(self, after: CatalogueFields) -> str:
+        """:func:`catalogue_fields_hash` of ``after`` (what the channel holds once the plan is applied)."""
+        return self._shown_hash() if after == self._shown else catalogue_fields_hash(after)
 
 
 def _conflict(b: _Builder, ch: str, group: LinkGroup, f: str, theirs: Any, ours: Any, owner: str) -> None:
