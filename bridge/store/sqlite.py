@@ -246,12 +246,11 @@ class Store(
                 self._record_conflict(conflict)
             self._applied_settlements(record.agreed, now)
             queued = self.outbox_enqueue(record.outbox)
-            for channel, sku, digest in record.echo_hashes:
-                db.execute(
-                    "UPDATE links SET last_written_hash = ? WHERE entity = 'variant' "
-                    "AND canonical_key = ? AND channel = ?",
-                    [digest, sku, channel],
-                )
+            db.conn.executemany(
+                "UPDATE links SET last_written_hash = ? WHERE entity = 'variant' "
+                "AND canonical_key = ? AND channel = ?",
+                [(digest, sku, channel) for channel, sku, digest in record.echo_hashes],
+            )
         return queued, kept
 
     def record_write(self, record: WriteRecord) -> None:
