@@ -388,6 +388,8 @@ def _creations(b: _Builder) -> None:
         skus = [v.sku for v in product.variants if v.sku and v.sku in linked[owner]]
         if not skus:
             continue
+        if not ambiguous.intersection(skus) and all(s in linked[ch] for ch in targets for s in skus):
+            continue  # on every channel already (most products of most syncs): nothing to compose
         made = _composed(b, product, holders)
         if made.status is ProductStatus.ARCHIVED:
             continue
