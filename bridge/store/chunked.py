@@ -63,5 +63,5 @@ def as_dicts(cursors: Iterable[sqlite3.Cursor]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for cursor in cursors:
         names = [d[0] for d in cursor.description or ()]
-        out.extend(dict(zip(names, row, strict=True)) for row in cursor)
+        out.extend([dict(zip(names, row, strict=True)) for row in cursor])
     return out
