@@ -1022,6 +1022,33 @@ def test_a_quiet_shop_is_polled_with_its_three_listings_at_once(emulator: WooCom
     assert [v.sku for p in changed.items for v in p.variants] == [sku]
 
 
+def _one_variation_changed_in_each(
+    emulator: WooCommerceEmulator, adapter: WooCommerceAdapter, name: str, *, products: int, variations: int
+) -> str | None:
+    """``products`` variable products of ``variations`` each, read to a settled cursor; then the
+    second variation of each is counted anew (stock ``100 + n``): the cursor to read them from."""
+    emulator.freeze_time()
+    catalog = [
+        SeedProduct(
+            f"{name} {p}",
+            tuple(
+                SeedVariant(f"{name.upper()}-{p:03d}-{v}", Decimal("5.00"), stock=1, options={"Size": str(v)})
+                for v in range(variations)
+            ),
+        )
+        for p in range(products)
+    ]
+    emulator.seed(catalog)
+    cursor = adapter.read_catalog(None).cursor
+    emulator.advance(10)
+    cursor = adapter.read_catalog(cursor).cursor
+    emulator.advance(10)
+    for p in range(products):
+        emulator.manual_stock_edit(f"{name.upper()}-{p:03d}-1", 100 + p)
+    emulator.advance(5)
+    return cursor
+
+
 def test_parents_and_siblings_of_changed_variations_are_asked_for_together(
     emulator: WooCommerceEmulator,
 ) -> None:
@@ -1030,25 +1057,7 @@ def test_parents_and_siblings_of_changed_variations_are_asked_for_together(
     never more than ``concurrency`` calls in flight; every product comes back whole, with the new
     count, each count dated by the answer that carried it."""
     adapter = make_adapter(emulator, concurrency=4)
-    emulator.freeze_time()
-    catalog = [
-        SeedProduct(
-            f"Cap {p}",
-            tuple(
-                SeedVariant(f"CAP-{p:03d}-{v}", Decimal("5.00"), stock=1, options={"Size": str(v)})
-                for v in range(3)
-            ),
-        )
-        for p in range(400)
-    ]
-    emulator.seed(catalog)
-    cursor = adapter.read_catalog(None).cursor
-    emulator.advance(10)
-    cursor = adapter.read_catalog(cursor).cursor
-    emulator.advance(10)
-    for p in range(400):
-        emulator.manual_stock_edit(f"CAP-{p:03d}-1", 100 + p)
-    emulator.advance(5)
+    cursor = _one_variation_changed_in_each(emulator, adapter, "Cap", products=400, variations=3)
     emulator.server.faults.add(kind="latency", seconds=0.1, path=r"/wc/v3/", times=None)
     emulator.server.reset_stats()
     served: dict[str, datetime] = {}
@@ -1084,25 +1093,7 @@ def test_parents_of_changed_variations_are_asked_for_while_the_variations_are_st
     ended, a full call of missing parents (100) goes out beside the variations listing, not after
     it; no more calls than before, and every product comes back whole with the new count."""
     adapter = make_adapter(emulator, concurrency=4)
-    emulator.freeze_time()
-    catalog = [
-        SeedProduct(
-            f"Mug {p}",
-            tuple(
-                SeedVariant(f"MUG-{p:03d}-{v}", Decimal("5.00"), stock=1, options={"Size": str(v)})
-                for v in range(2)
-            ),
-        )
-        for p in range(600)
-    ]
-    emulator.seed(catalog)
-    cursor = adapter.read_catalog(None).cursor
-    emulator.advance(10)
-    cursor = adapter.read_catalog(cursor).cursor
-    emulator.advance(10)
-    for p in range(600):
-        emulator.manual_stock_edit(f"MUG-{p:03d}-1", 100 + p)
-    emulator.advance(5)
+    cursor = _one_variation_changed_in_each(emulator, adapter, "Mug", products=600, variations=2)
     emulator.server.faults.add(kind="latency", seconds=0.05, path=r"/wc/v3/", times=None)
     emulator.server.reset_stats()
     handled: list[str] = []
