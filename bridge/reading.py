@@ -463,17 +463,32 @@ class Reader:
         return touched | done
 
     def _stage_skus(self, staged: Staged, touched: Iterable[str]) -> None:
-        """Every channel's last-read products holding these SKUs (linked, or by SKU), unless gone."""
+        """Every channel's last-read products holding these SKUs (linked, or by SKU), unless gone.
+
+        A product staged already (read now, or by an earlier batch) is kept as it is: its stored
+        copy is not even parsed (at 10,000 changed prices, each product came back up to three
+        times: through its links, through its SKUs, and as just read)."""
         store, staging, gone = self.store, staged.staging, staged.gone
         for skus in _batched(sorted(touched), 500):
             members: dict[str, list[str]] = defaultdict(list)
             for r in store.links_by_key("variant", skus):
                 if (r["channel"], r["channel_id"]) not in gone:
                     members[r["channel"]].append(r["channel_id"])
+            wanted: dict[str, dict[str, tuple[str, bool]]] = defaultdict(dict)
             for name, ids in members.items():
-                staging.add_products(name, store.last_read(name, ids), replace=False)
-            for name, held in store.last_read_with_skus(skus).items():  # unlinked ones too
-                alive = [p for p in held if not any((name, v.channel_id) in gone for v in p.variants)]
+                for pid, data in store.last_read_json(name, ids).items():
+                    wanted[name][pid] = (data, True)
+            for name, held in store.last_read_json_with_skus(skus).items():  # unlinked ones too
+                for pid, data in held.items():
+                    wanted[name].setdefault(pid, (data, False))
+            for name, found in wanted.items():
+                fresh = set(found) - staging.staged_products(name, found)
+                products = [ChannelProduct.model_validate_json(found[pid][0]) for pid in sorted(fresh)]
+                alive = [
+                    p
+                    for p in products
+                    if found[p.channel_id][1] or not any((name, v.channel_id) in gone for v in p.variants)
+                ]
                 staging.add_products(name, alive, replace=False)
 
     def _counts(

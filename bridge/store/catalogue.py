@@ -63,6 +63,14 @@ class CatalogueTables(StoreBase):
 
     def last_read(self, channel: str, variant_ids: Iterable[str] | None = None) -> list[ChannelProduct]:
         """The products last read from ``channel`` (only those holding one of ``variant_ids`` if given)."""
+        return [
+            ChannelProduct.model_validate_json(data)
+            for data in self.last_read_json(channel, variant_ids).values()
+        ]
+
+    def last_read_json(self, channel: str, variant_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """Product id -> the JSON of :meth:`last_read`'s products, not parsed (a caller that already
+        holds some of them parses only the others)."""
         if variant_ids is None:
             rows = self.db.execute(
                 "SELECT product_id, product FROM channel_variants WHERE channel = ? GROUP BY product_id",
@@ -74,8 +82,7 @@ class CatalogueTables(StoreBase):
                 f"WHERE channel = ? AND variant_id IN {KEYS} GROUP BY product_id"
             )
             rows = rows_in(self.db.conn, sql, variant_ids, before=[channel])
-        unique = {r[0]: r[1] for r in rows}
-        return [ChannelProduct.model_validate_json(data) for data in unique.values()]
+        return {r[0]: r[1] for r in rows}
 
     def forget_last_read(self, variants: Iterable[tuple[str, str]]) -> None:
         """Forget the last-read state of these ``(channel, variant id)`` (gone from the channel)."""
@@ -87,15 +94,22 @@ class CatalogueTables(StoreBase):
     def last_read_with_skus(self, skus: Iterable[str]) -> dict[str, list[ChannelProduct]]:
         """Channel -> the products last read holding one of ``skus``, linked or not (a SKU used twice
         in a channel links neither variant, yet both must be seen whenever that SKU is planned)."""
+        return {
+            channel: [ChannelProduct.model_validate_json(data) for data in held.values()]
+            for channel, held in self.last_read_json_with_skus(skus).items()
+        }
+
+    def last_read_json_with_skus(self, skus: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Channel -> product id -> the JSON of :meth:`last_read_with_skus`'s products, not parsed."""
         rows = rows_in(
             self.db.conn,
             f"SELECT channel, product_id, product FROM channel_variants WHERE sku IN {KEYS} "
             "GROUP BY channel, product_id",
             skus,
         )
-        out: dict[str, list[ChannelProduct]] = {}
-        for channel, _, data in {(r[0], r[1]): r for r in rows}.values():
-            out.setdefault(channel, []).append(ChannelProduct.model_validate_json(data))
+        out: dict[str, dict[str, str]] = {}
+        for channel, product_id, data in rows:
+            out.setdefault(channel, {})[product_id] = data
         return out
 
     def last_read_at(self, channel: str) -> str | None:

@@ -204,6 +204,11 @@ class Staging:
         ).fetchone()
         return row is not None
 
+    def staged_products(self, channel: str, product_ids: Iterable[str]) -> set[str]:
+        """Those of ``product_ids`` already staged for ``channel``, in chunked statements."""
+        sql = f"SELECT product_id FROM products WHERE channel = ? AND product_id IN {KEYS}"
+        return {row[0] for row in rows_in(self.db, sql, product_ids, before=[channel])}
+
     def has_key(self, key: str) -> bool:
         """Whether a staged variant has ``key`` (``c:SKU`` for an existing link's canonical SKU)."""
         return bool(self.keys_held([key]))
