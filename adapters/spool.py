@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -26,7 +26,7 @@ CACHE_KIB = 4096
 _SCHEMA = """
 CREATE TABLE products (
     id INTEGER PRIMARY KEY, wanted INTEGER NOT NULL, variable INTEGER NOT NULL, key TEXT NOT NULL,
-    date TEXT, data TEXT NOT NULL
+    date TEXT, data TEXT NOT NULL, passed INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE children (
     parent INTEGER NOT NULL, position INTEGER NOT NULL, child INTEGER NOT NULL,
@@ -55,7 +55,9 @@ class CatalogSpool:
 
     Products are *wanted* (to be passed on) or only looked up; variations are *changed* (read as
     changed, so recorded in the cursor whatever becomes of their product) and *new* (changed since
-    the cursor last saw them, so their product must be passed on)."""
+    the cursor last saw them, so their product must be passed on). A product passed on while the
+    read goes on (:meth:`ready`) is *passed*, until a newer copy of it or of one of its variations
+    is spooled: then it is passed on again."""
 
     def __init__(self) -> None:
         self.db = sqlite3.connect("")
@@ -83,9 +85,10 @@ class CatalogSpool:
             for item, wanted in items:
                 pid = int(item.data["id"])
                 self.db.execute(
-                    "INSERT INTO products VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    "INSERT INTO products (id, wanted, variable, key, date, data) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET "
                     "wanted = max(wanted, excluded.wanted), variable = excluded.variable, "
-                    "key = excluded.key, date = excluded.date, data = excluded.data",
+                    "key = excluded.key, date = excluded.date, data = excluded.data, passed = 0",
                     [
                         pid,
                         int(wanted),
@@ -121,6 +124,7 @@ class CatalogSpool:
                         json.dumps(item.data),
                     ],
                 )
+                self.db.execute("UPDATE products SET passed = 0 WHERE id = ?", [int(item.data["parent_id"])])
 
     def want_parents_of_new_variations(self) -> None:
         """Mark for passing on every spooled product one of whose variations is new."""
@@ -171,31 +175,63 @@ class CatalogSpool:
             last = ids[-1]
 
     def wanted(self, size: int) -> Iterator[list[tuple[SpooledItem, list[SpooledItem]]]]:
-        """Wanted products in id order, ``size`` at a time, each with its spooled variations in the
-        product's own order (a variation it no longer lists is left out)."""
+        """Wanted products not passed on yet, in id order, ``size`` at a time, each with its spooled
+        variations in the product's own order (a variation it no longer lists is left out)."""
         last = -1
         while True:
             rows = self.db.execute(
-                "SELECT id, key, date, data FROM products WHERE wanted AND id > ? ORDER BY id LIMIT ?",
+                "SELECT id, key, date, data FROM products WHERE wanted AND NOT passed AND id > ? "
+                "ORDER BY id LIMIT ?",
                 [last, size],
             ).fetchall()
             if not rows:
                 return
-            ids = [row[0] for row in rows]
-            marks = ",".join("?" * len(ids))
-            by_parent: dict[int, dict[int, SpooledItem]] = {}
+            yield self._with_variations(rows)
+            last = rows[-1][0]
+
+    def ready(self, ids: Iterable[int]) -> list[tuple[SpooledItem, list[SpooledItem]]]:
+        """Those of products ``ids`` that can be passed on before the read ends, marked passed: not
+        passed yet, wanted or with a new variation, and whole (every variation a variable product
+        lists is spooled; a trashed variable product that lists none waits for its own call)."""
+        found: list[tuple[int, str, str | None, str]] = []
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            found += self.db.execute(
+                f"SELECT p.id, p.key, p.date, p.data FROM products p WHERE p.id IN ({marks}) "
+                "AND NOT p.passed "
+                "AND (p.wanted OR EXISTS (SELECT 1 FROM variations v WHERE v.parent = p.id AND v.new)) "
+                "AND NOT EXISTS (SELECT 1 FROM children c WHERE c.parent = p.id "
+                "AND c.child NOT IN (SELECT id FROM variations)) "
+                "AND NOT (p.variable AND json_extract(p.data, '$.status') = 'trash' "
+                "AND NOT EXISTS (SELECT 1 FROM children c WHERE c.parent = p.id))",
+                part,
+            ).fetchall()
+        with self.db:
+            self.db.executemany("UPDATE products SET passed = 1 WHERE id = ?", [(row[0],) for row in found])
+        return self._with_variations(found)
+
+    def _with_variations(
+        self, rows: Sequence[tuple[int, str, str | None, str]]
+    ) -> list[tuple[SpooledItem, list[SpooledItem]]]:
+        """Each product row ``(id, key, date, data)`` with its spooled variations, in its own order."""
+        by_parent: dict[int, dict[int, SpooledItem]] = {}
+        ids = [row[0] for row in rows]
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
             for parent, vid, key, date, data in self.db.execute(
-                f"SELECT parent, id, key, date, data FROM variations WHERE parent IN ({marks})", ids
+                f"SELECT parent, id, key, date, data FROM variations WHERE parent IN ({marks})", part
             ):
                 by_parent.setdefault(parent, {})[vid] = SpooledItem(json.loads(data), key, date)
-            batch = []
-            for pid, key, date, data in rows:
-                product = SpooledItem(json.loads(data), key, date)
-                known = by_parent.get(pid, {})
-                children = [int(c) for c in product.data.get("variations") or []]
-                batch.append((product, [known[c] for c in children if c in known]))
-            yield batch
-            last = ids[-1]
+        batch = []
+        for pid, key, date, data in rows:
+            product = SpooledItem(json.loads(data), key, date)
+            known = by_parent.get(pid, {})
+            children = [int(c) for c in product.data.get("variations") or []]
+            batch.append((product, [known[c] for c in children if c in known]))
+        return batch
 
     def changed_variations(self) -> Iterator[tuple[str, str | None]]:
         """``(key, date)`` of every variation read as changed, for the cursor."""

@@ -12,7 +12,7 @@ trash is read too, so that a trashed product comes back ``ARCHIVED``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import chain
@@ -249,7 +249,16 @@ class WooCommerceCatalog(WooCommerceClient):
         since = {"modified_after": after, "dates_are_gmt": "true", "orderby": "modified", "order": "asc"}
         with CatalogSpool() as spool:
             unkeyed: list[ReadIssue] = []
-            if not self._spool_since(spool, poll, since, unkeyed):
+            listings = self._spool_since(spool, poll, since, unkeyed)
+            while True:
+                try:
+                    products, issues = next(listings)
+                except StopIteration as ended:
+                    found: bool = ended.value
+                    break
+                yield Page(items=products, cursor=None, calls=self.calls - calls, issues=issues)
+                calls = self.calls
+            if not found:
                 # WooCommerce < 10.3 has no /variations: a variation's change cannot be seen from its
                 # parent, so only a full read is correct. Report everything (dedupe happens downstream).
                 log.warning("WooCommerce has no /wc/v3/variations; falling back to a full catalogue read")
@@ -268,16 +277,23 @@ class WooCommerceCatalog(WooCommerceClient):
 
     def _spool_since(
         self, spool: CatalogSpool, poll: PollCursor, since: Mapping[str, Any], unkeyed: list[ReadIssue]
-    ) -> bool:
+    ) -> Generator[tuple[list[ChannelProduct], list[ReadIssue]], None, bool]:
         """The products, trash and variations modified since into ``spool`` (the listings side by
-        side), marked new or not to ``poll``; False for a store without ``/variations``."""
+        side), marked new or not to ``poll``; returns False for a store without ``/variations``.
+
+        Meanwhile, each wanted product is passed on (yielded) as soon as it is whole in the spool
+        (:meth:`CatalogSpool.ready`), once the variations listing has answered (a store without it
+        is read in full instead): at 10,000 changed prices the listings are 13 s of waiting on
+        calls, and the sync can stage, count and plan what arrived meanwhile. A product passed on
+        whose copy, or one of whose variations' copy, is newer in a later page is passed on again."""
         listings = {
             "products": lambda: _ending(self._since("products", since)),
             "trash": lambda: _ending(self._since("products", {**TRASH, **since})),
             "variations": lambda: self._variations_since(since),
         }
-        found, ended = True, set()
-        with self._parents_ahead(spool, unkeyed) as parents:
+        found, listed, ended = True, False, set()
+        touched: set[int] = set()
+        with self._parents_ahead(spool, unkeyed, touched) as parents:
             for name, got in self._side_by_side(listings):
                 if got is _ENDED:
                     ended.add(name)
@@ -286,28 +302,40 @@ class WooCommerceCatalog(WooCommerceClient):
                 elif got is None:
                     found = False
                 elif name == "variations":
+                    listed = True
                     keyed = self._keyed("variation", got.items, unkeyed)
                     spooled = [self._spooled("v", v, _VARIATION_FIELDS, got.served) for v in keyed]
                     marked = [(item, True, poll.is_new(item.key)) for item in spooled]
                     spool.add_variations(marked)
+                    touched.update(int(item.data["parent_id"]) for item, _, _ in marked)
                     parents.consider(int(item.data["parent_id"]) for item, _, new in marked if new)
                 else:
                     keyed = self._keyed("product", got.items, unkeyed)
                     spooled = [self._spooled("p", p, _SINCE_PRODUCT_FIELDS, got.served) for p in keyed]
                     spool.add_products((item, poll.is_new(item.key)) for item in spooled)
+                    touched.update(int(item.data["id"]) for item in spooled)
+                if listed and found and touched:
+                    ready = spool.ready(touched)
+                    touched.clear()
+                    for start in range(0, len(ready), PER_PAGE):
+                        yield self._passed(ready[start : start + PER_PAGE], poll)
             parents.finish()
         return found
 
-    def _parents_ahead(self, spool: CatalogSpool, unkeyed: list[ReadIssue]) -> ParentsAhead:
+    def _parents_ahead(
+        self, spool: CatalogSpool, unkeyed: list[ReadIssue], touched: set[int]
+    ) -> ParentsAhead:
         """The parents of new variations asked for while the variations are listed (one call in
         flight at a time at most: the listing keeps the other slots). Opened only at a concurrency
-        above 1: at 1 the listings are read one after the other, and there is no free slot."""
+        above 1: at 1 the listings are read one after the other, and there is no free slot. The
+        parents spooled are added to ``touched`` (to be passed on when whole)."""
 
         def keep(got: Listed) -> None:
             self._heard(got.served)
             keyed = self._keyed("product", got.items, unkeyed)
             spooled = [self._spooled("p", p, _SINCE_PRODUCT_FIELDS, got.served) for p in keyed]
             spool.add_products((item, True) for item in spooled)
+            touched.update(int(item.data["id"]) for item in spooled)
 
         return ParentsAhead(
             spool,
@@ -363,23 +391,30 @@ class WooCommerceCatalog(WooCommerceClient):
         missing one of the variations it lists (added while we read, or a store without
         ``/variations``) is asked for them."""
         for batch in spool.wanted(PER_PAGE):
-            products: list[ChannelProduct] = []
-            issues: list[ReadIssue] = []
-            for product, variations in batch:
-                data = product.data
-                keys = [(v.key, v.date) for v in variations]
-                if data.get("type") == "variable" and (
-                    len(variations) < len(data.get("variations") or []) or (_trashed(data) and not variations)
-                ):
-                    fetched = [self._stamped(v) for v in self._variations_of(data)]
-                    keys = [(item_key("v", v), v.get("date_modified_gmt")) for v in fetched if has_id(v)]
-                    products.extend(self._converted(data, fetched, issues))
-                else:
-                    products.extend(self._converted(data, [v.data for v in variations], issues))
-                poll.record(product.key, product.date)
-                for key, date in keys:
-                    poll.record(key, date)
-            yield products, issues
+            yield self._passed(batch, poll)
+
+    def _passed(
+        self, batch: Sequence[tuple[SpooledItem, list[SpooledItem]]], poll: PollCursor
+    ) -> tuple[list[ChannelProduct], list[ReadIssue]]:
+        """Spooled products with their variations, converted and recorded in the cursor (see
+        :meth:`_pass_on`), and the issues of those that could not be read."""
+        products: list[ChannelProduct] = []
+        issues: list[ReadIssue] = []
+        for product, variations in batch:
+            data = product.data
+            keys = [(v.key, v.date) for v in variations]
+            if data.get("type") == "variable" and (
+                len(variations) < len(data.get("variations") or []) or (_trashed(data) and not variations)
+            ):
+                fetched = [self._stamped(v) for v in self._variations_of(data)]
+                keys = [(item_key("v", v), v.get("date_modified_gmt")) for v in fetched if has_id(v)]
+                products.extend(self._converted(data, fetched, issues))
+            else:
+                products.extend(self._converted(data, [v.data for v in variations], issues))
+            poll.record(product.key, product.date)
+            for key, date in keys:
+                poll.record(key, date)
+        return products, issues
 
     def missing(self, product_ids: Sequence[str]) -> set[str]:
         """Products deleted for good: in neither the listing nor the trash (``include=``, 100 a call)."""

@@ -91,3 +91,36 @@ def test_a_failed_batch_leaves_nothing_half_spooled() -> None:
         except RuntimeError:
             pass
         assert wanted(spool) == []
+
+
+def ready(spool: CatalogSpool, ids: list[int]) -> list[tuple[int, str, list[str]]]:
+    return [(p.data["id"], p.data["name"], [v.data["sku"] for v in vs]) for p, vs in spool.ready(ids)]
+
+
+def test_a_product_is_ready_once_whole_passed_once_and_again_after_a_newer_copy() -> None:
+    """What a read passes on before its listings end: a wanted product (or one with a new
+    variation) once every variation it lists is in; not again, unless a newer copy of it or of
+    a variation arrives; and what was passed is not wanted again at the end."""
+    with CatalogSpool() as spool:
+        spool.add_products(
+            [(product(1, [2, 3]), True), (product(5, [6]), False), (product(9, [], kind="simple"), False)]
+        )
+        spool.add_variations([(variation(2, 1, "A"), True, True), (variation(6, 5, "D"), True, False)])
+        assert ready(spool, [1, 5, 9]) == []  # 1 lacks variation 3; 5 and 9 are not wanted
+        spool.add_variations([(variation(3, 1, "B"), False, False)])
+        assert ready(spool, [1, 5, 9]) == [(1, "Tee", ["A", "B"])]
+        assert ready(spool, [1]) == []  # passed already
+        assert wanted(spool) == []
+        spool.add_variations([(variation(3, 1, "B2"), True, False)])  # a newer copy of a variation
+        assert ready(spool, [1]) == [(1, "Tee", ["A", "B2"])]
+        spool.add_products([(product(1, [2], name="Tee v2"), False)])  # a newer copy of the product
+        assert wanted(spool) == [(1, "Tee v2", ["A"])]  # not passed on since: the end pass has it
+
+
+def test_a_trashed_variable_product_listing_no_variations_waits_for_its_own_call() -> None:
+    with CatalogSpool() as spool:
+        trashed = product(1, [])
+        trashed.data["status"] = "trash"
+        spool.add_products([(trashed, True)])
+        assert ready(spool, [1]) == []
+        assert wanted(spool) == [(1, "Tee", [])]

@@ -1122,6 +1122,45 @@ def test_parents_of_changed_variations_are_asked_for_while_the_variations_are_st
     assert adapter.read_catalog(page.cursor).items == []
 
 
+def test_whole_products_are_passed_on_while_the_variations_are_still_listed(
+    emulator: WooCommerceEmulator,
+) -> None:
+    """Both variations of each of 600 products counted anew (12 pages of variations): a product
+    whose parent and variations are all in is passed on before the variations' last page is even
+    asked for, not once every listing has ended; no more calls than before, every product once
+    whole with its new counts (a later page may pass one on again), and the cursor settles."""
+    adapter = make_adapter(emulator, concurrency=4)
+    cursor = _one_variation_changed_in_each(emulator, adapter, "Jug", products=600, variations=2)
+    for p in range(600):  # product by product, as a mass change goes
+        emulator.manual_stock_edit(f"JUG-{p:03d}-0", 200 + p)
+        emulator.manual_stock_edit(f"JUG-{p:03d}-1", 300 + p)
+    emulator.advance(5)
+    emulator.server.faults.add(kind="latency", seconds=0.02, path=r"/wc/v3/", times=None)
+    emulator.server.reset_stats()
+    listing_calls: list[str] = []
+
+    def count(request: Any) -> None:
+        if request.method == "GET" and request.path.endswith("/wc/v3/variations"):
+            if not request.query.get("include"):
+                listing_calls.append(request.path)
+
+    emulator.after_request = count
+    pages, asked_before_first = [], None
+    for page in adapter.iter_catalog(cursor):
+        if page.items and asked_before_first is None:
+            asked_before_first = len(listing_calls)
+        pages.append(page)
+    emulator.after_request = None
+    assert asked_before_first is not None and asked_before_first < 12 <= len(listing_calls)
+    read = {p.channel_id: p for page in pages for p in page.items}  # a later copy replaces one
+    assert len(read) == 600 and all(len(p.variants) == 2 for p in read.values())
+    stock = {str(v.sku): v.stock for p in read.values() for v in p.variants}
+    assert stock == {f"JUG-{p:03d}-{v}": (200, 300)[v] + p for p in range(600) for v in range(2)}
+    assert emulator.server.stats["GET GET products"] == 2 + 6  # since, trashed since; the parents
+    assert sum(page.calls for page in pages) == emulator.server.calls()
+    assert pages[-1].cursor is not None and adapter.read_catalog(pages[-1].cursor).items == []
+
+
 @pytest.mark.parametrize("concurrency", [1, 4])
 def test_an_incremental_read_of_a_store_without_the_variations_endpoint_reads_everything(
     emulator: WooCommerceEmulator, concurrency: int
