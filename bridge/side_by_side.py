@@ -19,7 +19,7 @@ __all__ = ["at_once", "interleaved"]
 
 T = TypeVar("T")
 
-READ_AHEAD = 2
+READ_AHEAD = 8
 """Pages each channel may read ahead of the caller: what bounds the memory a faster channel takes."""
 _POLL = 0.05
 """Seconds a blocked reader waits before looking whether the caller has stopped listening."""

@@ -34,12 +34,14 @@ def vanished_links(
     """``(channel, variant id)`` of the links to give up (see the module docstring); ``guard(channel)``
     wraps each channel's call (turning its failure into a read failure)."""
     suspects: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for batch in _batched(staging.variants(), 500):
+    # Only what this read read: copies kept from earlier reads (staged beside it) say nothing of now.
+    read = ((channel, vid, sku) for _, channel, vid, sku in staging.read_variants())
+    for batch in _batched(read, 500):
         fresh = {(channel, sku): vid for channel, vid, sku in batch if sku}
         for row in store.links_by_key("variant", sorted({sku for _, sku in fresh})):
             channel, vid = row["channel"], row["channel_id"]
             reader = fresh.get((channel, row["canonical_key"]))
-            if reader is None or reader == vid or staging.has_variant(channel, vid):
+            if reader is None or reader == vid or staging.has_variant(channel, vid, read_only=True):
                 continue
             suspects[channel][row["parent_id"] or vid].append(vid)
     gone: set[tuple[str, str]] = set()

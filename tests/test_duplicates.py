@@ -19,6 +19,7 @@ import requests
 
 from adapters.square import SquareAdapter
 from adapters.woocommerce import WooCommerceAdapter
+from bridge import reading
 from bridge.policy import SyncPolicy
 from bridge.store import Store
 from bridge.sync import SyncRunner
@@ -351,6 +352,17 @@ def test_a_product_deleted_for_good_and_made_again_takes_over_its_sku(
         assert not any("MUG-1" in w for p in plans for w in p.warnings)
         assert square_skus(box) == {"MUG-1": 1, "CAP-1": 1}
         assert woo_skus(box) == {"MUG-1": 1, "CAP-1": 1}
+
+
+@pytest.mark.parametrize("force", [True, False], ids=["deleted", "trashed"])
+def test_a_product_deleted_for_good_takes_over_its_sku_when_staged_ahead(
+    store: Store, force: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same, with the other channels' side staged after each product read (``AHEAD_BATCH``):
+    the old product's last-read copy is staged before the read can tell it is gone, and must not
+    stay staged beside the new one."""
+    monkeypatch.setattr(reading, "AHEAD_BATCH", 1)
+    test_a_product_deleted_for_good_and_made_again_takes_over_its_sku(store, full=False, force=force)
 
 
 def test_a_square_create_of_a_sku_square_already_holds_is_adopted_or_refused() -> None:

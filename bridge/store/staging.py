@@ -31,9 +31,13 @@ from bridge.store.chunked import KEYS, by_first, rows_in
 __all__ = ["Staging"]
 
 _SCHEMA = """
-CREATE TABLE products (channel TEXT, product_id TEXT, data TEXT, PRIMARY KEY (channel, product_id));
+CREATE TABLE products (
+    channel TEXT, product_id TEXT, data TEXT, kept INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (channel, product_id)
+);
 CREATE TABLE nodes (
-    node INTEGER PRIMARY KEY, channel TEXT, variant_id TEXT, product_id TEXT, sku TEXT, label INTEGER
+    node INTEGER PRIMARY KEY, channel TEXT, variant_id TEXT, product_id TEXT, sku TEXT, label INTEGER,
+    kept INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE keys (node INTEGER, key TEXT);
 CREATE TABLE levels (
@@ -76,7 +80,9 @@ class Staging:
         """Stage one page of ``channel``'s products; returns how many were new.
 
         A product staged twice keeps its last copy, or its first with ``replace=False`` (an earlier
-        read's last-read copy never overrides what was just read)."""
+        read's last-read copy never overrides what was just read). Products staged with
+        ``replace=False`` are *kept* copies (from earlier reads), the others *read* in this one
+        (:meth:`read_variants`); a read copy replaces a kept one."""
         count = 0
         with self.db:
             self.db.execute("BEGIN")
@@ -88,8 +94,8 @@ class Staging:
                 if known and not replace:
                     continue
                 self.db.execute(
-                    "INSERT OR REPLACE INTO products VALUES (?, ?, ?)",
-                    [channel, product.channel_id, product.model_dump_json()],
+                    "INSERT OR REPLACE INTO products VALUES (?, ?, ?, ?)",
+                    [channel, product.channel_id, product.model_dump_json(), int(not replace)],
                 )
                 if known:
                     self.db.execute(
@@ -106,8 +112,9 @@ class Staging:
                 product_key = f"p:{channel}:{product.channel_id}"
                 for variant in product.variants:
                     node = self.db.execute(
-                        "INSERT INTO nodes (channel, variant_id, product_id, sku) VALUES (?, ?, ?, ?)",
-                        [channel, variant.channel_id, product.channel_id, variant.sku],
+                        "INSERT INTO nodes (channel, variant_id, product_id, sku, kept) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        [channel, variant.channel_id, product.channel_id, variant.sku, int(not replace)],
                     ).lastrowid
                     keys = [product_key, f"v:{channel}:{variant.channel_id}"]
                     if variant.sku:
@@ -142,6 +149,34 @@ class Staging:
     def variants(self) -> Iterator[tuple[str, str, str | None]]:
         """Every staged variant as ``(channel, variant_id, sku)``."""
         yield from self.db.cursor().execute("SELECT channel, variant_id, sku FROM nodes ORDER BY node")
+
+    def read_variants(self, after: int = 0) -> Iterator[tuple[int, str, str, str | None]]:
+        """The variants read in this read (not kept from earlier reads) staged after node ``after``,
+        as ``(node, channel, variant_id, sku)`` in staging order: what a read staged so far."""
+        yield from self.db.cursor().execute(
+            "SELECT node, channel, variant_id, sku FROM nodes WHERE node > ? AND NOT kept ORDER BY node",
+            [after],
+        )
+
+    def last_node(self) -> int:
+        """The newest staged variant's node (0 when none is): a mark for :meth:`read_variants`."""
+        return int(self.db.execute("SELECT coalesce(max(node), 0) FROM nodes").fetchone()[0])
+
+    def holds_kept(self, variants: Iterable[tuple[str, str]]) -> bool:
+        """Whether a kept product (staged from an earlier read) holds any of ``variants``."""
+        sql = f"SELECT 1 FROM nodes WHERE kept AND channel = ? AND variant_id IN {KEYS} LIMIT 1"
+        return any(
+            rows_in(self.db, sql, ids, before=[channel])
+            for channel, ids in by_first(sorted(set(variants))).items()
+        )
+
+    def drop_kept(self) -> None:
+        """Unstage every kept product (their counts stay staged, and unused until staged again)."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM keys WHERE node IN (SELECT node FROM nodes WHERE kept)")
+            self.db.execute("DELETE FROM nodes WHERE kept")
+            self.db.execute("DELETE FROM products WHERE kept")
 
     def count_variants(self, channel: str) -> int:
         row = self.db.execute("SELECT COUNT(DISTINCT variant_id) FROM nodes WHERE channel = ?", [channel])
@@ -197,10 +232,11 @@ class Staging:
             for location_id, quantity, observed_at in staged.get(variant_id, ())
         ]
 
-    def has_variant(self, channel: str, variant_id: str) -> bool:
-        """Whether ``channel``'s variant ``variant_id`` is staged."""
+    def has_variant(self, channel: str, variant_id: str, *, read_only: bool = False) -> bool:
+        """Whether ``channel``'s variant ``variant_id`` is staged (``read_only``: read in this read)."""
+        kept = " AND NOT kept" if read_only else ""
         row = self.db.execute(
-            "SELECT 1 FROM nodes WHERE channel = ? AND variant_id = ? LIMIT 1", [channel, variant_id]
+            f"SELECT 1 FROM nodes WHERE channel = ? AND variant_id = ?{kept} LIMIT 1", [channel, variant_id]
         ).fetchone()
         return row is not None
 
