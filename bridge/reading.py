@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -156,7 +157,15 @@ class _Ahead:
     skus: set[str] = field(default_factory=set)
     """The SKUs whose neighbours are staged."""
     counted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    """Per channel with locations, the variants whose counts are staged."""
+    """Per channel with locations, the variants whose counts are staged or asked for."""
+    asked: list[tuple[str, list[str], Future[Page[StockLevel]]]] = field(default_factory=list)
+    """Counts asked for and not staged yet: ``(channel, variant ids, answer)``."""
+    pool: ThreadPoolExecutor | None = None
+    """Where counts are asked for (one at a time), so that the catalogue read is consumed meanwhile."""
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _nothing_read() -> ChannelRead:
@@ -233,8 +242,13 @@ class Reader:
             reads = {name: _nothing_read() for name in sorted(self.adapters)}
             staged = Staged(staging, reads, first, full, locations, began_at=began)
             ahead = _Ahead()
-            # Catalogue first: for a single-pool channel its stock is part of it (its count's moment).
-            self._read_catalogues(staged, None if full else ahead)
+            try:
+                # Catalogue first: for a single-pool channel its stock is part of it (its count's
+                # moment); an incremental read asks for counts meanwhile, all in before any events.
+                self._read_catalogues(staged, None if full else ahead)
+                self._stage_asked_counts(staged, ahead, wait=True)
+            finally:
+                ahead.close()
             staged.gone = vanished_links(self.store, staging, self.adapters, full=full, guard=reading)
             counted = ahead.counted
             if not full:
@@ -414,18 +428,45 @@ class Reader:
         """The neighbours (last-read products of the same SKUs, see :meth:`_stage_neighbours`) and
         the counts of the variants read since the last call, staged while the catalogues are read:
         at 10,000 changed prices WooCommerce's read is 13 s of waiting on calls, and staging it all
-        after it came to 3 s. Counts read here are dated as any (``counted_at`` is the first's
-        moment), and every events read still comes after them."""
+        after it came to 3 s. The counts are asked for on a worker (:meth:`_ask_counts`) and staged
+        as they come; ``counted_at`` is the first ask's moment, and every events read still comes
+        after all of them are in."""
         batch = [(c, v, sku) for node, c, v, sku in staged.staging.read_variants(after=ahead.seen)]
         ahead.seen = max(ahead.seen, staged.staging.last_node())
         ahead.pending = 0
+        self._stage_asked_counts(staged, ahead, wait=False)
         touched = self._touched_by(batch)
         self._stage_skus(staged, touched - ahead.skus)
         ahead.skus |= touched
         for name, adapter in self._located():
-            if not ahead.counted[name]:
-                staged.reads[name].counted_at = _now()
-            self._stage_counts(staged, name, adapter, ahead.counted[name], announce=False)
+            self._ask_counts(staged, ahead, name, adapter)
+
+    def _ask_counts(self, staged: Staged, ahead: _Ahead, name: str, adapter: ChannelAdapter) -> None:
+        """Ask (on ``ahead``'s worker) for the counts of ``name``'s staged variants not asked yet:
+        waiting for them here would hold back the catalogue pages, and with them the listing's
+        chain of dependent calls (Square's counts of 2,000 variants are several calls)."""
+        counted = ahead.counted[name]
+        wanted = [vid for vid in staged.staging.variant_ids(name) if vid not in counted]
+        if not wanted:
+            return
+        if not counted:
+            staged.reads[name].counted_at = _now()
+        counted.update(wanted)
+        if ahead.pool is None:
+            ahead.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="counts-ahead")
+        ahead.asked.append((name, wanted, ahead.pool.submit(adapter.read_stock_counts, wanted)))
+
+    def _stage_asked_counts(self, staged: Staged, ahead: _Ahead, *, wait: bool) -> None:
+        """Stage the counts asked for ahead that have come (``wait``: all of them, once in)."""
+        left = []
+        for name, ids, answer in ahead.asked:
+            if wait or answer.done():
+                with reading(name):
+                    page = answer.result()
+                staged.staging.add_levels(self._levels(name, ids, page, staged))
+            else:
+                left.append((name, ids, answer))
+        ahead.asked = left
 
     def _unstage_gone(self, staged: Staged, ahead: _Ahead) -> None:
         """Staged ahead before the read could tell which links are gone (:mod:`bridge.vanished`):
@@ -485,22 +526,17 @@ class Reader:
             links = self.store.links_of_groups("variant", [(ch, vid) for ch, vid, _ in batch])
             staging.add_links((r["channel"], r["channel_id"], r["canonical_key"]) for r in links)
 
-    def _stage_counts(
-        self, staged: Staged, name: str, adapter: ChannelAdapter, counted: set[str], *, announce: bool = True
-    ) -> None:
-        """Counts of the staged variants of ``name`` not counted yet in this read (``counted``);
-        ``announce``: as a phase of its own on the progress line (not inside another's)."""
+    def _stage_counts(self, staged: Staged, name: str, adapter: ChannelAdapter, counted: set[str]) -> None:
+        """Counts of the staged variants of ``name`` not counted yet in this read (``counted``)."""
         wanted = [vid for vid in staged.staging.variant_ids(name) if vid not in counted]
         if not wanted:
             return
-        if announce:
-            self.progress.start(f"reading {name} stock counts", len(wanted))
+        self.progress.start(f"reading {name} stock counts", len(wanted))
         for ids in _batched(wanted, COUNT_BATCH):
             with reading(name):
                 staged.staging.add_levels(self._counts(name, adapter, ids, staged))
             counted.update(ids)
-            if announce:
-                self.progress.advance(len(ids))
+            self.progress.advance(len(ids))
 
     def _stage_neighbours(
         self,
@@ -574,6 +610,12 @@ class Reader:
         before anything happened there (so any events read are read up to it). An unreadable count
         goes to the read's issues, which hold its SKU back."""
         page = adapter.read_stock_counts(ids) if ids else Page(items=[], cursor=None)
+        return self._levels(name, ids, page, staged)
+
+    @staticmethod
+    def _levels(name: str, ids: Sequence[str], page: Page[StockLevel], staged: Staged) -> list[StockLevel]:
+        """The counts ``page`` answered for ``ids``, and 0 as of :data:`NEVER_COUNTED` at each
+        location that has none (see :meth:`_counts`); its issues go to the read's."""
         levels = list(page.items)
         staged.reads[name].issues.extend(page.issues)
         seen = {(lv.variant_id, lv.location_id) for lv in levels}
