@@ -56,8 +56,8 @@ class CatalogSpool:
     Products are *wanted* (to be passed on) or only looked up; variations are *changed* (read as
     changed, so recorded in the cursor whatever becomes of their product) and *new* (changed since
     the cursor last saw them, so their product must be passed on). A product passed on while the
-    read goes on (:meth:`ready`) is *passed*, until a newer copy of it or of one of its variations
-    is spooled: then it is passed on again."""
+    read goes on (:meth:`ready`) is *passed*, until a different copy of it or of one of its
+    variations is spooled: then it is passed on again (the same copy again changes nothing)."""
 
     def __init__(self) -> None:
         self.db = sqlite3.connect("")
@@ -88,7 +88,8 @@ class CatalogSpool:
                     "INSERT INTO products (id, wanted, variable, key, date, data) VALUES (?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (id) DO UPDATE SET "
                     "wanted = max(wanted, excluded.wanted), variable = excluded.variable, "
-                    "key = excluded.key, date = excluded.date, data = excluded.data, passed = 0",
+                    "key = excluded.key, date = excluded.date, data = excluded.data, "
+                    "passed = CASE WHEN key = excluded.key THEN passed ELSE 0 END",
                     [
                         pid,
                         int(wanted),
@@ -109,6 +110,12 @@ class CatalogSpool:
         copy, and stays changed or new if either copy was. A batch is spooled whole or not at all."""
         with self.db:
             for item, changed, new in items:
+                # Its product is passed on again only for a copy that differs (not an overlap's).
+                self.db.execute(
+                    "UPDATE products SET passed = 0 WHERE id = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM variations WHERE id = ? AND key = ?)",
+                    [int(item.data["parent_id"]), int(item.data["id"]), item.key],
+                )
                 self.db.execute(
                     "INSERT INTO variations VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                     "parent = excluded.parent, changed = max(changed, excluded.changed), "
@@ -124,7 +131,6 @@ class CatalogSpool:
                         json.dumps(item.data),
                     ],
                 )
-                self.db.execute("UPDATE products SET passed = 0 WHERE id = ?", [int(item.data["parent_id"])])
 
     def want_parents_of_new_variations(self) -> None:
         """Mark for passing on every spooled product one of whose variations is new."""

@@ -124,3 +124,18 @@ def test_a_trashed_variable_product_listing_no_variations_waits_for_its_own_call
         spool.add_products([(trashed, True)])
         assert ready(spool, [1]) == []
         assert wanted(spool) == [(1, "Tee", [])]
+
+
+def test_the_same_copy_again_does_not_pass_a_product_on_again() -> None:
+    """A listing's offset pages overlap (adapters/woocommerce_since.py): the items of a page's end
+    come again at the next one's start, unchanged. They must not send their product through the
+    sync a second time; a changed copy still does."""
+    with CatalogSpool() as spool:
+        spool.add_products([(product(1, [2]), True)])
+        spool.add_variations([(variation(2, 1, "A"), True, True)])
+        assert ready(spool, [1]) == [(1, "Tee", ["A"])]
+        spool.add_products([(product(1, [2]), False)])
+        spool.add_variations([(variation(2, 1, "A"), True, True)])
+        assert ready(spool, [1]) == []
+        spool.add_variations([(variation(2, 1, "A2"), True, True)])
+        assert ready(spool, [1]) == [(1, "Tee", ["A2"])]
