@@ -168,6 +168,11 @@ class _Ahead:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _uncounted(staged: Staged, name: str, counted: set[str]) -> list[str]:
+    """``name``'s staged variants whose counts this read has not asked for yet."""
+    return [vid for vid in staged.staging.variant_ids(name) if vid not in counted]
+
+
 def _nothing_read() -> ChannelRead:
     return ChannelRead([], None, [], [], None, _now(), _now())
 
@@ -446,7 +451,7 @@ class Reader:
         waiting for them here would hold back the catalogue pages, and with them the listing's
         chain of dependent calls (Square's counts of 2,000 variants are several calls)."""
         counted = ahead.counted[name]
-        wanted = [vid for vid in staged.staging.variant_ids(name) if vid not in counted]
+        wanted = _uncounted(staged, name, counted)
         if not wanted:
             return
         if not counted:
@@ -528,7 +533,7 @@ class Reader:
 
     def _stage_counts(self, staged: Staged, name: str, adapter: ChannelAdapter, counted: set[str]) -> None:
         """Counts of the staged variants of ``name`` not counted yet in this read (``counted``)."""
-        wanted = [vid for vid in staged.staging.variant_ids(name) if vid not in counted]
+        wanted = _uncounted(staged, name, counted)
         if not wanted:
             return
         self.progress.start(f"reading {name} stock counts", len(wanted))
