@@ -151,6 +151,12 @@ def child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def own_cpu() -> float:
+    """This process's CPU seconds: the emulators' threads, which serve the sync's calls."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed_cli(config: Path, *args: str) -> tuple[float, float, subprocess.CompletedProcess[str]]:
     """(wall seconds, CPU seconds of the process, its result)."""
     cpu = child_cpu()
@@ -204,7 +210,9 @@ def run(
             for name, server in emulators.items():
                 server.reset_stats()
                 server.faults.add(kind="latency", seconds=latency[name], times=None)
+            emulators_cpu = own_cpu()
             wall, cpu, done = timed_cli(config, "sync", "--force", "--json")
+            emulators_cpu = own_cpu() - emulators_cpu
             for server in emulators.values():
                 server.faults.clear()
             calls = {name: server.calls() for name, server in emulators.items()}
@@ -216,6 +224,7 @@ def run(
                 "exit_status": done.returncode,
                 "seconds": round(wall, 2),
                 "sync_cpu_s": round(cpu, 2),
+                "emulators_cpu_s": round(emulators_cpu, 2),
                 "calls": calls,
                 "peak_in_flight": peaks,
                 "round_trips": trips,
@@ -264,7 +273,8 @@ def render(result: dict[str, Any]) -> list[str]:
             f"floors: sequential {p['sequential_floor_s']:.1f} s (x{p['over_sequential']}), "
             f"concurrent/{c} {p['concurrent_floor_s']:.1f} s (x{p['over_concurrent']}; "
             f"target <= x1.3: {target})  "
-            f"writes: {writes}  sync CPU {p['sync_cpu_s']} s  exit {p['exit_status']}"
+            f"writes: {writes}  sync CPU {p['sync_cpu_s']} s  emulators CPU {p['emulators_cpu_s']} s  "
+            f"exit {p['exit_status']}"
         )
         peaks = ", ".join(f"{ch} {n}" for ch, n in sorted(p["peak_in_flight"].items()))
         out.append(f"    most calls in flight at once: {peaks}")
