@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -151,6 +152,9 @@ class SyncRunner:
         self.progress: Progress = progress or QuietProgress()
         self.max_attempts = max_attempts
         self._locations: LocationMap | None = None
+        self.customers_serial = threading.RLock()
+        """Held by a customers stage (the poll's, on a thread of its own, or the event path's):
+        one at a time, so two never match the same new record to two new persons."""
 
     def sibling(self, store: Store, progress: Progress | None = None) -> SyncRunner:
         """A runner over another connection to the same store (another thread's), sharing this
@@ -167,6 +171,7 @@ class SyncRunner:
             serial=self.serial,
         )
         twin._locations = self._locations
+        twin.customers_serial = self.customers_serial
         return twin
 
     # ------------------------------------------------------------------------------------------
@@ -283,53 +288,53 @@ class SyncRunner:
         returned (a large first sync's changes need not stay in memory; ``planned`` counts them)."""
         plans: list[Plan] = []
         report = self.relay()  # settle what earlier runs queued before planning anew
-        customers: CustomerReport | None = None
-        for round_ in range(rounds):
-            try:
-                (made, planned, created), customers = self._run_chunks(
-                    force,
-                    full=self.full_read_needed(full and round_ == 0),
-                    keep=keep_plans,
-                    report=report,
-                    last_writes_beside=lambda: self.sync_customers(full=full),
-                )
-            except ChannelReadError as exc:
-                log.warning(
-                    "channel read failed; nothing planned this round",
-                    extra={"channel": exc.channel, "error": str(exc.error)},
-                )
-                report.errors.append(str(exc))
-                report.unread.append(exc.channel)
-                break
-            report.planned += planned
-            plans.extend(made)
-            if customers is not None and customers.queued:
-                self._relay_customers(customers, report)  # its first relay sends everything due
-            else:
+        with _CustomersBeside(self, full=full) as customers:
+            if force:
+                customers.start()  # no plan to judge first: the stage goes with the read
+            for round_ in range(rounds):
+                try:
+                    made, planned, created = self._run_chunks(
+                        force,
+                        full=self.full_read_needed(full and round_ == 0),
+                        keep=keep_plans,
+                        report=report,
+                        judged=customers.start,
+                    )
+                except ChannelReadError as exc:
+                    log.warning(
+                        "channel read failed; nothing planned this round",
+                        extra={"channel": exc.channel, "error": str(exc.error)},
+                    )
+                    report.errors.append(str(exc))
+                    report.unread.append(exc.channel)
+                    break
+                report.planned += planned
+                plans.extend(made)
                 report.merge(self.relay())
-            # Only a created product needs another round (its stock at each location, its links);
-            # otherwise the next sync reads our writes back as echoes and finds nothing to do.
-            if not created or report.deferred or report.failed:
-                break
-        if not report.unread and customers is None:
-            self._customers_round(report, full=full)
+                # Only a created product needs another round (its stock at each location, its links);
+                # otherwise the next sync reads our writes back as echoes and finds nothing to do.
+                if not created or report.deferred or report.failed:
+                    break
+            done = customers.result()
+        with self.serial:  # the event path relays too: one relay at a time, never an entry sent twice
+            self._relay_customers(done, report)
         return plans, report
 
-    def _customers_round(self, report: RelayReport, *, full: bool = False) -> None:
-        """The customers stage (``full``: every customer read again) and its writes."""
-        with self.serial:  # the event path relays too: one relay at a time, never an entry sent twice
-            self._relay_customers(self.sync_customers(full=full), report)
+    def _customers_stage(self, full: bool) -> CustomerReport:
+        """The customers stage on a store connection of its own (it runs on a thread of its own)."""
+        with Store(self.store.path) as store, self.customers_serial:
+            return CustomerSync(store, self.adapters, self.customers).run(full=full)
 
     def _relay_customers(self, customers: CustomerReport, report: RelayReport, rounds: int = 3) -> None:
         """Send what a customers pass queued; a write refused as stale (the record changed or went
         since it was read) is followed by a re-read of that record, a merge and the write planned
-        anew (at most ``rounds`` times)."""
+        anew (at most ``rounds`` times). The store says which were refused: the stage ran beside
+        the catalogue, so the sync's relays may have sent (and had refused) its writes already."""
         for _ in range(rounds):
             if not customers.queued:
                 return
-            relayed = self.relay()
-            report.merge(relayed)
-            if not relayed.retried:
+            report.merge(self.relay())
+            if not self.store.customers.stale():
                 return
             customers = CustomerSync(self.store, self.adapters, self.customers).run_stale()
 
@@ -337,10 +342,10 @@ class SyncRunner:
         """The event path's customers: the records customer webhooks named, read again, merged,
         their writes queued and relayed (:meth:`bridge.customer_sync.CustomerSync.run_hinted`)."""
         report = RelayReport()
-        with self.serial:  # the poll's customers stage and relay take it too
-            self._relay_customers(
-                CustomerSync(self.store, self.adapters, self.customers).run_hinted(ids), report
-            )
+        with self.customers_serial:  # the poll's customers stage takes it too
+            hinted = CustomerSync(self.store, self.adapters, self.customers).run_hinted(ids)
+        with self.serial:  # the poll's relay takes it too
+            self._relay_customers(hinted, report)
         return report
 
     def run_targets(self, refs: Mapping[str, Sequence[TargetRef]], *, force: bool = False) -> RelayReport:
@@ -397,20 +402,18 @@ class SyncRunner:
         full: bool,
         keep: bool,
         report: RelayReport,
-        last_writes_beside: Callable[[], CustomerReport] | None = None,
-    ) -> tuple[tuple[list[Plan], int, bool], CustomerReport | None]:
+        judged: Callable[[], None] | None = None,
+    ) -> tuple[list[Plan], int, bool]:
         """Plan and commit one read, chunk by chunk, the committed chunks' writes sent while the
         next is planned (:class:`bridge.relay_behind.RelayBehind`, what it sent added to
-        ``report``): (the plans, or their warnings only unless ``keep``; how many changes; whether
-        any creates a product), and what ``last_writes_beside`` returned, if it ran.
-
-        ``last_writes_beside`` (the customers stage) runs while the last chunks' writes are still
-        being sent beside, when this round is the last (no product created) and there was a
-        relay beside at all: it reads other streams and waits on other calls than those writes."""
+        ``report``): the plans (or their warnings only unless ``keep``), how many changes, and
+        whether any creates a product. ``judged`` is called once the whole plan is judged safe
+        (not called when it is refused, nor when ``force`` skips the judgement)."""
         with self.read(full=full) as reading, self.serial:
             parts = None if force else self._judged(reading)
+            if judged is not None and not force:
+                judged()
             self.progress.start("planning and queueing changes (SKUs)")
-            beside: CustomerReport | None = None
             with self._relay_behind() as behind, CommitBehind(self.store.path) as committer:
                 # The relay beside is woken once the chunks before the next one are recorded;
                 # the last part (cursors, links gone from every channel) waits for all of them.
@@ -418,11 +421,8 @@ class SyncRunner:
                 chunks = reading.chunks(wake, before_last=committer.wait) if parts is None else parts
                 made = self._commit_parts(chunks, keep, committer)
                 committer.wait()
-                then = last_writes_beside if not made[2] else None  # no product created: the last round
-                if then is not None and behind.drain(self.store.outbox_last_id()):
-                    beside = then()
             report.merge(behind.report)
-            return made, beside
+            return made
 
     def _relay_behind(self) -> RelayBehind:
         """A relay for the writes queued from now on (this sync's), on a connection of its own."""
@@ -470,6 +470,37 @@ class SyncRunner:
         if not judge(figures, self.policy).safe:
             raise UnsafePlan(merge_prepared(parts or list(reading.chunks()), self.policy).plan)
         return parts
+
+
+class _CustomersBeside:
+    """A sync's customers stage (:meth:`SyncRunner._customers_stage`) on a thread of its own,
+    while the catalogue and stock are read, planned and written: it reads other streams
+    (customers, their orders) and waits on other calls, and under real latency its reads were
+    seconds at the end of every sync. It starts once the catalogue plan is judged safe (at once
+    when forced), so a sync refused for its plan changes nothing; :meth:`result` starts it if
+    nothing did (a channel's catalogue could not be read: the customers are synced all the
+    same) and waits for it. Its writes go out with the sync's relays."""
+
+    def __init__(self, runner: SyncRunner, *, full: bool) -> None:
+        self._runner = runner
+        self._full = full
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="customers")
+        self._running: Future[CustomerReport] | None = None
+
+    def start(self) -> None:
+        if self._running is None:
+            self._running = self._pool.submit(self._runner._customers_stage, self._full)
+
+    def result(self) -> CustomerReport:
+        self.start()
+        assert self._running is not None
+        return self._running.result()
+
+    def __enter__(self) -> _CustomersBeside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True)  # a sync that failed still waits for the stage it started
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The real-latency benchmark (bench/latency.py, `make bench-latency`) runs end to end at a small size
 and prints its figures: for the first sync and both mass changes, wall time, the calls each channel
-counted, the sequential and concurrent floors, and the writes each sync sent. No timing is asserted
-(the machine is shared)."""
+counted, the sequential and concurrent floors, the writes each sync sent, and the CPU the sync and
+the emulators used. No timing is asserted (the machine is shared)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_latency_bench_prints_floors_for_the_first_sync_and_both_mass_changes() 
     phase = (
         r"^  {name}.*: +[\d.]+ s  calls: square (\d+), woocommerce (\d+)  floors: sequential [\d.]+ s "
         r"\(x[\d.]+\), concurrent/3 [\d.]+ s \(x[\d.]+; target <= x1.3: (met|MISSED)\)  writes: (.*?)  "
-        r"sync CPU [\d.]+ s  exit 0$"
+        r"sync CPU [\d.]+ s  emulators CPU [\d.]+ s  exit 0$"
     )
     writes = {}
     for name in ("first", "prices", "counts"):

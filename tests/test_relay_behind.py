@@ -18,6 +18,7 @@ from bridge.config import CustomerSettings
 from bridge.customer_sync import CustomerSync
 from bridge.progress import Progress
 from bridge.store import Store
+from bridge.sync import UnsafePlan
 from sandbox.http import FaultRule
 from sandbox.launch import Sandbox
 from tests.sync_helpers import make_runner
@@ -126,54 +127,77 @@ def _reprice_on_woocommerce(box: Sandbox) -> None:
         woo_rest(box.woocommerce, "PUT", path, {"regular_price": f"{70 + n}.00"})
 
 
-def test_the_customers_stage_runs_while_the_last_chunks_writes_are_still_sent(
+def _customers_for_all(runner: Any, box: Sandbox) -> None:
+    """Customers synced both ways, a profile added at the till since the last sync."""
+    runner.customers = CustomerSettings(create_missing=True, default_country="GB")
+    box.square.add_customer("ann@example.com", "Ann")
+
+
+def _woo_accounts(box: Sandbox) -> list[str]:
+    return [c["email"] for c in woo_rest(box.woocommerce, "GET", "customers", params={"role": "all"})]
+
+
+def test_the_customers_stage_runs_while_the_catalogue_is_read(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The customers stage reads other streams than the catalogue's writes wait on: it starts
-    while they are still going out beside it; its own writes go after, with the sync's relay."""
-    unsent_when_customers_began: list[int] = []
+    """The customers stage reads other streams than the catalogue's: it begins before
+    WooCommerce's catalogue read has ended and before any write is planned, not after the
+    last chunk; everything it decided is sent in the same sync."""
+    read_ended = threading.Event()
+    seen_when_customers_began: list[tuple[bool, int]] = []
     stage = CustomerSync.run
 
     def customers_stage(self: CustomerSync, **kwargs: Any) -> Any:
         with Store(self.store.path) as look:  # another connection's view of the file, now
-            unsent_when_customers_began.append(
-                look.db.execute(
-                    "SELECT count(*) FROM outbox WHERE done_at IS NULL AND channel = 'square'"
-                ).fetchone()[0]
-            )
+            queued = look.db.execute(
+                "SELECT count(*) FROM outbox WHERE channel = 'square' AND done_at IS NULL"
+            ).fetchone()[0]
+        seen_when_customers_began.append((read_ended.is_set(), queued))
         return stage(self, **kwargs)
 
     with Sandbox(products=12, locations=2) as box, Store(tmp_path / "shopbridge.db") as store:
         runner = make_runner(box, store)
         runner.chunk_size = 2
-        runner.customers = CustomerSettings(create_missing=True, default_country="GB")
         runner.run(force=True)
         assert runner.prepare().plan.empty
         _reprice_on_woocommerce(box)
-        box.square.add_customer("ann@example.com", "Ann")  # a profile added at the till
-        box.square.server.faults.add(FaultRule(kind="latency", seconds=0.2, times=None))
+        _customers_for_all(runner, box)
+        woo = runner.adapters["woocommerce"]
+        catalogue = woo.iter_catalog
+
+        def iter_catalog(*args: Any, **kwargs: Any) -> Any:
+            yield from catalogue(*args, **kwargs)
+            read_ended.set()
+
+        monkeypatch.setattr(woo, "iter_catalog", iter_catalog)
+        box.woocommerce.server.faults.add(FaultRule(kind="latency", seconds=0.2, times=None))
         monkeypatch.setattr(CustomerSync, "run", customers_stage)
-        for adapter in runner.adapters.values():
-            adapter.concurrency = 2
-        box.square.server.reset_stats()
         _, report = runner.run(force=True)
-        # The customers stage's calls took turns with the writes: never more calls in flight
-        # on a channel than its configured concurrency.
-        assert box.square.server.peak_in_flight == 2
         assert not report.failed and not report.deferred and not report.errors, report
-        # Square's price writes were still going out when the customers stage began.
-        assert unsent_when_customers_began and unsent_when_customers_began[0] > 0, unsent_when_customers_began
-        # Everything it decided was sent in the same sync: the prices, and the account for the
-        # till's new customer (its write went with the sync's relay, after the writes beside).
+        assert read_ended.is_set()
+        assert seen_when_customers_began == [(False, 0)]
         for n, sku in enumerate(box.catalogues.shared_skus):
             variation = box.square.variation_by_sku(sku)
             assert variation is not None
-            price = variation["item_variation_data"]["price_money"]["amount"]
-            assert price == (70 + n) * 100, sku
-        emails = [c["email"] for c in woo_rest(box.woocommerce, "GET", "customers", params={"role": "all"})]
-        assert "ann@example.com" in emails
+            assert variation["item_variation_data"]["price_money"]["amount"] == (70 + n) * 100, sku
+        assert "ann@example.com" in _woo_accounts(box)
         assert report.sent["woocommerce"] >= 1
         assert runner.prepare().plan.empty
+
+
+def test_a_sync_refused_for_its_plan_syncs_no_customer_either(tmp_path: Any) -> None:
+    """Unforced, the customers stage waits for the catalogue plan's judgement: a sync refused
+    for its plan has queued and sent nothing, the till's new customer included; forced, both go."""
+    with Sandbox(products=12, locations=2) as box, Store(tmp_path / "shopbridge.db") as store:
+        runner = make_runner(box, store)  # a first sync of two shops' stock: a big first change
+        _customers_for_all(runner, box)
+        with pytest.raises(UnsafePlan):
+            runner.run()
+        assert store.figures()["outbox_pending"] == 0
+        assert "ann@example.com" not in _woo_accounts(box)
+        _, report = runner.run(force=True)
+        assert not report.failed and not report.errors, report
+        assert "ann@example.com" in _woo_accounts(box)
 
 
 def test_a_chunk_is_recorded_while_the_next_one_is_planned(
