@@ -8,7 +8,8 @@ one, against the floor that the number of calls sets.
 Both emulators run in this process, seeded with the same N variants (Square with two locations),
 and answer every call after an injected latency (WooCommerce 300 ms, Square 100 ms by default: a
 fast real shop; real WooCommerce answers in 0.5-10 s). Each sync is the real ``shopbridge sync
---force`` as a subprocess. Phases:
+--force`` as a subprocess (``--unforced``: the mass changes' syncs without ``--force``, as the
+daemon's polls run: the whole plan is judged before any of it is committed). Phases:
 
 * ``first``: the first sync (links everything, writes every WooCommerce stock);
 * ``prices``: every price changed on WooCommerce (the catalogue owner), then a sync (Square's prices);
@@ -182,6 +183,7 @@ def run(
     settings: list[str],
     workdir: Path,
     wait: float = OVERLAP_WAIT,
+    forced: bool = True,
 ) -> dict[str, Any]:
     box = Sandbox(products=variants, locations=LOCATIONS, overlap_extras=False).start()
     emulators = {"woocommerce": box.woocommerce.server, "square": box.square.server}
@@ -201,6 +203,7 @@ def run(
             "latency_s": latency,
             "concurrency_for_floor": concurrency,
             "settings": settings,
+            "mass_changes_forced": forced,
             "process_start_s": round(startup, 2),
             "phases": {},
         }
@@ -215,7 +218,8 @@ def run(
                 server.reset_stats()
                 server.faults.add(kind="latency", seconds=latency[name], times=None)
             emulators_cpu = own_cpu()
-            wall, cpu, done = timed_cli(config, "sync", "--force", "--json")
+            force = ["--force"] if forced or phase == "first" else []  # a first sync is always forced
+            wall, cpu, done = timed_cli(config, "sync", *force, "--json")
             emulators_cpu = own_cpu() - emulators_cpu
             for server in emulators.values():
                 server.faults.clear()
@@ -267,6 +271,8 @@ def render(result: dict[str, Any]) -> list[str]:
         f"   concurrency: the syncs send up to {c} calls at once per channel ([channels.<name>] "
         f"concurrency); concurrent floor for {c} in flight per channel{configured}",
     ]
+    if not result["mass_changes_forced"]:
+        out.append("   mass changes synced without --force (judged whole before any is committed)")
     for phase, p in result["phases"].items():
         calls = ", ".join(f"{ch} {n}" for ch, n in sorted(p["calls"].items()))
         sent = p["result"].get("sent") or {}
@@ -319,6 +325,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--wait", type=float, default=OVERLAP_WAIT, help="seconds between a change and its sync"
     )
+    parser.add_argument(
+        "--unforced",
+        action="store_true",
+        help="mass changes synced without --force, as the daemon's polls are (judged whole first)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object per size")
     args = parser.parse_args(argv)
     latency = {"woocommerce": args.woo_latency, "square": args.square_latency}
@@ -326,7 +337,14 @@ def main(argv: list[str] | None = None) -> None:
     for variants in args.variants:
         with tempfile.TemporaryDirectory(prefix="shopbridge-latency-") as scratch:
             result = run(
-                variants, latency, args.concurrency, args.phases, args.settings, Path(scratch), args.wait
+                variants,
+                latency,
+                args.concurrency,
+                args.phases,
+                args.settings,
+                Path(scratch),
+                args.wait,
+                forced=not args.unforced,
             )
         failed = failed or any(p["exit_status"] != 0 for p in result["phases"].values())
         print(json.dumps(result) if args.json else "\n".join(render(result)), flush=True)
