@@ -23,6 +23,7 @@ that ``--dry-run`` is the first step alone and a crash between steps is harmless
 from __future__ import annotations
 
 import logging
+import pickle
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -53,6 +54,7 @@ from bridge.relay import Relay, RelayReport
 from bridge.relay_behind import RelayBehind
 from bridge.skipped import held_skus, unread_sales
 from bridge.store import Store
+from bridge.store.staging import Staging
 from bridge.targets import TargetRef
 from bridge.unresolved import unclaimed, unlinked
 
@@ -79,9 +81,6 @@ SKUs of the writes settled since *it* planned, whatever the event path did in be
 SYNCED_MARK = "synced"
 """Set when a sync's last chunk commits: from then on no sync is a first sync (links made by hand
 before it do not count, nor do catalogue cursors cleared to force a full read)."""
-KEEP_PLANNED_CHANGES = 5_000
-"""A plan up to this many changes is kept between judging and committing it; a larger one is
-planned again chunk by chunk rather than held."""
 
 
 class UnsafePlan(Exception):
@@ -418,7 +417,10 @@ class SyncRunner:
                 # The relay beside is woken once the chunks before the next one are recorded;
                 # the last part (cursors, links gone from every channel) waits for all of them.
                 wake = partial(committer.then, behind.wake)
-                chunks = reading.chunks(wake, before_last=committer.wait) if parts is None else parts
+                if parts is None:
+                    chunks = reading.chunks(wake, before_last=committer.wait)
+                else:
+                    chunks = parts.replayed(wake, before_last=committer.wait)
                 made = self._commit_parts(chunks, keep, committer)
                 committer.wait()
             report.merge(behind.report)
@@ -453,23 +455,50 @@ class SyncRunner:
                 plans.append(replace(kept_plan, unresolved=plan.unresolved))
         return plans or [Plan()], planned, created
 
-    def _judged(self, reading: StagedRead) -> list[PreparedSync] | None:
+    def _judged(self, reading: StagedRead) -> _Judged:
         """Judge the whole plan before committing any of it (:class:`UnsafePlan` if it trips a
-        safety limit). A small plan is kept (returned) rather than made twice; a large one (None)
-        is made again, chunk by chunk, to be committed."""
-        parts: list[PreparedSync] | None = []
-        changes = 0
+        safety limit); the chunks as judged, kept in the read's staging file to be committed as
+        they are (a large plan used to be planned a second time: at 10,000 changed prices, the
+        whole planning again)."""
+        judged = _Judged(reading.staged.staging)
         figures = SafetyFigures()
         for part in reading.chunks():
             figures = figures + part.plan.safety.figures
-            changes += len(part.plan.changes)
-            if parts is not None:
-                parts.append(part)
-                if changes > KEEP_PLANNED_CHANGES:
-                    parts = None
+            judged.keep(part)
         if not judge(figures, self.policy).safe:
-            raise UnsafePlan(merge_prepared(parts or list(reading.chunks()), self.policy).plan)
-        return parts
+            raise UnsafePlan(merge_prepared(list(judged), self.policy).plan)
+        return judged
+
+
+class _Judged:
+    """A plan's chunks, planned once and kept until the whole plan is judged, then committed in
+    the order they were planned. They wait in the read's staging file, not in memory (memory
+    stays flat however large the plan), pickled: the file is this process's own scratch file
+    (created private, deleted with the read), read back only by the process that wrote it."""
+
+    def __init__(self, staging: Staging) -> None:
+        self._staging = staging
+        self._count = 0
+
+    def keep(self, part: PreparedSync) -> None:
+        self._staging.keep_planned(pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
+        self._count += 1
+
+    def __iter__(self) -> Iterator[PreparedSync]:
+        for blob in self._staging.planned():
+            yield pickle.loads(blob)  # noqa: S301 - our own scratch file, written just before
+
+    def replayed(
+        self, before_next: Callable[[], None], *, before_last: Callable[[], None]
+    ) -> Iterator[PreparedSync]:
+        """The kept chunks with :meth:`StagedRead.chunks`' calls between them: ``before_next``
+        before each chunk of products but the first, ``before_last`` before the last part."""
+        for n, part in enumerate(self):
+            if n == self._count - 1:
+                before_last()
+            elif n:
+                before_next()
+            yield part
 
 
 class _CustomersBeside:

@@ -47,6 +47,7 @@ CREATE INDEX levels_variant ON levels (channel, variant_id);
 CREATE INDEX nodes_product ON nodes (channel, product_id);
 CREATE INDEX nodes_variant ON nodes (channel, variant_id);
 CREATE INDEX keys_node ON keys (node);
+CREATE TABLE planned (n INTEGER PRIMARY KEY, part BLOB NOT NULL);
 """
 
 
@@ -58,6 +59,7 @@ class Staging:
         # One file per read: the daemon's poll and event path read at once, on their own threads.
         self.path = beside.with_name(f"{beside.name}.staging-{threading.get_ident()}-{os.getpid()}")
         self.path.unlink(missing_ok=True)
+        self.path.touch(mode=0o600)  # this process's alone: it keeps planned chunks (see keep_planned)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode = OFF")
         self.db.execute("PRAGMA synchronous = OFF")
@@ -144,7 +146,23 @@ class Staging:
                 ),
             )
 
+    def keep_planned(self, part: bytes) -> None:
+        """Keep one planned chunk, serialized by the caller, until the whole plan is judged."""
+        self.db.execute("INSERT INTO planned (part) VALUES (?)", [part])
+
     # -- reading back ------------------------------------------------------------------------
+
+    def planned(self) -> Iterator[bytes]:
+        """The chunks :meth:`keep_planned` kept, in the order they were kept, one read at a time."""
+        after = 0
+        while True:
+            row = self.db.execute(
+                "SELECT n, part FROM planned WHERE n > ? ORDER BY n LIMIT 1", [after]
+            ).fetchone()
+            if row is None:
+                return
+            after = row[0]
+            yield bytes(row[1])
 
     def variants(self) -> Iterator[tuple[str, str, str | None]]:
         """Every staged variant as ``(channel, variant_id, sku)``."""
