@@ -51,6 +51,7 @@ from bridge.models import ChannelProduct, StockEvent, StockLevel
 from bridge.policy import SyncPolicy
 from bridge.progress import Progress
 from bridge.side_by_side import at_once, interleaved
+from bridge.storage import LinkRow
 from bridge.store import Store
 from bridge.store.staging import Staging
 from bridge.targets import TargetRef, Targets
@@ -272,10 +273,16 @@ class Reader:
                 # The cursors are about to move past every event read, and an event is consumed
                 # only once it is in the ledger: the SKUs only this last read touched are planned
                 # too, with their counts (a count newer than the events read is not written from).
-                self._stage_neighbours(staged, planned_at, neighbours, staging.variants())
+                linked = staging.last_node()
+                found: list[LinkRow] = []
+                self._stage_neighbours(staged, planned_at, neighbours, staging.variants(), links_seen=found)
                 for name, adapter in self._located():
                     self._stage_counts(staged, name, adapter, counted[name])
-            self._link_staged(staging)
+                # The links of every variant staged up to ``linked`` were just looked up: staged
+                # from there, not looked up again (at 10,000 changed prices, 20,000 variants).
+                self._link_staged(staging, found, after=linked)
+            else:
+                self._link_staged(staging)
             yield staged
 
     @contextmanager
@@ -525,9 +532,11 @@ class Reader:
         with reading(name):
             return started, self.adapters[name].read_stock_events(cursor)
 
-    def _link_staged(self, staging: Staging) -> None:
-        """The staged variants' existing links (their members must stay together in one chunk)."""
-        for batch in _batched(staging.variants(), 500):
+    def _link_staged(self, staging: Staging, known: Sequence[LinkRow] = (), *, after: int = 0) -> None:
+        """The staged variants' existing links (their members must stay together in one chunk):
+        ``known``, those of every variant up to node ``after``, and those of the variants since."""
+        staging.add_links((r["channel"], r["channel_id"], r["canonical_key"]) for r in known)
+        for batch in _batched(staging.variants(after=after), 500):
             links = self.store.links_of_groups("variant", [(ch, vid) for ch, vid, _ in batch])
             staging.add_links((r["channel"], r["channel_id"], r["canonical_key"]) for r in links)
 
@@ -549,18 +558,20 @@ class Reader:
         planned_at: str | None,
         done: set[str],
         variants: Iterable[tuple[str, str, str | None]],
+        links_seen: list[LinkRow] | None = None,
     ) -> set[str]:
         """For an incremental read: the SKUs something happened to (read on a channel, ``variants``;
         moved by an event; with one of our stock writes settled or still in doubt; or a conflict a
         human settled), and every channel's last-read products holding them, but for the SKUs in
         ``done`` (staged by an earlier call: their products are the same, loading them again
-        was a second pass over every changed SKU). Returns every SKU staged so far."""
+        was a second pass over every changed SKU). Returns every SKU staged so far; the links of
+        ``variants`` go to ``links_seen``, when given."""
         store = self.store
         touched = {sku for _, sku, _ in store.outbox_stock_in_flight()} | store.outbox_skus_settled_since(
             planned_at
         )
         touched |= store.settled_skus()
-        touched |= self._touched_by(variants)
+        touched |= self._touched_by(variants, links_seen)
         for name, read in staged.reads.items():
             touched.update(ev.sku for ev in read.events if ev.sku)
             moved = [(name, ev.variant_id) for ev in read.events if ev.variant_id]
@@ -568,15 +579,18 @@ class Reader:
         self._stage_skus(staged, touched - done)
         return touched | done
 
-    def _touched_by(self, variants: Iterable[tuple[str, str, str | None]]) -> set[str]:
-        """The SKUs of ``(channel, variant_id, sku)``: their own, and those they are linked under."""
+    def _touched_by(
+        self, variants: Iterable[tuple[str, str, str | None]], links_seen: list[LinkRow] | None = None
+    ) -> set[str]:
+        """The SKUs of ``(channel, variant_id, sku)``: their own, and those they are linked under
+        (the links of their groups go to ``links_seen``, when given)."""
         touched: set[str] = set()
         for batch in _batched(variants, 500):
             touched.update(sku for _, _, sku in batch if sku)
-            touched.update(
-                r["canonical_key"]
-                for r in self.store.links_of_groups("variant", [(c, v) for c, v, _ in batch])
-            )
+            links = self.store.links_of_groups("variant", [(c, v) for c, v, _ in batch])
+            touched.update(r["canonical_key"] for r in links)
+            if links_seen is not None:
+                links_seen.extend(links)
         return touched
 
     def _stage_skus(self, staged: Staged, touched: Iterable[str]) -> None:

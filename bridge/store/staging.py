@@ -164,9 +164,11 @@ class Staging:
             after = row[0]
             yield bytes(row[1])
 
-    def variants(self) -> Iterator[tuple[str, str, str | None]]:
-        """Every staged variant as ``(channel, variant_id, sku)``."""
-        yield from self.db.cursor().execute("SELECT channel, variant_id, sku FROM nodes ORDER BY node")
+    def variants(self, after: int = 0) -> Iterator[tuple[str, str, str | None]]:
+        """Every staged variant (staged after node ``after``) as ``(channel, variant_id, sku)``."""
+        yield from self.db.cursor().execute(
+            "SELECT channel, variant_id, sku FROM nodes WHERE node > ? ORDER BY node", [after]
+        )
 
     def read_variants(self, after: int = 0) -> Iterator[tuple[int, str, str, str | None]]:
         """The variants read in this read (not kept from earlier reads) staged after node ``after``,
