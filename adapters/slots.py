@@ -2,7 +2,7 @@
 
 A channel's ``concurrency`` is how many calls shopbridge has in flight to it at once. The relay's
 workers, a listing's pages asked for ahead and the customers stage may each send calls at the
-same moment (a sync's customers stage runs while its last writes are still being sent): each
+same moment (a sync's customers stage runs while its catalogue is read and its writes sent): each
 bounded on its own, together they went past it. The transport takes a slot around every HTTP
 request, so the bound holds for all of them at once.
 """

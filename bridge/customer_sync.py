@@ -1,7 +1,9 @@
 """The customers stage of a sync (issue 13): read each channel's changed customers, link them to
 persons, keep what the store must remember, queue the writes that bring every channel to the person.
 
-It runs after the catalogue and stock stages (:meth:`bridge.sync.SyncRunner.run`). Per channel,
+It runs beside the catalogue and stock stages (:meth:`bridge.sync.SyncRunner.run`), on a thread
+and a store connection of its own, once the catalogue plan is judged safe (at once when forced): it
+reads other streams and waits on other calls. Per channel,
 the customers changed since its cursor are read page by page
 (:meth:`adapters.base.ChannelAdapter.iter_customers`: memory stays flat in the number of customers),
 then decided chunk by chunk (:func:`bridge.customers.decide.decide`, pure) against what the store

@@ -11,12 +11,9 @@ after a given one (this sync's), woken each time the sync starts planning anothe
 sends anything an earlier run queued (the sync's own relay does, as before) and never touches a
 SKU being planned: chunks are products that link only among themselves, so the one being planned
 has nothing in the outbox yet. The sync holds ``serial`` all along, so no other relay runs (the
-daemon's event path waits), and its own relay after the planning sends whatever is left.
-
-Once the last chunk is committed, :meth:`RelayBehind.drain` has the thread send the rest of them
-(up to the last entry queued so far) while the sync goes on with its customers stage, which reads
-other streams and queues writes of its own: those the sync's relay sends, after this one ends
-(each send is bounded by the last entry queued when it began, so none of them is sent here).
+daemon's event path waits), and its own relay after the planning sends whatever is left (each
+send here is bounded by the last entry queued when it began). The customers stage, which runs
+beside the whole sync, may queue writes meanwhile: they go with whichever relay comes next.
 """
 
 from __future__ import annotations
@@ -62,8 +59,6 @@ class RelayBehind:
         self.report = RelayReport()
         self._woken = threading.Event()
         self._stopping = False
-        self._through_id: int | None = None
-        """Set by :meth:`drain`: the last entry this relay sends, then it ends."""
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="relay-behind", daemon=True)
 
@@ -72,16 +67,6 @@ class RelayBehind:
         if self._thread.ident is None:  # not started yet
             self._thread.start()
         self._woken.set()
-
-    def drain(self, through_id: int) -> bool:
-        """The last chunk is committed: send what is queued up to entry ``through_id`` and end,
-        while the caller goes on. Whether the thread was running (a sync in one chunk has none:
-        nothing is sent beside it, its own relay sends everything as before)."""
-        if self._thread.ident is None:
-            return False
-        self._through_id = through_id
-        self._woken.set()
-        return True
 
     def __enter__(self) -> RelayBehind:
         return self
@@ -105,14 +90,11 @@ class RelayBehind:
                 while True:
                     self._woken.wait()
                     self._woken.clear()
-                    through, last = self._through_id, self._through_id is not None
-                    if self._stopping and not last:
+                    if self._stopping:
                         return  # what is left goes with the sync's own relay, on its thread
                     # Bounded by what is queued now: an entry queued later waits for the next wake.
-                    bound = through if through is not None else store.outbox_last_id()
+                    bound = store.outbox_last_id()
                     self.report.merge(relay.send(after_id=self._after_id, through_id=bound))
-                    if last:
-                        return
         except BaseException as exc:  # noqa: BLE001 - handed to the sync's thread, raised there
             log.warning("writes beside the planning stopped", extra={"error": str(exc)})
             self._error = exc

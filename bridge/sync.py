@@ -390,7 +390,8 @@ class SyncRunner:
         return planned
 
     def sync_customers(self, *, dry_run: bool = False, full: bool = False) -> CustomerReport:
-        """The customers stage (:mod:`bridge.customer_sync`), after the catalogue and stock: the
+        """The customers stage (:mod:`bridge.customer_sync`) on this runner's connection, for a
+        dry run's plan (:meth:`run` runs it beside the catalogue, on a connection of its own): the
         channels that keep customers read, their persons recorded, their writes queued (with
         ``dry_run``: only what it would write, nothing recorded)."""
         return CustomerSync(self.store, self.adapters, self.customers).run(dry_run=dry_run, full=full)
