@@ -11,6 +11,7 @@ from bridge.store import Store
 from bridge.sync import SyncRunner
 from sandbox.http import Request
 from sandbox.launch import Sandbox
+from tests.woo_helpers import woo_rest
 
 
 def make_runner(box: Sandbox, store: Store, policy: SyncPolicy | None = None) -> SyncRunner:
@@ -51,3 +52,13 @@ def sync_while_selling(
     finally:
         box.woocommerce.after_request = None
         box.square.after_request = None
+
+
+def reprice_shared_skus(box: Sandbox, first: int) -> None:
+    """The owner changes every shared product's price in wp-admin (a mass change): the n-th
+    shared SKU to ``first + n`` units."""
+    for n, sku in enumerate(box.catalogues.shared_skus):
+        item = box.woocommerce.product_by_sku(sku)
+        parent = item.get("parent_id")
+        path = f"products/{parent}/variations/{item['id']}" if parent else f"products/{item['id']}"
+        woo_rest(box.woocommerce, "PUT", path, {"regular_price": f"{first + n}.00"})

@@ -17,18 +17,9 @@ from bridge import engine
 from bridge import sync as sync_module
 from bridge.store import Store
 from sandbox.launch import Sandbox
-from tests.sync_helpers import make_runner
-from tests.woo_helpers import woo_rest
+from tests.sync_helpers import make_runner, reprice_shared_skus
 
 WAIT_SECONDS = 20.0
-
-
-def _reprice_on_woocommerce(box: Sandbox) -> None:
-    for n, sku in enumerate(box.catalogues.shared_skus):
-        item = box.woocommerce.product_by_sku(sku)
-        parent = item.get("parent_id")
-        path = f"products/{parent}/variations/{item['id']}" if parent else f"products/{item['id']}"
-        woo_rest(box.woocommerce, "PUT", path, {"regular_price": f"{80 + n}.00"})
 
 
 def _counting_decisions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -51,7 +42,7 @@ def test_an_unforced_sync_plans_each_chunk_once(tmp_path: Any, monkeypatch: pyte
         runner.chunk_size = 2
         runner.run(force=True)
         runner.run(force=True)  # the created products' second round
-        _reprice_on_woocommerce(box)
+        reprice_shared_skus(box, 80)
         calls = _counting_decisions(monkeypatch)
         planned = runner.prepare()  # the dry run: every chunk planned once
         per_plan = len(calls)
@@ -87,7 +78,7 @@ def test_an_unforced_syncs_writes_go_out_while_its_later_chunks_are_recorded(
         runner.chunk_size = 2
         runner.run(force=True)
         runner.run(force=True)
-        _reprice_on_woocommerce(box)
+        reprice_shared_skus(box, 80)
         square = runner.adapters["square"]
         sent = square.apply
 

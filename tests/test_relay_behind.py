@@ -21,7 +21,7 @@ from bridge.store import Store
 from bridge.sync import UnsafePlan
 from sandbox.http import FaultRule
 from sandbox.launch import Sandbox
-from tests.sync_helpers import make_runner
+from tests.sync_helpers import make_runner, reprice_shared_skus
 from tests.woo_helpers import woo_rest
 
 WAIT_SECONDS = 20.0
@@ -115,18 +115,6 @@ def test_a_sync_in_one_chunk_relays_after_planning_as_before(tmp_path: Any) -> N
         assert any(what.startswith("writing changes to") and done for what, _, done in progress.phases)
 
 
-def _reprice_on_woocommerce(box: Sandbox) -> None:
-    """The owner changes every shared product's price in wp-admin (a mass change)."""
-    for n, sku in enumerate(box.catalogues.shared_skus):
-        item = box.woocommerce.product_by_sku(sku)
-        path = (
-            f"products/{item['parent_id']}/variations/{item['id']}"
-            if item.get("parent_id")
-            else f"products/{item['id']}"
-        )
-        woo_rest(box.woocommerce, "PUT", path, {"regular_price": f"{70 + n}.00"})
-
-
 def _customers_for_all(runner: Any, box: Sandbox) -> None:
     """Customers synced both ways, a profile added at the till since the last sync."""
     runner.customers = CustomerSettings(create_missing=True, default_country="GB")
@@ -160,7 +148,7 @@ def test_the_customers_stage_runs_while_the_catalogue_is_read(
         runner.chunk_size = 2
         runner.run(force=True)
         assert runner.prepare().plan.empty
-        _reprice_on_woocommerce(box)
+        reprice_shared_skus(box, 70)
         _customers_for_all(runner, box)
         woo = runner.adapters["woocommerce"]
         catalogue = woo.iter_catalog
@@ -272,7 +260,7 @@ def test_a_mass_price_change_goes_to_square_in_full_calls(tmp_path: Any) -> None
         runner.adapters["square"].concurrency = 4
         runner.run(force=True)
         assert runner.prepare().plan.empty
-        _reprice_on_woocommerce(box)
+        reprice_shared_skus(box, 70)
         box.square.server.reset_stats()
         _, report = runner.run(force=True, rounds=1)
         edits = report.sent["square"]
