@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Any
 
 from adapters.square import SquareAdapter
 from adapters.woocommerce import WooCommerceAdapter
@@ -62,3 +64,16 @@ def reprice_shared_skus(box: Sandbox, first: int) -> None:
         parent = item.get("parent_id")
         path = f"products/{parent}/variations/{item['id']}" if parent else f"products/{item['id']}"
         woo_rest(box.woocommerce, "PUT", path, {"regular_price": f"{first + n}.00"})
+
+
+def recording_writes(runner: Any, written: threading.Event) -> None:
+    """Every channel's ``apply`` sets ``written`` once it has sent something."""
+    for adapter in runner.adapters.values():
+        sent: Callable[..., Any] = adapter.apply
+
+        def apply(ops: Any, _sent: Callable[..., Any] = sent) -> Any:
+            results = _sent(ops)
+            written.set()
+            return results
+
+        adapter.apply = apply

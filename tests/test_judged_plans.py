@@ -17,7 +17,7 @@ from bridge import engine
 from bridge import sync as sync_module
 from bridge.store import Store
 from sandbox.launch import Sandbox
-from tests.sync_helpers import make_runner, reprice_shared_skus
+from tests.sync_helpers import make_runner, recording_writes, reprice_shared_skus
 
 WAIT_SECONDS = 20.0
 
@@ -79,15 +79,7 @@ def test_an_unforced_syncs_writes_go_out_while_its_later_chunks_are_recorded(
         runner.run(force=True)
         runner.run(force=True)
         reprice_shared_skus(box, 80)
-        square = runner.adapters["square"]
-        sent = square.apply
-
-        def apply(ops: Any) -> Any:
-            results = sent(ops)
-            written.set()
-            return results
-
-        monkeypatch.setattr(square, "apply", apply)
+        recording_writes(runner, written)
         monkeypatch.setattr(Store, "record_chunk", recording)
         _, report = runner.run(rounds=1)
         assert not report.failed and not report.deferred and not report.errors, report

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from bridge.store import Store
 from bridge.sync import UnsafePlan
 from sandbox.http import FaultRule
 from sandbox.launch import Sandbox
-from tests.sync_helpers import make_runner, reprice_shared_skus
+from tests.sync_helpers import make_runner, recording_writes, reprice_shared_skus
 from tests.woo_helpers import woo_rest
 
 WAIT_SECONDS = 20.0
@@ -53,19 +52,6 @@ def _square_total(box: Sandbox, sku: str) -> int:
     return sum(box.square.count(variation["id"], location) for location in box.square.location_ids())
 
 
-def _recording_writes(runner: Any, written: threading.Event) -> None:
-    """Every channel's ``apply`` sets ``written`` once it has sent something."""
-    for adapter in runner.adapters.values():
-        sent: Callable[..., Any] = adapter.apply
-
-        def apply(ops: Any, _sent: Callable[..., Any] = sent) -> Any:
-            results = _sent(ops)
-            written.set()
-            return results
-
-        adapter.apply = apply
-
-
 def test_a_chunk_s_writes_are_sent_while_the_next_chunk_is_planned(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -87,7 +73,7 @@ def test_a_chunk_s_writes_are_sent_while_the_next_chunk_is_planned(
         runner.chunk_size = 2
         progress = Phases()
         runner.progress = progress
-        _recording_writes(runner, written)
+        recording_writes(runner, written)
         _, report = runner.run(force=True, rounds=1)  # one read, planned once (no second round)
         assert not report.failed and not report.deferred and not report.errors
         # Nothing was written before the first chunks were planned; a later chunk's planning saw

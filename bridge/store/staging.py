@@ -154,15 +154,8 @@ class Staging:
 
     def planned(self) -> Iterator[bytes]:
         """The chunks :meth:`keep_planned` kept, in the order they were kept, one read at a time."""
-        after = 0
-        while True:
-            row = self.db.execute(
-                "SELECT n, part FROM planned WHERE n > ? ORDER BY n LIMIT 1", [after]
-            ).fetchone()
-            if row is None:
-                return
-            after = row[0]
-            yield bytes(row[1])
+        for (part,) in self.db.cursor().execute("SELECT part FROM planned ORDER BY n"):
+            yield bytes(part)
 
     def variants(self, after: int = 0) -> Iterator[tuple[str, str, str | None]]:
         """Every staged variant (staged after node ``after``) as ``(channel, variant_id, sku)``."""
